@@ -1,0 +1,26 @@
+"""llmcloud validate: load, validate, resolve; no Pulumi, no cloud SDK."""
+
+from __future__ import annotations
+
+from .common import emit_json, load, stdout
+
+
+def run(stack: str, cloud: str | None, json_mode: bool) -> None:
+    loaded, r = load(stack, cloud)
+    pools = {name: {"accelerator": p.accelerator, "machine_type": p.machine_type,
+                    "accelerators_per_node": p.accelerators_per_node, "zones": list(p.zones),
+                    "min_nodes": p.min_nodes, "max_nodes": p.max_nodes, "spot": p.spot}
+             for name, p in r.node_pools.items()}
+    if json_mode:
+        emit_json({"valid": True, "file": loaded.file, "stack": r.stack_name, "cloud": r.cloud, "region": r.region,
+                   "node_pools": pools, "models": sorted(r.models), "buckets": sorted(r.buckets),
+                   "protect_data": r.protect_data})
+        return
+    out = stdout()
+    out.print(f"[green]✓[/] {loaded.file} is valid: stack [bold]{r.stack_name}[/] on {r.cloud} {r.region}, "
+              f"{len(r.node_pools)} node pool(s), {len(r.models)} model(s), {len(r.buckets)} bucket(s)"
+              + (", data protected" if r.protect_data else ""))
+    for name, p in r.node_pools.items():
+        acc = "CPU" if p.accelerator == "none" else f"{p.accelerators_per_node} × {p.accelerator}"
+        out.print(f"  node_pools.{name}: {p.machine_type} ({acc}), {p.min_nodes}..{p.max_nodes} nodes"
+                  + (" spot" if p.spot else "") + f", zones {', '.join(p.zones)}")

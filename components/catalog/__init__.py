@@ -1,0 +1,175 @@
+"""The catalog: accelerators, machine shapes, regions, zones and prices per cloud, as dated data.
+
+`resolve` (which machine a pool gets), the cost engine and sizing read the same rows, so what is
+deployed and what is priced cannot disagree. The format is described in data/FORMAT.md.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA = Path(__file__).parent / "data"
+HOURS_PER_MONTH = 730
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    name: str  # neutral name: L4, H100, TPU-v5e, ...
+    id: str  # the cloud's string
+    kind: str  # gpu | tpu | neuron
+    memory_gib: float
+    billing: str  # bundled | attached | per_chip
+    k8s_resource: str
+
+
+@dataclass(frozen=True)
+class Machine:
+    machine_type: str
+    accelerator: str | None  # neutral name; None for CPU shapes
+    count: int
+    vcpus: int
+    memory_gib: float
+    local_ssd_gib: int = 0
+    spot: bool = True
+    tpu_topology: str | None = None
+    serving: bool = True
+    note: str = ""
+    accelerator_id: str | None = None  # row override of Accelerator.id (GCP a3-megagpu)
+    accelerator_memory_gib: float | None = None  # row override (Azure H100 NVL: 94 GiB)
+
+    @property
+    def family(self) -> str:
+        return self.machine_type.split("-")[0].split(".")[0].split("_")[0]
+
+
+@dataclass(frozen=True)
+class Price:
+    on_demand: float
+    spot: float | None
+
+    def hourly(self, spot: bool) -> float:
+        if spot and self.spot is not None:
+            return self.spot
+        return self.on_demand
+
+
+@dataclass
+class CloudCatalog:
+    cloud: str
+    as_of: str
+    sources: list[str]
+    accelerators: dict[str, Accelerator]
+    machines: list[Machine]
+    cpu_machines: list[Machine]
+    regions: dict[str, dict[str, list[str]]]  # region -> zone -> neutral accelerators offered
+    prices: dict[str, dict[str, dict[str, Price]]]  # region -> section -> name -> price
+    services: dict[str, Any] = field(default_factory=dict)
+
+    # ---- look-ups used by resolve
+
+    def offered_accelerators(self, region: str | None = None) -> list[str]:
+        if region is None:
+            return sorted({m.accelerator for m in self.machines if m.accelerator and m.serving})
+        return sorted({a for zone in self.regions.get(region, {}).values() for a in zone})
+
+    def zones_offering(self, region: str, accelerator: str) -> list[str]:
+        return sorted(z for z, accs in self.regions.get(region, {}).items() if accelerator in accs)
+
+    def machines_for(self, accelerator: str, count: int | None = None) -> list[Machine]:
+        rows = [m for m in self.machines if m.accelerator == accelerator]
+        if count is not None:
+            rows = [m for m in rows if m.count == count]
+        return sorted(rows, key=lambda m: (m.count, m.vcpus, m.memory_gib, m.machine_type))
+
+    def cpu_machine(self, machine_type: str) -> Machine | None:
+        return next((m for m in self.cpu_machines if m.machine_type == machine_type), None)
+
+    def accelerator_memory(self, machine: Machine) -> float:
+        if machine.accelerator_memory_gib is not None:
+            return machine.accelerator_memory_gib
+        return self.accelerators[machine.accelerator].memory_gib if machine.accelerator else 0.0
+
+    # ---- prices
+
+    def machine_price(self, region: str, machine: Machine) -> Price | None:
+        """List price of one node of `machine` in `region`, as the cloud bills it."""
+        table = self.prices.get(region, {})
+        if machine.accelerator is None:
+            return table.get("cpu_machines", {}).get(machine.machine_type)
+        acc = self.accelerators[machine.accelerator]
+        vm = table.get("machines", {}).get(machine.machine_type)
+        if acc.billing == "bundled":
+            return vm
+        per_acc = table.get("accelerators", {}).get(acc.name)
+        if per_acc is None:
+            return None
+        base = vm or Price(0.0, 0.0)  # per_chip (TPU): the VM is included in the chip-hour price
+        if acc.billing == "per_chip" and vm is None:
+            base = Price(0.0, 0.0)
+        spot = None
+        if base.spot is not None and per_acc.spot is not None:
+            spot = base.spot + machine.count * per_acc.spot
+        return Price(base.on_demand + machine.count * per_acc.on_demand, spot)
+
+    def service(self, key: str, region: str | None = None, default: Any = None) -> Any:
+        if region:
+            override = self.prices.get(region, {}).get("services", {})
+            if key in override:
+                return override[key]
+        return self.services.get(key, default)
+
+
+def _machine(row: dict[str, Any]) -> Machine:
+    known = set(Machine.__dataclass_fields__)
+    return Machine(**{k: v for k, v in row.items() if k in known})
+
+
+def _prices(section: dict[str, Any]) -> dict[str, Price]:
+    out = {}
+    for name, pair in (section or {}).items():
+        if isinstance(pair, dict):
+            out[name] = Price(float(pair["on_demand"]), pair.get("spot"))
+        else:
+            on_demand, spot = (pair + [None])[:2] if isinstance(pair, list) else (pair, None)
+            out[name] = Price(float(on_demand), float(spot) if spot is not None else None)
+    return out
+
+
+@functools.cache
+def load(cloud: str) -> CloudCatalog:
+    """The shipped catalog of `cloud` (parsed once per process)."""
+    path = DATA / f"{cloud}.yaml"
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as fh:
+        raw = yaml.load(fh, Loader=loader)
+    accelerators = {
+        name: Accelerator(name=name, id=a["id"], kind=a.get("kind", "gpu"), memory_gib=float(a["memory_gib"]),
+                          billing=a.get("billing", "bundled"), k8s_resource=a.get("k8s_resource", "nvidia.com/gpu"))
+        for name, a in raw.get("accelerators", {}).items()
+    }
+    prices: dict[str, dict[str, dict[str, Price]]] = {}
+    for region, sections in (raw.get("prices") or {}).items():
+        prices[region] = {
+            key: (_prices(value) if key != "services" else value) for key, value in (sections or {}).items()
+        }
+    return CloudCatalog(
+        cloud=cloud,
+        as_of=str(raw.get("as_of", "")),
+        sources=list(raw.get("sources", [])),
+        accelerators=accelerators,
+        machines=[_machine(r) for r in raw.get("machines", [])],
+        cpu_machines=[_machine({**r, "accelerator": None, "count": 0}) for r in raw.get("cpu_machines", [])],
+        regions={r: {z: list(a or []) for z, a in (v.get("zones") or {}).items()}
+                 for r, v in (raw.get("regions") or {}).items()},
+        prices=prices,
+        services=raw.get("services", {}) or {},
+    )
+
+
+def available_clouds() -> list[str]:
+    return sorted(p.stem for p in DATA.glob("*.yaml") if p.stem != "models")

@@ -1,0 +1,171 @@
+"""The cost engine: prices a plan (contract 3, from either engine) into the cost JSON of contract 4.
+
+Each planned resource is priced from the shipped catalog by its type and inputs, so the same plan
+gives the same numbers whichever engine produced it. Bands:
+  floor    every pool at min_nodes, plus always-on parts (control plane, NAT, load balancer, storage)
+  expected the nodes the models' minimum replicas need (at least min_nodes)
+  max      every pool at max_nodes
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..catalog import HOURS_PER_MONTH, CloudCatalog, Machine
+from ..catalog import load as load_catalog
+from ..engine.plan import Plan, Step
+
+POOL_LABEL = "llmcloud.dev/pool"
+
+
+@dataclass(frozen=True)
+class Band:
+    floor: float
+    expected: float
+    max: float
+
+    def __add__(self, other: Band) -> Band:
+        return Band(self.floor + other.floor, self.expected + other.expected, self.max + other.max)
+
+    def scale(self, k: float) -> Band:
+        return Band(self.floor * k, self.expected * k, self.max * k)
+
+    def to_json(self, digits: int = 2) -> dict[str, float]:
+        return {"floor": round(self.floor, digits), "expected": round(self.expected, digits),
+                "max": round(self.max, digits)}
+
+
+@dataclass(frozen=True)
+class Line:
+    resource: str  # node_pools.l4, cluster, buckets.weights, ...
+    sku: str
+    unit: str  # node-hour, cluster-hour, GB-month, ...
+    unit_price: float
+    quantity: Band
+    hours: float = HOURS_PER_MONTH  # 1 for units already per month
+    credit: float = 0.0  # monthly credit taken off every band (GKE free tier)
+    note: str = ""
+
+    @property
+    def monthly(self) -> Band:
+        raw = self.quantity.scale(self.unit_price * self.hours)
+        return Band(max(raw.floor - self.credit, 0), max(raw.expected - self.credit, 0), max(raw.max - self.credit, 0))
+
+    def to_json(self) -> dict[str, Any]:
+        q = self.quantity
+        quantity = {k: (int(v) if float(v).is_integer() else v) for k, v in
+                    {"floor": q.floor, "expected": q.expected, "max": q.max}.items()}
+        out = {"resource": self.resource, "sku": self.sku, "unit": self.unit, "unit_price": round(self.unit_price, 6),
+               "quantity": quantity, "monthly": self.monthly.to_json()}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class Usage:
+    """Usage-based quantities; the stack's `usage:` section overrides these documented defaults."""
+
+    stored_gb_per_bucket: float = 100.0
+    nat_gb_month: float = 50.0
+
+
+@dataclass
+class PricingContext:
+    catalog: CloudCatalog
+    region: str
+    expected_nodes: dict[str, int]  # pool name -> nodes the models' min replicas need
+    usage: Usage = field(default_factory=Usage)
+    cluster_tier: str = "standard"
+    name_prefix: str = ""  # components name their resources f"{prefix}{stack key}"
+
+    def key_of(self, step: Step) -> str:
+        """The stack key (bucket or pool name) behind a resource named with the stack's prefix."""
+        return step.name.removeprefix(self.name_prefix)
+
+
+Pricer = Callable[[Step, PricingContext], Iterable[Line]]
+_PRICERS: dict[str, dict[str, Pricer]] = {}
+
+
+def pricer(cloud: str, *types: str) -> Callable[[Pricer], Pricer]:
+    """Register a function that prices resources of `types` on `cloud`."""
+
+    def register(fn: Pricer) -> Pricer:
+        for t in types:
+            _PRICERS.setdefault(cloud, {})[t] = fn
+        return fn
+
+    return register
+
+
+def _load_pricers(cloud: str) -> dict[str, Pricer]:
+    import importlib
+
+    importlib.import_module(f"{__name__}.{cloud}")
+    return _PRICERS.get(cloud, {})
+
+
+def pool_band(min_nodes: int, max_nodes: int, expected: int | None) -> Band:
+    exp = min(max(expected if expected is not None else min_nodes, min_nodes), max_nodes)
+    return Band(min_nodes, exp, max_nodes)
+
+
+def node_line(resource: str, machine: Machine, price_hourly: float, spot: bool, band: Band,
+              note: str = "") -> Line:
+    sku = machine.machine_type + (" (spot)" if spot else "")
+    if machine.accelerator:
+        note = note or f"{machine.count} × {machine.accelerator} per node"
+    return Line(resource, sku, "node-hour", price_hourly, band, note=note)
+
+
+def price_plan(plan: Plan, *, region: str, expected_nodes: dict[str, int], usage: Usage | None = None,
+               cluster_tier: str = "standard") -> dict[str, Any]:
+    """The cost JSON (contract 4) of `plan`."""
+    cat = load_catalog(plan.cloud)
+    ctx = PricingContext(cat, region, expected_nodes, usage or Usage(), cluster_tier,
+                         name_prefix=f"llm-{plan.environment}-")
+    pricers = _load_pricers(plan.cloud)
+    lines: list[Line] = []
+    unpriced: list[str] = []
+    for step in plan.resources():
+        if step.op in ("delete", "discard", "read"):
+            continue
+        fn = pricers.get(step.type)
+        if fn is not None:
+            priced = list(fn(step, ctx))
+            lines.extend(priced)
+            if not priced:
+                unpriced.append(f"{step.type}::{step.name}")
+    lines.sort(key=lambda line: (not line.resource.startswith("node_pools"), line.resource, line.sku))
+    total = sum((line.monthly for line in lines), Band(0, 0, 0))
+    return {
+        "currency": "USD", "hours_per_month": HOURS_PER_MONTH, "cloud": plan.cloud, "region": region,
+        "prices_as_of": cat.as_of, "monthly": total.to_json(), "lines": [line.to_json() for line in lines],
+        "unpriced": unpriced,
+    }
+
+
+def expected_nodes(resolved: Any) -> dict[str, int]:
+    """Nodes each pool needs for the models' minimum replicas (at least its min_nodes)."""
+    need: dict[str, int] = {name: 0 for name in resolved.node_pools}
+    for model in resolved.models.values():
+        need[model.node_pool] += model.nodes_for(model.replicas_min)
+    return {name: max(n, resolved.node_pools[name].min_nodes) for name, n in need.items()}
+
+
+def cost_for(plan: Plan, resolved: Any) -> dict[str, Any]:
+    return price_plan(plan, region=resolved.region, expected_nodes=expected_nodes(resolved),
+                      cluster_tier=str(resolved.cloud_options.get("tier", "standard")).lower())
+
+
+def over_budget(cost: dict[str, Any], budget: float | None, band: str = "expected") -> str | None:
+    """A one-line reason when the `band` monthly cost exceeds `budget`, else None."""
+    if budget is None:
+        return None
+    value = cost["monthly"][band]
+    if value > budget:
+        return f"the {band} monthly cost ${value:,.2f} exceeds the budget of ${budget:,.2f}"
+    return None

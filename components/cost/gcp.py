@@ -1,0 +1,69 @@
+"""Google Cloud pricers: GKE node pools (GPU, TPU, CPU), the cluster fee, Cloud NAT, Cloud Storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..engine.plan import Step
+from . import POOL_LABEL, Band, Line, PricingContext, node_line, pool_band, pricer
+
+
+def _is_zone(location: str) -> bool:
+    return location.count("-") >= 2
+
+
+@pricer("gcp", "gcp:container/nodePool:NodePool")
+def node_pool(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    cfg = step.inputs.get("nodeConfig", {})
+    machine_type = cfg.get("machineType", "")
+    accs = cfg.get("guestAccelerators") or []
+    count = int(accs[0].get("count", 1)) if accs else None
+    spot = bool(cfg.get("spot") or cfg.get("preemptible"))
+    pool = (cfg.get("labels") or {}).get(POOL_LABEL, step.name)
+    cat = ctx.catalog
+    machine = next((m for m in cat.machines if m.machine_type == machine_type and (count is None or m.count == count)),
+                   None) or cat.cpu_machine(machine_type)
+    if machine is None:
+        return
+    price = cat.machine_price(ctx.region, machine)
+    if price is None:
+        return
+    scaling = step.inputs.get("autoscaling") or {}
+    lo = int(scaling.get("totalMinNodeCount", scaling.get("minNodeCount", step.inputs.get("nodeCount", 1))))
+    hi = int(scaling.get("totalMaxNodeCount", scaling.get("maxNodeCount", lo)))
+    resource = "cluster.system_pool" if pool == "system" else f"node_pools.{pool}"
+    expected = ctx.expected_nodes.get(pool)
+    note = ""
+    if machine.accelerator and cat.accelerators[machine.accelerator].billing == "attached":
+        note = f"VM + {machine.count} × {machine.accelerator} billed per GPU-hour"
+    elif machine.accelerator and cat.accelerators[machine.accelerator].billing == "per_chip":
+        note = f"{machine.count} TPU chips × chip-hour price"
+    yield node_line(resource, machine, price.hourly(spot), spot, pool_band(lo, hi, expected), note)
+
+
+@pricer("gcp", "gcp:container/cluster:Cluster")
+def cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    fee = float(ctx.catalog.service("cluster_hour", ctx.region, {}).get("standard", 0.10))
+    zonal = _is_zone(str(step.inputs.get("location", "")))
+    # The GKE free tier credit covers one zonal (or Autopilot) cluster per billing account.
+    credit = float(ctx.catalog.service("cluster_free_credit_month", ctx.region, 0.0)) if zonal else 0.0
+    yield Line("cluster", "GKE cluster management fee", "cluster-hour", fee, Band(1, 1, 1), credit=credit,
+               note="zonal: free tier credit applied (one per billing account)" if zonal else "regional")
+
+
+@pricer("gcp", "gcp:compute/routerNat:RouterNat")
+def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    hourly = float(ctx.catalog.service("nat_gateway_hour", ctx.region, 0.0))
+    yield Line("network.nat", "Cloud NAT gateway", "gateway-hour", hourly, Band(1, 1, 1))
+    per_gb = float(ctx.catalog.service("nat_gateway_gb", ctx.region, 0.0))
+    gb = ctx.usage.nat_gb_month
+    yield Line("network.nat", "Cloud NAT data processing", "GB", per_gb, Band(gb, gb, gb), hours=1,
+               note="usage.nat_gb_month")
+
+
+@pricer("gcp", "gcp:storage/bucket:Bucket")
+def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    per_gb = float(ctx.catalog.service("object_storage_gb_month", ctx.region, 0.0))
+    gb = ctx.usage.stored_gb_per_bucket
+    yield Line(f"buckets.{ctx.key_of(step)}", "Cloud Storage Standard", "GB-month", per_gb,
+               Band(gb, gb, gb), hours=1, note="usage.stored_gb_per_bucket")

@@ -1,0 +1,130 @@
+"""The offline engine: the real program under Pulumi's mock runtime, in preview mode.
+
+Every resource registration is captured (type, name, parent, inputs, protect, retainOnDelete) into
+the plan of contract 3. No Pulumi CLI, no credentials, no network. Values a real deploy would
+compute are unknown here, exactly as in a real preview, and appear as "<computed>"; secrets as
+"[secret]".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+from .plan import COMPUTED, SECRET, Plan, Step
+
+PROJECT = "llmcloud"
+# Sentinels of Pulumi's wire format (pulumi/sdk/python/lib/pulumi/runtime/rpc.py)
+_SIG = rpc._special_sig_key
+_SECRET_SIG = rpc._special_secret_sig
+_RESOURCE_SIG = rpc._special_resource_sig
+
+# One program run at a time per process: the Pulumi runtime's settings are global.
+_LOCK = threading.Lock()
+
+
+class _Answers(pulumi.runtime.Mocks):
+    """What the engine would answer: resources echo their inputs (as in a preview, where unset
+    outputs stay unknown); provider functions return plausible placeholders."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        token = args.token
+        if token.startswith("aws:index/getCallerIdentity"):
+            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/offline",
+                    "userId": "OFFLINE"}, None
+        if token.startswith("aws:index/getPartition"):
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
+        if token.startswith("aws:index/getAvailabilityZones"):
+            return {"names": [], "zoneIds": []}, None
+        if token.startswith("gcp:organizations/getProject") or token.startswith("gcp:organizations/getClientConfig"):
+            return {"number": "000000000000", "project": args.args.get("projectId", "offline")}, None
+        if token.startswith("azure-native:authorization:getClientConfig"):
+            return {"tenantId": "00000000-0000-0000-0000-000000000000",
+                    "subscriptionId": "00000000-0000-0000-0000-000000000000",
+                    "objectId": "00000000-0000-0000-0000-000000000000",
+                    "clientId": "00000000-0000-0000-0000-000000000000"}, None
+        return {}, None
+
+
+class _CapturingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.steps: list[Step] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.steps.append(Step(
+            op="create", urn=urn, type=request.type,
+            inputs=_clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
+            parent=request.parent, custom=bool(request.custom), protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else ""))
+        return super().RegisterResource(request)
+
+
+def _clean(value: Any) -> Any:
+    """Wire values -> plan values: unknowns as <computed>, secrets as [secret], references as URNs."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET
+        if sig == _RESOURCE_SIG:
+            return value.get("urn", COMPUTED)
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return COMPUTED
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; counts and sizes read better as integers
+    return value
+
+
+async def _settle(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Stack outputs as a preview knows them: values, <computed> or [secret]."""
+    result: dict[str, Any] = {}
+    for key, value in outputs.items():
+        out = pulumi.Output.from_input(value)
+        if await out.is_secret():
+            result[key] = SECRET
+        elif not await out.is_known():
+            result[key] = COMPUTED
+        else:
+            result[key] = await out.future()
+    return result
+
+
+def run(resolved: Any) -> Plan:
+    """Run the llmcloud program for `resolved` (a ResolvedStack) under mocks; return its plan."""
+    from ..program import build
+
+    with _LOCK:
+        monitor = _CapturingMonitor(_Answers())
+        # set_mocks makes a new root stack only when none exists: forget the previous run's.
+        pulumi.runtime.settings.ROOT.set(None)
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=resolved.stack_name, preview=True,
+                                 monitor=monitor)
+        outputs: dict[str, Any] = {}
+
+        def program() -> Any:
+            exported = build(resolved)
+
+            async def collect() -> None:
+                outputs.update(await _settle(exported))
+
+            return pulumi.Output.from_input(asyncio.ensure_future(collect()))
+
+        pulumi.runtime.test(program)()
+    return Plan(stack=resolved.stack_name, environment=resolved.environment, cloud=resolved.cloud,
+                engine="offline", steps=monitor.steps, outputs=outputs,
+                notices=["offline plan: the program ran under Pulumi's mock runtime; values known only after "
+                         "deploy are shown as <computed>"])

@@ -1,0 +1,89 @@
+"""The plan: one format for both engines, shaped like `pulumi preview --json` (contract 3)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPUTED = "<computed>"
+SECRET = "[secret]"
+
+
+@dataclass
+class Step:
+    op: str
+    urn: str
+    type: str
+    inputs: dict[str, Any]
+    parent: str = ""
+    custom: bool = True
+    protect: bool = False
+    retain_on_delete: bool = False
+    provider: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.urn.rsplit("::", 1)[-1]
+
+    def to_json(self) -> dict[str, Any]:
+        state = {"type": self.type, "custom": self.custom, "parent": self.parent, "inputs": self.inputs,
+                 "protect": self.protect, "retainOnDelete": self.retain_on_delete}
+        if self.provider:
+            state["provider"] = self.provider
+        return {"op": self.op, "urn": self.urn, "newState": state}
+
+
+@dataclass
+class Plan:
+    stack: str
+    environment: str
+    cloud: str
+    engine: str  # offline | pulumi
+    steps: list[Step] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    cost: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)
+
+    def change_summary(self) -> dict[str, int]:
+        return dict(Counter(s.op for s in self.steps))
+
+    def resources(self, type_prefix: str = "") -> list[Step]:
+        """Custom resources (not components, not providers), optionally of types starting with a prefix."""
+        return [s for s in self.steps if s.custom and not s.type.startswith("pulumi:")
+                and s.type.startswith(type_prefix)]
+
+    def by_type(self, type_: str) -> list[Step]:
+        return [s for s in self.steps if s.type == type_]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "environment": self.environment, "cloud": self.cloud, "engine": self.engine,
+                "steps": [s.to_json() for s in self.steps], "changeSummary": self.change_summary(),
+                "outputs": self.outputs, "notices": self.notices, "cost": self.cost, "policy": self.policy}
+
+    @classmethod
+    def from_preview_json(cls, data: dict[str, Any], *, stack: str, environment: str, cloud: str) -> Plan:
+        """Read `pulumi preview --json` output (the real engine) into the same Plan."""
+        steps = []
+        for raw in data.get("steps", []):
+            state = raw.get("newState") or raw.get("oldState") or {}
+            steps.append(Step(
+                op=raw.get("op", "same"), urn=raw.get("urn", state.get("urn", "")), type=state.get("type", ""),
+                inputs=_mask(state.get("inputs", {})), parent=state.get("parent", ""),
+                custom=state.get("custom", True), protect=state.get("protect", False),
+                retain_on_delete=state.get("retainOnDelete", False), provider=state.get("provider", "")))
+        return cls(stack=stack, environment=environment, cloud=cloud, engine="pulumi", steps=steps)
+
+
+def _mask(value: Any) -> Any:
+    """The CLI's JSON marks secrets as {"4dabf...": "1b47...", ...}; show them as [secret]."""
+    if isinstance(value, dict):
+        if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":
+            return SECRET
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    if value == "04da6b54-80e4-46f7-96ec-b56ff0331ba9":
+        return COMPUTED
+    return value

@@ -1,0 +1,1 @@
+"""Google Cloud components (pulumi-gcp). Imported only when the target cloud is gcp."""

@@ -1,0 +1,106 @@
+"""GkeAcceleratorNodePool: one GPU, TPU or CPU node pool of a GKE cluster.
+
+- GPUs: the exact accelerator string and count, driver installed by GKE
+  (gpu_driver_installation_config), taint nvidia.com/gpu=present:NoSchedule so only pods that ask
+  for GPUs land there.
+- TPUs: the ct5lp/ct6e machine carries the chips; multi-host slices get a COMPACT placement policy
+  with the slice topology. GKE taints TPU nodes with google.com/tpu itself; we add the same taint
+  explicitly so the plan shows it and policy can check it.
+- The code owns min and max; the cluster autoscaler owns the current size (ignore_changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from ..resolve import ResolvedNodePool
+
+GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
+TPU_TAINT = ("google.com/tpu", "present", "NO_SCHEDULE")
+POOL_LABEL = "llmcloud.dev/pool"
+# Machine families that need gVNIC for their NIC bandwidth (A3 and A4 refuse to boot without it).
+GVNIC_FAMILIES = ("a3", "a4", "g2", "ct5lp", "ct6e")
+
+
+@dataclass(frozen=True)
+class GkeAcceleratorNodePoolArgs:
+    cluster_id: pulumi.Input[str]
+    location: str  # the cluster's location
+    pool: ResolvedNodePool
+    service_account: pulumi.Input[str]
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def node_labels(pool: ResolvedNodePool) -> dict[str, str]:
+    labels = {POOL_LABEL: pool.name}
+    if pool.kind == "gpu":
+        labels["cloud.google.com/gke-accelerator"] = pool.accelerator_id or ""
+    return labels
+
+
+def taints(pool: ResolvedNodePool) -> list[tuple[str, str, str]]:
+    return {"gpu": [GPU_TAINT], "tpu": [TPU_TAINT]}.get(pool.kind, [])
+
+
+class GkeAcceleratorNodePool(pulumi.ComponentResource):
+    """Outputs: name, machine_type, accelerator (the GKE accelerator string or empty)."""
+
+    def __init__(self, name: str, args: GkeAcceleratorNodePoolArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("llmcloud:gcp:GkeAcceleratorNodePool", name, None, opts)
+        pool = args.pool
+        accelerators = None
+        if pool.kind == "gpu":
+            accelerators = [gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                type=pool.accelerator_id, count=pool.accelerators_per_node,
+                gpu_driver_installation_config=gcp.container.
+                NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(gpu_driver_version="LATEST"))]
+        placement = None
+        if pool.kind == "tpu" and pool.hosts_per_slice > 1:
+            placement = gcp.container.NodePoolPlacementPolicyArgs(type="COMPACT", tpu_topology=pool.tpu_topology)
+        family = pool.machine_type.split("-")[0]
+        self.node_pool = gcp.container.NodePool(
+            name,
+            cluster=args.cluster_id,
+            location=args.location,
+            # A TPU slice lives in one zone; GPUs spread over every zone that has them.
+            node_locations=list(pool.zones[:1] if pool.kind == "tpu" else pool.zones),
+            # initial_node_count is per zone; the autoscaler then keeps the total within min..max.
+            initial_node_count=-(-pool.min_nodes // (1 if pool.kind == "tpu" else len(pool.zones))),
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=pool.min_nodes, total_max_node_count=pool.max_nodes,
+                # Spot capacity comes and goes per zone: ANY takes whatever zone has it.
+                location_policy="ANY" if pool.spot else "BALANCED"),
+            placement_policy=placement,
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=pool.machine_type,
+                guest_accelerators=accelerators,
+                spot=pool.spot,
+                disk_size_gb=pool.disk_gb,
+                disk_type="pd-balanced" if family not in ("a3", "a4", "ct6e") else "hyperdisk-balanced",
+                image_type="COS_CONTAINERD",
+                gvnic=gcp.container.NodePoolNodeConfigGvnicArgs(enabled=True) if family in GVNIC_FAMILIES else None,
+                # Image streaming: containers start before the multi-GB serving image is fully pulled.
+                gcfs_config=gcp.container.NodePoolNodeConfigGcfsConfigArgs(enabled=True),
+                taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=k, value=v, effect=e)
+                        for k, v, e in taints(pool)],
+                labels=node_labels(pool),
+                resource_labels=args.labels,
+                service_account=args.service_account,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+                    mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount", "nodeCount"]),
+        )
+        self.name = self.node_pool.name
+        self.machine_type = pulumi.Output.from_input(pool.machine_type)
+        self.accelerator = pulumi.Output.from_input(pool.accelerator_id or "")
+        self.register_outputs({"name": self.name, "machine_type": self.machine_type,
+                               "accelerator": self.accelerator})

@@ -1,0 +1,1 @@
+"""Cloud-neutral Kubernetes parts (pulumi-kubernetes), fed by each cloud's cluster through a provider."""

@@ -1,0 +1,22 @@
+"""The neutral contract between a cloud's platform (cluster, pools, buckets, identity) and the
+cloud-neutral Kubernetes layer that runs on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+
+@dataclass
+class Platform:
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]  # a secret
+    bucket_urls: dict[str, pulumi.Output[str]]  # stack bucket name -> gs://, s3://, az:// URL
+    # Put on the model servers' Kubernetes service account and pods so they get cloud identity.
+    service_account_annotations: pulumi.Input[dict[str, str]]
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    # The Kubernetes layer waits for these (node pools, identity bindings) before it starts.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,66 @@
+"""(cloud, capability) -> the component or function that provides it, imported only when asked for.
+
+Cloud-neutral code reaches a cloud only through here, so `llmcloud --help`, `validate` and a user
+with one cloud's SDK installed never import another cloud's SDK (each is 250-350 MB of modules).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+CLOUDS = ("gcp", "aws", "azure")
+
+# capability -> "module:attribute" per cloud. A missing cell is listed in UNSUPPORTED with a reason.
+_TABLE: dict[tuple[str, str], str] = {
+    ("gcp", "platform"): "llmcloud.components.gcp.platform:build_platform",
+    ("gcp", "network"): "llmcloud.components.gcp.network:GcpNetwork",
+    ("gcp", "cluster"): "llmcloud.components.gcp.cluster:GkeCluster",
+    ("gcp", "accelerator_pool"): "llmcloud.components.gcp.node_pool:GkeAcceleratorNodePool",
+    ("gcp", "bucket"): "llmcloud.components.gcp.bucket:GcsWeightsBucket",
+    ("gcp", "workload_identity"): "llmcloud.components.gcp.identity:GkeWorkloadIdentity",
+}
+
+CAPABILITIES = sorted({cap for _, cap in _TABLE})
+
+# Cells that are deliberately absent, with the reason shown to the user.
+UNSUPPORTED: dict[tuple[str, str], str] = {}
+
+# cloud -> (SDK module, pip extra)
+SDKS = {"gcp": ("pulumi_gcp", "gcp"), "aws": ("pulumi_aws", "aws"), "azure": ("pulumi_azure_native", "azure")}
+
+
+class MissingPrerequisite(Exception):
+    """Something outside llmcloud is needed first (an SDK extra, the pulumi CLI, credentials): exit 4."""
+
+
+class NotImplementedForCloud(Exception):
+    """The capability has no implementation on this cloud yet (or ever): the message says which and why."""
+
+
+def require_sdk(cloud: str) -> None:
+    if cloud not in SDKS:
+        raise KeyError(f"unknown cloud {cloud!r}; known: {', '.join(CLOUDS)}")
+    module, extra = SDKS[cloud]
+    if importlib.util.find_spec(module) is None:
+        raise MissingPrerequisite(
+            f"the {cloud} SDK ({module.replace('_', '-')}) is not installed: pip install 'llmcloud[{extra}]'")
+
+
+def implemented(cloud: str, capability: str) -> bool:
+    return (cloud, capability) in _TABLE
+
+
+def get(cloud: str, capability: str) -> Any:
+    """The class or function for `capability` on `cloud`, imported now."""
+    if cloud not in CLOUDS:
+        raise KeyError(f"unknown cloud {cloud!r}; known: {', '.join(CLOUDS)}")
+    target = _TABLE.get((cloud, capability))
+    if target is None:
+        reason = UNSUPPORTED.get((cloud, capability), "not implemented yet")
+        known = ", ".join(sorted(c for (cl, c) in _TABLE if cl == cloud)) or "none"
+        raise NotImplementedForCloud(f"{capability} on {cloud}: {reason} (implemented on {cloud}: {known})")
+    require_sdk(cloud)
+    module_name, attribute = target.split(":")
+    return getattr(importlib.import_module(module_name), attribute)

@@ -1,0 +1,414 @@
+"""resolve(stack, cloud) -> ResolvedStack: every decision a Pulumi program needs, made before it runs.
+
+Catalog look-ups (accelerator -> machine type, region and zone availability), defaults that depend
+on the environment, names and labels. Pure Python: `validate` runs this without Pulumi or any SDK.
+Problems are StackErrors pinned to the stack file, so a bad stack never reaches the engine.
+"""
+
+from __future__ import annotations
+
+import getpass
+import math
+import re
+from dataclasses import dataclass, field
+
+from . import catalog
+from .catalog import CloudCatalog, Machine
+from .spec.errors import StackError, StackErrors, did_you_mean
+from .spec.load import LoadedStack
+from .spec.model import CLOUDS, ModelSpec, NodePoolSpec
+
+# What a cloud cannot do, as data checked in one place (before anything runs).
+UNSUPPORTED: dict[str, dict[str, str]] = {
+    "aws": {"tpu": "AWS offers no TPUs; use Inferentia2/Trainium (Neuron) or a GPU"},
+    "azure": {"tpu": "Azure offers no TPUs; use a GPU", "neuron": "Inferentia and Trainium exist only on AWS"},
+    "gcp": {"neuron": "Inferentia and Trainium exist only on AWS"},
+}
+
+NAMESPACE = "llmcloud"
+SERVING_SERVICE_ACCOUNT = "model-server"
+
+
+@dataclass(frozen=True)
+class ResolvedNodePool:
+    name: str
+    accelerator: str  # neutral name or "none"
+    accelerator_id: str | None  # the cloud's string
+    kind: str  # gpu | tpu | neuron | cpu
+    k8s_resource: str | None
+    accelerators_per_node: int
+    accelerator_memory_gib: float
+    machine_type: str
+    vcpus: int
+    memory_gib: float
+    min_nodes: int
+    max_nodes: int
+    spot: bool
+    disk_gb: int
+    zones: tuple[str, ...]
+    tpu_topology: str | None = None
+    hosts_per_slice: int = 1  # > 1: a multi-host TPU slice
+
+    @property
+    def tainted(self) -> bool:
+        return self.kind in ("gpu", "tpu", "neuron")
+
+
+@dataclass(frozen=True)
+class ResolvedBucket:
+    name: str  # key in the stack
+    physical_name: str  # globally unique bucket name
+    versioning: bool
+    kms_key: str | None
+    protect: bool
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    source: str
+    node_pool: str
+    quantization: str | None
+    max_model_len: int | None
+    tensor_parallel: int
+    pipeline_parallel: int
+    replicas_min: int
+    replicas_max: int
+    hf_token_env: str | None
+    gpu_memory_utilization: float
+    image: str | None
+    nodes_per_replica: int
+    replicas_per_node: int = 1
+
+    def nodes_for(self, replicas: int) -> int:
+        return math.ceil(replicas / self.replicas_per_node) * self.nodes_per_replica
+
+
+@dataclass(frozen=True)
+class ResolvedStack:
+    environment: str
+    cloud: str
+    stack_name: str  # <environment>-<cloud>
+    file: str
+    region: str
+    project: str | None  # gcp
+    resource_group: str | None  # azure
+    regional_cluster: bool
+    cluster_zone: str | None  # zonal clusters
+    kubernetes_version: str | None
+    release_channel: str
+    private_nodes: bool
+    private_endpoint: bool
+    authorized_networks: tuple[str, ...]
+    system_machine_type: str
+    protect_data: bool
+    labels: dict[str, str]
+    node_pools: dict[str, ResolvedNodePool]
+    buckets: dict[str, ResolvedBucket]
+    models: dict[str, ResolvedModel]
+    gateway_auth: str
+    rate_limit_per_minute: int
+    budget_monthly_usd: float | None
+    backend: str | None
+    cloud_options: dict[str, object] = field(default_factory=dict)
+    namespace: str = NAMESPACE
+    service_account: str = SERVING_SERVICE_ACCOUNT
+
+
+DEFAULT_SYSTEM_MACHINE = {"gcp": "e2-standard-4", "aws": "m6i.xlarge", "azure": "Standard_D4s_v5"}
+
+
+def _label_value(value: str, cloud: str) -> str:
+    """A value every cloud accepts as a label/tag value (GCP is the strictest: [a-z0-9_-], ≤ 63)."""
+    if cloud != "gcp":
+        return value[:256]
+    value = re.sub(r"[^a-z0-9_-]", "-", value.lower())
+    return value[:63]
+
+
+def stack_labels(loaded: LoadedStack, cloud: str, stack_name: str) -> dict[str, str]:
+    spec = loaded.spec
+    owner = spec.owner or _user()
+    labels = {k: _label_value(v, cloud) for k, v in spec.labels.items()}
+    labels.update({
+        "llmcloud-stack": _label_value(stack_name, cloud),
+        "llmcloud-environment": _label_value(spec.environment, cloud),
+        "llmcloud-owner": _label_value(owner, cloud),
+    })
+    return labels
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
+
+
+def _region(loaded: LoadedStack, cloud: str) -> tuple[str, tuple[str, ...]]:
+    spec = loaded.spec
+    if cloud == "gcp":
+        assert spec.gcp is not None
+        return spec.gcp.region, ("gcp", "region")
+    if cloud == "aws":
+        return spec.aws.region, ("aws", "region")
+    return spec.azure.location, ("azure", "location")
+
+
+def _zones_override(loaded: LoadedStack, cloud: str) -> list[str] | None:
+    spec = loaded.spec
+    block = {"gcp": spec.gcp, "aws": spec.aws, "azure": spec.azure}[cloud]
+    return getattr(block, "zones", None)
+
+
+def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
+    """Resolve for `cloud` (default: the stack's `cloud:`); raise StackErrors listing every problem."""
+    spec = loaded.spec
+    cloud = cloud or spec.cloud
+    errors: list[StackError] = []
+    if cloud not in CLOUDS:
+        raise StackErrors([loaded.error(("cloud",), f"unknown cloud {cloud!r}{did_you_mean(cloud, CLOUDS)}",
+                                        f"allowed: {', '.join(CLOUDS)}")])
+    if cloud == "gcp" and spec.gcp is None:
+        raise StackErrors([loaded.error(("gcp",), "the target cloud is gcp but the stack has no gcp: block",
+                                        "add gcp: {project: <project-id>, region: <region>}")])
+    cat = catalog.load(cloud)
+    region, region_path = _region(loaded, cloud)
+    if region not in cat.regions:
+        errors.append(loaded.error(region_path, f"{region!r} is not a {cloud} region llmcloud knows"
+                                   f"{did_you_mean(region, cat.regions)}",
+                                   f"allowed: {', '.join(sorted(cat.regions))}"))
+        raise StackErrors(errors)
+    zones_override = _zones_override(loaded, cloud)
+    if zones_override:
+        for i, zone in enumerate(zones_override):
+            if zone not in cat.regions[region]:
+                errors.append(loaded.error((region_path[0], "zones", i), f"{zone!r} is not a zone of {region}"
+                                           f"{did_you_mean(zone, cat.regions[region])}",
+                                           f"allowed: {', '.join(sorted(cat.regions[region]))}"))
+
+    stack_name = f"{spec.environment}-{cloud}"
+    pools: dict[str, ResolvedNodePool] = {}
+    for name, pool in spec.node_pools.items():
+        resolved = _resolve_pool(loaded, cat, cloud, region, zones_override, name, pool, errors)
+        if resolved:
+            pools[name] = resolved
+
+    models = {}
+    for name, model in spec.models.items():
+        pool = pools.get(model.node_pool)
+        if pool:
+            models[name] = _resolve_model(loaded, name, model, pool, errors)
+
+    system_machine = spec.cluster.system_machine_type.get(cloud, DEFAULT_SYSTEM_MACHINE[cloud])
+    if cat.cpu_machine(system_machine) is None and not any(m.machine_type == system_machine for m in cat.machines):
+        errors.append(loaded.error(("cluster", "system_machine_type", cloud), f"{system_machine!r} is not in the "
+                                   f"{cloud} catalog", "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines)))
+    if errors:
+        raise StackErrors(errors)
+
+    regional = spec.cluster.regional if spec.cluster.regional is not None else spec.environment == "prod"
+    first_zone = None
+    if not regional:
+        # A zonal control plane sits in the zone where the accelerators are.
+        candidates = [z for p in pools.values() for z in p.zones] or sorted(cat.regions[region])
+        first_zone = sorted(candidates)[0]
+    project = spec.gcp.project if spec.gcp else None
+    protect = spec.data_protected
+    buckets = {
+        name: ResolvedBucket(
+            name=name, physical_name=_bucket_name(project or "llm", stack_name, name, cloud),
+            versioning=b.versioning, kms_key=b.kms_key, protect=protect)
+        for name, b in spec.buckets.items()
+    }
+    return ResolvedStack(
+        environment=spec.environment, cloud=cloud, stack_name=stack_name, file=loaded.file, region=region,
+        project=project,
+        resource_group=(spec.azure.resource_group or f"llmcloud-{spec.environment}") if cloud == "azure" else None,
+        regional_cluster=regional, cluster_zone=first_zone,
+        kubernetes_version=spec.cluster.kubernetes_version, release_channel=spec.cluster.release_channel,
+        private_nodes=spec.cluster.private_nodes, private_endpoint=spec.cluster.private_endpoint,
+        authorized_networks=tuple(spec.cluster.authorized_networks), system_machine_type=system_machine,
+        protect_data=protect, labels=stack_labels(loaded, cloud, stack_name), node_pools=pools, buckets=buckets,
+        models=models, gateway_auth=spec.gateway.auth, rate_limit_per_minute=spec.gateway.rate_limit_per_minute,
+        budget_monthly_usd=spec.budget.monthly_usd, backend=spec.backend,
+        cloud_options=_cloud_options(loaded, cloud),
+    )
+
+
+def _cloud_options(loaded: LoadedStack, cloud: str) -> dict[str, object]:
+    block = {"gcp": loaded.spec.gcp, "aws": loaded.spec.aws, "azure": loaded.spec.azure}[cloud]
+    return block.model_dump() if block is not None else {}
+
+
+def _bucket_name(project: str, stack_name: str, name: str, cloud: str) -> str:
+    """Bucket names are global: prefix with the project (gcp) and the stack; ≤ 63 characters."""
+    if cloud == "azure":  # storage account: 3-24 lowercase letters and digits
+        return re.sub(r"[^a-z0-9]", "", f"llm{stack_name}{name}")[:24]
+    base = f"{project}-{stack_name}-{name}" if cloud == "gcp" else f"llmcloud-{stack_name}-{name}"
+    return base[:63].rstrip("-")
+
+
+def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: str, zones_override: list[str] | None,
+                  name: str, pool: NodePoolSpec, errors: list[StackError]) -> ResolvedNodePool | None:
+    path = ("node_pools", name)
+    if pool.accelerator == "none":
+        machine_type = pool.machine_type.get(cloud, DEFAULT_SYSTEM_MACHINE[cloud])
+        cpu = cat.cpu_machine(machine_type)
+        if cpu is None:
+            errors.append(loaded.error((*path, "machine_type", cloud), f"{machine_type!r} is not a CPU machine type "
+                                       f"in the {cloud} catalog",
+                                       "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines)))
+            return None
+        zones = tuple(zones_override or sorted(cat.regions[region]))
+        return ResolvedNodePool(name, "none", None, "cpu", None, 0, 0.0, machine_type, cpu.vcpus, cpu.memory_gib,
+                                pool.min_nodes, pool.max_nodes, pool.spot, pool.disk_gb, zones)
+
+    acc = cat.accelerators.get(pool.accelerator)
+    if acc is None or not cat.machines_for(pool.accelerator):
+        kind = _kind_of(pool.accelerator)
+        reason = UNSUPPORTED.get(cloud, {}).get(kind, "")
+        errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} is not offered on {cloud}"
+                                   + (f" ({reason})" if reason else ""),
+                                   f"{cloud} offers: {', '.join(cat.offered_accelerators())}"))
+        return None
+    zones_with = cat.zones_offering(region, pool.accelerator)
+    if not zones_with:
+        elsewhere = sorted(r for r in cat.regions if cat.zones_offering(r, pool.accelerator))
+        errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} is not offered in {region}",
+                                   f"{region} offers: {', '.join(cat.offered_accelerators(region)) or 'none'}; "
+                                   f"{pool.accelerator} is in: {', '.join(elsewhere) or 'no known region'}"))
+        return None
+    if zones_override:
+        zones = [z for z in zones_override if z in zones_with]
+        if not zones:
+            errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} is not offered in the zones "
+                                       f"listed ({', '.join(zones_override)})",
+                                       f"zones of {region} with {pool.accelerator}: {', '.join(zones_with)}"))
+            return None
+    else:
+        zones = zones_with
+
+    machine = _pick_machine(loaded, cat, cloud, name, pool, errors)
+    if machine is None:
+        return None
+    if pool.spot and not machine.spot:
+        errors.append(loaded.error((*path, "spot"), f"{machine.machine_type} cannot run as spot on {cloud}",
+                                   "set spot: false, or pick a machine that spot capacity exists for"))
+        return None
+    hosts = 1
+    if acc.kind == "tpu":
+        hosts = _tpu_hosts(loaded, name, pool, machine, errors)
+        if hosts is None:
+            return None
+        if hosts > 1:
+            # A multi-host slice only works whole: the pool is 0 or one slice (GKE sizes it atomically).
+            if pool.max_nodes != hosts or pool.min_nodes not in (0, hosts):
+                errors.append(loaded.error((*path, "max_nodes"), f"a {pool.tpu_topology} slice of "
+                                           f"{machine.machine_type} has {hosts} hosts",
+                                           f"set max_nodes: {hosts} and min_nodes: 0 or {hosts}"))
+                return None
+    return ResolvedNodePool(
+        name=name, accelerator=pool.accelerator, accelerator_id=machine.accelerator_id or acc.id, kind=acc.kind,
+        k8s_resource=acc.k8s_resource, accelerators_per_node=machine.count,
+        accelerator_memory_gib=cat.accelerator_memory(machine), machine_type=machine.machine_type,
+        vcpus=machine.vcpus, memory_gib=machine.memory_gib, min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
+        spot=pool.spot, disk_gb=pool.disk_gb, zones=tuple(zones),
+        tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts)
+
+
+def _kind_of(accelerator: str) -> str:
+    if accelerator.startswith("TPU"):
+        return "tpu"
+    if accelerator in ("Inferentia2", "Trainium1", "Trainium2"):
+        return "neuron"
+    return "gpu"
+
+
+def _pick_machine(loaded: LoadedStack, cat: CloudCatalog, cloud: str, name: str, pool: NodePoolSpec,
+                  errors: list[StackError]) -> Machine | None:
+    """The stack's machine type (which must carry the accelerator and count), else the smallest that does."""
+    path = ("node_pools", name)
+    wanted = pool.machine_type.get(cloud)
+    rows = cat.machines_for(pool.accelerator)
+    if wanted:
+        same_type = [m for m in rows if m.machine_type == wanted]
+        match = next((m for m in same_type if m.count == pool.accelerators_per_node), None)
+        if match is None:
+            if same_type:
+                counts = ", ".join(str(m.count) for m in same_type)
+                msg = f"{wanted} carries {counts} × {pool.accelerator}, not {pool.accelerators_per_node}"
+            else:
+                msg = f"{wanted} does not carry {pool.accelerator}{did_you_mean(wanted, [m.machine_type for m in rows])}"
+            errors.append(loaded.error((*path, "machine_type", cloud), msg, "machine types with "
+                                       f"{pool.accelerators_per_node} × {pool.accelerator}: "
+                                       + (", ".join(m.machine_type for m in rows if m.count == pool.accelerators_per_node)
+                                          or "none")))
+            return None
+        machine = match
+    else:
+        fitting = [m for m in rows if m.count == pool.accelerators_per_node]
+        if not fitting:
+            counts = sorted({m.count for m in rows})
+            errors.append(loaded.error((*path, "accelerators_per_node"), f"no {cloud} machine carries "
+                                       f"{pool.accelerators_per_node} × {pool.accelerator}",
+                                       f"allowed: {', '.join(map(str, counts))}"))
+            return None
+        usable = [m for m in fitting if m.serving]
+        if not usable:
+            errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} machines on {cloud} are not "
+                                       f"offered for serving: {fitting[0].note}", "pick another accelerator"))
+            return None
+        machine = usable[0]
+    if not machine.serving:
+        errors.append(loaded.error((*path, "machine_type", cloud), f"{machine.machine_type} is not offered for "
+                                   f"serving: {machine.note}", "pick a whole-GPU machine type"))
+        return None
+    return machine
+
+
+def _tpu_hosts(loaded: LoadedStack, name: str, pool: NodePoolSpec, machine: Machine,
+               errors: list[StackError]) -> int | None:
+    """Hosts in one slice: chips in the topology / chips per host; the topology must tile whole hosts."""
+    path = ("node_pools", name, "tpu_topology")
+    topology = pool.tpu_topology or machine.tpu_topology
+    if topology is None:
+        return 1
+    chips = math.prod(int(x) for x in topology.split("x"))
+    if chips % machine.count:
+        errors.append(loaded.error(path, f"{topology} has {chips} chips, not a multiple of the {machine.count} "
+                                   f"chips of {machine.machine_type}", "a topology whose chip count is a multiple "
+                                   f"of {machine.count}"))
+        return None
+    hosts = chips // machine.count
+    if hosts == 1 and machine.tpu_topology and topology != machine.tpu_topology:
+        errors.append(loaded.error(path, f"{machine.machine_type} is a {machine.tpu_topology} slice, not {topology}",
+                                   f"tpu_topology: {machine.tpu_topology}, or a multi-host topology"))
+        return None
+    if hosts > 1 and machine.count not in (4,):
+        # GKE builds multi-host v5e/v6e slices from 4-chip hosts only.
+        errors.append(loaded.error(path, f"a multi-host slice ({topology}) needs 4-chip hosts, not "
+                                   f"{machine.machine_type}", "accelerators_per_node: 4 for multi-host slices"))
+        return None
+    return hosts
+
+
+def _resolve_model(loaded: LoadedStack, name: str, model: ModelSpec, pool: ResolvedNodePool,
+                   errors: list[StackError]) -> ResolvedModel:
+    tp = pool.accelerators_per_node if model.tensor_parallel == "auto" else model.tensor_parallel
+    tp = max(tp, 1)
+    nodes = max(model.pipeline_parallel, pool.hosts_per_slice)
+    # Replicas that fit on one node share it (an 8-GPU node holds eight tensor_parallel=1 replicas).
+    per_node = max(1, (pool.accelerators_per_node or 1) // tp) if nodes == 1 else 1
+    needed = math.ceil(model.replicas.max / per_node) * nodes
+    if needed > pool.max_nodes:
+        errors.append(loaded.error(("models", name, "replicas", "max"),
+                                   f"{model.replicas.max} replicas need {needed} nodes of pool {pool.name}, "
+                                   f"which has max_nodes {pool.max_nodes}",
+                                   f"raise node_pools.{pool.name}.max_nodes or lower replicas.max"))
+    return ResolvedModel(
+        name=name, source=model.source, node_pool=model.node_pool, quantization=model.quantization,
+        max_model_len=model.max_model_len, tensor_parallel=tp, pipeline_parallel=model.pipeline_parallel,
+        replicas_min=model.replicas.min, replicas_max=model.replicas.max, hf_token_env=model.hf_token_env,
+        gpu_memory_utilization=model.gpu_memory_utilization, image=model.image, nodes_per_replica=nodes,
+        replicas_per_node=per_node)

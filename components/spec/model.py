@@ -1,0 +1,160 @@
+"""The stack file, v1 (contract 1 in DESIGN.md): a cloud-neutral, validated description of one environment.
+
+Maps are keyed by name, never lists, so a name is a stable identity (and a stable Pulumi URN):
+adding a pool never renames another. Every field documents its allowed values, which also feed
+the JSON Schema (`llmcloud schema`) that editors use for completion.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Cloud = Literal["gcp", "aws", "azure"]
+CLOUDS: tuple[str, ...] = ("gcp", "aws", "azure")
+
+AcceleratorName = Literal[
+    "T4", "L4", "A10G", "A10", "L40S", "A100-40GB", "A100-80GB", "H100", "H200", "B200",
+    "TPU-v5e", "TPU-v6e", "Inferentia2", "Trainium1", "Trainium2", "none",
+]
+
+# DNS-1123 labels: names become parts of Kubernetes and cloud resource names.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$")]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+LabelValue = Annotated[str, StringConstraints(max_length=63)]
+
+
+class _Spec(BaseModel):
+    # Unknown keys are errors (a typo must never be ignored silently); values are never coerced
+    # across types except int -> float.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
+
+
+class GcpSpec(_Spec):
+    """Google Cloud placement."""
+
+    project: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] = Field(
+        description="Project ID (6-30 characters: lowercase letters, digits, hyphens).")
+    region: str = Field("us-central1", description="Region, e.g. us-central1.")
+    zones: list[str] | None = Field(
+        None, description="Zones for node pools; default: every zone of the region that offers the pool's accelerator.")
+
+
+class AwsSpec(_Spec):
+    """AWS placement."""
+
+    region: str = Field("us-east-1", description="Region, e.g. us-east-1.")
+    zones: list[str] | None = Field(None, description="Availability zones; default: those offering the accelerator.")
+    vpc_id: str | None = Field(None, description="Existing VPC id; default: a new VPC.")
+    subnet_ids: list[str] | None = Field(None, description="Existing private subnet ids (two or more AZs).")
+
+
+class AzureSpec(_Spec):
+    """Azure placement."""
+
+    location: str = Field("eastus", description="Location, e.g. eastus.")
+    resource_group: str | None = Field(None, description="Resource group; default: llmcloud-<environment>.")
+    zones: list[str] | None = Field(None, description="Availability zones (\"1\", \"2\", \"3\").")
+    subnet_id: str | None = Field(None, description="Existing subnet resource id; default: a new virtual network.")
+    tier: Literal["Free", "Standard", "Premium"] = Field(
+        "Standard", description="AKS pricing tier: Free (no SLA), Standard (SLA), Premium (LTS).")
+
+
+class ClusterSpec(_Spec):
+    """The managed Kubernetes cluster."""
+
+    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] | None = Field(
+        None, description='Minor version, quoted ("1.31"); default: the release channel\'s default.')
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field("REGULAR", description="GKE release channel.")
+    regional: bool | None = Field(
+        None, description="Control plane across zones (true) or in one zone (false); default: true in prod.")
+    private_nodes: bool = Field(True, description="Nodes get no public IP addresses.")
+    private_endpoint: bool = Field(False, description="The API server has no public endpoint.")
+    authorized_networks: list[str] = Field(
+        default_factory=list, description="CIDRs allowed to reach a public API server; empty: any.")
+    system_machine_type: dict[Cloud, str] = Field(
+        default_factory=dict, description="Per-cloud machine type of the small system pool.")
+
+
+class NodePoolSpec(_Spec):
+    """An autoscaled pool of accelerator (or CPU) nodes."""
+
+    accelerator: AcceleratorName = Field(description="Accelerator type, or none for a CPU pool.")
+    accelerators_per_node: int = Field(1, ge=1, le=16, description="Accelerators (GPUs, TPU chips, Neuron devices) per node.")
+    min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes; 0 lets the pool scale to zero.")
+    max_nodes: int = Field(1, ge=1, le=1000, description="Most nodes the autoscaler may add.")
+    spot: bool = Field(False, description="Spot/preemptible capacity: cheaper, can be reclaimed.")
+    machine_type: dict[Cloud, str] = Field(
+        default_factory=dict, description="Per-cloud override; must carry the accelerator and count.")
+    disk_gb: int = Field(200, ge=50, le=65536, description="Boot disk size in GB (images and weights cache).")
+    tpu_topology: Annotated[str, StringConstraints(pattern=r"^\d+x\d+(x\d+)?$")] | None = Field(
+        None, description='TPU slice topology, e.g. "2x4" (one host) or "4x4" (multi-host).')
+
+
+class BucketSpec(_Spec):
+    """An object-storage bucket for model weights: private and encrypted always."""
+
+    versioning: bool = Field(True, description="Keep old object versions (recover overwritten weights).")
+    kms_key: str | None = Field(None, description="Customer-managed key id; default: provider-managed encryption.")
+
+
+class ReplicasSpec(_Spec):
+    min: int = Field(1, ge=0, le=1000, description="Fewest replicas; 0 scales to zero when idle.")
+    max: int = Field(1, ge=1, le=1000, description="Most replicas.")
+
+
+class ModelSpec(_Spec):
+    """A model served by vLLM behind the OpenAI-compatible API."""
+
+    source: Annotated[str, StringConstraints(pattern=r"^(hf|gs|s3|az|bucket)://\S+$")] = Field(
+        description="Where the weights are: hf://org/model, gs://, s3://, az://, or bucket://<bucket>/<path>.")
+    node_pool: str = Field(description="The node pool that runs it (a key of node_pools).")
+    runtime: Literal["vllm"] = Field("vllm", description="Serving engine.")
+    quantization: Literal["fp8", "awq", "gptq", "bitsandbytes", "int8", "int4"] | None = Field(
+        None, description="Weight quantization; null for the checkpoint's own dtype.")
+    max_model_len: int | None = Field(None, ge=128, le=2_097_152, description="Context length served.")
+    tensor_parallel: int | Literal["auto"] = Field(
+        "auto", description="Tensor-parallel degree (<= accelerators per node); auto = all accelerators of a node.")
+    pipeline_parallel: int = Field(1, ge=1, le=64, description="Pipeline stages across nodes (multi-host).")
+    replicas: ReplicasSpec = Field(default_factory=ReplicasSpec)
+    hf_token_env: EnvVarName | None = Field(
+        None, description="Name of the environment variable holding the Hugging Face token (never the token).")
+    gpu_memory_utilization: float = Field(0.90, gt=0.1, le=0.98, description="Share of accelerator memory vLLM may use.")
+    image: str | None = Field(None, description="Serving image override (pinned tag or digest).")
+
+
+class GatewaySpec(_Spec):
+    """The API front door."""
+
+    auth: Literal["api_key", "none"] = Field("api_key", description="api_key (default) or none (never in prod).")
+    rate_limit_per_minute: int = Field(600, ge=1, le=1_000_000, description="Requests per minute per API key.")
+
+
+class BudgetSpec(_Spec):
+    monthly_usd: float | None = Field(None, gt=0, description="Deploys whose monthly cost exceeds this are stopped.")
+
+
+class StackSpec(_Spec):
+    """One environment of the platform."""
+
+    environment: Name = Field(description="Environment name; default: the stack file's stem.")
+    cloud: Cloud = Field("gcp", description="Default target cloud; `--cloud` overrides.")
+    protect_data: bool | None = Field(
+        None, description="Buckets protected and retained on destroy; default: true when environment is prod.")
+    backend: str | None = Field(None, description="Pulumi state backend URL (file://, gs://, s3://, azblob://).")
+    owner: str | None = Field(None, description="Owner label; default: the user's identity.")
+    labels: dict[str, LabelValue] = Field(default_factory=dict, description="Labels/tags added to every resource.")
+    gcp: GcpSpec | None = None
+    aws: AwsSpec = Field(default_factory=AwsSpec)
+    azure: AzureSpec = Field(default_factory=AzureSpec)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
+    node_pools: dict[Name, NodePoolSpec] = Field(default_factory=dict)
+    buckets: dict[Name, BucketSpec] = Field(default_factory=lambda: {"weights": BucketSpec()})
+    models: dict[Name, ModelSpec] = Field(default_factory=dict)
+    gateway: GatewaySpec = Field(default_factory=GatewaySpec)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+
+    @property
+    def data_protected(self) -> bool:
+        return self.protect_data if self.protect_data is not None else self.environment == "prod"

@@ -1,0 +1,3 @@
+from llmcloud_loader.cli import main
+
+raise SystemExit(main())
