@@ -20,6 +20,18 @@ _TABLE: dict[tuple[str, str], str] = {
     ("gcp", "accelerator_pool"): "llmcloud.components.gcp.node_pool:GkeAcceleratorNodePool",
     ("gcp", "bucket"): "llmcloud.components.gcp.bucket:GcsWeightsBucket",
     ("gcp", "workload_identity"): "llmcloud.components.gcp.identity:GkeWorkloadIdentity",
+    ("aws", "platform"): "llmcloud.components.aws.platform:build_platform",
+    ("aws", "network"): "llmcloud.components.aws.network:AwsNetwork",
+    ("aws", "cluster"): "llmcloud.components.aws.cluster:EksCluster",
+    ("aws", "accelerator_pool"): "llmcloud.components.aws.node_group:EksAcceleratorNodeGroup",
+    ("aws", "bucket"): "llmcloud.components.aws.bucket:S3WeightsBucket",
+    ("aws", "workload_identity"): "llmcloud.components.aws.identity:EksPodIdentity",
+    ("azure", "platform"): "llmcloud.components.azure.platform:build_platform",
+    ("azure", "network"): "llmcloud.components.azure.network:AzureNetwork",
+    ("azure", "cluster"): "llmcloud.components.azure.cluster:AksCluster",
+    ("azure", "accelerator_pool"): "llmcloud.components.azure.agent_pool:AksGpuAgentPool",
+    ("azure", "bucket"): "llmcloud.components.azure.storage:BlobWeightsStorage",
+    ("azure", "workload_identity"): "llmcloud.components.azure.identity:AksWorkloadIdentity",
 }
 
 CAPABILITIES = sorted({cap for _, cap in _TABLE})

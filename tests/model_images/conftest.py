@@ -39,6 +39,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (freed right after binding)."""
+    return free_port()
+
+
 def _tool(name: str, install: str) -> str:
     found = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if not found:
