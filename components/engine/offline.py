@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -103,28 +104,34 @@ async def _settle(outputs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def run(resolved: Any) -> Plan:
-    """Run the llmcloud program for `resolved` (a ResolvedStack) under mocks; return its plan."""
-    from ..program import build
-
+def capture(program: Callable[[], dict[str, Any] | None], stack: str) -> tuple[list[Step], dict[str, Any]]:
+    """Run any Pulumi program function under mocks; return its registrations and settled outputs.
+    Tests use this to exercise one component without the whole stack."""
     with _LOCK:
         monitor = _CapturingMonitor(_Answers())
         # set_mocks makes a new root stack only when none exists: forget the previous run's.
         pulumi.runtime.settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=resolved.stack_name, preview=True,
-                                 monitor=monitor)
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
         outputs: dict[str, Any] = {}
 
-        def program() -> Any:
-            exported = build(resolved)
+        def wrapped() -> Any:
+            exported = program() or {}
 
             async def collect() -> None:
                 outputs.update(await _settle(exported))
 
             return pulumi.Output.from_input(asyncio.ensure_future(collect()))
 
-        pulumi.runtime.test(program)()
+        pulumi.runtime.test(wrapped)()
+    return monitor.steps, outputs
+
+
+def run(resolved: Any) -> Plan:
+    """Run the llmcloud program for `resolved` (a ResolvedStack) under mocks; return its plan."""
+    from ..program import build
+
+    steps, outputs = capture(lambda: build(resolved), resolved.stack_name)
     return Plan(stack=resolved.stack_name, environment=resolved.environment, cloud=resolved.cloud,
-                engine="offline", steps=monitor.steps, outputs=outputs,
+                engine="offline", steps=steps, outputs=outputs,
                 notices=["offline plan: the program ran under Pulumi's mock runtime; values known only after "
                          "deploy are shown as <computed>"])

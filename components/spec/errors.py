@@ -26,12 +26,13 @@ def dotted(path: Path) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ` (did you mean X?)` suffix when a close match exists, else ``."""
-    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    if not matches:
-        # Case-only differences ("l4" for "L4") fall below difflib's ratio on short words.
-        lowered = {str(c).lower(): str(c) for c in choices}
-        if str(word).lower() in lowered:
-            matches = [lowered[str(word).lower()]]
+    choices = [str(c) for c in choices]
+    # A case-only difference ("l4" for "L4") is the likeliest slip; difflib would rank "T4" as close.
+    lowered = {c.lower(): c for c in choices}
+    if str(word).lower() in lowered:
+        matches = [lowered[str(word).lower()]]
+    else:
+        matches = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.5)
     return f" (did you mean {matches[0]}?)" if matches else ""
 
 

@@ -246,15 +246,14 @@ def _convert(err: dict[str, Any], positions: Positions, file: str) -> StackError
         return StackError(loc, f"{_show(value)} is not valid",
                           f"allowed: {_PATTERN_HELP.get(field_name, 'pattern ' + str(ctx.get('pattern')))}", where)
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        wanted = kind.split("_")[0].replace("dict", "map").replace("model", "map").replace("string", "text")
-        wanted = {"int": "a whole number", "float": "a number", "bool": "true or false", "list": "a list"}.get(
-            wanted, wanted)
+        wanted = {"int": "a whole number", "float": "a number", "bool": "true or false", "list": "a list",
+                  "dict": "a map", "model": "a map", "string": "text"}.get(kind.split("_")[0], kind.split("_")[0])
         got = _TYPE_NAMES.get(type(value), type(value).__name__)
+        shown = "" if isinstance(value, dict | list) or value is None else f" {_show(value)}"
         hint = ""
         if wanted == "text" and isinstance(value, int | float | bool):
             hint = f' (YAML read {value!r}: quote it, e.g. "{value}")'
-        return StackError(loc, f"expected {wanted}, got {got} {_show(value)}{hint}",
-                          f"allowed: {wanted}", where)
+        return StackError(loc, f"expected {wanted}, got {got}{shown}{hint}", f"allowed: {wanted}", where)
     bounds = {"greater_than_equal": "≥ {ge}", "greater_than": "> {gt}", "less_than_equal": "≤ {le}",
               "less_than": "< {lt}", "string_too_long": "at most {max_length} characters"}
     if kind in bounds:

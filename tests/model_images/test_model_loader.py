@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -20,7 +21,15 @@ LOADER_SRC = Path(__file__).resolve().parents[2] / "model_images" / "loader" / "
 sys.path.insert(0, str(LOADER_SRC))
 
 from llmcloud_loader.errors import UsageError  # noqa: E402
-from llmcloud_loader.sources import HubSource, StoreSource, open_store, parse_hf, parse_source  # noqa: E402
+from llmcloud_loader.sources import (  # noqa: E402
+    HubSource,
+    StoreSource,
+    describe,
+    list_files,
+    open_store,
+    parse_hf,
+    parse_source,
+)
 
 MIB = 1 << 20
 # A small model: multi-chunk shards (with --chunk-mb 1), small files, a nested
@@ -96,8 +105,14 @@ def gcs(gcs_endpoint: str) -> Store:
     _gcs_request(gcs_endpoint, "POST", "/storage/v1/b", json.dumps({"name": bucket}).encode(), "application/json")
 
     def put(key: str, data: bytes) -> None:
-        query = urllib.parse.urlencode({"uploadType": "media", "name": key})
-        _gcs_request(gcs_endpoint, "POST", f"/upload/storage/v1/b/{bucket}/o?{query}", data, "application/octet-stream")
+        # A multipart upload: the emulator rejects an empty body on a media upload.
+        meta = json.dumps({"name": key}).encode()
+        body = (
+            b"--B\r\nContent-Type: application/json\r\n\r\n" + meta + b"\r\n"
+            b"--B\r\nContent-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--B--\r\n"
+        )
+        path = f"/upload/storage/v1/b/{bucket}/o?uploadType=multipart"
+        _gcs_request(gcs_endpoint, "POST", path, body, "multipart/related; boundary=B")
 
     env = {"STORAGE_EMULATOR_HOST": gcs_endpoint, "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
     return Store("gs", bucket, env, put)
@@ -133,10 +148,12 @@ def load(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def assert_error(proc: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
     assert proc.returncode == code, proc.stderr
+    # Progress lines may come first; the error is exactly one line, and the last.
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("llmcloud-load: error: "), proc.stderr
+    errors = [line for line in lines if line.startswith("llmcloud-load: error: ")]
+    assert errors == lines[-1:], proc.stderr
     for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+        assert fragment in errors[0], errors[0]
 
 
 def assert_loaded(dest: Path, files: dict[str, bytes], source: str) -> None:
@@ -157,6 +174,26 @@ def test_copies_model_from_each_store(store: Store, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert_loaded(tmp_path, MODEL, store.url("models/tiny"))
     assert "MB/s" in proc.stderr.splitlines()[-1]
+
+
+def test_each_store_reports_checksums(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import google_crc32c
+
+    store.upload("sums", MODEL)
+    for key, value in store.env.items():
+        monkeypatch.setenv(key, value)
+    fs = open_store(store.scheme)
+    source = parse_source(store.url("sums"), None)
+    assert isinstance(source, StoreSource)
+    for item in list_files(fs, source, []):
+        remote = describe(fs, store.scheme, *item)
+        data = MODEL[remote.rel]
+        assert remote.size == len(data)
+        assert remote.checksum is not None, remote
+        if remote.checksum.algorithm == "crc32c":
+            assert remote.checksum.expected == google_crc32c.Checksum(data).digest().hex()
+        else:
+            assert remote.checksum.expected == hashlib.md5(data).hexdigest()
 
 
 def test_include_filters_and_json_progress(s3: Store, tmp_path: Path) -> None:
@@ -242,7 +279,9 @@ def moto_auth(s3_endpoint: str) -> Iterator[None]:
     """Make moto check credentials (the fake ones are unknown to it), then stop again."""
 
     def reset(count: str) -> None:
-        req = urllib.request.Request(f"{s3_endpoint}/moto-api/reset-auth", data=count.encode(), method="POST")
+        # Not form-encoded, or the server parses the body away as a form.
+        headers = {"Content-Type": "text/plain"}
+        req = urllib.request.Request(f"{s3_endpoint}/moto-api/reset-auth", count.encode(), headers, method="POST")
         urllib.request.urlopen(req, timeout=10).close()
 
     reset("0")
@@ -286,7 +325,7 @@ def test_hf_token_never_printed(closed_port: int, tmp_path: Path) -> None:
     # A closed local port as the Hub endpoint: the download fails at once, offline.
     env = {"HF_TOKEN": "hf_SECRETSECRETSECRET", "HF_ENDPOINT": f"http://127.0.0.1:{closed_port}"}
     proc = load("hf://org/model", str(tmp_path), "--json", env=env)
-    assert proc.returncode != 0
+    assert_error(proc, 1, "cannot reach the Hub")
     assert "hf_SECRET" not in proc.stderr + proc.stdout
     assert not (tmp_path / ".llmcloud-complete").exists()
 

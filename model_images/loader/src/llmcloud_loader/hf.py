@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from llmcloud_loader.errors import AccessDenied, NotFound, classify
+from llmcloud_loader.errors import AccessDenied, NotFound, TransferError, classify, one_line
 from llmcloud_loader.sources import HubSource
 
 
@@ -20,6 +20,7 @@ def load_hub(source: HubSource, dest: Path, includes: list[str], parallel: int) 
     from huggingface_hub.errors import (
         EntryNotFoundError,
         GatedRepoError,
+        LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
@@ -36,10 +37,12 @@ def load_hub(source: HubSource, dest: Path, includes: list[str], parallel: int) 
             token=token,
             max_workers=parallel,
         )
+    except LocalEntryNotFoundError as exc:  # the Hub was unreachable and nothing is cached
+        raise TransferError(f"transfer failed: {source.url}: cannot reach the Hub ({one_line(exc)})") from None
     except GatedRepoError as exc:  # a subclass of RepositoryNotFoundError: test it first
         raise AccessDenied(f"access denied: {source.url}: gated model; set HF_TOKEN ({type(exc).__name__})") from None
     except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
-        raise NotFound(f"not found: {source.url}: {type(exc).__name__}") from None
+        raise NotFound(f"not found: {source.url}: {one_line(exc)}") from None
     except Exception as exc:  # network and HTTP errors: classify maps them
         raise classify(exc, source.url) from None
     files = []

@@ -167,8 +167,10 @@ def _checksum(fs: Any, scheme: str, path: str, info: dict[str, Any]) -> tuple[in
             return size, Checksum("crc32c", crc)
         md5_hex = _b64_to_hex(info.get("md5Hash"))
         return size, Checksum("md5", md5_hex) if md5_hex else None
-    settings = info.get("content_settings") or {}
-    md5_hex = _b64_to_hex(settings.get("content_md5") if isinstance(settings, dict) else None)
+    # adlfs gives azure's ContentSettings from a listing, a plain dict from info().
+    settings = info.get("content_settings")
+    raw_md5 = settings.get("content_md5") if isinstance(settings, dict) else getattr(settings, "content_md5", None)
+    md5_hex = _b64_to_hex(raw_md5)
     return size, Checksum("md5", md5_hex) if md5_hex else None
 
 
