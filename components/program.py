@@ -28,14 +28,41 @@ def build(r: ResolvedStack) -> dict[str, Any]:
         annotations=platform.service_account_annotations, labels=k8s_labels),
         pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on))
 
+    models = _serving_layer(r, platform, provider, serving, k8s_labels)
+
     outputs: dict[str, Any] = {
         "cloud": r.cloud, "region": r.region, "environment": r.environment,
         "cluster_name": platform.cluster_name, "kubeconfig": platform.kubeconfig,
-        "buckets": platform.bucket_urls, "namespace": serving.namespace, **platform.outputs,
+        "buckets": platform.bucket_urls, "namespace": serving.namespace,
+        "models": {name: server.endpoint for name, server in models.items()}, **platform.outputs,
     }
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
+
+
+def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: Any,
+                   labels: dict[str, str]) -> dict[str, Any]:
+    """Device plugins, controllers (KEDA, LeaderWorkerSet), one ModelServer per model, monitoring."""
+    from .k8s.autoscaling import KedaOperator
+    from .k8s.device_plugins import DevicePlugins, DevicePluginsArgs
+    from .k8s.monitoring import ServingMonitoring, ServingMonitoringArgs
+    from .k8s.serving import LeaderWorkerSetController, ModelServer, ModelServerArgs, needs_leader_worker_set
+
+    on_cluster = pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on)
+    plugins = DevicePlugins("device-plugins", DevicePluginsArgs(
+        cloud=r.cloud, pools=tuple(r.node_pools.values()), labels=labels), on_cluster)
+    controllers: list[pulumi.Resource] = [namespace, plugins, KedaOperator("keda", on_cluster)]
+    if any(needs_leader_worker_set(m) for m in r.models.values()):
+        controllers.append(LeaderWorkerSetController("lws", on_cluster))
+    servers = {name: ModelServer(name, ModelServerArgs(
+        model=m, pool=r.node_pools[m.node_pool], cloud=r.cloud, namespace=r.namespace,
+        service_account=r.service_account, bucket_urls=platform.bucket_urls, labels=labels,
+        pod_labels=platform.pod_labels, project=r.project),
+        pulumi.ResourceOptions(provider=provider, depends_on=controllers)) for name, m in r.models.items()}
+    ServingMonitoring("monitoring", ServingMonitoringArgs(cloud=r.cloud, namespace=r.namespace, labels=labels),
+                      pulumi.ResourceOptions(provider=provider, depends_on=[namespace]))
+    return servers
 
 
 def main() -> None:

@@ -200,6 +200,15 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
         if pool:
             models[name] = _resolve_model(loaded, name, model, pool, errors)
 
+    # --- fit check (components/sizing.py): weights + KV cache + overhead vs. accelerator memory.
+    from .sizing import FIT_HINT, fit_error
+
+    for name, model in models.items():
+        message = fit_error(model, pools[model.node_pool])
+        if message:
+            errors.append(loaded.error(("models", name, "node_pool"), message, FIT_HINT))
+    # --- end fit check
+
     system_machine = spec.cluster.system_machine_type.get(cloud, DEFAULT_SYSTEM_MACHINE[cloud])
     if cat.cpu_machine(system_machine) is None and not any(m.machine_type == system_machine for m in cat.machines):
         errors.append(loaded.error(("cluster", "system_machine_type", cloud), f"{system_machine!r} is not in the "

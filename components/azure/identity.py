@@ -51,12 +51,13 @@ class AksWorkloadIdentityArgs:
 class AksWorkloadIdentity(pulumi.ComponentResource):
     """Outputs: client_id, principal_id, annotations (for the Kubernetes service account)."""
 
-    def __init__(self, name: str, args: AksWorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: AksWorkloadIdentityArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:azure:AksWorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identity = managedidentity.UserAssignedIdentity(
-            f"{name}-id", resource_group_name=args.resource_group_name, location=args.location, tags=args.tags,
-            opts=child)
+            f"{name}-id", resource_group_name=args.resource_group_name, location=args.location,
+            tags=args.tags, opts=child)
         self.credential = managedidentity.FederatedIdentityCredential(
             f"{name}-fic", resource_group_name=args.resource_group_name, resource_name_=identity.name,
             issuer=args.oidc_issuer_url, subject=subject(args.namespace, args.service_account),

@@ -33,7 +33,8 @@ class AzureNetwork(pulumi.ComponentResource):
         ip = network.PublicIPAddress(
             f"{name}-nat-ip", resource_group_name=args.resource_group_name, location=args.location,
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static", public_ip_address_version="IPv4", tags=args.tags, opts=child)
+            public_ip_allocation_method="Static", public_ip_address_version="IPv4", tags=args.tags,
+            opts=child)
         nat = network.NatGateway(
             f"{name}-nat", resource_group_name=args.resource_group_name, location=args.location,
             sku=network.NatGatewaySkuArgs(name="Standard"), idle_timeout_in_minutes=10,

@@ -49,7 +49,7 @@ class HubSource:
 
 @dataclass(frozen=True)
 class Checksum:
-    algorithm: str  # "md5" or "crc32c"
+    algorithm: str  # "md5", "crc32" or "crc32c"
     expected: str  # hex digest
 
     def __str__(self) -> str:
@@ -147,19 +147,34 @@ def _b64_to_hex(value: Any) -> str | None:
     return None
 
 
+def _s3_checksum(head: dict[str, Any]) -> Checksum | None:
+    """A whole-object checksum from a HEAD response.
+
+    A full-object CRC32C/CRC32 (what current SDKs add on upload) is preferred: it is
+    cheap to compute and also covers multipart and KMS-encrypted objects. Otherwise
+    the ETag, which is the MD5 only for single-part uploads ("-N" marks multipart)
+    that are not encrypted with SSE-KMS or SSE-C.
+    """
+    if head.get("ChecksumType") != "COMPOSITE":
+        for field, algorithm in (("ChecksumCRC32C", "crc32c"), ("ChecksumCRC32", "crc32")):
+            value = head.get(field)
+            if value and "-" not in value:
+                return Checksum(algorithm, base64.b64decode(value).hex())
+    etag = str(head.get("ETag", "")).strip('"')
+    encrypted = str(head.get("ServerSideEncryption", "")).startswith("aws:kms") or head.get("SSECustomerAlgorithm")
+    if re.fullmatch(r"[0-9a-f]{32}", etag) and not encrypted:
+        return Checksum("md5", etag)
+    return None
+
+
 def _checksum(fs: Any, scheme: str, path: str, info: dict[str, Any]) -> tuple[int, Checksum | None]:
     """Size and the checksum the store keeps for one object, if it keeps a usable one."""
     if scheme == "s3":
-        # ListObjects omits encryption; HEAD tells whether the ETag is an MD5 at all
-        # (not for multipart uploads, "-N" suffix, nor for SSE-KMS / SSE-C objects).
+        # HEAD, not the listing: only HEAD returns the object's additional checksum
+        # and whether the ETag is an MD5 at all.
         bucket, _, key = path.partition("/")
-        head = fs.call_s3("head_object", Bucket=bucket, Key=key)
-        etag = str(head.get("ETag", "")).strip('"')
-        encrypted = str(head.get("ServerSideEncryption", "")).startswith("aws:kms") or head.get(
-            "SSECustomerAlgorithm"
-        )
-        md5 = re.fullmatch(r"[0-9a-f]{32}", etag) and not encrypted
-        return int(head["ContentLength"]), Checksum("md5", etag) if md5 else None
+        head = fs.call_s3("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        return int(head["ContentLength"]), _s3_checksum(head)
     size = int(info["size"])
     if scheme == "gs":
         crc = _b64_to_hex(info.get("crc32c"))

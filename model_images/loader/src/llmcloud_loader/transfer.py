@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -62,16 +63,21 @@ class Manifest:
 
 
 def file_digest(path: Path, algorithm: str) -> str:
+    """Hex digest of a file, big-endian for the CRCs as the stores publish them."""
+    crc = 0
     if algorithm == "crc32c":
         import google_crc32c
 
         hasher: Any = google_crc32c.Checksum()
-    else:
+    elif algorithm == "md5":
         hasher = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as fh:
         while block := fh.read(_READ_BLOCK):
-            hasher.update(block)
-    return hasher.digest().hex()
+            if algorithm == "crc32":
+                crc = zlib.crc32(block, crc)
+            else:
+                hasher.update(block)
+    return f"{crc:08x}" if algorithm == "crc32" else hasher.digest().hex()
 
 
 @dataclass

@@ -1,0 +1,96 @@
+"""CLI speed benchmark: median wall time of whole `llmcloud` processes, against the targets.
+
+    python bench/bench_cli.py [--runs N] [--json]
+
+Each command runs in a fresh process (as a user or CI would run it) from the repository root.
+A generated stack with 50 models on 10 pools checks that planning scales with stack size.
+Exit 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+POOLS = [("L4", 1), ("L4", 2), ("L4", 4), ("T4", 1), ("A100-40GB", 1), ("A100-80GB", 1), ("A100-80GB", 2),
+         ("H100", 8), ("L4", 8), ("T4", 4)]
+
+
+def big_stack(directory: Path) -> Path:
+    """10 pools, 50 models: the size of a large shared platform."""
+    lines = ["extends: base.yaml", "environment: big", "node_pools:"]
+    for i, (acc, n) in enumerate(POOLS):
+        lines += [f"  pool-{i}:", f"    accelerator: {acc}", f"    accelerators_per_node: {n}",
+                  "    min_nodes: 0", "    max_nodes: 50"]
+    lines.append("models:")
+    for m in range(50):
+        lines += [f"  model-{m}:", "    source: hf://meta-llama/Llama-3.2-1B-Instruct",
+                  f"    node_pool: pool-{m % len(POOLS)}", "    max_model_len: 4096", "    replicas: {min: 0, max: 2}"]
+    (directory / "base.yaml").write_text((REPO / "stacks" / "base.yaml").read_text())
+    path = directory / "big.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def llmcloud() -> list[str]:
+    exe = shutil.which("llmcloud", path=os.path.dirname(sys.executable)) or shutil.which("llmcloud")
+    return [exe] if exe else [sys.executable, "-m", "llmcloud.cli.main"]
+
+
+def measure(args: list[str], runs: int) -> tuple[float, int]:
+    times = []
+    code = 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run([*llmcloud(), *args], cwd=REPO, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        code = proc.returncode
+    return statistics.median(times), code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        big = big_stack(Path(tmp))
+        subprocess.run([*llmcloud(), "--help"], cwd=REPO, capture_output=True)  # warm the bytecode cache
+        heavy_runs = max(3, opts.runs // 2)
+        cases = [
+            ("llmcloud --help", ["--help"], opts.runs, 0.150),
+            ("llmcloud validate dev", ["validate", "dev"], opts.runs, 0.300),
+            ("llmcloud preview dev --offline --json", ["preview", "dev", "--offline", "--json"], heavy_runs, 3.0),
+            ("llmcloud cost dev", ["cost", "dev"], heavy_runs, 3.0),
+        ]
+        results = []
+        for label, args, runs, target in cases:
+            median, code = measure(args, runs)
+            results.append({"command": label, "median_s": round(median, 3), "target_s": target, "exit": code})
+        dev_preview = results[2]["median_s"]
+        median, code = measure(["preview", str(big), "--offline", "--json", "--budget", "1e9"], heavy_runs)
+        results.append({"command": "preview (50 models, 10 pools) --offline --json", "median_s": round(median, 3),
+                        "target_s": round(2 * dev_preview, 3), "exit": code})
+    for r in results:
+        r["ok"] = r["median_s"] <= r["target_s"] and r["exit"] == 0
+    if opts.json:
+        print(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(), "results": results}, indent=2))
+    else:
+        width = max(len(r["command"]) for r in results)
+        print(f"{'command':<{width}}  median   target  ok")
+        for r in results:
+            print(f"{r['command']:<{width}}  {r['median_s']:6.3f}s  {r['target_s']:6.3f}s  {'yes' if r['ok'] else 'NO'}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""EksCluster: an EKS cluster built from plain pulumi-aws resources, secure by default.
+
+- Access entries only (authentication_mode API, no aws-auth ConfigMap): the deploying identity gets
+  an access entry with AmazonEKSClusterAdminPolicy, explicitly, so it shows in the plan and is
+  removed with the stack. https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html
+- Kubernetes secrets are envelope-encrypted with a KMS key of the cluster's own (rotated yearly).
+- Control-plane logs go to a log group we create, so its retention is ours (EKS would create one
+  that never expires).
+- Managed add-ons replace the self-managed defaults (bootstrap_self_managed_addons false): vpc-cni,
+  kube-proxy and eks-pod-identity-agent before any node, coredns once the system nodes exist (it
+  stays DEGRADED without nodes and its creation would time out).
+- A small on-demand system node group runs coredns, the autoscaler and the device plugins, so the
+  accelerator groups can scale to zero.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from .node_group import POOL_LABEL, launch_template, template_ref
+
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+# https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+# Node role: what the kubelet and the VPC CNI need, and image pulls from ECR (pull only).
+# https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
+BEFORE_NODES_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+AFTER_NODES_ADDONS = ("coredns",)
+
+
+def trust_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -> str:
+    """An IAM trust policy letting an AWS service principal assume a role."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)}]})
+
+
+@dataclass(frozen=True)
+class EksClusterArgs:
+    cluster_name: str  # the EKS name: kubeconfig, autoscaler tags and log group use it before the cluster exists
+    region: str
+    subnet_ids: pulumi.Input[list[str]]  # private subnets in two or more AZs
+    kubernetes_version: str | None = None  # None: the EKS default version
+    private_endpoint: bool = False
+    authorized_networks: tuple[str, ...] = ()  # CIDRs allowed to the public endpoint; empty: any
+    system_instance_type: str = "m6i.xlarge"
+    system_min_nodes: int = 1
+    system_max_nodes: int = 3
+    # STANDARD: EKS upgrades the control plane when standard support ends (no extended-support fee);
+    # EXTENDED: stays on its version for 12 more months at $0.60 instead of $0.10 per hour.
+    support_type: str = "STANDARD"
+    deletion_protection: bool = False
+    log_retention_days: int = 30
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class EksCluster(pulumi.ComponentResource):
+    """Outputs: name, endpoint, arn, kubeconfig (secret), node_role_arn, security_group_id."""
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("llmcloud:aws:EksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = args.tags
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke).partition
+        caller = aws.get_caller_identity_output(opts=invoke)
+
+        def managed(policy: str) -> pulumi.Output[str]:
+            return partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policy}")
+
+        # ---- control plane identity and encryption
+        cluster_role = aws.iam.Role(f"{name}-cluster", assume_role_policy=trust_policy(
+            "eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
+            description=f"EKS control plane of {args.cluster_name}", tags=tags, opts=child)
+        cluster_policy = aws.iam.RolePolicyAttachment(f"{name}-cluster-policy", role=cluster_role.name,
+                                                      policy_arn=managed("AmazonEKSClusterPolicy"), opts=child)
+        self.kms_key = aws.kms.Key(
+            f"{name}-secrets", description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
+            enable_key_rotation=True, deletion_window_in_days=30 if args.deletion_protection else 7, tags=tags,
+            opts=child)
+        aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{args.cluster_name}", target_key_id=self.kms_key.key_id,
+                      opts=child)
+        # EKS encrypts and decrypts secrets' data keys as the cluster role.
+        kms_policy = aws.iam.RolePolicy(f"{name}-cluster-kms", role=cluster_role.id, policy=self.kms_key.arn.apply(
+            lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                "Resource": arn}]})), opts=child)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/aws/eks/{args.cluster_name}/cluster", retention_in_days=args.log_retention_days,
+            tags=tags, opts=child)
+
+        public = not args.private_endpoint
+        self.cluster = aws.eks.Cluster(
+            name,
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=args.subnet_ids,
+                endpoint_private_access=True,  # nodes always reach the API server inside the VPC
+                endpoint_public_access=public,
+                public_access_cidrs=list(args.authorized_networks) if public and args.authorized_networks else None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
+            bootstrap_self_managed_addons=False,
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn)),
+            enabled_cluster_log_types=list(LOG_TYPES),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.support_type),
+            deletion_protection=args.deletion_protection,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection,
+                                        depends_on=[cluster_policy, kms_policy, log_group]),
+        )
+        cluster_name = self.cluster.name
+
+        # ---- who may administer it: the identity running `llmcloud up`. An assumed-role session ARN
+        # (arn:aws:sts::...:assumed-role/R/s) is not a valid principal: use the role's IAM ARN.
+        deployer = aws.iam.get_session_context_output(arn=caller.arn, opts=invoke).issuer_arn
+        admin = aws.eks.AccessEntry(f"{name}-admin", cluster_name=cluster_name, principal_arn=deployer,
+                                    type="STANDARD", tags=tags, opts=child)
+        aws.eks.AccessPolicyAssociation(
+            f"{name}-admin", cluster_name=cluster_name, principal_arn=deployer,
+            policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"),
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]))
+
+        # ---- add-ons that must run before nodes can become Ready
+        addons = {a: aws.eks.Addon(f"{name}-{a}", cluster_name=cluster_name, addon_name=a,
+                                   resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+                                   tags=tags, opts=child)
+                  for a in BEFORE_NODES_ADDONS}
+
+        # ---- node role (shared by every node group of the cluster)
+        node_role = aws.iam.Role(f"{name}-nodes", assume_role_policy=trust_policy("ec2.amazonaws.com"),
+                                 description=f"EKS nodes of {args.cluster_name}", tags=tags, opts=child)
+        node_policies = [aws.iam.RolePolicyAttachment(f"{name}-nodes-{p}", role=node_role.name,
+                                                      policy_arn=managed(p), opts=child) for p in NODE_POLICIES]
+        # No access entry for the node role: EKS creates the EC2_LINUX entry itself for managed node
+        # groups (creating it here too would conflict).
+
+        # ---- system node group
+        system_lt = launch_template(f"{name}-system", disk_gb=100, tags=tags, parent=self)
+        self.system_node_group = aws.eks.NodeGroup(
+            f"{name}-system",
+            cluster_name=cluster_name,
+            node_role_arn=node_role.arn,
+            subnet_ids=args.subnet_ids,
+            instance_types=[args.system_instance_type],
+            ami_type="AL2023_x86_64_STANDARD",
+            capacity_type="ON_DEMAND",
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=args.system_min_nodes, max_size=args.system_max_nodes, desired_size=args.system_min_nodes),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=template_ref(system_lt),
+            labels={POOL_LABEL: "system"},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"],
+                                        depends_on=[*node_policies, *addons.values()]),
+        )
+        for a in AFTER_NODES_ADDONS:
+            addons[a] = aws.eks.Addon(f"{name}-{a}", cluster_name=cluster_name, addon_name=a,
+                                      resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+                                      tags=tags, opts=pulumi.ResourceOptions(parent=self,
+                                                                             depends_on=[self.system_node_group]))
+        self.addons = addons
+
+        self.name = cluster_name
+        self.arn = self.cluster.arn
+        self.endpoint = self.cluster.endpoint
+        self.node_role_arn = node_role.arn
+        # Node groups wait for these: nodes cannot become Ready before their role policies and the CNI.
+        self.node_prerequisites: list[pulumi.Resource] = [*node_policies, *addons.values()]
+        self.security_group_id = self.cluster.vpc_config.cluster_security_group_id
+        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
+            cluster_name, self.cluster.endpoint, self.cluster.certificate_authority.data,
+        ).apply(lambda a: kubeconfig(a[0], a[1], a[2], args.region)))
+        self.register_outputs({"name": self.name, "endpoint": self.endpoint, "arn": self.arn,
+                               "kubeconfig": self.kubeconfig, "node_role_arn": self.node_role_arn,
+                               "security_group_id": self.security_group_id})
+
+
+def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that gets a token from `aws eks get-token` (no static credentials)."""
+    return f"""apiVersion: v1
+kind: Config
+clusters:
+- name: {name}
+  cluster:
+    server: {endpoint}
+    certificate-authority-data: {ca_data}
+contexts:
+- name: {name}
+  context: {{cluster: {name}, user: {name}}}
+current-context: {name}
+users:
+- name: {name}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: [eks, get-token, --cluster-name, {name}, --region, {region}, --output, json]
+      interactiveMode: Never
+      installHint: Install the AWS CLI v2, see https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html
+"""

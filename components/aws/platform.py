@@ -1,0 +1,98 @@
+"""build_platform(resolved) for AWS: VPC (or existing subnets), EKS, managed node groups, S3
+weights buckets, Pod Identity for the model servers and for Cluster Autoscaler."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from .. import catalog
+from ..platform import Platform
+from ..resolve import ResolvedStack
+from .bucket import S3WeightsBucket, S3WeightsBucketArgs
+from .cluster import EksCluster, EksClusterArgs
+from .identity import EksPodIdentity, EksPodIdentityArgs, bucket_read_policy, cluster_autoscaler_policy
+from .network import AwsNetwork, AwsNetworkArgs
+from .node_group import EksAcceleratorNodeGroup, EksAcceleratorNodeGroupArgs
+
+AUTOSCALER_NAMESPACE = "kube-system"
+AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+
+
+def network_azs(r: ResolvedStack) -> tuple[str, ...]:
+    """Every AZ a pool runs in, padded to the two AZs EKS needs (the stack's `aws.zones` first)."""
+    azs = sorted({z for p in r.node_pools.values() for z in p.zones})
+    candidates = list(r.cloud_options.get("zones") or []) + sorted(catalog.load("aws").regions[r.region])
+    for zone in candidates:
+        if len(azs) >= 2:
+            break
+        if zone not in azs:
+            azs.append(zone)
+    return tuple(sorted(azs))
+
+
+def build_platform(r: ResolvedStack) -> Platform:
+    # Provider settings come from the stack file: nobody runs `pulumi config set`. default_tags tag
+    # whatever we forget; every resource also gets the tags explicitly, so plans show them.
+    provider = aws.Provider("aws", region=r.region, default_tags=aws.ProviderDefaultTagsArgs(tags=r.labels))
+    opts = pulumi.ResourceOptions(providers=[provider])
+    name = f"llm-{r.environment}"
+    prod = r.environment == "prod"
+    tags = r.labels
+
+    existing = list(r.cloud_options.get("subnet_ids") or [])
+    outputs: dict[str, object] = {}
+    if existing:
+        # Existing private subnets: every group uses all of them (the stack owner picked their AZs).
+        private_all: pulumi.Input[list[str]] = existing
+        private_by_az: dict[str, pulumi.Input[str]] | None = None
+        outputs["vpc_id"] = r.cloud_options.get("vpc_id") or ""
+    else:
+        network = AwsNetwork(f"{name}-net", AwsNetworkArgs(
+            region=r.region, azs=network_azs(r),
+            # `cluster.regional` (default: true in prod) asks for zone-redundancy: one NAT per AZ.
+            nat_per_az=r.regional_cluster, tags=tags), opts)
+        private_all = network.private_subnet_ids
+        private_by_az = network.private_subnets
+        outputs["vpc_id"] = network.vpc_id
+
+    cluster_name = name
+    cluster = EksCluster(name, EksClusterArgs(
+        cluster_name=cluster_name, region=r.region, subnet_ids=private_all,
+        kubernetes_version=r.kubernetes_version, private_endpoint=r.private_endpoint,
+        authorized_networks=r.authorized_networks, system_instance_type=r.system_machine_type,
+        system_min_nodes=2 if r.regional_cluster else 1,
+        support_type="EXTENDED" if prod else "STANDARD", deletion_protection=r.protect_data,
+        log_retention_days=90 if prod else 30, tags=tags), opts)
+
+    groups_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=cluster.node_prerequisites))
+    groups = [EksAcceleratorNodeGroup(f"{name}-{pool.name}", EksAcceleratorNodeGroupArgs(
+        cluster_name=cluster_name, node_role_arn=cluster.node_role_arn,
+        subnet_ids=[private_by_az[z] for z in pool.zones] if private_by_az is not None else private_all,
+        pool=pool, tags=tags), groups_opts)
+        for pool in r.node_pools.values()]
+
+    buckets = {b.name: S3WeightsBucket(f"{name}-{b.name}", S3WeightsBucketArgs(
+        bucket=b, region=r.region, tags=tags), opts) for b in r.buckets.values()}
+
+    arns = [b.arn for b in buckets.values()]
+    keys = [b.kms_key_arn for b in buckets.values()]
+    read_policy = pulumi.Output.all(*arns, *keys).apply(
+        lambda a: bucket_read_policy(a[:len(arns)], a[len(arns):], r.region))
+    serving = EksPodIdentity(f"{name}-serving", EksPodIdentityArgs(
+        cluster_name=cluster.name, namespace=r.namespace, service_account=r.service_account, policy=read_policy,
+        description="llmcloud model servers: read the weights buckets", tags=tags), opts)
+    autoscaler = EksPodIdentity(f"{name}-autoscaler", EksPodIdentityArgs(
+        cluster_name=cluster.name, namespace=AUTOSCALER_NAMESPACE, service_account=AUTOSCALER_SERVICE_ACCOUNT,
+        policy=cluster_autoscaler_policy(cluster_name), description="Cluster Autoscaler: resize this cluster's "
+        "node groups", tags=tags), opts)
+
+    return Platform(
+        cluster_name=cluster.name,
+        kubeconfig=cluster.kubeconfig,
+        bucket_urls={k: b.url for k, b in buckets.items()},
+        service_account_annotations={},  # Pod Identity: the association is on the AWS side
+        depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
+        outputs={"cluster_endpoint": cluster.endpoint, "serving_role_arn": serving.role_arn,
+                 "autoscaler_role_arn": autoscaler.role_arn, **outputs},
+    )

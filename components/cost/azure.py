@@ -1,0 +1,84 @@
+"""Azure pricers: AKS agent pools (GPU, CPU, Spot), the cluster's system pool and tier fee, the NAT
+gateway and its public IP, the load balancer of a cluster that egresses through it, Blob storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..engine.plan import Step
+from . import POOL_LABEL, Band, Line, PricingContext, node_line, pool_band, pricer
+
+TIER_NOTES = {"free": "Free tier: no uptime SLA", "standard": "Standard tier: uptime SLA",
+              "premium": "Premium tier: SLA + long-term support"}
+
+
+def _pool_lines(resource: str, profile: dict, ctx: PricingContext, pool: str) -> Iterator[Line]:
+    cat = ctx.catalog
+    vm_size = profile.get("vmSize", "")
+    machine = next((m for m in cat.machines if m.machine_type == vm_size), None) or cat.cpu_machine(vm_size)
+    if machine is None:
+        return
+    price = cat.machine_price(ctx.region, machine)
+    if price is None:
+        return
+    spot = profile.get("scaleSetPriority") == "Spot"
+    lo = int(profile.get("minCount", profile.get("count", 1)) if profile.get("enableAutoScaling")
+             else profile.get("count", 1))
+    hi = int(profile.get("maxCount", lo) if profile.get("enableAutoScaling") else lo)
+    band = pool_band(lo, hi, ctx.expected_nodes.get(pool))
+    yield node_line(resource, machine, price.hourly(spot), spot, band)
+
+
+@pricer("azure", "azure-native:containerservice:AgentPool")
+def agent_pool(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    pool = (step.inputs.get("nodeLabels") or {}).get(POOL_LABEL, ctx.key_of(step))
+    resource = "cluster.system_pool" if pool == "system" else f"node_pools.{pool}"
+    yield from _pool_lines(resource, step.inputs, ctx, pool)
+
+
+@pricer("azure", "azure-native:containerservice:ManagedCluster")
+def managed_cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    for profile in step.inputs.get("agentPoolProfiles") or []:
+        pool = (profile.get("nodeLabels") or {}).get(POOL_LABEL, profile.get("name", "system"))
+        resource = "cluster.system_pool" if profile.get("mode") == "System" else f"node_pools.{pool}"
+        yield from _pool_lines(resource, profile, ctx, pool)
+    tier = str((step.inputs.get("sku") or {}).get("tier") or ctx.cluster_tier).lower()
+    fees = ctx.catalog.service("cluster_hour", ctx.region, {}) or {}
+    yield Line("cluster", f"AKS {tier.capitalize()} tier", "cluster-hour", float(fees.get(tier, 0.0)),
+               Band(1, 1, 1), note=TIER_NOTES.get(tier, ""))
+    network = step.inputs.get("networkProfile") or {}
+    if network.get("outboundType", "loadBalancer") == "loadBalancer":
+        # Egress through the cluster's Standard Load Balancer (created by AKS in the node resource group).
+        hourly = float(ctx.catalog.service("load_balancer_hour", ctx.region, 0.0))
+        yield Line("network.load_balancer", "Standard Load Balancer (outbound)", "lb-hour", hourly,
+                   Band(1, 1, 1))
+        per_gb = float(ctx.catalog.service("load_balancer_gb", ctx.region, 0.0))
+        gb = ctx.usage.nat_gb_month
+        yield Line("network.load_balancer", "Standard Load Balancer data processed", "GB", per_gb,
+                   Band(gb, gb, gb), hours=1, note="usage.nat_gb_month")
+
+
+@pricer("azure", "azure-native:network:NatGateway")
+def nat_gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    hourly = float(ctx.catalog.service("nat_gateway_hour", ctx.region, 0.0))
+    yield Line("network.nat", "NAT gateway", "gateway-hour", hourly, Band(1, 1, 1))
+    per_gb = float(ctx.catalog.service("nat_gateway_gb", ctx.region, 0.0))
+    gb = ctx.usage.nat_gb_month
+    yield Line("network.nat", "NAT gateway data processed", "GB", per_gb, Band(gb, gb, gb), hours=1,
+               note="usage.nat_gb_month")
+
+
+@pricer("azure", "azure-native:network:PublicIPAddress")
+def public_ip(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    hourly = float(ctx.catalog.service("public_ip_hour", ctx.region, 0.0))
+    yield Line("network.nat", "Standard public IPv4 (static)", "ip-hour", hourly, Band(1, 1, 1))
+
+
+@pricer("azure", "azure-native:storage:StorageAccount")
+def storage_account(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    sku = str((step.inputs.get("sku") or {}).get("name", "Standard_LRS"))
+    key = "object_storage_zrs_gb_month" if sku.endswith("ZRS") else "object_storage_gb_month"
+    per_gb = float(ctx.catalog.service(key, ctx.region, 0.0))
+    gb = ctx.usage.stored_gb_per_bucket
+    yield Line(f"buckets.{ctx.key_of(step)}", f"Blob Storage Hot {sku.removeprefix('Standard_')}", "GB-month",
+               per_gb, Band(gb, gb, gb), hours=1, note="usage.stored_gb_per_bucket")
