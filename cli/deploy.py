@@ -1,26 +1,177 @@
-"""llmcloud up / destroy: the real engine (Pulumi Automation API + the pulumi CLI)."""
+"""llmcloud up / destroy / refresh / cancel / outputs: the real engine (Automation API + pulumi CLI)."""
 
 from __future__ import annotations
 
-from .common import MISSING, PULUMI_INSTALL, fail, load, pulumi_cli, require_sdk
+import sys
+from typing import Any
+
+import typer
+
+from .common import (
+    BLOCKED,
+    FAILED,
+    INVALID,
+    MISSING,
+    PULUMI_INSTALL,
+    emit_json,
+    fail,
+    load,
+    notice,
+    pulumi_cli,
+    require_sdk,
+    stderr,
+    stdout,
+)
 
 
-def _require_pulumi() -> str:
+def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Any, Any]:
+    """Everything the real engine needs, checked before anything runs (exit 2 or 4)."""
+    from llmcloud.components.engine import credentials
+
+    loaded, r = load(stack, cloud)
+    require_sdk(r.cloud)
     exe = pulumi_cli()
     if exe is None:
-        fail(MISSING, f"the pulumi CLI is needed to deploy and was not found: {PULUMI_INSTALL}")
-    return exe
+        fail(MISSING, f"the pulumi CLI is needed to {action} and was not found: {PULUMI_INSTALL}")
+    passphrase = credentials.passphrase_env()
+    if passphrase is None:
+        fail(MISSING, credentials.PASSPHRASE_HELP)
+    if not credentials.has_credentials(r.cloud):
+        fail(MISSING, f"no {r.cloud} credentials found; expected {credentials.EXPECTED[r.cloud]}")
+    from llmcloud.components.engine.real import RealEngine, settings_for
+
+    return r, lambda on_event=None: RealEngine(r, settings_for(r, exe, passphrase), on_event=on_event)
 
 
-def up(stack: str, cloud: str | None, *, yes: bool) -> None:
-    _, r = load(stack, cloud)
-    require_sdk(r.cloud)
-    _require_pulumi()
-    fail(MISSING, "deploying with the real engine is not available in this version")
+def _engine_call(fn: Any) -> Any:
+    from llmcloud.components.engine.real import EngineError
+
+    try:
+        return fn()
+    except EngineError as exc:
+        fail(FAILED, str(exc))
 
 
-def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool) -> None:
-    _, r = load(stack, cloud)
-    require_sdk(r.cloud)
-    _require_pulumi()
-    fail(MISSING, "destroying with the real engine is not available in this version")
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _confirm(question: str, *, yes: bool, what: str) -> None:
+    if yes:
+        return
+    if not _interactive():
+        fail(INVALID, f"refusing to {what} without confirmation: no terminal to ask; pass --yes")
+    if not typer.confirm(question, default=False, err=True):
+        stderr().print("cancelled; nothing changed")
+        raise typer.Exit(0)
+
+
+def _reporter(json_mode: bool, title: str) -> Any:
+    from .progress import JsonLines, Progress
+
+    return JsonLines() if json_mode else Progress(stderr(), title)
+
+
+def real_preview(r: Any, make_engine: Any, *, json_mode: bool, expect_no_changes: bool) -> Any:
+    """A preview by the real engine, as a Plan; progress on stderr for people, nothing extra for --json."""
+    if json_mode:
+        return _engine_call(lambda: make_engine(None).preview(expect_no_changes=expect_no_changes))
+    from .progress import Progress
+
+    with Progress(stderr(), f"previewing {r.stack_name}") as progress:
+        return _engine_call(lambda: make_engine(progress).preview(expect_no_changes=expect_no_changes))
+
+
+def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, budget: float | None = None,
+       budget_on: str = "expected") -> None:
+    from llmcloud.components.cost import cost_for, over_budget
+
+    from .render import cost_table
+
+    r, make_engine = prerequisites(stack, cloud, action="deploy")
+    missing = _missing_secrets(r)
+    if missing:
+        fail(MISSING, f"environment variable(s) {', '.join(missing)} named by hf_token_env are not set")
+    plan = real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=False)
+    plan.cost = cost_for(plan, r)
+    limit = budget if budget is not None else r.budget_monthly_usd
+    reason = over_budget(plan.cost, limit, budget_on)
+    changes = {op: n for op, n in plan.change_summary().items() if op != "same"}
+    if not json_mode:
+        err = stderr()
+        err.print(cost_table(plan.cost, title=f"Monthly cost of {r.stack_name}"))
+        err.print("Changes: " + (", ".join(f"{n} to {op}" for op, n in changes.items()) or "none"))
+    if reason:
+        fail(BLOCKED, f"{reason}: nothing deployed")
+    _confirm(f"Deploy {r.stack_name} ({r.cloud} {r.region})?", yes=yes, what="deploy")
+    with _reporter(json_mode, f"deploying {r.stack_name}") as progress:
+        result = _engine_call(lambda: make_engine(progress).up())
+    if json_mode:
+        emit_json({"stack": r.stack_name, "summary": result["summary"], "outputs": result["outputs"],
+                   "cost": plan.cost["monthly"]})
+    else:
+        out = stdout()
+        for key, value in result["outputs"].items():
+            if key != "kubeconfig":
+                out.print(f"{key}: {value}")
+
+
+def _missing_secrets(r: Any) -> list[str]:
+    import os
+
+    return sorted({m.hf_token_env for m in r.models.values() if m.hf_token_env and not os.environ.get(m.hf_token_env)})
+
+
+def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json_mode: bool = False) -> None:
+    r, make_engine = prerequisites(stack, cloud, action="destroy")
+    engine = make_engine(None)
+    data = _engine_call(engine.data_resources)
+    names = [d["urn"].rsplit("::", 1)[-1] for d in data]
+    err = stderr()
+    if delete_data:
+        if names:
+            err.print(f"[bold red]--delete-data[/]: these buckets and the weights in them will be deleted: "
+                      f"{', '.join(names)}")
+        if not yes:
+            if not _interactive():
+                fail(INVALID, "--delete-data needs --yes or typing the stack name at a terminal")
+            typed = typer.prompt(f"Type the stack name ({r.stack_name}) to delete it and its data", err=True)
+            if typed.strip() != r.stack_name:
+                fail(INVALID, "the name does not match; nothing changed")
+    else:
+        if names:
+            err.print(f"keeping data (use --delete-data to remove): {', '.join(names)}")
+        _confirm(f"Destroy {r.stack_name} ({r.cloud} {r.region}), keeping its buckets?", yes=yes, what="destroy")
+    with _reporter(json_mode, f"destroying {r.stack_name}") as progress:
+        result = _engine_call(lambda: make_engine(progress).destroy(delete_data=delete_data))
+    kept = [u.rsplit("::", 1)[-1] for u in result["kept"]]
+    if json_mode:
+        emit_json({"stack": r.stack_name, "summary": result["summary"], "kept": kept})
+    elif kept:
+        stdout().print(f"kept: {', '.join(kept)}")
+
+
+def refresh(stack: str, cloud: str | None, *, json_mode: bool) -> None:
+    r, make_engine = prerequisites(stack, cloud, action="refresh")
+    with _reporter(json_mode, f"refreshing {r.stack_name}") as progress:
+        result = _engine_call(lambda: make_engine(progress).refresh())
+    if json_mode:
+        emit_json({"stack": r.stack_name, "summary": result["summary"]})
+
+
+def cancel(stack: str, cloud: str | None, *, yes: bool) -> None:
+    r, make_engine = prerequisites(stack, cloud, action="cancel")
+    _confirm(f"Cancel the running update of {r.stack_name} and release its lock?", yes=yes, what="cancel")
+    _engine_call(lambda: make_engine(None).cancel())
+    notice(f"released the lock of {r.stack_name}")
+
+
+def outputs(stack: str, cloud: str | None, *, json_mode: bool, show_secrets: bool) -> None:
+    r, make_engine = prerequisites(stack, cloud, action="read outputs")
+    values = _engine_call(lambda: make_engine(None).outputs(show_secrets=show_secrets))
+    if json_mode:
+        emit_json(values)
+        return
+    out = stdout()
+    for key, value in values.items():
+        out.print(f"{key}: {value}", markup=False)

@@ -35,6 +35,12 @@ class BudgetBand(str, Enum):
     max = "max"
 
 
+YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
+BudgetOption = typer.Option(None, "--budget", envvar="LLMCLOUD_BUDGET",
+                            help="Monthly budget in USD; overrides the stack's budget [env LLMCLOUD_BUDGET].")
+BudgetOnOption = typer.Option(BudgetBand.expected, "--budget-on", help="Cost band the budget applies to.")
+
+
 @app.command()
 def validate(stack: str = StackArgument, cloud: str | None = CloudOption, json: bool = JsonOption) -> None:
     """Load, validate and resolve a stack file (no Pulumi, no cloud)."""
@@ -50,57 +56,90 @@ def preview(
     offline: bool = typer.Option(False, "--offline", help="Plan with Pulumi's mock runtime: no CLI, "
                                  "no credentials, no network."),
     json: bool = JsonOption,
-    budget: float | None = typer.Option(None, "--budget", envvar="LLMCLOUD_BUDGET",
-                                        help="Monthly budget in USD; overrides the stack's budget "
-                                             "[env LLMCLOUD_BUDGET]."),
-    budget_on: BudgetBand = typer.Option(BudgetBand.expected, "--budget-on", help="Cost band the budget "
-                                         "applies to."),
+    budget: float | None = BudgetOption,
+    budget_on: BudgetBand = BudgetOnOption,
+    expect_no_changes: bool = typer.Option(False, "--expect-no-changes", help="Exit 5 when the cloud or the "
+                                           "program differs from the deployed state (drift check)."),
 ) -> None:
     """Plan the stack and price it: every resource with its settings, the monthly cost, the budget check."""
     from .preview import run
 
-    run(stack, cloud, offline=offline, json_mode=json, budget=budget, budget_on=budget_on.value)
+    run(stack, cloud, offline=offline, json_mode=json, budget=budget, budget_on=budget_on.value,
+        expect_no_changes=expect_no_changes)
 
 
 @app.command()
 def up(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Deploy without asking (CI)."),
+    yes: bool = YesOption,
+    json: bool = typer.Option(False, "--json", help="Engine events as JSON lines on stdout, then a summary."),
+    budget: float | None = BudgetOption,
+    budget_on: BudgetBand = BudgetOnOption,
 ) -> None:
     """Preview, show the cost, confirm, deploy (alias: deploy)."""
     from .deploy import up as run
 
-    run(stack, cloud, yes=yes)
+    run(stack, cloud, yes=yes, json_mode=json, budget=budget, budget_on=budget_on.value)
 
 
 @app.command("deploy", hidden=True)
-def deploy(stack: str = StackArgument, cloud: str | None = CloudOption,
-           yes: bool = typer.Option(False, "--yes", "-y")) -> None:
+def deploy(stack: str = StackArgument, cloud: str | None = CloudOption, yes: bool = YesOption,
+           json: bool = typer.Option(False, "--json"), budget: float | None = BudgetOption,
+           budget_on: BudgetBand = BudgetOnOption) -> None:
     """Alias of up."""
-    up(stack, cloud, yes)
+    up(stack, cloud, yes, json, budget, budget_on)
 
 
 @app.command()
 def destroy(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Tear down without asking."),
-    delete_data: bool = typer.Option(False, "--delete-data", help="Also delete protected buckets and their "
-                                     "weights."),
+    yes: bool = YesOption,
+    delete_data: bool = typer.Option(False, "--delete-data", help="Also delete the buckets and the weights in "
+                                     "them (asks for the stack name unless --yes)."),
+    json: bool = typer.Option(False, "--json", help="Engine events as JSON lines on stdout, then a summary."),
 ) -> None:
     """Tear the stack down, keeping data (weights buckets) unless --delete-data (alias: down)."""
     from .deploy import destroy as run
 
-    run(stack, cloud, yes=yes, delete_data=delete_data)
+    run(stack, cloud, yes=yes, delete_data=delete_data, json_mode=json)
 
 
 @app.command("down", hidden=True)
-def down(stack: str = StackArgument, cloud: str | None = CloudOption,
-         yes: bool = typer.Option(False, "--yes", "-y"),
-         delete_data: bool = typer.Option(False, "--delete-data")) -> None:
+def down(stack: str = StackArgument, cloud: str | None = CloudOption, yes: bool = YesOption,
+         delete_data: bool = typer.Option(False, "--delete-data"), json: bool = typer.Option(False, "--json")) -> None:
     """Alias of destroy."""
-    destroy(stack, cloud, yes, delete_data)
+    destroy(stack, cloud, yes, delete_data, json)
+
+
+@app.command()
+def refresh(stack: str = StackArgument, cloud: str | None = CloudOption, json: bool = JsonOption) -> None:
+    """Reconcile the state with the cloud (after an interrupted update)."""
+    from .deploy import refresh as run
+
+    run(stack, cloud, json_mode=json)
+
+
+@app.command()
+def cancel(stack: str = StackArgument, cloud: str | None = CloudOption, yes: bool = YesOption) -> None:
+    """Cancel a running update and release the stack's lock."""
+    from .deploy import cancel as run
+
+    run(stack, cloud, yes=yes)
+
+
+@app.command()
+def outputs(
+    stack: str = StackArgument,
+    cloud: str | None = CloudOption,
+    json: bool = JsonOption,
+    show_secrets: bool = typer.Option(False, "--show-secrets", help="Show secret outputs (API keys, kubeconfig)."),
+) -> None:
+    """The outputs of a deployed stack: endpoint, buckets, cluster."""
+    from .deploy import outputs as run
+
+    run(stack, cloud, json_mode=json, show_secrets=show_secrets)
 
 
 @app.command()
@@ -113,6 +152,19 @@ def cost(
     from .cost import run
 
     run(stack, cloud, json_mode=json)
+
+
+@app.command()
+def render(
+    stack: str = StackArgument,
+    cloud: str | None = CloudOption,
+    out_dir: str | None = typer.Option(None, "--output-dir", "-o", help="Write one <kind>-<name>.yaml per "
+                                       "object here instead of one multi-document YAML on stdout."),
+) -> None:
+    """The Kubernetes manifests of the serving layer as YAML (from the offline plan)."""
+    from .manifests import run
+
+    run(stack, cloud, out_dir)
 
 
 @app.command()

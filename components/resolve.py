@@ -61,6 +61,7 @@ class ResolvedBucket:
     versioning: bool
     kms_key: str | None
     protect: bool
+    force_destroy: bool = False  # only for `destroy --delete-data`: delete the weights with the bucket
 
 
 @dataclass(frozen=True)

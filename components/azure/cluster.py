@@ -158,7 +158,7 @@ class AksCluster(pulumi.ComponentResource):
         self.fqdn = self.cluster.private_fqdn if args.private_cluster else self.cluster.fqdn
         # Known once the cluster exists (its name is a provider output), unknown in a first preview.
         self.oidc_issuer_url = pulumi.Output.all(self.cluster.name, self.cluster.oidc_issuer_profile).apply(
-            lambda a: a[1].issuer_url if a[1] else None)
+            lambda a: _issuer_url(a[1]))
         creds = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name, resource_name=self.cluster.name, format="exec")
         self.kubeconfig = pulumi.Output.secret(
@@ -167,6 +167,13 @@ class AksCluster(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "id": self.id, "fqdn": self.fqdn,
                                "oidc_issuer_url": self.oidc_issuer_url, "kubeconfig": self.kubeconfig,
                                "control_plane_principal_id": self.control_plane_principal_id})
+
+
+def _issuer_url(profile: object) -> str | None:
+    """oidcIssuerProfile.issuerUrl, whether the SDK hands back its output type or a plain dict."""
+    if isinstance(profile, dict):
+        return profile.get("issuer_url") or profile.get("issuerUrl")
+    return getattr(profile, "issuer_url", None)
 
 
 def decode_kubeconfig(value: str, login: str = "azurecli") -> str:

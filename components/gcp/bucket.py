@@ -37,7 +37,7 @@ class GcsWeightsBucket(pulumi.ComponentResource):
             public_access_prevention="enforced",
             versioning=gcp.storage.BucketVersioningArgs(enabled=b.versioning),
             encryption=encryption,
-            force_destroy=False,
+            force_destroy=b.force_destroy,  # true only for `llmcloud destroy --delete-data`
             # Old versions of multi-GB weight files add up: keep three, none older than 30 days.
             lifecycle_rules=[gcp.storage.BucketLifecycleRuleArgs(
                 action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),

@@ -86,8 +86,7 @@ class GkeCluster(pulumi.ComponentResource):
             enable_shielded_nodes=True,
             datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2: network policy enforcement built in
             resource_labels=args.labels,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection,
-                                        ignore_changes=["initialNodeCount", "nodeConfig"]),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount", "nodeConfig"]),
         )
 
         self.system_pool = gcp.container.NodePool(

@@ -31,7 +31,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         services_range=GcpNetwork.SERVICES_RANGE, release_channel=r.release_channel,
         kubernetes_version=r.kubernetes_version, private_nodes=r.private_nodes, private_endpoint=r.private_endpoint,
         authorized_networks=r.authorized_networks, system_machine_type=r.system_machine_type,
-        deletion_protection=r.protect_data, labels=r.labels), opts)
+        labels=r.labels), opts)
 
     pools = [GkeAcceleratorNodePool(f"{name}-{pool.name}", GkeAcceleratorNodePoolArgs(
         cluster_id=cluster.cluster.id, location=location, pool=pool,

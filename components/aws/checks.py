@@ -1,0 +1,139 @@
+"""AWS-only checks on a resolved stack: what the generic catalog look-ups in resolve cannot say.
+
+Pure Python (no pulumi, no SDK): `validate` runs these. Call after `resolve` for cloud aws:
+
+    if r.cloud == "aws":
+        from .aws.checks import check
+        errors += check(loaded, r)
+
+Each problem is a StackError pinned to the stack file, so the CLI exits 2 before anything runs.
+- The catalog lists accelerators per AZ, instance types per region (their price rows): a type
+  whose accelerator a region has may still be missing there (p5e.48xlarge in us-east-1).
+- Spot is sold per region: a type may be spot-capable elsewhere but not here.
+- EKS versions: older than the catalog's `extended_min` cannot be created; between it and
+  `standard_min` only with the EXTENDED upgrade policy, which llmcloud uses in prod only.
+- Existing networks: EKS needs subnets in two AZs; a VPC id alone does not say which subnets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from .. import catalog
+from ..spec.errors import StackError
+
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+
+
+def _minor(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def check(loaded: Any, r: Any) -> list[StackError]:
+    """Problems with `r` (a ResolvedStack for aws) that only AWS has; empty when none."""
+    cat = catalog.load("aws")
+    errors: list[StackError] = []
+    errors += _instance_types(loaded, r, cat)
+    errors += _kubernetes_version(loaded, r, cat)
+    errors += _endpoint(loaded, r)
+    errors += _existing_network(loaded)
+    return errors
+
+
+def _instance_types(loaded: Any, r: Any, cat: catalog.CloudCatalog) -> list[StackError]:
+    errors = []
+    for name, pool in r.node_pools.items():
+        override = loaded.spec.node_pools[name].machine_type.get("aws")
+        if pool.accelerator == "none":
+            machine = cat.cpu_machine(pool.machine_type)
+            path: tuple[str | int, ...] = ("node_pools", name, "machine_type", "aws") if override else \
+                ("node_pools", name, "accelerator")
+            alternatives = [m.machine_type for m in cat.cpu_machines if cat.machine_price(r.region, m)]
+        else:
+            machine = next((m for m in cat.machines_for(pool.accelerator, pool.accelerators_per_node)
+                            if m.machine_type == pool.machine_type), None)
+            path = ("node_pools", name, "machine_type", "aws") if override else ("node_pools", name, "accelerator")
+            alternatives = [m.machine_type for m in cat.machines_for(pool.accelerator, pool.accelerators_per_node)
+                            if m.serving and cat.machine_price(r.region, m)]
+        if machine is None:
+            continue  # resolve reported it
+        price = cat.machine_price(r.region, machine)
+        if price is None:
+            elsewhere = sorted(region for region in cat.regions if cat.machine_price(region, machine))
+            hint = (f"instance types with {pool.accelerators_per_node} × {pool.accelerator} in {r.region}: "
+                    f"{', '.join(alternatives)} (set node_pools.{name}.machine_type.aws)" if alternatives and
+                    pool.accelerator != "none" else f"{r.region} offers: {', '.join(alternatives) or 'none'}")
+            errors.append(loaded.error(path, f"{pool.machine_type} is not offered in {r.region}"
+                                       + (f" (it is in {', '.join(elsewhere)})" if elsewhere else ""), hint))
+        elif pool.spot and price.spot is None:
+            errors.append(loaded.error(("node_pools", name, "spot"), f"{pool.machine_type} has no spot capacity "
+                                       f"in {r.region}", "set spot: false (on-demand), or another region"))
+    system = r.system_machine_type
+    system_row = cat.cpu_machine(system)
+    if system_row is not None and cat.machine_price(r.region, system_row) is None:
+        errors.append(loaded.error(("cluster", "system_machine_type", "aws"), f"{system} is not offered in "
+                                   f"{r.region}", "allowed: " + ", ".join(
+                                       m.machine_type for m in cat.cpu_machines if cat.machine_price(r.region, m))))
+    return errors
+
+
+def _kubernetes_version(loaded: Any, r: Any, cat: catalog.CloudCatalog) -> list[StackError]:
+    versions = cat.service("eks_versions", r.region, {}) or {}
+    if not r.kubernetes_version or not versions:
+        return []
+    path = ("cluster", "kubernetes_version")
+    current = _minor(r.kubernetes_version)
+    standard, extended = str(versions["standard_min"]), str(versions["extended_min"])
+    if current < _minor(extended):
+        return [loaded.error(path, f"Kubernetes {r.kubernetes_version} is no longer offered by EKS (catalog as of "
+                             f"{cat.as_of})", f"kubernetes_version: \"{standard}\" or newer")]
+    if current < _minor(standard) and r.environment != "prod":
+        # Non-prod clusters use the STANDARD upgrade policy (no extended-support fee), which EKS refuses
+        # for a version already in extended support.
+        return [loaded.error(path, f"Kubernetes {r.kubernetes_version} is in EKS extended support (catalog as of "
+                             f"{cat.as_of}); {r.environment} clusters use the STANDARD upgrade policy, which "
+                             "cannot start on it", f"kubernetes_version: \"{standard}\" or newer")]
+    return []
+
+
+def _endpoint(loaded: Any, r: Any) -> list[StackError]:
+    errors = []
+    if r.private_endpoint and r.authorized_networks:
+        errors.append(loaded.error(("cluster", "authorized_networks"), "EKS applies authorized_networks to the "
+                                   "public endpoint only, and private_endpoint: true removes it",
+                                   "drop authorized_networks, or set private_endpoint: false"))
+    for i, cidr in enumerate(r.authorized_networks):
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            errors.append(loaded.error(("cluster", "authorized_networks", i), f"{cidr!r} is not a CIDR block",
+                                       "an IPv4 network such as 203.0.113.0/24 (host bits zero)"))
+            continue
+        if net.version != 4:
+            errors.append(loaded.error(("cluster", "authorized_networks", i), f"{cidr} is IPv6; EKS public "
+                                       "access CIDRs are IPv4", "an IPv4 network such as 203.0.113.0/24"))
+    return errors
+
+
+def _existing_network(loaded: Any) -> list[StackError]:
+    spec = loaded.spec.aws
+    errors = []
+    if spec.vpc_id and not spec.subnet_ids:
+        errors.append(loaded.error(("aws", "vpc_id"), "a VPC id alone does not say where nodes go",
+                                   "add aws.subnet_ids: private subnets of that VPC in two or more AZs"))
+    if spec.vpc_id and not _VPC_ID.match(spec.vpc_id):
+        errors.append(loaded.error(("aws", "vpc_id"), f"{spec.vpc_id!r} is not a VPC id", "vpc-0123456789abcdef0"))
+    if spec.subnet_ids is not None:
+        if len(set(spec.subnet_ids)) < 2:
+            errors.append(loaded.error(("aws", "subnet_ids"), "EKS needs subnets in at least two availability "
+                                       f"zones, got {len(set(spec.subnet_ids))} subnet(s)",
+                                       "list private subnets in two or more AZs"))
+        for i, subnet in enumerate(spec.subnet_ids):
+            if not _SUBNET_ID.match(subnet):
+                errors.append(loaded.error(("aws", "subnet_ids", i), f"{subnet!r} is not a subnet id",
+                                           "subnet-0123456789abcdef0"))
+    return errors

@@ -1,0 +1,95 @@
+"""AWS pricers: EKS managed node groups (GPU, Neuron, CPU), the EKS cluster fee (standard or
+extended support), NAT gateways and their public IPv4 addresses, the secrets KMS key, S3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..engine.plan import Step
+from . import POOL_LABEL, Band, Line, PricingContext, node_line, pool_band, pricer
+
+
+def _minor(version: str) -> tuple[int, int] | None:
+    try:
+        major, minor = version.split(".")[:2]
+        return int(major), int(minor)
+    except (ValueError, AttributeError):
+        return None
+
+
+def support_tier(version: str | None, support_type: str | None, eks_versions: dict[str, str]) -> str:
+    """standard | extended: a version older than the catalog's `standard_min` pays extended support,
+    unless the cluster's upgrade policy is STANDARD (EKS then upgrades it instead)."""
+    current, threshold = _minor(version or ""), _minor(str(eks_versions.get("standard_min", "")))
+    if current is None or threshold is None or current >= threshold:
+        return "standard"
+    return "standard" if (support_type or "EXTENDED").upper() == "STANDARD" else "extended"
+
+
+@pricer("aws", "aws:eks/nodeGroup:NodeGroup")
+def node_group(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    types = step.inputs.get("instanceTypes") or []
+    if not types:
+        return
+    instance_type = types[0]
+    spot = str(step.inputs.get("capacityType", "ON_DEMAND")).upper() == "SPOT"
+    pool = (step.inputs.get("labels") or {}).get(POOL_LABEL, step.name)
+    cat = ctx.catalog
+    machine = next((m for m in cat.machines if m.machine_type == instance_type), None) or cat.cpu_machine(instance_type)
+    if machine is None:
+        return
+    price = cat.machine_price(ctx.region, machine)
+    if price is None:
+        return
+    scaling = step.inputs.get("scalingConfig") or {}
+    lo = int(scaling.get("minSize", scaling.get("desiredSize", 1)))
+    hi = int(scaling.get("maxSize", lo))
+    resource = "cluster.system_pool" if pool == "system" else f"node_pools.{pool}"
+    yield node_line(resource, machine, price.hourly(spot), spot, pool_band(lo, hi, ctx.expected_nodes.get(pool)))
+
+
+@pricer("aws", "aws:eks/cluster:Cluster")
+def cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    fees = ctx.catalog.service("cluster_hour", ctx.region, {})
+    versions = ctx.catalog.service("eks_versions", ctx.region, {}) or {}
+    version = step.inputs.get("version")
+    tier = support_tier(version, (step.inputs.get("upgradePolicy") or {}).get("supportType"), versions)
+    fee = float(fees.get(tier, fees.get("standard", 0.10)))
+    note = f"Kubernetes {version}: {tier} support" if version else "EKS default version: standard support"
+    yield Line("cluster", f"EKS cluster ({tier} support)", "cluster-hour", fee, Band(1, 1, 1), note=note)
+
+
+@pricer("aws", "aws:ec2/natGateway:NatGateway")
+def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    hourly = float(ctx.catalog.service("nat_gateway_hour", ctx.region, 0.0))
+    yield Line("network.nat", "NAT gateway", "gateway-hour", hourly, Band(1, 1, 1), note=step.name)
+    # The traffic estimate is for the whole stack: bill it once, however many gateways share it.
+    if getattr(ctx, "_aws_nat_data_priced", False):
+        return
+    ctx._aws_nat_data_priced = True  # type: ignore[attr-defined]
+    per_gb = float(ctx.catalog.service("nat_gateway_gb", ctx.region, 0.0))
+    gb = ctx.usage.nat_gb_month
+    yield Line("network.nat", "NAT gateway data processing", "GB", per_gb, Band(gb, gb, gb), hours=1,
+               note="usage.nat_gb_month (S3 traffic skips NAT through the gateway endpoint)")
+
+
+@pricer("aws", "aws:ec2/eip:Eip")
+def public_ip(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    hourly = float(ctx.catalog.service("public_ipv4_hour", ctx.region, 0.0))
+    if hourly:
+        yield Line("network.public_ip", "public IPv4 address", "address-hour", hourly, Band(1, 1, 1), note=step.name)
+
+
+@pricer("aws", "aws:kms/key:Key")
+def kms_key(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    monthly = float(ctx.catalog.service("kms_key_month", ctx.region, 0.0))
+    if monthly:
+        yield Line("cluster.secrets_key", "KMS customer managed key", "key-month", monthly, Band(1, 1, 1), hours=1)
+
+
+@pricer("aws", "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    per_gb = float(ctx.catalog.service("object_storage_gb_month", ctx.region, 0.0))
+    gb = ctx.usage.stored_gb_per_bucket
+    yield Line(f"buckets.{ctx.key_of(step)}", "S3 Standard", "GB-month", per_gb, Band(gb, gb, gb), hours=1,
+               note="usage.stored_gb_per_bucket")

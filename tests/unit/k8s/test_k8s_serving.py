@@ -1,0 +1,266 @@
+"""Mock-runtime tests of the serving layer, asserted like policies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import one, plan, repo_plan, resolved
+from llmcloud.components.k8s import images, serving
+from llmcloud.components.k8s.autoscaling import METRIC
+from llmcloud.components.k8s.device_plugins import plugins_for
+
+SENTINEL = "hf_SENTINEL_do_not_leak_7f3a9c"
+STACKS = Path(__file__).resolve().parents[3] / "stacks"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+LWS = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+
+
+def _pod(step_inputs: dict[str, Any], role: str = "leaderTemplate") -> dict[str, Any]:
+    spec = step_inputs["spec"]
+    tmpl = spec["template"] if "template" in spec else spec["leaderWorkerTemplate"][role]
+    return tmpl["spec"]
+
+
+def _container(pod: dict[str, Any], name: str = "vllm") -> dict[str, Any]:
+    return next(c for c in pod["containers"] + pod.get("initContainers", []) if c["name"] == name)
+
+
+def _arg(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+@pytest.fixture
+def with_token(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("HF_TOKEN", SENTINEL)
+    return SENTINEL
+
+
+# ------------------------------------------------------------------ GPU (dev: 1 x L4)
+
+
+def test_gpu_requests_limits_selector_tolerations() -> None:
+    pod = _pod(one(repo_plan("dev"), DEPLOYMENT, "llama-8b-deployment").inputs)
+    vllm = _container(pod)
+    assert vllm["resources"]["requests"]["nvidia.com/gpu"] == "1"
+    assert vllm["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert {"cpu", "memory"} <= set(vllm["resources"]["requests"]) and {"cpu", "memory"} <= set(vllm["resources"]["limits"])
+    assert pod["nodeSelector"] == {"llmcloud.dev/pool": "l4"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    spread = pod["topologySpreadConstraints"][0]
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone" and spread["whenUnsatisfiable"] == "ScheduleAnyway"
+
+
+def test_vllm_args_from_the_spec() -> None:
+    pod = _pod(one(repo_plan("prod"), DEPLOYMENT, "llama-70b-deployment").inputs)
+    args = _container(pod)["args"]
+    assert _arg(args, "--served-model-name") == "llama-70b"
+    assert _arg(args, "--tensor-parallel-size") == "2"
+    assert _arg(args, "--pipeline-parallel-size") == "1"
+    assert _arg(args, "--max-model-len") == "16384"
+    assert _arg(args, "--quantization") == "fp8"
+    assert _arg(args, "--gpu-memory-utilization") == "0.90"
+    assert _arg(args, "--port") == "8000"
+    assert _arg(args, "--model") == "/models/llama-70b"
+    assert _container(pod)["resources"]["limits"]["nvidia.com/gpu"] == "2"
+
+
+def test_shm_is_memory_backed_with_a_limit_and_weights_are_node_local() -> None:
+    pod = _pod(one(repo_plan("dev"), DEPLOYMENT).inputs)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+    assert volumes["dshm"]["emptyDir"]["sizeLimit"].endswith("Gi")
+    assert "medium" not in volumes["weights"]["emptyDir"] and volumes["weights"]["emptyDir"]["sizeLimit"]
+    mounts = {m["mountPath"]: m["name"] for m in _container(pod)["volumeMounts"]}
+    assert mounts["/dev/shm"] == "dshm" and mounts["/models"] == "weights"
+
+
+def test_probes_generous_startup_and_health() -> None:
+    vllm = _container(_pod(one(repo_plan("dev"), DEPLOYMENT).inputs))
+    startup = vllm["startupProbe"]
+    assert startup["httpGet"]["path"] == "/health"
+    assert startup["failureThreshold"] * startup["periodSeconds"] >= 20 * 60
+    assert vllm["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert vllm["livenessProbe"]["httpGet"]["path"] == "/health"
+    # larger models get longer
+    big = _container(_pod(one(repo_plan("prod"), DEPLOYMENT, "llama-70b-deployment").inputs))["startupProbe"]
+    assert big["failureThreshold"] * big["periodSeconds"] >= 30 * 60
+    assert big["failureThreshold"] > startup["failureThreshold"]
+
+
+def test_weights_loader_init_container() -> None:
+    pod = _pod(one(repo_plan("prod"), DEPLOYMENT, "llama-8b-deployment").inputs)
+    loader = _container(pod, "load-weights")
+    assert loader["command"] == ["llmcloud-load"]
+    assert loader["args"][:2] == ["bucket://weights/meta-llama/Llama-3.1-8B-Instruct", "/models/llama-8b"]
+    env = {e["name"]: e.get("value") for e in loader["env"]}
+    assert "LLMCLOUD_BUCKET_URL" in env  # the bucket's URL (computed in a preview)
+    assert not any("KEY" in name or "CREDENTIALS" in name for name in env)
+    assert pod["serviceAccountName"] == "model-server"
+
+
+def test_non_root_security_context() -> None:
+    for stack in ("dev", "gcp-tpu"):
+        for step in repo_plan(stack).by_type(DEPLOYMENT) + repo_plan(stack).by_type(LWS):
+            pod = _pod(step.inputs)
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+            for c in pod["containers"] + pod["initContainers"]:
+                sc = c["securityContext"]
+                assert sc["allowPrivilegeEscalation"] is False
+                assert sc["capabilities"]["drop"] == ["ALL"]
+                assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 0
+
+
+def test_images_pinned_never_latest() -> None:
+    for stack in ("dev", "prod", "gcp-tpu"):
+        text = json.dumps(repo_plan(stack).to_json())
+        assert ":latest" not in text
+        for step in repo_plan(stack).by_type(DEPLOYMENT) + repo_plan(stack).by_type(LWS):
+            pod = _pod(step.inputs)
+            for c in pod["containers"] + pod["initContainers"]:
+                tag = c["image"].rsplit(":", 1)[-1]
+                assert "/" not in tag and tag not in ("latest", ""), c["image"]
+    for image in images.SERVING_IMAGES.values():
+        assert not image.endswith(":latest")
+    with pytest.raises(ValueError, match="not pinned"):
+        images.serving_image("gpu", "vllm/vllm-openai:latest")
+    with pytest.raises(ValueError, match="not pinned"):
+        images.serving_image("gpu", "vllm/vllm-openai")
+    assert images.serving_image("gpu", "registry.example/vllm@sha256:abc") == "registry.example/vllm@sha256:abc"
+
+
+def test_service_pdb_and_no_annotation_scraping() -> None:
+    p = repo_plan("dev")
+    svc = one(p, "kubernetes:core/v1:Service", "llama-8b-service").inputs["spec"]
+    assert svc["type"] == "ClusterIP" and svc["ports"][0]["port"] == 8000
+    pdb = one(p, "kubernetes:policy/v1:PodDisruptionBudget", "llama-8b-pdb").inputs["spec"]
+    assert pdb["maxUnavailable"] == 1 and pdb["selector"]["matchLabels"] == svc["selector"]
+    template = one(p, DEPLOYMENT).inputs["spec"]["template"]
+    assert template["metadata"]["annotations"]["prometheus.io/scrape"] == "false"
+
+
+# ------------------------------------------------------------------ TPU (gcp-tpu)
+
+
+def test_tpu_single_host_is_a_deployment_with_tpu_selectors() -> None:
+    pod = _pod(one(repo_plan("gcp-tpu"), DEPLOYMENT, "gemma-27b-deployment").inputs)
+    vllm = _container(pod)
+    assert vllm["resources"]["requests"]["google.com/tpu"] == "8"
+    assert vllm["resources"]["limits"]["google.com/tpu"] == "8"
+    assert pod["nodeSelector"] == {"llmcloud.dev/pool": "v5e", "cloud.google.com/gke-tpu-accelerator":
+                                   "tpu-v5-lite-podslice", "cloud.google.com/gke-tpu-topology": "2x4"}
+    assert {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    assert vllm["image"] == images.SERVING_IMAGES["tpu"]
+
+
+def test_multi_host_model_is_a_leader_worker_set() -> None:
+    p = repo_plan("gcp-tpu")
+    assert not [s for s in p.by_type(DEPLOYMENT) if s.name.startswith("llama-70b")]
+    lws = one(p, LWS, "llama-70b-lws").inputs
+    tmpl = lws["spec"]["leaderWorkerTemplate"]
+    assert tmpl["size"] == 4 and tmpl["restartPolicy"] == "RecreateGroupOnPodRestart"
+    for role in ("leaderTemplate", "workerTemplate"):
+        pod = _pod(lws, role)
+        assert _container(pod)["resources"]["limits"]["google.com/tpu"] == "4"
+        assert pod["nodeSelector"]["cloud.google.com/gke-tpu-topology"] == "4x4"
+    leader = " ".join(_container(_pod(lws, "leaderTemplate"))["command"])
+    assert "--tensor-parallel-size 16" in leader and "ray start --head" in leader
+    # the controller is installed from its pinned chart
+    release = [s for s in p.by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]]
+    assert release and release[0].inputs["version"] == images.LWS_CHART["version"]
+    # no LWS controller where no model needs it
+    assert not [s for s in repo_plan("dev").by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]]
+
+
+# ------------------------------------------------------------------ autoscaling
+
+
+def test_autoscaler_on_queue_depth_with_min_max_from_replicas() -> None:
+    so = one(repo_plan("dev"), SCALED_OBJECT).inputs["spec"]
+    assert so["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llama-8b"}
+    assert (so["minReplicaCount"], so["maxReplicaCount"]) == (1, 2)
+    trigger = so["triggers"][0]
+    assert trigger["type"] == "prometheus" and METRIC in trigger["metadata"]["query"]
+    assert "cpu" not in json.dumps(so).lower()
+    assert trigger["metadata"]["serverAddress"].startswith("https://monitoring.googleapis.com/v1/projects/llmcloud-demo")
+
+
+def test_scale_to_zero_for_min_zero_on_an_lws() -> None:
+    so = one(repo_plan("gcp-tpu"), SCALED_OBJECT, "llama-70b-autoscaler-scaledobject").inputs["spec"]
+    assert so["minReplicaCount"] == 0 and so["maxReplicaCount"] == 1
+    assert so["scaleTargetRef"]["kind"] == "LeaderWorkerSet"
+    keda = [s for s in repo_plan("gcp-tpu").by_type("kubernetes:helm.sh/v3:Release") if s.inputs["chart"] == "keda"]
+    assert keda and keda[0].inputs["version"] == images.KEDA_CHART["version"]
+
+
+def test_workload_replicas_are_owned_by_the_autoscaler() -> None:
+    dep = one(repo_plan("dev"), DEPLOYMENT).inputs
+    assert dep["spec"]["replicas"] == 1  # the initial count; ignore_changes keeps Pulumi off it afterwards
+
+
+# ------------------------------------------------------------------ the HF token
+
+
+def test_hf_token_only_by_reference_and_never_in_the_plan(with_token: str) -> None:
+    p = plan(STACKS / "dev.yaml")
+    text = json.dumps(p.to_json())
+    assert SENTINEL not in text
+    secret = one(p, "kubernetes:core/v1:Secret", "llama-8b-hf-token")
+    assert secret.inputs["stringData"] == "[secret]"
+    pod = _pod(one(p, DEPLOYMENT).inputs)
+    refs = [e for c in pod["containers"] + pod["initContainers"] for e in c["env"] if e["name"] == "HF_TOKEN"]
+    assert refs and all(e["valueFrom"]["secretKeyRef"] == {"name": "llama-8b-hf-token", "key": "HF_TOKEN"}
+                        and "value" not in e for e in refs)
+
+
+def test_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = resolved(STACKS / "dev.yaml")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    assert serving.missing_secrets(r) == ["HF_TOKEN"]
+    monkeypatch.setenv("HF_TOKEN", "x")
+    assert serving.missing_secrets(r) == []
+    assert serving.missing_secrets(resolved(STACKS / "prod.yaml")) == []  # no model names a token
+
+
+def test_plan_without_the_token_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    p = plan(STACKS / "dev.yaml")
+    assert one(p, "kubernetes:core/v1:Secret").inputs["stringData"] == "[secret]"
+
+
+# ------------------------------------------------------------------ monitoring and device plugins
+
+
+def test_gke_monitoring_objects() -> None:
+    p = repo_plan("dev")
+    pm = one(p, "kubernetes:monitoring.googleapis.com/v1:PodMonitoring").inputs["spec"]
+    assert pm["endpoints"][0]["path"] == "/metrics"
+    rules = json.dumps(one(p, "kubernetes:monitoring.googleapis.com/v1:Rules").inputs)
+    for metric in ("vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc",
+                   "http_requests_total", "kube_pod_container_status_restarts_total"):
+        assert metric in rules
+    cm = one(p, "kubernetes:core/v1:ConfigMap", "monitoring-dashboard").inputs
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    board = json.loads(next(iter(cm["data"].values())))
+    exprs = json.dumps(board["panels"])
+    for metric in ("num_requests_waiting", "num_requests_running", "kv_cache_usage_perc",
+                   "time_to_first_token_seconds_bucket", "time_per_output_token_seconds_bucket",
+                   "generation_tokens_total"):
+        assert metric in exprs
+    assert not p.by_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+
+
+def test_no_device_plugins_on_gke_and_the_right_ones_elsewhere() -> None:
+    r = resolved(STACKS / "gcp-tpu.yaml")
+    assert plugins_for("gcp", r.node_pools.values()) == {}
+    assert not [s for s in repo_plan("dev").steps if s.type == "kubernetes:apps/v1:DaemonSet"]
+    pools = list(resolved(STACKS / "prod.yaml").node_pools.values())
+    assert plugins_for("aws", pools) == {"gpu": ("a100", "l4")}
+    assert plugins_for("azure", pools) == {"gpu": ("a100", "l4")}
+    from dataclasses import replace
+    neuron = replace(pools[0], name="inf2", kind="neuron", k8s_resource="aws.amazon.com/neuron")
+    assert plugins_for("aws", [neuron]) == {"neuron": ("inf2",)}
