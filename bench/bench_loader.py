@@ -109,7 +109,9 @@ def main() -> int:
         "AWS_DEFAULT_REGION": "us-east-1",
         "PYTHONPATH": str(LOADER_SRC),
     }
-    moto, url = _start_moto(env)
+    # Keep objects in moto's memory rather than spooled to temporary files, so the
+    # stand-in's disk does not bound both copies alike.
+    moto, url = _start_moto({**env, "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(2 * FILE_SIZE)})
     env["AWS_ENDPOINT_URL"] = url
     os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
     os.environ["AWS_ENDPOINT_URL"] = url

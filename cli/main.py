@@ -147,11 +147,12 @@ def cost(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
     json: bool = JsonOption,
+    markdown: bool = typer.Option(False, "--markdown", help="A Markdown table (for CI job summaries)."),
 ) -> None:
     """Monthly cost bands (floor / expected / max) of a stack, priced from the offline plan."""
     from .cost import run
 
-    run(stack, cloud, json_mode=json)
+    run(stack, cloud, json_mode=json, markdown=markdown)
 
 
 @app.command()
@@ -165,6 +166,24 @@ def render(
     from .manifests import run
 
     run(stack, cloud, out_dir)
+
+
+ci_app = typer.Typer(help="CI pipelines: preview with cost on pull requests, deploy on merge.", no_args_is_help=True)
+app.add_typer(ci_app, name="ci")
+
+
+@ci_app.command("init")
+def ci_init(
+    github: bool = typer.Option(False, "--github", help="Write .github/workflows/llmcloud.yml (the default)."),
+    gitlab: bool = typer.Option(False, "--gitlab", help="Write .gitlab-ci.yml."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing pipeline files."),
+) -> None:
+    """Write a CI pipeline for every stack in stacks/ (OIDC auth, cost in the summary, budget gate)."""
+    from pathlib import Path
+
+    from .ci import run
+
+    run(github_flag=github, gitlab_flag=gitlab, root=Path.cwd(), force=force)
 
 
 @app.command()

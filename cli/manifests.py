@@ -16,7 +16,18 @@ from typing import Any
 from .common import load, notice, require_sdk
 
 # Keys in the order people read a manifest.
-_ORDER = ("apiVersion", "kind", "metadata", "spec", "type", "data", "stringData", "rules", "roleRef", "subjects")
+_ORDER = (
+    "apiVersion",
+    "kind",
+    "metadata",
+    "spec",
+    "type",
+    "data",
+    "stringData",
+    "rules",
+    "roleRef",
+    "subjects",
+)
 
 
 def objects(plan: Any) -> list[dict[str, Any]]:
@@ -34,8 +45,11 @@ def objects(plan: Any) -> list[dict[str, Any]]:
 
 
 def helm_releases(plan: Any) -> list[str]:
-    return [f"{s.inputs.get('chart')} {s.inputs.get('version')} (namespace {s.inputs.get('namespace')})"
-            for s in plan.steps if s.type == "kubernetes:helm.sh/v3:Release"]
+    return [
+        f"{s.inputs.get('chart')} {s.inputs.get('version')} (namespace {s.inputs.get('namespace')})"
+        for s in plan.steps
+        if s.type == "kubernetes:helm.sh/v3:Release"
+    ]
 
 
 def file_name(obj: dict[str, Any], taken: set[str]) -> str:

@@ -60,8 +60,9 @@ def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: An
         service_account=r.service_account, bucket_urls=platform.bucket_urls, labels=labels,
         pod_labels=platform.pod_labels, project=r.project),
         pulumi.ResourceOptions(provider=provider, depends_on=controllers)) for name, m in r.models.items()}
-    ServingMonitoring("monitoring", ServingMonitoringArgs(cloud=r.cloud, namespace=r.namespace, labels=labels),
-                      pulumi.ResourceOptions(provider=provider, depends_on=[namespace]))
+    ServingMonitoring("monitoring", ServingMonitoringArgs(
+        cloud=r.cloud, namespace=r.namespace, labels=labels),
+        pulumi.ResourceOptions(provider=provider, depends_on=[namespace, *platform.depends_on]))
     return servers
 
 

@@ -37,8 +37,14 @@ GIB = 2**30
 MODELS_FILE = Path(__file__).parent / "catalog" / "data" / "models.yaml"
 
 DTYPE_BYTES = {"bfloat16": 2.0, "float16": 2.0, "float32": 2.0}  # fp32 checkpoints are served in bf16
-QUANT_BYTES = {"fp8": 1.0, "int8": 1.0, "awq": 0.5 * 1.05, "gptq": 0.5 * 1.05, "int4": 0.5 * 1.05,
-               "bitsandbytes": 0.5 * 1.05}
+QUANT_BYTES = {
+    "fp8": 1.0,
+    "int8": 1.0,
+    "awq": 0.5 * 1.05,
+    "gptq": 0.5 * 1.05,
+    "int4": 0.5 * 1.05,
+    "bitsandbytes": 0.5 * 1.05,
+}
 KV_BYTES = 2  # KV cache in the activation dtype (bf16/fp16); fp8 KV cache is an opt-in we don't set
 OVERHEAD_PER_ACCELERATOR_GIB = 1.5
 OVERHEAD_SHARE_OF_WEIGHTS = 0.05
@@ -85,9 +91,15 @@ def load_models() -> dict[str, ModelFacts]:
     out: dict[str, ModelFacts] = {}
     for name, row in (raw.get("models") or {}).items():
         out[name.lower()] = ModelFacts(
-            name=name, params_b=float(row["params_b"]), layers=int(row["layers"]), kv_heads=int(row["kv_heads"]),
-            head_dim=int(row["head_dim"]), max_context=int(row["max_context"]), dtype=str(row["dtype"]),
-            aliases=tuple(str(a).lower() for a in row.get("aliases") or ()))
+            name=name,
+            params_b=float(row["params_b"]),
+            layers=int(row["layers"]),
+            kv_heads=int(row["kv_heads"]),
+            head_dim=int(row["head_dim"]),
+            max_context=int(row["max_context"]),
+            dtype=str(row["dtype"]),
+            aliases=tuple(str(a).lower() for a in row.get("aliases") or ()),
+        )
     return out
 
 
@@ -123,17 +135,28 @@ def kv_cache_gib(facts: ModelFacts, max_model_len: int, sequences: int = 1) -> f
     return 2 * facts.layers * facts.kv_heads * facts.head_dim * KV_BYTES * max_model_len * sequences / GIB
 
 
-def fit(facts: ModelFacts, *, accelerator_memory_gib: float, accelerators: int, quantization: str | None = None,
-        max_model_len: int | None = None, gpu_memory_utilization: float = 0.90) -> Fit:
+def fit(
+    facts: ModelFacts,
+    *,
+    accelerator_memory_gib: float,
+    accelerators: int,
+    quantization: str | None = None,
+    max_model_len: int | None = None,
+    gpu_memory_utilization: float = 0.90,
+) -> Fit:
     """The fit of one replica: `accelerators` devices of `accelerator_memory_gib` each."""
     context = max_model_len or facts.max_context  # vLLM defaults to the model's own context length
     weights = weights_gib(facts, quantization)
     return Fit(
-        weights_gib=weights, kv_cache_gib=kv_cache_gib(facts, context),
+        weights_gib=weights,
+        kv_cache_gib=kv_cache_gib(facts, context),
         overhead_gib=OVERHEAD_PER_ACCELERATOR_GIB * accelerators + OVERHEAD_SHARE_OF_WEIGHTS * weights,
-        usable_gib=accelerator_memory_gib * gpu_memory_utilization * accelerators, accelerators=accelerators,
-        accelerator_memory_gib=accelerator_memory_gib, gpu_memory_utilization=gpu_memory_utilization,
-        max_model_len=context)
+        usable_gib=accelerator_memory_gib * gpu_memory_utilization * accelerators,
+        accelerators=accelerators,
+        accelerator_memory_gib=accelerator_memory_gib,
+        gpu_memory_utilization=gpu_memory_utilization,
+        max_model_len=context,
+    )
 
 
 def accelerators_per_replica(model: ResolvedModel) -> int:
@@ -147,16 +170,24 @@ def model_fit(model: ResolvedModel, pool: ResolvedNodePool) -> Fit | None:
     facts = facts_for(model.source)
     if facts is None:
         return None
-    return fit(facts, accelerator_memory_gib=pool.accelerator_memory_gib, accelerators=accelerators_per_replica(model),
-               quantization=model.quantization, max_model_len=model.max_model_len,
-               gpu_memory_utilization=model.gpu_memory_utilization)
+    return fit(
+        facts,
+        accelerator_memory_gib=pool.accelerator_memory_gib,
+        accelerators=accelerators_per_replica(model),
+        quantization=model.quantization,
+        max_model_len=model.max_model_len,
+        gpu_memory_utilization=model.gpu_memory_utilization,
+    )
 
 
 def fit_message(model_name: str, pool_name: str, f: Fit) -> str:
-    return (f"{model_name} needs {f.needed_gib:.1f} GiB (weights {f.weights_gib:.1f} + KV cache "
-            f"{f.kv_cache_gib:.1f} at {f.max_model_len} tokens + overhead {f.overhead_gib:.1f}) but pool "
-            f"{pool_name} gives {f.accelerators} × {f.accelerator_memory_gib:g} GiB × {f.gpu_memory_utilization:.2f}"
-            f" = {f.usable_gib:.1f} GiB")
+    return (
+        f"{model_name} needs {f.needed_gib:.1f} GiB (weights {f.weights_gib:.1f} + KV cache "
+        f"{f.kv_cache_gib:.1f} at {f.max_model_len} tokens + overhead {f.overhead_gib:.1f}) but pool "
+        f"{pool_name} gives {f.accelerators} × {f.accelerator_memory_gib:g} GiB"
+        f" × {f.gpu_memory_utilization:.2f}"
+        f" = {f.usable_gib:.1f} GiB"
+    )
 
 
 def fit_error(model: ResolvedModel, pool: ResolvedNodePool) -> str | None:
@@ -179,13 +210,16 @@ def check_fit(resolved: ResolvedStack) -> list[tuple[str, str]]:
 
 def unknown_models(resolved: Any) -> list[str]:
     """Models on accelerator pools that the catalog cannot size (so no fit check ran)."""
-    return [name for name, m in resolved.models.items()
-            if resolved.node_pools[m.node_pool].kind != "cpu" and facts_for(m.source) is None]
+    return [
+        name
+        for name, m in resolved.models.items()
+        if resolved.node_pools[m.node_pool].kind != "cpu" and facts_for(m.source) is None
+    ]
 
 
 def weights_size_gib(source: str, quantization: str | None) -> float | None:
     """Size of the weights on disk (for the node-local volume and the startup probe), if known.
-    Conservative: the checkpoint's own dtype, since vLLM quantizes fp8/int8 on load from a bf16 checkpoint."""
+    Conservative: the catalog row's dtype (vLLM quantizes fp8/int8 on load from a bf16 checkpoint, and a
+    pre-quantized AWQ/GPTQ checkpoint is smaller, so this never undersizes the volume)."""
     facts = facts_for(source)
-    pre_quantized = quantization if quantization in ("awq", "gptq", "int4") else None
-    return weights_gib(facts, pre_quantized) if facts else None
+    return weights_gib(facts, None) if facts else None

@@ -21,6 +21,8 @@ import pulumi_aws as aws
 
 from ..resolve import ResolvedBucket
 
+_SseDefault = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
+
 
 def kms_key_arn(kms_key: str, partition: str, region: str, account: str) -> str:
     """The ARN of a key given as an ARN, a key id or an alias name (alias/...)."""
@@ -47,7 +49,8 @@ class S3WeightsBucketArgs:
 class S3WeightsBucket(pulumi.ComponentResource):
     """Outputs: name, arn, url (s3://name), kms_key_arn (empty with SSE-S3)."""
 
-    def __init__(self, name: str, args: S3WeightsBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: S3WeightsBucketArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:aws:S3WeightsBucket", name, None, opts)
         b = args.bucket
         child = pulumi.ResourceOptions(parent=self)
@@ -80,14 +83,13 @@ class S3WeightsBucket(pulumi.ComponentResource):
         if b.kms_key:
             self.kms_key_arn = pulumi.Output.all(partition, account).apply(
                 lambda a: kms_key_arn(b.kms_key or "", a[0], args.region, a[1]))
-            default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="aws:kms", kms_master_key_id=b.kms_key)
+            default = _SseDefault(sse_algorithm="aws:kms", kms_master_key_id=b.kms_key)
         else:
             self.kms_key_arn = pulumi.Output.from_input("")
-            default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="AES256")
+            default = _SseDefault(sse_algorithm="AES256")
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket_id, rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            f"{name}-encryption", bucket=bucket_id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=default, bucket_key_enabled=bool(b.kms_key))],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]))
         versioning = aws.s3.BucketVersioning(

@@ -47,37 +47,41 @@ def check(loaded: Any, r: Any) -> list[StackError]:
 def _instance_types(loaded: Any, r: Any, cat: catalog.CloudCatalog) -> list[StackError]:
     errors = []
     for name, pool in r.node_pools.items():
-        override = loaded.spec.node_pools[name].machine_type.get("aws")
+        overridden = bool(loaded.spec.node_pools[name].machine_type.get("aws"))
+        path = ("node_pools", name, *(("machine_type", "aws") if overridden else ("accelerator",)))
         if pool.accelerator == "none":
             machine = cat.cpu_machine(pool.machine_type)
-            path: tuple[str | int, ...] = ("node_pools", name, "machine_type", "aws") if override else \
-                ("node_pools", name, "accelerator")
-            alternatives = [m.machine_type for m in cat.cpu_machines if cat.machine_price(r.region, m)]
+            same_shape = cat.cpu_machines
         else:
-            machine = next((m for m in cat.machines_for(pool.accelerator, pool.accelerators_per_node)
-                            if m.machine_type == pool.machine_type), None)
-            path = ("node_pools", name, "machine_type", "aws") if override else ("node_pools", name, "accelerator")
-            alternatives = [m.machine_type for m in cat.machines_for(pool.accelerator, pool.accelerators_per_node)
-                            if m.serving and cat.machine_price(r.region, m)]
+            same_shape = cat.machines_for(pool.accelerator, pool.accelerators_per_node)
+            machine = next((m for m in same_shape if m.machine_type == pool.machine_type), None)
         if machine is None:
             continue  # resolve reported it
         price = cat.machine_price(r.region, machine)
         if price is None:
+            here = [m.machine_type for m in same_shape
+                    if m.serving and cat.machine_price(r.region, m)]
             elsewhere = sorted(region for region in cat.regions if cat.machine_price(region, machine))
-            hint = (f"instance types with {pool.accelerators_per_node} × {pool.accelerator} in {r.region}: "
-                    f"{', '.join(alternatives)} (set node_pools.{name}.machine_type.aws)" if alternatives and
-                    pool.accelerator != "none" else f"{r.region} offers: {', '.join(alternatives) or 'none'}")
-            errors.append(loaded.error(path, f"{pool.machine_type} is not offered in {r.region}"
-                                       + (f" (it is in {', '.join(elsewhere)})" if elsewhere else ""), hint))
+            shape = f"{pool.accelerators_per_node} × {pool.accelerator}"
+            if pool.accelerator == "none":
+                shape = "CPU"
+            hint = f"no {shape} instance type in {r.region}"
+            if here:
+                hint = (f"instance types with {shape} in {r.region}: {', '.join(here)} "
+                        f"(set node_pools.{name}.machine_type.aws)")
+            where = f" (it is in {', '.join(elsewhere)})" if elsewhere else ""
+            errors.append(loaded.error(path, f"{pool.machine_type} is not offered in {r.region}{where}",
+                                       hint))
         elif pool.spot and price.spot is None:
-            errors.append(loaded.error(("node_pools", name, "spot"), f"{pool.machine_type} has no spot capacity "
-                                       f"in {r.region}", "set spot: false (on-demand), or another region"))
+            errors.append(loaded.error(("node_pools", name, "spot"),
+                                       f"{pool.machine_type} has no spot capacity in {r.region}",
+                                       "set spot: false (on-demand), or another region"))
     system = r.system_machine_type
     system_row = cat.cpu_machine(system)
     if system_row is not None and cat.machine_price(r.region, system_row) is None:
+        offered = [m.machine_type for m in cat.cpu_machines if cat.machine_price(r.region, m)]
         errors.append(loaded.error(("cluster", "system_machine_type", "aws"), f"{system} is not offered in "
-                                   f"{r.region}", "allowed: " + ", ".join(
-                                       m.machine_type for m in cat.cpu_machines if cat.machine_price(r.region, m))))
+                                   f"{r.region}", "allowed: " + ", ".join(offered)))
     return errors
 
 
@@ -89,22 +93,24 @@ def _kubernetes_version(loaded: Any, r: Any, cat: catalog.CloudCatalog) -> list[
     current = _minor(r.kubernetes_version)
     standard, extended = str(versions["standard_min"]), str(versions["extended_min"])
     if current < _minor(extended):
-        return [loaded.error(path, f"Kubernetes {r.kubernetes_version} is no longer offered by EKS (catalog as of "
-                             f"{cat.as_of})", f"kubernetes_version: \"{standard}\" or newer")]
+        return [loaded.error(path, f"Kubernetes {r.kubernetes_version} is no longer offered by EKS "
+                             f"(catalog as of {cat.as_of})", f"kubernetes_version: \"{standard}\" or newer")]
     if current < _minor(standard) and r.environment != "prod":
         # Non-prod clusters use the STANDARD upgrade policy (no extended-support fee), which EKS refuses
         # for a version already in extended support.
-        return [loaded.error(path, f"Kubernetes {r.kubernetes_version} is in EKS extended support (catalog as of "
-                             f"{cat.as_of}); {r.environment} clusters use the STANDARD upgrade policy, which "
-                             "cannot start on it", f"kubernetes_version: \"{standard}\" or newer")]
+        return [loaded.error(path, f"Kubernetes {r.kubernetes_version} is in EKS extended support "
+                             f"(catalog as of {cat.as_of}); non-prod environments use the STANDARD upgrade "
+                             "policy, which cannot start on it",
+                             f"kubernetes_version: \"{standard}\" or newer")]
     return []
 
 
 def _endpoint(loaded: Any, r: Any) -> list[StackError]:
     errors = []
     if r.private_endpoint and r.authorized_networks:
-        errors.append(loaded.error(("cluster", "authorized_networks"), "EKS applies authorized_networks to the "
-                                   "public endpoint only, and private_endpoint: true removes it",
+        errors.append(loaded.error(("cluster", "authorized_networks"),
+                                   "EKS applies authorized_networks to the public endpoint only, and "
+                                   "private_endpoint: true removes it",
                                    "drop authorized_networks, or set private_endpoint: false"))
     for i, cidr in enumerate(r.authorized_networks):
         try:
@@ -126,11 +132,12 @@ def _existing_network(loaded: Any) -> list[StackError]:
         errors.append(loaded.error(("aws", "vpc_id"), "a VPC id alone does not say where nodes go",
                                    "add aws.subnet_ids: private subnets of that VPC in two or more AZs"))
     if spec.vpc_id and not _VPC_ID.match(spec.vpc_id):
-        errors.append(loaded.error(("aws", "vpc_id"), f"{spec.vpc_id!r} is not a VPC id", "vpc-0123456789abcdef0"))
+        errors.append(loaded.error(("aws", "vpc_id"), f"{spec.vpc_id!r} is not a VPC id",
+                                   "vpc-0123456789abcdef0"))
     if spec.subnet_ids is not None:
         if len(set(spec.subnet_ids)) < 2:
-            errors.append(loaded.error(("aws", "subnet_ids"), "EKS needs subnets in at least two availability "
-                                       f"zones, got {len(set(spec.subnet_ids))} subnet(s)",
+            errors.append(loaded.error(("aws", "subnet_ids"), "EKS needs subnets in at least two "
+                                       f"availability zones, got {len(set(spec.subnet_ids))} subnet(s)",
                                        "list private subnets in two or more AZs"))
         for i, subnet in enumerate(spec.subnet_ids):
             if not _SUBNET_ID.match(subnet):

@@ -25,7 +25,7 @@ from .node_group import POOL_LABEL, launch_template, template_ref
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html
-CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 # Node role: what the kubelet and the VPC CNI need, and image pulls from ECR (pull only).
 # https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
@@ -41,7 +41,8 @@ def trust_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -
 
 @dataclass(frozen=True)
 class EksClusterArgs:
-    cluster_name: str  # the EKS name: kubeconfig, autoscaler tags and log group use it before the cluster exists
+    # The EKS name, plain: the kubeconfig, autoscaler tags and log group need it before the cluster exists.
+    cluster_name: str
     region: str
     subnet_ids: pulumi.Input[list[str]]  # private subnets in two or more AZs
     kubernetes_version: str | None = None  # None: the EKS default version
@@ -73,27 +74,32 @@ class EksCluster(pulumi.ComponentResource):
             return partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policy}")
 
         # ---- control plane identity and encryption
-        cluster_role = aws.iam.Role(f"{name}-cluster", assume_role_policy=trust_policy(
-            "eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster",
+            assume_role_policy=trust_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
             description=f"EKS control plane of {args.cluster_name}", tags=tags, opts=child)
-        cluster_policy = aws.iam.RolePolicyAttachment(f"{name}-cluster-policy", role=cluster_role.name,
-                                                      policy_arn=managed("AmazonEKSClusterPolicy"), opts=child)
-        self.kms_key = aws.kms.Key(
-            f"{name}-secrets", description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
-            enable_key_rotation=True, deletion_window_in_days=30 if args.deletion_protection else 7, tags=tags,
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy", role=cluster_role.name, policy_arn=managed("AmazonEKSClusterPolicy"),
             opts=child)
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{args.cluster_name}", target_key_id=self.kms_key.key_id,
-                      opts=child)
-        # EKS encrypts and decrypts secrets' data keys as the cluster role.
-        kms_policy = aws.iam.RolePolicy(f"{name}-cluster-kms", role=cluster_role.id, policy=self.kms_key.arn.apply(
-            lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                "Resource": arn}]})), opts=child)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/aws/eks/{args.cluster_name}/cluster", retention_in_days=args.log_retention_days,
+        self.kms_key = aws.kms.Key(
+            f"{name}-secrets", description=f"Kubernetes secrets of {args.cluster_name} (envelope encryption)",
+            enable_key_rotation=True, deletion_window_in_days=30 if args.deletion_protection else 7,
             tags=tags, opts=child)
+        aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{args.cluster_name}",
+                      target_key_id=self.kms_key.key_id, opts=child)
+        # EKS encrypts and decrypts secrets' data keys as the cluster role.
+        kms_policy = aws.iam.RolePolicy(
+            f"{name}-cluster-kms", role=cluster_role.id,
+            policy=self.kms_key.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Resource": arn,
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]}]})),
+            opts=child)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days, tags=tags, opts=child)
 
         public = not args.private_endpoint
+        cidrs = list(args.authorized_networks) if public and args.authorized_networks else None
         self.cluster = aws.eks.Cluster(
             name,
             name=args.cluster_name,
@@ -103,13 +109,14 @@ class EksCluster(pulumi.ComponentResource):
                 subnet_ids=args.subnet_ids,
                 endpoint_private_access=True,  # nodes always reach the API server inside the VPC
                 endpoint_public_access=public,
-                public_access_cidrs=list(args.authorized_networks) if public and args.authorized_networks else None,
+                public_access_cidrs=cidrs,  # None: any address (still authenticated and authorized)
             ),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
             bootstrap_self_managed_addons=False,
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
-                resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn)),
+                resources=["secrets"],
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn)),
             enabled_cluster_log_types=list(LOG_TYPES),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.support_type),
             deletion_protection=args.deletion_protection,
@@ -126,21 +133,19 @@ class EksCluster(pulumi.ComponentResource):
                                     type="STANDARD", tags=tags, opts=child)
         aws.eks.AccessPolicyAssociation(
             f"{name}-admin", cluster_name=cluster_name, principal_arn=deployer,
-            policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"),
+            policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{ADMIN_POLICY}"),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]))
 
         # ---- add-ons that must run before nodes can become Ready
-        addons = {a: aws.eks.Addon(f"{name}-{a}", cluster_name=cluster_name, addon_name=a,
-                                   resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
-                                   tags=tags, opts=child)
-                  for a in BEFORE_NODES_ADDONS}
+        addons = {a: _addon(f"{name}-{a}", cluster_name, a, tags, child) for a in BEFORE_NODES_ADDONS}
 
         # ---- node role (shared by every node group of the cluster)
         node_role = aws.iam.Role(f"{name}-nodes", assume_role_policy=trust_policy("ec2.amazonaws.com"),
                                  description=f"EKS nodes of {args.cluster_name}", tags=tags, opts=child)
         node_policies = [aws.iam.RolePolicyAttachment(f"{name}-nodes-{p}", role=node_role.name,
-                                                      policy_arn=managed(p), opts=child) for p in NODE_POLICIES]
+                                                      policy_arn=managed(p), opts=child)
+                         for p in NODE_POLICIES]
         # No access entry for the node role: EKS creates the EC2_LINUX entry itself for managed node
         # groups (creating it here too would conflict).
 
@@ -155,7 +160,8 @@ class EksCluster(pulumi.ComponentResource):
             ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=args.system_min_nodes, max_size=args.system_max_nodes, desired_size=args.system_min_nodes),
+                min_size=args.system_min_nodes, max_size=args.system_max_nodes,
+                desired_size=args.system_min_nodes),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             launch_template=template_ref(system_lt),
             labels={POOL_LABEL: "system"},
@@ -163,11 +169,9 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"],
                                         depends_on=[*node_policies, *addons.values()]),
         )
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[self.system_node_group])
         for a in AFTER_NODES_ADDONS:
-            addons[a] = aws.eks.Addon(f"{name}-{a}", cluster_name=cluster_name, addon_name=a,
-                                      resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
-                                      tags=tags, opts=pulumi.ResourceOptions(parent=self,
-                                                                             depends_on=[self.system_node_group]))
+            addons[a] = _addon(f"{name}-{a}", cluster_name, a, tags, after_nodes)
         self.addons = addons
 
         self.name = cluster_name
@@ -183,6 +187,13 @@ class EksCluster(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "arn": self.arn,
                                "kubeconfig": self.kubeconfig, "node_role_arn": self.node_role_arn,
                                "security_group_id": self.security_group_id})
+
+
+def _addon(name: str, cluster_name: pulumi.Input[str], addon: str, tags: dict[str, str],
+           opts: pulumi.ResourceOptions) -> aws.eks.Addon:
+    """An EKS managed add-on at the cluster version's default; llmcloud owns its configuration."""
+    return aws.eks.Addon(name, cluster_name=cluster_name, addon_name=addon, tags=tags, opts=opts,
+                         resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE")
 
 
 def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .cluster import trust_policy
+from .node_group import CA_TAG
 
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
@@ -35,7 +36,8 @@ def bucket_read_policy(bucket_arns: Sequence[str], kms_key_arns: Sequence[str] =
     ]
     keys = [k for k in kms_key_arns if k]
     if keys:
-        statements.append({"Sid": "DecryptWeights", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": keys,
+        statements.append({"Sid": "DecryptWeights", "Effect": "Allow", "Action": ["kms:Decrypt"],
+                           "Resource": keys,
                            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
@@ -52,7 +54,7 @@ def cluster_autoscaler_policy(cluster_name: str) -> str:
             "eks:DescribeNodegroup"]},
         {"Sid": "ScaleOwnGroups", "Effect": "Allow", "Resource": "*", "Action": [
             "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-         "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}},
+         "Condition": {"StringEquals": {f"aws:ResourceTag/{CA_TAG}/{cluster_name}": "owned"}}},
     ]})
 
 
@@ -69,7 +71,8 @@ class EksPodIdentityArgs:
 class EksPodIdentity(pulumi.ComponentResource):
     """Outputs: role_arn, annotations (always {}: Pod Identity needs none on the service account)."""
 
-    def __init__(self, name: str, args: EksPodIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: EksPodIdentityArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:aws:EksPodIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(

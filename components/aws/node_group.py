@@ -34,7 +34,8 @@ NEURON_TAINT = ("aws.amazon.com/neuron", "present", "NO_SCHEDULE")
 AMI_TYPES = {"gpu": "AL2023_x86_64_NVIDIA", "neuron": "AL2023_x86_64_NEURON", "cpu": "AL2023_x86_64_STANDARD"}
 CA_TAG = "k8s.io/cluster-autoscaler"
 # Cluster Autoscaler writes taint effects the Kubernetes way.
-_K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+_K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute",
+               "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
 
 def node_labels(pool: ResolvedNodePool) -> dict[str, str]:
@@ -136,11 +137,13 @@ class EksAcceleratorNodeGroup(pulumi.ComponentResource):
         asg = self.node_group.resources.apply(lambda rs: rs[0].autoscaling_groups[0].name)
         # Managed node group tags stay on the node group; the autoscaler reads the ASG's own tags.
         for key, value in autoscaler_tags(args.cluster_name, pool).items():
-            aws.autoscaling.Tag(f"{name}-ca-{_tag_slug(key, args.cluster_name)}", autoscaling_group_name=asg, tag=aws.autoscaling.TagTagArgs(
-                key=key, value=value, propagate_at_launch=False), opts=pulumi.ResourceOptions(parent=self))
+            aws.autoscaling.Tag(
+                f"{name}-ca-{_tag_slug(key, args.cluster_name)}", autoscaling_group_name=asg,
+                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                opts=pulumi.ResourceOptions(parent=self))
         self.name = self.node_group.node_group_name
         self.instance_type = pulumi.Output.from_input(pool.machine_type)
         self.ami_type = pulumi.Output.from_input(ami_type)
         self.autoscaling_group = asg
-        self.register_outputs({"name": self.name, "instance_type": self.instance_type, "ami_type": self.ami_type,
-                               "autoscaling_group": self.autoscaling_group})
+        self.register_outputs({"name": self.name, "instance_type": self.instance_type,
+                               "ami_type": self.ami_type, "autoscaling_group": self.autoscaling_group})

@@ -65,7 +65,8 @@ def build_platform(r: ResolvedStack) -> Platform:
         support_type="EXTENDED" if prod else "STANDARD", deletion_protection=r.protect_data,
         log_retention_days=90 if prod else 30, tags=tags), opts)
 
-    groups_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=cluster.node_prerequisites))
+    after_cluster = pulumi.ResourceOptions(depends_on=cluster.node_prerequisites)
+    groups_opts = pulumi.ResourceOptions.merge(opts, after_cluster)
     groups = [EksAcceleratorNodeGroup(f"{name}-{pool.name}", EksAcceleratorNodeGroupArgs(
         cluster_name=cluster_name, node_role_arn=cluster.node_role_arn,
         subnet_ids=[private_by_az[z] for z in pool.zones] if private_by_az is not None else private_all,
@@ -80,12 +81,12 @@ def build_platform(r: ResolvedStack) -> Platform:
     read_policy = pulumi.Output.all(*arns, *keys).apply(
         lambda a: bucket_read_policy(a[:len(arns)], a[len(arns):], r.region))
     serving = EksPodIdentity(f"{name}-serving", EksPodIdentityArgs(
-        cluster_name=cluster.name, namespace=r.namespace, service_account=r.service_account, policy=read_policy,
-        description="llmcloud model servers: read the weights buckets", tags=tags), opts)
+        cluster_name=cluster.name, namespace=r.namespace, service_account=r.service_account,
+        policy=read_policy, description="llmcloud model servers: read the weights buckets", tags=tags), opts)
     autoscaler = EksPodIdentity(f"{name}-autoscaler", EksPodIdentityArgs(
         cluster_name=cluster.name, namespace=AUTOSCALER_NAMESPACE, service_account=AUTOSCALER_SERVICE_ACCOUNT,
-        policy=cluster_autoscaler_policy(cluster_name), description="Cluster Autoscaler: resize this cluster's "
-        "node groups", tags=tags), opts)
+        policy=cluster_autoscaler_policy(cluster_name), tags=tags,
+        description="Cluster Autoscaler: resize this cluster's node groups"), opts)
 
     return Platform(
         cluster_name=cluster.name,

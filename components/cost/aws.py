@@ -35,7 +35,8 @@ def node_group(step: Step, ctx: PricingContext) -> Iterator[Line]:
     spot = str(step.inputs.get("capacityType", "ON_DEMAND")).upper() == "SPOT"
     pool = (step.inputs.get("labels") or {}).get(POOL_LABEL, step.name)
     cat = ctx.catalog
-    machine = next((m for m in cat.machines if m.machine_type == instance_type), None) or cat.cpu_machine(instance_type)
+    machine = next((m for m in cat.machines if m.machine_type == instance_type), None)
+    machine = machine or cat.cpu_machine(instance_type)
     if machine is None:
         return
     price = cat.machine_price(ctx.region, machine)
@@ -45,7 +46,8 @@ def node_group(step: Step, ctx: PricingContext) -> Iterator[Line]:
     lo = int(scaling.get("minSize", scaling.get("desiredSize", 1)))
     hi = int(scaling.get("maxSize", lo))
     resource = "cluster.system_pool" if pool == "system" else f"node_pools.{pool}"
-    yield node_line(resource, machine, price.hourly(spot), spot, pool_band(lo, hi, ctx.expected_nodes.get(pool)))
+    band = pool_band(lo, hi, ctx.expected_nodes.get(pool))
+    yield node_line(resource, machine, price.hourly(spot), spot, band)
 
 
 @pricer("aws", "aws:eks/cluster:Cluster")
@@ -77,14 +79,16 @@ def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
 def public_ip(step: Step, ctx: PricingContext) -> Iterator[Line]:
     hourly = float(ctx.catalog.service("public_ipv4_hour", ctx.region, 0.0))
     if hourly:
-        yield Line("network.public_ip", "public IPv4 address", "address-hour", hourly, Band(1, 1, 1), note=step.name)
+        yield Line("network.public_ip", "public IPv4 address", "address-hour", hourly, Band(1, 1, 1),
+                   note=step.name)
 
 
 @pricer("aws", "aws:kms/key:Key")
 def kms_key(step: Step, ctx: PricingContext) -> Iterator[Line]:
     monthly = float(ctx.catalog.service("kms_key_month", ctx.region, 0.0))
     if monthly:
-        yield Line("cluster.secrets_key", "KMS customer managed key", "key-month", monthly, Band(1, 1, 1), hours=1)
+        yield Line("cluster.secrets_key", "KMS customer managed key", "key-month", monthly, Band(1, 1, 1),
+                   hours=1)
 
 
 @pricer("aws", "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")

@@ -88,24 +88,45 @@ def scaled_object(args: QueueDepthAutoscalerArgs, namespace: str) -> dict[str, A
         trigger["authenticationRef"] = {"name": f"{args.target_name}-gmp"}
     triggers = [trigger]
     if args.wake_query:
-        triggers.append({"type": "prometheus", "name": "wake", "metricType": "AverageValue", "metadata": {
-            **trigger["metadata"], "query": args.wake_query, "threshold": "1"},
-            **({"authenticationRef": trigger["authenticationRef"]} if "authenticationRef" in trigger else {})})
+        triggers.append(
+            {
+                "type": "prometheus",
+                "name": "wake",
+                "metricType": "AverageValue",
+                "metadata": {**trigger["metadata"], "query": args.wake_query, "threshold": "1"},
+                **(
+                    {"authenticationRef": trigger["authenticationRef"]}
+                    if "authenticationRef" in trigger
+                    else {}
+                ),
+            }
+        )
     return {
-        "scaleTargetRef": {"apiVersion": args.target_api_version, "kind": args.target_kind,
-                           "name": args.target_name},
+        "scaleTargetRef": {
+            "apiVersion": args.target_api_version,
+            "kind": args.target_kind,
+            "name": args.target_name,
+        },
         "minReplicaCount": args.min_replicas,
         "maxReplicaCount": args.max_replicas,
         "pollingInterval": 15,
         # A cold start takes minutes (node, image, weights): never give a replica back within 10 min
         # of its last queue, and wait 30 min of idleness before scaling to zero.
         "cooldownPeriod": 1800,
-        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": {
-            "scaleUp": {"stabilizationWindowSeconds": 0,
-                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]},
-            "scaleDown": {"stabilizationWindowSeconds": 600,
-                          "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]},
-        }}},
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                "behavior": {
+                    "scaleUp": {
+                        "stabilizationWindowSeconds": 0,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+                    },
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": 600,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}],
+                    },
+                }
+            }
+        },
         "triggers": triggers,
     }
 
@@ -113,7 +134,9 @@ def scaled_object(args: QueueDepthAutoscalerArgs, namespace: str) -> dict[str, A
 class QueueDepthAutoscaler(pulumi.ComponentResource):
     """Outputs: scaled_object (its name)."""
 
-    def __init__(self, name: str, args: QueueDepthAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: QueueDepthAutoscalerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("llmcloud:k8s:QueueDepthAutoscaler", name, None, opts)
         if args.max_replicas < max(args.min_replicas, 1):
             raise ValueError(f"{args.model}: max replicas {args.max_replicas} < min {args.min_replicas}")
@@ -122,15 +145,27 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
         if uses_gcp_identity(args):
             # KEDA's operator authenticates to Managed Prometheus with its own workload identity.
             k8s.apiextensions.CustomResource(
-                f"{name}-auth", api_version="keda.sh/v1alpha1", kind="TriggerAuthentication",
-                metadata={**meta, "name": f"{args.target_name}-gmp"}, spec={"podIdentity": {"provider": "gcp"}},
-                opts=child)
+                f"{name}-auth",
+                api_version="keda.sh/v1alpha1",
+                kind="TriggerAuthentication",
+                metadata={**meta, "name": f"{args.target_name}-gmp"},
+                spec={"podIdentity": {"provider": "gcp"}},
+                opts=child,
+            )
         if args.min_replicas == 0 and not args.wake_query:
-            pulumi.log.warn(f"model {args.model} scales to zero but has no wake_query: at zero replicas no "
-                            f"pod reports {METRIC}, so only a manual scale-up wakes it (docs/serving.md)", self)
+            pulumi.log.warn(
+                f"model {args.model} scales to zero but has no wake_query: at zero replicas no "
+                f"pod reports {METRIC}, so only a manual scale-up wakes it (docs/serving.md)",
+                self,
+            )
         so = k8s.apiextensions.CustomResource(
-            f"{name}-scaledobject", api_version="keda.sh/v1alpha1", kind="ScaledObject", metadata=meta,
-            spec=scaled_object(args, args.namespace), opts=child)
+            f"{name}-scaledobject",
+            api_version="keda.sh/v1alpha1",
+            kind="ScaledObject",
+            metadata=meta,
+            spec=scaled_object(args, args.namespace),
+            opts=child,
+        )
         self.scaled_object = so.metadata["name"]
         self.register_outputs({"scaled_object": self.scaled_object})
 
@@ -141,11 +176,17 @@ class KedaOperator(pulumi.ComponentResource):
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:k8s:KedaOperator", name, None, opts)
         release = k8s.helm.v3.Release(
-            f"{name}-release", name="keda", chart=images.KEDA_CHART["chart"], version=images.KEDA_CHART["version"],
+            f"{name}-release",
+            name="keda",
+            chart=images.KEDA_CHART["chart"],
+            version=images.KEDA_CHART["version"],
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=images.KEDA_CHART["repo"]),
             # The chart's default operator service account, keda/keda-operator, is the identity that
             # queries Managed Prometheus on GKE (docs/serving.md: the IAM binding it needs).
-            namespace="keda", create_namespace=True, atomic=True,
-            opts=pulumi.ResourceOptions(parent=self))
+            namespace="keda",
+            create_namespace=True,
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.release = release.name
         self.register_outputs({"release": self.release})

@@ -43,18 +43,33 @@ def plugins_for(cloud: str, pools: Iterable[ResolvedNodePool]) -> dict[str, tupl
 
 
 def _affinity(pools: tuple[str, ...]) -> dict[str, Any]:
-    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": list(pools)}]}]}}}
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": list(pools)}]}
+                ]
+            }
+        }
+    }
 
 
 def _tolerations(taint: str) -> list[dict[str, str]]:
-    return [{"key": taint, "operator": "Exists", "effect": "NoSchedule"},
-            {"key": AZURE_SPOT_TAINT[0], "operator": "Exists", "effect": "NoSchedule"},
-            {"key": "CriticalAddonsOnly", "operator": "Exists"}]
+    return [
+        {"key": taint, "operator": "Exists", "effect": "NoSchedule"},
+        {"key": AZURE_SPOT_TAINT[0], "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+    ]
 
 
-def _daemonset(name: str, labels: Mapping[str, str], pools: tuple[str, ...], taint: str, container: dict[str, Any],
-               service_account: str | None = None) -> dict[str, Any]:
+def _daemonset(
+    name: str,
+    labels: Mapping[str, str],
+    pools: tuple[str, ...],
+    taint: str,
+    container: dict[str, Any],
+    service_account: str | None = None,
+) -> dict[str, Any]:
     selector = {"app.kubernetes.io/name": name}
     spec: dict[str, Any] = {
         "priorityClassName": "system-node-critical",  # a node without its plugin cannot run its workload
@@ -68,9 +83,11 @@ def _daemonset(name: str, labels: Mapping[str, str], pools: tuple[str, ...], tai
         spec["serviceAccountName"] = service_account
     return {
         "metadata": {"name": name, "namespace": NAMESPACE, "labels": {**labels, **selector}},
-        "spec": {"selector": {"matchLabels": selector},
-                 "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-                 "template": {"metadata": {"labels": {**labels, **selector}}, "spec": spec}},
+        "spec": {
+            "selector": {"matchLabels": selector},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {"metadata": {"labels": {**labels, **selector}}, "spec": spec},
+        },
     }
 
 
@@ -78,8 +95,10 @@ def nvidia_daemonset(pools: tuple[str, ...], labels: Mapping[str, str]) -> dict[
     container = {
         "name": "nvidia-device-plugin",
         "image": images.NVIDIA_DEVICE_PLUGIN_IMAGE,
-        "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"},
-                {"name": "DEVICE_LIST_STRATEGY", "value": "envvar"}],
+        "env": [
+            {"name": "FAIL_ON_INIT_ERROR", "value": "false"},
+            {"name": "DEVICE_LIST_STRATEGY", "value": "envvar"},
+        ],
         # The plugin only writes its socket under the kubelet's directory: no privileges needed.
         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
@@ -97,8 +116,14 @@ def neuron_daemonset(pools: tuple[str, ...], labels: Mapping[str, str]) -> dict[
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
         "volumeMounts": [{"name": "device-plugin", "mountPath": DEVICE_PLUGIN_DIR}],
     }
-    return _daemonset("neuron-device-plugin", labels, pools, "aws.amazon.com/neuron", container,
-                      service_account="neuron-device-plugin")
+    return _daemonset(
+        "neuron-device-plugin",
+        labels,
+        pools,
+        "aws.amazon.com/neuron",
+        container,
+        service_account="neuron-device-plugin",
+    )
 
 
 # The Neuron plugin reads and patches its node (core allocation), and patches pods it allocated.
@@ -120,7 +145,9 @@ class DevicePluginsArgs:
 class DevicePlugins(pulumi.ComponentResource):
     """Outputs: installed (accelerator kinds whose plugin this stack runs; empty on GKE)."""
 
-    def __init__(self, name: str, args: DevicePluginsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: DevicePluginsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("llmcloud:k8s:DevicePlugins", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         wanted = plugins_for(args.cloud, args.pools)
@@ -129,17 +156,34 @@ class DevicePlugins(pulumi.ComponentResource):
             ds = nvidia_daemonset(wanted["gpu"], labels)
             k8s.apps.v1.DaemonSet(f"{name}-nvidia", metadata=ds["metadata"], spec=ds["spec"], opts=child)
         if "neuron" in wanted:
-            sa = k8s.core.v1.ServiceAccount(f"{name}-neuron-sa", metadata={
-                "name": "neuron-device-plugin", "namespace": NAMESPACE, "labels": labels}, opts=child)
-            role = k8s.rbac.v1.ClusterRole(f"{name}-neuron-role", metadata={
-                "name": "llmcloud-neuron-device-plugin", "labels": labels}, rules=NEURON_RULES, opts=child)
-            k8s.rbac.v1.ClusterRoleBinding(f"{name}-neuron-binding", metadata={
-                "name": "llmcloud-neuron-device-plugin", "labels": labels},
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role.metadata["name"]},
+            sa = k8s.core.v1.ServiceAccount(
+                f"{name}-neuron-sa",
+                metadata={"name": "neuron-device-plugin", "namespace": NAMESPACE, "labels": labels},
+                opts=child,
+            )
+            role = k8s.rbac.v1.ClusterRole(
+                f"{name}-neuron-role",
+                metadata={"name": "llmcloud-neuron-device-plugin", "labels": labels},
+                rules=NEURON_RULES,
+                opts=child,
+            )
+            k8s.rbac.v1.ClusterRoleBinding(
+                f"{name}-neuron-binding",
+                metadata={"name": "llmcloud-neuron-device-plugin", "labels": labels},
+                role_ref={
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": role.metadata["name"],
+                },
                 subjects=[{"kind": "ServiceAccount", "name": sa.metadata["name"], "namespace": NAMESPACE}],
-                opts=child)
+                opts=child,
+            )
             ds = neuron_daemonset(wanted["neuron"], labels)
-            k8s.apps.v1.DaemonSet(f"{name}-neuron", metadata=ds["metadata"], spec=ds["spec"],
-                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]))
+            k8s.apps.v1.DaemonSet(
+                f"{name}-neuron",
+                metadata=ds["metadata"],
+                spec=ds["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
+            )
         self.installed = sorted(wanted)
         self.register_outputs({"installed": self.installed})

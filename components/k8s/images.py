@@ -17,7 +17,8 @@ SERVING_IMAGES: dict[str, str] = {
     "tpu": f"docker.io/vllm/vllm-tpu:{VLLM_VERSION}",
     # AWS Neuron DLC with vLLM for Inferentia2/Trainium
     # https://github.com/aws-neuron/deep-learning-containers#vllm-inference-neuronx
-    "neuron": "public.ecr.aws/neuron/pytorch-inference-vllm-neuronx:0.9.1-neuronx-py310-sdk2.25.0-ubuntu22.04",
+    "neuron": "public.ecr.aws/neuron/pytorch-inference-vllm-neuronx:"
+    "0.9.1-neuronx-py310-sdk2.25.0-ubuntu22.04",
     # vLLM's CPU release image (x86 AVX-512): small models and smoke tests only
     # https://docs.vllm.ai/en/latest/getting_started/installation/cpu.html
     "cpu": f"public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:{VLLM_VERSION}",
@@ -32,6 +33,12 @@ NEURON_DEVICE_PLUGIN_IMAGE = "public.ecr.aws/neuron/neuron-device-plugin:2.22.4.
 
 # Controllers installed as Helm releases of their official charts.
 LWS_CHART = {"chart": "oci://registry.k8s.io/lws/charts/lws", "version": "0.7.0"}
+# aws/azure: Prometheus Operator + Prometheus + Grafana (GKE uses Managed Prometheus instead).
+PROMETHEUS_STACK_CHART = {
+    "chart": "kube-prometheus-stack",
+    "repo": "https://prometheus-community.github.io/helm-charts",
+    "version": "75.15.1",
+}
 KEDA_CHART = {"chart": "keda", "repo": "https://kedacore.github.io/charts", "version": "2.17.2"}
 
 

@@ -21,9 +21,24 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from . import images
 from .serving import ROLE_LABEL
 
 SCRAPE_INTERVAL = "15s"
+# Select every ServiceMonitor/PrometheusRule (not only the chart's own), and load dashboards from
+# ConfigMaps labelled grafana_dashboard=1 in any namespace.
+PROMETHEUS_STACK_VALUES = {
+    "prometheus": {
+        "prometheusSpec": {
+            "serviceMonitorSelectorNilUsesHelmValues": False,
+            "ruleSelectorNilUsesHelmValues": False,
+            "retention": "15d",
+        }
+    },
+    "grafana": {
+        "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}}
+    },
+}
 SERVER_PODS = {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/component": "model-server"}
 
 
@@ -34,115 +49,248 @@ class ServingMonitoringArgs:
     labels: Mapping[str, str] = field(default_factory=dict)
     queue_alert_threshold: int = 20  # waiting requests on one replica for 10 minutes
     kv_cache_alert_threshold: float = 0.95
+    # aws/azure: install kube-prometheus-stack (pinned) for the ServiceMonitor/PrometheusRule CRDs, the
+    # Prometheus that KEDA queries and the Grafana that loads the dashboard. False: bring your own.
+    create_prometheus_stack: bool = True
 
 
 def alert_rules(args: ServingMonitoringArgs) -> list[dict[str, Any]]:
     ns = f'namespace="{args.namespace}"'
     return [
-        {"alert": "VllmQueueBacklog",
-         "expr": f"max by (namespace, model_name) (vllm:num_requests_waiting{{{ns}}}) > {args.queue_alert_threshold}",
-         "for": "10m", "labels": {"severity": "warning"},
-         "annotations": {"summary": "{{ $labels.model_name }}: requests queue on a replica",
-                         "description": "The autoscaler is at its maximum or cannot get nodes; raise "
-                                        "replicas.max / node_pools.max_nodes."}},
-        {"alert": "VllmKvCacheFull",
-         "expr": f"max by (namespace, model_name) (vllm:kv_cache_usage_perc{{{ns}}} or "
-                 f"vllm:gpu_cache_usage_perc{{{ns}}}) > {args.kv_cache_alert_threshold}",
-         "for": "15m", "labels": {"severity": "warning"},
-         "annotations": {"summary": "{{ $labels.model_name }}: KV cache nearly full (requests get preempted)"}},
-        {"alert": "VllmHighErrorRate",
-         # vLLM's API server counts responses with prometheus-fastapi-instrumentator (status grouped as 5xx).
-         "expr": f'sum by (namespace, pod) (rate(http_requests_total{{{ns},status=~"5.."}}[5m])) / '
-                 f"sum by (namespace, pod) (rate(http_requests_total{{{ns}}}[5m])) > 0.05",
-         "for": "10m", "labels": {"severity": "critical"},
-         "annotations": {"summary": "{{ $labels.pod }}: more than 5 % of requests fail"}},
-        {"alert": "VllmRestarting",
-         # kube-state-metrics (GKE: the kube state metrics package of Managed Prometheus).
-         "expr": f'increase(kube_pod_container_status_restarts_total{{{ns},container="vllm"}}[30m]) > 2',
-         "for": "0m", "labels": {"severity": "critical"},
-         "annotations": {"summary": "{{ $labels.pod }}: vLLM restarted more than twice in 30 minutes"}},
+        {
+            "alert": "VllmQueueBacklog",
+            "expr": f"max by (namespace, model_name) (vllm:num_requests_waiting{{{ns}}})"
+            f" > {args.queue_alert_threshold}",
+            "for": "10m",
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "{{ $labels.model_name }}: requests queue on a replica",
+                "description": "The autoscaler is at its maximum or cannot get nodes; raise "
+                "replicas.max / node_pools.max_nodes.",
+            },
+        },
+        {
+            "alert": "VllmKvCacheFull",
+            "expr": f"max by (namespace, model_name) (vllm:kv_cache_usage_perc{{{ns}}} or "
+            f"vllm:gpu_cache_usage_perc{{{ns}}}) > {args.kv_cache_alert_threshold}",
+            "for": "15m",
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "{{ $labels.model_name }}: KV cache nearly full (requests get preempted)"
+            },
+        },
+        {
+            "alert": "VllmHighErrorRate",
+            # vLLM's API server counts responses with prometheus-fastapi-instrumentator (status as 5xx).
+            "expr": f'sum by (namespace, pod) (rate(http_requests_total{{{ns},status=~"5.."}}[5m])) / '
+            f"sum by (namespace, pod) (rate(http_requests_total{{{ns}}}[5m])) > 0.05",
+            "for": "10m",
+            "labels": {"severity": "critical"},
+            "annotations": {"summary": "{{ $labels.pod }}: more than 5 % of requests fail"},
+        },
+        {
+            "alert": "VllmRestarting",
+            # kube-state-metrics (GKE: the kube state metrics package of Managed Prometheus).
+            "expr": f'increase(kube_pod_container_status_restarts_total{{{ns},container="vllm"}}[30m]) > 2',
+            "for": "0m",
+            "labels": {"severity": "critical"},
+            "annotations": {"summary": "{{ $labels.pod }}: vLLM restarted more than twice in 30 minutes"},
+        },
     ]
 
 
-def _panel(panel_id: int, title: str, exprs: list[tuple[str, str]], unit: str, x: int, y: int) -> dict[str, Any]:
-    return {"id": panel_id, "type": "timeseries", "title": title, "datasource": {"type": "prometheus",
-            "uid": "${datasource}"}, "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-            "targets": [{"refId": chr(65 + i), "expr": e, "legendFormat": legend} for i, (e, legend) in enumerate(exprs)]}
+def _panel(
+    panel_id: int, title: str, exprs: list[tuple[str, str]], unit: str, x: int, y: int
+) -> dict[str, Any]:
+    return {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [
+            {"refId": chr(65 + i), "expr": e, "legendFormat": legend} for i, (e, legend) in enumerate(exprs)
+        ],
+    }
 
 
 def dashboard(namespace: str) -> dict[str, Any]:
     sel = f'namespace="{namespace}",model_name=~"$model"'
 
     def quantiles(metric: str) -> list[tuple[str, str]]:
-        return [(f"histogram_quantile({q}, sum by (le, model_name) (rate({metric}_bucket{{{sel}}}[5m])))",
-                 f"p{int(q * 100)} {{{{model_name}}}}") for q in (0.5, 0.9, 0.99)]
+        return [
+            (
+                f"histogram_quantile({q}, sum by (le, model_name) (rate({metric}_bucket{{{sel}}}[5m])))",
+                f"p{int(q * 100)} {{{{model_name}}}}",
+            )
+            for q in (0.5, 0.9, 0.99)
+        ]
 
     panels = [
-        _panel(1, "Queue depth (waiting requests)", [(f"sum by (model_name) (vllm:num_requests_waiting{{{sel}}})",
-                                                      "{{model_name}}")], "short", 0, 0),
-        _panel(2, "Running requests", [(f"sum by (model_name) (vllm:num_requests_running{{{sel}}})",
-                                        "{{model_name}}")], "short", 12, 0),
-        _panel(3, "KV cache usage", [(f"max by (model_name) (vllm:kv_cache_usage_perc{{{sel}}} or "
-                                      f"vllm:gpu_cache_usage_perc{{{sel}}})", "{{model_name}}")], "percentunit", 0, 8),
-        _panel(4, "Tokens per second", [
-            (f"sum by (model_name) (rate(vllm:generation_tokens_total{{{sel}}}[1m]))", "generated {{model_name}}"),
-            (f"sum by (model_name) (rate(vllm:prompt_tokens_total{{{sel}}}[1m]))", "prompt {{model_name}}")],
-            "short", 12, 8),
+        _panel(
+            1,
+            "Queue depth (waiting requests)",
+            [(f"sum by (model_name) (vllm:num_requests_waiting{{{sel}}})", "{{model_name}}")],
+            "short",
+            0,
+            0,
+        ),
+        _panel(
+            2,
+            "Running requests",
+            [(f"sum by (model_name) (vllm:num_requests_running{{{sel}}})", "{{model_name}}")],
+            "short",
+            12,
+            0,
+        ),
+        _panel(
+            3,
+            "KV cache usage",
+            [
+                (
+                    f"max by (model_name) (vllm:kv_cache_usage_perc{{{sel}}} or "
+                    f"vllm:gpu_cache_usage_perc{{{sel}}})",
+                    "{{model_name}}",
+                )
+            ],
+            "percentunit",
+            0,
+            8,
+        ),
+        _panel(
+            4,
+            "Tokens per second",
+            [
+                (
+                    f"sum by (model_name) (rate(vllm:generation_tokens_total{{{sel}}}[1m]))",
+                    "generated {{model_name}}",
+                ),
+                (
+                    f"sum by (model_name) (rate(vllm:prompt_tokens_total{{{sel}}}[1m]))",
+                    "prompt {{model_name}}",
+                ),
+            ],
+            "short",
+            12,
+            8,
+        ),
         _panel(5, "Time to first token (TTFT)", quantiles("vllm:time_to_first_token_seconds"), "s", 0, 16),
-        _panel(6, "Time per output token (TPOT)", quantiles("vllm:time_per_output_token_seconds"), "s", 12, 16),
+        _panel(
+            6, "Time per output token (TPOT)", quantiles("vllm:time_per_output_token_seconds"), "s", 12, 16
+        ),
     ]
     return {
-        "title": "llmcloud / vLLM", "uid": "llmcloud-vllm", "schemaVersion": 39, "timezone": "utc",
-        "time": {"from": "now-6h", "to": "now"}, "refresh": "30s", "tags": ["llmcloud", "vllm"],
-        "templating": {"list": [
-            {"name": "datasource", "type": "datasource", "query": "prometheus"},
-            {"name": "model", "type": "query", "datasource": {"type": "prometheus", "uid": "${datasource}"},
-             "query": f'label_values(vllm:num_requests_running{{namespace="{namespace}"}}, model_name)',
-             "includeAll": True, "multi": True, "current": {"text": "All", "value": "$__all"}},
-        ]},
+        "title": "llmcloud / vLLM",
+        "uid": "llmcloud-vllm",
+        "schemaVersion": 39,
+        "timezone": "utc",
+        "time": {"from": "now-6h", "to": "now"},
+        "refresh": "30s",
+        "tags": ["llmcloud", "vllm"],
+        "templating": {
+            "list": [
+                {"name": "datasource", "type": "datasource", "query": "prometheus"},
+                {
+                    "name": "model",
+                    "type": "query",
+                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                    "query": f'label_values(vllm:num_requests_running{{namespace="{namespace}"}}, '
+                    "model_name)",
+                    "includeAll": True,
+                    "multi": True,
+                    "current": {"text": "All", "value": "$__all"},
+                },
+            ]
+        },
         "panels": panels,
     }
 
 
 def pod_monitoring_spec() -> dict[str, Any]:
-    return {"selector": {"matchLabels": {**SERVER_PODS, ROLE_LABEL: "server"}},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": SCRAPE_INTERVAL}]}
+    return {
+        "selector": {"matchLabels": {**SERVER_PODS, ROLE_LABEL: "server"}},
+        "endpoints": [{"port": "http", "path": "/metrics", "interval": SCRAPE_INTERVAL}],
+    }
 
 
 def service_monitor_spec(namespace: str) -> dict[str, Any]:
-    return {"selector": {"matchLabels": SERVER_PODS}, "namespaceSelector": {"matchNames": [namespace]},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": SCRAPE_INTERVAL}]}
+    return {
+        "selector": {"matchLabels": SERVER_PODS},
+        "namespaceSelector": {"matchNames": [namespace]},
+        "endpoints": [{"port": "http", "path": "/metrics", "interval": SCRAPE_INTERVAL}],
+    }
 
 
 class ServingMonitoring(pulumi.ComponentResource):
     """Outputs: dashboard (the ConfigMap name)."""
 
-    def __init__(self, name: str, args: ServingMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ServingMonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("llmcloud:k8s:ServingMonitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = dict(args.labels)
         meta = {"name": "vllm", "namespace": args.namespace, "labels": labels}
         groups = [{"name": "llmcloud-vllm", "interval": "30s", "rules": alert_rules(args)}]
         if args.cloud == "gcp":
-            k8s.apiextensions.CustomResource(f"{name}-podmonitoring", api_version="monitoring.googleapis.com/v1",
-                                             kind="PodMonitoring", metadata=meta, spec=pod_monitoring_spec(),
-                                             opts=child)
-            k8s.apiextensions.CustomResource(f"{name}-rules", api_version="monitoring.googleapis.com/v1",
-                                             kind="Rules", metadata=meta, spec={"groups": groups}, opts=child)
+            k8s.apiextensions.CustomResource(
+                f"{name}-podmonitoring",
+                api_version="monitoring.googleapis.com/v1",
+                kind="PodMonitoring",
+                metadata=meta,
+                spec=pod_monitoring_spec(),
+                opts=child,
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-rules",
+                api_version="monitoring.googleapis.com/v1",
+                kind="Rules",
+                metadata=meta,
+                spec={"groups": groups},
+                opts=child,
+            )
         else:
-            k8s.apiextensions.CustomResource(f"{name}-servicemonitor", api_version="monitoring.coreos.com/v1",
-                                             kind="ServiceMonitor", metadata=meta,
-                                             spec=service_monitor_spec(args.namespace), opts=child)
-            k8s.apiextensions.CustomResource(f"{name}-rules", api_version="monitoring.coreos.com/v1",
-                                             kind="PrometheusRule", metadata=meta, spec={"groups": groups},
-                                             opts=child)
+            if args.create_prometheus_stack:
+                stack = k8s.helm.v3.Release(
+                    f"{name}-prometheus-stack",
+                    name="kube-prometheus-stack",
+                    chart=images.PROMETHEUS_STACK_CHART["chart"],
+                    version=images.PROMETHEUS_STACK_CHART["version"],
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(
+                        repo=images.PROMETHEUS_STACK_CHART["repo"]
+                    ),
+                    namespace="monitoring",
+                    create_namespace=True,
+                    values=PROMETHEUS_STACK_VALUES,
+                    opts=child,
+                )
+                child = pulumi.ResourceOptions(parent=self, depends_on=[stack])
+            k8s.apiextensions.CustomResource(
+                f"{name}-servicemonitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata=meta,
+                spec=service_monitor_spec(args.namespace),
+                opts=child,
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-rules",
+                api_version="monitoring.coreos.com/v1",
+                kind="PrometheusRule",
+                metadata=meta,
+                spec={"groups": groups},
+                opts=child,
+            )
         cm = k8s.core.v1.ConfigMap(
             f"{name}-dashboard",
-            metadata={"name": "vllm-dashboard", "namespace": args.namespace,
-                      "labels": {**labels, "grafana_dashboard": "1"}},
+            metadata={
+                "name": "vllm-dashboard",
+                "namespace": args.namespace,
+                "labels": {**labels, "grafana_dashboard": "1"},
+            },
             data={"llmcloud-vllm.json": json.dumps(dashboard(args.namespace), indent=1, sort_keys=True)},
-            opts=child)
+            opts=child,
+        )
         self.dashboard = cm.metadata["name"]
         self.register_outputs({"dashboard": self.dashboard})
-

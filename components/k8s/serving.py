@@ -45,6 +45,8 @@ RUN_AS_USER = 1000
 # Taints per accelerator kind (pool labels and taints are set by each cloud's node pool component).
 KIND_TAINTS = {"gpu": "nvidia.com/gpu", "tpu": "google.com/tpu", "neuron": "aws.amazon.com/neuron"}
 AZURE_SPOT_TAINT = ("kubernetes.azure.com/scalesetpriority", "spot")
+# https://awsdocs-neuron.readthedocs-hosted.com (Inferentia2/Trainium1: 2 NeuronCores-v2; Trainium2: 8 v3)
+NEURON_CORES_PER_DEVICE = {"Inferentia2": 2, "Trainium1": 2, "Trainium2": 8}
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ class ModelServerArgs:
     service_account: str
     bucket_urls: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)  # on every object
-    pod_labels: Mapping[str, str] = field(default_factory=dict)  # Platform.pod_labels (Azure workload identity)
+    pod_labels: Mapping[str, str] = field(
+        default_factory=dict
+    )  # Platform.pod_labels (Azure workload identity)
     prometheus_url: str | None = None  # the autoscaler's Prometheus; default per cloud (autoscaling.py)
     project: str | None = None  # gcp: Managed Prometheus query endpoint
     wake_query: str | None = None  # PromQL that is non-zero when a scaled-to-zero model has traffic
@@ -75,17 +79,30 @@ def hf_token_value(model: ResolvedModel) -> str | None:
 def missing_secrets(resolved: ResolvedStack) -> list[str]:
     """Environment variables that models reference (hf_token_env) but that are unset or empty.
     `up` must refuse to deploy (exit 4); the offline plan uses an empty Secret and a notice."""
-    return sorted({m.hf_token_env for m in resolved.models.values()
-                   if m.hf_token_env and not os.environ.get(m.hf_token_env)})
+    return sorted(
+        {
+            m.hf_token_env
+            for m in resolved.models.values()
+            if m.hf_token_env and not os.environ.get(m.hf_token_env)
+        }
+    )
 
 
 def selector_labels(model: ResolvedModel) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": model.name, MODEL_LABEL: model.name}
+    return {
+        "app.kubernetes.io/name": "vllm",
+        "app.kubernetes.io/instance": model.name,
+        MODEL_LABEL: model.name,
+    }
 
 
 def object_labels(model: ResolvedModel, labels: Mapping[str, str]) -> dict[str, str]:
-    return {**labels, **selector_labels(model), "app.kubernetes.io/component": "model-server",
-            "app.kubernetes.io/version": images.VLLM_VERSION}
+    return {
+        **labels,
+        **selector_labels(model),
+        "app.kubernetes.io/component": "model-server",
+        "app.kubernetes.io/version": images.VLLM_VERSION,
+    }
 
 
 def accelerators_per_pod(model: ResolvedModel, pool: ResolvedNodePool) -> int:
@@ -101,18 +118,29 @@ def parallelism(model: ResolvedModel, pool: ResolvedNodePool) -> tuple[int, int]
     if pool.kind == "tpu" and pool.hosts_per_slice > 1:
         chips = pool.accelerators_per_node * pool.hosts_per_slice
         return max(1, chips // model.pipeline_parallel), model.pipeline_parallel
+    if pool.kind == "neuron":
+        # vLLM on Neuron shards over NeuronCores, not devices (the Kubernetes resource counts devices).
+        return model.tensor_parallel * NEURON_CORES_PER_DEVICE.get(
+            pool.accelerator, 2
+        ), model.pipeline_parallel
     return model.tensor_parallel, model.pipeline_parallel
 
 
 def vllm_args(model: ResolvedModel, pool: ResolvedNodePool) -> list[str]:
     tp, pp = parallelism(model, pool)
     args = [
-        "--model", model_path(model),
-        "--served-model-name", model.name,
-        "--port", str(PORT),
-        "--tensor-parallel-size", str(tp),
-        "--pipeline-parallel-size", str(pp),
-        "--gpu-memory-utilization", f"{model.gpu_memory_utilization:.2f}",
+        "--model",
+        model_path(model),
+        "--served-model-name",
+        model.name,
+        "--port",
+        str(PORT),
+        "--tensor-parallel-size",
+        str(tp),
+        "--pipeline-parallel-size",
+        str(pp),
+        "--gpu-memory-utilization",
+        f"{model.gpu_memory_utilization:.2f}",
     ]
     if model.max_model_len:
         args += ["--max-model-len", str(model.max_model_len)]
@@ -176,8 +204,14 @@ def tolerations(pool: ResolvedNodePool, cloud: str) -> list[dict[str, str]]:
     if taint:
         out.append({"key": taint, "operator": "Exists", "effect": "NoSchedule"})
     if pool.spot and cloud == "azure":
-        out.append({"key": AZURE_SPOT_TAINT[0], "operator": "Equal", "value": AZURE_SPOT_TAINT[1],
-                    "effect": "NoSchedule"})
+        out.append(
+            {
+                "key": AZURE_SPOT_TAINT[0],
+                "operator": "Equal",
+                "value": AZURE_SPOT_TAINT[1],
+                "effect": "NoSchedule",
+            }
+        )
     return out
 
 
@@ -192,22 +226,35 @@ def node_selector(pool: ResolvedNodePool, cloud: str) -> dict[str, str]:
 
 
 def _restricted() -> dict[str, Any]:
-    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
-            "runAsUser": RUN_AS_USER, "runAsGroup": RUN_AS_USER, "seccompProfile": {"type": "RuntimeDefault"}}
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "runAsGroup": RUN_AS_USER,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
 
 
 def _http_probe(period: int, failures: int, timeout: int = 5) -> dict[str, Any]:
-    return {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": period, "failureThreshold": failures,
-            "timeoutSeconds": timeout}
+    return {
+        "httpGet": {"path": "/health", "port": "http"},
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": timeout,
+    }
 
 
-def loader_container(model: ResolvedModel, bucket_url: pulumi.Input[str] | None,
-                     secret_name: str | None) -> dict[str, Any]:
+def loader_container(
+    model: ResolvedModel, bucket_url: pulumi.Input[str] | None, secret_name: str | None
+) -> dict[str, Any]:
     env: list[dict[str, Any]] = [{"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"}]
     if bucket_url is not None:
         env.append({"name": "LLMCLOUD_BUCKET_URL", "value": bucket_url})
     if secret_name:
-        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret_name, "key": HF_SECRET_KEY}}})
+        env.append(
+            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret_name, "key": HF_SECRET_KEY}}}
+        )
     return {
         "name": "load-weights",
         "image": images.LOADER_IMAGE,
@@ -218,7 +265,10 @@ def loader_container(model: ResolvedModel, bucket_url: pulumi.Input[str] | None,
         "env": env,
         "resources": {"requests": {"cpu": "2", "memory": "2Gi"}, "limits": {"cpu": "4", "memory": "3Gi"}},
         "securityContext": _restricted(),
-        "volumeMounts": [{"name": "weights", "mountPath": MODELS_DIR}, {"name": "home", "mountPath": HOME_DIR}],
+        "volumeMounts": [
+            {"name": "weights", "mountPath": MODELS_DIR},
+            {"name": "home", "mountPath": HOME_DIR},
+        ],
     }
 
 
@@ -253,9 +303,11 @@ def server_container(model: ResolvedModel, pool: ResolvedNodePool, image: str, r
         "env": _server_env(model),
         "resources": {"requests": requests, "limits": limits},
         "securityContext": _restricted(),
-        "volumeMounts": [{"name": "weights", "mountPath": MODELS_DIR, "readOnly": True},
-                         {"name": "dshm", "mountPath": "/dev/shm"},
-                         {"name": "home", "mountPath": HOME_DIR}],
+        "volumeMounts": [
+            {"name": "weights", "mountPath": MODELS_DIR, "readOnly": True},
+            {"name": "dshm", "mountPath": "/dev/shm"},
+            {"name": "home", "mountPath": HOME_DIR},
+        ],
     }
     if role == "worker":
         c["command"] = ["/bin/sh", "-c", WORKER_SCRIPT]
@@ -275,7 +327,9 @@ def server_container(model: ResolvedModel, pool: ResolvedNodePool, image: str, r
     return c
 
 
-def pod_template(args: ModelServerArgs, role: str = "server", secret_name: str | None = None) -> dict[str, Any]:
+def pod_template(
+    args: ModelServerArgs, role: str = "server", secret_name: str | None = None
+) -> dict[str, Any]:
     """The pod of one replica (role server), or of an LWS worker (role worker)."""
     model, pool = args.model, args.pool
     image = images.serving_image(pool.kind, model.image)
@@ -295,19 +349,31 @@ def pod_template(args: ModelServerArgs, role: str = "server", secret_name: str |
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "terminationGracePeriodSeconds": 120,  # let in-flight generations finish
-            "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_USER, "runAsGroup": RUN_AS_USER,
-                                "fsGroup": RUN_AS_USER, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": RUN_AS_USER,
+                "runAsGroup": RUN_AS_USER,
+                "fsGroup": RUN_AS_USER,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
             "nodeSelector": node_selector(pool, args.cloud),
             "tolerations": tolerations(pool, args.cloud),
-            "topologySpreadConstraints": [{
-                "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": {**selector_labels(model), ROLE_LABEL: role}},
-            }],
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": {**selector_labels(model), ROLE_LABEL: role}},
+                }
+            ],
             "initContainers": [loader_container(model, bucket_url, secret_name)],
             "containers": [server_container(model, pool, image, role)],
             "volumes": [
                 {"name": "weights", "emptyDir": {"sizeLimit": f"{weights_volume_gib(model, pool)}Gi"}},
-                {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{shm_size_gib(pool, model)}Gi"}},
+                {
+                    "name": "dshm",
+                    "emptyDir": {"medium": "Memory", "sizeLimit": f"{shm_size_gib(pool, model)}Gi"},
+                },
                 {"name": "home", "emptyDir": {"sizeLimit": "20Gi"}},  # compile caches (torch, triton, XLA)
             ],
         },
@@ -343,8 +409,10 @@ def leader_worker_set(args: ModelServerArgs, secret_name: str | None) -> dict[st
         "spec": {
             "replicas": model.replicas_min,
             "startupPolicy": "LeaderCreated",
-            "rolloutStrategy": {"type": "RollingUpdate",
-                                "rollingUpdateConfiguration": {"maxUnavailable": 1, "maxSurge": 0}},
+            "rolloutStrategy": {
+                "type": "RollingUpdate",
+                "rollingUpdateConfiguration": {"maxUnavailable": 1, "maxSurge": 0},
+            },
             "leaderWorkerTemplate": {
                 "size": model.nodes_per_replica,
                 "restartPolicy": "RecreateGroupOnPodRestart",
@@ -368,9 +436,13 @@ def service(args: ModelServerArgs) -> dict[str, Any]:
 
 def disruption_budget(args: ModelServerArgs) -> dict[str, Any]:
     # One replica (one LWS group) at a time during node upgrades and scale-downs.
-    return {"metadata": _metadata(args, args.model.name),
-            "spec": {"maxUnavailable": 1,
-                     "selector": {"matchLabels": {**selector_labels(args.model), ROLE_LABEL: "server"}}}}
+    return {
+        "metadata": _metadata(args, args.model.name),
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": {**selector_labels(args.model), ROLE_LABEL: "server"}},
+        },
+    }
 
 
 def needs_leader_worker_set(model: ResolvedModel) -> bool:
@@ -380,6 +452,13 @@ def needs_leader_worker_set(model: ResolvedModel) -> bool:
 # ---------------------------------------------------------------- components
 
 
+def _dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    deps = opts.depends_on if opts else None
+    if deps is None:
+        return []
+    return list(deps) if isinstance(deps, list | tuple) else [deps]
+
+
 class LeaderWorkerSetController(pulumi.ComponentResource):
     """The LeaderWorkerSet controller (kubernetes-sigs/lws) from its official Helm chart, pinned.
     Installed only when a model spans nodes. Outputs: release (the Helm release name)."""
@@ -387,9 +466,16 @@ class LeaderWorkerSetController(pulumi.ComponentResource):
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:k8s:LeaderWorkerSetController", name, None, opts)
         release = k8s.helm.v3.Release(
-            f"{name}-release", name="lws", chart=images.LWS_CHART["chart"], version=images.LWS_CHART["version"],
-            namespace="lws-system", create_namespace=True, atomic=True, wait_for_jobs=True,
-            opts=pulumi.ResourceOptions(parent=self))
+            f"{name}-release",
+            name="lws",
+            chart=images.LWS_CHART["chart"],
+            version=images.LWS_CHART["version"],
+            namespace="lws-system",
+            create_namespace=True,
+            atomic=True,
+            wait_for_jobs=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.release = release.name
         self.register_outputs({"release": self.release})
 
@@ -402,50 +488,92 @@ class ModelServer(pulumi.ComponentResource):
         model = args.model
         if model.node_pool != args.pool.name:
             raise ValueError(f"model {model.name} runs on pool {model.node_pool}, not {args.pool.name}")
-        images.serving_image(args.pool.kind, model.image)  # rejects an unpinned override before anything exists
-        child = pulumi.ResourceOptions(parent=self)
+        # Rejects an unpinned image override before anything exists.
+        images.serving_image(args.pool.kind, model.image)
+        # Children do not inherit the component's depends_on: pass it on, so that the custom resources
+        # (LeaderWorkerSet, ScaledObject) wait for the controllers that install their CRDs.
+        deps = _dependencies(opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=deps)
 
         secret_name = None
         if model.hf_token_env:
             secret_name = f"{model.name}-hf-token"
             token = hf_token_value(model)
             if token is None:
-                pulumi.log.warn(f"{model.hf_token_env} is not set: the Secret for model {model.name} is empty "
-                                "(gated models will fail to download); `up` requires it", self)
+                pulumi.log.warn(
+                    f"{model.hf_token_env} is not set: the Secret for model {model.name} is empty "
+                    "(gated models will fail to download); `up` requires it",
+                    self,
+                )
             k8s.core.v1.Secret(
-                f"{name}-hf-token", metadata=_metadata(args, secret_name), type="Opaque",
+                f"{name}-hf-token",
+                metadata=_metadata(args, secret_name),
+                type="Opaque",
                 # Secret in state and plan ("[secret]"); the pods read it by secretKeyRef only.
-                string_data={HF_SECRET_KEY: pulumi.Output.secret(token or "")}, opts=child)
+                string_data={HF_SECRET_KEY: pulumi.Output.secret(token or "")},
+                opts=child,
+            )
 
-        autoscaled = pulumi.ResourceOptions(parent=self, ignore_changes=["spec.replicas"])
+        autoscaled = pulumi.ResourceOptions(parent=self, depends_on=deps, ignore_changes=["spec.replicas"])
         if needs_leader_worker_set(model):
             obj = leader_worker_set(args, secret_name)
             workload = k8s.apiextensions.CustomResource(
-                f"{name}-lws", api_version="leaderworkerset.x-k8s.io/v1", kind="LeaderWorkerSet",
-                metadata=obj["metadata"], spec=obj["spec"], opts=autoscaled)
+                f"{name}-lws",
+                api_version="leaderworkerset.x-k8s.io/v1",
+                kind="LeaderWorkerSet",
+                metadata=obj["metadata"],
+                spec=obj["spec"],
+                opts=autoscaled,
+            )
             target = ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
         else:
             obj = deployment(args, secret_name)
-            workload = k8s.apps.v1.Deployment(f"{name}-deployment", metadata=obj["metadata"], spec=obj["spec"],
-                                              opts=autoscaled)
+            workload = k8s.apps.v1.Deployment(
+                f"{name}-deployment", metadata=obj["metadata"], spec=obj["spec"], opts=autoscaled
+            )
             target = ("apps/v1", "Deployment")
 
         svc = service(args)
-        self.service = k8s.core.v1.Service(f"{name}-service", metadata=svc["metadata"], spec=svc["spec"], opts=child)
+        self.service = k8s.core.v1.Service(
+            f"{name}-service", metadata=svc["metadata"], spec=svc["spec"], opts=child
+        )
         pdb = disruption_budget(args)
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=pdb["metadata"], spec=pdb["spec"], opts=child)
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb", metadata=pdb["metadata"], spec=pdb["spec"], opts=child
+        )
 
         from .autoscaling import QueueDepthAutoscaler, QueueDepthAutoscalerArgs
 
-        QueueDepthAutoscaler(f"{name}-autoscaler", QueueDepthAutoscalerArgs(
-            model=model.name, namespace=args.namespace, target_api_version=target[0], target_kind=target[1],
-            target_name=model.name, min_replicas=model.replicas_min, max_replicas=model.replicas_max,
-            cloud=args.cloud, project=args.project, prometheus_url=args.prometheus_url,
-            wake_query=args.wake_query, labels=object_labels(model, args.labels)),
-            pulumi.ResourceOptions(parent=self, depends_on=[workload]))
+        QueueDepthAutoscaler(
+            f"{name}-autoscaler",
+            QueueDepthAutoscalerArgs(
+                model=model.name,
+                namespace=args.namespace,
+                target_api_version=target[0],
+                target_kind=target[1],
+                target_name=model.name,
+                min_replicas=model.replicas_min,
+                max_replicas=model.replicas_max,
+                cloud=args.cloud,
+                project=args.project,
+                prometheus_url=args.prometheus_url,
+                wake_query=args.wake_query,
+                labels=object_labels(model, args.labels),
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[workload, *deps]),
+        )
 
         self.kind = target[1]
         self.service_name = self.service.metadata.name
-        self.endpoint = pulumi.Output.concat("http://", self.service.metadata.name, ".",
-                                             self.service.metadata.namespace, ".svc.cluster.local:", str(PORT), "/v1")
-        self.register_outputs({"service_name": self.service_name, "endpoint": self.endpoint, "kind": self.kind})
+        self.endpoint = pulumi.Output.concat(
+            "http://",
+            self.service.metadata.name,
+            ".",
+            self.service.metadata.namespace,
+            ".svc.cluster.local:",
+            str(PORT),
+            "/v1",
+        )
+        self.register_outputs(
+            {"service_name": self.service_name, "endpoint": self.endpoint, "kind": self.kind}
+        )

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from helpers import repo_plan, resolved
-
 from llmcloud.components import catalog
 from llmcloud.components.cost import PricingContext, Usage, _load_pricers, cost_for
 from llmcloud.components.cost.aws import support_tier

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from helpers import resolved
-
 from llmcloud.components import catalog
 from llmcloud.components.engine import offline
 
@@ -26,7 +25,8 @@ COUNTS = {
     "g5.24xlarge": 4, "g5.48xlarge": 8,
     "g6.xlarge": 1, "g6.2xlarge": 1, "g6.4xlarge": 1, "g6.8xlarge": 1, "g6.16xlarge": 1, "g6.12xlarge": 4,
     "g6.24xlarge": 4, "g6.48xlarge": 8,
-    "g6e.xlarge": 1, "g6e.2xlarge": 1, "g6e.4xlarge": 1, "g6e.8xlarge": 1, "g6e.16xlarge": 1, "g6e.12xlarge": 4,
+    "g6e.xlarge": 1, "g6e.2xlarge": 1, "g6e.4xlarge": 1, "g6e.8xlarge": 1, "g6e.16xlarge": 1,
+    "g6e.12xlarge": 4,
     "g6e.24xlarge": 4, "g6e.48xlarge": 8,
     "inf2.xlarge": 1, "inf2.8xlarge": 1, "inf2.24xlarge": 6, "inf2.48xlarge": 12,
     "trn1.2xlarge": 1, "trn1.32xlarge": 16, "trn2.48xlarge": 16,
@@ -45,8 +45,9 @@ def _region_for(machine: catalog.Machine) -> str:
                 if AWS.zones_offering(r, machine.accelerator) and AWS.machine_price(r, machine))
 
 
-def _stack(write_stack, accelerator: str, count: int, *, machine_type: str | None = None, region: str = "us-east-1",
-           spot: bool = False, min_nodes: int = 0, max_nodes: int = 1, disk_gb: int = 200, name: str = "dev"):
+def _stack(write_stack, accelerator: str, count: int, *, machine_type: str | None = None,
+           region: str = "us-east-1", spot: bool = False, min_nodes: int = 0, max_nodes: int = 1,
+           disk_gb: int = 200, name: str = "dev"):
     override = f"\n    machine_type: {{aws: {machine_type}}}" if machine_type else ""
     return write_stack(f"""
 extends: base.yaml
@@ -67,9 +68,10 @@ def _group_steps(pool, cluster_name: str = "llm-dev"):
     """Every registration of one EksAcceleratorNodeGroup (no cluster, no VPC: fast)."""
     from llmcloud.components.aws.node_group import EksAcceleratorNodeGroup, EksAcceleratorNodeGroupArgs
 
-    steps, _ = offline.capture(lambda: EksAcceleratorNodeGroup(f"llm-{pool.name}", EksAcceleratorNodeGroupArgs(
+    args = EksAcceleratorNodeGroupArgs(
         cluster_name=cluster_name, node_role_arn="arn:aws:iam::123456789012:role/nodes",
-        subnet_ids=[f"subnet-{z}" for z in pool.zones], pool=pool, tags={"team": "ml"})) and None, "test")
+        subnet_ids=[f"subnet-{z}" for z in pool.zones], pool=pool, tags={"team": "ml"})
+    steps, _ = offline.capture(lambda: EksAcceleratorNodeGroup(f"llm-{pool.name}", args) and None, "test")
     return steps
 
 
@@ -106,12 +108,14 @@ def test_every_catalog_row_becomes_a_node_group_of_that_type(write_stack, machin
     assert i["subnetIds"] == [f"subnet-{z}" for z in pool.zones]
     # scale from zero: the autoscaler learns the node's devices from the ASG tag
     resource = "aws.amazon.com/neuron" if neuron else "nvidia.com/gpu"
-    tags = {s.inputs["tag"]["key"]: s.inputs["tag"]["value"] for s in steps if s.type == "aws:autoscaling/tag:Tag"}
+    tags = {s.inputs["tag"]["key"]: s.inputs["tag"]["value"] for s in steps
+            if s.type == "aws:autoscaling/tag:Tag"}
     assert tags[f"k8s.io/cluster-autoscaler/node-template/resources/{resource}"] == str(machine.count)
 
 
 @pytest.mark.parametrize(("accelerator", "count", "region", "expected"), [
-    ("L4", 1, "us-east-1", "g6.xlarge"), ("L4", 4, "us-east-1", "g6.12xlarge"), ("L4", 8, "us-east-1", "g6.48xlarge"),
+    ("L4", 1, "us-east-1", "g6.xlarge"), ("L4", 4, "us-east-1", "g6.12xlarge"),
+    ("L4", 8, "us-east-1", "g6.48xlarge"),
     ("A10G", 1, "us-east-1", "g5.xlarge"), ("T4", 1, "us-east-1", "g4dn.xlarge"),
     ("L40S", 1, "us-east-1", "g6e.xlarge"), ("H100", 8, "us-east-1", "p5.48xlarge"),
     ("H100", 1, "us-east-1", "p5.4xlarge"), ("A100-80GB", 8, "us-east-1", "p4de.24xlarge"),

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from helpers import get, one, plan, repo_plan
-
 from llmcloud.components.engine.plan import SECRET
 
 REPO = Path(__file__).resolve().parents[3]
@@ -98,7 +97,8 @@ def test_dev_network_spans_the_pools_azs_with_one_nat():
     routes = [s.inputs for s in p.by_type("aws:ec2/route:Route") if "natGatewayId" in s.inputs]
     assert len(routes) == 5 and len({r["natGatewayId"] for r in routes}) == 1
     endpoint = one(p, "aws:ec2/vpcEndpoint:VpcEndpoint").inputs
-    assert endpoint["serviceName"] == "com.amazonaws.us-east-1.s3" and endpoint["vpcEndpointType"] == "Gateway"
+    assert endpoint["serviceName"] == "com.amazonaws.us-east-1.s3"
+    assert endpoint["vpcEndpointType"] == "Gateway"
     assert len(endpoint["routeTableIds"]) == 5  # weights from S3 skip the NAT
 
 
@@ -119,7 +119,8 @@ def test_node_groups_use_only_subnets_in_their_azs():
     l4 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-l4").inputs
     assert l4["subnetIds"] == [subnet_id[z] for z in ("us-east-1a", "us-east-1b", "us-east-1d", "us-east-1f")]
     inf2 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-inf2").inputs
-    assert inf2["subnetIds"] == [subnet_id[z] for z in ("us-east-1b", "us-east-1d", "us-east-1e", "us-east-1f")]
+    assert inf2["subnetIds"] == [subnet_id[z] for z in ("us-east-1b", "us-east-1d", "us-east-1e",
+                                                        "us-east-1f")]
     # the control plane and the system nodes use every private subnet
     assert get(one(p, "aws:eks/cluster:Cluster").inputs, "vpcConfig.subnetIds") == sorted(subnet_id.values())
     assert one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-system").inputs["subnetIds"] == sorted(
@@ -144,11 +145,13 @@ def test_cluster_uses_access_entries_kms_logging_and_managed_addons():
     c = one(p, "aws:eks/cluster:Cluster").inputs
     assert c["name"] == "llm-aws-lab"
     assert c["version"] == "1.34"
-    assert c["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    assert c["accessConfig"] == {"authenticationMode": "API",
+                                 "bootstrapClusterCreatorAdminPermissions": False}
     assert c["bootstrapSelfManagedAddons"] is False
     assert c["encryptionConfig"]["resources"] == ["secrets"]
     assert "keyArn" in c["encryptionConfig"]["provider"]
-    assert set(c["enabledClusterLogTypes"]) == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+    assert set(c["enabledClusterLogTypes"]) == {"api", "audit", "authenticator", "controllerManager",
+                                                "scheduler"}
     assert c["upgradePolicy"] == {"supportType": "STANDARD"}
     assert c["vpcConfig"]["endpointPrivateAccess"] is True and c["vpcConfig"]["endpointPublicAccess"] is True
     key = one(p, "aws:kms/key:Key").inputs
@@ -213,7 +216,8 @@ def test_system_node_group_is_small_on_demand_and_untainted():
 def test_example_pools_spot_l4_and_neuron():
     p = dev()
     l4 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-l4").inputs
-    assert (l4["instanceTypes"], l4["capacityType"], l4["amiType"]) == (["g6.xlarge"], "SPOT", "AL2023_x86_64_NVIDIA")
+    assert (l4["instanceTypes"], l4["capacityType"]) == (["g6.xlarge"], "SPOT")
+    assert l4["amiType"] == "AL2023_x86_64_NVIDIA"
     assert l4["scalingConfig"] == {"minSize": 0, "maxSize": 3, "desiredSize": 0}
     inf2 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-inf2").inputs
     assert (inf2["instanceTypes"], inf2["capacityType"], inf2["amiType"]) == (
@@ -224,7 +228,8 @@ def test_example_pools_spot_l4_and_neuron():
 
 def test_node_role_has_the_node_policies_only():
     p = dev()
-    attached = {s.inputs["policyArn"].rsplit("/", 1)[1] for s in p.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    attachments = p.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attached = {s.inputs["policyArn"].rsplit("/", 1)[1] for s in attachments}
     assert attached == {"AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
                         "AmazonEC2ContainerRegistryPullOnly"}
     trust = json.loads(one(p, "aws:iam/role:Role", "llm-aws-lab-nodes").inputs["assumeRolePolicy"])
@@ -257,7 +262,8 @@ def test_bucket_is_private_encrypted_versioned_tls_only(stacks, which):
     env = "aws-lab" if which == "dev" else "prod"
     assert bucket.inputs["bucket"] == f"llmcloud-{env}-aws-weights-123456789012"
     assert {k: v for k, v in s["BucketPublicAccessBlock"].inputs.items() if k != "bucket"} == {
-        "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True}
+        "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
+        "restrictPublicBuckets": True}
     assert s["BucketOwnershipControls"].inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     assert s["BucketVersioning"].inputs["versioningConfiguration"] == {"status": "Enabled"}
     rule = s["BucketServerSideEncryptionConfiguration"].inputs["rules"][0]
@@ -320,14 +326,17 @@ def test_no_access_keys_and_no_annotation_needed():
     assert not p.by_type("aws:iam/user:User")
     text = json.dumps(p.to_json())
     assert "aws_secret_access_key" not in text.lower() and "secretAccessKey" not in text
-    sa = next(s for s in p.by_type("kubernetes:core/v1:ServiceAccount") if get(s.inputs, "metadata.name") == "model-server")
+    sa = next(s for s in p.by_type("kubernetes:core/v1:ServiceAccount")
+              if get(s.inputs, "metadata.name") == "model-server")
     assert not get(sa.inputs, "metadata").get("annotations")
 
 
 def test_cluster_autoscaler_role_resizes_only_this_cluster():
     p = dev()
-    assoc = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "llm-aws-lab-autoscaler-association")
-    assert (assoc.inputs["namespace"], assoc.inputs["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
+    assoc = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+                "llm-aws-lab-autoscaler-association")
+    assert assoc.inputs["namespace"] == "kube-system"
+    assert assoc.inputs["serviceAccount"] == "cluster-autoscaler"
     policy = _policy(one(p, "aws:iam/rolePolicy:RolePolicy", "llm-aws-lab-autoscaler-access"))
     scale = next(st for st in policy["Statement"] if "autoscaling:SetDesiredCapacity" in st["Action"])
     assert scale["Condition"] == {"StringEquals": {
@@ -373,3 +382,24 @@ def test_platform_outputs():
     assert out["cloud"] == "aws" and out["region"] == "us-east-1"
     assert out["buckets"] == {"weights": "s3://llmcloud-aws-lab-aws-weights-123456789012"}
     assert out["cluster_name"] == "llm-aws-lab"
+
+
+def test_network_is_padded_to_the_two_azs_eks_needs(tmp_path):
+    import ipaddress
+
+    from helpers import resolved
+
+    from llmcloud.components.aws.network import subnet_cidrs
+    from llmcloud.components.aws.platform import network_azs
+
+    (tmp_path / "base.yaml").write_text((REPO / "stacks" / "base.yaml").read_text())
+    stack = tmp_path / "trn2.yaml"
+    stack.write_text("extends: base.yaml\ncloud: aws\naws: {region: us-east-2}\n"
+                     "node_pools:\n  t: {accelerator: Trainium2, accelerators_per_node: 16}\n")
+    r = resolved(stack)
+    assert r.node_pools["t"].zones == ("us-east-2a",)  # Trainium2: one AZ in the catalog
+    assert network_azs(r) == ("us-east-2a", "us-east-2b")
+    private, public = subnet_cidrs("10.0.0.0/16", 6)
+    nets = [ipaddress.ip_network(c) for c in private + public]
+    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert all(n.subnet_of(ipaddress.ip_network("10.0.0.0/16")) for n in nets)

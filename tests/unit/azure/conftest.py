@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from helpers import plan, resolved
 
 REPO = Path(__file__).resolve().parents[3]

@@ -8,7 +8,6 @@ import importlib
 import pytest
 import yaml
 from helpers import get, one
-
 from llmcloud.components import catalog
 from llmcloud.components.engine.plan import COMPUTED, SECRET
 
@@ -91,7 +90,8 @@ def test_every_serving_row_plans_its_vm_size_and_gpu_count(azure_plan, region):
         assert step.inputs["mode"] == "User"
         assert step.inputs["gpuProfile"] == {"driver": "Install"}
         assert step.inputs["nodeTaints"] == [GPU_TAINT]
-        assert step.inputs["nodeLabels"] == {"llmcloud.dev/pool": f"r{i}", "llmcloud.dev/accelerator": m.accelerator}
+        labels = {"llmcloud.dev/pool": f"r{i}", "llmcloud.dev/accelerator": m.accelerator}
+        assert step.inputs["nodeLabels"] == labels
 
 
 def test_default_machine_is_the_smallest_whole_gpu(example):
@@ -146,7 +146,8 @@ def test_cluster_security_and_networking(example):
     assert c["enableRBAC"] is True
     assert c["aadProfile"] == {"managed": True, "enableAzureRBAC": True,
                                "tenantID": "00000000-0000-0000-0000-000000000000"}
-    assert c["apiServerAccessProfile"] == {"enablePrivateCluster": False, "authorizedIPRanges": ["203.0.113.0/24"]}
+    assert c["apiServerAccessProfile"] == {"enablePrivateCluster": False,
+                                           "authorizedIPRanges": ["203.0.113.0/24"]}
     assert c["identity"]["type"] == "UserAssigned"
     assert c["kubernetesVersion"] == "1.31"
     assert c["sku"] == {"name": "Base", "tier": "Standard"}
@@ -246,7 +247,8 @@ def test_customer_managed_key(azure_plan):
     assert a["encryption"]["keySource"] == "Microsoft.Keyvault"
     assert a["encryption"]["keyVaultProperties"] == {"keyVaultUri": "https://llm-vault.vault.azure.net/",
                                                      "keyName": "weights"}  # no version: follows key rotation
-    assert a["encryption"]["encryptionIdentity"] == {"encryptionUserAssignedIdentity": "llm-dev-weights-cmk-id"}
+    identity = {"encryptionUserAssignedIdentity": "llm-dev-weights-cmk-id"}
+    assert a["encryption"]["encryptionIdentity"] == identity
     assert a["identity"]["type"] == "UserAssigned"
 
 
@@ -263,8 +265,7 @@ def test_federated_credential(example):
 def test_issuer_is_the_clusters(monkeypatch):
     """The credential's issuer is the cluster's oidcIssuerProfile.issuerUrl (wiring, with outputs known)."""
     import pulumi
-
-    from llmcloud.components.azure.cluster import AksCluster  # noqa: F401  (module under test)
+    from llmcloud.components.azure.cluster import AksCluster
 
     seen = {}
 
@@ -289,8 +290,9 @@ def test_issuer_is_the_clusters(monkeypatch):
         from llmcloud.components.azure.cluster import AksClusterArgs
         from llmcloud.components.azure.identity import AksWorkloadIdentity, AksWorkloadIdentityArgs
 
-        cluster = AksCluster("llm-t", AksClusterArgs(resource_group_name="rg", location="eastus", subnet_id="s",
-                                                     tenant_id="t", subscription_id="sub", deployer_object_id="o"))
+        cluster = AksCluster("llm-t", AksClusterArgs(
+            resource_group_name="rg", location="eastus", subnet_id="s", tenant_id="t", subscription_id="sub",
+            deployer_object_id="o"))
         identity = AksWorkloadIdentity("llm-t-serving", AksWorkloadIdentityArgs(
             resource_group_name="rg", location="eastus", oidc_issuer_url=cluster.oidc_issuer_url,
             subscription_id="sub", namespace="ns", service_account="sa", storage_account_ids=("acct",)))
@@ -319,12 +321,12 @@ def test_service_account_gets_the_client_id_annotation(example):
 def test_platform_contract():
     """build_platform's Platform: workload identity pod label, client-id annotation, az:// URLs."""
     import pulumi
-
     from llmcloud.components.azure.identity import CLIENT_ID_ANNOTATION, USE_LABEL
     from llmcloud.components.azure.platform import build_platform
     from llmcloud.components.engine.offline import _Answers
 
-    assert (USE_LABEL, CLIENT_ID_ANNOTATION) == ("azure.workload.identity/use", "azure.workload.identity/client-id")
+    assert USE_LABEL == "azure.workload.identity/use"
+    assert CLIENT_ID_ANNOTATION == "azure.workload.identity/client-id"
 
     class Mocks(_Answers):
         def new_resource(self, args):
@@ -340,15 +342,14 @@ def test_platform_contract():
     @pulumi.runtime.test
     def program():
         from helpers import resolved
-
         from llmcloud.components.resolve import ResolvedStack  # noqa: F401
 
         r = resolved(_example_path())
         platform = build_platform(r)
         result["pod_labels"] = platform.pod_labels
-        return pulumi.Output.all(platform.service_account_annotations, platform.bucket_urls["weights"],
-                                 platform.kubeconfig).apply(lambda a: result.update(annotations=a[0], url=a[1],
-                                                                                    kubeconfig=a[2]))
+        outputs = pulumi.Output.all(platform.service_account_annotations, platform.bucket_urls["weights"],
+                                    platform.kubeconfig)
+        return outputs.apply(lambda a: result.update(annotations=a[0], url=a[1], kubeconfig=a[2]))
 
     program()
     assert result["pod_labels"] == {"azure.workload.identity/use": "true"}
@@ -412,9 +413,9 @@ def _taggable(type_: str) -> bool:
 def test_every_taggable_resource_has_the_stack_labels(stack, request):
     r, p = request.getfixturevalue(stack)
     taggable = [s for s in p.resources("azure-native:") if _taggable(s.type)]
-    assert {s.type for s in taggable} >= {RG, AKS, POOL, ACCOUNT, "azure-native:network:VirtualNetwork",
-                                           "azure-native:network:NatGateway", "azure-native:network:PublicIPAddress",
-                                           "azure-native:managedidentity:UserAssignedIdentity"}
+    assert {s.type for s in taggable} >= {
+        RG, AKS, POOL, ACCOUNT, "azure-native:network:VirtualNetwork", "azure-native:network:NatGateway",
+        "azure-native:network:PublicIPAddress", "azure-native:managedidentity:UserAssignedIdentity"}
     for step in taggable:
         assert step.inputs.get("tags") == r.labels, step.name
     assert r.labels["llmcloud-environment"] == r.environment

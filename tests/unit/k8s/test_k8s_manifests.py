@@ -14,7 +14,9 @@ from llmcloud.cli.manifests import objects
 from llmcloud.components.engine.plan import COMPUTED, SECRET
 
 K8S_VERSION = "1.31"
-STACKS = sorted(p.stem for p in (Path(__file__).resolve().parents[3] / "stacks").glob("*.yaml") if p.stem != "base")
+STACKS = sorted(
+    p.stem for p in (Path(__file__).resolve().parents[3] / "stacks").glob("*.yaml") if p.stem != "base"
+)
 
 # Custom resources: apiVersion -> kind -> required top-level spec fields.
 CRDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -24,7 +26,9 @@ CRDS: dict[str, dict[str, tuple[str, ...]]] = {
     "monitoring.coreos.com/v1": {"ServiceMonitor": ("selector", "endpoints"), "PrometheusRule": ("groups",)},
 }
 # Plausible values for what a preview cannot know.
-PLACEHOLDERS = {("ServiceAccount", "annotations"): {"iam.gke.io/gcp-service-account": "sa@p.iam.gserviceaccount.com"}}
+PLACEHOLDERS = {
+    ("ServiceAccount", "annotations"): {"iam.gke.io/gcp-service-account": "sa@p.iam.gserviceaccount.com"}
+}
 
 
 def _substitute(value: Any, key: str = "") -> Any:
@@ -58,7 +62,9 @@ def _validatable(obj: dict[str, Any]) -> dict[str, Any]:
 def test_core_objects_validate_against_the_schema(stack: str) -> None:
     objs = _plan_objects(stack)
     core = [o for o in objs if o["apiVersion"] not in CRDS]
-    assert any(o["kind"] in ("Deployment",) for o in core) or any(o["kind"] == "LeaderWorkerSet" for o in objs)
+    assert any(o["kind"] in ("Deployment",) for o in core) or any(
+        o["kind"] == "LeaderWorkerSet" for o in objs
+    )
     for obj in core:
         try:
             kubernetes_validate.validate(_validatable(obj), K8S_VERSION, strict=True)
@@ -87,8 +93,12 @@ def test_lws_pod_templates_validate_as_pods(stack: str) -> None:
         assert tmpl["restartPolicy"] == "RecreateGroupOnPodRestart"
         assert tmpl["size"] > 1
         for role in ("leaderTemplate", "workerTemplate"):
-            pod = {"apiVersion": "v1", "kind": "Pod",
-                   "metadata": {"name": "x", **tmpl[role]["metadata"]}, "spec": tmpl[role]["spec"]}
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "x", **tmpl[role]["metadata"]},
+                "spec": tmpl[role]["spec"],
+            }
             kubernetes_validate.validate(_validatable(pod), K8S_VERSION, strict=True)
 
 

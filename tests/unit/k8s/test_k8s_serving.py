@@ -47,11 +47,16 @@ def test_gpu_requests_limits_selector_tolerations() -> None:
     vllm = _container(pod)
     assert vllm["resources"]["requests"]["nvidia.com/gpu"] == "1"
     assert vllm["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert {"cpu", "memory"} <= set(vllm["resources"]["requests"]) and {"cpu", "memory"} <= set(vllm["resources"]["limits"])
+    assert {"cpu", "memory"} <= set(vllm["resources"]["requests"]) and {"cpu", "memory"} <= set(
+        vllm["resources"]["limits"]
+    )
     assert pod["nodeSelector"] == {"llmcloud.dev/pool": "l4"}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
     spread = pod["topologySpreadConstraints"][0]
-    assert spread["topologyKey"] == "topology.kubernetes.io/zone" and spread["whenUnsatisfiable"] == "ScheduleAnyway"
+    assert (
+        spread["topologyKey"] == "topology.kubernetes.io/zone"
+        and spread["whenUnsatisfiable"] == "ScheduleAnyway"
+    )
 
 
 def test_vllm_args_from_the_spec() -> None:
@@ -130,7 +135,9 @@ def test_images_pinned_never_latest() -> None:
         images.serving_image("gpu", "vllm/vllm-openai:latest")
     with pytest.raises(ValueError, match="not pinned"):
         images.serving_image("gpu", "vllm/vllm-openai")
-    assert images.serving_image("gpu", "registry.example/vllm@sha256:abc") == "registry.example/vllm@sha256:abc"
+    assert (
+        images.serving_image("gpu", "registry.example/vllm@sha256:abc") == "registry.example/vllm@sha256:abc"
+    )
 
 
 def test_service_pdb_and_no_annotation_scraping() -> None:
@@ -151,8 +158,11 @@ def test_tpu_single_host_is_a_deployment_with_tpu_selectors() -> None:
     vllm = _container(pod)
     assert vllm["resources"]["requests"]["google.com/tpu"] == "8"
     assert vllm["resources"]["limits"]["google.com/tpu"] == "8"
-    assert pod["nodeSelector"] == {"llmcloud.dev/pool": "v5e", "cloud.google.com/gke-tpu-accelerator":
-                                   "tpu-v5-lite-podslice", "cloud.google.com/gke-tpu-topology": "2x4"}
+    assert pod["nodeSelector"] == {
+        "llmcloud.dev/pool": "v5e",
+        "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice",
+        "cloud.google.com/gke-tpu-topology": "2x4",
+    }
     assert {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
     assert vllm["image"] == images.SERVING_IMAGES["tpu"]
 
@@ -173,7 +183,9 @@ def test_multi_host_model_is_a_leader_worker_set() -> None:
     release = [s for s in p.by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]]
     assert release and release[0].inputs["version"] == images.LWS_CHART["version"]
     # no LWS controller where no model needs it
-    assert not [s for s in repo_plan("dev").by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]]
+    assert not [
+        s for s in repo_plan("dev").by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]
+    ]
 
 
 # ------------------------------------------------------------------ autoscaling
@@ -186,14 +198,20 @@ def test_autoscaler_on_queue_depth_with_min_max_from_replicas() -> None:
     trigger = so["triggers"][0]
     assert trigger["type"] == "prometheus" and METRIC in trigger["metadata"]["query"]
     assert "cpu" not in json.dumps(so).lower()
-    assert trigger["metadata"]["serverAddress"].startswith("https://monitoring.googleapis.com/v1/projects/llmcloud-demo")
+    assert trigger["metadata"]["serverAddress"].startswith(
+        "https://monitoring.googleapis.com/v1/projects/llmcloud-demo"
+    )
 
 
 def test_scale_to_zero_for_min_zero_on_an_lws() -> None:
     so = one(repo_plan("gcp-tpu"), SCALED_OBJECT, "llama-70b-autoscaler-scaledobject").inputs["spec"]
     assert so["minReplicaCount"] == 0 and so["maxReplicaCount"] == 1
     assert so["scaleTargetRef"]["kind"] == "LeaderWorkerSet"
-    keda = [s for s in repo_plan("gcp-tpu").by_type("kubernetes:helm.sh/v3:Release") if s.inputs["chart"] == "keda"]
+    keda = [
+        s
+        for s in repo_plan("gcp-tpu").by_type("kubernetes:helm.sh/v3:Release")
+        if s.inputs["chart"] == "keda"
+    ]
     assert keda and keda[0].inputs["version"] == images.KEDA_CHART["version"]
 
 
@@ -213,8 +231,11 @@ def test_hf_token_only_by_reference_and_never_in_the_plan(with_token: str) -> No
     assert secret.inputs["stringData"] == "[secret]"
     pod = _pod(one(p, DEPLOYMENT).inputs)
     refs = [e for c in pod["containers"] + pod["initContainers"] for e in c["env"] if e["name"] == "HF_TOKEN"]
-    assert refs and all(e["valueFrom"]["secretKeyRef"] == {"name": "llama-8b-hf-token", "key": "HF_TOKEN"}
-                        and "value" not in e for e in refs)
+    assert refs and all(
+        e["valueFrom"]["secretKeyRef"] == {"name": "llama-8b-hf-token", "key": "HF_TOKEN"}
+        and "value" not in e
+        for e in refs
+    )
 
 
 def test_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,16 +261,26 @@ def test_gke_monitoring_objects() -> None:
     pm = one(p, "kubernetes:monitoring.googleapis.com/v1:PodMonitoring").inputs["spec"]
     assert pm["endpoints"][0]["path"] == "/metrics"
     rules = json.dumps(one(p, "kubernetes:monitoring.googleapis.com/v1:Rules").inputs)
-    for metric in ("vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc",
-                   "http_requests_total", "kube_pod_container_status_restarts_total"):
+    for metric in (
+        "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "vllm:gpu_cache_usage_perc",
+        "http_requests_total",
+        "kube_pod_container_status_restarts_total",
+    ):
         assert metric in rules
     cm = one(p, "kubernetes:core/v1:ConfigMap", "monitoring-dashboard").inputs
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     board = json.loads(next(iter(cm["data"].values())))
     exprs = json.dumps(board["panels"])
-    for metric in ("num_requests_waiting", "num_requests_running", "kv_cache_usage_perc",
-                   "time_to_first_token_seconds_bucket", "time_per_output_token_seconds_bucket",
-                   "generation_tokens_total"):
+    for metric in (
+        "num_requests_waiting",
+        "num_requests_running",
+        "kv_cache_usage_perc",
+        "time_to_first_token_seconds_bucket",
+        "time_per_output_token_seconds_bucket",
+        "generation_tokens_total",
+    ):
         assert metric in exprs
     assert not p.by_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
 
@@ -262,5 +293,6 @@ def test_no_device_plugins_on_gke_and_the_right_ones_elsewhere() -> None:
     assert plugins_for("aws", pools) == {"gpu": ("a100", "l4")}
     assert plugins_for("azure", pools) == {"gpu": ("a100", "l4")}
     from dataclasses import replace
+
     neuron = replace(pools[0], name="inf2", kind="neuron", k8s_resource="aws.amazon.com/neuron")
     assert plugins_for("aws", [neuron]) == {"neuron": ("inf2",)}

@@ -32,10 +32,16 @@ def test_quantization_bytes_per_param() -> None:
     assert sizing.weights_gib(facts, "awq") == pytest.approx(bf16 / 4 * 1.05)
 
 
-@pytest.mark.parametrize("source", [
-    "hf://meta-llama/Llama-3.1-8B-Instruct", "hf://meta-llama/Llama-3.1-8B-Instruct@main",
-    "bucket://weights/meta-llama/Llama-3.1-8B-Instruct", "gs://b/models/meta-llama/llama-3.1-8b-instruct",
-    "s3://b/llama-3.1-8b"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "hf://meta-llama/Llama-3.1-8B-Instruct",
+        "hf://meta-llama/Llama-3.1-8B-Instruct@main",
+        "bucket://weights/meta-llama/Llama-3.1-8B-Instruct",
+        "gs://b/models/meta-llama/llama-3.1-8b-instruct",
+        "s3://b/llama-3.1-8b",
+    ],
+)
 def test_model_matching(source: str) -> None:
     facts = sizing.facts_for(source)
     assert facts is not None and facts.name == "meta-llama/Llama-3.1-8B-Instruct"
