@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from llmcloud.components.resolve import ResolvedStack
     from llmcloud.components.spec import LoadedStack
+    from rich.console import Console
 
 # Exit codes (contract 2)
 OK, FAILED, INVALID, BLOCKED, MISSING, DRIFT = 0, 1, 2, 3, 4, 5

@@ -84,16 +84,18 @@ def real_preview(r: Any, make_engine: Any, *, json_mode: bool, expect_no_changes
 
 def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, budget: float | None = None,
        budget_on: str = "expected") -> None:
-    from llmcloud.components.cost import cost_for, over_budget
+    from llmcloud.components.cost import over_budget
 
+    from .preview import assess, policy_gate
     from .render import cost_table
 
     r, make_engine = prerequisites(stack, cloud, action="deploy")
-    missing = _missing_secrets(r)
+    from llmcloud.components.k8s.serving import missing_secrets
+
+    missing = missing_secrets(r)
     if missing:
         fail(MISSING, f"environment variable(s) {', '.join(missing)} named by hf_token_env are not set")
-    plan = real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=False)
-    plan.cost = cost_for(plan, r)
+    plan = assess(real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=False), r)
     limit = budget if budget is not None else r.budget_monthly_usd
     reason = over_budget(plan.cost, limit, budget_on)
     changes = {op: n for op, n in plan.change_summary().items() if op != "same"}
@@ -103,6 +105,9 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
         err.print("Changes: " + (", ".join(f"{n} to {op}" for op, n in changes.items()) or "none"))
     if reason:
         fail(BLOCKED, f"{reason}: nothing deployed")
+    blocked = policy_gate(plan)
+    if blocked:
+        fail(BLOCKED, f"{blocked}: nothing deployed (see `llmcloud policy list`)")
     _confirm(f"Deploy {r.stack_name} ({r.cloud} {r.region})?", yes=yes, what="deploy")
     with _reporter(json_mode, f"deploying {r.stack_name}") as progress:
         result = _engine_call(lambda: make_engine(progress).up())
@@ -114,12 +119,6 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
         for key, value in result["outputs"].items():
             if key != "kubeconfig":
                 out.print(f"{key}: {value}")
-
-
-def _missing_secrets(r: Any) -> list[str]:
-    import os
-
-    return sorted({m.hf_token_env for m in r.models.values() if m.hf_token_env and not os.environ.get(m.hf_token_env)})
 
 
 def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json_mode: bool = False) -> None:

@@ -186,6 +186,39 @@ def ci_init(
     run(github_flag=github, gitlab_flag=gitlab, root=Path.cwd(), force=force)
 
 
+prices_app = typer.Typer(help="The price catalog: refresh it from the clouds' public pricing APIs.",
+                         no_args_is_help=True)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("refresh")
+def prices_refresh(
+    cloud: list[str] | None = typer.Option(None, "--cloud", "-c", metavar="CLOUD",
+                                           help="Cloud to refresh: aws, azure or gcp; repeat for several "
+                                                "(default: all three). GCP needs GOOGLE_API_KEY."),
+    out: str | None = typer.Option(None, "--out", metavar="DIR",
+                                   help="Directory for the refreshed <cloud>.yaml files "
+                                        "(default ~/.llmcloud/catalog); use it with LLMCLOUD_CATALOG_DIR."),
+    json: bool = JsonOption,
+) -> None:
+    """Re-read list prices for the catalog's machines and regions; never changes the shipped catalog."""
+    from .prices import run_refresh
+
+    run_refresh(cloud, out, json_mode=json)
+
+
+policy_app = typer.Typer(help="Security and safety rules checked by preview and up.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("list")
+def policy_list(json: bool = JsonOption) -> None:
+    """The rules: id, severity, what they check and how to fix a violation."""
+    from .policy import list_rules
+
+    list_rules(json_mode=json)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of stack files (for editor completion)."""

@@ -8,7 +8,6 @@ from .common import BLOCKED, DRIFT, emit_json, fail, load, notice, pulumi_cli, r
 
 
 def plan_offline(r: Any, *, quiet: bool = True) -> Any:
-    from llmcloud.components.cost import cost_for
     from llmcloud.components.engine import offline
 
     if quiet:
@@ -16,21 +15,40 @@ def plan_offline(r: Any, *, quiet: bool = True) -> Any:
     else:
         with stderr().status(f"planning {r.stack_name} offline ..."):
             plan = offline.run(r)
+    return assess(plan, r)
+
+
+def assess(plan: Any, r: Any) -> Any:
+    """Price the plan and check it against the policy rules (both engines' plans alike)."""
+    from llmcloud.components.cost import cost_for
+    from llmcloud.components.policy import evaluate
+
     plan.cost = cost_for(plan, r)
+    plan.policy = evaluate(plan, r)
     return plan
+
+
+def policy_gate(plan: Any) -> str | None:
+    """Warn about advisory findings; a reason to stop (exit 3) when a mandatory rule is violated."""
+    from .common import stderr
+
+    err = stderr()
+    for v in plan.policy.get("violations", []):
+        color = "red" if v["severity"] == "mandatory" else "yellow"
+        err.print(f"[{color}]{v['severity']}[/] {v['rule']} {v['resource']}: {v['message']}; fix: {v['fix']}",
+                  markup=True, highlight=False)
+    n = plan.policy.get("mandatory", 0)
+    return f"{n} mandatory policy violation{'s' if n != 1 else ''}" if n else None
 
 
 def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget: float | None,
         budget_on: str, expect_no_changes: bool = False) -> None:
     if not offline and pulumi_cli() is not None:
-        from llmcloud.components.cost import cost_for
-
         from .deploy import prerequisites, real_preview
 
         r, make_engine = prerequisites(stack, cloud, action="preview")
         loaded_file = r.file
-        plan = real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=expect_no_changes)
-        plan.cost = cost_for(plan, r)
+        plan = assess(real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=expect_no_changes), r)
     else:
         loaded, r = load(stack, cloud)
         loaded_file = loaded.file
@@ -46,14 +64,19 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
     limit = budget if budget is not None else r.budget_monthly_usd
     reason = over_budget(plan.cost, limit, budget_on)
     plan.cost["budget"] = {"monthly_usd": limit, "band": budget_on, "over": reason is not None}
+    for message in plan.notices:
+        notice(message)
     if json_mode:
         emit_json(plan.to_json())
     else:
         from .render import print_preview
 
         print_preview(stdout(), plan)
+    blocked = policy_gate(plan)
     if reason:
         fail(BLOCKED, f"{reason}: blocked (raise budget.monthly_usd in {loaded_file} or pass --budget)")
+    if blocked:
+        fail(BLOCKED, f"{blocked}: blocked (see `llmcloud policy list`)")
     if expect_no_changes:
         changed = {op: n for op, n in plan.change_summary().items() if op not in ("same", "read")}
         if changed:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmcloud.components.engine.plan import Plan, Step
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
-
-from llmcloud.components.engine.plan import Plan, Step
 
 # The settings worth seeing per resource type, as (label, dotted input path).
 KEY_SETTINGS: dict[str, list[tuple[str, str]]] = {

@@ -60,6 +60,18 @@ def require_sdk(cloud: str) -> None:
             f"the {cloud} SDK ({module.replace('_', '-')}) is not installed: pip install 'llmcloud[{extra}]'")
 
 
+def checks(cloud: str) -> Any:
+    """The cloud's extra stack checks, `check(loaded, resolved) -> list[StackError]`, if it has any.
+    They live in llmcloud.components.<cloud>.checks and are pure Python: `validate` runs them without
+    the cloud's SDK."""
+    module_name = f"llmcloud.components.{cloud}.checks"
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except ModuleNotFoundError:
+        return None
+    return getattr(importlib.import_module(module_name), "check", None) if spec else None
+
+
 def implemented(cloud: str, capability: str) -> bool:
     return (cloud, capability) in _TABLE
 

@@ -8,11 +8,12 @@ Problems are StackErrors pinned to the stack file, so a bad stack never reaches 
 from __future__ import annotations
 
 import getpass
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
 
-from . import catalog
+from . import catalog, registry
 from .catalog import CloudCatalog, Machine
 from .spec.errors import StackError, StackErrors, did_you_mean
 from .spec.load import LoadedStack
@@ -216,7 +217,19 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
                                    f"{cloud} catalog", "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines)))
     if errors:
         raise StackErrors(errors)
+    resolved = _assemble(loaded, cloud, cat, region, stack_name, pools, models, system_machine)
+    # What only one cloud can say (names that clash after its naming rules, options it refuses).
+    cloud_checks = registry.checks(cloud)
+    if cloud_checks is not None:
+        errors += cloud_checks(loaded, resolved)
+    if errors:
+        raise StackErrors(errors)
+    return resolved
 
+
+def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, stack_name: str,
+              pools: dict[str, ResolvedNodePool], models: dict[str, ResolvedModel], system_machine: str) -> ResolvedStack:
+    spec = loaded.spec
     regional = spec.cluster.regional if spec.cluster.regional is not None else spec.environment == "prod"
     first_zone = None
     if not regional:
@@ -227,7 +240,9 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     protect = spec.data_protected
     buckets = {
         name: ResolvedBucket(
-            name=name, physical_name=_bucket_name(project or "llm", stack_name, name, cloud),
+            name=name, physical_name=_bucket_name(
+                project or (spec.azure.resource_group or f"llmcloud-{spec.environment}" if cloud == "azure" else "llm"),
+                stack_name, name, cloud),
             versioning=b.versioning, kms_key=b.kms_key, protect=protect)
         for name, b in spec.buckets.items()
     }
@@ -253,8 +268,11 @@ def _cloud_options(loaded: LoadedStack, cloud: str) -> dict[str, object]:
 
 def _bucket_name(project: str, stack_name: str, name: str, cloud: str) -> str:
     """Bucket names are global: prefix with the project (gcp) and the stack; ≤ 63 characters."""
-    if cloud == "azure":  # storage account: 3-24 lowercase letters and digits
-        return re.sub(r"[^a-z0-9]", "", f"llm{stack_name}{name}")[:24]
+    if cloud == "azure":
+        # Storage account names are global across Azure (3-24 lowercase letters and digits): a short hash of
+        # the project/resource group and stack keeps two users' "dev" stacks from colliding.
+        digest = hashlib.sha256(f"{project}/{stack_name}/{name}".encode()).hexdigest()[:6]
+        return re.sub(r"[^a-z0-9]", "", f"llm{stack_name}{name}")[:18] + digest
     base = f"{project}-{stack_name}-{name}" if cloud == "gcp" else f"llmcloud-{stack_name}-{name}"
     return base[:63].rstrip("-")
 
@@ -416,6 +434,12 @@ def _resolve_model(loaded: LoadedStack, name: str, model: ModelSpec, pool: Resol
                                    f"{model.replicas.max} replicas need {needed} nodes of pool {pool.name}, "
                                    f"which has max_nodes {pool.max_nodes}",
                                    f"raise node_pools.{pool.name}.max_nodes or lower replicas.max"))
+    if model.image:
+        from .k8s.images import is_pinned
+
+        if not is_pinned(model.image):
+            errors.append(loaded.error(("models", name, "image"), f"{model.image!r} is not pinned",
+                                       "a version tag other than latest (repo/image:1.2.3) or a digest (@sha256:...)"))
     return ResolvedModel(
         name=name, source=model.source, node_pool=model.node_pool, quantization=model.quantization,
         max_model_len=model.max_model_len, tensor_parallel=tp, pipeline_parallel=model.pipeline_parallel,

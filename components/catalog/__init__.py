@@ -7,6 +7,7 @@ deployed and what is priced cannot disagree. The format is described in data/FOR
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,21 +136,41 @@ def _prices(section: dict[str, Any]) -> dict[str, Price]:
         if isinstance(pair, dict):
             out[name] = Price(float(pair["on_demand"]), pair.get("spot"))
         else:
-            on_demand, spot = (pair + [None])[:2] if isinstance(pair, list) else (pair, None)
+            on_demand, spot = [*pair, None][:2] if isinstance(pair, list) else (pair, None)
             out[name] = Price(float(on_demand), float(spot) if spot is not None else None)
     return out
 
 
-@functools.cache
+USER_CATALOG_ENV = "LLMCLOUD_CATALOG_DIR"
+
+
+def catalog_path(cloud: str) -> Path:
+    """The file `load` reads: `$LLMCLOUD_CATALOG_DIR/<cloud>.yaml` when that exists (a catalog written by
+    `llmcloud prices refresh`), else the shipped one. The shipped data is never modified."""
+    user_dir = os.environ.get(USER_CATALOG_ENV)
+    if user_dir:
+        candidate = Path(user_dir).expanduser() / f"{cloud}.yaml"
+        if candidate.is_file():
+            return candidate
+    return DATA / f"{cloud}.yaml"
+
+
 def load(cloud: str) -> CloudCatalog:
-    """The shipped catalog of `cloud` (parsed once per process)."""
-    path = DATA / f"{cloud}.yaml"
+    """The catalog of `cloud`: the user's refreshed copy if $LLMCLOUD_CATALOG_DIR has one, else the shipped
+    one (parsed once per process, and again when the file changes)."""
+    path = catalog_path(cloud)
+    return _load_file(cloud, path, path.stat().st_mtime_ns)
+
+
+@functools.cache
+def _load_file(cloud: str, path: Path, mtime_ns: int) -> CloudCatalog:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as fh:
         raw = yaml.load(fh, Loader=loader)
     accelerators = {
         name: Accelerator(name=name, id=a["id"], kind=a.get("kind", "gpu"), memory_gib=float(a["memory_gib"]),
-                          billing=a.get("billing", "bundled"), k8s_resource=a.get("k8s_resource", "nvidia.com/gpu"))
+                          billing=a.get("billing", "bundled"),
+                          k8s_resource=a.get("k8s_resource", "nvidia.com/gpu"))
         for name, a in raw.get("accelerators", {}).items()
     }
     prices: dict[str, dict[str, dict[str, Price]]] = {}

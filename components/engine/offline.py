@@ -9,6 +9,7 @@ compute are unknown here, exactly as in a real preview, and appear as "<computed
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +43,7 @@ class _Answers(pulumi.runtime.Mocks):
         if token.startswith("aws:"):
             return self._aws(token, args.args), []  # failures must be a list: the mock monitor iterates it
         if token.startswith("gcp:organizations/getProject") or token.startswith("gcp:organizations/getClientConfig"):
-            return {"number": "000000000000", "project": args.args.get("projectId", "offline")}, None
+            return {"number": "000000000000", "project": args.args.get("projectId", "offline")}, []
         if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
             # AKS returns base64 kubeconfigs; a placeholder that uses kubelogin, as format=exec gives.
             import base64
@@ -63,7 +64,7 @@ class _Answers(pulumi.runtime.Mocks):
                     "subscriptionId": "00000000-0000-0000-0000-000000000000",
                     "objectId": "00000000-0000-0000-0000-000000000000",
                     "clientId": "00000000-0000-0000-0000-000000000000"}, []
-        return {}, None
+        return {}, []
 
     @staticmethod
     def _aws(token: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -129,14 +130,32 @@ async def _settle(outputs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def capture(program: Callable[[], dict[str, Any] | None], stack: str) -> tuple[list[Step], dict[str, Any]]:
-    """Run any Pulumi program function under mocks; return its registrations and settled outputs.
-    Tests use this to exercise one component without the whole stack."""
+class _Notices(logging.Handler):
+    """pulumi.log.warn/error from the program become plan notices instead of stray stderr lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage().strip())
+
+
+def capture(program: Callable[[], dict[str, Any] | None], stack: str,
+            notices: list[str] | None = None) -> tuple[list[Step], dict[str, Any]]:
+    """Run any Pulumi program function under mocks; return its registrations and settled outputs
+    (warnings the program logs are appended to `notices`). Tests use this to exercise one component
+    without the whole stack."""
+    logger = logging.getLogger("llmcloud.offline")
+    logger.propagate = False
+    handler = _Notices()
     with _LOCK:
+        logger.handlers = [handler]
         monitor = _CapturingMonitor(_Answers())
         # set_mocks makes a new root stack only when none exists: forget the previous run's.
         pulumi.runtime.settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor,
+                                 logger=logger)
         outputs: dict[str, Any] = {}
 
         def wrapped() -> Any:
@@ -148,6 +167,8 @@ def capture(program: Callable[[], dict[str, Any] | None], stack: str) -> tuple[l
             return pulumi.Output.from_input(asyncio.ensure_future(collect()))
 
         pulumi.runtime.test(wrapped)()
+    if notices is not None:
+        notices.extend(dict.fromkeys(handler.messages))  # unique, in order
     return monitor.steps, outputs
 
 
@@ -155,8 +176,7 @@ def run(resolved: Any) -> Plan:
     """Run the llmcloud program for `resolved` (a ResolvedStack) under mocks; return its plan."""
     from ..program import build
 
-    steps, outputs = capture(lambda: build(resolved), resolved.stack_name)
+    notices: list[str] = []
+    steps, outputs = capture(lambda: build(resolved), resolved.stack_name, notices)
     return Plan(stack=resolved.stack_name, environment=resolved.environment, cloud=resolved.cloud,
-                engine="offline", steps=steps, outputs=outputs,
-                notices=["offline plan: the program ran under Pulumi's mock runtime; values known only after "
-                         "deploy are shown as <computed>"])
+                engine="offline", steps=steps, outputs=outputs, notices=notices)

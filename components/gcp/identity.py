@@ -21,6 +21,9 @@ class GkeWorkloadIdentityArgs:
     namespace: str
     service_account: str  # the Kubernetes service account
     buckets: tuple[pulumi.Input[str], ...]  # bucket names it may read
+    # Kubernetes service accounts (namespace, name) that read Managed Prometheus metrics: KEDA's
+    # operator queries vllm:num_requests_waiting there to scale the model servers.
+    metrics_readers: tuple[tuple[str, str], ...] = (("keda", "keda-operator"),)
 
 
 class GkeWorkloadIdentity(pulumi.ComponentResource):
@@ -39,6 +42,17 @@ class GkeWorkloadIdentity(pulumi.ComponentResource):
             f"{name}-wi", service_account_id=gsa.name, role="roles/iam.workloadIdentityUser",
             member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]",
             opts=child)
+        # Direct IAM on a Kubernetes principal (Workload Identity Federation for GKE): no Google
+        # service account needed. https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity
+        number = gcp.organizations.get_project_output(project_id=args.project, opts=pulumi.InvokeOutputOptions(
+            parent=self)).number
+        for namespace, account in args.metrics_readers:
+            gcp.projects.IAMMember(
+                f"{name}-metrics-{namespace}", project=args.project, role="roles/monitoring.viewer",
+                member=number.apply(lambda n, ns=namespace, sa=account: (
+                    f"principal://iam.googleapis.com/projects/{n}/locations/global/workloadIdentityPools/"
+                    f"{args.project}.svc.id.goog/subject/ns/{ns}/sa/{sa}")),
+                opts=child)
         self.email = gsa.email
         self.annotations = gsa.email.apply(lambda e: {"iam.gke.io/gcp-service-account": e})
         self.register_outputs({"email": self.email, "annotations": self.annotations})

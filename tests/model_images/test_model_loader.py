@@ -11,6 +11,7 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,11 @@ def _clean_env() -> dict[str, str]:
 
 
 def _s3_env(endpoint: str) -> dict[str, str]:
-    fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    fake = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     return {**fake, "AWS_ENDPOINT_URL": endpoint}
 
 
@@ -190,10 +195,12 @@ def test_each_store_reports_checksums(store: Store, monkeypatch: pytest.MonkeyPa
         data = MODEL[remote.rel]
         assert remote.size == len(data)
         assert remote.checksum is not None, remote
-        if remote.checksum.algorithm == "crc32c":
-            assert remote.checksum.expected == google_crc32c.Checksum(data).digest().hex()
-        else:
-            assert remote.checksum.expected == hashlib.md5(data).hexdigest()
+        expected = {
+            "crc32c": google_crc32c.Checksum(data).digest().hex(),
+            "crc32": f"{zlib.crc32(data):08x}",  # boto3 adds a CRC32 on upload
+            "md5": hashlib.md5(data).hexdigest(),
+        }
+        assert remote.checksum.expected == expected[remote.checksum.algorithm], remote
 
 
 def test_include_filters_and_json_progress(s3: Store, tmp_path: Path) -> None:
@@ -201,7 +208,10 @@ def test_include_filters_and_json_progress(s3: Store, tmp_path: Path) -> None:
     proc = load(s3.url("m"), str(tmp_path), "--include", "*.json", "--json", env=s3.env)
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert sorted(e["path"] for e in events if e["event"] == "file") == ["config.json", "tokenizer/tokenizer.json"]
+    assert sorted(e["path"] for e in events if e["event"] == "file") == [
+        "config.json",
+        "tokenizer/tokenizer.json",
+    ]
     assert events[-1]["event"] == "summary" and events[-1]["files"] == 2
     assert not (tmp_path / "empty.txt").exists()
 
@@ -256,7 +266,11 @@ def test_checksum_mismatch_fails_and_removes_file(gcs: Store, gcs_endpoint: str,
     # now disagree with the stored bytes, as after corruption.
     tamper = {"crc32c": "AAAAAA==", "md5Hash": "AAAAAAAAAAAAAAAAAAAAAA=="}
     _gcs_request(
-        gcs_endpoint, "PATCH", _gcs_object_path(gcs.bucket, "m/weights.bin"), json.dumps(tamper).encode(), "application/json"
+        gcs_endpoint,
+        "PATCH",
+        _gcs_object_path(gcs.bucket, "m/weights.bin"),
+        json.dumps(tamper).encode(),
+        "application/json",
     )
     proc = load(gcs.url("m"), str(tmp_path), env=gcs.env)
     assert_error(proc, 1, "checksum mismatch for weights.bin", "expected crc32c:00000000", "got crc32c:")
@@ -335,7 +349,11 @@ def test_hf_token_never_printed(closed_port: int, tmp_path: Path) -> None:
     [
         ("hf://meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct", None),
         ("hf://Qwen/Qwen2.5-0.5B@main", "Qwen/Qwen2.5-0.5B", "main"),
-        ("hf://org/model@0123456789abcdef0123456789abcdef01234567", "org/model", "0123456789abcdef0123456789abcdef01234567"),
+        (
+            "hf://org/model@0123456789abcdef0123456789abcdef01234567",
+            "org/model",
+            "0123456789abcdef0123456789abcdef01234567",
+        ),
         ("hf://gpt2", "gpt2", None),
         ("hf://org/model/@refs/pr/1", "org/model", "refs/pr/1"),
     ],
@@ -361,6 +379,30 @@ def test_parse_bucket_scheme() -> None:
 
 
 def test_emulator_connection_string_only_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", "AccountName=a;AccountKey=k;BlobEndpoint=https://a.example.net/")
+    monkeypatch.setenv(
+        "AZURE_STORAGE_CONNECTION_STRING", "AccountName=a;AccountKey=k;BlobEndpoint=https://a.example.net/"
+    )
     with pytest.raises(UsageError):
         open_store("az")
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ({"ChecksumCRC32": "tWSfbw==", "ETag": '"' + "a" * 32 + '"'}, "crc32:b5649f6f"),
+        ({"ChecksumCRC32C": "AAAAAQ==", "ChecksumType": "FULL_OBJECT"}, "crc32c:00000001"),
+        ({"ChecksumCRC32": "tWSfbw==-3", "ETag": '"' + "a" * 32 + '"'}, "md5:" + "a" * 32),
+        (
+            {"ChecksumCRC32": "tWSfbw==", "ChecksumType": "COMPOSITE", "ETag": '"' + "b" * 32 + '"'},
+            "md5:" + "b" * 32,
+        ),
+        ({"ETag": '"' + "a" * 32 + '-4"'}, None),  # multipart upload
+        ({"ETag": '"' + "a" * 32 + '"', "ServerSideEncryption": "aws:kms"}, None),
+        ({"ETag": '"' + "a" * 32 + '"', "SSECustomerAlgorithm": "AES256"}, None),
+    ],
+)
+def test_s3_checksum_choice(head: dict[str, str], expected: str | None) -> None:
+    from llmcloud_loader.sources import _s3_checksum
+
+    checksum = _s3_checksum(head)
+    assert (str(checksum) if checksum else None) == expected

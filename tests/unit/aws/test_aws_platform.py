@@ -388,7 +388,6 @@ def test_network_is_padded_to_the_two_azs_eks_needs(tmp_path):
     import ipaddress
 
     from helpers import resolved
-
     from llmcloud.components.aws.network import subnet_cidrs
     from llmcloud.components.aws.platform import network_azs
 

@@ -210,7 +210,8 @@ def test_existing_subnet(azure_plan):
 def test_storage_account_security(example):
     _, p = example
     a = one(p, ACCOUNT).inputs
-    assert a["accountName"] == "llmdevazureweights"
+    # global names: the stack's name plus a short hash of resource group, stack and bucket
+    assert a["accountName"].startswith("llmdevazureweights") and len(a["accountName"]) == 24
     assert a["kind"] == "StorageV2"
     assert a["sku"] == {"name": "Standard_LRS"}
     assert a["allowBlobPublicAccess"] is False

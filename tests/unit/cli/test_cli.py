@@ -54,7 +54,7 @@ def test_preview_without_pulumi_falls_back_with_one_notice(cli):
     result = cli("preview", "dev", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["engine"] == "offline"
-    notes = [ln for ln in result.stderr.splitlines() if ln.startswith("note:")]
+    notes = [ln for ln in result.stderr.splitlines() if ln.startswith("note:") and "pulumi" in ln]
     assert len(notes) == 1 and "pulumi CLI is not installed" in notes[0]
 
 

@@ -34,3 +34,25 @@ def test_render_to_stdout_is_multi_document_yaml(cli, monkeypatch) -> None:
     assert {"LeaderWorkerSet", "Deployment"} <= {d["kind"] for d in docs}
     assert all("apiVersion" in d and "metadata" in d for d in docs)
     assert "HF_TOKEN is not set" in result.stderr
+
+
+def test_serving_docs_cover_the_layer() -> None:
+    text = (Path(__file__).resolve().parents[3] / "docs" / "serving.md").read_text()
+    for heading in (
+        "## The serving layer",
+        "### Autoscaling on queue depth",
+        "### Monitoring",
+        "### Does the model fit?",
+        "### Cold start",
+    ):
+        assert heading in text
+    for word in (
+        "GKE",
+        "EKS",
+        "AKS",
+        "image streaming",
+        "local SSD",
+        "parallel",
+        "vllm:num_requests_waiting",
+    ):
+        assert word in text

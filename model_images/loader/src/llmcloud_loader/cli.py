@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dest", help="local directory the model server reads")
     p.add_argument("--parallel", type=int, default=8, help="concurrent range requests (default 8)")
     p.add_argument(
-        "--chunk-mb", type=int, default=64, help="byte-range size in MiB (default 64; memory ~ parallel x chunk)"
+        "--chunk-mb",
+        type=int,
+        default=64,
+        help="byte-range size in MiB (default 64; memory ~ parallel x chunk)",
     )
     p.add_argument(
         "--bucket-url",
@@ -50,21 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class Reporter:
+    """Progress events, called from the fetch threads: one whole line per event."""
+
     def __init__(self, as_json: bool) -> None:
         self._json = as_json
+        self._lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any]) -> None:
+        stream = sys.stdout if self._json else sys.stderr
         if self._json:
-            print(json.dumps(event), flush=True)
+            line = json.dumps(event)
         elif event["event"] == "file":
             took = f" {event['seconds']:.2f}s" if "seconds" in event else ""
-            print(f"{event['status']:>10} {event['path']} {event['bytes'] / 2**20:.1f} MiB{took}", file=sys.stderr)
+            line = f"{event['status']:>10} {event['path']} {event['bytes'] / 2**20:.1f} MiB{took}"
         else:
-            print(
+            line = (
                 f"{event['files']} files, {event['bytes']} bytes ({event['skipped']} already present) "
-                f"in {event['seconds']:.2f}s, {event['mb_per_s']:.1f} MB/s",
-                file=sys.stderr,
+                f"in {event['seconds']:.2f}s, {event['mb_per_s']:.1f} MB/s"
             )
+        with self._lock:  # print() writes text and newline separately: lines from threads would interleave
+            stream.write(line + "\n")
+            stream.flush()
 
 
 def run(args: argparse.Namespace) -> None:
@@ -86,7 +96,12 @@ def run(args: argparse.Namespace) -> None:
         hub_files = load_hub(source, dest, args.include, args.parallel)
         for rel, size in hub_files:
             report({"event": "file", "path": rel, "bytes": size, "status": "downloaded"})
-        files, total, moved, skipped = len(hub_files), sum(s for _, s in hub_files), sum(s for _, s in hub_files), 0
+        files, total, moved, skipped = (
+            len(hub_files),
+            sum(s for _, s in hub_files),
+            sum(s for _, s in hub_files),
+            0,
+        )
     else:
         fs = open_store(source.scheme)
         listing = list_files(fs, source, args.include)

@@ -202,5 +202,11 @@ class Copier:
         self._manifest.record(f)
         seconds = time.monotonic() - (job.started or time.monotonic())
         self._report(
-            {"event": "file", "path": f.rel, "bytes": f.size, "seconds": round(seconds, 3), "status": "downloaded"}
+            {
+                "event": "file",
+                "path": f.rel,
+                "bytes": f.size,
+                "seconds": round(seconds, 3),
+                "status": "downloaded",
+            }
         )

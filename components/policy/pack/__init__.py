@@ -1,0 +1,1 @@
+"""The llmcloud rules as a Pulumi policy pack, for the real engine."""
