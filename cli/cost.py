@@ -1,12 +1,16 @@
-"""llmcloud cost: the monthly cost bands of a stack, priced from its offline plan."""
+"""llmcloud cost: monthly cost bands priced from the offline plan; --compare across clouds; --diff."""
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from .common import emit_json, load, require_sdk, stdout
+from .common import INVALID, emit_json, fail, load, require_sdk, stdout
 from .preview import plan_offline
+
+COSTS_DIR = Path("~/.llmcloud/costs")
 
 
 def to_markdown(cost: dict[str, Any], title: str) -> str:
@@ -22,19 +26,85 @@ def to_markdown(cost: dict[str, Any], title: str) -> str:
                     f"${m['max']:,.2f} |")
     t = cost["monthly"]
     rows.append(f"| **total** | | | | **${t['floor']:,.2f}** | **${t['expected']:,.2f}** | **${t['max']:,.2f}** |")
+    for m in cost.get("models", []):
+        rows.append(f"\n{m['model']}: ~{m['tokens_per_second']:,.0f} output tokens/s per replica, "
+                    f"~${m['usd_per_million_output_tokens']:,.2f} per million output tokens (estimate)")
     return "\n".join(rows) + "\n"
 
 
-def run(stack: str, cloud: str | None, *, json_mode: bool, markdown: bool = False) -> None:
+def recorded_path(stack_name: str) -> Path:
+    return COSTS_DIR.expanduser() / f"{stack_name}.json"
+
+
+def record(stack_name: str, cost: dict[str, Any]) -> None:
+    """`up` keeps the cost of what it deployed, for `cost --diff deployed`."""
+    path = recorded_path(stack_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(cost, indent=2))
+
+
+def run(stack: str, cloud: str | None, *, json_mode: bool, markdown: bool = False, compare: bool = False,
+        diff: str | None = None) -> None:
+    if compare:
+        return run_compare(stack, json_mode=json_mode)
     _, r = load(stack, cloud)
     require_sdk(r.cloud)
-    plan = plan_offline(r)
+    cost = plan_offline(r).cost
+    if diff:
+        return run_diff(r, cost, diff, cloud, json_mode=json_mode)
     title = f"Monthly cost of {r.stack_name}"
     if json_mode:
-        emit_json(plan.cost)
+        emit_json(cost)
     elif markdown:
-        sys.stdout.write(to_markdown(plan.cost, title))
+        sys.stdout.write(to_markdown(cost, title))
     else:
-        from .render import cost_table
+        from .render import cost_table, token_table
 
-        stdout().print(cost_table(plan.cost, title=title))
+        out = stdout()
+        out.print(cost_table(cost, title=title))
+        if cost.get("models"):
+            out.print(token_table(cost["models"]))
+
+
+def run_compare(stack: str, *, json_mode: bool) -> None:
+    from llmcloud.components.cost.compare import compare
+
+    load(stack, None)  # invalid stacks fail here, once, with file:line
+    results = compare(stack)
+    if json_mode:
+        emit_json({"stack": stack, "clouds": results})
+        return
+    from .render import compare_table
+
+    out = stdout()
+    out.print(compare_table(results))
+    for r in results:
+        for note in r["notes"]:
+            out.print(f"[dim]{r['cloud']}:[/] {note}")
+        if r["error"]:
+            out.print(f"[yellow]{r['cloud']}: not priced:[/] {r['error']}", markup=True)
+
+
+def run_diff(r: Any, cost: dict[str, Any], other: str, cloud: str | None, *, json_mode: bool) -> None:
+    from llmcloud.components.cost.compare import diff
+
+    if other == "deployed":
+        path = recorded_path(r.stack_name)
+        if not path.exists():
+            fail(INVALID, f"no deployed cost recorded for {r.stack_name} ({path}): `llmcloud up` records it")
+        other_cost, label = json.loads(path.read_text()), f"{r.stack_name} (deployed)"
+        base, target = other_cost, cost
+        names = (label, f"{r.stack_name} (now)")
+    else:
+        _, o = load(other, cloud or r.cloud)
+        require_sdk(o.cloud)
+        base, target = cost, plan_offline(o).cost
+        names = (r.stack_name, o.stack_name)
+    rows = diff(base, target)
+    if json_mode:
+        emit_json({"base": names[0], "other": names[1], "monthly": {"base": base["monthly"], "other": target["monthly"]},
+                   "lines": rows})
+        return
+    from .render import diff_table
+
+    stdout().print(diff_table(rows, names, base["monthly"], target["monthly"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -40,7 +41,9 @@ def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Any, A
         fail(MISSING, f"no {r.cloud} credentials found; expected {credentials.EXPECTED[r.cloud]}")
     from llmcloud.components.engine.real import RealEngine, settings_for
 
-    return r, lambda on_event=None: RealEngine(r, settings_for(r, exe, passphrase), on_event=on_event)
+    # `resolved` overrides the stack as deployed (up stamps the ttl deadline and cost: components/ttl.py).
+    return r, lambda on_event=None, resolved=None: RealEngine(
+        resolved or r, settings_for(resolved or r, exe, passphrase), on_event=on_event)
 
 
 def _engine_call(fn: Any) -> Any:
@@ -83,7 +86,7 @@ def real_preview(r: Any, make_engine: Any, *, json_mode: bool, expect_no_changes
 
 
 def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, budget: float | None = None,
-       budget_on: str = "expected") -> None:
+       budget_on: str = "expected", strict: bool = False) -> None:
     from llmcloud.components.cost import over_budget
 
     from .preview import assess, policy_gate
@@ -95,6 +98,14 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     missing = missing_secrets(r)
     if missing:
         fail(MISSING, f"environment variable(s) {', '.join(missing)} named by hf_token_env are not set")
+    # --- expiry (components/ttl.py): a ttl's deadline counts from this up; the preview and the deploy share it
+    import functools
+
+    from llmcloud.components.ttl import stamp
+
+    r = stamp(r)
+    make_engine = functools.partial(make_engine, resolved=r)
+    # --- end expiry
     plan = assess(real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=False), r)
     limit = budget if budget is not None else r.budget_monthly_usd
     reason = over_budget(plan.cost, limit, budget_on)
@@ -108,9 +119,19 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     blocked = policy_gate(plan)
     if blocked:
         fail(BLOCKED, f"{blocked}: nothing deployed (see `llmcloud policy list`)")
+    # --- preflight (cli/ops.py): quota and zones of every accelerator pool; --strict stops here (exit 3)
+    from .ops import preflight_gate
+
+    preflight_gate(r, strict=strict, json_mode=json_mode)
+    r = stamp(r, monthly_cost_expected=(plan.cost.get("monthly") or {}).get("expected"))
+    make_engine = functools.partial(make_engine, resolved=r)  # the expected cost becomes a stack output
+    # --- end preflight
     _confirm(f"Deploy {r.stack_name} ({r.cloud} {r.region})?", yes=yes, what="deploy")
     with _reporter(json_mode, f"deploying {r.stack_name}") as progress:
         result = _engine_call(lambda: make_engine(progress).up())
+    from .cost import record
+
+    record(r.stack_name, plan.cost)  # for `llmcloud cost STACK --diff deployed`
     if json_mode:
         emit_json({"stack": r.stack_name, "summary": result["summary"], "outputs": result["outputs"],
                    "cost": plan.cost["monthly"]})
@@ -144,10 +165,17 @@ def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json
     with _reporter(json_mode, f"destroying {r.stack_name}") as progress:
         result = _engine_call(lambda: make_engine(progress).destroy(delete_data=delete_data))
     kept = [u.rsplit("::", 1)[-1] for u in result["kept"]]
+    # --- leftovers (cli/ops.py): what still carries the stack's label in the cloud, with its monthly cost
+    from .ops import leftovers_report, print_leftovers
+
+    left = leftovers_report(r)
+    # --- end leftovers
     if json_mode:
-        emit_json({"stack": r.stack_name, "summary": result["summary"], "kept": kept})
-    elif kept:
-        stdout().print(f"kept: {', '.join(kept)}")
+        emit_json({"stack": r.stack_name, "summary": result["summary"], "kept": kept, "leftovers": left.to_json()})
+    else:
+        if kept:
+            stdout().print(f"kept: {', '.join(kept)}")
+        print_leftovers(left, after_destroy=True)
 
 
 def refresh(stack: str, cloud: str | None, *, json_mode: bool) -> None:
@@ -166,7 +194,7 @@ def cancel(stack: str, cloud: str | None, *, yes: bool) -> None:
 
 
 def outputs(stack: str, cloud: str | None, *, json_mode: bool, show_secrets: bool) -> None:
-    r, make_engine = prerequisites(stack, cloud, action="read outputs")
+    _, make_engine = prerequisites(stack, cloud, action="read outputs")
     values = _engine_call(lambda: make_engine(None).outputs(show_secrets=show_secrets))
     if json_mode:
         emit_json(values)
@@ -174,3 +202,29 @@ def outputs(stack: str, cloud: str | None, *, json_mode: bool, show_secrets: boo
     out = stdout()
     for key, value in values.items():
         out.print(f"{key}: {value}", markup=False)
+    # --- front door (issue 6): a ready-to-paste request, the key never printed unless asked
+    example = curl_example(values, stack)
+    if example:
+        out.print("", markup=False)
+        out.print(example, markup=False)
+
+
+def curl_example(values: dict[str, Any], stack: str) -> str:
+    """A curl call of the stack's endpoint with the key in $LLMCLOUD_API_KEY (masked), or "" without one."""
+    endpoint = values.get("endpoint")
+    gateway = values.get("gateway") or {}
+    models = list(gateway.get("models") or values.get("models") or [])
+    if not isinstance(endpoint, str) or not endpoint.startswith("https://") or not models:
+        return ""
+    lines = ["# try it:"]
+    auth = gateway.get("auth", "api_key") != "none"
+    if auth:
+        lines += ["# the API key is masked; print it with:", f"#   llmcloud outputs {stack} --show-secrets",
+                  "export LLMCLOUD_API_KEY=...   # api_keys.default"]
+    lines.append(f"curl -N {endpoint}/v1/chat/completions \\")
+    if auth:
+        lines.append('  -H "Authorization: Bearer $LLMCLOUD_API_KEY" \\')
+    body = json.dumps({"model": models[0], "stream": True, "messages": [{"role": "user", "content": "Hello!"}]})
+    lines += ['  -H "Content-Type: application/json" \\', f"  -d '{body}'"]
+    return "\n".join(lines)
+    # --- end front door

@@ -76,19 +76,21 @@ def up(
     json: bool = typer.Option(False, "--json", help="Engine events as JSON lines on stdout, then a summary."),
     budget: float | None = BudgetOption,
     budget_on: BudgetBand = BudgetOnOption,
+    strict: bool = typer.Option(False, "--strict", help="Stop (exit 3) when the quota/zone preflight finds a "
+                                "pool that cannot reach max_nodes; otherwise it only warns."),
 ) -> None:
     """Preview, show the cost, confirm, deploy (alias: deploy)."""
     from .deploy import up as run
 
-    run(stack, cloud, yes=yes, json_mode=json, budget=budget, budget_on=budget_on.value)
+    run(stack, cloud, yes=yes, json_mode=json, budget=budget, budget_on=budget_on.value, strict=strict)
 
 
 @app.command("deploy", hidden=True)
 def deploy(stack: str = StackArgument, cloud: str | None = CloudOption, yes: bool = YesOption,
            json: bool = typer.Option(False, "--json"), budget: float | None = BudgetOption,
-           budget_on: BudgetBand = BudgetOnOption) -> None:
+           budget_on: BudgetBand = BudgetOnOption, strict: bool = typer.Option(False, "--strict")) -> None:
     """Alias of up."""
-    up(stack, cloud, yes, json, budget, budget_on)
+    up(stack, cloud, yes, json, budget, budget_on, strict)
 
 
 @app.command()
@@ -148,11 +150,18 @@ def cost(
     cloud: str | None = CloudOption,
     json: bool = JsonOption,
     markdown: bool = typer.Option(False, "--markdown", help="A Markdown table (for CI job summaries)."),
+    compare: bool = typer.Option(False, "--compare", help="Price the same stack on GCP, AWS and Azure side by side."),
+    diff: str | None = typer.Option(None, "--diff", metavar="OTHER", help="Compare with another environment "
+                                    "(e.g. prod), or with `deployed`: the cost recorded by the last `up`."),
 ) -> None:
     """Monthly cost bands (floor / expected / max) of a stack, priced from the offline plan."""
     from .cost import run
 
-    run(stack, cloud, json_mode=json, markdown=markdown)
+    if compare and diff:
+        from .common import INVALID, fail
+
+        fail(INVALID, "--compare and --diff cannot be combined")
+    run(stack, cloud, json_mode=json, markdown=markdown, compare=compare, diff=diff)
 
 
 @app.command()
@@ -166,6 +175,54 @@ def render(
     from .manifests import run
 
     run(stack, cloud, out_dir)
+
+
+# --- operations (issue 10): cli/ops.py
+BackendOption = typer.Option(None, "--backend", envvar="LLMCLOUD_BACKEND", help="Pulumi state backend URL "
+                             "(file://, gs://, s3://, azblob://); default ~/.llmcloud/state [env LLMCLOUD_BACKEND].")
+
+
+@app.command()
+def preflight(
+    stack: str = StackArgument,
+    cloud: str | None = CloudOption,
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 when a pool is blocked by quota or zones."),
+    json: bool = JsonOption,
+) -> None:
+    """Quota and zone checks for every accelerator pool (what would stop the deploy), from the cloud's APIs."""
+    from .ops import preflight as run
+
+    run(stack, cloud, strict=strict, json_mode=json)
+
+
+@app.command()
+def leftovers(
+    stack: str = StackArgument,
+    cloud: str | None = CloudOption,
+    json: bool = JsonOption,
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when billable resources remain."),
+) -> None:
+    """Resources still labelled with the stack in the cloud (after destroy), with their monthly cost."""
+    from .ops import leftovers as run
+
+    run(stack, cloud, json_mode=json, strict=strict)
+
+
+@app.command()
+def status(backend: str | None = BackendOption, json: bool = JsonOption) -> None:
+    """The stacks of a backend: cloud, environment, owner, age, expiry and expected monthly cost."""
+    from .ops import status as run
+
+    run(backend, json_mode=json)
+
+
+@app.command()
+def reap(backend: str | None = BackendOption, yes: bool = YesOption, json: bool = JsonOption) -> None:
+    """Destroy the stacks whose ttl/expires_at has passed, keeping their data (run on a schedule by CI)."""
+    from .ops import reap as run
+
+    run(backend, yes=yes, json_mode=json)
+# --- end operations
 
 
 ci_app = typer.Typer(help="CI pipelines: preview with cost on pull requests, deploy on merge.", no_args_is_help=True)
@@ -205,6 +262,26 @@ def prices_refresh(
     from .prices import run_refresh
 
     run_refresh(cloud, out, json_mode=json)
+
+
+@app.command()
+def size(
+    model: str = typer.Argument(..., help="Hugging Face id (meta-llama/Llama-3.1-8B-Instruct) or a config.json path."),
+    quantization: str | None = typer.Option(None, "--quantization", "-q", help="fp8, awq, gptq, int8, int4, ..."),
+    max_model_len: int | None = typer.Option(None, "--max-model-len", help="Context served; default the model's."),
+    concurrency: int = typer.Option(1, "--concurrency", help="Sequences whose KV cache must fit at once."),
+    spot: bool = typer.Option(False, "--spot", help="Spot prices (machines sold as spot only)."),
+    cloud: list[str] = typer.Option(["gcp", "aws", "azure"], "--cloud", "-c", help="Clouds to rank (repeat)."),
+    region: list[str] = typer.Option([], "--region", help="CLOUD=REGION, e.g. aws=us-west-2 (repeat)."),
+    top: int = typer.Option(5, "--top", help="Options shown per cloud."),
+    json: bool = JsonOption,
+) -> None:
+    """Which accelerators fit a model, cheapest first across clouds (the sizing behind accelerator: auto)."""
+    from .size import run
+
+    regions = dict(r.split("=", 1) for r in region if "=" in r)
+    run(model, quantization=quantization, max_model_len=max_model_len, concurrency=concurrency, spot=spot,
+        clouds=cloud, regions=regions, top=top, json_mode=json)
 
 
 policy_app = typer.Typer(help="Security and safety rules checked by preview and up.", no_args_is_help=True)

@@ -119,3 +119,62 @@ def print_preview(console: Console, plan: Plan) -> None:
     if plan.cost:
         console.print()
         console.print(cost_table(plan.cost))
+
+
+def token_table(models: list[dict[str, Any]]) -> Table:
+    table = Table(title="Cost per million output tokens (estimate: decode at memory bandwidth, see "
+                  "catalog/data/throughput.yaml)", title_justify="left")
+    for col, justify in (("model", "left"), ("pool", "left"), ("accelerator", "left"), ("batch", "right"),
+                         ("tokens/s per replica", "right"), ("$ per 1M output tokens", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for m in models:
+        table.add_row(escape(m["model"]), escape(m["pool"]), m["accelerator"], str(m["batch"]),
+                      f"~{m['tokens_per_second']:,.0f}", f"~${m['usd_per_million_output_tokens']:,.2f}")
+    return table
+
+
+def compare_table(results: list[dict[str, Any]]) -> Table:
+    """Resources down, clouds across: the SKU chosen and its expected monthly cost on each."""
+    priced = [r for r in results if r["cost"]]
+    table = Table(title="The same stack on each cloud (monthly, list prices)", title_justify="left")
+    table.add_column("resource")
+    for r in priced:
+        table.add_column(f"{r['cloud']} {r['cost']['region']}", overflow="fold")
+    resources = sorted({line["resource"] for r in priced for line in r["cost"]["lines"]},
+                       key=lambda x: (not x.startswith("node_pools"), x))
+    for resource in resources:
+        cells = []
+        for r in priced:
+            lines = [ln for ln in r["cost"]["lines"] if ln["resource"] == resource]
+            if not lines:
+                cells.append("-")
+                continue
+            skus = ", ".join(dict.fromkeys(ln["sku"] for ln in lines))
+            cells.append(f"{escape(skus)}  {money(sum(ln['monthly']['expected'] for ln in lines))}")
+        table.add_row(escape(resource), *cells)
+    table.add_section()
+    for band in ("floor", "expected", "max"):
+        table.add_row(f"[bold]total {band}[/]", *(f"[bold]{money(r['cost']['monthly'][band])}[/]" for r in priced))
+    return table
+
+
+def diff_table(rows: list[dict[str, Any]], names: tuple[str, str], base: dict[str, float],
+               other: dict[str, float]) -> Table:
+    table = Table(title=f"{names[0]} → {names[1]} (monthly)", title_justify="left")
+    for col, justify in (("resource", "left"), (f"{names[0]} expected", "right"), (f"{names[1]} expected", "right"),
+                         ("Δ expected", "right"), ("Δ max", "right")):
+        table.add_column(escape(col), justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(escape(row["resource"]), money(row["base_expected"]), money(row["other_expected"]),
+                      _delta(row["delta_expected"]), _delta(row["delta_max"]))
+    table.add_section()
+    table.add_row("[bold]total[/]", money(base["expected"]), money(other["expected"]),
+                  _delta(other["expected"] - base["expected"]), _delta(other["max"] - base["max"]))
+    return table
+
+
+def _delta(value: float) -> str:
+    if abs(value) < 0.005:
+        return "[dim]$0.00[/]"
+    color = "red" if value > 0 else "green"
+    return f"[{color}]{'+' if value > 0 else '-'}{money(abs(value))}[/]"

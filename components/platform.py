@@ -20,3 +20,6 @@ class Platform:
     # The Kubernetes layer waits for these (node pools, identity bindings) before it starts.
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # What the cloud's front door (components/<cloud>/front_door.py) builds on: the cloud provider,
+    # and per cloud the network pieces (aws: vpc_id, public_subnet_ids, node ASG, node security group).
+    front_door: dict[str, Any] = field(default_factory=dict)

@@ -32,6 +32,9 @@ _TABLE: dict[tuple[str, str], str] = {
     ("azure", "accelerator_pool"): "llmcloud.components.azure.agent_pool:AksGpuAgentPool",
     ("azure", "bucket"): "llmcloud.components.azure.storage:BlobWeightsStorage",
     ("azure", "workload_identity"): "llmcloud.components.azure.identity:AksWorkloadIdentity",
+    ("gcp", "front_door"): "llmcloud.components.gcp.front_door:build_front_door",
+    ("aws", "front_door"): "llmcloud.components.aws.front_door:build_front_door",
+    ("azure", "front_door"): "llmcloud.components.azure.front_door:build_front_door",
 }
 
 CAPABILITIES = sorted({cap for _, cap in _TABLE})

@@ -12,6 +12,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import catalog, registry
 from .catalog import CloudCatalog, Machine
@@ -81,6 +82,7 @@ class ResolvedModel:
     image: str | None
     nodes_per_replica: int
     replicas_per_node: int = 1
+    expected_concurrency: int = 1
 
     def nodes_for(self, replicas: int) -> int:
         return math.ceil(replicas / self.replicas_per_node) * self.nodes_per_replica
@@ -113,8 +115,15 @@ class ResolvedStack:
     budget_monthly_usd: float | None
     backend: str | None
     cloud_options: dict[str, object] = field(default_factory=dict)
+    usage: dict[str, float] = field(default_factory=dict)  # the stack's usage: section (cost)
     namespace: str = NAMESPACE
     service_account: str = SERVING_SERVICE_ACCOUNT
+    gateway: Any = None  # ResolvedGateway (components/gateway_checks.py): the front door's product and limits
+    # --- expiry and status (issue 10, components/ttl.py): set by resolve (expires_at:) or stamped by `up`
+    ttl: str | None = None  # "8h": counted from each `up`
+    expires_at: str | None = None  # ISO 8601 UTC deadline, exported as the stack output `expires_at`
+    monthly_cost_expected: float | None = None  # stamped by `up` from the cost engine (for `llmcloud status`)
+    # --- end expiry
 
 
 DEFAULT_SYSTEM_MACHINE = {"gcp": "e2-standard-4", "aws": "m6i.xlarge", "azure": "Standard_D4s_v5"}
@@ -131,13 +140,17 @@ def _label_value(value: str, cloud: str) -> str:
 def stack_labels(loaded: LoadedStack, cloud: str, stack_name: str) -> dict[str, str]:
     spec = loaded.spec
     owner = spec.owner or _user()
-    labels = {k: _label_value(v, cloud) for k, v in spec.labels.items()}
-    labels.update({
-        "llmcloud-stack": _label_value(stack_name, cloud),
-        "llmcloud-environment": _label_value(spec.environment, cloud),
-        "llmcloud-owner": _label_value(owner, cloud),
-    })
-    return labels
+    # Keys and values in the cloud's format (components/labels.py); llmcloud's own keys win over the file's.
+    from .labels import EXPIRES_KEY, expiry_value, sanitize
+    from .ttl import placeholder
+
+    labels = {**spec.labels, "llmcloud-stack": stack_name, "llmcloud-environment": spec.environment,
+              "llmcloud-owner": owner}
+    if spec.expires_at is not None:
+        labels[EXPIRES_KEY] = expiry_value(spec.expires_at)
+    elif spec.ttl:
+        labels[EXPIRES_KEY] = placeholder(spec.ttl)  # the deadline is stamped by `up` (components/ttl.py)
+    return sanitize(labels, cloud)
 
 
 def _user() -> str:
@@ -192,6 +205,10 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     stack_name = f"{spec.environment}-{cloud}"
     pools: dict[str, ResolvedNodePool] = {}
     for name, pool in spec.node_pools.items():
+        if pool.accelerator == "auto":
+            pool = _size_pool(loaded, cloud, region, name, pool, errors)
+            if pool is None:
+                continue
         resolved = _resolve_pool(loaded, cat, cloud, region, zones_override, name, pool, errors)
         if resolved:
             pools[name] = resolved
@@ -218,6 +235,26 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     if errors:
         raise StackErrors(errors)
     resolved = _assemble(loaded, cloud, cat, region, stack_name, pools, models, system_machine)
+    # --- front door (components/gateway_checks.py): the product per cloud and the limits it cannot give.
+    from dataclasses import replace as _replace
+
+    from .gateway_checks import resolve_gateway
+
+    gateway, gateway_errors = resolve_gateway(loaded, resolved)
+    errors += gateway_errors
+    resolved = _replace(resolved, gateway=gateway)
+    # --- end front door
+    # --- expiry (components/ttl.py): a fixed deadline now; a ttl's deadline is stamped by `up`.
+    if spec.ttl and spec.expires_at is not None:
+        errors.append(loaded.error(("ttl",), "ttl and expires_at are both set",
+                                   "keep one: ttl (counted from each up) or expires_at (a fixed deadline)"))
+    elif spec.expires_at is not None:
+        from .ttl import iso
+
+        resolved = _replace(resolved, expires_at=iso(spec.expires_at))
+    elif spec.ttl:
+        resolved = _replace(resolved, ttl=spec.ttl)
+    # --- end expiry
     # What only one cloud can say (names that clash after its naming rules, options it refuses).
     cloud_checks = registry.checks(cloud)
     if cloud_checks is not None:
@@ -257,7 +294,7 @@ def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, s
         protect_data=protect, labels=stack_labels(loaded, cloud, stack_name), node_pools=pools, buckets=buckets,
         models=models, gateway_auth=spec.gateway.auth, rate_limit_per_minute=spec.gateway.rate_limit_per_minute,
         budget_monthly_usd=spec.budget.monthly_usd, backend=spec.backend,
-        cloud_options=_cloud_options(loaded, cloud),
+        cloud_options=_cloud_options(loaded, cloud), usage=spec.usage.model_dump(),
     )
 
 
@@ -343,6 +380,33 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
         vcpus=machine.vcpus, memory_gib=machine.memory_gib, min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
         spot=pool.spot, disk_gb=pool.disk_gb, zones=tuple(zones),
         tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts)
+
+
+def _size_pool(loaded: LoadedStack, cloud: str, region: str, name: str, pool: NodePoolSpec,
+               errors: list[StackError]) -> NodePoolSpec | None:
+    """accelerator: auto -> the cheapest machine that fits every model on the pool (components/optimizer)."""
+    from .optimizer import cheapest
+    from .sizing import facts_for
+
+    path = ("node_pools", name, "accelerator")
+    models = {m_name: m for m_name, m in loaded.spec.models.items() if m.node_pool == name}
+    unknown = sorted(m_name for m_name, m in models.items() if facts_for(m.source) is None)
+    if not models or unknown:
+        why = f"models llmcloud cannot size: {', '.join(unknown)}" if unknown else "no model runs on it"
+        errors.append(loaded.error(path, f"auto needs models to size the pool for ({why})",
+                                   "name the accelerator, or use models listed in the catalog's models.yaml"))
+        return None
+    demands = [(facts_for(m.source), m.quantization, m.max_model_len, m.expected_concurrency,  # type: ignore[misc]
+                m.gpu_memory_utilization) for m in models.values()]
+    option = cheapest(demands, cloud, region, spot=pool.spot)
+    if option is None:
+        errors.append(loaded.error(path, f"no {cloud} machine in {region} fits {', '.join(sorted(models))}"
+                                   + (" as spot" if pool.spot else ""),
+                                   "quantize, shorten max_model_len, lower expected_concurrency, or use pipeline "
+                                   "parallelism across nodes with an explicit accelerator"))
+        return None
+    return pool.model_copy(update={"accelerator": option.accelerator, "accelerators_per_node": option.count,
+                                   "machine_type": {**pool.machine_type, cloud: option.machine_type}})
 
 
 def _kind_of(accelerator: str) -> str:
@@ -445,4 +509,4 @@ def _resolve_model(loaded: LoadedStack, name: str, model: ModelSpec, pool: Resol
         max_model_len=model.max_model_len, tensor_parallel=tp, pipeline_parallel=model.pipeline_parallel,
         replicas_min=model.replicas.min, replicas_max=model.replicas.max, hf_token_env=model.hf_token_env,
         gpu_memory_utilization=model.gpu_memory_utilization, image=model.image, nodes_per_replica=nodes,
-        replicas_per_node=per_node)
+        replicas_per_node=per_node, expected_concurrency=model.expected_concurrency)

@@ -143,13 +143,15 @@ def fit(
     quantization: str | None = None,
     max_model_len: int | None = None,
     gpu_memory_utilization: float = 0.90,
+    sequences: int = 1,
 ) -> Fit:
-    """The fit of one replica: `accelerators` devices of `accelerator_memory_gib` each."""
+    """The fit of one replica: `accelerators` devices of `accelerator_memory_gib` each, holding the KV
+    cache of `sequences` concurrent sequences at max_model_len."""
     context = max_model_len or facts.max_context  # vLLM defaults to the model's own context length
     weights = weights_gib(facts, quantization)
     return Fit(
         weights_gib=weights,
-        kv_cache_gib=kv_cache_gib(facts, context),
+        kv_cache_gib=kv_cache_gib(facts, context, sequences),
         overhead_gib=OVERHEAD_PER_ACCELERATOR_GIB * accelerators + OVERHEAD_SHARE_OF_WEIGHTS * weights,
         usable_gib=accelerator_memory_gib * gpu_memory_utilization * accelerators,
         accelerators=accelerators,

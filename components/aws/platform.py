@@ -42,6 +42,7 @@ def build_platform(r: ResolvedStack) -> Platform:
 
     existing = list(r.cloud_options.get("subnet_ids") or [])
     outputs: dict[str, object] = {}
+    front_door: dict[str, object] = {"provider": provider}  # what components/aws/front_door.py builds on
     if existing:
         # Existing private subnets: every group uses all of them (the stack owner picked their AZs).
         private_all: pulumi.Input[list[str]] = existing
@@ -55,6 +56,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         private_all = network.private_subnet_ids
         private_by_az = network.private_subnets
         outputs["vpc_id"] = network.vpc_id
+        front_door["public_subnet_ids"] = network.public_subnet_ids
 
     cluster_name = name
     cluster = EksCluster(name, EksClusterArgs(
@@ -94,6 +96,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         bucket_urls={k: b.url for k, b in buckets.items()},
         service_account_annotations={},  # Pod Identity: the association is on the AWS side
         depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
+        front_door={**front_door, "vpc_id": outputs["vpc_id"], "cluster": cluster, "tags": tags},
         outputs={"cluster_endpoint": cluster.endpoint, "serving_role_arn": serving.role_arn,
                  "autoscaler_role_arn": autoscaler.role_arn, **outputs},
     )

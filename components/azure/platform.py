@@ -80,6 +80,9 @@ def build_platform(r: ResolvedStack) -> Platform:
         service_account_annotations=identity.annotations,
         pod_labels={USE_LABEL: "true"},
         depends_on=[*pools, identity, cluster.admin_role],
+        front_door={"provider": provider, "resource_group_name": rg_name, "tenant_id": client.tenant_id,
+                    "subscription_id": client.subscription_id, "oidc_issuer_url": cluster.oidc_issuer_url,
+                    "deployer_object_id": client.object_id, "tags": tags},
         outputs={"cluster_fqdn": cluster.fqdn, "oidc_issuer_url": cluster.oidc_issuer_url,
                  "resource_group": rg_name, "serving_client_id": identity.client_id,
                  # The loader reads az://<container>/<path> from the account in AZURE_STORAGE_ACCOUNT_NAME.

@@ -68,8 +68,14 @@ class Line:
 class Usage:
     """Usage-based quantities; the stack's `usage:` section overrides these documented defaults."""
 
-    stored_gb_per_bucket: float = 100.0
+    stored_gb: float = 100.0  # per bucket
     nat_gb_month: float = 50.0
+    egress_gb_month: float = 10.0
+    requests_per_month: float = 1_000_000
+
+    @property
+    def stored_gb_per_bucket(self) -> float:
+        return self.stored_gb
 
 
 @dataclass
@@ -139,6 +145,11 @@ def price_plan(plan: Plan, *, region: str, expected_nodes: dict[str, int], usage
             lines.extend(priced)
             if not priced:
                 unpriced.append(f"{step.type}::{step.name}")
+    egress = float(cat.service("egress_gb", region, 0.0) or 0.0)
+    if egress and ctx.usage.egress_gb_month:
+        gb = ctx.usage.egress_gb_month
+        lines.append(Line("network.egress", "Internet egress", "GB", egress, Band(gb, gb, gb), hours=1,
+                          note="usage.egress_gb_month"))
     lines.sort(key=lambda line: (not line.resource.startswith("node_pools"), line.resource, line.sku))
     total = sum((line.monthly for line in lines), Band(0, 0, 0))
     return {
@@ -157,8 +168,12 @@ def expected_nodes(resolved: Any) -> dict[str, int]:
 
 
 def cost_for(plan: Plan, resolved: Any) -> dict[str, Any]:
-    return price_plan(plan, region=resolved.region, expected_nodes=expected_nodes(resolved),
+    usage = getattr(resolved, "usage", None)
+    cost = price_plan(plan, region=resolved.region, expected_nodes=expected_nodes(resolved),
+                      usage=Usage(**usage) if usage else None,
                       cluster_tier=str(resolved.cloud_options.get("tier", "standard")).lower())
+    cost["models"] = token_costs(cost, resolved)
+    return cost
 
 
 def over_budget(cost: dict[str, Any], budget: float | None, band: str = "expected") -> str | None:
@@ -169,3 +184,43 @@ def over_budget(cost: dict[str, Any], budget: float | None, band: str = "expecte
     if value > budget:
         return f"the {band} monthly cost ${value:,.2f} exceeds the budget of ${budget:,.2f}"
     return None
+
+
+# ------------------------------------------------------------------ cost per million output tokens
+
+
+def _throughput_table() -> dict[str, Any]:
+    import yaml
+
+    from ..catalog import DATA
+
+    return yaml.safe_load((DATA / "throughput.yaml").read_text(encoding="utf-8"))
+
+
+def token_costs(cost: dict[str, Any], resolved: Any) -> list[dict[str, Any]]:
+    """Per model: estimated decode tokens/s per replica and USD per million output tokens at the
+    pool's hourly price (components/catalog/data/throughput.yaml explains the estimate)."""
+    from ..sizing import facts_for, weights_gib
+
+    table = _throughput_table()
+    hourly = {line["resource"].removeprefix("node_pools."): line["unit_price"] for line in cost["lines"]
+              if line["resource"].startswith("node_pools.")}
+    out = []
+    for name, model in resolved.models.items():
+        pool = resolved.node_pools[model.node_pool]
+        facts = facts_for(model.source)
+        bandwidth = table["bandwidth_gbps"].get(pool.accelerator)
+        price = hourly.get(pool.name)
+        if facts is None or bandwidth is None or price is None:
+            continue
+        accelerators = model.tensor_parallel * model.nodes_per_replica
+        weights_bytes = weights_gib(facts, model.quantization) * 2**30
+        step = weights_bytes / (accelerators * bandwidth * 1e9 * table["efficiency"])
+        batch = max(table["min_batch"], getattr(model, "expected_concurrency", 1))
+        tokens_per_second = batch / step
+        replica_hourly = price * model.nodes_per_replica / model.replicas_per_node
+        out.append({"model": name, "pool": pool.name, "accelerator": pool.accelerator, "batch": batch,
+                    "tokens_per_second": round(tokens_per_second, 1),
+                    "usd_per_million_output_tokens": round(replica_hourly / (tokens_per_second * 3600) * 1e6, 4),
+                    "estimate": True})
+    return out

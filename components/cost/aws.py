@@ -96,4 +96,4 @@ def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
     per_gb = float(ctx.catalog.service("object_storage_gb_month", ctx.region, 0.0))
     gb = ctx.usage.stored_gb_per_bucket
     yield Line(f"buckets.{ctx.key_of(step)}", "S3 Standard", "GB-month", per_gb, Band(gb, gb, gb), hours=1,
-               note="usage.stored_gb_per_bucket")
+               note="usage.stored_gb")

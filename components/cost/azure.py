@@ -81,4 +81,4 @@ def storage_account(step: Step, ctx: PricingContext) -> Iterator[Line]:
     per_gb = float(ctx.catalog.service(key, ctx.region, 0.0))
     gb = ctx.usage.stored_gb_per_bucket
     yield Line(f"buckets.{ctx.key_of(step)}", f"Blob Storage Hot {sku.removeprefix('Standard_')}", "GB-month",
-               per_gb, Band(gb, gb, gb), hours=1, note="usage.stored_gb_per_bucket")
+               per_gb, Band(gb, gb, gb), hours=1, note="usage.stored_gb")

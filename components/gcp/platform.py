@@ -51,6 +51,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         bucket_urls={k: b.url for k, b in buckets.items()},
         service_account_annotations=identity.annotations,
         depends_on=[*pools, identity],
+        front_door={"provider": provider},
         outputs={"cluster_endpoint": cluster.endpoint, "workload_pool": cluster.workload_pool,
                  "serving_service_account": identity.email},
     )

@@ -290,7 +290,7 @@ def check_neutral(stack: LoadedStack) -> list[StackError]:
         tp = model.tensor_parallel
         if isinstance(tp, int) and tp < 1:
             errors.append(stack.error((*path, "tensor_parallel"), f"{tp} is out of range", "allowed: ≥ 1 or auto"))
-        elif pool is not None and isinstance(tp, int) and tp > pool.accelerators_per_node:
+        elif pool is not None and pool.accelerator != "auto" and isinstance(tp, int) and tp > pool.accelerators_per_node:
             errors.append(stack.error((*path, "tensor_parallel"), f"tensor_parallel {tp} exceeds the "
                                       f"{pool.accelerators_per_node} accelerators per node of pool {model.node_pool}",
                                       f"allowed: 1..{pool.accelerators_per_node} (use pipeline_parallel across nodes)"))

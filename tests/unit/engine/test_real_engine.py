@@ -45,13 +45,17 @@ def pre(op: str, urn: str, type_: str, inputs: dict, parent: str = STACK, protec
 
 POOL_INPUTS = {"nodeConfig": {"machineType": "g2-standard-4", "spot": True,
                               "guestAccelerators": [{"type": "nvidia-l4", "count": 1}],
-                              "labels": {"llmcloud.dev/pool": "l4"}},
+                              "labels": {"llmcloud.dev/pool": "l4"},
+                              "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
+                              "workloadMetadataConfig": {"mode": "GKE_METADATA"}},
                "autoscaling": {"totalMinNodeCount": 0, "totalMaxNodeCount": 2}}
 PREVIEW_EVENTS = [
-    pre("create", CLUSTER, "gcp:container/cluster:Cluster", {"location": "us-central1-a"}, CLUSTER_COMPONENT),
+    pre("create", CLUSTER, "gcp:container/cluster:Cluster",
+        {"location": "us-central1-a", "privateClusterConfig": {"enablePrivateNodes": True}}, CLUSTER_COMPONENT),
     pre("create", POOL, "gcp:container/nodePool:NodePool", POOL_INPUTS),
     pre("create", BUCKET, "gcp:storage/bucket:Bucket",
-        {"name": "b", "publicAccessPrevention": "enforced",
+        {"name": "b", "publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True,
+         "versioning": {"enabled": True},
          "labels": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}},
         BUCKET_COMPONENT),
 ]

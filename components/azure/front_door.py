@@ -1,0 +1,170 @@
+"""AzureFrontDoor: the HTTPS endpoint of the models on Azure (docs/gateway.md).
+
+kind load_balancer (the default): the AKS Standard Load Balancer (a LoadBalancer Service, layer 4)
+in front of the in-cluster Envoy gateway (k8s/gateway.py), which terminates TLS itself:
+- layer 4 never buffers: a streamed answer reaches the client as Envoy sends it; the TCP idle timeout
+  is raised to request_timeout_seconds + 60 (in minutes, 4-100);
+- HTTPS on 443 only: the Service has no port 80, so plain HTTP is refused; TLS 1.2 at least;
+- the certificate for gateway.domain comes from cert-manager (pinned Helm chart) and Let's Encrypt,
+  ACME DNS-01 in the Azure DNS zone of the domain's parent (in the stack's resource group), answered
+  with a workload identity that holds DNS Zone Contributor on that zone only;
+- gateway.allowed_cidrs become loadBalancerSourceRanges.
+Why not Application Gateway / Front Door / API Management: Front Door and API Management cut origins at
+240 s, Application Gateway buffers responses unless told otherwise and needs a certificate brought to
+Key Vault. kind managed (API Management StandardV2, never Consumption: no SSE) is validated by
+gateway_checks but not built yet.
+API keys: generated (pulumi_random), kept in a Key Vault (RBAC, purge protection), handed to Envoy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.keyvault as keyvault
+import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_kubernetes as k8s
+
+from ..gateway_checks import ResolvedGateway
+from ..k8s.gateway import NAME, ApiGateway, ApiGatewayArgs, api_keys
+from .identity import TOKEN_AUDIENCE, role_definition_id, subject
+
+CERT_MANAGER_CHART = {"chart": "cert-manager", "repo": "https://charts.jetstack.io", "version": "v1.18.2"}
+CERT_MANAGER_NAMESPACE = "cert-manager"
+CERT_MANAGER_SA = "cert-manager"
+DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
+ACME_SERVER = "https://acme-v02.api.letsencrypt.org/directory"
+TLS_SECRET = f"{NAME}-tls"
+
+
+@dataclass(frozen=True)
+class AzureFrontDoorArgs:
+    gateway: ResolvedGateway
+    namespace: str
+    stack_name: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    oidc_issuer_url: pulumi.Input[str]
+    tags: dict[str, str] = field(default_factory=dict)
+    k8s_labels: dict[str, str] = field(default_factory=dict)
+
+
+def vault_name(stack_name: str) -> str:
+    """Key Vault names are global, 3-24 letters, digits and hyphens."""
+    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:6]
+    return f"llm-{stack_name}"[:17].rstrip("-") + "-" + digest
+
+
+def dns_zone(domain: str) -> str:
+    return domain.split(".", 1)[1]
+
+
+def idle_timeout_minutes(g: ResolvedGateway) -> int:
+    return min(100, max(4, math.ceil(g.idle_timeout_seconds / 60)))
+
+
+def service_annotations(g: ResolvedGateway, stack_name: str) -> dict[str, str]:
+    return {
+        # https://cloud-provider-azure.sigs.k8s.io/topics/loadbalancer/#loadbalancer-annotations
+        "service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout": str(idle_timeout_minutes(g)),
+        "service.beta.kubernetes.io/azure-dns-label-name": f"{stack_name}-gateway"[:63],
+    }
+
+
+class AzureFrontDoor(pulumi.ComponentResource):
+    """Outputs: endpoint, api_keys (secret), dns_records."""
+
+    def __init__(self, name: str, args: AzureFrontDoorArgs, provider: Any, k8s_provider: Any,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("llmcloud:azure:FrontDoor", name, None, opts)
+        g = args.gateway
+        if g.kind != "load_balancer":
+            raise ValueError(f"gateway.kind {g.kind} on azure is not built yet")
+        assert g.domain is not None  # gateway_checks: load_balancer needs a domain
+        cloud = pulumi.ResourceOptions(parent=self, provider=provider)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
+        tags = args.tags
+
+        keys = api_keys(name, g.key_names, pulumi.ResourceOptions(parent=self))
+        vault = keyvault.Vault(
+            f"{name}-keys-vault", vault_name=vault_name(args.stack_name), resource_group_name=args.resource_group_name,
+            location=args.location, tags=tags,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=args.tenant_id, sku=keyvault.SkuArgs(family="A", name="standard"),
+                enable_rbac_authorization=True, enable_purge_protection=True, enable_soft_delete=True,
+                soft_delete_retention_in_days=90),
+            opts=cloud)
+        for key, value in keys.items():
+            keyvault.Secret(f"{name}-key-{key}-secret", secret_name=f"api-key-{key}", vault_name=vault.name,
+                            resource_group_name=args.resource_group_name, tags=tags,
+                            properties=keyvault.SecretPropertiesArgs(value=value, content_type="llmcloud API key"),
+                            opts=cloud)
+
+        # ---- certificate: cert-manager + Let's Encrypt DNS-01 in the domain's Azure DNS zone
+        zone = dns_zone(g.domain)
+        identity = managedidentity.UserAssignedIdentity(f"{name}-acme-id", resource_group_name=args.resource_group_name,
+                                                        location=args.location, tags=tags, opts=cloud)
+        managedidentity.FederatedIdentityCredential(
+            f"{name}-acme-fic", resource_group_name=args.resource_group_name, resource_name_=identity.name,
+            issuer=args.oidc_issuer_url, subject=subject(CERT_MANAGER_NAMESPACE, CERT_MANAGER_SA),
+            audiences=[TOKEN_AUDIENCE], opts=cloud)
+        zone_id = pulumi.Output.concat("/subscriptions/", args.subscription_id, "/resourceGroups/",
+                                       args.resource_group_name, "/providers/Microsoft.Network/dnszones/", zone)
+        authorization.RoleAssignment(
+            f"{name}-acme-dns", principal_id=identity.principal_id, principal_type="ServicePrincipal",
+            role_definition_id=role_definition_id(args.subscription_id, DNS_ZONE_CONTRIBUTOR), scope=zone_id,
+            description="cert-manager answers ACME DNS-01 for the llmcloud endpoint", opts=cloud)
+        cert_manager = k8s.helm.v3.Release(
+            f"{name}-cert-manager", name="cert-manager", chart=CERT_MANAGER_CHART["chart"],
+            version=CERT_MANAGER_CHART["version"],
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CERT_MANAGER_CHART["repo"]),
+            namespace=CERT_MANAGER_NAMESPACE, create_namespace=True, atomic=True,
+            values={"crds": {"enabled": True},
+                    "podLabels": {"azure.workload.identity/use": "true"},
+                    "serviceAccount": {"name": CERT_MANAGER_SA, "labels": {"azure.workload.identity/use": "true"}}},
+            opts=on_cluster)
+        after_cm = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[cert_manager])
+        k8s.apiextensions.CustomResource(
+            f"{name}-acme-issuer", api_version="cert-manager.io/v1", kind="Issuer",
+            metadata={"name": "llmcloud-letsencrypt", "namespace": args.namespace},
+            spec={"acme": {"server": ACME_SERVER, "privateKeySecretRef": {"name": "llmcloud-letsencrypt-account"},
+                           "solvers": [{"dns01": {"azureDNS": {
+                               "subscriptionID": args.subscription_id, "resourceGroupName": args.resource_group_name,
+                               "hostedZoneName": zone, "environment": "AzurePublicCloud",
+                               "managedIdentity": {"clientID": identity.client_id}}}}]}},
+            opts=after_cm)
+        certificate = k8s.apiextensions.CustomResource(
+            f"{name}-gateway-cert", api_version="cert-manager.io/v1", kind="Certificate",
+            metadata={"name": TLS_SECRET, "namespace": args.namespace},
+            spec={"secretName": TLS_SECRET, "dnsNames": [g.domain],
+                  "issuerRef": {"name": "llmcloud-letsencrypt", "kind": "Issuer"},
+                  "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}},
+            opts=after_cm)
+
+        envoy = ApiGateway(f"{name}-envoy", ApiGatewayArgs(
+            gateway=g, namespace=args.namespace, keys=keys, labels=args.k8s_labels, service_type="LoadBalancer",
+            service_annotations=service_annotations(g, args.stack_name), tls_secret=TLS_SECRET),
+            pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[certificate]))
+
+        self.endpoint = pulumi.Output.from_input(f"https://{g.domain}")
+        self.api_keys = pulumi.Output.secret(pulumi.Output.all(**keys)) if keys else pulumi.Output.from_input({})
+        self.dns_records = envoy.service.status.apply(
+            lambda s: {"A": {g.domain: ((s or {}).get("load_balancer") or {}).get("ingress")}, "zone": zone}
+            if isinstance(s, dict) else {"zone": zone})
+        self.register_outputs({"endpoint": self.endpoint, "api_keys": self.api_keys, "dns_records": self.dns_records})
+
+
+def build_front_door(r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str],
+                     opts: pulumi.ResourceOptions) -> AzureFrontDoor:
+    ctx = platform.front_door
+    return AzureFrontDoor(f"llm-{r.environment}-front-door", AzureFrontDoorArgs(
+        gateway=r.gateway, namespace=r.namespace, stack_name=r.stack_name,
+        resource_group_name=ctx["resource_group_name"], location=r.region, tenant_id=ctx["tenant_id"],
+        subscription_id=ctx["subscription_id"], oidc_issuer_url=ctx["oidc_issuer_url"],
+        tags=ctx.get("tags", r.labels), k8s_labels=k8s_labels), ctx.get("provider"), k8s_provider, opts)

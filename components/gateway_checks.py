@@ -1,0 +1,151 @@
+"""The front door's product per cloud and what each product cannot do, checked before anything runs.
+
+Pure Python (no pulumi, no SDK): `validate` runs this from resolve(). An LLM answer streams for
+seconds to minutes, so a product that buffers responses or cuts a request early is refused here,
+with the limit named and the alternative given (exit 2), instead of failing in production.
+docs/gateway.md explains each choice.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from .spec.errors import StackError
+
+# Seconds the load balancer's idle timeout exceeds the request timeout: the in-cluster gateway must
+# answer (504) before the load balancer cuts the connection without a word.
+LB_TIMEOUT_MARGIN = 60
+# The default must stream and hold a request at least this long (issue 6).
+MIN_DEFAULT_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    max_timeout: int  # longest request it holds, in seconds
+    streams: bool  # passes a streamed (SSE) response through as it is produced
+
+
+# (cloud, kind) -> the product llmcloud builds. Never used: AWS API Gateway HTTP APIs (30 s integration
+# cap, no response streaming) and Azure API Management Consumption (no SSE).
+PRODUCTS: dict[tuple[str, str], Product] = {
+    # GCPBackendPolicy timeoutSec: up to 86,400 s on the global external Application Load Balancer.
+    ("gcp", "load_balancer"): Product("GKE Gateway API (global external Application Load Balancer)", 86_400, True),
+    ("gcp", "managed"): Product("GCP API Gateway", 15, False),
+    # ALB idle timeout: 1-4,000 s.
+    ("aws", "load_balancer"): Product("Application Load Balancer", 4_000 - LB_TIMEOUT_MARGIN, True),
+    # REST API integration with response_transfer_mode STREAM: up to 15 minutes.
+    ("aws", "managed"): Product("API Gateway REST API (response streaming)", 900, True),
+    # Standard Load Balancer TCP idle timeout: 4-100 minutes; TLS ends at the in-cluster gateway.
+    ("azure", "load_balancer"): Product("Azure Standard Load Balancer + in-cluster gateway", 6_000 - LB_TIMEOUT_MARGIN,
+                                        True),
+    ("azure", "managed"): Product("API Management StandardV2", 240, True),
+}
+# Products whose limits are checked above but that llmcloud does not build yet (docs/gateway.md).
+NOT_BUILT: dict[str, dict[str, str]] = {
+    "gcp": {"managed": "not built: it would only ever carry short, non-streamed requests"},
+    "aws": {"managed": "not built yet (a REST API with a VPC link to an NLB in front of the in-cluster gateway)"},
+    "azure": {"managed": "not built yet (StandardV2 with the generated OpenAPI import)"},
+}
+DEFAULT_KIND = {"gcp": "load_balancer", "aws": "load_balancer", "azure": "load_balancer"}
+AWS_BUFFERED_MAX = 29  # REST API BUFFERED integrations: 29 s unless a quota increase is granted
+
+# The exact messages (tests and docs quote them).
+GCP_MANAGED = ("GCP API Gateway: 15 s backend deadline by default, streaming not settable through pulumi-gcp",
+               "use kind: load_balancer (GKE Gateway API), or streaming: false with request_timeout_seconds ≤ 15")
+AWS_MANAGED_TIMEOUT = ("AWS API Gateway REST API: a streamed integration (response_transfer_mode STREAM) is cut at "
+                       "15 minutes (900 s); HTTP APIs cap integrations at 30 s and cannot stream",
+                       "use kind: load_balancer (ALB, idle timeout up to 4,000 s), or request_timeout_seconds ≤ 900")
+AWS_MANAGED_BUFFERED = ("AWS API Gateway REST API: a buffered integration (streaming: false) times out at 29 s",
+                        "set streaming: true (STREAM holds up to 900 s), or kind: load_balancer")
+AWS_ALB_TIMEOUT = ("ALB idle timeout is at most 4,000 s, and llmcloud sets it 60 s above request_timeout_seconds",
+                   "request_timeout_seconds ≤ 3940")
+AZURE_MANAGED_TIMEOUT = ("Azure API Management: forward-request timeouts above 240 s are not reliable "
+                         "(and the Consumption tier cannot stream: llmcloud uses StandardV2)",
+                         "use kind: load_balancer (Azure Load Balancer, streams up to 100 minutes), "
+                         "or request_timeout_seconds ≤ 240")
+AZURE_LB_TIMEOUT = ("Azure Load Balancer: the TCP idle timeout is at most 100 minutes, and llmcloud sets it 60 s "
+                    "above request_timeout_seconds", "request_timeout_seconds ≤ 5940")
+DOMAIN_REQUIRED = ("kind load_balancer needs gateway.domain: the HTTPS listener gets a managed certificate for it",
+                   "set gateway.domain to a host name whose DNS you control (e.g. api.example.com), or kind: managed")
+AWS_EXISTING_SUBNETS = ("the ALB goes in the public subnets of the VPC llmcloud creates, and aws.subnet_ids names "
+                        "existing subnets", "use kind: managed, or let llmcloud create the VPC")
+
+
+@dataclass(frozen=True)
+class ResolvedGateway:
+    cloud: str
+    kind: str  # managed | load_balancer
+    product: str  # Product.name
+    auth: str  # api_key | none
+    keys: dict[str, int]  # key name -> requests per minute
+    rate_limit_per_minute: int
+    request_timeout_seconds: int
+    streaming: bool
+    domain: str | None
+    allowed_cidrs: tuple[str, ...]
+    models: tuple[str, ...]
+
+    @property
+    def idle_timeout_seconds(self) -> int:
+        """The load balancer's idle timeout: above the request timeout (the gateway answers first)."""
+        return self.request_timeout_seconds + LB_TIMEOUT_MARGIN
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(self.keys) if self.auth == "api_key" else ()
+
+
+def _limit_errors(cloud: str, kind: str, timeout: int, streaming: bool) -> list[tuple[str, str, str]]:
+    """(field, message, hint) for each limit of the product that the stack asks more of."""
+    if (cloud, kind) == ("gcp", "managed") and (streaming or timeout > 15):
+        return [("streaming" if streaming else "request_timeout_seconds", *GCP_MANAGED)]
+    if (cloud, kind) == ("aws", "managed"):
+        if not streaming and timeout > AWS_BUFFERED_MAX:
+            return [("streaming", *AWS_MANAGED_BUFFERED)]
+        if timeout > PRODUCTS[cloud, kind].max_timeout:
+            return [("request_timeout_seconds", *AWS_MANAGED_TIMEOUT)]
+    if (cloud, kind) == ("aws", "load_balancer") and timeout > PRODUCTS[cloud, kind].max_timeout:
+        return [("request_timeout_seconds", *AWS_ALB_TIMEOUT)]
+    if (cloud, kind) == ("azure", "managed") and timeout > PRODUCTS[cloud, kind].max_timeout:
+        return [("request_timeout_seconds", *AZURE_MANAGED_TIMEOUT)]
+    if (cloud, kind) == ("azure", "load_balancer") and timeout > PRODUCTS[cloud, kind].max_timeout:
+        return [("request_timeout_seconds", *AZURE_LB_TIMEOUT)]
+    return []
+
+
+def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackError]]:
+    """The front door of `r` (a ResolvedStack) and the problems with it; errors are pinned to gateway.*."""
+    g = loaded.spec.gateway
+    cloud = r.cloud
+    kind = g.kind or DEFAULT_KIND[cloud]
+    errors: list[StackError] = []
+    for field_, message, hint in _limit_errors(cloud, kind, g.request_timeout_seconds, g.streaming):
+        # Pin to `kind` when the stack chose the product, else to the field that asks too much.
+        path = ("gateway", "kind") if g.kind else ("gateway", field_)
+        errors.append(loaded.error(path, message, hint))
+    if kind in NOT_BUILT.get(cloud, {}) and not errors:
+        errors.append(loaded.error(("gateway", "kind"), f"{PRODUCTS[cloud, kind].name}: {NOT_BUILT[cloud][kind]}",
+                                   "use kind: load_balancer (the default)"))
+    if kind == "load_balancer" and not g.domain:
+        errors.append(loaded.error(("gateway", "domain") if "domain" in g.model_fields_set else ("gateway",),
+                                   *DOMAIN_REQUIRED))
+    if (cloud, kind) == ("aws", "load_balancer") and r.cloud_options.get("subnet_ids"):
+        errors.append(loaded.error(("aws", "subnet_ids"), *AWS_EXISTING_SUBNETS))
+    for i, cidr in enumerate(g.allowed_cidrs):
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            errors.append(loaded.error(("gateway", "allowed_cidrs", i), f"{cidr!r} is not a CIDR",
+                                       "e.g. 203.0.113.0/24"))
+    keys = {name: k.rate_limit_per_minute or g.rate_limit_per_minute for name, k in g.keys.items()}
+    if g.auth == "api_key" and not keys:
+        errors.append(loaded.error(("gateway", "keys"), "auth is api_key but no key is named",
+                                   "keys: {default: {}}"))
+    gateway = ResolvedGateway(
+        cloud=cloud, kind=kind, product=PRODUCTS[cloud, kind].name, auth=g.auth, keys=keys,
+        rate_limit_per_minute=g.rate_limit_per_minute, request_timeout_seconds=g.request_timeout_seconds,
+        streaming=g.streaming, domain=g.domain, allowed_cidrs=tuple(g.allowed_cidrs), models=tuple(r.models))
+    return gateway, errors
