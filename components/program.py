@@ -75,6 +75,11 @@ def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: An
     plugins = DevicePlugins("device-plugins", DevicePluginsArgs(
         cloud=r.cloud, pools=tuple(r.node_pools.values()), labels=labels), on_cluster)
     controllers: list[pulumi.Resource] = [namespace, plugins, KedaOperator("keda", on_cluster)]
+    if r.cloud == "aws":  # GKE and AKS autoscale node pools themselves; EKS runs the autoscaler in-cluster
+        from .k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+
+        ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(
+            cluster_name=platform.cluster_name, region=r.region), on_cluster)
     if any(needs_leader_worker_set(m) for m in r.models.values()):
         controllers.append(LeaderWorkerSetController("lws", on_cluster))
     servers = {name: ModelServer(name, ModelServerArgs(

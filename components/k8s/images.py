@@ -40,6 +40,10 @@ PROMETHEUS_STACK_CHART = {
     "version": "75.15.1",
 }
 KEDA_CHART = {"chart": "keda", "repo": "https://kedacore.github.io/charts", "version": "2.17.2"}
+# EKS node autoscaling (GKE and AKS run the cluster autoscaler themselves). The chart's 9.x line ships
+# Cluster Autoscaler 1.3x; keep its minor equal to the cluster's Kubernetes minor when you pin a version.
+CLUSTER_AUTOSCALER_CHART = {"chart": "cluster-autoscaler", "repo": "https://kubernetes.github.io/autoscaler",
+                            "version": "9.46.6"}
 
 
 def is_pinned(image: str) -> bool:

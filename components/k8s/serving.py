@@ -36,11 +36,12 @@ MODEL_LABEL = "llmcloud.dev/model"
 ROLE_LABEL = "llmcloud.dev/role"  # server (answers HTTP) | worker (LWS workers: Ray only)
 MODELS_DIR = "/models"
 HOME_DIR = "/home/vllm"
-HF_SECRET_KEY = "HF_TOKEN"
+HF_SECRET_KEY = "token"
+HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 # The vLLM images run as root by default but need no root: with HOME, caches and /dev/shm on
 # writable volumes they run as any UID. 1000 is the conventional first user; fsGroup makes the
 # emptyDirs writable for it.
-RUN_AS_USER = 1000
+RUN_AS_USER = 10001
 
 # Taints per accelerator kind (pool labels and taints are set by each cloud's node pool component).
 KIND_TAINTS = {"gpu": "nvidia.com/gpu", "tpu": "google.com/tpu", "neuron": "aws.amazon.com/neuron"}
@@ -232,6 +233,8 @@ def _restricted() -> dict[str, Any]:
         "runAsNonRoot": True,
         "runAsUser": RUN_AS_USER,
         "runAsGroup": RUN_AS_USER,
+        # Everything the engine writes goes to volumes: HOME (caches), /tmp (Ray, compilers), the weights.
+        "readOnlyRootFilesystem": True,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
@@ -251,10 +254,13 @@ def loader_container(
     env: list[dict[str, Any]] = [{"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"}]
     if bucket_url is not None:
         env.append({"name": "LLMCLOUD_BUCKET_URL", "value": bucket_url})
+    mounts = [{"name": "weights", "mountPath": MODELS_DIR}, {"name": "home", "mountPath": HOME_DIR},
+              {"name": "tmp", "mountPath": "/tmp"}]
     if secret_name:
-        env.append(
-            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret_name, "key": HF_SECRET_KEY}}}
-        )
+        # A file, not an environment variable: env leaks into crash dumps and `kubectl describe`-style
+        # tooling; the Hugging Face client reads HF_TOKEN_PATH itself.
+        env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/{HF_SECRET_KEY}"})
+        mounts.append({"name": "hf-token", "mountPath": HF_TOKEN_DIR, "readOnly": True})
     return {
         "name": "load-weights",
         "image": images.LOADER_IMAGE,
@@ -265,10 +271,7 @@ def loader_container(
         "env": env,
         "resources": {"requests": {"cpu": "2", "memory": "2Gi"}, "limits": {"cpu": "4", "memory": "3Gi"}},
         "securityContext": _restricted(),
-        "volumeMounts": [
-            {"name": "weights", "mountPath": MODELS_DIR},
-            {"name": "home", "mountPath": HOME_DIR},
-        ],
+        "volumeMounts": mounts,
     }
 
 
@@ -307,6 +310,7 @@ def server_container(model: ResolvedModel, pool: ResolvedNodePool, image: str, r
             {"name": "weights", "mountPath": MODELS_DIR, "readOnly": True},
             {"name": "dshm", "mountPath": "/dev/shm"},
             {"name": "home", "mountPath": HOME_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
     if role == "worker":
@@ -375,6 +379,9 @@ def pod_template(
                     "emptyDir": {"medium": "Memory", "sizeLimit": f"{shm_size_gib(pool, model)}Gi"},
                 },
                 {"name": "home", "emptyDir": {"sizeLimit": "20Gi"}},  # compile caches (torch, triton, XLA)
+                {"name": "tmp", "emptyDir": {"sizeLimit": "10Gi"}},
+                *([{"name": "hf-token", "secret": {"secretName": secret_name, "defaultMode": 0o400}}]
+                  if secret_name else []),
             ],
         },
     }

@@ -344,6 +344,19 @@ def test_hf_token_never_printed(closed_port: int, tmp_path: Path) -> None:
     assert not (tmp_path / ".llmcloud-complete").exists()
 
 
+def test_hf_token_from_the_mounted_secret_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a pod the token is a file from the Kubernetes Secret (HF_TOKEN_PATH), not an env value."""
+    from llmcloud_loader import hf
+
+    token = tmp_path / "token"
+    token.write_text("hf_FROMFILEFROMFILE\n")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_TOKEN_PATH", str(token))
+    assert hf._token_file() == "hf_FROMFILEFROMFILE"
+    monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "missing"))
+    assert hf._token_file() is None
+
+
 @pytest.mark.parametrize(
     ("uri", "repo_id", "revision"),
     [

@@ -117,7 +117,8 @@ def test_non_root_security_context() -> None:
                 sc = c["securityContext"]
                 assert sc["allowPrivilegeEscalation"] is False
                 assert sc["capabilities"]["drop"] == ["ALL"]
-                assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 0
+                assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 10000  # no clash with host UIDs
+                assert sc["readOnlyRootFilesystem"] is True
 
 
 def test_images_pinned_never_latest() -> None:
@@ -229,13 +230,15 @@ def test_hf_token_only_by_reference_and_never_in_the_plan(with_token: str) -> No
     assert SENTINEL not in text
     secret = one(p, "kubernetes:core/v1:Secret", "llama-8b-hf-token")
     assert secret.inputs["stringData"] == "[secret]"
-    pod = _pod(one(p, DEPLOYMENT).inputs)
-    refs = [e for c in pod["containers"] + pod["initContainers"] for e in c["env"] if e["name"] == "HF_TOKEN"]
-    assert refs and all(
-        e["valueFrom"]["secretKeyRef"] == {"name": "llama-8b-hf-token", "key": "HF_TOKEN"}
-        and "value" not in e
-        for e in refs
-    )
+    pod = _pod(one(p, DEPLOYMENT, "llama-8b-deployment").inputs)
+    # the token reaches only the loader, as a read-only file from the Secret (never an env value)
+    assert {"name": "hf-token", "secret": {"secretName": "llama-8b-hf-token", "defaultMode": 0o400}} in pod["volumes"]
+    (loader,) = pod["initContainers"]
+    assert {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"} in loader["env"]
+    assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in loader["volumeMounts"]
+    for c in pod["containers"] + pod["initContainers"]:
+        assert not [e for e in c["env"] if e["name"] == "HF_TOKEN"]
+        assert not [m for m in c["volumeMounts"] if m["name"] == "hf-token"] or c is loader
 
 
 def test_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -132,25 +132,43 @@ def test_policy_list(cli):
     assert all(r["fix"] for r in rows)
 
 
+PACK_PROBE = """
+import json, pulumi_policy
+from llmcloud.components.policy import RULES
+from llmcloud.components.policy.pack.rules import policies, validator
+
+opts = pulumi_policy.PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None,
+                                           aliases=[], custom_timeouts=None, additional_secret_outputs=[])
+bucket = pulumi_policy.PolicyResource(
+    "gcp:storage/bucket:Bucket", {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True,
+                                  "versioning": {"enabled": True}},
+    "urn:pulumi:prod-gcp::llmcloud::gcp:storage/bucket:Bucket::weights", "weights", opts, None, None, [], {})
+
+class Args:
+    resources = [bucket]
+    def get_config(self):
+        return {}
+
+reported = []
+rule = next(r for r in RULES if r.id == "LLM-DATA-004")
+validator(rule)(Args(), lambda message, urn=None: reported.append(message))
+print(json.dumps({"reported": reported, "fix": rule.fix, "names": [p.name for p in policies()],
+                  "ids": [r.id.lower() for r in RULES]}))
+"""
+
+
 def test_policy_pack_reports_the_same_findings():
-    pulumi_policy = pytest.importorskip("pulumi_policy")
-    from llmcloud.components.policy.pack.rules import policies, validator
+    """The pack runs in the policy SDK's own virtualenv (it pins protobuf 5.29): LLMCLOUD_POLICY_PYTHON."""
+    import os
+    import subprocess
 
-    def resource(type_: str, props: dict, urn_stack: str = "prod-gcp", protect: bool = False):
-        opts = pulumi_policy.PolicyResourceOptions(protect=protect, ignore_changes=[], delete_before_replace=None,
-                                                   aliases=[], custom_timeouts=None, additional_secret_outputs=[])
-        urn = f"urn:pulumi:{urn_stack}::llmcloud::{type_}::weights"
-        return pulumi_policy.PolicyResource(type_, props, urn, "weights", opts, None, None, [], {})
-
-    class Args:
-        resources = [resource("gcp:storage/bucket:Bucket", GOOD_GCS)]
-
-        def get_config(self):
-            return {}
-
-    rule = next(r for r in RULES if r.id == "LLM-DATA-004")
-    reported: list[str] = []
-    validator(rule)(Args(), lambda message, urn=None: reported.append(message))
-    assert reported == ["weights: bucket is not protected and retained on delete; fix: " + rule.fix]
-    built = policies()
-    assert [p.name for p in built] == [r.id.lower() for r in RULES]
+    python = os.environ.get("LLMCLOUD_POLICY_PYTHON")
+    if not python:
+        pytest.fail("LLMCLOUD_POLICY_PYTHON is not set: python3 -m venv .cache/policy && "
+                    ".cache/policy/bin/pip install pulumi-policy==1.21.0 (./scripts/test does this)")
+    env = {**os.environ, "PYTHONPATH": str(REPO / ".editable")}
+    proc = subprocess.run([python, "-c", PACK_PROBE], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["reported"] == ["weights: bucket is not protected and retained on delete; fix: " + data["fix"]]
+    assert data["names"] == data["ids"]

@@ -9,6 +9,17 @@ from llmcloud_loader.errors import AccessDenied, NotFound, TransferError, classi
 from llmcloud_loader.sources import HubSource
 
 
+def _token_file() -> str | None:
+    path = os.environ.get("HF_TOKEN_PATH")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
 def load_hub(source: HubSource, dest: Path, includes: list[str], parallel: int) -> list[tuple[str, int]]:
     """Download into DEST; returns (relative path, size) of the snapshot's files.
 
@@ -25,9 +36,10 @@ def load_hub(source: HubSource, dest: Path, includes: list[str], parallel: int) 
         RevisionNotFoundError,
     )
 
-    # The token is read from the environment only and handed to the client; it is
-    # never echoed (error messages below carry the client's text, not the token).
-    token: str | bool = os.environ.get("HF_TOKEN") or False
+    # The token comes from the environment (HF_TOKEN) or the file a Kubernetes Secret mounts
+    # (HF_TOKEN_PATH) and is handed to the client; it is never echoed (error messages below carry
+    # the client's text, not the token).
+    token: str | bool = os.environ.get("HF_TOKEN") or _token_file() or False
     try:
         root = snapshot_download(
             source.repo_id,
