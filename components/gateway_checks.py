@@ -70,8 +70,8 @@ AZURE_LB_TIMEOUT = ("Azure Load Balancer: the TCP idle timeout is at most 100 mi
                     "above request_timeout_seconds", "request_timeout_seconds ≤ 5940")
 DOMAIN_REQUIRED = ("kind load_balancer needs gateway.domain: the HTTPS listener gets a managed certificate for it",
                    "set gateway.domain to a host name whose DNS you control (e.g. api.example.com), or kind: managed")
-AWS_EXISTING_SUBNETS = ("the ALB goes in the public subnets of the VPC llmcloud creates, and aws.subnet_ids names "
-                        "existing subnets", "use kind: managed, or let llmcloud create the VPC")
+AWS_EXISTING_SUBNETS = ("with existing subnets (aws.subnet_ids) the ALB goes in the public subnets of their VPC, "
+                        "and aws.vpc_id is not set", "set aws.vpc_id; tag its public subnets kubernetes.io/role/elb=1")
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,8 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
     if kind == "load_balancer" and not g.domain:
         errors.append(loaded.error(("gateway", "domain") if "domain" in g.model_fields_set else ("gateway",),
                                    *DOMAIN_REQUIRED))
-    if (cloud, kind) == ("aws", "load_balancer") and r.cloud_options.get("subnet_ids"):
+    if (cloud, kind) == ("aws", "load_balancer") and r.cloud_options.get("subnet_ids") \
+            and not r.cloud_options.get("vpc_id"):
         errors.append(loaded.error(("aws", "subnet_ids"), *AWS_EXISTING_SUBNETS))
     for i, cidr in enumerate(g.allowed_cidrs):
         try:

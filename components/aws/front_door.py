@@ -134,8 +134,15 @@ def build_front_door(r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[
     ctx = platform.front_door
     cluster = ctx["cluster"]
     asg = cluster.system_node_group.resources.apply(lambda res: res[0].autoscaling_groups[0].name)
+    public = ctx.get("public_subnet_ids")
+    if public is None:
+        # Existing subnets: the VPC's public subnets carry the tag EKS load balancers look for.
+        public = aws.ec2.get_subnets_output(filters=[
+            aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[ctx["vpc_id"]]),
+            aws.ec2.GetSubnetsFilterArgs(name="tag:kubernetes.io/role/elb", values=["1"])],
+            opts=pulumi.InvokeOutputOptions(provider=ctx.get("provider"))).ids
     return AwsFrontDoor(f"llm-{r.environment}-front-door", AwsFrontDoorArgs(
         gateway=r.gateway, namespace=r.namespace, stack_name=r.stack_name, vpc_id=ctx["vpc_id"],
-        public_subnet_ids=ctx.get("public_subnet_ids", []), node_security_group_id=cluster.security_group_id,
+        public_subnet_ids=public, node_security_group_id=cluster.security_group_id,
         node_group_asg=asg, tags=ctx.get("tags", r.labels), k8s_labels=k8s_labels),
         ctx.get("provider"), k8s_provider, opts)

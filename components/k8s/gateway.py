@@ -32,7 +32,9 @@ from .serving import PORT as MODEL_PORT
 
 # https://hub.docker.com/r/envoyproxy/envoy/tags: a release tag, never latest.
 ENVOY_IMAGE = "docker.io/envoyproxy/envoy:v1.34.4"
-ENVOY_UID = 101  # the envoy user of the official image
+# Any UID works (no file is written: no admin interface, logs to stdout); above 10000, like the
+# model servers, so it never matches a host user.
+ENVOY_UID = 10101
 NAME = "llm-gateway"  # Deployment, Service and Secret name
 API_PORT = 8080  # plain HTTP behind a load balancer that terminates TLS (gcp, aws)
 TLS_PORT = 8443  # HTTPS where Envoy terminates TLS (azure)

@@ -25,6 +25,9 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 @dataclass
 class Positions:
     """dotted path -> where its value starts; `keys` -> where its key starts (for key errors)."""
@@ -72,6 +75,11 @@ class _Builder:
             raise self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels",
                             "stack files nest a few levels deep")
         self.positions.values.setdefault(path, _loc(self.file, node.start_mark))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            # Scalars with tags go through SafeConstructor (which refuses unsafe ones); collections are
+            # built here, so a tag such as !!python/object/apply must be refused here too.
+            raise self.fail(node, path, f"cannot read this value (unsupported YAML tag {node.tag})",
+                            "use plain YAML scalars, lists and maps")
         if isinstance(node, yaml.MappingNode):
             self.scalars.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
             out: dict[str, Any] = {}

@@ -255,7 +255,7 @@ def test_customer_managed_key(azure_plan):
 
 def test_federated_credential(example):
     r, p = example
-    fic = one(p, FIC)
+    fic = next(s for s in p.by_type(FIC) if s.name.endswith("-serving-fic"))  # not the front door's ACME one
     assert fic.inputs["subject"] == f"system:serviceaccount:{r.namespace}:{r.service_account}"
     assert fic.inputs["subject"] == "system:serviceaccount:llmcloud:model-server"
     assert fic.inputs["audiences"] == ["api://AzureADTokenExchange"]

@@ -24,6 +24,13 @@ CRDS: dict[str, dict[str, tuple[str, ...]]] = {
     "leaderworkerset.x-k8s.io/v1": {"LeaderWorkerSet": ("leaderWorkerTemplate",)},
     "monitoring.googleapis.com/v1": {"PodMonitoring": ("selector", "endpoints"), "Rules": ("groups",)},
     "monitoring.coreos.com/v1": {"ServiceMonitor": ("selector", "endpoints"), "PrometheusRule": ("groups",)},
+    # the front door (issue 6, docs/gateway.md)
+    "gateway.networking.k8s.io/v1": {"Gateway": ("gatewayClassName", "listeners"),
+                                     "HTTPRoute": ("parentRefs", "rules")},
+    "networking.gke.io/v1": {"GCPBackendPolicy": ("default", "targetRef"),
+                             "HealthCheckPolicy": ("default", "targetRef"),
+                             "GCPGatewayPolicy": ("default", "targetRef")},
+    "cert-manager.io/v1": {"Certificate": ("secretName", "dnsNames", "issuerRef"), "Issuer": ("acme",)},
 }
 # Plausible values for what a preview cannot know.
 PLACEHOLDERS = {

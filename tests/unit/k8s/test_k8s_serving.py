@@ -74,7 +74,7 @@ def test_vllm_args_from_the_spec() -> None:
 
 
 def test_shm_is_memory_backed_with_a_limit_and_weights_are_node_local() -> None:
-    pod = _pod(one(repo_plan("dev"), DEPLOYMENT).inputs)
+    pod = _pod(one(repo_plan("dev"), DEPLOYMENT, "llama-8b-deployment").inputs)
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
     assert volumes["dshm"]["emptyDir"]["sizeLimit"].endswith("Gi")
@@ -84,7 +84,7 @@ def test_shm_is_memory_backed_with_a_limit_and_weights_are_node_local() -> None:
 
 
 def test_probes_generous_startup_and_health() -> None:
-    vllm = _container(_pod(one(repo_plan("dev"), DEPLOYMENT).inputs))
+    vllm = _container(_pod(one(repo_plan("dev"), DEPLOYMENT, "llama-8b-deployment").inputs))
     startup = vllm["startupProbe"]
     assert startup["httpGet"]["path"] == "/health"
     assert startup["failureThreshold"] * startup["periodSeconds"] >= 20 * 60
@@ -113,7 +113,7 @@ def test_non_root_security_context() -> None:
             pod = _pod(step.inputs)
             assert pod["securityContext"]["runAsNonRoot"] is True
             assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-            for c in pod["containers"] + pod["initContainers"]:
+            for c in pod["containers"] + pod.get("initContainers", []):  # the gateway's Envoy has none
                 sc = c["securityContext"]
                 assert sc["allowPrivilegeEscalation"] is False
                 assert sc["capabilities"]["drop"] == ["ALL"]
@@ -127,7 +127,7 @@ def test_images_pinned_never_latest() -> None:
         assert ":latest" not in text
         for step in repo_plan(stack).by_type(DEPLOYMENT) + repo_plan(stack).by_type(LWS):
             pod = _pod(step.inputs)
-            for c in pod["containers"] + pod["initContainers"]:
+            for c in pod["containers"] + pod.get("initContainers", []):  # the gateway's Envoy has none
                 tag = c["image"].rsplit(":", 1)[-1]
                 assert "/" not in tag and tag not in ("latest", ""), c["image"]
     for image in images.SERVING_IMAGES.values():
@@ -147,7 +147,7 @@ def test_service_pdb_and_no_annotation_scraping() -> None:
     assert svc["type"] == "ClusterIP" and svc["ports"][0]["port"] == 8000
     pdb = one(p, "kubernetes:policy/v1:PodDisruptionBudget", "llama-8b-pdb").inputs["spec"]
     assert pdb["maxUnavailable"] == 1 and pdb["selector"]["matchLabels"] == svc["selector"]
-    template = one(p, DEPLOYMENT).inputs["spec"]["template"]
+    template = one(p, DEPLOYMENT, "llama-8b-deployment").inputs["spec"]["template"]
     assert template["metadata"]["annotations"]["prometheus.io/scrape"] == "false"
 
 
@@ -217,7 +217,7 @@ def test_scale_to_zero_for_min_zero_on_an_lws() -> None:
 
 
 def test_workload_replicas_are_owned_by_the_autoscaler() -> None:
-    dep = one(repo_plan("dev"), DEPLOYMENT).inputs
+    dep = one(repo_plan("dev"), DEPLOYMENT, "llama-8b-deployment").inputs
     assert dep["spec"]["replicas"] == 1  # the initial count; ignore_changes keeps Pulumi off it afterwards
 
 
@@ -253,7 +253,7 @@ def test_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_plan_without_the_token_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
     p = plan(STACKS / "dev.yaml")
-    assert one(p, "kubernetes:core/v1:Secret").inputs["stringData"] == "[secret]"
+    assert one(p, "kubernetes:core/v1:Secret", "llama-8b-hf-token").inputs["stringData"] == "[secret]"
 
 
 # ------------------------------------------------------------------ monitoring and device plugins

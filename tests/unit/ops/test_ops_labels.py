@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from helpers import plan, repo_plan, resolved
-
 from llmcloud.components import labels as L
 
 STACKS = {"gcp": "dev", "aws": "aws-example", "azure": "azure-example"}
@@ -58,7 +57,8 @@ def test_component_labels_are_kept_and_stack_labels_added():
         "team": "mine", "Name": "x", "llmcloud-stack": "s"}
     p = repo_plan("aws-example")
     vpc = next(s for s in p.resources() if s.type == "aws:ec2/vpc:Vpc")
-    assert vpc.inputs["tags"]["Name"].endswith("vpc") and vpc.inputs["tags"][L.STACK_KEY] == resolved("stacks/aws-example.yaml").stack_name
+    stack_name = resolved("stacks/aws-example.yaml").stack_name
+    assert vpc.inputs["tags"]["Name"].endswith("vpc") and vpc.inputs["tags"][L.STACK_KEY] == stack_name
 
 
 def test_gcp_sanitizer():

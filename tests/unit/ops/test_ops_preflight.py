@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from helpers import resolved
-
 from llmcloud.components import preflight
 from llmcloud.components.ops_http import JsonApi
 from llmcloud.components.preflight import aws as aws_preflight

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import plan, resolved
-
 from llmcloud.components import ttl
 from llmcloud.components.spec import StackErrors
 
