@@ -49,6 +49,9 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
         r, make_engine = prerequisites(stack, cloud, action="preview")
         loaded_file = r.file
         plan = assess(real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=expect_no_changes), r)
+        from .ops import preflight_gate
+
+        preflight_gate(r, strict=False, json_mode=json_mode)  # online: quota and zones, a warning here
     else:
         loaded, r = load(stack, cloud)
         loaded_file = loaded.file
