@@ -94,14 +94,19 @@ class PricingContext:
 
 Pricer = Callable[[Step, PricingContext], Iterable[Line]]
 _PRICERS: dict[str, dict[str, Pricer]] = {}
+_BILLABLE: dict[Pricer, Callable[[Step], bool]] = {}
 
 
-def pricer(cloud: str, *types: str) -> Callable[[Pricer], Pricer]:
-    """Register a function that prices resources of `types` on `cloud`."""
+def pricer(cloud: str, *types: str, when: Callable[[Step], bool] | None = None) -> Callable[[Pricer], Pricer]:
+    """Register a function that prices resources of `types` on `cloud`; `when` selects the billable ones
+    (a Kubernetes Service costs only as type LoadBalancer). A billable resource priced at nothing is
+    reported as unpriced."""
 
     def register(fn: Pricer) -> Pricer:
         for t in types:
             _PRICERS.setdefault(cloud, {})[t] = fn
+        if when is not None:
+            _BILLABLE[fn] = when
         return fn
 
     return register
@@ -140,7 +145,7 @@ def price_plan(plan: Plan, *, region: str, expected_nodes: dict[str, int], usage
         if step.op in ("delete", "discard", "read"):
             continue
         fn = pricers.get(step.type)
-        if fn is not None:
+        if fn is not None and _BILLABLE.get(fn, lambda _: True)(step):
             priced = list(fn(step, ctx))
             lines.extend(priced)
             if not priced:

@@ -97,3 +97,20 @@ def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
     gb = ctx.usage.stored_gb_per_bucket
     yield Line(f"buckets.{ctx.key_of(step)}", "S3 Standard", "GB-month", per_gb, Band(gb, gb, gb), hours=1,
                note="usage.stored_gb")
+
+
+@pricer("aws", "aws:lb/loadBalancer:LoadBalancer")
+def load_balancer(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    """The front door's ALB: hours, plus capacity units approximated by the bytes it serves."""
+    hourly = float(ctx.catalog.service("load_balancer_hour", ctx.region, 0.0))
+    yield Line("front_door", "Application Load Balancer", "ALB-hour", hourly, Band(1, 1, 1))
+    per_gb = float(ctx.catalog.service("load_balancer_gb", ctx.region, 0.0))
+    gb = ctx.usage.egress_gb_month
+    yield Line("front_door", "Application Load Balancer capacity (approx. by GB)", "GB", per_gb, Band(gb, gb, gb),
+               hours=1, note="usage.egress_gb_month")
+
+
+@pricer("aws", "aws:secretsmanager/secret:Secret")
+def secret(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    per_month = float(ctx.catalog.service("secret_month", ctx.region, 0.0))
+    yield Line("front_door.api_keys", "Secrets Manager secret", "secret-month", per_month, Band(1, 1, 1), hours=1)

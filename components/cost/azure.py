@@ -82,3 +82,17 @@ def storage_account(step: Step, ctx: PricingContext) -> Iterator[Line]:
     gb = ctx.usage.stored_gb_per_bucket
     yield Line(f"buckets.{ctx.key_of(step)}", f"Blob Storage Hot {sku.removeprefix('Standard_')}", "GB-month",
                per_gb, Band(gb, gb, gb), hours=1, note="usage.stored_gb")
+
+
+@pricer("azure", "kubernetes:core/v1:Service", when=lambda s: (s.inputs.get("spec") or {}).get("type") == "LoadBalancer")
+def load_balancer_service(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    """A Service of type LoadBalancer (the front door) adds a rule to the cluster's Standard Load Balancer
+    and a public IP; AKS bills the rules and the processed bytes."""
+    hourly = float(ctx.catalog.service("load_balancer_hour", ctx.region, 0.0))
+    yield Line("front_door", "Standard Load Balancer rule", "rule-hour", hourly, Band(1, 1, 1))
+    ip = float(ctx.catalog.service("public_ip_hour", ctx.region, 0.0))
+    yield Line("front_door", "Standard public IPv4 (front door)", "IP-hour", ip, Band(1, 1, 1))
+    per_gb = float(ctx.catalog.service("load_balancer_gb", ctx.region, 0.0))
+    gb = ctx.usage.egress_gb_month
+    yield Line("front_door", "Standard Load Balancer data processed", "GB", per_gb, Band(gb, gb, gb), hours=1,
+               note="usage.egress_gb_month")

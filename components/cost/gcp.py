@@ -67,3 +67,22 @@ def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
     gb = ctx.usage.stored_gb_per_bucket
     yield Line(f"buckets.{ctx.key_of(step)}", "Cloud Storage Standard", "GB-month", per_gb,
                Band(gb, gb, gb), hours=1, note="usage.stored_gb")
+
+
+@pricer("gcp", "kubernetes:gateway.networking.k8s.io/v1:Gateway")
+def gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    """The GKE Gateway controller creates a global external Application Load Balancer: one forwarding
+    rule, plus the bytes it processes (the responses: usage.egress_gb_month)."""
+    hourly = float(ctx.catalog.service("load_balancer_hour", ctx.region, 0.0))
+    yield Line("front_door", "Application Load Balancer forwarding rule", "rule-hour", hourly, Band(1, 1, 1))
+    per_gb = float(ctx.catalog.service("load_balancer_gb", ctx.region, 0.0))
+    gb = ctx.usage.egress_gb_month
+    yield Line("front_door", "Application Load Balancer data processed", "GB", per_gb, Band(gb, gb, gb), hours=1,
+               note="usage.egress_gb_month")
+
+
+@pricer("gcp", "gcp:secretmanager/secretVersion:SecretVersion")
+def secret_version(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    per_month = float(ctx.catalog.service("secret_month", ctx.region, 0.0))
+    yield Line("front_door.api_keys", "Secret Manager active version", "version-month", per_month, Band(1, 1, 1),
+               hours=1)

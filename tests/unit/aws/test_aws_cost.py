@@ -122,7 +122,7 @@ def test_example_stack_cost_bands():
     assert lines[("node_pools.inf2", "inf2.8xlarge")]["expected"] == 1436.57
     assert lines[("cluster", "EKS cluster (standard support)")]["floor"] == 73.0
     # floor = inf2 1436.567 + system 140.16 + EKS 73 + NAT 32.85 + 2.25 + IPv4 3.65 + KMS 1 + S3 2.3
-    #         + egress 10 GB × 0.09
-    assert cost["monthly"]["floor"] == 1692.68
+    #         + egress 10 GB × 0.09 + front door: ALB 16.425 + 10 GB × 0.008 + API key secret 0.40
+    assert cost["monthly"]["floor"] == 1709.58
     # max = floor + 2nd inf2 node 1436.567 + 3 × L4 spot 669.702 + 2 more system nodes 280.32
-    assert cost["monthly"]["max"] == 4079.27
+    assert cost["monthly"]["max"] == 4096.17

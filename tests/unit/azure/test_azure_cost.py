@@ -76,11 +76,12 @@ def test_nat_gateway_public_ip_and_storage(azure_plan):
 def test_totals(azure_plan):
     free = _cost(azure_plan, "Free", "tier-free")["monthly"]
     standard = _cost(azure_plan, "Standard")["monthly"]
-    # floor: system 140.16 + NAT 32.85 + 2.25 + IP 3.65 + storage 1.84 + egress 10 GB × 0.087 (+ 73 Standard fee)
-    assert free["floor"] == 181.62
-    assert standard["floor"] == 254.62
-    assert standard["expected"] == round(254.62 + 2681.29, 2)
-    assert standard["max"] == round(420.48 + 73 + 32.85 + 2.25 + 3.65 + 1.84 + 0.87 + 5362.58 + 91.54, 2)
+    # floor: system 140.16 + NAT 32.85 + 2.25 + IP 3.65 + storage 1.84 + egress 10 GB × 0.087
+    #        + front door: LB rule 18.25 + its IP 3.65 + 10 GB × 0.005 (+ 73 Standard fee)
+    assert free["floor"] == 203.57
+    assert standard["floor"] == 276.57
+    assert standard["expected"] == round(276.57 + 2681.29, 2)
+    assert standard["max"] == round(420.48 + 73 + 32.85 + 2.25 + 3.65 + 1.84 + 0.87 + 21.95 + 5362.58 + 91.54, 2)
     assert standard["floor"] - free["floor"] == 73.0
 
 

@@ -68,6 +68,9 @@ usage: {stored_gb: 500, nat_gb_month: 100, egress_gb_month: 20}
     assert line(cost, "network.nat", "gateway")["monthly"]["expected"] == round(0.044 * H, 2)
     assert line(cost, "network.nat", "processing")["monthly"]["expected"] == 4.5  # 100 GB × $0.045
     assert line(cost, "network.egress")["monthly"]["expected"] == 2.4  # 20 GB × $0.12
+    assert line(cost, "front_door", "forwarding rule")["monthly"]["expected"] == 18.25  # 0.025 × 730
+    assert line(cost, "front_door", "data processed")["monthly"]["expected"] == 0.16  # 20 GB × $0.008
+    assert line(cost, "front_door.api_keys")["monthly"]["expected"] == 0.06  # one key, one version
     total = sum(ln["monthly"]["expected"] for ln in cost["lines"])
     assert cost["monthly"]["expected"] == pytest.approx(total, abs=0.02)
 
