@@ -71,12 +71,13 @@ def main() -> int:
             ("llmcloud validate dev", ["validate", "dev"], opts.runs, 0.300),
             ("llmcloud preview dev --offline --json", ["preview", "dev", "--offline", "--json"], heavy_runs, 3.0),
             ("llmcloud cost dev", ["cost", "dev"], heavy_runs, 3.0),
+            ("llmcloud cost dev --compare", ["cost", "dev", "--compare"], heavy_runs, 6.0),
         ]
         results = []
         for label, args, runs, target in cases:
             median, code = measure(args, runs)
             results.append({"command": label, "median_s": round(median, 3), "target_s": target, "exit": code})
-        dev_preview = results[2]["median_s"]
+        dev_preview = next(r["median_s"] for r in results if r["command"].startswith("llmcloud preview"))
         median, code = measure(["preview", str(big), "--offline", "--json", "--budget", "1e9"], heavy_runs)
         results.append({"command": "preview (50 models, 10 pools) --offline --json", "median_s": round(median, 3),
                         "target_s": round(2 * dev_preview, 3), "exit": code})

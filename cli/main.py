@@ -296,6 +296,16 @@ def policy_list(json: bool = JsonOption) -> None:
     list_rules(json_mode=json)
 
 
+@app.command("_price-on", hidden=True)
+def price_on(stack: str, cloud: str) -> None:
+    """Worker of `cost --compare`: the stack priced on one cloud, as JSON."""
+    import json as _json
+
+    from llmcloud.components.cost.compare import price_on as run
+
+    sys.stdout.write(_json.dumps(run(stack, cloud)) + "\n")
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of stack files (for editor completion)."""
@@ -319,11 +329,26 @@ def version() -> None:
 
 
 def main() -> None:
+    code: int = 0
     try:
         app()
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            sys.stderr.write(exc.code + "\n")
+            code = 1
+        else:
+            code = exc.code or 0
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        code = 130
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if "pulumi" in sys.modules:
+        # Tearing down the interpreter after the provider SDKs loaded (hundreds of thousands of objects,
+        # the Pulumi runtime's thread pools) takes about a second and does nothing useful: all output is
+        # flushed and every file is closed, so leave now.
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

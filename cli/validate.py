@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .common import emit_json, load, stdout
+import sys
+
+from .common import emit_json, load
 
 
 def run(stack: str, cloud: str | None, json_mode: bool) -> None:
@@ -16,11 +18,12 @@ def run(stack: str, cloud: str | None, json_mode: bool) -> None:
                    "node_pools": pools, "models": sorted(r.models), "buckets": sorted(r.buckets),
                    "protect_data": r.protect_data})
         return
-    out = stdout()
-    out.print(f"[green]✓[/] {loaded.file} is valid: stack [bold]{r.stack_name}[/] on {r.cloud} {r.region}, "
-              f"{len(r.node_pools)} node pool(s), {len(r.models)} model(s), {len(r.buckets)} bucket(s)"
-              + (", data protected" if r.protect_data else ""))
+    # Plain text: validate is the command people run most, and rich would add its import time.
+    lines = [f"✓ {loaded.file} is valid: stack {r.stack_name} on {r.cloud} {r.region}, "
+             f"{len(r.node_pools)} node pool(s), {len(r.models)} model(s), {len(r.buckets)} bucket(s)"
+             + (", data protected" if r.protect_data else "")]
     for name, p in r.node_pools.items():
         acc = "CPU" if p.accelerator == "none" else f"{p.accelerators_per_node} × {p.accelerator}"
-        out.print(f"  node_pools.{name}: {p.machine_type} ({acc}), {p.min_nodes}..{p.max_nodes} nodes"
-                  + (" spot" if p.spot else "") + f", zones {', '.join(p.zones)}")
+        lines.append(f"  node_pools.{name}: {p.machine_type} ({acc}), {p.min_nodes}..{p.max_nodes} nodes"
+                     + (" spot" if p.spot else "") + f", zones {', '.join(p.zones)}")
+    sys.stdout.write("\n".join(lines) + "\n")

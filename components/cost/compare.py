@@ -9,9 +9,9 @@ the mock runtime is per process), in parallel.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
+import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,12 +119,21 @@ def price_on(stack: str, cloud: str) -> dict[str, Any]:
 
 
 def compare(stack: str, clouds: tuple[str, ...] = CLOUDS, parallel: bool = True) -> list[dict[str, Any]]:
+    """Price `stack` on each cloud. In parallel, each cloud is planned by its own `llmcloud` process
+    (`_price-on`): the SDKs are large, the mock runtime is one per process, and a CLI process leaves
+    without the second-long interpreter teardown a pool worker would pay."""
     if not parallel or len(clouds) == 1:
         return [price_on(stack, c) for c in clouds]
-    workers = min(len(clouds), max(os.cpu_count() or 1, 2))
-    # spawn, not fork: a forked child of a process with the Pulumi runtime's gRPC threads can deadlock.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(price_on, [stack] * len(clouds), clouds))
+    procs = [subprocess.Popen([sys.executable, "-m", "llmcloud.cli.main", "_price-on", stack, c],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in clouds]
+    results = []
+    for cloud, proc in zip(clouds, procs, strict=True):
+        out, err = proc.communicate()
+        try:
+            results.append(json.loads(out))
+        except ValueError:
+            results.append(CloudCost(cloud, error=(err.strip().splitlines() or ["no output"])[-1]).to_json())
+    return results
 
 
 def diff(base: dict[str, Any], other: dict[str, Any]) -> list[dict[str, Any]]:

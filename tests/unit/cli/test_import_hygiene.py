@@ -14,9 +14,9 @@ REPO = Path(__file__).resolve().parents[3]
 PROBE = """
 import json, sys
 sys.argv = ["llmcloud", *json.loads(sys.argv[1])]
-from llmcloud.cli.main import main
+from llmcloud.cli.main import app  # app, not main: main leaves with os._exit once Pulumi is loaded
 try:
-    main()
+    app()
 except SystemExit:
     pass
 heavy = sorted({m.split(".")[0] for m in sys.modules
