@@ -119,6 +119,8 @@ def print_preview(console: Console, plan: Plan) -> None:
     if plan.cost:
         console.print()
         console.print(cost_table(plan.cost))
+        if plan.cost.get("models"):
+            console.print(token_table(plan.cost["models"]))
 
 
 def token_table(models: list[dict[str, Any]]) -> Table:

@@ -7,14 +7,16 @@ run `llmcloud render` to review the change. A stack's `models.<name>.image` over
 
 from __future__ import annotations
 
-VLLM_VERSION = "v0.10.1.1"
+# The same versions as the Dockerfiles in model_images/ (which build on these images).
+VLLM_VERSION = "v0.11.0"
+VLLM_TPU_VERSION = "v0.11.1"
 
 # Serving image per accelerator kind (ResolvedNodePool.kind).
 SERVING_IMAGES: dict[str, str] = {
     # https://hub.docker.com/r/vllm/vllm-openai/tags (CUDA build, NVIDIA GPUs)
     "gpu": f"docker.io/vllm/vllm-openai:{VLLM_VERSION}",
     # https://hub.docker.com/r/vllm/vllm-tpu/tags (JAX/XLA build for TPU v5e/v6e)
-    "tpu": f"docker.io/vllm/vllm-tpu:{VLLM_VERSION}",
+    "tpu": f"docker.io/vllm/vllm-tpu:{VLLM_TPU_VERSION}",
     # AWS Neuron DLC with vLLM for Inferentia2/Trainium
     # https://github.com/aws-neuron/deep-learning-containers#vllm-inference-neuronx
     "neuron": "public.ecr.aws/neuron/pytorch-inference-vllm-neuronx:"

@@ -141,3 +141,18 @@ def test_pulumi_cli_found_in_home_install(tmp_path, monkeypatch):
     exe.chmod(0o755)
     assert pulumi_cli() == str(exe)
     assert shutil.which("pulumi") is None or os.environ["PATH"] == "/usr/bin:/bin"
+
+
+@pytest.mark.parametrize(("args", "code"), [(["preview", "dev", "--offline", "--json", "--budget", "1"], 3),
+                                            (["preview", "dev", "--offline", "--json"], 0),
+                                            (["validate", "nosuchstack"], 2), (["--no-such-option"], 2)])
+def test_console_script_exit_codes(args, code):
+    """The real entry point (main), which leaves with os._exit after Pulumi work: codes and output intact."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "llmcloud.cli.main", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == code, proc.stderr
+    if "--json" in args:
+        assert json.loads(proc.stdout)["stack"] == "dev-gcp"  # complete JSON: flushed before leaving
