@@ -89,7 +89,8 @@ def main() -> int:
         width = max(len(r["command"]) for r in results)
         print(f"{'command':<{width}}  median   target  ok")
         for r in results:
-            print(f"{r['command']:<{width}}  {r['median_s']:6.3f}s  {r['target_s']:6.3f}s  {'yes' if r['ok'] else 'NO'}")
+            ok = "yes" if r["ok"] else "NO"
+            print(f"{r['command']:<{width}}  {r['median_s']:6.3f}s  {r['target_s']:6.3f}s  {ok}")
     return 0 if all(r["ok"] for r in results) else 1
 
 

@@ -54,7 +54,8 @@ def _setup_steps(cloud: str) -> list[dict[str, Any]]:
         {"uses": "actions/setup-python@v5", "with": {"python-version": PYTHON, "cache": "pip"}},
         {"name": "Install the Pulumi CLI", "uses": "pulumi/actions@v6"},
         {"name": "Cache Pulumi plugins", "uses": "actions/cache@v4",
-         "with": {"path": "~/.pulumi/plugins", "key": "pulumi-plugins-${{ runner.os }}-${{ hashFiles('pyproject.toml') }}"}},
+         "with": {"path": "~/.pulumi/plugins",
+                  "key": "pulumi-plugins-${{ runner.os }}-${{ hashFiles('pyproject.toml') }}"}},
         {"name": "Install llmcloud", "run": f"pip install 'llmcloud[{EXTRAS[cloud]}]'"},
         GITHUB_AUTH[cloud],
     ]
@@ -140,7 +141,8 @@ def gitlab(envs: dict[str, str]) -> dict[str, Any]:
                                                                    f"llmcloud validate {env}"],
                                   "rules": [{"if": "$CI_PIPELINE_SOURCE == 'merge_request_event'"}]}
         doc[f"preview-{env}"] = {"stage": "preview", "id_tokens": oidc,
-                                 "script": [*setup, f"llmcloud cost {env}", f"llmcloud preview {env} --json > plan.json"],
+                                 "script": [*setup, f"llmcloud cost {env}",
+                                            f"llmcloud preview {env} --json > plan.json"],
                                  "artifacts": {"paths": ["plan.json"], "when": "always"},
                                  "rules": [{"if": "$CI_PIPELINE_SOURCE == 'merge_request_event'"}]}
         rule: dict[str, Any] = {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == 'push'"}

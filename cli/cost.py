@@ -102,7 +102,8 @@ def run_diff(r: Any, cost: dict[str, Any], other: str, cloud: str | None, *, jso
         names = (r.stack_name, o.stack_name)
     rows = diff(base, target)
     if json_mode:
-        emit_json({"base": names[0], "other": names[1], "monthly": {"base": base["monthly"], "other": target["monthly"]},
+        emit_json({"base": names[0], "other": names[1],
+                   "monthly": {"base": base["monthly"], "other": target["monthly"]},
                    "lines": rows})
         return
     from .render import diff_table

@@ -29,7 +29,7 @@ def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Any, A
     """Everything the real engine needs, checked before anything runs (exit 2 or 4)."""
     from llmcloud.components.engine import credentials
 
-    loaded, r = load(stack, cloud)
+    _, r = load(stack, cloud)
     require_sdk(r.cloud)
     exe = pulumi_cli()
     if exe is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 
 
-class BudgetBand(str, Enum):
+class BudgetBand(StrEnum):
     expected = "expected"
     max = "max"
 

@@ -67,7 +67,7 @@ class Progress:
     def _render(self) -> Group:
         with self._lock:
             elapsed = time.monotonic() - self.start
-            done = ", ".join(f"{n} {op}d" if not op.endswith("e") else f"{n} {op}d" for op, n in self.counts.items())
+            done = ", ".join(f"{op} {n}" for op, n in self.counts.items())
             head = Text.from_markup(f"[bold]{escape(self.title)}[/] {elapsed:,.0f}s" + (f"  ({done})" if done else ""))
             return Group(head, *(Text.from_markup(line) for line in self.lines[-self.max_lines:]))
 

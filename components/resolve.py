@@ -231,7 +231,8 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     system_machine = spec.cluster.system_machine_type.get(cloud, DEFAULT_SYSTEM_MACHINE[cloud])
     if cat.cpu_machine(system_machine) is None and not any(m.machine_type == system_machine for m in cat.machines):
         errors.append(loaded.error(("cluster", "system_machine_type", cloud), f"{system_machine!r} is not in the "
-                                   f"{cloud} catalog", "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines)))
+                                   f"{cloud} catalog",
+                                   "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines)))
     if errors:
         raise StackErrors(errors)
     resolved = _assemble(loaded, cloud, cat, region, stack_name, pools, models, system_machine)
@@ -265,7 +266,8 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
 
 
 def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, stack_name: str,
-              pools: dict[str, ResolvedNodePool], models: dict[str, ResolvedModel], system_machine: str) -> ResolvedStack:
+              pools: dict[str, ResolvedNodePool], models: dict[str, ResolvedModel],
+              system_machine: str) -> ResolvedStack:
     spec = loaded.spec
     regional = spec.cluster.regional if spec.cluster.regional is not None else spec.environment == "prod"
     first_zone = None
@@ -366,13 +368,12 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
         hosts = _tpu_hosts(loaded, name, pool, machine, errors)
         if hosts is None:
             return None
-        if hosts > 1:
-            # A multi-host slice only works whole: the pool is 0 or one slice (GKE sizes it atomically).
-            if pool.max_nodes != hosts or pool.min_nodes not in (0, hosts):
-                errors.append(loaded.error((*path, "max_nodes"), f"a {pool.tpu_topology} slice of "
-                                           f"{machine.machine_type} has {hosts} hosts",
-                                           f"set max_nodes: {hosts} and min_nodes: 0 or {hosts}"))
-                return None
+        # A multi-host slice only works whole: the pool is 0 or one slice (GKE sizes it atomically).
+        if hosts > 1 and (pool.max_nodes != hosts or pool.min_nodes not in (0, hosts)):
+            errors.append(loaded.error((*path, "max_nodes"), f"a {pool.tpu_topology} slice of "
+                                       f"{machine.machine_type} has {hosts} hosts",
+                                       f"set max_nodes: {hosts} and min_nodes: 0 or {hosts}"))
+            return None
     return ResolvedNodePool(
         name=name, accelerator=pool.accelerator, accelerator_id=machine.accelerator_id or acc.id, kind=acc.kind,
         k8s_resource=acc.k8s_resource, accelerators_per_node=machine.count,
@@ -431,10 +432,12 @@ def _pick_machine(loaded: LoadedStack, cat: CloudCatalog, cloud: str, name: str,
                 counts = ", ".join(str(m.count) for m in same_type)
                 msg = f"{wanted} carries {counts} × {pool.accelerator}, not {pool.accelerators_per_node}"
             else:
-                msg = f"{wanted} does not carry {pool.accelerator}{did_you_mean(wanted, [m.machine_type for m in rows])}"
+                hint = did_you_mean(wanted, [m.machine_type for m in rows])
+                msg = f"{wanted} does not carry {pool.accelerator}{hint}"
             errors.append(loaded.error((*path, "machine_type", cloud), msg, "machine types with "
                                        f"{pool.accelerators_per_node} × {pool.accelerator}: "
-                                       + (", ".join(m.machine_type for m in rows if m.count == pool.accelerators_per_node)
+                                       + (", ".join(m.machine_type for m in rows
+                                                    if m.count == pool.accelerators_per_node)
                                           or "none")))
             return None
         machine = match

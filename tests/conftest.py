@@ -31,9 +31,8 @@ def write_stack(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run the Typer app in-process with HOME isolated, no colours and a fixed width."""
-    from typer.testing import CliRunner
-
     from llmcloud.cli.main import app
+    from typer.testing import CliRunner
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NO_COLOR", "1")

@@ -84,7 +84,11 @@ def storage_account(step: Step, ctx: PricingContext) -> Iterator[Line]:
                per_gb, Band(gb, gb, gb), hours=1, note="usage.stored_gb")
 
 
-@pricer("azure", "kubernetes:core/v1:Service", when=lambda s: (s.inputs.get("spec") or {}).get("type") == "LoadBalancer")
+def _is_load_balancer(step: Step) -> bool:
+    return (step.inputs.get("spec") or {}).get("type") == "LoadBalancer"
+
+
+@pricer("azure", "kubernetes:core/v1:Service", when=_is_load_balancer)
 def load_balancer_service(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """A Service of type LoadBalancer (the front door) adds a rule to the cluster's Standard Load Balancer
     and a public IP; AKS bills the rules and the processed bytes."""

@@ -76,7 +76,8 @@ def _read(path: FsPath, chain: tuple[str, ...]) -> tuple[dict[str, Any], Positio
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise StackErrors([StackError((), f"cannot read the file ({exc.strerror})", "", Location(shown, 1, 1))]) from None
+        problem = StackError((), f"cannot read the file ({exc.strerror})", "", Location(shown, 1, 1))
+        raise StackErrors([problem]) from None
     value, positions = parse_yaml(raw, shown)
     if value is None:
         raise StackErrors([StackError((), "the file is empty", "a stack file is a YAML map; see stacks/dev.yaml",
@@ -290,7 +291,8 @@ def check_neutral(stack: LoadedStack) -> list[StackError]:
         tp = model.tensor_parallel
         if isinstance(tp, int) and tp < 1:
             errors.append(stack.error((*path, "tensor_parallel"), f"{tp} is out of range", "allowed: ≥ 1 or auto"))
-        elif pool is not None and pool.accelerator != "auto" and isinstance(tp, int) and tp > pool.accelerators_per_node:
+        elif (pool is not None and pool.accelerator != "auto" and isinstance(tp, int)
+              and tp > pool.accelerators_per_node):
             errors.append(stack.error((*path, "tensor_parallel"), f"tensor_parallel {tp} exceeds the "
                                       f"{pool.accelerators_per_node} accelerators per node of pool {model.node_pool}",
                                       f"allowed: 1..{pool.accelerators_per_node} (use pipeline_parallel across nodes)"))

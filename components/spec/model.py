@@ -84,7 +84,8 @@ class NodePoolSpec(_Spec):
     accelerator: AcceleratorName = Field(
         description="Accelerator type, none for a CPU pool, or auto: the cheapest machine (type and count) on the "
                     "target cloud and region that fits every model on the pool.")
-    accelerators_per_node: int = Field(1, ge=1, le=16, description="Accelerators (GPUs, TPU chips, Neuron devices) per node.")
+    accelerators_per_node: int = Field(
+        1, ge=1, le=16, description="Accelerators (GPUs, TPU chips, Neuron devices) per node.")
     min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes; 0 lets the pool scale to zero.")
     max_nodes: int = Field(1, ge=1, le=1000, description="Most nodes the autoscaler may add.")
     spot: bool = Field(False, description="Spot/preemptible capacity: cheaper, can be reclaimed.")
@@ -123,7 +124,8 @@ class ModelSpec(_Spec):
     replicas: ReplicasSpec = Field(default_factory=ReplicasSpec)
     hf_token_env: EnvVarName | None = Field(
         None, description="Name of the environment variable holding the Hugging Face token (never the token).")
-    gpu_memory_utilization: float = Field(0.90, gt=0.1, le=0.98, description="Share of accelerator memory vLLM may use.")
+    gpu_memory_utilization: float = Field(
+        0.90, gt=0.1, le=0.98, description="Share of accelerator memory vLLM may use.")
     expected_concurrency: int = Field(
         1, ge=1, le=4096, description="Sequences served at once per replica; sizing (accelerator: auto) keeps "
                                       "their KV cache at max_model_len in memory.")

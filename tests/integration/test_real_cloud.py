@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from llmcloud.cli.common import pulumi_cli
 from llmcloud.components.engine.credentials import has_credentials, passphrase_env
 

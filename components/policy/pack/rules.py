@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .. import MANDATORY, RULES, Context, Rule, evaluate_steps
 from ...engine.plan import Step
+from .. import MANDATORY, RULES, Context, Rule, evaluate_steps
 
 PACK_DIR = __file__.rsplit("/", 1)[0]
 

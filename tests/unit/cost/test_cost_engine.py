@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from helpers import plan, resolved
-
 from llmcloud.components import catalog
 from llmcloud.components.cost import cost_for, expected_nodes, price_plan
 from llmcloud.components.engine.plan import Plan

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from helpers import get, one, plan, repo_plan, resolved
-
 from llmcloud.components import catalog
 from llmcloud.components.engine import offline
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpers import repo_plan
-
 from llmcloud.components.k8s.cluster_autoscaler import values
 
 REPO = Path(__file__).resolve().parents[3]

@@ -43,6 +43,7 @@ def test_rendered_manifests_pass_checkov(cli, stack, tmp_path, monkeypatch):
                            "--skip-check", SKIPPED], capture_output=True, text=True, env=env, timeout=600)
     report = json.loads(proc.stdout)
     reports = report if isinstance(report, list) else [report]
-    failed = [f"{f['check_id']} {f['resource']}" for r in reports for f in r.get("results", {}).get("failed_checks", [])]
+    failed = [f"{f['check_id']} {f['resource']}"
+              for r in reports for f in r.get("results", {}).get("failed_checks", [])]
     assert failed == []
     assert sum(r.get("summary", {}).get("passed", 0) for r in reports) > 50

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from helpers import repo_plan, resolved
-
 from llmcloud.components.engine.plan import Step
 from llmcloud.components.policy import ADVISORY, MANDATORY, RULES, Context, evaluate, evaluate_steps
 
@@ -38,7 +37,8 @@ PAB = {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": T
 CASES = {
     "LLM-DATA-001": (DEV, [step("gcp:storage/bucket:Bucket", {**GOOD_GCS, "publicAccessPrevention": "inherited"})],
                      [step("gcp:storage/bucket:Bucket", GOOD_GCS)]),
-    "LLM-DATA-002": (DEV, [step("azure-native:storage:StorageAccount", {**GOOD_ACCOUNT, "minimumTlsVersion": "TLS1_0"})],
+    "LLM-DATA-002": (DEV, [step("azure-native:storage:StorageAccount",
+                                {**GOOD_ACCOUNT, "minimumTlsVersion": "TLS1_0"})],
                      [step("azure-native:storage:StorageAccount", GOOD_ACCOUNT)]),
     "LLM-DATA-003": (DEV, [step("gcp:storage/bucket:Bucket", {**GOOD_GCS, "versioning": {"enabled": False}})],
                      [step("gcp:storage/bucket:Bucket", GOOD_GCS)]),
@@ -46,7 +46,8 @@ CASES = {
                      [step("gcp:storage/bucket:Bucket", GOOD_GCS, protect=True, retain=True)]),
     "LLM-NET-001": (DEV, [step("gcp:compute/firewall:Firewall", {"sourceRanges": ["0.0.0.0/0"]}, "allow-all")],
                     [step("gcp:compute/firewall:Firewall", {"sourceRanges": ["10.0.0.0/8"]}, "internal")]),
-    "LLM-NET-002": (PROD, [step("gcp:container/cluster:Cluster", {"privateClusterConfig": {"enablePrivateNodes": False}})],
+    "LLM-NET-002": (PROD, [step("gcp:container/cluster:Cluster",
+                                {"privateClusterConfig": {"enablePrivateNodes": False}})],
                     [step("gcp:container/cluster:Cluster", {"privateClusterConfig": {"enablePrivateNodes": True},
                                                             "masterAuthorizedNetworksConfig": {"cidrBlocks": [{}]}})]),
     "LLM-NET-003": (DEV, [step("aws:eks/cluster:Cluster", {"vpcConfig": {"endpointPublicAccess": True}})],
@@ -65,7 +66,8 @@ CASES = {
                         "allowPrivilegeEscalation": False}}, {"runAsNonRoot": True}))]),
     "LLM-K8S-004": (DEV, [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "resources": {}}))],
                     [step("kubernetes:apps/v1:Deployment", pod(GOOD_CONTAINER))]),
-    "LLM-K8S-005": (DEV, [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "image": "vllm/vllm-openai:latest"}))],
+    "LLM-K8S-005": (DEV, [step("kubernetes:apps/v1:Deployment",
+                               pod({**GOOD_CONTAINER, "image": "vllm/vllm-openai:latest"}))],
                     [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER,
                                                                 "image": "vllm/vllm-openai@sha256:" + "a" * 64}))]),
 }
@@ -91,7 +93,8 @@ def test_s3_buckets_need_all_companions():
             step("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", {}),
             step("aws:s3/bucketVersioning:BucketVersioning", {"versioningConfiguration": {"status": "Enabled"}})]
     assert not {"LLM-DATA-001", "LLM-DATA-002", "LLM-DATA-003"} & {v.rule for v in evaluate_steps(good, DEV)}
-    half = [*good[:1], step("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", {**PAB, "ignorePublicAcls": False})]
+    half = [*good[:1],
+            step("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", {**PAB, "ignorePublicAcls": False})]
     messages = [v.message for v in evaluate_steps(half, DEV) if v.rule == "LLM-DATA-001"]
     assert messages == ["public access block flags not set: ignorePublicAcls"]
 

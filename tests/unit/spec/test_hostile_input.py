@@ -11,7 +11,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from llmcloud.components.resolve import resolve
 from llmcloud.components.spec import StackErrors, load_stack
 
