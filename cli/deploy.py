@@ -25,18 +25,26 @@ from .common import (
 )
 
 
-def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Any, Any]:
-    """Everything the real engine needs, checked before anything runs (exit 2 or 4)."""
+def engine_essentials(action: str) -> tuple[str, dict[str, str]]:
+    """The pulumi CLI and the state passphrase, or exit 4 saying how to get them."""
     from llmcloud.components.engine import credentials
 
-    _, r = load(stack, cloud)
-    require_sdk(r.cloud)
     exe = pulumi_cli()
     if exe is None:
         fail(MISSING, f"the pulumi CLI is needed to {action} and was not found: {PULUMI_INSTALL}")
     passphrase = credentials.passphrase_env()
     if passphrase is None:
         fail(MISSING, credentials.PASSPHRASE_HELP)
+    return exe, passphrase
+
+
+def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Any, Any]:
+    """Everything the real engine needs, checked before anything runs (exit 2 or 4)."""
+    from llmcloud.components.engine import credentials
+
+    _, r = load(stack, cloud)
+    require_sdk(r.cloud)
+    exe, passphrase = engine_essentials(action)
     if not credentials.has_credentials(r.cloud):
         fail(MISSING, f"no {r.cloud} credentials found; expected {credentials.EXPECTED[r.cloud]}")
     from llmcloud.components.engine.real import RealEngine, settings_for

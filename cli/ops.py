@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from .common import BLOCKED, FAILED, INVALID, MISSING, PULUMI_INSTALL, emit_json, fail, load, notice, pulumi_cli
+from .common import BLOCKED, FAILED, INVALID, emit_json, fail, load, notice
 
 
 def _money(value: Any) -> str:
@@ -143,15 +143,11 @@ def leftovers(stack: str, cloud: str | None, *, json_mode: bool, strict: bool) -
 # ---- status and reap
 
 def _backend_settings(backend: str | None) -> Any:
-    from llmcloud.components.engine import credentials
     from llmcloud.components.reaper import settings
 
-    exe = pulumi_cli()
-    if exe is None:
-        fail(MISSING, f"the pulumi CLI is needed to read the backend and was not found: {PULUMI_INSTALL}")
-    passphrase = credentials.passphrase_env()
-    if passphrase is None:
-        fail(MISSING, credentials.PASSPHRASE_HELP)
+    from .deploy import engine_essentials
+
+    exe, passphrase = engine_essentials("read the backend")
     return settings(backend, exe, passphrase)
 
 

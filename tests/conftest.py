@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -45,3 +47,47 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
     return run
+
+
+class FakePulumi:
+    """The stand-in pulumi CLI (tests/fakes/pulumi): script what it answers, read what it was asked."""
+
+    def __init__(self, scenario_file: Path, log: Path, defaults: dict | None = None) -> None:
+        self.scenario_file = scenario_file
+        self.log = log
+        self.defaults = defaults or {}
+
+    def script(self, **scenario) -> None:
+        self.scenario_file.write_text(json.dumps({**self.defaults, **scenario}))
+
+    def calls(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def ops(self) -> list[list[str]]:
+        return [c["argv"] for c in self.calls() if c["argv"][:1] != ["version"]]
+
+
+@pytest.fixture
+def fake_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
+    """The stand-in on PATH (as <root>/bin/pulumi, like the installer lays it out), with a passphrase and
+    GCP credentials in the environment, in the repository's directory."""
+    bin_dir = tmp_path / "pulumi-home" / "bin"
+    bin_dir.mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "fakes" / "pulumi", bin_dir / "pulumi")
+    (bin_dir / "pulumi").chmod(0o755)
+    log = tmp_path / "pulumi-calls.jsonl"
+    scenario_file = tmp_path / "scenario.json"
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
+    monkeypatch.setenv("FAKE_PULUMI_STATE", str(tmp_path / "fake-state"))
+    monkeypatch.setenv("FAKE_PULUMI_SCENARIO", str(scenario_file))
+    monkeypatch.setenv("LLMCLOUD_PASSPHRASE", "correct horse battery staple")
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.test-token")
+    monkeypatch.chdir(REPO)
+    fake = FakePulumi(scenario_file, log)
+    fake.script()
+    return fake

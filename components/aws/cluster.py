@@ -198,24 +198,11 @@ def _addon(name: str, cluster_name: pulumi.Input[str], addon: str, tags: dict[st
 
 def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
     """A kubeconfig that gets a token from `aws eks get-token` (no static credentials)."""
-    return f"""apiVersion: v1
-kind: Config
-clusters:
-- name: {name}
-  cluster:
-    server: {endpoint}
-    certificate-authority-data: {ca_data}
-contexts:
-- name: {name}
-  context: {{cluster: {name}, user: {name}}}
-current-context: {name}
-users:
-- name: {name}
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: aws
-      args: [eks, get-token, --cluster-name, {name}, --region, {region}, --output, json]
-      interactiveMode: Never
-      installHint: Install the AWS CLI v2, see https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html
-"""
+    from ..k8s.kubeconfig import exec_kubeconfig
+
+    return exec_kubeconfig(
+        name, endpoint, ca_data, "aws",
+        ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
+        install_hint="Install the AWS CLI v2, see "
+                     "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
+        interactiveMode="Never")

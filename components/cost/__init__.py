@@ -86,6 +86,25 @@ class PricingContext:
     usage: Usage = field(default_factory=Usage)
     cluster_tier: str = "standard"
     name_prefix: str = ""  # components name their resources f"{prefix}{stack key}"
+    billed_once: set[str] = field(default_factory=set)  # stack-wide usage lines already priced
+
+    def first_time(self, key: str) -> bool:
+        """True once per key: a usage estimate for the whole stack is billed once, however many
+        resources share it (AWS puts one NAT gateway per zone)."""
+        if key in self.billed_once:
+            return False
+        self.billed_once.add(key)
+        return True
+
+    def hourly(self, resource: str, sku: str, unit: str, price_key: str, note: str = "") -> Line:
+        """One always-on unit priced per hour from the catalog's services."""
+        price = float(self.catalog.service(price_key, self.region, 0.0) or 0.0)
+        return Line(resource, sku, unit, price, Band(1, 1, 1), note=note)
+
+    def per_gb(self, resource: str, sku: str, price_key: str, gb: float, note: str) -> Line:
+        """A usage-based line: GB a month (from the stack's usage:) at the catalog's per-GB price."""
+        price = float(self.catalog.service(price_key, self.region, 0.0) or 0.0)
+        return Line(resource, sku, "GB", price, Band(gb, gb, gb), hours=1, note=note)
 
     def key_of(self, step: Step) -> str:
         """The stack key (bucket or pool name) behind a resource named with the stack's prefix."""

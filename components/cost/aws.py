@@ -63,16 +63,10 @@ def cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("aws", "aws:ec2/natGateway:NatGateway")
 def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    hourly = float(ctx.catalog.service("nat_gateway_hour", ctx.region, 0.0))
-    yield Line("network.nat", "NAT gateway", "gateway-hour", hourly, Band(1, 1, 1), note=step.name)
-    # The traffic estimate is for the whole stack: bill it once, however many gateways share it.
-    if getattr(ctx, "_aws_nat_data_priced", False):
-        return
-    ctx._aws_nat_data_priced = True  # type: ignore[attr-defined]
-    per_gb = float(ctx.catalog.service("nat_gateway_gb", ctx.region, 0.0))
-    gb = ctx.usage.nat_gb_month
-    yield Line("network.nat", "NAT gateway data processing", "GB", per_gb, Band(gb, gb, gb), hours=1,
-               note="usage.nat_gb_month (S3 traffic skips NAT through the gateway endpoint)")
+    yield ctx.hourly("network.nat", "NAT gateway", "gateway-hour", "nat_gateway_hour", note=step.name)
+    if ctx.first_time("nat-data"):
+        yield ctx.per_gb("network.nat", "NAT gateway data processing", "nat_gateway_gb", ctx.usage.nat_gb_month,
+                         "usage.nat_gb_month (S3 traffic skips NAT through the gateway endpoint)")
 
 
 @pricer("aws", "aws:ec2/eip:Eip")
@@ -102,12 +96,9 @@ def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
 @pricer("aws", "aws:lb/loadBalancer:LoadBalancer")
 def load_balancer(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """The front door's ALB: hours, plus capacity units approximated by the bytes it serves."""
-    hourly = float(ctx.catalog.service("load_balancer_hour", ctx.region, 0.0))
-    yield Line("front_door", "Application Load Balancer", "ALB-hour", hourly, Band(1, 1, 1))
-    per_gb = float(ctx.catalog.service("load_balancer_gb", ctx.region, 0.0))
-    gb = ctx.usage.egress_gb_month
-    yield Line("front_door", "Application Load Balancer capacity (approx. by GB)", "GB", per_gb, Band(gb, gb, gb),
-               hours=1, note="usage.egress_gb_month")
+    yield ctx.hourly("front_door", "Application Load Balancer", "ALB-hour", "load_balancer_hour")
+    yield ctx.per_gb("front_door", "Application Load Balancer capacity (approx. by GB)", "load_balancer_gb",
+                     ctx.usage.egress_gb_month, "usage.egress_gb_month")
 
 
 @pricer("aws", "aws:secretsmanager/secret:Secret")

@@ -60,12 +60,9 @@ def managed_cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("azure", "azure-native:network:NatGateway")
 def nat_gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    hourly = float(ctx.catalog.service("nat_gateway_hour", ctx.region, 0.0))
-    yield Line("network.nat", "NAT gateway", "gateway-hour", hourly, Band(1, 1, 1))
-    per_gb = float(ctx.catalog.service("nat_gateway_gb", ctx.region, 0.0))
-    gb = ctx.usage.nat_gb_month
-    yield Line("network.nat", "NAT gateway data processed", "GB", per_gb, Band(gb, gb, gb), hours=1,
-               note="usage.nat_gb_month")
+    yield ctx.hourly("network.nat", "NAT gateway", "gateway-hour", "nat_gateway_hour")
+    yield ctx.per_gb("network.nat", "NAT gateway data processed", "nat_gateway_gb", ctx.usage.nat_gb_month,
+                     "usage.nat_gb_month")
 
 
 @pricer("azure", "azure-native:network:PublicIPAddress")
@@ -92,11 +89,7 @@ def _is_load_balancer(step: Step) -> bool:
 def load_balancer_service(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """A Service of type LoadBalancer (the front door) adds a rule to the cluster's Standard Load Balancer
     and a public IP; AKS bills the rules and the processed bytes."""
-    hourly = float(ctx.catalog.service("load_balancer_hour", ctx.region, 0.0))
-    yield Line("front_door", "Standard Load Balancer rule", "rule-hour", hourly, Band(1, 1, 1))
-    ip = float(ctx.catalog.service("public_ip_hour", ctx.region, 0.0))
-    yield Line("front_door", "Standard public IPv4 (front door)", "IP-hour", ip, Band(1, 1, 1))
-    per_gb = float(ctx.catalog.service("load_balancer_gb", ctx.region, 0.0))
-    gb = ctx.usage.egress_gb_month
-    yield Line("front_door", "Standard Load Balancer data processed", "GB", per_gb, Band(gb, gb, gb), hours=1,
-               note="usage.egress_gb_month")
+    yield ctx.hourly("front_door", "Standard Load Balancer rule", "rule-hour", "load_balancer_hour")
+    yield ctx.hourly("front_door", "Standard public IPv4 (front door)", "IP-hour", "public_ip_hour")
+    yield ctx.per_gb("front_door", "Standard Load Balancer data processed", "load_balancer_gb",
+                     ctx.usage.egress_gb_month, "usage.egress_gb_month")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from ..engine.plan import Step
 from . import POOL_LABEL, Band, Line, PricingContext, node_line, pool_band, pricer
@@ -53,12 +54,9 @@ def cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("gcp", "gcp:compute/routerNat:RouterNat")
 def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    hourly = float(ctx.catalog.service("nat_gateway_hour", ctx.region, 0.0))
-    yield Line("network.nat", "Cloud NAT gateway", "gateway-hour", hourly, Band(1, 1, 1))
-    per_gb = float(ctx.catalog.service("nat_gateway_gb", ctx.region, 0.0))
-    gb = ctx.usage.nat_gb_month
-    yield Line("network.nat", "Cloud NAT data processing", "GB", per_gb, Band(gb, gb, gb), hours=1,
-               note="usage.nat_gb_month")
+    yield ctx.hourly("network.nat", "Cloud NAT gateway", "gateway-hour", "nat_gateway_hour")
+    yield ctx.per_gb("network.nat", "Cloud NAT data processing", "nat_gateway_gb", ctx.usage.nat_gb_month,
+                     "usage.nat_gb_month")
 
 
 @pricer("gcp", "gcp:storage/bucket:Bucket")
@@ -73,16 +71,12 @@ def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
 def gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """The GKE Gateway controller creates a global external Application Load Balancer: one forwarding
     rule, plus the bytes it processes (the responses: usage.egress_gb_month)."""
-    hourly = float(ctx.catalog.service("load_balancer_hour", ctx.region, 0.0))
-    yield Line("front_door", "Application Load Balancer forwarding rule", "rule-hour", hourly, Band(1, 1, 1))
-    per_gb = float(ctx.catalog.service("load_balancer_gb", ctx.region, 0.0))
-    gb = ctx.usage.egress_gb_month
-    yield Line("front_door", "Application Load Balancer data processed", "GB", per_gb, Band(gb, gb, gb), hours=1,
-               note="usage.egress_gb_month")
+    yield ctx.hourly("front_door", "Application Load Balancer forwarding rule", "rule-hour", "load_balancer_hour")
+    yield ctx.per_gb("front_door", "Application Load Balancer data processed", "load_balancer_gb",
+                     ctx.usage.egress_gb_month, "usage.egress_gb_month")
 
 
 @pricer("gcp", "gcp:secretmanager/secretVersion:SecretVersion")
 def secret_version(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    per_month = float(ctx.catalog.service("secret_month", ctx.region, 0.0))
-    yield Line("front_door.api_keys", "Secret Manager active version", "version-month", per_month, Band(1, 1, 1),
-               hours=1)
+    line = ctx.hourly("front_door.api_keys", "Secret Manager active version", "version-month", "secret_month")
+    yield replace(line, hours=1)

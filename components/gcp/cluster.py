@@ -132,23 +132,10 @@ def _account_id(text: str) -> str:
 
 def kubeconfig(name: str, endpoint: str, ca_cert: str) -> str:
     """A kubeconfig that authenticates with gke-gcloud-auth-plugin (no static credentials)."""
-    return f"""apiVersion: v1
-kind: Config
-clusters:
-- name: {name}
-  cluster:
-    server: https://{endpoint}
-    certificate-authority-data: {ca_cert}
-contexts:
-- name: {name}
-  context: {{cluster: {name}, user: {name}}}
-current-context: {name}
-users:
-- name: {name}
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: gke-gcloud-auth-plugin
-      provideClusterInfo: true
-      installHint: Install gke-gcloud-auth-plugin, see https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl
-"""
+    from ..k8s.kubeconfig import exec_kubeconfig
+
+    return exec_kubeconfig(
+        name, f"https://{endpoint}", ca_cert, "gke-gcloud-auth-plugin",
+        install_hint="Install gke-gcloud-auth-plugin, see "
+                     "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl",
+        provideClusterInfo=True)

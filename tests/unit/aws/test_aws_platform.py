@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import get, one, plan, repo_plan
 from llmcloud.components.engine.plan import SECRET
 
@@ -241,8 +242,14 @@ def test_kubeconfig_is_secret_and_uses_aws_eks_get_token():
 
     assert dev().outputs["kubeconfig"] == SECRET
     text = kubeconfig("llm-dev", "https://x.eks.amazonaws.com", "Q0E=", "us-east-1")
-    assert "command: aws" in text
-    assert "args: [eks, get-token, --cluster-name, llm-dev, --region, us-east-1, --output, json]" in text
+    config = yaml.safe_load(text)
+    user = config["users"][0]["user"]
+    assert user["exec"]["command"] == "aws"
+    assert user["exec"]["args"] == ["eks", "get-token", "--cluster-name", "llm-dev", "--region", "us-east-1",
+                                    "--output", "json"]
+    assert config["clusters"][0]["cluster"] == {"server": "https://x.eks.amazonaws.com",
+                                                "certificate-authority-data": "Q0E="}
+    assert set(user) == {"exec"}  # no token, client key or password
     assert "token:" not in text and "client-key" not in text and "password" not in text
 
 

@@ -8,7 +8,6 @@ commands and flags, backend URL, passphrase handling, exit codes, confirmation a
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -62,42 +61,12 @@ PREVIEW_EVENTS = [
 
 
 @pytest.fixture
-def fake_pulumi(tmp_path, monkeypatch):
-    """Put the stand-in on PATH with a scenario; return helpers to script it and read its log."""
-    bin_dir = tmp_path / "pulumi-home" / "bin"
-    bin_dir.mkdir(parents=True)
-    shutil.copy(FAKE, bin_dir / "pulumi")
-    (bin_dir / "pulumi").chmod(0o755)
-    log = tmp_path / "pulumi-calls.jsonl"
-    scenario_file = tmp_path / "scenario.json"
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
-    monkeypatch.setenv("FAKE_PULUMI_STATE", str(tmp_path / "fake-state"))
-    monkeypatch.setenv("FAKE_PULUMI_SCENARIO", str(scenario_file))
-    monkeypatch.setenv("LLMCLOUD_PASSPHRASE", "correct horse battery staple")
-    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
-    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
-    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.test-token")
+def fake_pulumi(fake_pulumi_cli, monkeypatch):
+    """The shared stand-in (tests/conftest.py), answering with a dev-gcp state and preview by default."""
     monkeypatch.setenv("HF_TOKEN", "hf_test_value_for_the_fake_engine")
-    monkeypatch.chdir(REPO)
-
-    class Fake:
-        def script(self, **scenario):
-            scenario.setdefault("resources", STATE)
-            scenario.setdefault("preview", {"events": PREVIEW_EVENTS, "changes": {"create": 3}})
-            scenario_file.write_text(json.dumps(scenario))
-
-        def calls(self) -> list[dict]:
-            if not log.exists():
-                return []
-            return [json.loads(line) for line in log.read_text().splitlines()]
-
-        def ops(self) -> list[list[str]]:
-            return [c["argv"] for c in self.calls() if c["argv"][:1] != ["version"]]
-
-    fake = Fake()
-    fake.script()
-    return fake
+    fake_pulumi_cli.defaults = {"resources": STATE, "preview": {"events": PREVIEW_EVENTS, "changes": {"create": 3}}}
+    fake_pulumi_cli.script()
+    return fake_pulumi_cli
 
 
 def test_preview_uses_the_real_engine_and_prices_its_events(cli, fake_pulumi, tmp_path):

@@ -217,3 +217,15 @@ def test_every_child_has_a_parent_component():
     components = {s.urn for s in p.steps if not s.custom}
     for step in p.resources("gcp:"):
         assert step.parent in components, f"{step.urn} is not inside a component"
+
+
+def test_kubeconfig_uses_the_gke_auth_plugin():
+    import yaml
+    from llmcloud.components.gcp.cluster import kubeconfig
+
+    config = yaml.safe_load(kubeconfig("llm-dev", "34.1.2.3", "Q0E="))
+    assert config["clusters"][0]["cluster"]["server"] == "https://34.1.2.3"
+    user = config["users"][0]["user"]
+    assert set(user) == {"exec"} and user["exec"]["command"] == "gke-gcloud-auth-plugin"
+    assert user["exec"]["provideClusterInfo"] is True
+    assert repo_plan("dev").outputs["kubeconfig"] == "[secret]"

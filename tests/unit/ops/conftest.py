@@ -4,7 +4,6 @@ stand-in pulumi CLI (tests/fakes/pulumi) on PATH."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -116,32 +115,6 @@ def aws_env(monkeypatch, moto_server):
 
 
 @pytest.fixture
-def fake_pulumi(tmp_path, monkeypatch):
-    """The stand-in pulumi CLI on PATH, scripted through a scenario file; returns a helper."""
-    bin_dir = tmp_path / "pulumi-home" / "bin"
-    bin_dir.mkdir(parents=True)
-    shutil.copy(FAKE, bin_dir / "pulumi")
-    (bin_dir / "pulumi").chmod(0o755)
-    log = tmp_path / "pulumi-calls.jsonl"
-    scenario_file = tmp_path / "scenario.json"
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
-    monkeypatch.setenv("FAKE_PULUMI_STATE", str(tmp_path / "fake-state"))
-    monkeypatch.setenv("FAKE_PULUMI_SCENARIO", str(scenario_file))
-    monkeypatch.setenv("LLMCLOUD_PASSPHRASE", "correct horse battery staple")
-    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.test-token")
-    monkeypatch.chdir(REPO)
-
-    class Fake:
-        def script(self, **scenario):
-            scenario_file.write_text(json.dumps(scenario))
-
-        def ops(self) -> list[list[str]]:
-            if not log.exists():
-                return []
-            calls = [json.loads(line) for line in log.read_text().splitlines()]
-            return [c["argv"] for c in calls if c["argv"][:1] != ["version"]]
-
-    fake = Fake()
-    fake.script()
-    return fake
+def fake_pulumi(fake_pulumi_cli):
+    """The stand-in pulumi CLI on PATH, scripted through a scenario file (tests/conftest.py)."""
+    return fake_pulumi_cli
