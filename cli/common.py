@@ -58,7 +58,7 @@ def fail(code: int, message: str) -> NoReturn:
     raise typer.Exit(code)
 
 
-def notice(message: str, *, json_mode: bool = False) -> None:
+def notice(message: str) -> None:
     """A one-line notice on stderr (never on stdout, which may be JSON)."""
     sys.stderr.write(f"note: {message}\n")
 

@@ -3,7 +3,7 @@
 Pure Python (no pulumi, no SDK): `validate` runs this from resolve(). An LLM answer streams for
 seconds to minutes, so a product that buffers responses or cuts a request early is refused here,
 with the limit named and the alternative given (exit 2), instead of failing in production.
-docs/gateway.md explains each choice.
+README, "The front door" explains each choice.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ PRODUCTS: dict[tuple[str, str], Product] = {
                                         True),
     ("azure", "managed"): Product("API Management StandardV2", 240, True),
 }
-# Products whose limits are checked above but that llmcloud does not build yet (docs/gateway.md).
+# Products whose limits are checked above but that llmcloud does not build yet (README, "The front door").
 NOT_BUILT: dict[str, dict[str, str]] = {
     "gcp": {"managed": "not built: it would only ever carry short, non-streamed requests"},
     "aws": {"managed": "not built yet (a REST API with a VPC link to an NLB in front of the in-cluster gateway)"},

@@ -1,4 +1,4 @@
-"""The OpenAPI documents of the front door, generated from the stack (docs/gateway.md).
+"""The OpenAPI documents of the front door, generated from the stack (README, "The front door").
 
 `openapi3(g)`: OpenAPI 3.0 for API Management (import) and API Gateway REST APIs (body);
 `swagger2(g, backend)`: Swagger 2.0 with x-google-backend for GCP API Gateway. Both describe the

@@ -34,7 +34,7 @@ def build(r: ResolvedStack) -> dict[str, Any]:
         pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on))
 
     models = _serving_layer(r, platform, provider, serving, k8s_labels)
-    # --- front door (issue 6, docs/gateway.md): one HTTPS endpoint, API keys, routing by model
+    # --- front door (issue 6, README, "The front door"): one HTTPS endpoint, API keys, routing by model
     front_door = registry.get(r.cloud, "front_door")(
         r, platform, provider, k8s_labels, pulumi.ResourceOptions(depends_on=[serving, *models.values()]))
     # --- end front door

@@ -1,4 +1,4 @@
-"""AwsFrontDoor: the HTTPS endpoint of the models on AWS (docs/gateway.md).
+"""AwsFrontDoor: the HTTPS endpoint of the models on AWS (README, "The front door").
 
 kind load_balancer (the default): an internet-facing Application Load Balancer in front of the
 in-cluster Envoy gateway (k8s/gateway.py), which runs as a NodePort Service on the system nodes:

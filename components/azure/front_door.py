@@ -1,4 +1,4 @@
-"""AzureFrontDoor: the HTTPS endpoint of the models on Azure (docs/gateway.md).
+"""AzureFrontDoor: the HTTPS endpoint of the models on Azure (README, "The front door").
 
 kind load_balancer (the default): the AKS Standard Load Balancer (a LoadBalancer Service, layer 4)
 in front of the in-cluster Envoy gateway (k8s/gateway.py), which terminates TLS itself:

@@ -177,13 +177,11 @@ class RealEngine:
 
     def preview(self, *, expect_no_changes: bool = False) -> Plan:
         stack = self._stack()
-        result, sink = self._run(lambda s: stack.preview(on_event=s, expect_no_changes=expect_no_changes or None))
+        _, sink = self._run(lambda s: stack.preview(on_event=s, expect_no_changes=expect_no_changes or None))
         r = self.resolved
-        steps = [s for s in sink.steps]
-        plan = Plan(stack=r.stack_name, environment=r.environment, cloud=r.cloud, engine="pulumi", steps=steps)
+        plan = Plan(stack=r.stack_name, environment=r.environment, cloud=r.cloud, engine="pulumi",
+                    steps=list(sink.steps))
         plan.notices.extend(sink.diagnostics)
-        self.change_summary = {str(getattr(k, "value", k)): v
-                               for k, v in (result.change_summary or sink.summary or {}).items()}
         return plan
 
     def up(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""GcpFrontDoor: the HTTPS endpoint of the models on Google Cloud (docs/gateway.md).
+"""GcpFrontDoor: the HTTPS endpoint of the models on Google Cloud (README, "The front door").
 
 kind load_balancer (the default): the GKE Gateway API (`gke-l7-global-external-managed`, a global
 external Application Load Balancer) in front of the in-cluster Envoy gateway (k8s/gateway.py):

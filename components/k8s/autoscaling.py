@@ -4,7 +4,7 @@ Why KEDA and not an HPA on an external metric: one object works on every cloud (
 address differs), and it scales to zero when replicas.min is 0, which an HPA cannot. CPU is the
 wrong signal for an engine that is accelerator-bound. KEDA creates and owns the HPA itself.
 
-Where the metric comes from (docs/serving.md has the details):
+Where the metric comes from (README, "The serving layer" has the details):
 - gcp:   Google Cloud Managed Service for Prometheus (PodMonitoring in monitoring.py), queried through
          its Prometheus-compatible API with KEDA's GCP workload identity (TriggerAuthentication
          podIdentity.provider=gcp). The keda-operator KSA needs roles/monitoring.viewer.
@@ -155,7 +155,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
         if args.min_replicas == 0 and not args.wake_query:
             pulumi.log.warn(
                 f"model {args.model} scales to zero but has no wake_query: at zero replicas no "
-                f"pod reports {METRIC}, so only a manual scale-up wakes it (docs/serving.md)",
+                f"pod reports {METRIC}, so only a manual scale-up wakes it (README, "The serving layer")",
                 self,
             )
         so = k8s.apiextensions.CustomResource(
@@ -182,7 +182,7 @@ class KedaOperator(pulumi.ComponentResource):
             version=images.KEDA_CHART["version"],
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=images.KEDA_CHART["repo"]),
             # The chart's default operator service account, keda/keda-operator, is the identity that
-            # queries Managed Prometheus on GKE (docs/serving.md: the IAM binding it needs).
+            # queries Managed Prometheus on GKE (README, "The serving layer": the IAM binding it needs).
             namespace="keda",
             create_namespace=True,
             atomic=True,

@@ -141,7 +141,7 @@ class ApiKeySpec(_Spec):
 
 
 class GatewaySpec(_Spec):
-    """The API front door: one OpenAI-compatible HTTPS endpoint for every model (docs/gateway.md)."""
+    """The API front door: one OpenAI-compatible HTTPS endpoint for every model (README, "The front door")."""
 
     kind: Literal["managed", "load_balancer"] | None = Field(
         None, description="managed (API Gateway REST on aws, API Management StandardV2 on azure, API Gateway on "

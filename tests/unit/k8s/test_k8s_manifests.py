@@ -24,7 +24,7 @@ CRDS: dict[str, dict[str, tuple[str, ...]]] = {
     "leaderworkerset.x-k8s.io/v1": {"LeaderWorkerSet": ("leaderWorkerTemplate",)},
     "monitoring.googleapis.com/v1": {"PodMonitoring": ("selector", "endpoints"), "Rules": ("groups",)},
     "monitoring.coreos.com/v1": {"ServiceMonitor": ("selector", "endpoints"), "PrometheusRule": ("groups",)},
-    # the front door (issue 6, docs/gateway.md)
+    # the front door (issue 6, README "The front door")
     "gateway.networking.k8s.io/v1": {"Gateway": ("gatewayClassName", "listeners"),
                                      "HTTPRoute": ("parentRefs", "rules")},
     "networking.gke.io/v1": {"GCPBackendPolicy": ("default", "targetRef"),

@@ -37,7 +37,7 @@ def test_render_to_stdout_is_multi_document_yaml(cli, monkeypatch) -> None:
 
 
 def test_serving_docs_cover_the_layer() -> None:
-    text = (Path(__file__).resolve().parents[3] / "docs" / "serving.md").read_text()
+    text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     for heading in (
         "## The serving layer",
         "### Autoscaling on queue depth",
