@@ -4,7 +4,6 @@ an unknown cloud or capability names what exists."""
 from __future__ import annotations
 
 import pytest
-
 from llmcloud.components import registry
 
 
