@@ -155,7 +155,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
         if args.min_replicas == 0 and not args.wake_query:
             pulumi.log.warn(
                 f"model {args.model} scales to zero but has no wake_query: at zero replicas no "
-                f"pod reports {METRIC}, so only a manual scale-up wakes it (README, "The serving layer")",
+                f"pod reports {METRIC}, so only a manual scale-up wakes it (README: The serving layer)",
                 self,
             )
         so = k8s.apiextensions.CustomResource(

@@ -31,6 +31,7 @@ def test_cloud_checks_are_sdk_free():
 
     probe = ("import sys\nfrom llmcloud.components import registry\n"
              "[registry.checks(c) for c in registry.CLOUDS]\n"
-             "print(sorted(m for m in sys.modules if m.startswith(('pulumi_aws', 'pulumi_azure_native', 'pulumi_gcp'))))")
+             "sdks = ('pulumi_aws', 'pulumi_azure_native', 'pulumi_gcp')\n"
+             "print(sorted(m for m in sys.modules if m.startswith(sdks)))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60).stdout.strip()
     assert out == "[]"
