@@ -46,7 +46,6 @@ PRODUCTS: dict[tuple[str, str], Product] = {
 # Products whose limits are checked above but that llmcloud does not build yet (README, "The front door").
 NOT_BUILT: dict[str, dict[str, str]] = {
     "gcp": {"managed": "not built: it would only ever carry short, non-streamed requests"},
-    "aws": {"managed": "not built yet (a REST API with a VPC link to an NLB in front of the in-cluster gateway)"},
     "azure": {"managed": "not built yet (StandardV2 with the generated OpenAPI import)"},
 }
 DEFAULT_KIND = {"gcp": "load_balancer", "aws": "load_balancer", "azure": "load_balancer"}

@@ -96,7 +96,8 @@ def build_platform(r: ResolvedStack) -> Platform:
         bucket_urls={k: b.url for k, b in buckets.items()},
         service_account_annotations={},  # Pod Identity: the association is on the AWS side
         depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
-        front_door={**front_door, "vpc_id": outputs["vpc_id"], "cluster": cluster, "tags": tags},
+        front_door={**front_door, "vpc_id": outputs["vpc_id"], "cluster": cluster, "tags": tags,
+                    "private_subnet_ids": private_all},
         outputs={"cluster_endpoint": cluster.endpoint, "serving_role_arn": serving.role_arn,
                  "autoscaler_role_arn": autoscaler.role_arn, **outputs},
     )

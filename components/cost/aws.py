@@ -105,3 +105,12 @@ def load_balancer(step: Step, ctx: PricingContext) -> Iterator[Line]:
 def secret(step: Step, ctx: PricingContext) -> Iterator[Line]:
     per_month = float(ctx.catalog.service("secret_month", ctx.region, 0.0))
     yield Line("front_door.api_keys", "Secrets Manager secret", "secret-month", per_month, Band(1, 1, 1), hours=1)
+
+
+@pricer("aws", "aws:apigateway/restApi:RestApi")
+def rest_api(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    """gateway.kind managed: REST API calls, per million (usage.requests_per_month)."""
+    price = float(ctx.catalog.service("front_door_million_requests", ctx.region, 0.0))
+    millions = ctx.usage.requests_per_month / 1e6
+    yield Line("front_door", "API Gateway REST API requests", "million requests", price,
+               Band(millions, millions, millions), hours=1, note="usage.requests_per_month")

@@ -4,10 +4,12 @@ TLS (HTTPS only, HTTP refused or redirected), auth and keys as secrets only."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pulumi
 import pytest
-from helpers import get, one, plan, repo_plan
+from helpers import get, one, plan, repo_plan, resolved
+from llmcloud.components.cost import cost_for
 from llmcloud.components.engine.plan import COMPUTED, SECRET
 from llmcloud.components.k8s import gateway as gw
 
@@ -100,3 +102,29 @@ def test_key_values_never_reach_the_plan(cloud, write_stack, monkeypatch):
     p = plan(path)
     assert SENTINEL not in json.dumps(p.to_json())
     assert p.outputs["api_keys"] == SECRET
+
+
+def test_aws_managed_rest_api_streams_through_a_vpc_link(write_stack):
+    """kind managed on AWS: a REST API whose integration streams (STREAM, 900 s) through a VPC link to an
+    internal NLB in front of the same Envoy; only the custom domain (TLS 1.2) answers."""
+    stacks = Path(__file__).resolve().parents[3] / "stacks"
+    file = write_stack((stacks / "aws-example.yaml").read_text() + "\ngateway: {kind: managed}\n", name="managed")
+    p = plan(file)
+    _envoy_common(p)
+    integration = one(p, "aws:apigateway/integration:Integration").inputs
+    assert integration["responseTransferMode"] == "STREAM" and integration["timeoutMilliseconds"] == 900_000
+    assert integration["type"] == "HTTP_PROXY" and integration["connectionType"] == "VPC_LINK"
+    paths = sorted(r.inputs["pathPart"] for r in p.by_type("aws:apigateway/resource:Resource"))
+    assert paths == ["v1", "{proxy+}"]  # /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models
+    api = one(p, "aws:apigateway/restApi:RestApi").inputs
+    assert api["disableExecuteApiEndpoint"] is True and api["endpointConfiguration"] == {"types": "REGIONAL"}
+    domain = one(p, "aws:apigateway/domainName:DomainName").inputs
+    assert domain["securityPolicy"] == "TLS_1_2" and domain["domainName"] == "api.example.com"
+    nlb = one(p, "aws:lb/loadBalancer:LoadBalancer").inputs
+    assert nlb["loadBalancerType"] == "network" and nlb["internal"] is True
+    throttle = one(p, "aws:apigateway/methodSettings:MethodSettings").inputs["settings"]
+    assert throttle["throttlingRateLimit"] == 10  # the keys' 600 requests a minute, in requests a second
+    assert not p.by_type("aws:apigatewayv2/api:Api")  # never an HTTP API (30 s, no streaming)
+    lines = {(ln["resource"], ln["sku"]): ln for ln in cost_for(p, resolved(file))["lines"]}
+    requests = lines[("front_door", "API Gateway REST API requests")]
+    assert requests["monthly"]["expected"] == 3.5  # 1 M requests (usage default) × $3.50
