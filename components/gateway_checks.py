@@ -46,8 +46,9 @@ PRODUCTS: dict[tuple[str, str], Product] = {
 # Products whose limits are checked above but that llmcloud does not build yet (README, "The front door").
 NOT_BUILT: dict[str, dict[str, str]] = {
     "gcp": {"managed": "not built: it would only ever carry short, non-streamed requests"},
-    "azure": {"managed": "not built yet (StandardV2 with the generated OpenAPI import)"},
 }
+AZURE_MANAGED_SUBNET = ("API Management StandardV2 reaches the cluster through a subnet of the cluster's virtual "
+                        "network delegated to it, which llmcloud creates only in a network it owns")
 DEFAULT_KIND = {"gcp": "load_balancer", "aws": "load_balancer", "azure": "load_balancer"}
 AWS_BUFFERED_MAX = 29  # REST API BUFFERED integrations: 29 s unless a quota increase is granted
 
@@ -128,9 +129,12 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
     if kind in NOT_BUILT.get(cloud, {}) and not errors:
         errors.append(loaded.error(("gateway", "kind"), f"{PRODUCTS[cloud, kind].name}: {NOT_BUILT[cloud][kind]}",
                                    "use kind: load_balancer (the default)"))
-    if kind == "load_balancer" and not g.domain:
+    if not g.domain and (kind == "load_balancer" or cloud == "aws"):  # AWS managed: the REST API's custom domain
         errors.append(loaded.error(("gateway", "domain") if "domain" in g.model_fields_set else ("gateway",),
                                    *DOMAIN_REQUIRED))
+    if (cloud, kind) == ("azure", "managed") and r.cloud_options.get("subnet_id"):
+        errors.append(loaded.error(("azure", "subnet_id"), AZURE_MANAGED_SUBNET,
+                                   "let llmcloud create the network, or use kind: load_balancer"))
     if (cloud, kind) == ("aws", "load_balancer") and r.cloud_options.get("subnet_ids") \
             and not r.cloud_options.get("vpc_id"):
         errors.append(loaded.error(("aws", "subnet_ids"), *AWS_EXISTING_SUBNETS))

@@ -11,8 +11,12 @@ in front of the in-cluster Envoy gateway (k8s/gateway.py), which terminates TLS 
 - gateway.allowed_cidrs become loadBalancerSourceRanges.
 Why not Application Gateway / Front Door / API Management: Front Door and API Management cut origins at
 240 s, Application Gateway buffers responses unless told otherwise and needs a certificate brought to
-Key Vault. kind managed (API Management StandardV2, never Consumption: no SSE) is validated by
-gateway_checks but not built yet.
+Key Vault.
+kind managed: API Management StandardV2 (never Consumption: it cannot stream server-sent events),
+requests up to 240 s (gateway_checks refuses more). The API is imported from the OpenAPI document
+generated from the stack (gateway_openapi.openapi3); its policy forwards without buffering the response
+(streaming) and limits each key's rate; APIM reaches Envoy, behind an internal load balancer, through
+VNet integration in a subnet delegated to it. HTTPS only; the endpoint is APIM's gateway host name.
 API keys: generated (pulumi_random), kept in a Key Vault (RBAC, purge protection), handed to Envoy.
 """
 
@@ -30,7 +34,7 @@ import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_kubernetes as k8s
 
 from ..gateway_checks import ResolvedGateway
-from ..k8s.gateway import NAME, ApiGateway, ApiGatewayArgs, api_keys
+from ..k8s.gateway import API_PORT, NAME, ApiGateway, ApiGatewayArgs, api_keys
 from .identity import TOKEN_AUDIENCE, role_definition_id, subject
 
 CERT_MANAGER_CHART = {"chart": "cert-manager", "repo": "https://charts.jetstack.io", "version": "v1.18.2"}
@@ -51,6 +55,7 @@ class AzureFrontDoorArgs:
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     oidc_issuer_url: pulumi.Input[str]
+    vnet_name: pulumi.Input[str] | None = None  # kind managed: where the APIM subnet goes
     tags: dict[str, str] = field(default_factory=dict)
     k8s_labels: dict[str, str] = field(default_factory=dict)
 
@@ -84,9 +89,6 @@ class AzureFrontDoor(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:azure:FrontDoor", name, None, opts)
         g = args.gateway
-        if g.kind != "load_balancer":
-            raise ValueError(f"gateway.kind {g.kind} on azure is not built yet")
-        assert g.domain is not None  # gateway_checks: load_balancer needs a domain
         cloud = pulumi.ResourceOptions(parent=self, provider=provider)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
         tags = args.tags
@@ -105,6 +107,11 @@ class AzureFrontDoor(pulumi.ComponentResource):
                             resource_group_name=args.resource_group_name, tags=tags,
                             properties=keyvault.SecretPropertiesArgs(value=value, content_type="llmcloud API key"),
                             opts=cloud)
+
+        if g.kind == "managed":
+            self._api_management(name, args, keys, cloud, k8s_provider)
+            return
+        assert g.domain is not None  # gateway_checks: load_balancer needs a domain
 
         # ---- certificate: cert-manager + Let's Encrypt DNS-01 in the domain's Azure DNS zone
         zone = dns_zone(g.domain)
@@ -160,11 +167,87 @@ class AzureFrontDoor(pulumi.ComponentResource):
         self.register_outputs({"endpoint": self.endpoint, "api_keys": self.api_keys, "dns_records": self.dns_records})
 
 
+    def _api_management(self, name: str, args: AzureFrontDoorArgs, keys: dict[str, Any],
+                        cloud: pulumi.ResourceOptions, k8s_provider: Any) -> None:
+        """kind managed: APIM StandardV2 → (VNet integration) → internal load balancer → Envoy."""
+        import json
+
+        import pulumi_azure_native.apimanagement as apim
+        import pulumi_azure_native.network as network
+
+        from ..gateway_openapi import openapi3
+
+        g, tags = args.gateway, args.tags
+        assert args.vnet_name is not None  # gateway_checks: managed needs the network llmcloud creates
+        subnet = network.Subnet(
+            f"{name}-apim-subnet", resource_group_name=args.resource_group_name,
+            virtual_network_name=args.vnet_name, address_prefix=APIM_SUBNET,
+            # StandardV2 VNet integration: the subnet is delegated to the (App Service) integration.
+            delegations=[network.DelegationArgs(name="apim", service_name="Microsoft.Web/serverFarms")],
+            default_outbound_access=False, opts=cloud)
+        envoy = ApiGateway(f"{name}-envoy", ApiGatewayArgs(
+            gateway=g, namespace=args.namespace, keys=keys, labels=args.k8s_labels, service_type="LoadBalancer",
+            service_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+                                 "service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout":
+                                     str(idle_timeout_minutes(g))}),
+            pulumi.ResourceOptions(parent=self, provider=k8s_provider))
+        service = apim.ApiManagementService(
+            f"{name}-apim", service_name=apim_name(args.stack_name), resource_group_name=args.resource_group_name,
+            location=args.location, sku=apim.ApiManagementServiceSkuPropertiesArgs(name="StandardV2", capacity=1),
+            publisher_name="llmcloud", publisher_email=f"llmcloud@{g.domain or 'example.com'}",
+            identity=apim.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
+            virtual_network_type="External",
+            virtual_network_configuration=apim.VirtualNetworkConfigurationArgs(subnet_resource_id=subnet.id),
+            tags=tags, opts=cloud)
+        backend = envoy.service.status.apply(lambda s: f"http://{_ingress_ip(s)}:{API_PORT}")
+        api = apim.Api(
+            f"{name}-apim-api", service_name=service.name, resource_group_name=args.resource_group_name,
+            api_id="llm", path="", display_name="llmcloud OpenAI-compatible API", protocols=["https"],
+            # Envoy checks the Bearer key on every route; APIM subscription keys would need a second header.
+            subscription_required=False, format="openapi+json", value=json.dumps(openapi3(g)), service_url=backend,
+            opts=cloud)
+        apim.ApiPolicy(f"{name}-apim-policy", service_name=service.name, resource_group_name=args.resource_group_name,
+                       api_id=api.name, policy_id="policy", format="xml", value=apim_policy(g), opts=cloud)
+        self.endpoint = service.gateway_url
+        self.api_keys = pulumi.Output.secret(pulumi.Output.all(**keys)) if keys else pulumi.Output.from_input({})
+        self.dns_records = service.gateway_url.apply(
+            lambda url: {"CNAME": {g.domain: (url or "").removeprefix("https://")}} if g.domain else {})
+        self.register_outputs({"endpoint": self.endpoint, "api_keys": self.api_keys, "dns_records": self.dns_records})
+
+
+APIM_SUBNET = "10.0.16.0/24"  # next to the nodes' 10.0.0.0/20 in the virtual network llmcloud creates
+
+
+def apim_name(stack_name: str) -> str:
+    """API Management names are global: 1-50 letters, digits and hyphens, starting with a letter."""
+    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:6]
+    return f"llm-{stack_name}"[:40].rstrip("-") + "-" + digest
+
+
+def apim_policy(g: ResolvedGateway) -> str:
+    """Forward without buffering the response (server-sent events stream through), for up to the request
+    timeout; limit each key (the Authorization header) to its rate. APIM's limit is per gateway unit."""
+    rate = max(g.keys.values() or [g.rate_limit_per_minute])
+    buffer = "false" if g.streaming else "true"
+    return (
+        "<policies><inbound><base />"
+        f'<rate-limit-by-key calls="{rate}" renewal-period="60" '
+        'counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;Authorization&quot;,&quot;anonymous&quot;))" />'
+        "</inbound><backend>"
+        f'<forward-request timeout="{g.request_timeout_seconds}" buffer-response="{buffer}" />'
+        "</backend><outbound><base /></outbound><on-error><base /></on-error></policies>")
+
+
+def _ingress_ip(status: Any) -> str:
+    ingress = ((status or {}).get("load_balancer") or (status or {}).get("loadBalancer") or {}).get("ingress") or []
+    return (ingress[0] or {}).get("ip", "") if ingress else ""
+
+
 def build_front_door(r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str],
                      opts: pulumi.ResourceOptions) -> AzureFrontDoor:
     ctx = platform.front_door
     return AzureFrontDoor(f"llm-{r.environment}-front-door", AzureFrontDoorArgs(
         gateway=r.gateway, namespace=r.namespace, stack_name=r.stack_name,
         resource_group_name=ctx["resource_group_name"], location=r.region, tenant_id=ctx["tenant_id"],
-        subscription_id=ctx["subscription_id"], oidc_issuer_url=ctx["oidc_issuer_url"],
+        subscription_id=ctx["subscription_id"], oidc_issuer_url=ctx["oidc_issuer_url"], vnet_name=ctx.get("vnet_name"),
         tags=ctx.get("tags", r.labels), k8s_labels=k8s_labels), ctx.get("provider"), k8s_provider, opts)

@@ -52,6 +52,7 @@ class AzureNetwork(pulumi.ComponentResource):
             default_outbound_access=False,
             opts=child)
         self.vnet_id = vnet.id
+        self.vnet_name = vnet.name
         self.subnet_id = subnet.id
         self.nat_gateway_id = nat.id
         self.register_outputs({"vnet_id": self.vnet_id, "subnet_id": self.subnet_id,

@@ -38,6 +38,7 @@ def build_platform(r: ResolvedStack) -> Platform:
     rg_name = group.name
 
     subnet_id = options.get("subnet_id")
+    vnet_name = None
     if subnet_id:
         # The subnet is someone else's: egress is their NAT/UDR or the cluster's load balancer.
         outbound = "loadBalancer"
@@ -46,6 +47,7 @@ def build_platform(r: ResolvedStack) -> Platform:
             resource_group_name=rg_name, location=r.region, tags=tags), opts)
         subnet_id = network.subnet_id
         outbound = "userAssignedNATGateway"
+        vnet_name = network.vnet_name
 
     region_zones = sorted(catalog.load("azure").regions.get(r.region, {}))
     system_zones = tuple(options.get("zones") or region_zones)
@@ -82,7 +84,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         depends_on=[*pools, identity, cluster.admin_role],
         front_door={"provider": provider, "resource_group_name": rg_name, "tenant_id": client.tenant_id,
                     "subscription_id": client.subscription_id, "oidc_issuer_url": cluster.oidc_issuer_url,
-                    "deployer_object_id": client.object_id, "tags": tags},
+                    "deployer_object_id": client.object_id, "tags": tags, "vnet_name": vnet_name},
         outputs={"cluster_fqdn": cluster.fqdn, "oidc_issuer_url": cluster.oidc_issuer_url,
                  "resource_group": rg_name, "serving_client_id": identity.client_id,
                  # The loader reads az://<container>/<path> from the account in AZURE_STORAGE_ACCOUNT_NAME.

@@ -90,6 +90,18 @@ def load_balancer_service(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """A Service of type LoadBalancer (the front door) adds a rule to the cluster's Standard Load Balancer
     and a public IP; AKS bills the rules and the processed bytes."""
     yield ctx.hourly("front_door", "Standard Load Balancer rule", "rule-hour", "load_balancer_hour")
-    yield ctx.hourly("front_door", "Standard public IPv4 (front door)", "IP-hour", "public_ip_hour")
+    annotations = (step.inputs.get("metadata") or {}).get("annotations") or {}
+    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-internal") != "true":
+        yield ctx.hourly("front_door", "Standard public IPv4 (front door)", "IP-hour", "public_ip_hour")
     yield ctx.per_gb("front_door", "Standard Load Balancer data processed", "load_balancer_gb",
                      ctx.usage.egress_gb_month, "usage.egress_gb_month")
+
+
+@pricer("azure", "azure-native:apimanagement:ApiManagementService")
+def api_management(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    """gateway.kind managed: API Management v2 is billed per unit-month (requests included up to the tier's
+    quota)."""
+    sku = step.inputs.get("sku") or {}
+    tier, units = str(sku.get("name", "StandardV2")), int(sku.get("capacity", 1))
+    price = float((ctx.catalog.service("api_management_unit_month", ctx.region, {}) or {}).get(tier.lower(), 0.0))
+    yield Line("front_door", f"API Management {tier}", "unit-month", price, Band(units, units, units), hours=1)

@@ -128,3 +128,32 @@ def test_aws_managed_rest_api_streams_through_a_vpc_link(write_stack):
     lines = {(ln["resource"], ln["sku"]): ln for ln in cost_for(p, resolved(file))["lines"]}
     requests = lines[("front_door", "API Gateway REST API requests")]
     assert requests["monthly"]["expected"] == 3.5  # 1 M requests (usage default) × $3.50
+
+
+def test_azure_managed_api_management_streams_within_240_s(write_stack):
+    """kind managed on Azure: API Management StandardV2 (never Consumption), the API imported from the
+    generated OpenAPI document, a policy that forwards without buffering for up to 240 s and limits each
+    key, and an internal load balancer in front of Envoy reached through a delegated subnet."""
+    from openapi_spec_validator import validate
+
+    stacks = Path(__file__).resolve().parents[3] / "stacks"
+    file = write_stack((stacks / "azure-example.yaml").read_text()
+                       + "\ngateway: {kind: managed, request_timeout_seconds: 240}\n", name="managed")
+    p = plan(file)
+    assert p.outputs["api_keys"] == SECRET
+    service = one(p, "azure-native:apimanagement:ApiManagementService").inputs
+    assert service["sku"] == {"name": "StandardV2", "capacity": 1}
+    assert service["virtualNetworkType"] == "External"
+    subnet = next(s for s in p.by_type("azure-native:network:Subnet") if s.inputs.get("delegations"))
+    assert subnet.inputs["delegations"] == [{"name": "apim", "serviceName": "Microsoft.Web/serverFarms"}]
+    api = one(p, "azure-native:apimanagement:Api").inputs
+    assert api["protocols"] == ["https"] and api["format"] == "openapi+json"
+    validate(json.loads(api["value"]))  # the imported document is a valid OpenAPI 3 document
+    policy = one(p, "azure-native:apimanagement:ApiPolicy").inputs["value"]
+    assert '<forward-request timeout="240" buffer-response="false" />' in policy
+    assert '<rate-limit-by-key calls="600" renewal-period="60"' in policy
+    envoy = next(s for s in p.by_type("kubernetes:core/v1:Service") if s.name.endswith("front-door-envoy-service"))
+    assert envoy.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-internal"] == "true"
+    lines = {(ln["resource"], ln["sku"]): ln for ln in cost_for(p, resolved(file))["lines"]}
+    assert lines[("front_door", "API Management StandardV2")]["unit_price"] > 0
+    assert ("front_door", "Standard public IPv4 (front door)") not in lines  # an internal load balancer

@@ -64,3 +64,30 @@ def test_auth_none_refused_by_policy_in_prod():
     rule = next(r for r in RULES if r.id == "LLM-API-001")
     assert list(rule.check([], Context(environment="prod", gateway_auth="none")))
     assert rule.severity_for(Context(environment="prod", gateway_auth="none")) == "mandatory"
+
+
+def test_managed_kinds_within_their_limits_validate(cli, write_stack):
+    assert _validate(cli, write_stack, "aws", "{kind: managed}").exit_code == 0  # REST API, 900 s, streams
+    assert _validate(cli, write_stack, "azure", "{kind: managed, request_timeout_seconds: 240}").exit_code == 0
+
+
+def test_azure_managed_needs_the_network_llmcloud_creates(cli, write_stack):
+    path = write_stack("""
+        extends: base.yaml
+        cloud: azure
+        azure: {location: eastus, subnet_id: /subscriptions/s/resourceGroups/g/providers/x/subnets/aks}
+        gateway: {kind: managed, request_timeout_seconds: 240}
+        """)
+    result = cli("validate", str(path))
+    assert result.exit_code == 2
+    assert f"azure.subnet_id: {gc.AZURE_MANAGED_SUBNET}; let llmcloud create the network" in result.stderr
+
+
+def test_aws_managed_needs_a_domain(cli, write_stack):
+    path = write_stack("""
+        extends: base.yaml
+        cloud: aws
+        gateway: {kind: managed, domain: null}
+        """)
+    result = cli("validate", str(path))
+    assert result.exit_code == 2 and "gateway.domain" in result.stderr
