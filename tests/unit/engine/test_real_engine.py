@@ -253,3 +253,17 @@ def test_up_json_writes_engine_events_as_json_lines(cli, fake_pulumi):
     events = [ln for ln in lines if "event" in ln]
     assert [e["urn"] for e in events if e["event"] == "resourcePre"] == [CLUSTER, POOL, BUCKET]
     assert any(e["event"] == "summary" for e in events)
+
+
+def test_outputs_print_the_endpoint_and_a_curl_example_with_the_key_masked(cli, fake_pulumi):
+    key = "k" * 48
+    fake_pulumi.script(outputs={"endpoint": "https://api.example.com", "api_keys": {"default": key},
+                                "gateway": {"kind": "load_balancer", "auth": "api_key", "models": ["llama-8b"]}},
+                       secret_outputs=["api_keys"])
+    result = cli("outputs", "dev")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "endpoint: https://api.example.com" in out
+    assert "curl -N https://api.example.com/v1/chat/completions" in out
+    assert 'Authorization: Bearer $LLMCLOUD_API_KEY' in out and '"model": "llama-8b"' in out
+    assert key not in out and "llmcloud outputs dev --show-secrets" in out
