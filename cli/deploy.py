@@ -106,14 +106,13 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     missing = missing_secrets(r)
     if missing:
         fail(MISSING, f"environment variable(s) {', '.join(missing)} named by hf_token_env are not set")
-    # --- expiry (components/ttl.py): a ttl's deadline counts from this up; the preview and the deploy share it
+    # Expiry (components/ttl.py): a ttl's deadline counts from this up; the preview and the deploy share it
     import functools
 
     from llmcloud.components.ttl import stamp
 
     r = stamp(r)
     make_engine = functools.partial(make_engine, resolved=r)
-    # --- end expiry
     plan = assess(real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=False), r)
     limit = budget if budget is not None else r.budget_monthly_usd
     reason = over_budget(plan.cost, limit, budget_on)
@@ -127,13 +126,12 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     blocked = policy_gate(plan)
     if blocked:
         fail(BLOCKED, f"{blocked}: nothing deployed (see `llmcloud policy list`)")
-    # --- preflight (cli/ops.py): quota and zones of every accelerator pool; --strict stops here (exit 3)
+    # Preflight (cli/ops.py): quota and zones of every accelerator pool; --strict stops here (exit 3)
     from .ops import preflight_gate
 
     preflight_gate(r, strict=strict, json_mode=json_mode)
     r = stamp(r, monthly_cost_expected=(plan.cost.get("monthly") or {}).get("expected"))
     make_engine = functools.partial(make_engine, resolved=r)  # the expected cost becomes a stack output
-    # --- end preflight
     _confirm(f"Deploy {r.stack_name} ({r.cloud} {r.region})?", yes=yes, what="deploy")
     with _reporter(json_mode, f"deploying {r.stack_name}") as progress:
         result = _engine_call(lambda: make_engine(progress).up())
@@ -173,11 +171,10 @@ def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json
     with _reporter(json_mode, f"destroying {r.stack_name}") as progress:
         result = _engine_call(lambda: make_engine(progress).destroy(delete_data=delete_data))
     kept = [u.rsplit("::", 1)[-1] for u in result["kept"]]
-    # --- leftovers (cli/ops.py): what still carries the stack's label in the cloud, with its monthly cost
+    # Leftovers (cli/ops.py): what still carries the stack's label in the cloud, with its monthly cost
     from .ops import leftovers_report, print_leftovers
 
     left = leftovers_report(r)
-    # --- end leftovers
     if json_mode:
         emit_json({"stack": r.stack_name, "summary": result["summary"], "kept": kept, "leftovers": left.to_json()})
     else:
@@ -210,7 +207,7 @@ def outputs(stack: str, cloud: str | None, *, json_mode: bool, show_secrets: boo
     out = stdout()
     for key, value in values.items():
         out.print(f"{key}: {value}", markup=False)
-    # --- front door (issue 6): a ready-to-paste request, the key never printed unless asked
+    # Front door: a ready-to-paste request, the key never printed unless asked
     example = curl_example(values, stack)
     if example:
         out.print("", markup=False)
@@ -235,4 +232,3 @@ def curl_example(values: dict[str, Any], stack: str) -> str:
     body = json.dumps({"model": models[0], "stream": True, "messages": [{"role": "user", "content": "Hello!"}]})
     lines += ['  -H "Content-Type: application/json" \\', f"  -d '{body}'"]
     return "\n".join(lines)
-    # --- end front door

@@ -177,7 +177,7 @@ def render(
     run(stack, cloud, out_dir)
 
 
-# --- operations (issue 10): cli/ops.py
+# Operations: cli/ops.py
 BackendOption = typer.Option(None, "--backend", envvar="LLMCLOUD_BACKEND", help="Pulumi state backend URL "
                              "(file://, gs://, s3://, azblob://); default ~/.llmcloud/state [env LLMCLOUD_BACKEND].")
 
@@ -222,7 +222,6 @@ def reap(backend: str | None = BackendOption, yes: bool = YesOption, json: bool 
     from .ops import reap as run
 
     run(backend, yes=yes, json_mode=json)
-# --- end operations
 
 
 ci_app = typer.Typer(help="CI pipelines: preview with cost on pull requests, deploy on merge.", no_args_is_help=True)

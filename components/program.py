@@ -20,11 +20,10 @@ def build(r: ResolvedStack) -> dict[str, Any]:
 
     from .k8s.base import ServingNamespace, ServingNamespaceArgs
 
-    # --- labels (components/labels.py): one stack transformation labels every resource that takes labels
+    # Labels (components/labels.py): one stack transformation labels every resource that takes labels
     from .labels import register as register_labels
 
     register_labels(r.labels)
-    # --- end labels
     platform = registry.get(r.cloud, "platform")(r)
     provider = k8s.Provider("k8s", kubeconfig=platform.kubeconfig, enable_server_side_apply=True)
     k8s_labels = {"app.kubernetes.io/managed-by": "llmcloud", "llmcloud.dev/stack": r.stack_name}
@@ -34,10 +33,9 @@ def build(r: ResolvedStack) -> dict[str, Any]:
         pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on))
 
     models = _serving_layer(r, platform, provider, serving, k8s_labels)
-    # --- front door (issue 6, README, "The front door"): one HTTPS endpoint, API keys, routing by model
+    # Front door: one HTTPS endpoint, API keys, routing by model
     front_door = registry.get(r.cloud, "front_door")(
         r, platform, provider, k8s_labels, pulumi.ResourceOptions(depends_on=[serving, *models.values()]))
-    # --- end front door
 
     outputs: dict[str, Any] = {
         "cloud": r.cloud, "region": r.region, "environment": r.environment,
@@ -45,19 +43,18 @@ def build(r: ResolvedStack) -> dict[str, Any]:
         "buckets": platform.bucket_urls, "namespace": serving.namespace,
         "models": {name: server.endpoint for name, server in models.items()}, **platform.outputs,
     }
-    # --- front door outputs (issue 6): `llmcloud outputs` prints the endpoint and a curl example
+    # Front door outputs: `llmcloud outputs` prints the endpoint and a curl example
     outputs.update({"endpoint": front_door.endpoint, "api_keys": front_door.api_keys,
                     "gateway": {"kind": r.gateway.kind, "product": r.gateway.product, "auth": r.gateway.auth,
                                 "models": sorted(r.models)},
                     "dns_records": front_door.dns_records})
-    # --- operations (issue 10): what `llmcloud reap` / `status` read from the state alone
+    # Operations: what `llmcloud reap` / `status` read from the state alone
     outputs["stack_file"] = r.file
     outputs["owner"] = r.labels.get("llmcloud-owner", "")
     if r.expires_at or r.ttl:
         outputs["expires_at"] = r.expires_at or f"ttl {r.ttl}"  # unstamped previews show the ttl
     if r.monthly_cost_expected is not None:
         outputs["monthly_cost_expected"] = r.monthly_cost_expected
-    # --- end operations
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

@@ -119,11 +119,10 @@ class ResolvedStack:
     namespace: str = NAMESPACE
     service_account: str = SERVING_SERVICE_ACCOUNT
     gateway: Any = None  # ResolvedGateway (components/gateway_checks.py): the front door's product and limits
-    # --- expiry and status (issue 10, components/ttl.py): set by resolve (expires_at:) or stamped by `up`
+    # Expiry and status: set by resolve (expires_at:) or stamped by `up`
     ttl: str | None = None  # "8h": counted from each `up`
     expires_at: str | None = None  # ISO 8601 UTC deadline, exported as the stack output `expires_at`
     monthly_cost_expected: float | None = None  # stamped by `up` from the cost engine (for `llmcloud status`)
-    # --- end expiry
 
 
 DEFAULT_SYSTEM_MACHINE = {"gcp": "e2-standard-4", "aws": "m6i.xlarge", "azure": "Standard_D4s_v5"}
@@ -219,14 +218,13 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
         if pool:
             models[name] = _resolve_model(loaded, name, model, pool, errors)
 
-    # --- fit check (components/sizing.py): weights + KV cache + overhead vs. accelerator memory.
+    # Fit check (components/sizing.py): weights + KV cache + overhead vs. accelerator memory.
     from .sizing import FIT_HINT, fit_error
 
     for name, model in models.items():
         message = fit_error(model, pools[model.node_pool])
         if message:
             errors.append(loaded.error(("models", name, "node_pool"), message, FIT_HINT))
-    # --- end fit check
 
     system_machine = spec.cluster.system_machine_type.get(cloud, DEFAULT_SYSTEM_MACHINE[cloud])
     if cat.cpu_machine(system_machine) is None and not any(m.machine_type == system_machine for m in cat.machines):
@@ -236,7 +234,7 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     if errors:
         raise StackErrors(errors)
     resolved = _assemble(loaded, cloud, cat, region, stack_name, pools, models, system_machine)
-    # --- front door (components/gateway_checks.py): the product per cloud and the limits it cannot give.
+    # Front door (components/gateway_checks.py): the product per cloud and the limits it cannot give.
     from dataclasses import replace as _replace
 
     from .gateway_checks import resolve_gateway
@@ -244,8 +242,7 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     gateway, gateway_errors = resolve_gateway(loaded, resolved)
     errors += gateway_errors
     resolved = _replace(resolved, gateway=gateway)
-    # --- end front door
-    # --- expiry (components/ttl.py): a fixed deadline now; a ttl's deadline is stamped by `up`.
+    # Expiry (components/ttl.py): a fixed deadline now; a ttl's deadline is stamped by `up`.
     if spec.ttl and spec.expires_at is not None:
         errors.append(loaded.error(("ttl",), "ttl and expires_at are both set",
                                    "keep one: ttl (counted from each up) or expires_at (a fixed deadline)"))
@@ -255,7 +252,6 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
         resolved = _replace(resolved, expires_at=iso(spec.expires_at))
     elif spec.ttl:
         resolved = _replace(resolved, ttl=spec.ttl)
-    # --- end expiry
     # What only one cloud can say (names that clash after its naming rules, options it refuses).
     cloud_checks = registry.checks(cloud)
     if cloud_checks is not None:

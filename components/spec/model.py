@@ -186,14 +186,13 @@ class StackSpec(_Spec):
     backend: str | None = Field(None, description="Pulumi state backend URL (file://, gs://, s3://, azblob://).")
     owner: str | None = Field(None, description="Owner label; default: the user's identity.")
     labels: dict[str, LabelValue] = Field(default_factory=dict, description="Labels/tags added to every resource.")
-    # --- expiry (issue 10; `llmcloud reap` destroys stacks whose time is up)
+    # Expiry: `llmcloud reap` destroys stacks whose time is up
     ttl: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,3}[mhdw]$")] | None = Field(
         None, description='Lifetime counted from each `up`, e.g. "8h", "3d" (m, h, d, w); then `llmcloud reap` '
                           "destroys the stack, keeping data. Not together with expires_at.")
     expires_at: datetime | None = Field(
         None, description="Fixed deadline (ISO 8601, e.g. 2026-12-01T18:00:00Z; UTC when no offset is given) "
                           "after which `llmcloud reap` destroys the stack, keeping data. Not together with ttl.")
-    # --- end expiry
     gcp: GcpSpec | None = None
     aws: AwsSpec = Field(default_factory=AwsSpec)
     azure: AzureSpec = Field(default_factory=AzureSpec)
