@@ -73,10 +73,6 @@ class Usage:
     egress_gb_month: float = 10.0
     requests_per_month: float = 1_000_000
 
-    @property
-    def stored_gb_per_bucket(self) -> float:
-        return self.stored_gb
-
 
 @dataclass
 class PricingContext:
@@ -96,15 +92,21 @@ class PricingContext:
         self.billed_once.add(key)
         return True
 
+    def price(self, key: str) -> float:
+        return float(self.catalog.service(key, self.region, 0.0) or 0.0)
+
     def hourly(self, resource: str, sku: str, unit: str, price_key: str, note: str = "") -> Line:
         """One always-on unit priced per hour from the catalog's services."""
-        price = float(self.catalog.service(price_key, self.region, 0.0) or 0.0)
-        return Line(resource, sku, unit, price, Band(1, 1, 1), note=note)
+        return Line(resource, sku, unit, self.price(price_key), Band(1, 1, 1), note=note)
 
-    def per_gb(self, resource: str, sku: str, price_key: str, gb: float, note: str) -> Line:
-        """A usage-based line: GB a month (from the stack's usage:) at the catalog's per-GB price."""
-        price = float(self.catalog.service(price_key, self.region, 0.0) or 0.0)
-        return Line(resource, sku, "GB", price, Band(gb, gb, gb), hours=1, note=note)
+    def monthly(self, resource: str, sku: str, unit: str, price_key: str, note: str = "") -> Line:
+        """One always-on unit priced per month from the catalog's services (a key, a secret)."""
+        return Line(resource, sku, unit, self.price(price_key), Band(1, 1, 1), hours=1, note=note)
+
+    def per_gb(self, resource: str, sku: str, price_key: str, gb: float, note: str, unit: str = "GB") -> Line:
+        """A usage-based line: GB (a month, or stored: unit GB-month) from the stack's usage: at the
+        catalog's per-GB price."""
+        return Line(resource, sku, unit, self.price(price_key), Band(gb, gb, gb), hours=1, note=note)
 
     def key_of(self, step: Step) -> str:
         """The stack key (bucket or pool name) behind a resource named with the stack's prefix."""

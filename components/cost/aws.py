@@ -71,26 +71,22 @@ def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("aws", "aws:ec2/eip:Eip")
 def public_ip(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    hourly = float(ctx.catalog.service("public_ipv4_hour", ctx.region, 0.0))
-    if hourly:
-        yield Line("network.public_ip", "public IPv4 address", "address-hour", hourly, Band(1, 1, 1),
-                   note=step.name)
+    line = ctx.hourly("network.public_ip", "public IPv4 address", "address-hour", "public_ipv4_hour", note=step.name)
+    if line.unit_price:
+        yield line
 
 
 @pricer("aws", "aws:kms/key:Key")
 def kms_key(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    monthly = float(ctx.catalog.service("kms_key_month", ctx.region, 0.0))
-    if monthly:
-        yield Line("cluster.secrets_key", "KMS customer managed key", "key-month", monthly, Band(1, 1, 1),
-                   hours=1)
+    line = ctx.monthly("cluster.secrets_key", "KMS customer managed key", "key-month", "kms_key_month")
+    if line.unit_price:
+        yield line
 
 
 @pricer("aws", "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    per_gb = float(ctx.catalog.service("object_storage_gb_month", ctx.region, 0.0))
-    gb = ctx.usage.stored_gb_per_bucket
-    yield Line(f"buckets.{ctx.key_of(step)}", "S3 Standard", "GB-month", per_gb, Band(gb, gb, gb), hours=1,
-               note="usage.stored_gb")
+    yield ctx.per_gb(f"buckets.{ctx.key_of(step)}", "S3 Standard", "object_storage_gb_month", ctx.usage.stored_gb,
+                     "usage.stored_gb", unit="GB-month")
 
 
 @pricer("aws", "aws:lb/loadBalancer:LoadBalancer")
@@ -103,8 +99,7 @@ def load_balancer(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("aws", "aws:secretsmanager/secret:Secret")
 def secret(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    per_month = float(ctx.catalog.service("secret_month", ctx.region, 0.0))
-    yield Line("front_door.api_keys", "Secrets Manager secret", "secret-month", per_month, Band(1, 1, 1), hours=1)
+    yield ctx.monthly("front_door.api_keys", "Secrets Manager secret", "secret-month", "secret_month")
 
 
 @pricer("aws", "aws:apigateway/restApi:RestApi")

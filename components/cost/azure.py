@@ -49,13 +49,10 @@ def managed_cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
     network = step.inputs.get("networkProfile") or {}
     if network.get("outboundType", "loadBalancer") == "loadBalancer":
         # Egress through the cluster's Standard Load Balancer (created by AKS in the node resource group).
-        hourly = float(ctx.catalog.service("load_balancer_hour", ctx.region, 0.0))
-        yield Line("network.load_balancer", "Standard Load Balancer (outbound)", "lb-hour", hourly,
-                   Band(1, 1, 1))
-        per_gb = float(ctx.catalog.service("load_balancer_gb", ctx.region, 0.0))
-        gb = ctx.usage.nat_gb_month
-        yield Line("network.load_balancer", "Standard Load Balancer data processed", "GB", per_gb,
-                   Band(gb, gb, gb), hours=1, note="usage.nat_gb_month")
+        yield ctx.hourly("network.load_balancer", "Standard Load Balancer (outbound)", "lb-hour",
+                         "load_balancer_hour")
+        yield ctx.per_gb("network.load_balancer", "Standard Load Balancer data processed", "load_balancer_gb",
+                         ctx.usage.nat_gb_month, "usage.nat_gb_month")
 
 
 @pricer("azure", "azure-native:network:NatGateway")
@@ -67,18 +64,15 @@ def nat_gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("azure", "azure-native:network:PublicIPAddress")
 def public_ip(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    hourly = float(ctx.catalog.service("public_ip_hour", ctx.region, 0.0))
-    yield Line("network.nat", "Standard public IPv4 (static)", "ip-hour", hourly, Band(1, 1, 1))
+    yield ctx.hourly("network.nat", "Standard public IPv4 (static)", "ip-hour", "public_ip_hour")
 
 
 @pricer("azure", "azure-native:storage:StorageAccount")
 def storage_account(step: Step, ctx: PricingContext) -> Iterator[Line]:
     sku = str((step.inputs.get("sku") or {}).get("name", "Standard_LRS"))
     key = "object_storage_zrs_gb_month" if sku.endswith("ZRS") else "object_storage_gb_month"
-    per_gb = float(ctx.catalog.service(key, ctx.region, 0.0))
-    gb = ctx.usage.stored_gb_per_bucket
-    yield Line(f"buckets.{ctx.key_of(step)}", f"Blob Storage Hot {sku.removeprefix('Standard_')}", "GB-month",
-               per_gb, Band(gb, gb, gb), hours=1, note="usage.stored_gb")
+    yield ctx.per_gb(f"buckets.{ctx.key_of(step)}", f"Blob Storage Hot {sku.removeprefix('Standard_')}", key,
+                     ctx.usage.stored_gb, "usage.stored_gb", unit="GB-month")
 
 
 def _is_load_balancer(step: Step) -> bool:

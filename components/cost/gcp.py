@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 from ..engine.plan import Step
 from . import POOL_LABEL, Band, Line, PricingContext, node_line, pool_band, pricer
@@ -61,10 +60,8 @@ def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("gcp", "gcp:storage/bucket:Bucket")
 def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    per_gb = float(ctx.catalog.service("object_storage_gb_month", ctx.region, 0.0))
-    gb = ctx.usage.stored_gb_per_bucket
-    yield Line(f"buckets.{ctx.key_of(step)}", "Cloud Storage Standard", "GB-month", per_gb,
-               Band(gb, gb, gb), hours=1, note="usage.stored_gb")
+    yield ctx.per_gb(f"buckets.{ctx.key_of(step)}", "Cloud Storage Standard", "object_storage_gb_month",
+                     ctx.usage.stored_gb, "usage.stored_gb", unit="GB-month")
 
 
 @pricer("gcp", "kubernetes:gateway.networking.k8s.io/v1:Gateway")
@@ -78,5 +75,4 @@ def gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("gcp", "gcp:secretmanager/secretVersion:SecretVersion")
 def secret_version(step: Step, ctx: PricingContext) -> Iterator[Line]:
-    line = ctx.hourly("front_door.api_keys", "Secret Manager active version", "version-month", "secret_month")
-    yield replace(line, hours=1)
+    yield ctx.monthly("front_door.api_keys", "Secret Manager active version", "version-month", "secret_month")
