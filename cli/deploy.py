@@ -84,20 +84,17 @@ def _reporter(json_mode: bool, title: str) -> Any:
 
 
 def real_preview(r: Any, make_engine: Any, *, json_mode: bool, expect_no_changes: bool) -> Any:
-    """A preview by the real engine, as a Plan; progress on stderr for people, nothing extra for --json."""
+    """A preview by the real engine, as a Plan; progress on stderr for people, nothing extra for --json
+    (stdout then holds the plan JSON alone)."""
     if json_mode:
         return _engine_call(lambda: make_engine(None).preview(expect_no_changes=expect_no_changes))
-    from .progress import Progress
-
-    with Progress(stderr(), f"previewing {r.stack_name}") as progress:
+    with _reporter(False, f"previewing {r.stack_name}") as progress:
         return _engine_call(lambda: make_engine(progress).preview(expect_no_changes=expect_no_changes))
 
 
 def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, budget: float | None = None,
        budget_on: str = "expected", strict: bool = False) -> None:
-    from llmcloud.components.cost import over_budget
-
-    from .preview import assess, policy_gate
+    from .preview import assess, budget_reason, policy_gate
     from .render import cost_table
 
     r, make_engine = prerequisites(stack, cloud, action="deploy")
@@ -114,8 +111,7 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     r = stamp(r)
     make_engine = functools.partial(make_engine, resolved=r)
     plan = assess(real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=False), r)
-    limit = budget if budget is not None else r.budget_monthly_usd
-    reason = over_budget(plan.cost, limit, budget_on)
+    reason = budget_reason(plan, r, budget, budget_on)
     changes = {op: n for op, n in plan.change_summary().items() if op != "same"}
     if not json_mode:
         err = stderr()

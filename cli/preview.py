@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import BLOCKED, DRIFT, emit_json, fail, load, notice, pulumi_cli, require_sdk, stderr, stdout
+from .common import BLOCKED, DRIFT, MISSING, emit_json, fail, load, notice, pulumi_cli, require_sdk, stderr, stdout
 
 
 def plan_offline(r: Any, *, quiet: bool = True) -> Any:
@@ -28,10 +28,18 @@ def assess(plan: Any, r: Any) -> Any:
     return plan
 
 
+def budget_reason(plan: Any, r: Any, budget: float | None, band: str) -> str | None:
+    """Record the budget check in the plan's cost; a reason to stop (exit 3) when the band is over it."""
+    from llmcloud.components.cost import over_budget
+
+    limit = budget if budget is not None else r.budget_monthly_usd
+    reason = over_budget(plan.cost, limit, band)
+    plan.cost["budget"] = {"monthly_usd": limit, "band": band, "over": reason is not None}
+    return reason
+
+
 def policy_gate(plan: Any) -> str | None:
     """Warn about advisory findings; a reason to stop (exit 3) when a mandatory rule is violated."""
-    from .common import stderr
-
     err = stderr()
     for v in plan.policy.get("violations", []):
         color = "red" if v["severity"] == "mandatory" else "yellow"
@@ -47,26 +55,20 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
         from .deploy import prerequisites, real_preview
 
         r, make_engine = prerequisites(stack, cloud, action="preview")
-        loaded_file = r.file
         plan = assess(real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=expect_no_changes), r)
         from .ops import preflight_gate
 
         preflight_gate(r, strict=False, json_mode=json_mode)  # online: quota and zones, a warning here
     else:
-        loaded, r = load(stack, cloud)
-        loaded_file = loaded.file
+        _, r = load(stack, cloud)
         require_sdk(r.cloud)
         if expect_no_changes:
-            fail(4, "--expect-no-changes compares with the deployed state and needs the pulumi CLI, which was "
+            fail(MISSING, "--expect-no-changes compares with the deployed state and needs the pulumi CLI, which was "
                     "not found")
         if not offline:
             notice("the pulumi CLI is not installed: showing the offline plan (mock runtime, no cloud calls)")
         plan = plan_offline(r, quiet=json_mode)
-    from llmcloud.components.cost import over_budget
-
-    limit = budget if budget is not None else r.budget_monthly_usd
-    reason = over_budget(plan.cost, limit, budget_on)
-    plan.cost["budget"] = {"monthly_usd": limit, "band": budget_on, "over": reason is not None}
+    reason = budget_reason(plan, r, budget, budget_on)
     for message in plan.notices:
         notice(message)
     if json_mode:
@@ -77,7 +79,7 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
         print_preview(stdout(), plan)
     blocked = policy_gate(plan)
     if reason:
-        fail(BLOCKED, f"{reason}: blocked (raise budget.monthly_usd in {loaded_file} or pass --budget)")
+        fail(BLOCKED, f"{reason}: blocked (raise budget.monthly_usd in {r.file} or pass --budget)")
     if blocked:
         fail(BLOCKED, f"{blocked}: blocked (see `llmcloud policy list`)")
     if expect_no_changes:
