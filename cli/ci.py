@@ -15,7 +15,6 @@ from typing import Any
 from .common import INVALID, fail, notice
 
 PYTHON = "3.12"
-EXTRAS = {"gcp": "gcp", "aws": "aws", "azure": "azure"}
 
 # OIDC login steps, one per cloud; the values are repository/project variables the user sets once.
 GITHUB_AUTH = {
@@ -56,7 +55,7 @@ def _setup_steps(cloud: str) -> list[dict[str, Any]]:
         {"name": "Cache Pulumi plugins", "uses": "actions/cache@v4",
          "with": {"path": "~/.pulumi/plugins",
                   "key": "pulumi-plugins-${{ runner.os }}-${{ hashFiles('pyproject.toml') }}"}},
-        {"name": "Install llmcloud", "run": f"pip install 'llmcloud[{EXTRAS[cloud]}]'"},
+        {"name": "Install llmcloud", "run": f"pip install 'llmcloud[{cloud}]'"},
         GITHUB_AUTH[cloud],
     ]
 
@@ -135,9 +134,9 @@ def gitlab(envs: dict[str, str]) -> dict[str, Any]:
     token_var = {"gcp": "GCP_OIDC_TOKEN", "aws": "AWS_OIDC_TOKEN", "azure": "AZURE_OIDC_TOKEN"}
     for env, cloud in envs.items():
         setup = ["curl -fsSL https://get.pulumi.com | sh", 'export PATH="$HOME/.pulumi/bin:$PATH"',
-                 f"pip install 'llmcloud[{EXTRAS[cloud]}]'", *login[cloud]]
+                 f"pip install 'llmcloud[{cloud}]'", *login[cloud]]
         oidc = {token_var[cloud]: {"aud": audience[cloud]}}
-        doc[f"validate-{env}"] = {"stage": "validate", "script": [f"pip install 'llmcloud[{EXTRAS[cloud]}]'",
+        doc[f"validate-{env}"] = {"stage": "validate", "script": [f"pip install 'llmcloud[{cloud}]'",
                                                                    f"llmcloud validate {env}"],
                                   "rules": [{"if": "$CI_PIPELINE_SOURCE == 'merge_request_event'"}]}
         doc[f"preview-{env}"] = {"stage": "preview", "id_tokens": oidc,
@@ -154,7 +153,7 @@ def gitlab(envs: dict[str, str]) -> dict[str, Any]:
     cloud = sorted(set(envs.values()))[0]
     doc["reap"] = {"stage": "reap", "id_tokens": {token_var[cloud]: {"aud": audience[cloud]}},
                    "script": ["curl -fsSL https://get.pulumi.com | sh", 'export PATH="$HOME/.pulumi/bin:$PATH"',
-                              f"pip install 'llmcloud[{EXTRAS[cloud]}]'", *login[cloud],
+                              f"pip install 'llmcloud[{cloud}]'", *login[cloud],
                               'llmcloud reap --backend "$LLMCLOUD_BACKEND" --yes'],
                    "rules": [{"if": "$CI_PIPELINE_SOURCE == 'schedule'"}]}
     return doc

@@ -8,7 +8,13 @@ from typing import Any
 
 from .common import INVALID, emit_json, fail, stdout
 
-DEFAULT_REGIONS = {"gcp": "us-central1", "aws": "us-east-1", "azure": "eastus"}
+
+def default_region(cloud: str) -> str:
+    """The region a stack gets when its cloud block does not name one."""
+    from llmcloud.components.spec.model import AwsSpec, AzureSpec, GcpSpec
+
+    model, field = {"gcp": (GcpSpec, "region"), "aws": (AwsSpec, "region"), "azure": (AzureSpec, "location")}[cloud]
+    return str(model.model_fields[field].default)
 
 
 def facts_from_config(path: Path) -> Any:
@@ -56,7 +62,7 @@ def run(model: str, *, quantization: str | None, max_model_len: int | None, conc
     demand = [(facts, quantization, max_model_len, concurrency, 0.90)]
     ranking = []
     for cloud in clouds:
-        region = regions.get(cloud, DEFAULT_REGIONS[cloud])
+        region = regions.get(cloud) or default_region(cloud)
         ranking += options(demand, cloud, region, spot=spot)[:top]
     ranking.sort(key=lambda o: o.hourly)
     if json_mode:

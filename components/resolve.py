@@ -159,22 +159,6 @@ def _user() -> str:
         return "unknown"
 
 
-def _region(loaded: LoadedStack, cloud: str) -> tuple[str, tuple[str, ...]]:
-    spec = loaded.spec
-    if cloud == "gcp":
-        assert spec.gcp is not None
-        return spec.gcp.region, ("gcp", "region")
-    if cloud == "aws":
-        return spec.aws.region, ("aws", "region")
-    return spec.azure.location, ("azure", "location")
-
-
-def _zones_override(loaded: LoadedStack, cloud: str) -> list[str] | None:
-    spec = loaded.spec
-    block = {"gcp": spec.gcp, "aws": spec.aws, "azure": spec.azure}[cloud]
-    return getattr(block, "zones", None)
-
-
 def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     """Resolve for `cloud` (default: the stack's `cloud:`); raise StackErrors listing every problem."""
     spec = loaded.spec
@@ -187,13 +171,13 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
         raise StackErrors([loaded.error(("gcp",), "the target cloud is gcp but the stack has no gcp: block",
                                         "add gcp: {project: <project-id>, region: <region>}")])
     cat = catalog.load(cloud)
-    region, region_path = _region(loaded, cloud)
+    region, region_path = spec.region_for(cloud) or "", spec.region_path(cloud)
     if region not in cat.regions:
         errors.append(loaded.error(region_path, f"{region!r} is not a {cloud} region llmcloud knows"
                                    f"{did_you_mean(region, cat.regions)}",
                                    f"allowed: {', '.join(sorted(cat.regions))}"))
         raise StackErrors(errors)
-    zones_override = _zones_override(loaded, cloud)
+    zones_override = getattr(spec.cloud_block(cloud), "zones", None)
     if zones_override:
         for i, zone in enumerate(zones_override):
             if zone not in cat.regions[region]:
@@ -292,12 +276,11 @@ def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, s
         protect_data=protect, labels=stack_labels(loaded, cloud, stack_name), node_pools=pools, buckets=buckets,
         models=models, gateway_auth=spec.gateway.auth, rate_limit_per_minute=spec.gateway.rate_limit_per_minute,
         budget_monthly_usd=spec.budget.monthly_usd, backend=spec.backend,
-        cloud_options=_cloud_options(loaded, cloud), usage=spec.usage.model_dump(),
+        cloud_options=_cloud_options(spec.cloud_block(cloud)), usage=spec.usage.model_dump(),
     )
 
 
-def _cloud_options(loaded: LoadedStack, cloud: str) -> dict[str, object]:
-    block = {"gcp": loaded.spec.gcp, "aws": loaded.spec.aws, "azure": loaded.spec.azure}[cloud]
+def _cloud_options(block: Any) -> dict[str, object]:
     return block.model_dump() if block is not None else {}
 
 

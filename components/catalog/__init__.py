@@ -110,8 +110,6 @@ class CloudCatalog:
         if per_acc is None:
             return None
         base = vm or Price(0.0, 0.0)  # per_chip (TPU): the VM is included in the chip-hour price
-        if acc.billing == "per_chip" and vm is None:
-            base = Price(0.0, 0.0)
         spot = None
         if base.spot is not None and per_acc.spot is not None:
             spot = base.spot + machine.count * per_acc.spot

@@ -32,17 +32,10 @@ class CloudCost:
         return {"cloud": self.cloud, "cost": self.cost, "notes": self.notes, "error": self.error}
 
 
-def _region(loaded: LoadedStack, cloud: str) -> str | None:
-    spec = loaded.spec
-    if cloud == "gcp":
-        return spec.gcp.region if spec.gcp else None
-    return spec.aws.region if cloud == "aws" else spec.azure.location
-
-
 def equivalent(loaded: LoadedStack, cloud: str) -> tuple[LoadedStack, list[str]]:
     """The stack with every pool mapped to what `cloud` offers in its region, and notes on each change."""
     spec = loaded.spec
-    region = _region(loaded, cloud)
+    region = spec.region_for(cloud)
     cat = catalog.load(cloud)
     if region not in cat.regions:
         return loaded, []

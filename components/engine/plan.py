@@ -70,20 +70,20 @@ class Plan:
             state = raw.get("newState") or raw.get("oldState") or {}
             steps.append(Step(
                 op=raw.get("op", "same"), urn=raw.get("urn", state.get("urn", "")), type=state.get("type", ""),
-                inputs=_mask(state.get("inputs", {})), parent=state.get("parent", ""),
+                inputs=mask_values(state.get("inputs", {})), parent=state.get("parent", ""),
                 custom=state.get("custom", True), protect=state.get("protect", False),
                 retain_on_delete=state.get("retainOnDelete", False), provider=state.get("provider", "")))
         return cls(stack=stack, environment=environment, cloud=cloud, engine="pulumi", steps=steps)
 
 
-def _mask(value: Any) -> Any:
+def mask_values(value: Any) -> Any:
     """The CLI's JSON marks secrets as {"4dabf...": "1b47...", ...}; show them as [secret]."""
     if isinstance(value, dict):
         if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":
             return SECRET
-        return {k: _mask(v) for k, v in value.items()}
+        return {k: mask_values(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask(v) for v in value]
+        return [mask_values(v) for v in value]
     if value == "04da6b54-80e4-46f7-96ec-b56ff0331ba9":
         return COMPUTED
     return value

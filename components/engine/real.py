@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..spec.load import redact
 from .credentials import default_backend
-from .plan import Plan, Step
+from .plan import Plan, Step, mask_values
 
 PROJECT = "llmcloud"
 # Resource types that hold data: never destroyed without --delete-data.
@@ -76,7 +77,7 @@ class EventSink:
             op = str(getattr(meta.op, "value", meta.op))
             if state is not None:
                 self.steps.append(Step(
-                    op=op, urn=meta.urn, type=meta.type, inputs=_mask(state.inputs or {}),
+                    op=op, urn=meta.urn, type=meta.type, inputs=mask_values(state.inputs or {}),
                     parent=state.parent or "", custom=bool(state.custom), protect=bool(state.protect),
                     retain_on_delete=bool(state.retain_on_delete), provider=state.provider or ""))
             record.update(event="resourcePre", op=op, urn=meta.urn, type=meta.type)
@@ -89,7 +90,7 @@ class EventSink:
             record.update(event="resOpFailed", urn=meta.urn, type=meta.type)
         elif event.diagnostic_event:
             diag = event.diagnostic_event
-            message = _redact(diag.message or "").strip()
+            message = redact(diag.message or "").strip()
             if diag.severity in ("error", "warning"):
                 self.diagnostics.append(message)
             record.update(event="diagnostic", severity=diag.severity, urn=diag.urn or "", message=message)
@@ -102,17 +103,6 @@ class EventSink:
         if self.on_event:
             self.on_event(record)
 
-
-def _mask(value: Any) -> Any:
-    from .plan import _mask as mask
-
-    return mask(value)
-
-
-def _redact(text: str) -> str:
-    from ..spec.load import redact
-
-    return redact(text)
 
 
 class RealEngine:
@@ -149,7 +139,7 @@ class RealEngine:
     def _explain(self, exc: Exception) -> EngineError:
         from pulumi import automation as auto
 
-        text = _redact(str(getattr(exc, "stderr", "") or exc))
+        text = redact(str(getattr(exc, "stderr", "") or exc))
         name = self.resolved.stack_name
         env = self.resolved.environment
         if isinstance(exc, auto.ConcurrentUpdateError) or "currently locked" in text:

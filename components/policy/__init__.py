@@ -297,54 +297,50 @@ def _pod_specs(s: Step) -> Iterator[dict[str, Any]]:
             yield _get(lws, f"{key}.spec") or {}
 
 
-def _containers(s: Step) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    for pod in _pod_specs(s):
-        for c in (pod.get("initContainers") or []) + (pod.get("containers") or []):
-            yield pod, c
+def _containers(steps: list[Step]) -> Iterator[tuple[Step, dict[str, Any], dict[str, Any]]]:
+    """(workload, pod spec, container) for every container, init containers included."""
+    for s in _of(steps, *_WORKLOADS):
+        for pod in _pod_specs(s):
+            for c in (pod.get("initContainers") or []) + (pod.get("containers") or []):
+                yield s, pod, c
 
 
 @rule("LLM-K8S-002", MANDATORY, "containers are not privileged and cannot escalate",
       "remove privileged: true; set allowPrivilegeEscalation: false")
 def not_privileged(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
-    for s in _of(steps, *_WORKLOADS):
-        for _, c in _containers(s):
-            sc = c.get("securityContext") or {}
-            if sc.get("privileged") is True:
-                yield f"{s.name}/{c.get('name')}", "container is privileged"
-            elif sc.get("allowPrivilegeEscalation") is not False and not s.type.endswith("DaemonSet"):
-                yield f"{s.name}/{c.get('name')}", "privilege escalation is not disabled"
+    for s, _, c in _containers(steps):
+        sc = c.get("securityContext") or {}
+        if sc.get("privileged") is True:
+            yield f"{s.name}/{c.get('name')}", "container is privileged"
+        elif sc.get("allowPrivilegeEscalation") is not False and not s.type.endswith("DaemonSet"):
+            yield f"{s.name}/{c.get('name')}", "privilege escalation is not disabled"
 
 
 @rule("LLM-K8S-003", ADVISORY, "containers run as non-root",
       "runAsNonRoot: true with a UID the image supports")
 def non_root(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
-    for s in _of(steps, *_WORKLOADS):
-        for pod, c in _containers(s):
-            pod_sc = pod.get("securityContext") or {}
-            sc = c.get("securityContext") or {}
-            if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
-                yield f"{s.name}/{c.get('name')}", "may run as root"
+    for s, pod, c in _containers(steps):
+        pod_sc = pod.get("securityContext") or {}
+        sc = c.get("securityContext") or {}
+        if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
+            yield f"{s.name}/{c.get('name')}", "may run as root"
 
 
 @rule("LLM-K8S-004", MANDATORY, "containers have resource limits",
       "set resources.limits (memory, and the accelerator count) on every container")
 def resource_limits(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
-    for s in _of(steps, *_WORKLOADS):
-        for _, c in _containers(s):
-            if not _get(c, "resources.limits"):
-                yield f"{s.name}/{c.get('name')}", "no resource limits"
+    for s, _, c in _containers(steps):
+        if not _get(c, "resources.limits"):
+            yield f"{s.name}/{c.get('name')}", "no resource limits"
 
 
 @rule("LLM-K8S-005", MANDATORY, "images are pinned to a version or digest",
       "use an explicit version tag (not latest) or a digest")
 def images_pinned(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
-    for s in _of(steps, *_WORKLOADS):
-        for _, c in _containers(s):
-            image = str(c.get("image", ""))
-            if image == COMPUTED:
-                continue
-            if not is_pinned(image):
-                yield f"{s.name}/{c.get('name')}", f"image {image!r} is not pinned"
+    for s, _, c in _containers(steps):
+        image = str(c.get("image", ""))
+        if image != COMPUTED and not is_pinned(image):
+            yield f"{s.name}/{c.get('name')}", f"image {image!r} is not pinned"
 
 
 # ------------------------------------------------------------------------------------------- evaluation

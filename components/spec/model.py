@@ -204,6 +204,18 @@ class StackSpec(_Spec):
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     usage: UsageSpec = Field(default_factory=UsageSpec)
 
+    def cloud_block(self, cloud: str) -> GcpSpec | AwsSpec | AzureSpec | None:
+        """The stack's gcp:, aws: or azure: block."""
+        return {"gcp": self.gcp, "aws": self.aws, "azure": self.azure}[cloud]
+
+    def region_path(self, cloud: str) -> tuple[str, str]:
+        """Where `cloud`'s region is set: gcp.region, aws.region, azure.location."""
+        return (cloud, "location" if cloud == "azure" else "region")
+
+    def region_for(self, cloud: str) -> str | None:
+        block = self.cloud_block(cloud)
+        return getattr(block, self.region_path(cloud)[1]) if block is not None else None
+
     @property
     def data_protected(self) -> bool:
         return self.protect_data if self.protect_data is not None else self.environment == "prod"
