@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -140,7 +139,6 @@ def test_pulumi_cli_found_in_home_install(tmp_path, monkeypatch):
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
     assert pulumi_cli() == str(exe)
-    assert shutil.which("pulumi") is None or os.environ["PATH"] == "/usr/bin:/bin"
 
 
 @pytest.mark.parametrize(("args", "code"), [(["preview", "dev", "--offline", "--json", "--budget", "1"], 3),

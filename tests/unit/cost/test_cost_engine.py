@@ -112,7 +112,9 @@ def test_expected_nodes_never_below_min_or_above_max():
     need = expected_nodes(r)
     for name, pool in r.node_pools.items():
         assert pool.min_nodes <= need[name]
-    assert price_plan(plan(r.file), region=r.region, expected_nodes={"l4": 99})["lines"]  # clamped, not an error
+    clamped = price_plan(plan(r.file), region=r.region, expected_nodes={"l4": 99})
+    l4 = line(clamped, "node_pools.l4")
+    assert l4["quantity"]["expected"] == l4["quantity"]["max"] == r.node_pools["l4"].max_nodes
 
 
 # ------------------------------------------------------------------------------------------- sizing

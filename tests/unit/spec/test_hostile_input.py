@@ -38,7 +38,7 @@ def _check(path: Path) -> None:
         assert exc.errors, "an error without a message"
         for e in exc.errors:
             line = e.render()
-            assert "\n" not in line.strip() or line.count("\n") < 3
+            assert "\n" not in line, line
             assert line.startswith(str(path)) or line.startswith(str(path.parent))
     assert time.perf_counter() - start < 5
 
@@ -47,7 +47,7 @@ def _check(path: Path) -> None:
 @given(doc=documents)
 def test_generated_documents(tmp_path_factory, doc):
     path = tmp_path_factory.mktemp("hostile") / "dev.yaml"
-    path.write_text(yaml.safe_dump({"doc": doc})[5:] if isinstance(doc, dict) else yaml.safe_dump(doc))
+    path.write_text(yaml.safe_dump(doc))
     _check(path)
 
 
