@@ -1,6 +1,5 @@
-"""The small JSON-over-HTTPS client of the operations checks (preflight, leftovers) for GCP and Azure.
-
-Standard library only, a bearer token, a timeout, one line per failure. Tests point `base` at a local
+"""JSON over HTTPS with a bearer token for the operations checks (preflight, leftovers) on GCP and Azure,
+on top of the one HTTP client (components/http.py). One line per failure. Tests point `base` at a local
 server that serves recorded responses; the real clouds are reached at their documented endpoints.
 """
 
@@ -10,11 +9,11 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
+
+from .http import FetchError, Http
 
 GCP_COMPUTE = "https://compute.googleapis.com"
 GCP_ASSET = "https://cloudasset.googleapis.com"
@@ -38,18 +37,18 @@ class JsonApi:
     def request(self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None) -> Any:
         url = self.base.rstrip("/") + path + ("?" + urllib.parse.urlencode(params) if params else "")
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
-                   "User-Agent": "llmcloud-ops/0.1"}
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        # No retries: a check that cannot reach its API is skipped at once (offline runs must not wait).
+        http = Http(timeout=self.timeout, retries=0, user_agent="llmcloud-ops/0.1")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with http.open(url, method, headers, data) as response:
                 return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise ApiError(f"{method} {self.base}{path}: HTTP {exc.code} {_message(exc)}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise Unreachable(f"{self.base} is not reachable ({getattr(exc, 'reason', exc)})") from None
+        except FetchError as exc:
+            if exc.status is None:
+                raise Unreachable(f"{self.base} is not reachable ({str(exc).split(': ', 1)[-1]})") from None
+            raise ApiError(f"{method} {self.base}{path}: HTTP {exc.status} {_message(exc)}") from None
 
     def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return self.request("GET", path, params)
@@ -58,13 +57,12 @@ class JsonApi:
         return self.request("POST", path, params, body)
 
 
-def _message(exc: urllib.error.HTTPError) -> str:
+def _message(exc: FetchError) -> str:
     try:
-        data = json.loads(exc.read() or b"{}")
-        error = data.get("error", {})
-        return str(error.get("message") or exc.reason).splitlines()[0][:300]
+        error = json.loads(exc.body or b"{}").get("error", {})
+        return str(error.get("message") or exc).splitlines()[0][:300]
     except (ValueError, AttributeError):
-        return str(exc.reason)
+        return str(exc)
 
 
 def _cli(args: list[str]) -> str | None:

@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
+from ...http import FetchError, Http
 from .. import DATA
 from ..validate import iter_prices, price_pair, problems
 from .base import Fetched, PriceTable, targets
-from .http import FetchError, Http
 
 __all__ = ["CLOUDS", "Change", "FetchError", "Http", "MissingApiKey", "Refreshed", "default_out_dir",
            "gcp_api_key", "refresh", "shipped", "write"]

@@ -21,9 +21,9 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from ...http import FetchError, Http
 from .. import HOURS_PER_MONTH
 from .base import Fetched, PriceTable, Targets, put
-from .http import FetchError, Http
 
 BASE_URL = "https://cloudbilling.googleapis.com"
 SERVICE = "6F81-5844-456A"  # Compute Engine

@@ -1,4 +1,5 @@
-"""The one HTTP client of the price refresh: standard library only, so the CLI stays light.
+"""The one HTTP client of llmcloud (price refresh, preflight, leftovers): standard library only, so the
+CLI stays light.
 
 A timeout on every request, a User-Agent, and retries with exponential backoff on 429 and 5xx (and on
 connection errors), honouring Retry-After. Tests inject an `Http` with `backoff=0`, pointed at a local
@@ -15,13 +16,19 @@ import urllib.request
 from dataclasses import dataclass
 from typing import IO, Any
 
-USER_AGENT = "llmcloud-prices-refresh/0.1 (+https://github.com/llmcloud)"
+USER_AGENT = "llmcloud-prices-refresh/0.1 (+https://github.com/llmcloud)"  # the default: the price refresh
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _SECRET_QUERY = re.compile(r"(?i)\b(key|api[-_]?key|token)=[^&\s]+")
 
 
 class FetchError(Exception):
-    """A price API could not be read; the message is one line and safe to print."""
+    """An API could not be read; the message is one line and safe to print. `status` is the HTTP status
+    (None when nothing answered) and `body` what the server said."""
+
+    def __init__(self, message: str, status: int | None = None, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
 
 
 def safe_url(url: str) -> str:
@@ -36,16 +43,18 @@ class Http:
     backoff: float = 1.0  # seconds before the first retry; doubled each time
     user_agent: str = USER_AGENT
 
-    def open(self, url: str) -> IO[bytes]:
+    def open(self, url: str, method: str = "GET", headers: dict[str, str] | None = None,
+             data: bytes | None = None) -> IO[bytes]:
         """A streaming response body (the caller closes it)."""
-        headers = {"User-Agent": self.user_agent, "Accept-Encoding": "identity"}
-        request = urllib.request.Request(url, headers=headers)
+        all_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "identity", **(headers or {})}
+        request = urllib.request.Request(url, data=data, headers=all_headers, method=method)
         for attempt in range(self.retries + 1):
             try:
                 return urllib.request.urlopen(request, timeout=self.timeout)
             except urllib.error.HTTPError as exc:
                 if exc.code not in RETRY_STATUS or attempt == self.retries:
-                    raise FetchError(f"{safe_url(url)}: HTTP {exc.code} {exc.reason}") from None
+                    raise FetchError(f"{safe_url(url)}: HTTP {exc.code} {exc.reason}", exc.code,
+                                     exc.read() or b"") from None
                 self._wait(attempt, exc.headers.get("Retry-After"))
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt == self.retries:
