@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from .common import emit_json, load
+from .common import emit_json, load, notice
 
 
 def run(stack: str, cloud: str | None, json_mode: bool) -> None:
+    from llmcloud.components.sizing import unknown_models
+
     loaded, r = load(stack, cloud)
+    unchecked = unknown_models(r)
     pools = {name: {"accelerator": p.accelerator, "machine_type": p.machine_type,
                     "accelerators_per_node": p.accelerators_per_node, "zones": list(p.zones),
                     "min_nodes": p.min_nodes, "max_nodes": p.max_nodes, "spot": p.spot}
@@ -16,7 +19,7 @@ def run(stack: str, cloud: str | None, json_mode: bool) -> None:
     if json_mode:
         emit_json({"valid": True, "file": loaded.file, "stack": r.stack_name, "cloud": r.cloud, "region": r.region,
                    "node_pools": pools, "models": sorted(r.models), "buckets": sorted(r.buckets),
-                   "protect_data": r.protect_data})
+                   "protect_data": r.protect_data, "unchecked_models": unchecked})
         return
     # Plain text: validate is the command people run most, and rich would add its import time.
     lines = [f"✓ {loaded.file} is valid: stack {r.stack_name} on {r.cloud} {r.region}, "
@@ -27,3 +30,5 @@ def run(stack: str, cloud: str | None, json_mode: bool) -> None:
         lines.append(f"  node_pools.{name}: {p.machine_type} ({acc}), {p.min_nodes}..{p.max_nodes} nodes"
                      + (" spot" if p.spot else "") + f", zones {', '.join(p.zones)}")
     sys.stdout.write("\n".join(lines) + "\n")
+    if unchecked:
+        notice(f"not checked for fit (not in the catalog's models.yaml): {', '.join(unchecked)}")

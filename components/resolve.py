@@ -51,10 +51,6 @@ class ResolvedNodePool:
     tpu_topology: str | None = None
     hosts_per_slice: int = 1  # > 1: a multi-host TPU slice
 
-    @property
-    def tainted(self) -> bool:
-        return self.kind in ("gpu", "tpu", "neuron")
-
 
 @dataclass(frozen=True)
 class ResolvedBucket:
@@ -126,14 +122,6 @@ class ResolvedStack:
 
 
 DEFAULT_SYSTEM_MACHINE = {"gcp": "e2-standard-4", "aws": "m6i.xlarge", "azure": "Standard_D4s_v5"}
-
-
-def _label_value(value: str, cloud: str) -> str:
-    """A value every cloud accepts as a label/tag value (GCP is the strictest: [a-z0-9_-], ≤ 63)."""
-    if cloud != "gcp":
-        return value[:256]
-    value = re.sub(r"[^a-z0-9_-]", "-", value.lower())
-    return value[:63]
 
 
 def stack_labels(loaded: LoadedStack, cloud: str, stack_name: str) -> dict[str, str]:

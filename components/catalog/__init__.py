@@ -188,7 +188,3 @@ def _load_file(cloud: str, path: Path, mtime_ns: int) -> CloudCatalog:
         prices=prices,
         services=raw.get("services", {}) or {},
     )
-
-
-def available_clouds() -> list[str]:
-    return sorted(p.stem for p in DATA.glob("*.yaml") if p.stem != "models")

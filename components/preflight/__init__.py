@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-VERDICTS = ("ok", "quota", "no-zone", "unknown")
-
 
 @dataclass
 class PoolCheck:

@@ -22,7 +22,7 @@ import yaml
 from ...http import FetchError, Http
 from .. import DATA
 from ..validate import iter_prices, price_pair, problems
-from .base import Fetched, PriceTable, targets
+from .base import Fetched, targets
 
 __all__ = ["CLOUDS", "Change", "FetchError", "Http", "MissingApiKey", "Refreshed", "default_out_dir",
            "gcp_api_key", "refresh", "shipped", "write"]
@@ -178,8 +178,3 @@ def write(result: Refreshed, out_dir: Path) -> Path:
     tmp.write_text(header + body, encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-def flat(table: PriceTable) -> dict[tuple[str, str, str], list[float | None]]:
-    return {(r, s, n): v for r, sections in table.items()
-            for s, names in sections.items() for n, v in names.items()}

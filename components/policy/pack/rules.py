@@ -13,8 +13,6 @@ from typing import Any
 from ...engine.plan import Step
 from .. import MANDATORY, RULES, Context, Rule, evaluate_steps
 
-PACK_DIR = __file__.rsplit("/", 1)[0]
-
 
 def environment_of(urn: str) -> str:
     """`urn:pulumi:<environment>-<cloud>::llmcloud::...` -> environment."""

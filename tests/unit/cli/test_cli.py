@@ -154,3 +154,18 @@ def test_console_script_exit_codes(args, code):
     assert proc.returncode == code, proc.stderr
     if "--json" in args:
         assert json.loads(proc.stdout)["stack"] == "dev-gcp"  # complete JSON: flushed before leaving
+
+
+def test_validate_names_the_models_it_could_not_size(cli, write_stack):
+    file = write_stack("""
+extends: base.yaml
+node_pools:
+  l4: {accelerator: L4, max_nodes: 1}
+models:
+  mine: {source: "gs://b/my-private-model", node_pool: l4}
+""")
+    result = cli("validate", file, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["unchecked_models"] == ["mine"]
+    plain = cli("validate", file)
+    assert "not checked for fit (not in the catalog's models.yaml): mine" in plain.stderr
