@@ -169,3 +169,11 @@ models:
     assert json.loads(result.stdout)["unchecked_models"] == ["mine"]
     plain = cli("validate", file)
     assert "not checked for fit (not in the catalog's models.yaml): mine" in plain.stderr
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("aws-example", "ami=AL2023_x86_64_NVIDIA"),
+                                                 ("azure-example", "priority=Spot")])
+def test_preview_tree_shows_key_settings_on_every_cloud(cli, stack, expected):
+    result = cli("preview", f"stacks/{stack}.yaml", "--offline")
+    assert result.exit_code == 0, result.stderr
+    assert expected in result.stdout
