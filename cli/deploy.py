@@ -147,7 +147,10 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
 def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json_mode: bool = False) -> None:
     r, make_engine = prerequisites(stack, cloud, action="destroy")
     engine = make_engine(None)
-    data = _engine_call(engine.data_resources)
+    from llmcloud.components.engine.real import DATA_TYPES
+
+    state = _engine_call(engine.state_resources)
+    data = [res for res in state if res.get("type") in DATA_TYPES]
     names = [d["urn"].rsplit("::", 1)[-1] for d in data]
     err = stderr()
     if delete_data:
@@ -165,7 +168,7 @@ def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json
             err.print(f"keeping data (use --delete-data to remove): {', '.join(names)}")
         _confirm(f"Destroy {r.stack_name} ({r.cloud} {r.region}), keeping its buckets?", yes=yes, what="destroy")
     with _reporter(json_mode, f"destroying {r.stack_name}") as progress:
-        result = _engine_call(lambda: make_engine(progress).destroy(delete_data=delete_data))
+        result = _engine_call(lambda: make_engine(progress).destroy(delete_data=delete_data, resources=state))
     kept = [u.rsplit("::", 1)[-1] for u in result["kept"]]
     # Leftovers (cli/ops.py): what still carries the stack's label in the cloud, with its monthly cost
     from .ops import leftovers_report, print_leftovers

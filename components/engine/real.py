@@ -198,13 +198,11 @@ class RealEngine:
         deployment, _ = self._run(lambda s: stack.export_stack())
         return list((deployment.deployment or {}).get("resources", []))
 
-    def data_resources(self) -> list[dict[str, Any]]:
-        return [res for res in self.state_resources() if res.get("type") in DATA_TYPES]
-
-    def destroy(self, *, delete_data: bool) -> dict[str, Any]:
+    def destroy(self, *, delete_data: bool, resources: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Tear down. Without delete_data the buckets (and what they need: their component parents,
-        their provider) stay in the cloud and in the state, so the next `up` finds its weights."""
-        resources = self.state_resources()
+        their provider) stay in the cloud and in the state, so the next `up` finds its weights.
+        `resources`: the exported state, when the caller has it already."""
+        resources = self.state_resources() if resources is None else resources
         stack = self._stack()
         if delete_data:
             # First lift protect/retain through the program itself, then destroy everything.

@@ -203,6 +203,7 @@ def test_destroy_keeps_buckets_and_what_they_need(cli, fake_pulumi):
     targets = {destroy[i + 1] for i, a in enumerate(destroy) if a == "--target"}
     assert targets == {CLUSTER_COMPONENT, CLUSTER}
     assert "kept: llm-dev-weights" in result.stdout
+    assert sum(o[:2] == ["stack", "export"] for o in fake_pulumi.ops()) == 1  # the state is read once
 
 
 def test_destroy_delete_data_needs_confirmation(cli, fake_pulumi):
