@@ -234,23 +234,12 @@ class ServingMonitoring(pulumi.ComponentResource):
         meta = {"name": "vllm", "namespace": args.namespace, "labels": labels}
         groups = [{"name": "llmcloud-vllm", "interval": "30s", "rules": alert_rules(args)}]
         if args.cloud == "gcp":
-            k8s.apiextensions.CustomResource(
-                f"{name}-podmonitoring",
-                api_version="monitoring.googleapis.com/v1",
-                kind="PodMonitoring",
-                metadata=meta,
-                spec=pod_monitoring_spec(),
-                opts=child,
-            )
-            k8s.apiextensions.CustomResource(
-                f"{name}-rules",
-                api_version="monitoring.googleapis.com/v1",
-                kind="Rules",
-                metadata=meta,
-                spec={"groups": groups},
-                opts=child,
-            )
+            # Managed Service for Prometheus: its own scrape and rule kinds.
+            api, scrape_kind, scrape_spec, rules_kind = (
+                "monitoring.googleapis.com/v1", "PodMonitoring", pod_monitoring_spec(), "Rules")
         else:
+            api, scrape_kind, scrape_spec, rules_kind = (
+                "monitoring.coreos.com/v1", "ServiceMonitor", service_monitor_spec(args.namespace), "PrometheusRule")
             if args.create_prometheus_stack:
                 stack = k8s.helm.v3.Release(
                     f"{name}-prometheus-stack",
@@ -266,22 +255,10 @@ class ServingMonitoring(pulumi.ComponentResource):
                     opts=child,
                 )
                 child = pulumi.ResourceOptions(parent=self, depends_on=[stack])
-            k8s.apiextensions.CustomResource(
-                f"{name}-servicemonitor",
-                api_version="monitoring.coreos.com/v1",
-                kind="ServiceMonitor",
-                metadata=meta,
-                spec=service_monitor_spec(args.namespace),
-                opts=child,
-            )
-            k8s.apiextensions.CustomResource(
-                f"{name}-rules",
-                api_version="monitoring.coreos.com/v1",
-                kind="PrometheusRule",
-                metadata=meta,
-                spec={"groups": groups},
-                opts=child,
-            )
+        k8s.apiextensions.CustomResource(f"{name}-{scrape_kind.lower()}", api_version=api, kind=scrape_kind,
+                                         metadata=meta, spec=scrape_spec, opts=child)
+        k8s.apiextensions.CustomResource(f"{name}-rules", api_version=api, kind=rules_kind, metadata=meta,
+                                         spec={"groups": groups}, opts=child)
         cm = k8s.core.v1.ConfigMap(
             f"{name}-dashboard",
             metadata={
