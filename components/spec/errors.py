@@ -7,10 +7,13 @@ SDK may load.
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 Path = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"[\w-]+")
 
 
 def dotted(path: Path) -> str:
@@ -19,8 +22,10 @@ def dotted(path: Path) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.fullmatch(str(part)):
             out += ("." if out else "") + str(part)
+        else:  # a key with spaces, dots, newlines or other odd characters: quoted, so the line stays one line
+            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
     return out or "(root)"
 
 

@@ -305,3 +305,13 @@ labels: {{note: "{token}"}}
     result = cli("validate", file)
     assert result.exit_code == 2
     assert token not in result.output and token not in result.stderr
+
+
+def test_odd_keys_are_quoted_so_each_error_stays_one_line(cli, write_stack):
+    file = write_stack('extends: base.yaml\n"a\\nb": 1\n"x.y": 2\n')
+    result = cli("validate", file)
+    assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith(str(file))]
+    assert len(lines) == 2
+    assert any(': ["a\\nb"]: unknown key' in ln for ln in lines)
+    assert any(': ["x.y"]: unknown key' in ln for ln in lines)
