@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[3]
 DEV = (REPO / "stacks" / "dev.yaml").read_text()
 # derandomize: CI must give the same answer for the same code; hunt with more examples and seeds by hand
 # (pytest --hypothesis-seed=N; 3,000 random examples passed when this was written).
-SETTINGS = settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=100, derandomize=True, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=40),
