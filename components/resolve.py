@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,6 +142,9 @@ def stack_labels(loaded: LoadedStack, cloud: str, stack_name: str) -> dict[str, 
 
 
 def _user() -> str:
+    # LLMCLOUD_OWNER: who the resources are labelled as (CI sets it; golden plans fix it)
+    if os.environ.get("LLMCLOUD_OWNER"):
+        return os.environ["LLMCLOUD_OWNER"]
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
