@@ -1,183 +1,312 @@
-"""llmcloud ci init: a CI pipeline that previews with cost on pull requests and deploys on merge.
+"""llmcloud ci init: CI pipelines that preview with cost on pull requests and deploy on merge.
 
-- pull requests: validate + preview of every environment, the cost table in the job summary, the
-  budget gate (exit 3 fails the job);
-- the main branch: `llmcloud up ENV --yes` per environment, prod behind a manual approval;
-- a scheduled job that reaps expired stacks (`llmcloud reap --yes`);
-- cloud authentication by OIDC federation (no long-lived keys); Pulumi plugins cached.
+What the pipelines do (README, "CI pipelines"):
+- pull requests: validate + preview of each chosen stack, the cost table in the job summary, the
+  budget and policy gates (exit 3 fails the job), the plan (secrets masked) as an artifact;
+- the main branch: `llmcloud up ENV --yes` per chosen stack, each behind its own deployment environment
+  (add required reviewers to `prod`), one deploy at a time per stack, no deploy waiting on another's;
+- a schedule: one reaper job per cloud, logged in to that cloud, that destroys expired stacks of that
+  cloud (data kept) and lists them in the job summary;
+- llmcloud installed from the repository the pipeline runs in (never by name from a package index),
+  with the repository's constraints file when it has one;
+- cloud authentication by OIDC federation only, granted per job; every action pinned to a commit.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .common import INVALID, fail, notice
 
 PYTHON = "3.12"
+# GitLab's image, pinned to a full version (docker-library/python versions.json, read 2026-12-01).
+GITLAB_IMAGE = "python:3.12.13-slim-trixie"
+# The Pulumi CLI the pipelines install: the version of the Pulumi SDK this project is tested with.
+PULUMI_VERSION = "3.272.0"
+# Files that, when present in the repository, pin every transitive dependency of the install.
+CONSTRAINT_FILES = ("constraints.txt",)
 
-# OIDC login steps, one per cloud; the values are repository/project variables the user sets once.
-GITHUB_AUTH = {
-    "gcp": {"name": "Authenticate to Google Cloud (OIDC)", "uses": "google-github-actions/auth@v2",
-            "with": {"workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
-                     "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}"}},
-    "aws": {"name": "Authenticate to AWS (OIDC)", "uses": "aws-actions/configure-aws-credentials@v4",
-            "with": {"role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}"}},
-    "azure": {"name": "Authenticate to Azure (OIDC)", "uses": "azure/login@v2",
-              "with": {"client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
-                       "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}},
+# Every action the workflow uses, pinned to the commit its release tag points at. Read from each
+# action's repository at the tag (git rev-parse TAG^{commit}) on ACTIONS_CHECKED; renovate.json
+# (github-actions manager) proposes updates and keeps the version comments current.
+ACTIONS_CHECKED = "2026-12-01"
+ACTIONS: dict[str, tuple[str, str]] = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "actions/cache": ("27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+    "google-github-actions/auth": ("7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0"),
+    "aws-actions/configure-aws-credentials": ("e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"),
+    "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
 }
 
+# OIDC login per cloud; the values are repository or environment variables the user sets once.
+GITHUB_AUTH: dict[str, tuple[str, str, dict[str, str]]] = {
+    "gcp": ("Authenticate to Google Cloud (OIDC)", "google-github-actions/auth",
+            {"workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+             "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}"}),
+    "aws": ("Authenticate to AWS (OIDC)", "aws-actions/configure-aws-credentials",
+            {"role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}"}),
+    "azure": ("Authenticate to Azure (OIDC)", "azure/login",
+              {"client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+               "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}),
+}
+# A team backend's scheme -> the cloud whose login reads and writes it.
+BACKEND_CLOUD = {"gs": "gcp", "s3": "aws", "azblob": "azure"}
 
-def environments(root: Path) -> dict[str, str]:
-    """environment name -> its cloud, for every deployable stack file (base files skipped)."""
+
+@dataclass(frozen=True)
+class CiStack:
+    name: str         # the stack file's stem: what `llmcloud up NAME` takes
+    environment: str  # the spec's environment (prod gets the strictest treatment)
+    cloud: str
+    backend_cloud: str | None  # the cloud holding the state backend, when it is a bucket
+
+
+def stacks(root: Path, names: list[str] | None) -> list[CiStack]:
+    """The stacks to write jobs for: those named, or by default every non-prod environment in stacks/."""
     from llmcloud.components.spec import StackErrors, load_stack
 
-    envs: dict[str, str] = {}
-    for path in sorted((root / "stacks").glob("*.yaml")):
-        if path.stem == "base":
-            continue
-        try:
-            loaded = load_stack(str(path))
-        except StackErrors as exc:
-            fail(INVALID, f"{path} is not valid, fix it first:\n{exc.render()}")
-        envs[path.stem] = loaded.spec.cloud
-    if not envs:
+    files = {p.stem: p for p in sorted((root / "stacks").glob("*.yaml")) if p.stem != "base"}
+    if not files:
         fail(INVALID, f"no stack files in {root / 'stacks'}")
-    return envs
+    unknown = [n for n in names or [] if n not in files]
+    if unknown:
+        fail(INVALID, f"no stack file stacks/{unknown[0]}.yaml; the stacks are: {', '.join(files)}")
+    chosen: list[CiStack] = []
+    for name in names or list(files):
+        try:
+            spec = load_stack(str(files[name])).spec
+        except StackErrors as exc:
+            fail(INVALID, f"{files[name]} is not valid, fix it first:\n{exc.render()}")
+        if names is None and spec.environment == "prod":
+            continue  # prod only when named: a first pipeline never deploys production by surprise
+        scheme = (spec.backend or "").split("://", 1)[0]
+        chosen.append(CiStack(name, spec.environment, spec.cloud, BACKEND_CLOUD.get(scheme)))
+    if not chosen:
+        fail(INVALID, "every stack in stacks/ is a prod environment; name the ones to deploy with --stack")
+    return chosen
 
 
-def _setup_steps(cloud: str) -> list[dict[str, Any]]:
-    return [
-        {"uses": "actions/checkout@v4"},
-        {"uses": "actions/setup-python@v5", "with": {"python-version": PYTHON, "cache": "pip"}},
-        {"name": "Install the Pulumi CLI", "uses": "pulumi/actions@v6"},
-        {"name": "Cache Pulumi plugins", "uses": "actions/cache@v4",
+def _uses(action: str) -> str:
+    sha, _tag = ACTIONS[action]
+    return f"{action}@{sha}"
+
+
+def _install_command(root: Path, cloud: str) -> str:
+    constraints = next((f for f in CONSTRAINT_FILES if (root / f).is_file()), None)
+    pin = f" -c {constraints}" if constraints else ""
+    return f"python -m pip install{pin} '.[{cloud}]'"
+
+
+def _logins(s: CiStack) -> list[str]:
+    """Clouds a job must log in to: the stack's, and the backend's when that is another cloud."""
+    return [s.cloud] + ([s.backend_cloud] if s.backend_cloud and s.backend_cloud != s.cloud else [])
+
+
+def _github_setup(root: Path, clouds: list[str]) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = [
+        # persist-credentials: false: the repository token is not left in .git/config for later steps
+        # (or an uploaded artifact) to read.
+        {"uses": _uses("actions/checkout"), "with": {"persist-credentials": False}},
+        {"uses": _uses("actions/setup-python"), "with": {"python-version": PYTHON}},
+        {"name": "Install the Pulumi CLI", "uses": _uses("pulumi/actions"),
+         "with": {"pulumi-version": PULUMI_VERSION}},
+        {"name": "Cache Pulumi plugins", "uses": _uses("actions/cache"),
          "with": {"path": "~/.pulumi/plugins",
                   "key": "pulumi-plugins-${{ runner.os }}-${{ hashFiles('pyproject.toml') }}"}},
-        {"name": "Install llmcloud", "run": f"pip install 'llmcloud[{cloud}]'"},
-        GITHUB_AUTH[cloud],
+        {"name": "Install llmcloud from this repository", "run": _install_command(root, clouds[0])},
     ]
+    for cloud in clouds:
+        name, action, with_ = GITHUB_AUTH[cloud]
+        steps.append({"name": name, "uses": _uses(action), "with": dict(with_)})
+    return steps
 
 
-def github(envs: dict[str, str]) -> dict[str, Any]:
-    env_vars = {"LLMCLOUD_PASSPHRASE": "${{ secrets.LLMCLOUD_PASSPHRASE }}", "HF_TOKEN": "${{ secrets.HF_TOKEN }}",
-                "LLMCLOUD_BACKEND": "${{ vars.LLMCLOUD_BACKEND }}"}
+# Job-level permissions: the OIDC token only where a job logs in to a cloud.
+LOGIN_PERMISSIONS = {"contents": "read", "id-token": "write"}
+
+
+def github(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
     jobs: dict[str, Any] = {}
-    for env, cloud in envs.items():
-        jobs[f"preview-{env}"] = {
-            "name": f"preview {env} ({cloud})",
+    for s in chosen:
+        env_vars = {"LLMCLOUD_PASSPHRASE": "${{ secrets.LLMCLOUD_PASSPHRASE }}",
+                    "HF_TOKEN": "${{ secrets.HF_TOKEN }}", "LLMCLOUD_BACKEND": "${{ vars.LLMCLOUD_BACKEND }}"}
+        jobs[f"preview-{s.name}"] = {
+            "name": f"preview {s.name} ({s.cloud})",
             "if": "github.event_name == 'pull_request'",
             "runs-on": "ubuntu-latest",
+            "permissions": dict(LOGIN_PERMISSIONS),
+            # The preview reads the stack's state with the same secrets as its deploy: the same environment.
+            "environment": s.name,
+            "concurrency": {"group": f"llmcloud-preview-{s.name}-${{{{ github.ref }}}}", "cancel-in-progress": True},
             "env": env_vars,
-            "steps": [*_setup_steps(cloud),
-                      {"name": "Validate", "run": f"llmcloud validate {env}"},
-                      {"name": "Cost", "run": f"llmcloud cost {env} --markdown >> \"$GITHUB_STEP_SUMMARY\""},
-                      {"name": "Preview (budget gate: exit 3 fails the job)",
-                       "run": f"llmcloud preview {env} --json > plan-{env}.json"},
-                      {"uses": "actions/upload-artifact@v4", "if": "always()",
-                       "with": {"name": f"plan-{env}", "path": f"plan-{env}.json"}}],
+            "steps": [*_github_setup(root, _logins(s)),
+                      {"name": "Validate", "run": f"llmcloud validate {s.name}"},
+                      {"name": "Cost", "run": f"llmcloud cost {s.name} --markdown >> \"$GITHUB_STEP_SUMMARY\""},
+                      {"name": "Preview (budget and policy gates: exit 3 fails the job)",
+                       "run": f"llmcloud preview {s.name} --json > plan-{s.name}.json"},
+                      # The plan masks secrets ("[secret]"); nothing else from the workspace is uploaded.
+                      {"uses": _uses("actions/upload-artifact"), "if": "always()",
+                       "with": {"name": f"plan-{s.name}", "path": f"plan-{s.name}.json", "retention-days": 14}}],
         }
-        deploy: dict[str, Any] = {
-            "name": f"deploy {env} ({cloud})",
+        jobs[f"deploy-{s.name}"] = {
+            "name": f"deploy {s.name} ({s.cloud})",
             "if": "github.event_name == 'push' && github.ref == 'refs/heads/main'",
             "runs-on": "ubuntu-latest",
+            "permissions": dict(LOGIN_PERMISSIONS),
+            # One deployment environment per stack: give `prod` required reviewers (README, "CI pipelines").
+            "environment": s.name,
+            "concurrency": {"group": f"llmcloud-{s.name}", "cancel-in-progress": False},
             "env": env_vars,
-            # A GitHub environment: give `prod` required reviewers for the manual approval.
-            "environment": env,
-            "concurrency": {"group": f"llmcloud-{env}", "cancel-in-progress": False},
-            "steps": [*_setup_steps(cloud), {"name": "Deploy", "run": f"llmcloud up {env} --yes"}],
+            "steps": [*_github_setup(root, _logins(s)), {"name": "Deploy", "run": f"llmcloud up {s.name} --yes"}],
         }
-        if env == "prod" and any(e != "prod" for e in envs):
-            deploy["needs"] = [f"deploy-{e}" for e in envs if e != "prod"]
-        jobs[f"deploy-{env}"] = deploy
-    clouds = sorted(set(envs.values()))
-    jobs["reap"] = {
-        "name": "reap expired stacks",
-        "if": "github.event_name == 'schedule'",
-        "runs-on": "ubuntu-latest",
-        "env": env_vars,
-        "steps": [*_setup_steps(clouds[0]), {"name": "Destroy stacks whose ttl has passed (data kept)",
-                                              "run": "llmcloud reap --backend \"$LLMCLOUD_BACKEND\" --yes"}],
-    }
+    for cloud in sorted({s.cloud for s in chosen}):
+        backend_clouds = sorted({s.backend_cloud for s in chosen if s.cloud == cloud and s.backend_cloud} - {cloud})
+        jobs[f"reap-{cloud}"] = {
+            "name": f"reap expired {cloud} stacks",
+            "if": "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'",
+            "runs-on": "ubuntu-latest",
+            "permissions": dict(LOGIN_PERMISSIONS),
+            "environment": f"reap-{cloud}",
+            "concurrency": {"group": f"llmcloud-reap-{cloud}", "cancel-in-progress": False},
+            "env": {"LLMCLOUD_PASSPHRASE": "${{ secrets.LLMCLOUD_PASSPHRASE }}",
+                    "LLMCLOUD_BACKEND": "${{ vars.LLMCLOUD_BACKEND }}"},
+            "steps": [*_github_setup(root, [cloud, *backend_clouds]),
+                      {"name": f"Destroy expired {cloud} stacks (data kept), listed in the summary",
+                       "run": f"llmcloud reap --cloud {cloud} --backend \"$LLMCLOUD_BACKEND\" --yes --markdown"
+                              " >> \"$GITHUB_STEP_SUMMARY\""}],
+        }
+    paths = ["stacks/**", "components/**", "cli/**", "pyproject.toml", *CONSTRAINT_FILES]
     return {
         "name": "llmcloud",
-        "on": {"pull_request": {"paths": ["stacks/**"]}, "push": {"branches": ["main"], "paths": ["stacks/**"]},
+        "on": {"pull_request": {"paths": paths}, "push": {"branches": ["main"], "paths": paths},
                "schedule": [{"cron": "17 * * * *"}], "workflow_dispatch": {}},
-        # id-token: write lets the job exchange GitHub's OIDC token for short-lived cloud credentials.
-        "permissions": {"id-token": "write", "contents": "read"},
+        # Nothing by default; each job asks for what it needs (id-token only where it logs in).
+        "permissions": {},
         "jobs": jobs,
     }
 
 
-def gitlab(envs: dict[str, str]) -> dict[str, Any]:
+# GitLab: OIDC tokens per job (id_tokens), with the audience each cloud's federation expects.
+_GITLAB_LOGIN = {
+    "gcp": ('echo "$GCP_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+            'gcloud iam workload-identity-pools create-cred-config "$GCP_WORKLOAD_IDENTITY_PROVIDER" '
+            '--service-account="$GCP_SERVICE_ACCOUNT" --credential-source-file="$CI_BUILDS_DIR/.ci-oidc-token" '
+            '--output-file="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
+            'export GOOGLE_APPLICATION_CREDENTIALS="$CI_BUILDS_DIR/.ci-gcp-creds.json"'),
+    "aws": ('echo "$AWS_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+            'export AWS_WEB_IDENTITY_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" AWS_ROLE_ARN="$AWS_ROLE_ARN"'),
+    "azure": ('echo "$AZURE_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+              'export AZURE_FEDERATED_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" ARM_USE_OIDC=true '
+              'ARM_CLIENT_ID="$AZURE_CLIENT_ID" ARM_TENANT_ID="$AZURE_TENANT_ID"'),
+}
+_GITLAB_AUDIENCE = {"gcp": "https://iam.googleapis.com/$GCP_WORKLOAD_IDENTITY_PROVIDER", "aws": "sts.amazonaws.com",
+                    "azure": "api://AzureADTokenExchange"}
+_GITLAB_TOKEN = {"gcp": "GCP_OIDC_TOKEN", "aws": "AWS_OIDC_TOKEN", "azure": "AZURE_OIDC_TOKEN"}
+
+
+def gitlab(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "stages": ["validate", "preview", "deploy", "reap"],
-        "default": {"image": f"python:{PYTHON}-slim",
+        "default": {"image": GITLAB_IMAGE,
                     "cache": {"key": "pulumi-plugins", "paths": [".pulumi/plugins", ".cache/pip"]}},
         "variables": {"PIP_CACHE_DIR": "$CI_PROJECT_DIR/.cache/pip", "PULUMI_HOME": "$CI_PROJECT_DIR/.pulumi"},
     }
-    login = {
-        "gcp": ['echo "$GCP_OIDC_TOKEN" > .ci-oidc-token',
-                'gcloud iam workload-identity-pools create-cred-config "$GCP_WORKLOAD_IDENTITY_PROVIDER" '
-                '--service-account="$GCP_SERVICE_ACCOUNT" --credential-source-file=.ci-oidc-token '
-                '--output-file=.ci-gcp-creds.json',
-                "export GOOGLE_APPLICATION_CREDENTIALS=$PWD/.ci-gcp-creds.json"],
-        "aws": ['echo "$AWS_OIDC_TOKEN" > .ci-oidc-token',
-                "export AWS_WEB_IDENTITY_TOKEN_FILE=$PWD/.ci-oidc-token AWS_ROLE_ARN=$AWS_ROLE_ARN"],
-        "azure": ['echo "$AZURE_OIDC_TOKEN" > .ci-oidc-token',
-                  "export AZURE_FEDERATED_TOKEN_FILE=$PWD/.ci-oidc-token ARM_USE_OIDC=true "
-                  "ARM_CLIENT_ID=$AZURE_CLIENT_ID ARM_TENANT_ID=$AZURE_TENANT_ID"],
-    }
-    audience = {"gcp": "https://iam.googleapis.com/$GCP_WORKLOAD_IDENTITY_PROVIDER", "aws": "sts.amazonaws.com",
-                "azure": "api://AzureADTokenExchange"}
-    token_var = {"gcp": "GCP_OIDC_TOKEN", "aws": "AWS_OIDC_TOKEN", "azure": "AZURE_OIDC_TOKEN"}
-    for env, cloud in envs.items():
-        setup = ["curl -fsSL https://get.pulumi.com | sh", 'export PATH="$HOME/.pulumi/bin:$PATH"',
-                 f"pip install 'llmcloud[{cloud}]'", *login[cloud]]
-        oidc = {token_var[cloud]: {"aud": audience[cloud]}}
-        doc[f"validate-{env}"] = {"stage": "validate", "script": [f"pip install 'llmcloud[{cloud}]'",
-                                                                   f"llmcloud validate {env}"],
-                                  "rules": [{"if": "$CI_PIPELINE_SOURCE == 'merge_request_event'"}]}
-        doc[f"preview-{env}"] = {"stage": "preview", "id_tokens": oidc,
-                                 "script": [*setup, f"llmcloud cost {env}",
-                                            f"llmcloud preview {env} --json > plan.json"],
-                                 "artifacts": {"paths": ["plan.json"], "when": "always"},
-                                 "rules": [{"if": "$CI_PIPELINE_SOURCE == 'merge_request_event'"}]}
+
+    def setup(clouds: list[str]) -> list[str]:
+        # The Pulumi CLI at a fixed version, from Pulumi's installer (no package index carries it).
+        lines = [f"curl -fsSL https://get.pulumi.com | sh -s -- --version {PULUMI_VERSION}",
+                 'export PATH="$HOME/.pulumi/bin:$PATH"', _install_command(root, clouds[0])]
+        for cloud in clouds:
+            lines.extend(_GITLAB_LOGIN[cloud])
+        return lines
+
+    def tokens(clouds: list[str]) -> dict[str, Any]:
+        return {_GITLAB_TOKEN[c]: {"aud": _GITLAB_AUDIENCE[c]} for c in clouds}
+
+    mr = {"if": "$CI_PIPELINE_SOURCE == 'merge_request_event'"}
+    for s in chosen:
+        logins = _logins(s)
+        doc[f"validate-{s.name}"] = {"stage": "validate", "script": [_install_command(root, s.cloud),
+                                                                      f"llmcloud validate {s.name}"],
+                                     "rules": [mr]}
+        doc[f"preview-{s.name}"] = {"stage": "preview", "id_tokens": tokens(logins),
+                                    "script": [*setup(logins), f"llmcloud cost {s.name}",
+                                               f"llmcloud preview {s.name} --json > plan-{s.name}.json"],
+                                    "artifacts": {"paths": [f"plan-{s.name}.json"], "when": "always",
+                                                  "expire_in": "14 days"},
+                                    "rules": [mr]}
         rule: dict[str, Any] = {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == 'push'"}
-        if env == "prod":
-            rule["when"] = "manual"  # a person approves prod
-        doc[f"deploy-{env}"] = {"stage": "deploy", "id_tokens": oidc, "environment": {"name": env},
-                                "resource_group": f"llmcloud-{env}", "script": [*setup, f"llmcloud up {env} --yes"],
-                                "rules": [rule]}
-    cloud = sorted(set(envs.values()))[0]
-    doc["reap"] = {"stage": "reap", "id_tokens": {token_var[cloud]: {"aud": audience[cloud]}},
-                   "script": ["curl -fsSL https://get.pulumi.com | sh", 'export PATH="$HOME/.pulumi/bin:$PATH"',
-                              f"pip install 'llmcloud[{cloud}]'", *login[cloud],
-                              'llmcloud reap --backend "$LLMCLOUD_BACKEND" --yes'],
-                   "rules": [{"if": "$CI_PIPELINE_SOURCE == 'schedule'"}]}
+        if s.environment == "prod":
+            rule.update(when="manual", allow_failure=False)  # a person starts prod; the pipeline waits for it
+        # environment: protect it (Settings > CI/CD > Protected environments) so only approvers deploy it.
+        doc[f"deploy-{s.name}"] = {"stage": "deploy", "id_tokens": tokens(logins),
+                                   "environment": {"name": s.name}, "resource_group": f"llmcloud-{s.name}",
+                                   "needs": [], "script": [*setup(logins), f"llmcloud up {s.name} --yes"],
+                                   "rules": [rule]}
+    for cloud in sorted({s.cloud for s in chosen}):
+        backend_clouds = sorted({s.backend_cloud for s in chosen if s.cloud == cloud and s.backend_cloud} - {cloud})
+        clouds = [cloud, *backend_clouds]
+        doc[f"reap-{cloud}"] = {
+            "stage": "reap", "id_tokens": tokens(clouds), "resource_group": f"llmcloud-reap-{cloud}", "needs": [],
+            "script": [*setup(clouds), f'llmcloud reap --cloud {cloud} --backend "$LLMCLOUD_BACKEND" --yes'],
+            "rules": [{"if": "$CI_PIPELINE_SOURCE == 'schedule'"}]}
     return doc
 
 
-def run(*, github_flag: bool, gitlab_flag: bool, root: Path, force: bool) -> list[Path]:
+_USES_LINE = re.compile(r"^(\s*(?:- )?uses: )([\w.-]+/[\w.-]+)@([0-9a-f]{40})$", re.M)
+
+
+_PERMISSION_WHY = {"contents: read": "check out the repository",
+                   "id-token: write": "OIDC: exchanged for short-lived cloud credentials, no stored keys"}
+
+
+def _annotate(text: str) -> str:
+    """`uses: owner/action@<sha>` gets `# vX.Y.Z` (the tag a reviewer and Renovate read); each job
+    permission gets the reason it is granted."""
+    tags = {sha: tag for sha, tag in ACTIONS.values()}
+    text = _USES_LINE.sub(lambda m: f"{m.group(0)} # {tags[m.group(3)]}", text)
+    for grant, why in _PERMISSION_WHY.items():
+        text = re.sub(rf"^(\s+{re.escape(grant)})$", rf"\1 # {why}", text, flags=re.M)
+    return text
+
+
+def _dump(doc: dict[str, Any]) -> str:
     import yaml
 
+    class NoAliases(yaml.SafeDumper):  # anchors/aliases hide what a job really runs from readers and audits
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump(doc, Dumper=NoAliases, sort_keys=False, width=120)
+
+
+def run(*, github_flag: bool, gitlab_flag: bool, root: Path, force: bool,
+        stack_names: list[str] | None = None) -> list[Path]:
     if not (github_flag or gitlab_flag):
         github_flag = True
-    envs = environments(root)
-    written = []
+    chosen = stacks(root, stack_names or None)
     targets = []
     if github_flag:
-        targets.append((root / ".github" / "workflows" / "llmcloud.yml", github(envs)))
+        text = _annotate(_dump(github(root, chosen)))
+        targets.append((root / ".github" / "workflows" / "llmcloud.yml", text))
     if gitlab_flag:
-        targets.append((root / ".gitlab-ci.yml", gitlab(envs)))
-    for path, doc in targets:
+        targets.append((root / ".gitlab-ci.yml", _dump(gitlab(root, chosen))))
+    for path, _ in targets:  # refuse before writing anything
         if path.exists() and not force:
             fail(INVALID, f"{path} exists; pass --force to overwrite it")
+    written = []
+    for path, text in targets:
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = ("# Written by `llmcloud ci init`. Needs: secrets LLMCLOUD_PASSPHRASE and HF_TOKEN; variables for "
-                  "the cloud's OIDC federation (see the llmcloud README, 'CI pipelines').\n")
-        path.write_text(header + yaml.safe_dump(doc, sort_keys=False, width=120))
+        header = ("# Written by `llmcloud ci init` for: " + ", ".join(s.name for s in chosen) + ".\n"
+                  "# Needs: secrets LLMCLOUD_PASSPHRASE and HF_TOKEN; variables for each cloud's OIDC federation;\n"
+                  "# a deployment environment per stack, with required reviewers on prod (README, 'CI pipelines').\n")
+        path.write_text(header + text)
         written.append(path)
         notice(f"wrote {path}")
     return written

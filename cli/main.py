@@ -217,11 +217,19 @@ def status(backend: str | None = BackendOption, json: bool = JsonOption) -> None
 
 
 @app.command()
-def reap(backend: str | None = BackendOption, yes: bool = YesOption, json: bool = JsonOption) -> None:
+def reap(backend: str | None = BackendOption, yes: bool = YesOption, json: bool = JsonOption,
+         cloud: str | None = typer.Option(None, "--cloud", "-c", metavar="CLOUD",
+                                          help="Only this cloud's stacks (gcp, aws or azure)."),
+         markdown: bool = typer.Option(False, "--markdown", help="A Markdown list of what was reaped, on stdout "
+                                                                 "(for a CI job summary).")) -> None:
     """Destroy the stacks whose ttl/expires_at has passed, keeping their data (run on a schedule by CI)."""
     from .ops import reap as run
 
-    run(backend, yes=yes, json_mode=json)
+    if cloud is not None and cloud not in ("gcp", "aws", "azure"):
+        from .common import INVALID, fail
+
+        fail(INVALID, f"unknown cloud {cloud!r}; allowed: gcp, aws, azure")
+    run(backend, yes=yes, json_mode=json, cloud=cloud, markdown=markdown)
 
 
 ci_app = typer.Typer(help="CI pipelines: preview with cost on pull requests, deploy on merge.", no_args_is_help=True)
@@ -233,13 +241,16 @@ def ci_init(
     github: bool = typer.Option(False, "--github", help="Write .github/workflows/llmcloud.yml (the default)."),
     gitlab: bool = typer.Option(False, "--gitlab", help="Write .gitlab-ci.yml."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing pipeline files."),
+    stack: list[str] | None = typer.Option(None, "--stack", "-s", metavar="NAME",
+                                           help="A stack to write jobs for (stacks/NAME.yaml); repeat for several. "
+                                                "Default: every stack that is not a prod environment."),
 ) -> None:
-    """Write a CI pipeline for every stack in stacks/ (OIDC auth, cost in the summary, budget gate)."""
+    """Write a CI pipeline for the chosen stacks (OIDC per job, pinned actions, cost in the summary, gates)."""
     from pathlib import Path
 
     from .ci import run
 
-    run(github_flag=github, gitlab_flag=gitlab, root=Path.cwd(), force=force)
+    run(github_flag=github, gitlab_flag=gitlab, root=Path.cwd(), force=force, stack_names=stack)
 
 
 prices_app = typer.Typer(help="The price catalog: refresh it from the clouds' public pricing APIs.",

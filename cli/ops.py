@@ -204,21 +204,27 @@ def status(backend: str | None, *, json_mode: bool) -> None:
     stdout().print(f"{len(stacks)} stack(s), about {_money(total)}/month expected")
 
 
-def reap(backend: str | None, *, yes: bool, json_mode: bool) -> None:
-    """Destroy every stack of the backend whose expires_at has passed, keeping data."""
+def reap(backend: str | None, *, yes: bool, json_mode: bool, cloud: str | None = None,
+         markdown: bool = False) -> None:
+    """Destroy every stack of the backend whose expires_at has passed, keeping data. With `cloud`, only
+    that cloud's stacks (a CI job logged in to one cloud reaps that cloud's); with `markdown`, stdout
+    gets a list of what was reaped for a CI job summary."""
     from llmcloud.components.engine import credentials
     from llmcloud.components.engine.real import EngineError, RealEngine, settings_for
     from llmcloud.components.reaper import StateOnly
 
     now = datetime.now(UTC)
     s, stacks = _stacks(backend)
-    due = [x for x in stacks if x.expired(now) and not x.empty]
+    due = [x for x in stacks if x.expired(now) and not x.empty and (cloud is None or x.cloud == cloud)]
     results: list[dict[str, Any]] = []
+    which = f"{cloud} stacks" if cloud else "stacks"
     if not due:
         if json_mode:
             emit_json({"backend": s.backend, "expired": [], "reaped": []})
+        elif markdown:
+            print(f"No expired {which} in the backend.")
         else:
-            notice(f"no expired stacks in {s.backend}")
+            notice(f"no expired {which} in {s.backend}")
         return
     if not json_mode:
         sys.stderr.write("expired: " + ", ".join(f"{x.name} ({x.outputs.get('expires_at')})" for x in due) + "\n")
@@ -251,6 +257,11 @@ def reap(backend: str | None, *, yes: bool, json_mode: bool) -> None:
         results.append(entry)
     if json_mode:
         emit_json({"backend": s.backend, "expired": [x.name for x in due], "reaped": results})
+    elif markdown:
+        print(f"### Expired {which}\n")
+        for entry in results:
+            outcome = f"failed: {entry['error']}" if "error" in entry else "destroyed, data kept"
+            print(f"- `{entry['stack']}` (expired {entry['expires_at']}): {outcome}")
     for entry in results:
         if "error" in entry and not json_mode:
             sys.stderr.write(f"error: {entry['stack']}: {entry['error']}\n")

@@ -114,3 +114,24 @@ def test_up_strict_stops_on_a_blocked_pool_before_deploying(cli, fake_pulumi, re
     assert warned.exit_code == 0, warned.stderr
     assert "may not reach max_nodes" in warned.stderr
     assert any(o[0] == "up" for o in fake_pulumi.ops())
+
+
+def test_reap_of_one_cloud_leaves_other_clouds_stacks(cli, fake_pulumi, tmp_path):
+    """A CI reaper logged in to one cloud reaps only that cloud's stacks and lists them for the summary."""
+    _scenario(fake_pulumi)
+    backend = f"file://{tmp_path / 'state'}"
+    other = cli("reap", "--backend", backend, "--yes", "--cloud", "aws", "--markdown")
+    assert other.exit_code == 0, other.stderr
+    assert other.stdout.strip() == "No expired aws stacks in the backend."
+    assert _destroys(fake_pulumi) == []
+    mine = cli("reap", "--backend", backend, "--yes", "--cloud", "gcp", "--markdown")
+    assert mine.exit_code == 0, mine.stderr
+    assert f"- `{EXPIRED}` (expired 2026-01-05T18:00:00Z): destroyed, data kept" in mine.stdout
+    assert LIVE not in mine.stdout
+    assert len(_destroys(fake_pulumi)) == 1
+
+
+def test_reap_refuses_an_unknown_cloud(cli, fake_pulumi, tmp_path):
+    result = cli("reap", "--backend", f"file://{tmp_path / 'state'}", "--yes", "--cloud", "gcpp")
+    assert result.exit_code == 2 and "unknown cloud 'gcpp'" in result.stderr
+    assert _destroys(fake_pulumi) == []
