@@ -27,7 +27,8 @@ def to_markdown(cost: dict[str, Any], title: str) -> str:
     t = cost["monthly"]
     rows.append(f"| **total** | | | | **${t['floor']:,.2f}** | **${t['expected']:,.2f}** | **${t['max']:,.2f}** |")
     for m in cost.get("models", []):
-        rows.append(f"\n{m['model']}: ~{m['tokens_per_second']:,.0f} output tokens/s per replica, "
+        rows.append(f"\n{m['model']}: ~{m['tokens_per_second']:,.0f} output tokens/s per replica at "
+                    f"{m['input_tokens']}/{m['output_tokens']} tokens and {m['concurrency']} in flight, "
                     f"~${m['usd_per_million_output_tokens']:,.2f} per million output tokens (estimate)")
     return "\n".join(rows) + "\n"
 

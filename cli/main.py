@@ -283,6 +283,26 @@ def size(
         clouds=cloud, regions=regions, top=top, json_mode=json)
 
 
+@app.command()
+def estimate(
+    model: str = typer.Argument(..., help="Hugging Face id from the catalog, e.g. meta-llama/Llama-3.1-8B-Instruct."),
+    accelerator: str = typer.Option(..., "--accelerator", "-a", help="L4, A100-80GB, H100, TPU-v6e, ..."),
+    count: int = typer.Option(1, "--count", "-n", help="Accelerators per replica (tensor parallel)."),
+    quantization: str | None = typer.Option(None, "--quantization", "-q", help="fp8, awq, gptq, int8, ..."),
+    input_tokens: int = typer.Option(..., "--input-tokens", help="Prompt tokens per request."),
+    output_tokens: int = typer.Option(..., "--output-tokens", help="Generated tokens per request."),
+    concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight at once."),
+    ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Target time to first token (p50), ms."),
+    tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Target time per output token (p50), ms."),
+    json: bool = JsonOption,
+) -> None:
+    """Throughput, latency, KV-cache concurrency and $/M tokens of one replica (an estimate, calibrated)."""
+    from .estimate import run
+
+    run(model, accelerator=accelerator, count=count, quantization=quantization, input_tokens=input_tokens,
+        output_tokens=output_tokens, concurrency=concurrency, ttft_ms=ttft_ms, tpot_ms=tpot_ms, json_mode=json)
+
+
 policy_app = typer.Typer(help="Security and safety rules checked by preview and up.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
