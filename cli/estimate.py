@@ -53,5 +53,5 @@ def run(model: str, *, accelerator: str, count: int, quantization: str | None, i
         out.print(f"  no cloud machine in the catalog carries {count}× {accelerator}", highlight=False)
     for m in result.machines[:8]:
         out.print(f"  {m['cloud']:5} {m['machine_type']:22} {m['region']:16} ${m['usd_per_hour']:>8.2f}/h  "
-                  f"${m['usd_per_million_output_tokens']:>8.2f}/M out  ${m['usd_per_million_total_tokens']:>7.2f}/M all",
-                  highlight=False)
+                  f"${m['usd_per_million_output_tokens']:>8.2f}/M out  "
+                  f"${m['usd_per_million_total_tokens']:>7.2f}/M all", highlight=False)

@@ -10,7 +10,6 @@ gives the same numbers whichever engine produced it. Bands:
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
