@@ -8,6 +8,7 @@ Pulumi Python program of these resources pays). bench/bench_cli.py times it next
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import sys
@@ -42,10 +43,8 @@ def main() -> None:
     steps = plan["steps"]
     if "--import-sdks" in sys.argv:
         for name in sorted(sdk_modules({s["newState"]["type"] for s in steps if s["newState"]["custom"]})):
-            try:
+            with contextlib.suppress(ImportError):
                 importlib.import_module(name)
-            except ImportError:
-                pass
     pulumi.runtime.set_mocks(_Mocks(), project="llmcloud", stack=plan["stack"], preview=True)
 
     def program():
