@@ -145,6 +145,12 @@ def token_table(models: list[dict[str, Any]]) -> Table:
         table.add_row(escape(m["model"]), m["accelerator"], f"{m['input_tokens']}/{m['output_tokens']}",
                       str(m["concurrency"]), f"~{m['tokens_per_second']:,.0f}", tpot,
                       f"~${m['usd_per_million_output_tokens']:,.2f}")
+        measured = m.get("measured")
+        if measured:  # the last `llmcloud bench`, beside the estimate
+            price = measured.get("usd_per_million_output_tokens")
+            tpot_m = measured.get("tpot_ms_p50")
+            table.add_row("  measured", "", "", str(measured["concurrency"]), f"{measured['tokens_per_second']:,.0f}",
+                          f"{tpot_m:,.0f} ms" if tpot_m is not None else "", f"${price:,.2f}" if price else "")
     return table
 
 
