@@ -46,15 +46,31 @@ def llmcloud() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "llmcloud.cli.main"]
 
 
-def measure(args: list[str], runs: int) -> tuple[float, int]:
+def measure(args: list[str], runs: int, command: list[str] | None = None) -> tuple[float, int]:
     times = []
     code = 0
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.run([*llmcloud(), *args], cwd=REPO, capture_output=True, text=True)
+        proc = subprocess.run([*(command if command is not None else llmcloud()), *args], cwd=REPO,
+                              capture_output=True, text=True)
         times.append(time.perf_counter() - start)
         code = proc.returncode
     return statistics.median(times), code
+
+
+def floors(runs: int) -> list[dict]:
+    """What no llmcloud change can beat, measured the same way: an empty interpreter, and a bare Pulumi
+    mock program registering exactly dev's golden plan (bench/floor_program.py), without and with the
+    provider SDK modules imported."""
+    golden = str(REPO / "tests" / "golden" / "plans" / "dev.gcp.json")
+    floor = [sys.executable, str(REPO / "bench" / "floor_program.py"), golden]
+    rows = []
+    for label, command in (("python -c pass", [sys.executable, "-c", "pass"]),
+                           ("floor: bare mock program, dev's resources", floor),
+                           ("floor: the same + provider SDK imports", [*floor, "--import-sdks"])):
+        median, code = measure([], runs, command)
+        rows.append({"command": label, "median_s": round(median, 3), "target_s": None, "exit": code})
+    return rows
 
 
 def main() -> int:
@@ -66,10 +82,11 @@ def main() -> int:
         big = big_stack(Path(tmp))
         subprocess.run([*llmcloud(), "--help"], cwd=REPO, capture_output=True)  # warm the bytecode cache
         heavy_runs = max(3, opts.runs // 2)
+        # Targets: issue 20 (preview ≤ 1.2 s, the 50-model stack ≤ 1.5× that, --help ≤ 100 ms).
         cases = [
-            ("llmcloud --help", ["--help"], opts.runs, 0.150),
+            ("llmcloud --help", ["--help"], opts.runs, 0.100),
             ("llmcloud validate dev", ["validate", "dev"], opts.runs, 0.300),
-            ("llmcloud preview dev --offline --json", ["preview", "dev", "--offline", "--json"], heavy_runs, 3.0),
+            ("llmcloud preview dev --offline --json", ["preview", "dev", "--offline", "--json"], heavy_runs, 1.2),
             ("llmcloud cost dev", ["cost", "dev"], heavy_runs, 3.0),
             ("llmcloud cost dev --compare", ["cost", "dev", "--compare"], heavy_runs, 6.0),
         ]
@@ -80,9 +97,10 @@ def main() -> int:
         dev_preview = next(r["median_s"] for r in results if r["command"].startswith("llmcloud preview"))
         median, code = measure(["preview", str(big), "--offline", "--json", "--budget", "1e9"], heavy_runs)
         results.append({"command": "preview (50 models, 10 pools) --offline --json", "median_s": round(median, 3),
-                        "target_s": round(2 * dev_preview, 3), "exit": code})
+                        "target_s": round(1.5 * dev_preview, 3), "exit": code})
+        results.extend(floors(heavy_runs))
     for r in results:
-        r["ok"] = r["median_s"] <= r["target_s"] and r["exit"] == 0
+        r["ok"] = r["exit"] == 0 and (r["target_s"] is None or r["median_s"] <= r["target_s"])
     if opts.json:
         print(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(), "results": results}, indent=2))
     else:
@@ -90,7 +108,8 @@ def main() -> int:
         print(f"{'command':<{width}}  median   target  ok")
         for r in results:
             ok = "yes" if r["ok"] else "NO"
-            print(f"{r['command']:<{width}}  {r['median_s']:6.3f}s  {r['target_s']:6.3f}s  {ok}")
+            target = f"{r['target_s']:6.3f}s" if r["target_s"] is not None else "  floor"
+            print(f"{r['command']:<{width}}  {r['median_s']:6.3f}s  {target}  {ok}")
     return 0 if all(r["ok"] for r in results) else 1
 
 

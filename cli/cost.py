@@ -27,7 +27,8 @@ def to_markdown(cost: dict[str, Any], title: str) -> str:
     t = cost["monthly"]
     rows.append(f"| **total** | | | | **${t['floor']:,.2f}** | **${t['expected']:,.2f}** | **${t['max']:,.2f}** |")
     for m in cost.get("models", []):
-        rows.append(f"\n{m['model']}: ~{m['tokens_per_second']:,.0f} output tokens/s per replica, "
+        rows.append(f"\n{m['model']}: ~{m['tokens_per_second']:,.0f} output tokens/s per replica at "
+                    f"{m['input_tokens']}/{m['output_tokens']} tokens and {m['concurrency']} in flight, "
                     f"~${m['usd_per_million_output_tokens']:,.2f} per million output tokens (estimate)")
     return "\n".join(rows) + "\n"
 
@@ -52,6 +53,7 @@ def run(stack: str, cloud: str | None, *, json_mode: bool, markdown: bool = Fals
     cost = plan_offline(r).cost
     if diff:
         return run_diff(r, cost, diff, cloud, json_mode=json_mode)
+    attach_measured(cost, r.stack_name)
     title = f"Monthly cost of {r.stack_name}"
     if json_mode:
         emit_json(cost)
@@ -64,6 +66,25 @@ def run(stack: str, cloud: str | None, *, json_mode: bool, markdown: bool = Fals
         out.print(cost_table(cost, title=title))
         if cost.get("models"):
             out.print(token_table(cost["models"]))
+
+
+def attach_measured(cost: dict[str, Any], stack_name: str) -> None:
+    """Put the last `llmcloud bench` of each model (~/.llmcloud/bench/<stack>.json) beside its estimate."""
+    from .bench import load_record
+
+    record = load_record(stack_name)
+    if not record:
+        return
+    for row in cost.get("models", []):
+        if row["model"] != record.get("model"):
+            continue
+        levels = [lv for lv in record.get("levels", []) if lv.get("output_tokens_per_second")]
+        if levels:
+            best = max(levels, key=lambda lv: lv["output_tokens_per_second"])
+            row["measured"] = {"measured_at": record.get("measured_at"), "concurrency": best["concurrency"],
+                               "tokens_per_second": best["output_tokens_per_second"],
+                               "usd_per_million_output_tokens": best.get("usd_per_million_output_tokens"),
+                               "tpot_ms_p50": (best.get("tpot_ms") or {}).get("p50")}
 
 
 def run_compare(stack: str, *, json_mode: bool) -> None:

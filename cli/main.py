@@ -294,6 +294,55 @@ def size(
         clouds=cloud, regions=regions, top=top, json_mode=json)
 
 
+@app.command()
+def estimate(
+    model: str = typer.Argument(..., help="Hugging Face id from the catalog, e.g. meta-llama/Llama-3.1-8B-Instruct."),
+    accelerator: str = typer.Option(..., "--accelerator", "-a", help="L4, A100-80GB, H100, TPU-v6e, ..."),
+    count: int = typer.Option(1, "--count", "-n", help="Accelerators per replica (tensor parallel)."),
+    quantization: str | None = typer.Option(None, "--quantization", "-q", help="fp8, awq, gptq, int8, ..."),
+    input_tokens: int = typer.Option(..., "--input-tokens", help="Prompt tokens per request."),
+    output_tokens: int = typer.Option(..., "--output-tokens", help="Generated tokens per request."),
+    concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight at once."),
+    ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Target time to first token (p50), ms."),
+    tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Target time per output token (p50), ms."),
+    json: bool = JsonOption,
+) -> None:
+    """Throughput, latency, KV-cache concurrency and $/M tokens of one replica (an estimate, calibrated)."""
+    from .estimate import run
+
+    run(model, accelerator=accelerator, count=count, quantization=quantization, input_tokens=input_tokens,
+        output_tokens=output_tokens, concurrency=concurrency, ttft_ms=ttft_ms, tpot_ms=tpot_ms, json_mode=json)
+
+
+@app.command()
+def bench(
+    stack: str = StackArgument,
+    cloud: str | None = CloudOption,
+    model: str | None = typer.Option(None, "--model", "-m", help="The model to load (default: the stack's only one)."),
+    url: str | None = typer.Option(None, "--url", help="Any OpenAI-compatible base URL; default: the deployed "
+                                                       "stack's endpoint."),
+    api_key_env: str = typer.Option("LLMCLOUD_API_KEY", "--api-key-env", metavar="VAR",
+                                    help="Environment variable holding the API key (never the key itself)."),
+    concurrency: list[int] = typer.Option([1, 8], "--concurrency", "-c",
+                                          help="Requests in flight; repeat for a sweep."),
+    requests: int = typer.Option(100, "--requests", help="Requests per concurrency level."),
+    duration: float | None = typer.Option(None, "--duration", help="Seconds per level instead of --requests."),
+    input_tokens: int | None = typer.Option(None, "--input-tokens", help="Default: the model's workload, else 1000."),
+    output_tokens: int | None = typer.Option(None, "--output-tokens", help="Default: the model's workload, else 200."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Hub id of the model's tokenizer (exact token "
+                                         "counts; needs the Hub); default: a small shipped one (offline)."),
+    replicas: int = typer.Option(1, "--replicas", help="Replicas behind the endpoint, for $/M tokens."),
+    timeout: float = typer.Option(1800, "--timeout", help="Seconds one level may take."),
+    json: bool = JsonOption,
+) -> None:
+    """Load-test the deployed endpoint (or --url) with AIPerf: TTFT/TPOT/throughput percentiles and measured $/M."""
+    from .bench import run
+
+    run(stack, cloud, model=model, url=url, api_key_env=api_key_env, concurrency=concurrency, requests=requests,
+        duration=duration, input_tokens=input_tokens, output_tokens=output_tokens, tokenizer=tokenizer,
+        replicas=replicas, timeout=timeout, json_mode=json)
+
+
 policy_app = typer.Typer(help="Security and safety rules checked by preview and up.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 

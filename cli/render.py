@@ -135,14 +135,22 @@ def print_preview(console: Console, plan: Plan) -> None:
 
 
 def token_table(models: list[dict[str, Any]]) -> Table:
-    table = Table(title="Cost per million output tokens (estimate: decode at memory bandwidth, see "
-                  "catalog/data/throughput.yaml)", title_justify="left")
-    for col, justify in (("model", "left"), ("pool", "left"), ("accelerator", "left"), ("batch", "right"),
-                         ("tokens/s per replica", "right"), ("$ per 1M output tokens", "right")):
+    table = Table(title="Cost per million output tokens (estimate for each model's workload; `llmcloud estimate` "
+                  "explains, `llmcloud bench` measures)", title_justify="left")
+    for col, justify in (("model", "left"), ("accelerator", "left"), ("in/out", "right"), ("in flight", "right"),
+                         ("tok/s", "right"), ("TPOT", "right"), ("$/1M out", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for m in models:
-        table.add_row(escape(m["model"]), escape(m["pool"]), m["accelerator"], str(m["batch"]),
-                      f"~{m['tokens_per_second']:,.0f}", f"~${m['usd_per_million_output_tokens']:,.2f}")
+        tpot = f"{m['tpot_ms']:,.0f} ms" + ("" if m.get("meets_targets", True) else " (misses target)")
+        table.add_row(escape(m["model"]), m["accelerator"], f"{m['input_tokens']}/{m['output_tokens']}",
+                      str(m["concurrency"]), f"~{m['tokens_per_second']:,.0f}", tpot,
+                      f"~${m['usd_per_million_output_tokens']:,.2f}")
+        measured = m.get("measured")
+        if measured:  # the last `llmcloud bench`, beside the estimate
+            price = measured.get("usd_per_million_output_tokens")
+            tpot_m = measured.get("tpot_ms_p50")
+            table.add_row("  measured", "", "", str(measured["concurrency"]), f"{measured['tokens_per_second']:,.0f}",
+                          f"{tpot_m:,.0f} ms" if tpot_m is not None else "", f"${price:,.2f}" if price else "")
     return table
 
 

@@ -80,6 +80,7 @@ class ResolvedModel:
     nodes_per_replica: int
     replicas_per_node: int = 1
     expected_concurrency: int = 1
+    workload: Any = None  # WorkloadSpec (components/spec/model.py) or None: the cost table's $/M tokens
 
     def nodes_for(self, replicas: int) -> int:
         return math.ceil(replicas / self.replicas_per_node) * self.nodes_per_replica
@@ -483,4 +484,4 @@ def _resolve_model(loaded: LoadedStack, name: str, model: ModelSpec, pool: Resol
         max_model_len=model.max_model_len, tensor_parallel=tp, pipeline_parallel=model.pipeline_parallel,
         replicas_min=model.replicas.min, replicas_max=model.replicas.max, hf_token_env=model.hf_token_env,
         gpu_memory_utilization=model.gpu_memory_utilization, image=model.image, nodes_per_replica=nodes,
-        replicas_per_node=per_node, expected_concurrency=model.expected_concurrency)
+        replicas_per_node=per_node, expected_concurrency=model.expected_concurrency, workload=model.workload)

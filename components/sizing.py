@@ -62,6 +62,7 @@ class ModelFacts:
     max_context: int
     dtype: str
     aliases: tuple[str, ...] = ()
+    hidden_size: int = 0  # the attention width for prefill FLOPs (components/estimate.py)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def load_models() -> dict[str, ModelFacts]:
             max_context=int(row["max_context"]),
             dtype=str(row["dtype"]),
             aliases=tuple(str(a).lower() for a in row.get("aliases") or ()),
+            hidden_size=int(row.get("hidden_size") or 0),
         )
     return out
 

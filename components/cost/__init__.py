@@ -9,6 +9,7 @@ gives the same numbers whichever engine produced it. Bands:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,38 +216,45 @@ def over_budget(cost: dict[str, Any], budget: float | None, band: str = "expecte
 # ------------------------------------------------------------------ cost per million output tokens
 
 
-def _throughput_table() -> dict[str, Any]:
-    import yaml
-
-    from ..catalog import DATA
-
-    return yaml.safe_load((DATA / "throughput.yaml").read_text(encoding="utf-8"))
-
-
 def token_costs(cost: dict[str, Any], resolved: Any) -> list[dict[str, Any]]:
-    """Per model: estimated decode tokens/s per replica and USD per million output tokens at the
-    pool's hourly price (components/catalog/data/throughput.yaml explains the estimate)."""
-    from ..sizing import facts_for, weights_gib
+    """Per model: estimated output tokens/s per replica for its workload (models.<m>.workload; default
+    1000 in / 200 out, as many in flight as the KV cache holds), TTFT/TPOT, USD per million output
+    tokens at the pool's hourly price, the replicas a requests_per_second needs and whether the latency
+    targets hold (components/estimate.py explains the model)."""
+    from .. import estimate as E
+    from ..sizing import facts_for
 
-    table = _throughput_table()
     hourly = {line["resource"].removeprefix("node_pools."): line["unit_price"] for line in cost["lines"]
               if line["resource"].startswith("node_pools.")}
     out = []
     for name, model in resolved.models.items():
         pool = resolved.node_pools[model.node_pool]
         facts = facts_for(model.source)
-        bandwidth = table["bandwidth_gbps"].get(pool.accelerator)
         price = hourly.get(pool.name)
-        if facts is None or bandwidth is None or price is None:
+        if facts is None or price is None:
             continue
+        w = model.workload
+        workload = E.Workload(w.input_tokens if w else 1000, w.output_tokens if w else 200,
+                              w.concurrency if w else None, w.ttft_ms if w else None, w.tpot_ms if w else None)
+        if workload.concurrency is None and workload.ttft_ms is None and workload.tpot_ms is None:
+            workload = E.Workload(workload.input_tokens, workload.output_tokens, E.engine_constants().max_num_seqs)
         accelerators = model.tensor_parallel * model.nodes_per_replica
-        weights_bytes = weights_gib(facts, model.quantization) * 2**30
-        step = weights_bytes / (accelerators * bandwidth * 1e9 * table["efficiency"])
-        batch = max(table["min_batch"], getattr(model, "expected_concurrency", 1))
-        tokens_per_second = batch / step
+        try:
+            result = E.estimate(facts, pool.accelerator, accelerators, model.quantization, workload)
+        except E.EstimateError:
+            continue  # no figures for the accelerator, or it does not fit: the fit check says so
         replica_hourly = price * model.nodes_per_replica / model.replicas_per_node
-        out.append({"model": name, "pool": pool.name, "accelerator": pool.accelerator, "batch": batch,
-                    "tokens_per_second": round(tokens_per_second, 1),
-                    "usd_per_million_output_tokens": round(replica_hourly / (tokens_per_second * 3600) * 1e6, 4),
-                    "estimate": True})
+        row = {"model": name, "pool": pool.name, "accelerator": pool.accelerator,
+               "input_tokens": workload.input_tokens, "output_tokens": workload.output_tokens,
+               "concurrency": min(result.concurrency, result.max_concurrency),
+               "tokens_per_second": round(result.output_tokens_per_second, 1),
+               "ttft_ms": round(result.ttft_ms, 1), "tpot_ms": round(result.tpot_ms, 2),
+               "meets_targets": result.meets_targets,
+               "usd_per_million_output_tokens": round(
+                   replica_hourly / (result.output_tokens_per_second * 3600) * 1e6, 4),
+               "estimate": True}
+        if w is not None and w.requests_per_second:
+            per_replica = result.output_tokens_per_second / workload.output_tokens
+            row["replicas_needed"] = max(1, math.ceil(w.requests_per_second / per_replica))
+        out.append(row)
     return out

@@ -108,6 +108,24 @@ class ReplicasSpec(_Spec):
     max: int = Field(1, ge=1, le=1000, description="Most replicas.")
 
 
+class WorkloadSpec(_Spec):
+    """The traffic a model serves: drives the cost table's $/M tokens, the replicas it needs and the
+    latency check (components/estimate.py; an estimate: `llmcloud bench` measures)."""
+
+    input_tokens: int = Field(1000, ge=1, le=2_097_152, description="Prompt tokens per request (mean).")
+    output_tokens: int = Field(200, ge=1, le=2_097_152, description="Generated tokens per request (mean).")
+    concurrency: int | None = Field(
+        None, ge=1, le=1_000_000, description="Requests in flight per replica; default: as many as the KV cache "
+                                              "holds (a busy replica), or what the latency targets allow.")
+    requests_per_second: float | None = Field(
+        None, gt=0, le=1_000_000, allow_inf_nan=False,
+        description="Peak requests per second for the whole model: gives the replicas it needs.")
+    ttft_ms: float | None = Field(None, gt=0, le=3_600_000, allow_inf_nan=False,
+                                  description="Target time to first token (p50), ms.")
+    tpot_ms: float | None = Field(None, gt=0, le=60_000, allow_inf_nan=False,
+                                  description="Target time per output token (p50), ms.")
+
+
 class ModelSpec(_Spec):
     """A model served by vLLM behind the OpenAI-compatible API."""
 
@@ -130,6 +148,9 @@ class ModelSpec(_Spec):
         1, ge=1, le=4096, description="Sequences served at once per replica; sizing (accelerator: auto) keeps "
                                       "their KV cache at max_model_len in memory.")
     image: str | None = Field(None, description="Serving image override (pinned tag or digest).")
+    workload: WorkloadSpec | None = Field(
+        None, description="The traffic it serves (input/output tokens, concurrency or requests per second, "
+                          "latency targets): the cost table's $/M tokens and replica check use it.")
 
 
 class ApiKeySpec(_Spec):

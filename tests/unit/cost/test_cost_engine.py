@@ -4,6 +4,7 @@ the same plan from both engines, sizing against a brute-force search, --compare,
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -244,13 +245,38 @@ def test_diff_between_environments(cli, monkeypatch):
     assert missing.exit_code == 2 and "llmcloud up` records it" in missing.stderr
 
 
-def test_cost_per_million_tokens_is_an_estimate_from_bandwidth():
+def test_cost_per_million_tokens_comes_from_the_workload_estimate():
+    from llmcloud.components import estimate as E
+    from llmcloud.components.sizing import facts_for
+
     r = resolved(REPO / "stacks" / "dev.yaml")
     cost = cost_for(plan(r.file), r)
     (m,) = cost["models"]
-    # Llama-3.1-8B bf16: 8.03e9 × 2 bytes; L4 300 GB/s × 0.6; batch 32
-    step = 8.03e9 * 2 / (300e9 * 0.6)
-    assert m["estimate"] is True and m["batch"] == 32
-    assert m["tokens_per_second"] == pytest.approx(32 / step, rel=0.01)
+    # No workload in dev.yaml: 1000 in / 200 out, as many in flight as the L4's KV cache holds.
+    expected = E.estimate(facts_for("hf://meta-llama/Llama-3.1-8B-Instruct"), "L4", 1, None,
+                          E.Workload(1000, 200, E.engine_constants().max_num_seqs))
+    assert m["estimate"] is True and m["concurrency"] == expected.max_concurrency < 32  # not the old fixed 32
+    assert m["tokens_per_second"] == pytest.approx(expected.output_tokens_per_second, rel=0.01)
     hourly = line(cost, "node_pools.l4")["unit_price"]
-    assert m["usd_per_million_output_tokens"] == pytest.approx(hourly / (32 / step * 3600) * 1e6, rel=0.01)
+    assert m["usd_per_million_output_tokens"] == pytest.approx(
+        hourly / (expected.output_tokens_per_second * 3600) * 1e6, rel=0.01)
+
+
+def test_workload_sets_replicas_needed_and_flags_a_missed_latency_target(write_stack):
+    path = write_stack("""
+        extends: base.yaml
+        node_pools:
+          l4: {accelerator: L4, accelerators_per_node: 1, min_nodes: 0, max_nodes: 4}
+        models:
+          llama-8b:
+            source: hf://meta-llama/Llama-3.1-8B-Instruct
+            node_pool: l4
+            max_model_len: 8192
+            workload: {input_tokens: 2000, output_tokens: 300, requests_per_second: 3, tpot_ms: 10}
+    """)
+    r = resolved(path)
+    (m,) = cost_for(plan(path), r)["models"]
+    assert m["input_tokens"] == 2000 and m["output_tokens"] == 300
+    assert m["meets_targets"] is False  # 10 ms per token is beyond an L4 for an 8B model in bf16
+    per_replica = m["tokens_per_second"] / 300
+    assert m["replicas_needed"] == math.ceil(3 / per_replica) and m["replicas_needed"] > 1
