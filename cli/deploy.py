@@ -46,7 +46,7 @@ def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Any, A
     require_sdk(r.cloud)
     exe, passphrase = engine_essentials(action)
     if not credentials.has_credentials(r.cloud):
-        fail(MISSING, f"no {r.cloud} credentials found; expected {credentials.EXPECTED[r.cloud]}")
+        fail(MISSING, f"no {r.cloud} credentials found; expected {credentials.expected(r.cloud)}")
     from llmcloud.components.engine.real import RealEngine, settings_for
 
     # `resolved` overrides the stack as deployed (up stamps the ttl deadline and cost: components/ttl.py).

@@ -232,7 +232,7 @@ def reap(backend: str | None, *, yes: bool, json_mode: bool) -> None:
     for x in due:
         entry: dict[str, Any] = {"stack": x.name, "cloud": x.cloud, "expires_at": x.outputs.get("expires_at")}
         if x.cloud and not credentials.has_credentials(x.cloud):
-            entry["error"] = f"no {x.cloud} credentials: {credentials.EXPECTED[x.cloud]}"
+            entry["error"] = f"no {x.cloud} credentials: {credentials.expected(x.cloud)}"
             failed += 1
             results.append(entry)
             continue

@@ -161,6 +161,40 @@ def load(cloud: str) -> CloudCatalog:
 
 
 @functools.cache
+def accelerator_names() -> tuple[str, ...]:
+    """Every neutral accelerator name in the shipped catalogs of the registered clouds (the stack schema's
+    `accelerator` values). Reads only each file's `accelerators:` section, so importing the schema stays fast."""
+    from ..registry import CLOUDS
+
+    names: dict[str, None] = {}
+    for cloud in CLOUDS:
+        path = DATA / f"{cloud}.yaml"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith("accelerators:")), None)
+        if start is None:
+            continue
+        end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in ("", " ", "#")), len(lines))
+        section = yaml.safe_load("\n".join(lines[start:end])) or {}
+        names.update(dict.fromkeys(section.get("accelerators") or {}))
+    return tuple(names)
+
+
+def kind_of(accelerator: str) -> str | None:
+    """The kind (gpu, tpu, neuron) of a neutral accelerator name, from the first registered cloud's catalog
+    that lists it; None when none does."""
+    from ..registry import names
+
+    for cloud in names():
+        try:
+            acc = load(cloud).accelerators.get(accelerator)
+        except OSError:  # a registered cloud without a catalog file (a test's fake cloud)
+            continue
+        if acc is not None:
+            return acc.kind
+    return None
+
+
+@functools.cache
 def _load_file(cloud: str, path: Path, mtime_ns: int) -> CloudCatalog:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as fh:

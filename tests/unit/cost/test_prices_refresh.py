@@ -27,8 +27,8 @@ from llmcloud.components.catalog.refresh import (
     shipped,
     write,
 )
-from llmcloud.components.catalog.refresh import aws as aws_refresh
-from llmcloud.components.catalog.refresh import gcp as gcp_refresh
+from llmcloud.components.aws import prices as aws_refresh
+from llmcloud.components.gcp import prices as gcp_refresh
 from llmcloud.components.catalog.refresh.base import targets
 
 RECORDED = Path(__file__).parent / "recorded"
