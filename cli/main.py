@@ -13,6 +13,7 @@ import sys
 from enum import StrEnum
 
 import typer
+from llmcloud.components.registry import CLOUDS
 
 from .common import CloudOption, JsonOption, StackArgument
 
@@ -270,7 +271,7 @@ def size(
     max_model_len: int | None = typer.Option(None, "--max-model-len", help="Context served; default the model's."),
     concurrency: int = typer.Option(1, "--concurrency", help="Sequences whose KV cache must fit at once."),
     spot: bool = typer.Option(False, "--spot", help="Spot prices (machines sold as spot only)."),
-    cloud: list[str] = typer.Option(["gcp", "aws", "azure"], "--cloud", "-c", help="Clouds to rank (repeat)."),
+    cloud: list[str] = typer.Option(list(CLOUDS), "--cloud", "-c", help="Clouds to rank (repeat)."),
     region: list[str] = typer.Option([], "--region", help="CLOUD=REGION, e.g. aws=us-west-2 (repeat)."),
     top: int = typer.Option(5, "--top", help="Options shown per cloud."),
     json: bool = JsonOption,

@@ -95,9 +95,9 @@ def leftovers_report(r: Any) -> Any:
         report = leftovers.Report(r.cloud, r.stack_name)
         report.skipped = f"no {r.cloud} credentials"
         return report
-    kwargs: dict[str, Any] = {"region": r.region}
-    if r.cloud == "gcp":
-        kwargs["project"] = r.project
+    from llmcloud.components import registry
+
+    kwargs = registry.cloud(r.cloud).leftover_scope(r)  # region, and the project where the cloud has one
     return leftovers.run(r.cloud, r.labels.get("llmcloud-stack", r.stack_name), **kwargs)
 
 

@@ -58,6 +58,19 @@ class Cloud(Protocol):
     max_labels: int  # how many labels/tags one resource may carry
     refresh_note: str  # said before `prices refresh` fetches this cloud ("" for nothing)
     front_door_products: Mapping[str, Any]  # gateway kind -> gateway_checks.Product (name, max timeout, streams)
+    device_plugins: tuple[str, ...]  # accelerator kinds whose device plugin llmcloud installs (the cloud does not)
+    spot_taint: tuple[str, str] | None  # (key, value) of the NoSchedule taint the cloud puts on spot nodes
+    keda_identity_provider: str | None  # KEDA podIdentity provider for the cloud's managed Prometheus
+    managed_prometheus: bool  # True: serving metrics go to the cloud's Prometheus (its own scrape/rule kinds)
+
+    def managed_prometheus_url(self, project: str | None) -> str | None:
+        """The query URL of the cloud's managed Prometheus that serving metrics go to, or None: llmcloud then
+        runs Prometheus in the cluster (ServiceMonitor/PrometheusRule)."""
+        ...
+
+    def node_selector(self, pool: ResolvedNodePool) -> dict[str, str]:
+        """Node labels the cloud schedules a pool's pods by, beyond llmcloud's pool label (GKE TPU labels)."""
+        ...
 
     # ---- the stack file
     def block(self, spec: StackSpec) -> Any:
@@ -70,6 +83,10 @@ class Cloud(Protocol):
 
     def region(self, spec: StackSpec) -> str | None:
         """The region the stack names for this cloud (its block's `region_field`, defaulted)."""
+        ...
+
+    def default_region(self) -> str:
+        """The region a stack gets when its block names none (the schema's default)."""
         ...
 
     def project(self, spec: StackSpec) -> str | None:
@@ -169,6 +186,10 @@ class BaseCloud:
     nested_label_fields: tuple[tuple[str, str], ...] = ()
     max_labels = 50
     refresh_note = ""
+    device_plugins: tuple[str, ...] = ()
+    spot_taint: tuple[str, str] | None = None
+    keda_identity_provider: str | None = None
+    managed_prometheus = False
     prices_url_env = ""  # environment variable that points `prices refresh` at another pricing API URL
     package = ""  # where the submodules live (default llmcloud.components.<name>)
 
@@ -196,6 +217,12 @@ class BaseCloud:
 
         require_sdk(self.name)
 
+    def managed_prometheus_url(self, project: str | None) -> str | None:
+        return None
+
+    def node_selector(self, pool: ResolvedNodePool) -> dict[str, str]:
+        return {}
+
     # ---- the stack file
     def block(self, spec: StackSpec) -> Any:
         return getattr(spec, self.name, None)
@@ -206,6 +233,13 @@ class BaseCloud:
     def region(self, spec: StackSpec) -> str | None:
         block = self.block(spec)
         return getattr(block, self.region_field) if block is not None else None
+
+    def default_region(self) -> str:
+        from .spec.model import StackSpec
+
+        annotation = StackSpec.model_fields[self.name].annotation
+        block = next(t for t in getattr(annotation, "__args__", (annotation,)) if t is not type(None))
+        return str(block.model_fields[self.region_field].default)
 
     def project(self, spec: StackSpec) -> str | None:
         return None

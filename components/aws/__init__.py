@@ -35,6 +35,7 @@ class Aws(BaseCloud):
     label_fields = ("tags",)
     max_labels = 50
     prices_url_env = "LLMCLOUD_AWS_PRICING_URL"
+    device_plugins = ("gpu", "neuron")  # EKS runs neither the NVIDIA nor the Neuron device plugin
     refresh_note = " (the AWS offer files are several GB each; this takes minutes)"
 
     def label_key(self, key: str) -> str:

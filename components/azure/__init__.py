@@ -42,6 +42,9 @@ class Azure(BaseCloud):
     label_fields = ("tags",)
     max_labels = 50
     prices_url_env = "LLMCLOUD_AZURE_PRICES_URL"
+    device_plugins = ("gpu",)  # AKS GPU pools without the GPU operator need the NVIDIA device plugin
+    # AKS taints spot nodes itself: https://learn.microsoft.com/azure/aks/spot-node-pool
+    spot_taint = ("kubernetes.azure.com/scalesetpriority", "spot")
 
     def resource_group(self, spec: StackSpec) -> str | None:
         return (spec.azure.resource_group if spec.azure else None) or f"llmcloud-{spec.environment}"

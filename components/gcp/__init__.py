@@ -44,6 +44,24 @@ class Gcp(BaseCloud):
     nested_label_fields = (("node_config", "resource_labels"),)
     max_labels = 64
     prices_url_env = "LLMCLOUD_GCP_BILLING_URL"
+    device_plugins = ()  # GKE installs the NVIDIA and TPU device plugins itself
+    managed_prometheus = True  # Managed Service for Prometheus: PodMonitoring and Rules
+    keda_identity_provider = "gcp"  # KEDA's operator reads Managed Prometheus with workload identity
+
+    def managed_prometheus_url(self, project: str | None) -> str | None:
+        # Managed Service for Prometheus: PodMonitoring/Rules in the cluster, queried at this URL.
+        if not project:
+            raise ValueError("the GKE Managed Prometheus endpoint needs the project id")
+        return f"https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus"
+
+    def node_selector(self, pool: Any) -> dict[str, str]:
+        if pool.kind != "tpu":
+            return {}
+        # GKE schedules TPU pods by these two labels (https://cloud.google.com/kubernetes-engine/docs/how-to/tpus)
+        sel = {"cloud.google.com/gke-tpu-accelerator": pool.accelerator_id or ""}
+        if pool.tpu_topology:
+            sel["cloud.google.com/gke-tpu-topology"] = pool.tpu_topology
+        return sel
 
     def block_missing(self, spec: StackSpec) -> str | None:
         return None if spec.gcp is not None else "add gcp: {project: <project-id>, region: <region>}"

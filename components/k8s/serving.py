@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import registry
 from ..resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
 from ..sizing import weights_size_gib
 from . import images
@@ -45,7 +46,6 @@ RUN_AS_USER = 10001
 
 # Taints per accelerator kind (pool labels and taints are set by each cloud's node pool component).
 KIND_TAINTS = {"gpu": "nvidia.com/gpu", "tpu": "google.com/tpu", "neuron": "aws.amazon.com/neuron"}
-AZURE_SPOT_TAINT = ("kubernetes.azure.com/scalesetpriority", "spot")
 # https://awsdocs-neuron.readthedocs-hosted.com (Inferentia2/Trainium1: 2 NeuronCores-v2; Trainium2: 8 v3)
 NEURON_CORES_PER_DEVICE = {"Inferentia2": 2, "Trainium1": 2, "Trainium2": 8}
 
@@ -204,12 +204,13 @@ def tolerations(pool: ResolvedNodePool, cloud: str) -> list[dict[str, str]]:
     taint = KIND_TAINTS.get(pool.kind)
     if taint:
         out.append({"key": taint, "operator": "Exists", "effect": "NoSchedule"})
-    if pool.spot and cloud == "azure":
+    spot_taint = registry.cloud(cloud).spot_taint
+    if pool.spot and spot_taint:
         out.append(
             {
-                "key": AZURE_SPOT_TAINT[0],
+                "key": spot_taint[0],
                 "operator": "Equal",
-                "value": AZURE_SPOT_TAINT[1],
+                "value": spot_taint[1],
                 "effect": "NoSchedule",
             }
         )
@@ -218,11 +219,7 @@ def tolerations(pool: ResolvedNodePool, cloud: str) -> list[dict[str, str]]:
 
 def node_selector(pool: ResolvedNodePool, cloud: str) -> dict[str, str]:
     sel = {POOL_LABEL: pool.name}
-    if pool.kind == "tpu" and cloud == "gcp":
-        # GKE schedules TPU pods by these two labels (https://cloud.google.com/kubernetes-engine/docs/how-to/tpus)
-        sel["cloud.google.com/gke-tpu-accelerator"] = pool.accelerator_id or ""
-        if pool.tpu_topology:
-            sel["cloud.google.com/gke-tpu-topology"] = pool.tpu_topology
+    sel.update(registry.cloud(cloud).node_selector(pool))  # e.g. GKE's TPU labels
     return sel
 
 

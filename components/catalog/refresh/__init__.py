@@ -3,9 +3,9 @@
 For the machines and regions the shipped catalog already has, each cloud's fetcher (Cloud.fetch_prices,
 in components/<cloud>/prices.py) reads list prices and returns a new `prices:` table. This module merges
 it over the shipped one (a value the API did not give keeps its shipped value and is reported), drops
-impossible values, checks the result with `validate.problems` against the shipped catalog, and writes a full catalog file per
-cloud into a user directory. The shipped package data is never written; the loader reads the user
-copy only when $LLMCLOUD_CATALOG_DIR points at it.
+impossible values, checks the result with `validate.problems` against the shipped catalog, and writes a
+full catalog file per cloud into a user directory. The shipped package data is never written; the loader
+reads the user copy only when $LLMCLOUD_CATALOG_DIR points at it.
 """
 
 from __future__ import annotations

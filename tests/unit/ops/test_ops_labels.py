@@ -75,7 +75,8 @@ def test_gcp_sanitizer():
 
 
 def test_aws_and_azure_sanitizers():
-    assert len(registry.cloud("aws").label_key("k" * 200)) == 128 and len(registry.cloud("aws").label_value("v" * 300)) == 256
+    aws = registry.cloud("aws")
+    assert len(aws.label_key("k" * 200)) == 128 and len(aws.label_value("v" * 300)) == 256
     assert registry.cloud("aws").label_key("aws:reserved").startswith("x-")
     assert registry.cloud("aws").label_value("alice@example.com") == "alice@example.com"  # @ . are allowed in AWS tags
     assert registry.cloud("azure").label_key("a<b>c%d&e\\f?g/h") == "a-b-c-d-e-f-g-h"
