@@ -30,6 +30,10 @@ ENVIRONMENT_KEY = "llmcloud-environment"
 OWNER_KEY = "llmcloud-owner"
 EXPIRES_KEY = "llmcloud-expires"
 REQUIRED_KEYS = (STACK_KEY, ENVIRONMENT_KEY, OWNER_KEY)
+# The Kubernetes node label that names a node's pool: model servers select by it, device plugins and the
+# cluster autoscaler place themselves by it, the cost engine finds a node pool's stack key by it.
+POOL_LABEL = "llmcloud.dev/pool"
+SYSTEM_POOL = "system"  # the pool value of the cluster's system (CPU) nodes
 
 # Each cloud's rules (which arguments carry labels, key and value formats, the limit) are members of its
 # Cloud object (components/<cloud>/__init__.py); this module applies them.

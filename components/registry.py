@@ -80,6 +80,12 @@ def unregister(name: str) -> None:
         _LOADED.pop(name, None)
 
 
+def data_resource_types() -> frozenset[str]:
+    """Every cloud's Pulumi types that hold data (the weights): the real engine keeps them on destroy, policy
+    requires them protected in prod."""
+    return frozenset(t for c in clouds() for t in c.data_resource_types)
+
+
 def unsupported() -> dict[tuple[str, str], str]:
     """The one table of what a cloud cannot do: {(cloud, feature): reason}, from each Cloud's `unsupported`."""
     return {(c.name, feature): reason for c in clouds() for feature, reason in c.unsupported.items()}

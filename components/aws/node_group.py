@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
 
-POOL_LABEL = "llmcloud.dev/pool"
 ACCELERATOR_LABEL = "llmcloud.dev/accelerator"
 GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
 NEURON_TAINT = ("aws.amazon.com/neuron", "present", "NO_SCHEDULE")

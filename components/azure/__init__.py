@@ -34,7 +34,8 @@ class Azure(BaseCloud):
     region_field = "location"
     default_system_machine = "Standard_D4s_v5"
     in_cluster_autoscaler = False  # AKS autoscales agent pools itself
-    data_resource_types = ("azure-native:storage:StorageAccount",)
+    # The account holds the container; the container is kept with it (its account is protected and retained).
+    data_resource_types = ("azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer")
     unsupported = MappingProxyType({"tpu": "Azure offers no TPUs; use a GPU",
                                     "neuron": "Inferentia and Trainium exist only on AWS"})
     credentials_help = ("Azure credentials: `az login`, or ARM_CLIENT_ID + ARM_TENANT_ID with ARM_USE_OIDC=true / "

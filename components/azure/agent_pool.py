@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_azure_native.containerservice as containerservice
 
+from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
 
 GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
-POOL_LABEL = "llmcloud.dev/pool"
 ACCELERATOR_LABEL = "llmcloud.dev/accelerator"
 
 

@@ -16,8 +16,7 @@ from typing import Any
 from ..catalog import HOURS_PER_MONTH, CloudCatalog, Machine
 from ..catalog import load as load_catalog
 from ..engine.plan import Plan, Step
-
-POOL_LABEL = "llmcloud.dev/pool"
+from ..labels import POOL_LABEL as POOL_LABEL  # re-exported for the clouds' pricers
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import registry
+from ..labels import POOL_LABEL
 from ..resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
 from ..sizing import weights_size_gib
 from . import images
 
 PORT = 8000
-POOL_LABEL = "llmcloud.dev/pool"
 MODEL_LABEL = "llmcloud.dev/model"
 ROLE_LABEL = "llmcloud.dev/role"  # server (answers HTTP) | worker (LWS workers: Ray only)
 MODELS_DIR = "/models"

@@ -56,7 +56,6 @@ class FakeCloud(BaseCloud):
 
     def build_platform(self, r: Any) -> Any:
         import pulumi
-
         from llmcloud.components.platform import Platform
 
         class FakePlatform(pulumi.ComponentResource):
