@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog, registry
-from .catalog import CloudCatalog, Machine
+from .catalog import CloudCatalog, Machine, Taint
 from .spec.errors import StackError, StackErrors, did_you_mean
 from .spec.load import LoadedStack
 from .spec.model import ModelSpec, NodePoolSpec
@@ -42,6 +42,12 @@ class ResolvedNodePool:
     zones: tuple[str, ...]
     tpu_topology: str | None = None
     hosts_per_slice: int = 1  # > 1: a multi-host TPU slice
+    # Vendor facts of the accelerator, from its catalog row (catalog/data/FORMAT.md); None/"cpu" for CPU pools.
+    vendor: str | None = None
+    taint: Taint | None = None
+    device_plugin: str | None = None
+    image_family: str = "cpu"
+    cores_per_device: int = 1
 
 
 @dataclass(frozen=True)
@@ -327,7 +333,9 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
         accelerator_memory_gib=cat.accelerator_memory(machine), machine_type=machine.machine_type,
         vcpus=machine.vcpus, memory_gib=machine.memory_gib, min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
         spot=pool.spot, disk_gb=pool.disk_gb, zones=tuple(zones),
-        tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts)
+        tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts, vendor=acc.vendor,
+        taint=acc.taint, device_plugin=acc.device_plugin, image_family=acc.image_family,
+        cores_per_device=acc.cores_per_device)
 
 
 def _size_pool(loaded: LoadedStack, cloud: str, region: str, name: str, pool: NodePoolSpec,

@@ -297,8 +297,15 @@ def pools_tainted(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
             continue
         taints = (_get(s.inputs, "nodeConfig.taints") or s.inputs.get("taints") or s.inputs.get("nodeTaints") or [])
         text = str(taints)
-        if not any(k in text for k in ("nvidia.com/gpu", "google.com/tpu", "aws.amazon.com/neuron")):
+        if not any(k in text for k in _accelerator_taint_keys()):
             yield s.name, "accelerator nodes have no NoSchedule taint"
+
+
+def _accelerator_taint_keys() -> set[str]:
+    """The taint keys of every accelerator in the catalogs (their rows' `taint`)."""
+    from .. import catalog, registry
+
+    return {a.taint.key for c in registry.CLOUDS for a in catalog.load(c).accelerators.values()}
 
 
 _WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
