@@ -1,7 +1,8 @@
 """The llmcloud command line (contract 2 in DESIGN.md).
 
-This module imports typer and the standard library only; each command imports what it needs when
-it runs, so `llmcloud --help` and `llmcloud validate` never load Pulumi or a cloud SDK.
+This module imports typer, the standard library and the cloud registry (standard library only); each
+command imports what it needs when it runs (the shared steps are in cli/pipeline.py), so `llmcloud --help`
+and `llmcloud validate` never load Pulumi or a cloud SDK.
 Exit codes: 0 ok, 1 failed, 2 invalid stack or usage, 3 blocked by budget or policy,
 4 missing prerequisite, 5 drift with --expect-no-changes.
 """
@@ -69,7 +70,6 @@ def preview(
         expect_no_changes=expect_no_changes)
 
 
-@app.command()
 def up(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
@@ -86,15 +86,11 @@ def up(
     run(stack, cloud, yes=yes, json_mode=json, budget=budget, budget_on=budget_on.value, strict=strict)
 
 
-@app.command("deploy", hidden=True)
-def deploy(stack: str = StackArgument, cloud: str | None = CloudOption, yes: bool = YesOption,
-           json: bool = typer.Option(False, "--json"), budget: float | None = BudgetOption,
-           budget_on: BudgetBand = BudgetOnOption, strict: bool = typer.Option(False, "--strict")) -> None:
-    """Alias of up."""
-    up(stack, cloud, yes, json, budget, budget_on, strict)
+# The alias is the same function registered twice, so its options never drift from up's.
+app.command()(up)
+app.command("deploy", hidden=True, help="Alias of up.")(up)
 
 
-@app.command()
 def destroy(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
@@ -109,11 +105,8 @@ def destroy(
     run(stack, cloud, yes=yes, delete_data=delete_data, json_mode=json)
 
 
-@app.command("down", hidden=True)
-def down(stack: str = StackArgument, cloud: str | None = CloudOption, yes: bool = YesOption,
-         delete_data: bool = typer.Option(False, "--delete-data"), json: bool = typer.Option(False, "--json")) -> None:
-    """Alias of destroy."""
-    destroy(stack, cloud, yes, delete_data, json)
+app.command()(destroy)
+app.command("down", hidden=True, help="Alias of destroy.")(destroy)
 
 
 @app.command()

@@ -145,7 +145,7 @@ def leftovers(stack: str, cloud: str | None, *, json_mode: bool, strict: bool) -
 def _backend_settings(backend: str | None) -> Any:
     from llmcloud.components.reaper import settings
 
-    from .deploy import engine_essentials
+    from .pipeline import engine_essentials
 
     exe, passphrase = engine_essentials("read the backend")
     return settings(backend, exe, passphrase)

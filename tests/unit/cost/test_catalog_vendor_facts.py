@@ -25,7 +25,7 @@ def test_a_gpu_without_vendor_facts_is_refused(tmp_path, monkeypatch):
     raw["accelerators"]["MI300X"] = {"id": "AMD MI300X", "kind": "gpu", "memory_gib": 192}
     (tmp_path / "azure.yaml").write_text(yaml.safe_dump(raw))
     monkeypatch.setenv("LLMCLOUD_CATALOG_DIR", str(tmp_path))
-    with pytest.raises(ValueError, match="accelerators.MI300X lacks k8s_resource, vendor, taint"):
+    with pytest.raises(ValueError, match=r"accelerators\.MI300X lacks k8s_resource, vendor, taint"):
         catalog.load("azure")
 
 
