@@ -90,14 +90,6 @@ def parse_expiry_value(value: str) -> datetime | None:
 
 # ---- which resource types accept labels: read from the installed SDK
 
-def cloud_of(type_token: str) -> str | None:
-    """The cloud whose provider owns `type_token` (by its Cloud.token_prefix), else None."""
-    from . import registry
-
-    door = registry.by_token(type_token)
-    return door.name if door is not None else None
-
-
 def class_for(type_token: str) -> type | None:
     """The SDK class of a Pulumi type token: gcp:storage/bucket:Bucket -> pulumi_gcp.storage.Bucket."""
     from . import registry
@@ -153,21 +145,11 @@ def _args_class(cls: type, name: str, annotation: Any) -> type | None:
     return getattr(inputs, match.group(1), None) or getattr(module, match.group(1), None)
 
 
-def sdk_table(type_tokens: list[str]) -> dict[str, tuple[str, ...]]:
-    """label_fields for several types: the table tests compare plans against."""
-    return {t: label_fields(t) for t in sorted(set(type_tokens))}
-
-
 # ---- applying them
 
 def merge(existing: Any, labels: Mapping[str, str]) -> dict[str, str]:
     """The stack's labels added to a resource's own: keys the resource already sets are kept."""
     return {**labels, **dict(existing or {})}
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
 
 
 def apply(props: dict[str, Any], fields: tuple[str, ...], labels: Mapping[str, str]) -> dict[str, Any]:

@@ -12,12 +12,22 @@ from llmcloud.components import registry
 STACKS = {"gcp": "dev", "aws": "aws-example", "azure": "azure-example"}
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _sdk_table(type_tokens: list[str]) -> dict[str, tuple[str, ...]]:
+    """label_fields per type: the table the plans are compared against."""
+    return {t: L.label_fields(t) for t in sorted(set(type_tokens))}
+
+
 def _at(inputs: dict, field: str):
     value = inputs
     for part in field.split("."):
         if not isinstance(value, dict):
             return None
-        value = value.get(L.camel(part))
+        value = value.get(_camel(part))
     return value
 
 
@@ -25,7 +35,7 @@ def _at(inputs: dict, field: str):
 def test_every_resource_that_accepts_labels_gets_them(cloud):
     p = repo_plan(STACKS[cloud])
     r = resolved(f"stacks/{STACKS[cloud]}.yaml")
-    table = L.sdk_table([s.type for s in p.resources()])
+    table = _sdk_table([s.type for s in p.resources()])
     labelled = [s for s in p.resources() if table.get(s.type)]
     assert labelled, f"no {cloud} resource accepts labels?"
     for step in labelled:
