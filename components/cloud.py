@@ -41,27 +41,72 @@ class Cloud(Protocol):
     """What llmcloud needs to know about, and ask of, one cloud. Every member is required; a cloud
     that cannot do something says so in `unsupported` rather than leaving a member out."""
 
-    # ---- identity and vendor facts (plain data)
-    name: str  # "gcp": the stack's `cloud:` value, the catalog file name, the stack-name suffix
-    title: str  # "Google Cloud", for messages
-    sdk_module: str  # the Pulumi provider package: pulumi_gcp
-    pip_extra: str  # pip install 'llmcloud[<extra>]' installs it
-    token_prefix: str  # the first part of the provider's Pulumi type tokens: gcp, aws, azure-native
-    region_field: str  # the field of the stack's cloud block that names the region: region | location
-    default_system_machine: str  # the system pool's machine when the stack names none
-    in_cluster_autoscaler: bool  # True: llmcloud installs the Kubernetes cluster autoscaler (EKS)
-    data_resource_types: tuple[str, ...]  # Pulumi types that hold the model weights (protected in prod)
-    unsupported: Mapping[str, str]  # feature (accelerator kind, capability) -> why this cloud lacks it
-    credentials_help: str  # where credentials come from, shown when none are found
-    label_fields: tuple[str, ...]  # resource arguments that carry the cloud's labels/tags
-    nested_label_fields: tuple[tuple[str, str], ...]  # (block, argument) pairs inside a resource's arguments
-    max_labels: int  # how many labels/tags one resource may carry
-    refresh_note: str  # said before `prices refresh` fetches this cloud ("" for nothing)
-    front_door_products: Mapping[str, Any]  # gateway kind -> gateway_checks.Product (name, max timeout, streams)
-    device_plugins: tuple[str, ...]  # accelerator kinds whose device plugin llmcloud installs (the cloud does not)
-    spot_taint: tuple[str, str] | None  # (key, value) of the NoSchedule taint the cloud puts on spot nodes
-    keda_identity_provider: str | None  # KEDA podIdentity provider for the cloud's managed Prometheus
-    managed_prometheus: bool  # True: serving metrics go to the cloud's Prometheus (its own scrape/rule kinds)
+    # ---- identity and vendor facts (plain data; read-only, so a class attribute implements each)
+    @property
+    def name(self) -> str: ...  # "gcp": the stack's `cloud:` value, the catalog file name, the stack-name suffix
+
+    @property
+    def title(self) -> str: ...  # "Google Cloud", for messages
+
+    @property
+    def sdk_module(self) -> str: ...  # the Pulumi provider package: pulumi_gcp
+
+    @property
+    def pip_extra(self) -> str: ...  # pip install 'llmcloud[<extra>]' installs it
+
+    @property
+    def token_prefix(self) -> str: ...  # the first part of the provider's Pulumi type tokens: gcp, aws, azure-native
+
+    @property
+    def region_field(self) -> str: ...  # the field of the stack's cloud block that names the region: region | location
+
+    @property
+    def default_system_machine(self) -> str: ...  # the system pool's machine when the stack names none
+
+    @property
+    def in_cluster_autoscaler(self) -> bool: ...  # True: llmcloud installs the Kubernetes cluster autoscaler (EKS)
+
+    # Pulumi types that hold the model weights (protected in prod)
+    @property
+    def data_resource_types(self) -> tuple[str, ...]: ...
+
+    @property
+    def unsupported(self) -> Mapping[str, str]: ...  # feature (accelerator kind, capability) -> why this cloud lacks it
+
+    @property
+    def credentials_help(self) -> str: ...  # where credentials come from, shown when none are found
+
+    @property
+    def label_fields(self) -> tuple[str, ...]: ...  # resource arguments that carry the cloud's labels/tags
+
+    # (block, argument) pairs inside a resource's arguments
+    @property
+    def nested_label_fields(self) -> tuple[tuple[str, str], ...]: ...
+
+    @property
+    def max_labels(self) -> int: ...  # how many labels/tags one resource may carry
+
+    @property
+    def refresh_note(self) -> str: ...  # said before `prices refresh` fetches this cloud ("" for nothing)
+
+    # gateway kind -> gateway_checks.Product (name, max timeout, streams)
+    @property
+    def front_door_products(self) -> Mapping[str, Any]: ...
+
+    # accelerator kinds whose device plugin llmcloud installs (the cloud does not)
+    @property
+    def device_plugins(self) -> tuple[str, ...]: ...
+
+    # (key, value) of the NoSchedule taint the cloud puts on spot nodes
+    @property
+    def spot_taint(self) -> tuple[str, str] | None: ...
+
+    @property
+    def keda_identity_provider(self) -> str | None: ...  # KEDA podIdentity provider for the cloud's managed Prometheus
+
+    # True: serving metrics go to the cloud's Prometheus (its own scrape/rule kinds)
+    @property
+    def managed_prometheus(self) -> bool: ...
 
     def managed_prometheus_url(self, project: str | None) -> str | None:
         """The query URL of the cloud's managed Prometheus that serving metrics go to, or None: llmcloud then
@@ -237,8 +282,8 @@ class BaseCloud:
     def default_region(self) -> str:
         from .spec.model import StackSpec
 
-        annotation = StackSpec.model_fields[self.name].annotation
-        block = next(t for t in getattr(annotation, "__args__", (annotation,)) if t is not type(None))
+        annotation: Any = StackSpec.model_fields[self.name].annotation
+        block: Any = next(t for t in getattr(annotation, "__args__", (annotation,)) if t is not type(None))
         return str(block.model_fields[self.region_field].default)
 
     def project(self, spec: StackSpec) -> str | None:
@@ -323,6 +368,6 @@ def any_env(env: Mapping[str, str], *names: str) -> bool:
 
 
 MEMBERS: tuple[str, ...] = tuple(
-    name for name in (*Cloud.__annotations__, *vars(Cloud)) if not name.startswith("_")
-    and name not in ("register",) and (name in Cloud.__annotations__ or callable(vars(Cloud).get(name))))
+    name for name, value in vars(Cloud).items()
+    if not name.startswith("_") and (callable(value) or isinstance(value, property)))
 """Every member of the protocol, for the test that each registered cloud has them all."""

@@ -108,7 +108,7 @@ def class_for(type_token: str) -> type | None:
 
 def _map_params(cls: type) -> dict[str, Any]:
     """The resource's arguments whose type is a map of strings (how every cloud types labels/tags)."""
-    init = getattr(cls, "_internal_init", None) or cls.__init__
+    init = getattr(cls, "_internal_init", None) or cls.__init__  # type: ignore[misc]
     try:
         params = inspect.signature(init).parameters
     except (TypeError, ValueError):

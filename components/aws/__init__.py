@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..cloud import BaseCloud, any_env
+from ..cloud import BaseCloud, Cloud, any_env
 
 # Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
 _BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
@@ -75,4 +75,4 @@ class Aws(BaseCloud):
                 or (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file())
 
 
-CLOUD = Aws()
+CLOUD: Cloud = Aws()  # mypy checks Aws against the Cloud protocol (tests/unit/test_types.py)

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, any_env
+from ..cloud import BaseCloud, Cloud, any_env
 
 if TYPE_CHECKING:
     from ..spec.model import StackSpec
@@ -93,4 +93,4 @@ class Azure(BaseCloud):
                 or (home / ".azure" / "azureProfile.json").is_file())
 
 
-CLOUD = Azure()
+CLOUD: Cloud = Azure()  # mypy checks Azure against the Cloud protocol (tests/unit/test_types.py)

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, any_env
+from ..cloud import BaseCloud, Cloud, any_env
 
 if TYPE_CHECKING:
     from ..resolve import ResolvedStack
@@ -121,4 +121,4 @@ class Gcp(BaseCloud):
         return {"region": resolved.region, "project": resolved.project}
 
 
-CLOUD = Gcp()
+CLOUD: Cloud = Gcp()  # mypy checks Gcp against the Cloud protocol (tests/unit/test_types.py)
