@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import INVALID, emit_json, fail, load, require_sdk, stdout
-from .preview import plan_offline
+from .pipeline import plan_offline
 
 COSTS_DIR = Path("~/.llmcloud/costs")
 

@@ -8,59 +8,8 @@ from typing import Any
 
 import typer
 
-from .common import (
-    BLOCKED,
-    FAILED,
-    INVALID,
-    MISSING,
-    PULUMI_INSTALL,
-    emit_json,
-    fail,
-    load,
-    notice,
-    pulumi_cli,
-    require_sdk,
-    stderr,
-    stdout,
-)
-
-
-def engine_essentials(action: str) -> tuple[str, dict[str, str]]:
-    """The pulumi CLI and the state passphrase, or exit 4 saying how to get them."""
-    from llmcloud.components.engine import credentials
-
-    exe = pulumi_cli()
-    if exe is None:
-        fail(MISSING, f"the pulumi CLI is needed to {action} and was not found: {PULUMI_INSTALL}")
-    passphrase = credentials.passphrase_env()
-    if passphrase is None:
-        fail(MISSING, credentials.PASSPHRASE_HELP)
-    return exe, passphrase
-
-
-def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Any, Any]:
-    """Everything the real engine needs, checked before anything runs (exit 2 or 4)."""
-    from llmcloud.components.engine import credentials
-
-    _, r = load(stack, cloud)
-    require_sdk(r.cloud)
-    exe, passphrase = engine_essentials(action)
-    if not credentials.has_credentials(r.cloud):
-        fail(MISSING, f"no {r.cloud} credentials found; expected {credentials.EXPECTED[r.cloud]}")
-    from llmcloud.components.engine.real import RealEngine, settings_for
-
-    # `resolved` overrides the stack as deployed (up stamps the ttl deadline and cost: components/ttl.py).
-    return r, lambda on_event=None, resolved=None: RealEngine(
-        resolved or r, settings_for(resolved or r, exe, passphrase), on_event=on_event)
-
-
-def _engine_call(fn: Any) -> Any:
-    from llmcloud.components.engine.real import EngineError
-
-    try:
-        return fn()
-    except EngineError as exc:
-        fail(FAILED, str(exc))
+from .common import BLOCKED, INVALID, MISSING, emit_json, fail, notice, stderr, stdout
+from .pipeline import assess, budget_reason, engine_call, policy_gate, prerequisites, real_preview, reporter
 
 
 def _interactive() -> bool:
@@ -77,24 +26,8 @@ def _confirm(question: str, *, yes: bool, what: str) -> None:
         raise typer.Exit(0)
 
 
-def _reporter(json_mode: bool, title: str) -> Any:
-    from .progress import JsonLines, Progress
-
-    return JsonLines() if json_mode else Progress(stderr(), title)
-
-
-def real_preview(r: Any, make_engine: Any, *, json_mode: bool, expect_no_changes: bool) -> Any:
-    """A preview by the real engine, as a Plan; progress on stderr for people, nothing extra for --json
-    (stdout then holds the plan JSON alone)."""
-    if json_mode:
-        return _engine_call(lambda: make_engine(None).preview(expect_no_changes=expect_no_changes))
-    with _reporter(False, f"previewing {r.stack_name}") as progress:
-        return _engine_call(lambda: make_engine(progress).preview(expect_no_changes=expect_no_changes))
-
-
 def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, budget: float | None = None,
        budget_on: str = "expected", strict: bool = False) -> None:
-    from .preview import assess, budget_reason, policy_gate
     from .render import cost_table
 
     r, make_engine = prerequisites(stack, cloud, action="deploy")
@@ -129,8 +62,8 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     r = stamp(r, monthly_cost_expected=(plan.cost.get("monthly") or {}).get("expected"))
     make_engine = functools.partial(make_engine, resolved=r)  # the expected cost becomes a stack output
     _confirm(f"Deploy {r.stack_name} ({r.cloud} {r.region})?", yes=yes, what="deploy")
-    with _reporter(json_mode, f"deploying {r.stack_name}") as progress:
-        result = _engine_call(lambda: make_engine(progress).up())
+    with reporter(json_mode, f"deploying {r.stack_name}") as progress:
+        result = engine_call(lambda: make_engine(progress).up())
     from .cost import record
 
     record(r.stack_name, plan.cost)  # for `llmcloud cost STACK --diff deployed`
@@ -149,7 +82,7 @@ def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json
     engine = make_engine(None)
     from llmcloud.components.engine.real import DATA_TYPES
 
-    state = _engine_call(engine.state_resources)
+    state = engine_call(engine.state_resources)
     data = [res for res in state if res.get("type") in DATA_TYPES]
     names = [d["urn"].rsplit("::", 1)[-1] for d in data]
     err = stderr()
@@ -167,8 +100,8 @@ def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json
         if names:
             err.print(f"keeping data (use --delete-data to remove): {', '.join(names)}")
         _confirm(f"Destroy {r.stack_name} ({r.cloud} {r.region}), keeping its buckets?", yes=yes, what="destroy")
-    with _reporter(json_mode, f"destroying {r.stack_name}") as progress:
-        result = _engine_call(lambda: make_engine(progress).destroy(delete_data=delete_data, resources=state))
+    with reporter(json_mode, f"destroying {r.stack_name}") as progress:
+        result = engine_call(lambda: make_engine(progress).destroy(delete_data=delete_data, resources=state))
     kept = [u.rsplit("::", 1)[-1] for u in result["kept"]]
     # Leftovers (cli/ops.py): what still carries the stack's label in the cloud, with its monthly cost
     from .ops import leftovers_report, print_leftovers
@@ -184,8 +117,8 @@ def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json
 
 def refresh(stack: str, cloud: str | None, *, json_mode: bool) -> None:
     r, make_engine = prerequisites(stack, cloud, action="refresh")
-    with _reporter(json_mode, f"refreshing {r.stack_name}") as progress:
-        result = _engine_call(lambda: make_engine(progress).refresh())
+    with reporter(json_mode, f"refreshing {r.stack_name}") as progress:
+        result = engine_call(lambda: make_engine(progress).refresh())
     if json_mode:
         emit_json({"stack": r.stack_name, "summary": result["summary"]})
 
@@ -193,13 +126,13 @@ def refresh(stack: str, cloud: str | None, *, json_mode: bool) -> None:
 def cancel(stack: str, cloud: str | None, *, yes: bool) -> None:
     r, make_engine = prerequisites(stack, cloud, action="cancel")
     _confirm(f"Cancel the running update of {r.stack_name} and release its lock?", yes=yes, what="cancel")
-    _engine_call(lambda: make_engine(None).cancel())
+    engine_call(lambda: make_engine(None).cancel())
     notice(f"released the lock of {r.stack_name}")
 
 
 def outputs(stack: str, cloud: str | None, *, json_mode: bool, show_secrets: bool) -> None:
     _, make_engine = prerequisites(stack, cloud, action="read outputs")
-    values = _engine_call(lambda: make_engine(None).outputs(show_secrets=show_secrets))
+    values = engine_call(lambda: make_engine(None).outputs(show_secrets=show_secrets))
     if json_mode:
         emit_json(values)
         return

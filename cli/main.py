@@ -1,7 +1,8 @@
 """The llmcloud command line (contract 2 in DESIGN.md).
 
-This module imports typer and the standard library only; each command imports what it needs when
-it runs, so `llmcloud --help` and `llmcloud validate` never load Pulumi or a cloud SDK.
+This module imports typer, the standard library and the cloud registry (standard library only); each
+command imports what it needs when it runs (the shared steps are in cli/pipeline.py), so `llmcloud --help`
+and `llmcloud validate` never load Pulumi or a cloud SDK.
 Exit codes: 0 ok, 1 failed, 2 invalid stack or usage, 3 blocked by budget or policy,
 4 missing prerequisite, 5 drift with --expect-no-changes.
 """
@@ -13,6 +14,7 @@ import sys
 from enum import StrEnum
 
 import typer
+from llmcloud.components.registry import CLOUDS
 
 from .common import CloudOption, JsonOption, StackArgument
 
@@ -68,7 +70,6 @@ def preview(
         expect_no_changes=expect_no_changes)
 
 
-@app.command()
 def up(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
@@ -85,15 +86,11 @@ def up(
     run(stack, cloud, yes=yes, json_mode=json, budget=budget, budget_on=budget_on.value, strict=strict)
 
 
-@app.command("deploy", hidden=True)
-def deploy(stack: str = StackArgument, cloud: str | None = CloudOption, yes: bool = YesOption,
-           json: bool = typer.Option(False, "--json"), budget: float | None = BudgetOption,
-           budget_on: BudgetBand = BudgetOnOption, strict: bool = typer.Option(False, "--strict")) -> None:
-    """Alias of up."""
-    up(stack, cloud, yes, json, budget, budget_on, strict)
+# The alias is the same function registered twice, so its options never drift from up's.
+app.command()(up)
+app.command("deploy", hidden=True, help="Alias of up.")(up)
 
 
-@app.command()
 def destroy(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
@@ -108,11 +105,8 @@ def destroy(
     run(stack, cloud, yes=yes, delete_data=delete_data, json_mode=json)
 
 
-@app.command("down", hidden=True)
-def down(stack: str = StackArgument, cloud: str | None = CloudOption, yes: bool = YesOption,
-         delete_data: bool = typer.Option(False, "--delete-data"), json: bool = typer.Option(False, "--json")) -> None:
-    """Alias of destroy."""
-    destroy(stack, cloud, yes, delete_data, json)
+app.command()(destroy)
+app.command("down", hidden=True, help="Alias of destroy.")(destroy)
 
 
 @app.command()
@@ -281,7 +275,7 @@ def size(
     max_model_len: int | None = typer.Option(None, "--max-model-len", help="Context served; default the model's."),
     concurrency: int = typer.Option(1, "--concurrency", help="Sequences whose KV cache must fit at once."),
     spot: bool = typer.Option(False, "--spot", help="Spot prices (machines sold as spot only)."),
-    cloud: list[str] = typer.Option(["gcp", "aws", "azure"], "--cloud", "-c", help="Clouds to rank (repeat)."),
+    cloud: list[str] = typer.Option(list(CLOUDS), "--cloud", "-c", help="Clouds to rank (repeat)."),
     region: list[str] = typer.Option([], "--region", help="CLOUD=REGION, e.g. aws=us-west-2 (repeat)."),
     top: int = typer.Option(5, "--top", help="Options shown per cloud."),
     json: bool = JsonOption,

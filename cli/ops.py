@@ -95,9 +95,9 @@ def leftovers_report(r: Any) -> Any:
         report = leftovers.Report(r.cloud, r.stack_name)
         report.skipped = f"no {r.cloud} credentials"
         return report
-    kwargs: dict[str, Any] = {"region": r.region}
-    if r.cloud == "gcp":
-        kwargs["project"] = r.project
+    from llmcloud.components import registry
+
+    kwargs = registry.cloud(r.cloud).leftover_scope(r)  # region, and the project where the cloud has one
     return leftovers.run(r.cloud, r.labels.get("llmcloud-stack", r.stack_name), **kwargs)
 
 
@@ -145,7 +145,7 @@ def leftovers(stack: str, cloud: str | None, *, json_mode: bool, strict: bool) -
 def _backend_settings(backend: str | None) -> Any:
     from llmcloud.components.reaper import settings
 
-    from .deploy import engine_essentials
+    from .pipeline import engine_essentials
 
     exe, passphrase = engine_essentials("read the backend")
     return settings(backend, exe, passphrase)
@@ -238,7 +238,7 @@ def reap(backend: str | None, *, yes: bool, json_mode: bool, cloud: str | None =
     for x in due:
         entry: dict[str, Any] = {"stack": x.name, "cloud": x.cloud, "expires_at": x.outputs.get("expires_at")}
         if x.cloud and not credentials.has_credentials(x.cloud):
-            entry["error"] = f"no {x.cloud} credentials: {credentials.EXPECTED[x.cloud]}"
+            entry["error"] = f"no {x.cloud} credentials: {credentials.expected(x.cloud)}"
             failed += 1
             results.append(entry)
             continue

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _clouds(requested: list[str] | None) -> list[str]:
-    from llmcloud.components.catalog.refresh import CLOUDS
+    from llmcloud.components.registry import CLOUDS
 
     clouds = sorted(set(requested or CLOUDS))
     unknown = [c for c in clouds if c not in CLOUDS]
@@ -48,24 +48,25 @@ def _summary(result: Refreshed, path: Path) -> dict[str, Any]:
 
 
 def run_refresh(clouds: list[str] | None, out: str | None, *, json_mode: bool) -> None:
+    from llmcloud.components import registry
     from llmcloud.components.catalog.refresh import (
         FetchError,
         MissingApiKey,
         default_out_dir,
-        gcp_api_key,
         refresh,
         write,
     )
 
     chosen = _clouds(clouds)
-    if "gcp" in chosen and not gcp_api_key():
-        hint = " (or refresh the others: --cloud aws --cloud azure)" if len(chosen) > 1 else ""
-        fail(MISSING, "the GCP Cloud Billing Catalog API needs an API key: set GOOGLE_API_KEY or "
-                      f"LLMCLOUD_GCP_API_KEY{hint}")
+    for cloud in chosen:
+        missing = registry.cloud(cloud).refresh_prerequisite()
+        if missing:
+            others = " ".join(f"--cloud {c}" for c in chosen if c != cloud)
+            fail(MISSING, missing + (f" (or refresh the others: {others})" if others else ""))
     out_dir = Path(out).expanduser() if out else default_out_dir()
     results: list[tuple[Refreshed, Path]] = []
     for cloud in chosen:
-        slow = " (the AWS offer files are several GB each; this takes minutes)" if cloud == "aws" else ""
+        slow = registry.cloud(cloud).refresh_note
         sys.stderr.write(f"note: reading {cloud} list prices{slow}\n")
         try:
             result = refresh(cloud)

@@ -11,10 +11,9 @@ from .common import INVALID, emit_json, fail, stdout
 
 def default_region(cloud: str) -> str:
     """The region a stack gets when its cloud block does not name one."""
-    from llmcloud.components.spec.model import AwsSpec, AzureSpec, GcpSpec
+    from llmcloud.components import registry
 
-    model, field = {"gcp": (GcpSpec, "region"), "aws": (AwsSpec, "region"), "azure": (AzureSpec, "location")}[cloud]
-    return str(model.model_fields[field].default)
+    return registry.cloud(cloud).default_region()
 
 
 def facts_from_config(path: Path) -> Any:

@@ -98,6 +98,13 @@ class ResolvedGateway:
         return tuple(self.keys) if self.auth == "api_key" else ()
 
 
+def product_of(cloud: str, kind: str) -> Product:
+    """The front-door product `kind` builds on `cloud` (from PRODUCTS, else the Cloud's front_door_products)."""
+    from . import registry
+
+    return PRODUCTS.get((cloud, kind)) or registry.cloud(cloud).front_door_products[kind]
+
+
 def _limit_errors(cloud: str, kind: str, timeout: int, streaming: bool) -> list[tuple[str, str, str]]:
     """(field, message, hint) for each limit of the product that the stack asks more of."""
     if (cloud, kind) == ("gcp", "managed") and (streaming or timeout > 15):
@@ -120,7 +127,7 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
     """The front door of `r` (a ResolvedStack) and the problems with it; errors are pinned to gateway.*."""
     g = loaded.spec.gateway
     cloud = r.cloud
-    kind = g.kind or DEFAULT_KIND[cloud]
+    kind = g.kind or DEFAULT_KIND.get(cloud, "load_balancer")
     errors: list[StackError] = []
     for field_, message, hint in _limit_errors(cloud, kind, g.request_timeout_seconds, g.streaming):
         # Pin to `kind` when the stack chose the product, else to the field that asks too much.
@@ -149,7 +156,7 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
         errors.append(loaded.error(("gateway", "keys"), "auth is api_key but no key is named",
                                    "keys: {default: {}}"))
     gateway = ResolvedGateway(
-        cloud=cloud, kind=kind, product=PRODUCTS[cloud, kind].name, auth=g.auth, keys=keys,
+        cloud=cloud, kind=kind, product=product_of(cloud, kind).name, auth=g.auth, keys=keys,
         rate_limit_per_minute=g.rate_limit_per_minute, request_timeout_seconds=g.request_timeout_seconds,
         streaming=g.streaming, domain=g.domain, allowed_cidrs=tuple(g.allowed_cidrs), models=tuple(r.models))
     return gateway, errors

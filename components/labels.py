@@ -30,96 +30,48 @@ ENVIRONMENT_KEY = "llmcloud-environment"
 OWNER_KEY = "llmcloud-owner"
 EXPIRES_KEY = "llmcloud-expires"
 REQUIRED_KEYS = (STACK_KEY, ENVIRONMENT_KEY, OWNER_KEY)
+# The Kubernetes node label that names a node's pool: model servers select by it, device plugins and the
+# cluster autoscaler place themselves by it, the cost engine finds a node pool's stack key by it.
+POOL_LABEL = "llmcloud.dev/pool"
+SYSTEM_POOL = "system"  # the pool value of the cluster's system (CPU) nodes
 
-GCP_MAX_LABELS = 64
-AWS_MAX_TAGS = 50
-AZURE_MAX_TAGS = 50
+# Each cloud's rules (which arguments carry labels, key and value formats, the limit) are members of its
+# Cloud object (components/<cloud>/__init__.py); this module applies them.
 
-# The argument that carries the cloud's labels, per cloud, in the SDKs' snake_case. GCP names it
-# `labels` on most resources and `resource_labels` on GKE clusters (whose `labels` do not exist) and
-# inside node configs (where `labels` are Kubernetes node labels, not GCP labels).
-LABEL_ARGS: dict[str, tuple[str, ...]] = {"gcp": ("labels", "resource_labels"), "aws": ("tags",),
-                                          "azure": ("tags",)}
-NESTED_ARGS: dict[str, tuple[tuple[str, str], ...]] = {"gcp": (("node_config", "resource_labels"),)}
-SDK_MODULE = {"gcp": "pulumi_gcp", "aws": "pulumi_aws", "azure": "pulumi_azure_native"}
-TOKEN_PREFIX = {"gcp": "gcp", "aws": "aws", "azure-native": "azure"}
 
-_GCP_BAD = re.compile(r"[^a-z0-9_-]")
-_AWS_BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
-_AZURE_BAD = re.compile(r"[<>%&\\?/]")
+def _cloud(cloud: str) -> Any:
+    from . import registry
+
+    return registry.cloud(cloud)
 
 
 # ---- sanitizers: a label a cloud would reject becomes one it accepts (never an error at deploy)
 
-def gcp_key(key: str) -> str:
-    """Lowercase letters, digits, _ and -; starts with a letter; at most 63 characters."""
-    key = _GCP_BAD.sub("-", key.lower())
-    if not key or not key[0].isalpha():
-        key = "l" + key
-    return key[:63]
-
-
-def gcp_value(value: str) -> str:
-    """Lowercase letters, digits, _ and -; may be empty; at most 63 characters."""
-    return _GCP_BAD.sub("-", str(value).lower())[:63]
-
-
-def aws_key(key: str) -> str:
-    """At most 128 characters of letters, digits, spaces and _.:/=+-@; the aws: prefix is reserved."""
-    key = _AWS_BAD.sub("_", key)
-    if key.lower().startswith("aws:"):
-        key = "x-" + key
-    return key[:128] or "_"
-
-
-def aws_value(value: str) -> str:
-    return _AWS_BAD.sub("_", str(value))[:256]
-
-
-def azure_key(key: str) -> str:
-    """At most 512 characters, none of < > % & \\ ? /."""
-    return _AZURE_BAD.sub("-", key)[:512] or "-"
-
-
-def azure_value(value: str) -> str:
-    return str(value)[:256]
-
-
-SANITIZERS: dict[str, tuple[Callable[[str], str], Callable[[str], str], int]] = {
-    "gcp": (gcp_key, gcp_value, GCP_MAX_LABELS),
-    "aws": (aws_key, aws_value, AWS_MAX_TAGS),
-    "azure": (azure_key, azure_value, AZURE_MAX_TAGS),
-}
-
-
 def sanitize(labels: Mapping[str, str], cloud: str) -> dict[str, str]:
     """Labels in the cloud's format. llmcloud's own keys come first so a limit never drops them."""
-    key_fn, value_fn, limit = SANITIZERS[cloud]
+    door = _cloud(cloud)
     ordered = sorted(labels.items(), key=lambda kv: (not kv[0].startswith("llmcloud-"), kv[0]))
     out: dict[str, str] = {}
     for key, value in ordered:
-        if len(out) >= limit:
+        if len(out) >= door.max_labels:
             break
-        out.setdefault(key_fn(key), value_fn(value))
+        out.setdefault(door.label_key(key), door.label_value(value))
     return out
 
 
 def valid(labels: Mapping[str, str], cloud: str) -> list[str]:
     """What the cloud would reject in `labels` (empty: all accepted). Tests use this on plans."""
+    door = _cloud(cloud)
     problems = []
-    limit = SANITIZERS[cloud][2]
-    if len(labels) > limit:
-        problems.append(f"{len(labels)} labels, more than {limit}")
+    if len(labels) > door.max_labels:
+        problems.append(f"{len(labels)} labels, more than {door.max_labels}")
     for key, value in labels.items():
         if not isinstance(value, str):
             problems.append(f"{key}: value {value!r} is not a string")
-        elif cloud == "gcp" and (not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key)
-                                 or not re.fullmatch(r"[a-z0-9_-]{0,63}", value)):
-            problems.append(f"{key}={value}: not a GCP label")
-        elif cloud == "aws" and (len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:")):
-            problems.append(f"{key}={value}: not an AWS tag")
-        elif cloud == "azure" and (len(key) > 512 or len(value) > 256 or _AZURE_BAD.search(key)):
-            problems.append(f"{key}={value}: not an Azure tag")
+            continue
+        problem = door.label_problem(key, value)
+        if problem:
+            problems.append(problem)
     return problems
 
 
@@ -138,19 +90,17 @@ def parse_expiry_value(value: str) -> datetime | None:
 
 # ---- which resource types accept labels: read from the installed SDK
 
-def cloud_of(type_token: str) -> str | None:
-    return TOKEN_PREFIX.get(type_token.split(":", 1)[0])
-
-
 def class_for(type_token: str) -> type | None:
     """The SDK class of a Pulumi type token: gcp:storage/bucket:Bucket -> pulumi_gcp.storage.Bucket."""
-    cloud = cloud_of(type_token)
+    from . import registry
+
+    door = registry.by_token(type_token)
     parts = type_token.split(":")
-    if cloud is None or len(parts) != 3:
+    if door is None or len(parts) != 3:
         return None
     module = parts[1].split("/")[0]
     try:
-        mod = importlib.import_module(f"{SDK_MODULE[cloud]}.{module}" if module != "index" else SDK_MODULE[cloud])
+        mod = importlib.import_module(f"{door.sdk_module}.{module}" if module != "index" else door.sdk_module)
     except ImportError:
         return None
     return getattr(mod, parts[2], None)
@@ -158,7 +108,7 @@ def class_for(type_token: str) -> type | None:
 
 def _map_params(cls: type) -> dict[str, Any]:
     """The resource's arguments whose type is a map of strings (how every cloud types labels/tags)."""
-    init = getattr(cls, "_internal_init", None) or cls.__init__
+    init = getattr(cls, "_internal_init", None) or cls.__init__  # type: ignore[misc]
     try:
         params = inspect.signature(init).parameters
     except (TypeError, ValueError):
@@ -170,13 +120,15 @@ def _map_params(cls: type) -> dict[str, Any]:
 def label_fields(type_token: str) -> tuple[str, ...]:
     """Where `type_token` takes the cloud's labels: ("labels",), ("tags",), ("resource_labels",
     "node_config.resource_labels"), ... or () when it takes none. Built from the SDK once per type."""
-    cloud = cloud_of(type_token)
-    cls = class_for(type_token) if cloud else None
-    if cls is None or cloud is None:
+    from . import registry
+
+    door = registry.by_token(type_token)
+    cls = class_for(type_token) if door else None
+    if cls is None or door is None:
         return ()
     params = _map_params(cls)
-    fields = [name for name in LABEL_ARGS[cloud] if name in params and "Mapping" in str(params[name])]
-    for outer, inner in NESTED_ARGS.get(cloud, ()):
+    fields = [name for name in door.label_fields if name in params and "Mapping" in str(params[name])]
+    for outer, inner in door.nested_label_fields:
         if outer in params:
             args_cls = _args_class(cls, outer, params[outer])
             if args_cls is not None and inner in _map_params(args_cls):
@@ -193,21 +145,11 @@ def _args_class(cls: type, name: str, annotation: Any) -> type | None:
     return getattr(inputs, match.group(1), None) or getattr(module, match.group(1), None)
 
 
-def sdk_table(type_tokens: list[str]) -> dict[str, tuple[str, ...]]:
-    """label_fields for several types: the table tests compare plans against."""
-    return {t: label_fields(t) for t in sorted(set(type_tokens))}
-
-
 # ---- applying them
 
 def merge(existing: Any, labels: Mapping[str, str]) -> dict[str, str]:
     """The stack's labels added to a resource's own: keys the resource already sets are kept."""
     return {**labels, **dict(existing or {})}
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
 
 
 def apply(props: dict[str, Any], fields: tuple[str, ...], labels: Mapping[str, str]) -> dict[str, Any]:

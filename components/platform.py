@@ -4,7 +4,7 @@ cloud-neutral Kubernetes layer that runs on it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 
@@ -23,3 +23,12 @@ class Platform:
     # What the cloud's front door (components/<cloud>/front_door.py) builds on: the cloud provider,
     # and per cloud the network pieces (aws: vpc_id, public_subnet_ids, node ASG, node security group).
     front_door: dict[str, Any] = field(default_factory=dict)
+
+
+class FrontDoor(Protocol):
+    """The contract of a cloud's front door (components/<cloud>/front_door.py) with the program: the
+    outputs `llmcloud outputs` shows. Each cloud's front door component has these attributes."""
+
+    endpoint: pulumi.Output[str]  # https://<domain or the product's host>
+    api_keys: pulumi.Output[dict[str, str]]  # key name -> key (a secret)
+    dns_records: pulumi.Output[list[dict[str, str]]]  # records the user creates when llmcloud does not

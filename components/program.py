@@ -1,7 +1,8 @@
 """The one Pulumi program of llmcloud: ResolvedStack -> components -> stack outputs.
 
 Both engines run it: the real one (Automation API + pulumi CLI) and the offline one (mock runtime).
-The cloud's parts are found through the registry, so only the chosen cloud's SDK is imported.
+The cloud's parts come from its Cloud object (components/cloud.py, found through the registry), so only
+the chosen cloud's SDK is imported.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def build(r: ResolvedStack) -> dict[str, Any]:
     from .labels import register as register_labels
 
     register_labels(r.labels)
-    platform = registry.get(r.cloud, "platform")(r)
+    cloud = registry.cloud(r.cloud)
+    platform = cloud.build_platform(r)
     provider = k8s.Provider("k8s", kubeconfig=platform.kubeconfig, enable_server_side_apply=True)
     k8s_labels = {"app.kubernetes.io/managed-by": "llmcloud", "llmcloud.dev/stack": r.stack_name}
     serving = ServingNamespace("serving", ServingNamespaceArgs(
@@ -34,7 +36,7 @@ def build(r: ResolvedStack) -> dict[str, Any]:
 
     models = _serving_layer(r, platform, provider, serving, k8s_labels)
     # Front door: one HTTPS endpoint, API keys, routing by model
-    front_door = registry.get(r.cloud, "front_door")(
+    front_door = cloud.build_front_door(
         r, platform, provider, k8s_labels, pulumi.ResourceOptions(depends_on=[serving, *models.values()]))
 
     outputs: dict[str, Any] = {
@@ -72,7 +74,7 @@ def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: An
     plugins = DevicePlugins("device-plugins", DevicePluginsArgs(
         cloud=r.cloud, pools=tuple(r.node_pools.values()), labels=labels), on_cluster)
     controllers: list[pulumi.Resource] = [namespace, plugins, KedaOperator("keda", on_cluster)]
-    if r.cloud == "aws":  # GKE and AKS autoscale node pools themselves; EKS runs the autoscaler in-cluster
+    if registry.cloud(r.cloud).in_cluster_autoscaler:  # e.g. EKS; GKE and AKS autoscale node pools themselves
         from .k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 
         ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(

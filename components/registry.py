@@ -1,49 +1,29 @@
-"""(cloud, capability) -> the component or function that provides it, imported only when asked for.
+"""The clouds llmcloud knows: one line per cloud, each naming its `Cloud` object (components/cloud.py).
 
-Cloud-neutral code reaches a cloud only through here, so `llmcloud --help`, `validate` and a user
-with one cloud's SDK installed never import another cloud's SDK (each is 250-350 MB of modules).
+Cloud-neutral code reaches a cloud only through `cloud(name)`. A cloud package's `__init__` imports
+nothing heavy, so looking a cloud up is cheap; its SDK is imported only by the members that build
+resources, so `llmcloud --help`, `validate` and a user with one cloud's SDK installed never import
+another cloud's SDK (each is 250-350 MB of modules).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-from typing import Any
+from typing import TYPE_CHECKING
 
-CLOUDS = ("gcp", "aws", "azure")
+if TYPE_CHECKING:
+    from .cloud import Cloud
 
-# capability -> "module:attribute" per cloud. A missing cell is listed in UNSUPPORTED with a reason.
-_TABLE: dict[tuple[str, str], str] = {
-    ("gcp", "platform"): "llmcloud.components.gcp.platform:build_platform",
-    ("gcp", "network"): "llmcloud.components.gcp.network:GcpNetwork",
-    ("gcp", "cluster"): "llmcloud.components.gcp.cluster:GkeCluster",
-    ("gcp", "accelerator_pool"): "llmcloud.components.gcp.node_pool:GkeAcceleratorNodePool",
-    ("gcp", "bucket"): "llmcloud.components.gcp.bucket:GcsWeightsBucket",
-    ("gcp", "workload_identity"): "llmcloud.components.gcp.identity:GkeWorkloadIdentity",
-    ("aws", "platform"): "llmcloud.components.aws.platform:build_platform",
-    ("aws", "network"): "llmcloud.components.aws.network:AwsNetwork",
-    ("aws", "cluster"): "llmcloud.components.aws.cluster:EksCluster",
-    ("aws", "accelerator_pool"): "llmcloud.components.aws.node_group:EksAcceleratorNodeGroup",
-    ("aws", "bucket"): "llmcloud.components.aws.bucket:S3WeightsBucket",
-    ("aws", "workload_identity"): "llmcloud.components.aws.identity:EksPodIdentity",
-    ("azure", "platform"): "llmcloud.components.azure.platform:build_platform",
-    ("azure", "network"): "llmcloud.components.azure.network:AzureNetwork",
-    ("azure", "cluster"): "llmcloud.components.azure.cluster:AksCluster",
-    ("azure", "accelerator_pool"): "llmcloud.components.azure.agent_pool:AksGpuAgentPool",
-    ("azure", "bucket"): "llmcloud.components.azure.storage:BlobWeightsStorage",
-    ("azure", "workload_identity"): "llmcloud.components.azure.identity:AksWorkloadIdentity",
-    ("gcp", "front_door"): "llmcloud.components.gcp.front_door:build_front_door",
-    ("aws", "front_door"): "llmcloud.components.aws.front_door:build_front_door",
-    ("azure", "front_door"): "llmcloud.components.azure.front_door:build_front_door",
+# name -> "module:attribute" of its Cloud object. Adding a cloud is one line here.
+_CLOUDS: dict[str, str] = {
+    "gcp": "llmcloud.components.gcp:CLOUD",
+    "aws": "llmcloud.components.aws:CLOUD",
+    "azure": "llmcloud.components.azure:CLOUD",
 }
 
-CAPABILITIES = sorted({cap for _, cap in _TABLE})
+CLOUDS: tuple[str, ...] = tuple(_CLOUDS)  # the list of clouds: every other module reads it from here
 
-# Cells that are deliberately absent, with the reason shown to the user.
-UNSUPPORTED: dict[tuple[str, str], str] = {}
-
-# cloud -> (SDK module, pip extra)
-SDKS = {"gcp": ("pulumi_gcp", "gcp"), "aws": ("pulumi_aws", "aws"), "azure": ("pulumi_azure_native", "azure")}
+_LOADED: dict[str, Cloud] = {}
 
 
 class MissingPrerequisite(Exception):
@@ -54,40 +34,69 @@ class NotImplementedForCloud(Exception):
     """The capability has no implementation on this cloud yet (or ever): the message says which and why."""
 
 
-def require_sdk(cloud: str) -> None:
-    if cloud not in SDKS:
-        raise KeyError(f"unknown cloud {cloud!r}; known: {', '.join(CLOUDS)}")
-    module, extra = SDKS[cloud]
-    if importlib.util.find_spec(module) is None:
-        raise MissingPrerequisite(
-            f"the {cloud} SDK ({module.replace('_', '-')}) is not installed: pip install 'llmcloud[{extra}]'")
+class UnknownCloud(KeyError):
+    """A cloud name no registered cloud has; the message lists the valid ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
-def checks(cloud: str) -> Any:
-    """The cloud's extra stack checks, `check(loaded, resolved) -> list[StackError]`, if it has any.
-    They live in llmcloud.components.<cloud>.checks and are pure Python: `validate` runs them without
-    the cloud's SDK."""
-    module_name = f"llmcloud.components.{cloud}.checks"
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except ModuleNotFoundError:
-        return None
-    return getattr(importlib.import_module(module_name), "check", None) if spec else None
+def names() -> tuple[str, ...]:
+    """Every registered cloud, the real ones first (a test may register more with `register`)."""
+    return tuple(_CLOUDS) + tuple(n for n in _LOADED if n not in _CLOUDS)
 
 
-def implemented(cloud: str, capability: str) -> bool:
-    return (cloud, capability) in _TABLE
-
-
-def get(cloud: str, capability: str) -> Any:
-    """The class or function for `capability` on `cloud`, imported now."""
-    if cloud not in CLOUDS:
-        raise KeyError(f"unknown cloud {cloud!r}; known: {', '.join(CLOUDS)}")
-    target = _TABLE.get((cloud, capability))
+def cloud(name: str) -> Cloud:
+    """The Cloud object of `name`; UnknownCloud (listing the valid names) for any other name."""
+    found = _LOADED.get(name)
+    if found is not None:
+        return found
+    target = _CLOUDS.get(name)
     if target is None:
-        reason = UNSUPPORTED.get((cloud, capability), "not implemented yet")
-        known = ", ".join(sorted(c for (cl, c) in _TABLE if cl == cloud)) or "none"
-        raise NotImplementedForCloud(f"{capability} on {cloud}: {reason} (implemented on {cloud}: {known})")
-    require_sdk(cloud)
-    module_name, attribute = target.split(":")
-    return getattr(importlib.import_module(module_name), attribute)
+        raise UnknownCloud(f"unknown cloud {name!r}; known: {', '.join(names())}")
+    module, attribute = target.split(":")
+    found = getattr(importlib.import_module(module), attribute)
+    _LOADED[name] = found
+    return found
+
+
+def clouds() -> list[Cloud]:
+    return [cloud(n) for n in names()]
+
+
+def by_token(type_token: str) -> Cloud | None:
+    """The cloud whose provider owns a Pulumi type token (gcp:storage/bucket:Bucket -> gcp), else None."""
+    prefix = type_token.split(":", 1)[0]
+    return next((c for c in clouds() if c.token_prefix == prefix), None)
+
+
+def register(obj: Cloud) -> None:
+    """Register one more cloud through the same door (tests plug in a fake cloud this way)."""
+    _LOADED[obj.name] = obj
+
+
+def unregister(name: str) -> None:
+    if name not in _CLOUDS:
+        _LOADED.pop(name, None)
+
+
+def data_resource_types() -> frozenset[str]:
+    """Every cloud's Pulumi types that hold data (the weights): the real engine keeps them on destroy, policy
+    requires them protected in prod."""
+    return frozenset(t for c in clouds() for t in c.data_resource_types)
+
+
+def unsupported() -> dict[tuple[str, str], str]:
+    """The one table of what a cloud cannot do: {(cloud, feature): reason}, from each Cloud's `unsupported`."""
+    return {(c.name, feature): reason for c in clouds() for feature, reason in c.unsupported.items()}
+
+
+def require_sdk(name: str) -> None:
+    """MissingPrerequisite, with the pip command, unless `name`'s Pulumi SDK is installed."""
+    import importlib.util
+
+    c = cloud(name)
+    if importlib.util.find_spec(c.sdk_module) is None:
+        raise MissingPrerequisite(
+            f"the {name} SDK ({c.sdk_module.replace('_', '-')}) is not installed: "
+            f"pip install 'llmcloud[{c.pip_extra}]'")

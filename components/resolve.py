@@ -8,25 +8,16 @@ Problems are StackErrors pinned to the stack file, so a bad stack never reaches 
 from __future__ import annotations
 
 import getpass
-import hashlib
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog, registry
-from .catalog import CloudCatalog, Machine
+from .catalog import CloudCatalog, Machine, Taint
 from .spec.errors import StackError, StackErrors, did_you_mean
 from .spec.load import LoadedStack
-from .spec.model import CLOUDS, ModelSpec, NodePoolSpec
-
-# What a cloud cannot do, as data checked in one place (before anything runs).
-UNSUPPORTED: dict[str, dict[str, str]] = {
-    "aws": {"tpu": "AWS offers no TPUs; use Inferentia2/Trainium (Neuron) or a GPU"},
-    "azure": {"tpu": "Azure offers no TPUs; use a GPU", "neuron": "Inferentia and Trainium exist only on AWS"},
-    "gcp": {"neuron": "Inferentia and Trainium exist only on AWS"},
-}
+from .spec.model import ModelSpec, NodePoolSpec
 
 NAMESPACE = "llmcloud"
 SERVING_SERVICE_ACCOUNT = "model-server"
@@ -51,6 +42,12 @@ class ResolvedNodePool:
     zones: tuple[str, ...]
     tpu_topology: str | None = None
     hosts_per_slice: int = 1  # > 1: a multi-host TPU slice
+    # Vendor facts of the accelerator, from its catalog row (catalog/data/FORMAT.md); None/"cpu" for CPU pools.
+    vendor: str | None = None
+    taint: Taint | None = None
+    device_plugin: str | None = None
+    image_family: str = "cpu"
+    cores_per_device: int = 1
 
 
 @dataclass(frozen=True)
@@ -93,8 +90,8 @@ class ResolvedStack:
     stack_name: str  # <environment>-<cloud>
     file: str
     region: str
-    project: str | None  # gcp
-    resource_group: str | None  # azure
+    project: str | None  # the cloud's project (Cloud.project), e.g. GCP's
+    resource_group: str | None  # the cloud's resource group (Cloud.resource_group), e.g. Azure's
     regional_cluster: bool
     cluster_zone: str | None  # zonal clusters
     kubernetes_version: str | None
@@ -109,7 +106,6 @@ class ResolvedStack:
     buckets: dict[str, ResolvedBucket]
     models: dict[str, ResolvedModel]
     gateway_auth: str
-    rate_limit_per_minute: int
     budget_monthly_usd: float | None
     backend: str | None
     cloud_options: dict[str, object] = field(default_factory=dict)
@@ -121,9 +117,6 @@ class ResolvedStack:
     ttl: str | None = None  # "8h": counted from each `up`
     expires_at: str | None = None  # ISO 8601 UTC deadline, exported as the stack output `expires_at`
     monthly_cost_expected: float | None = None  # stamped by `up` from the cost engine (for `llmcloud status`)
-
-
-DEFAULT_SYSTEM_MACHINE = {"gcp": "e2-standard-4", "aws": "m6i.xlarge", "azure": "Standard_D4s_v5"}
 
 
 def stack_labels(loaded: LoadedStack, cloud: str, stack_name: str) -> dict[str, str]:
@@ -157,20 +150,23 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     spec = loaded.spec
     cloud = cloud or spec.cloud
     errors: list[StackError] = []
-    if cloud not in CLOUDS:
-        raise StackErrors([loaded.error(("cloud",), f"unknown cloud {cloud!r}{did_you_mean(cloud, CLOUDS)}",
-                                        f"allowed: {', '.join(CLOUDS)}")])
-    if cloud == "gcp" and spec.gcp is None:
-        raise StackErrors([loaded.error(("gcp",), "the target cloud is gcp but the stack has no gcp: block",
-                                        "add gcp: {project: <project-id>, region: <region>}")])
+    known = registry.names()
+    if cloud not in known:
+        raise StackErrors([loaded.error(("cloud",), f"unknown cloud {cloud!r}{did_you_mean(cloud, known)}",
+                                        f"allowed: {', '.join(known)}")])
+    door = registry.cloud(cloud)
+    missing = door.block_missing(spec)
+    if missing:
+        raise StackErrors([loaded.error((cloud,), f"the target cloud is {cloud} but the stack has no {cloud}: block",
+                                        missing)])
     cat = catalog.load(cloud)
-    region, region_path = spec.region_for(cloud) or "", spec.region_path(cloud)
+    region, region_path = door.region(spec) or "", (cloud, door.region_field)
     if region not in cat.regions:
         errors.append(loaded.error(region_path, f"{region!r} is not a {cloud} region llmcloud knows"
                                    f"{did_you_mean(region, cat.regions)}",
                                    f"allowed: {', '.join(sorted(cat.regions))}"))
         raise StackErrors(errors)
-    zones_override = getattr(spec.cloud_block(cloud), "zones", None)
+    zones_override = getattr(door.block(spec), "zones", None)
     if zones_override:
         for i, zone in enumerate(zones_override):
             if zone not in cat.regions[region]:
@@ -203,7 +199,7 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
         if message:
             errors.append(loaded.error(("models", name, "node_pool"), message, FIT_HINT))
 
-    system_machine = spec.cluster.system_machine_type.get(cloud, DEFAULT_SYSTEM_MACHINE[cloud])
+    system_machine = spec.cluster.system_machine_type.get(cloud, door.default_system_machine)
     if cat.cpu_machine(system_machine) is None and not any(m.machine_type == system_machine for m in cat.machines):
         errors.append(loaded.error(("cluster", "system_machine_type", cloud), f"{system_machine!r} is not in the "
                                    f"{cloud} catalog",
@@ -230,9 +226,7 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     elif spec.ttl:
         resolved = _replace(resolved, ttl=spec.ttl)
     # What only one cloud can say (names that clash after its naming rules, options it refuses).
-    cloud_checks = registry.checks(cloud)
-    if cloud_checks is not None:
-        errors += cloud_checks(loaded, resolved)
+    errors += door.check(loaded, resolved)
     if errors:
         raise StackErrors(errors)
     return resolved
@@ -248,28 +242,27 @@ def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, s
         # A zonal control plane sits in the zone where the accelerators are.
         candidates = [z for p in pools.values() for z in p.zones] or sorted(cat.regions[region])
         first_zone = sorted(candidates)[0]
-    project = spec.gcp.project if spec.gcp else None
+    door = registry.cloud(cloud)
+    project = door.project(spec)
     protect = spec.data_protected
     buckets = {
         name: ResolvedBucket(
-            name=name, physical_name=_bucket_name(
-                project or (spec.azure.resource_group or f"llmcloud-{spec.environment}" if cloud == "azure" else "llm"),
-                stack_name, name, cloud),
+            name=name, physical_name=door.bucket_name(spec, stack_name, name),
             versioning=b.versioning, kms_key=b.kms_key, protect=protect)
         for name, b in spec.buckets.items()
     }
     return ResolvedStack(
         environment=spec.environment, cloud=cloud, stack_name=stack_name, file=loaded.file, region=region,
         project=project,
-        resource_group=(spec.azure.resource_group or f"llmcloud-{spec.environment}") if cloud == "azure" else None,
+        resource_group=door.resource_group(spec),
         regional_cluster=regional, cluster_zone=first_zone,
         kubernetes_version=spec.cluster.kubernetes_version, release_channel=spec.cluster.release_channel,
         private_nodes=spec.cluster.private_nodes, private_endpoint=spec.cluster.private_endpoint,
         authorized_networks=tuple(spec.cluster.authorized_networks), system_machine_type=system_machine,
         protect_data=protect, labels=stack_labels(loaded, cloud, stack_name), node_pools=pools, buckets=buckets,
-        models=models, gateway_auth=spec.gateway.auth, rate_limit_per_minute=spec.gateway.rate_limit_per_minute,
+        models=models, gateway_auth=spec.gateway.auth,
         budget_monthly_usd=spec.budget.monthly_usd, backend=spec.backend,
-        cloud_options=_cloud_options(spec.cloud_block(cloud)), usage=spec.usage.model_dump(),
+        cloud_options=_cloud_options(door.block(spec)), usage=spec.usage.model_dump(),
     )
 
 
@@ -277,22 +270,11 @@ def _cloud_options(block: Any) -> dict[str, object]:
     return block.model_dump() if block is not None else {}
 
 
-def _bucket_name(project: str, stack_name: str, name: str, cloud: str) -> str:
-    """Bucket names are global: prefix with the project (gcp) and the stack; ≤ 63 characters."""
-    if cloud == "azure":
-        # Storage account names are global across Azure (3-24 lowercase letters and digits): a short hash of
-        # the project/resource group and stack keeps two users' "dev" stacks from colliding.
-        digest = hashlib.sha256(f"{project}/{stack_name}/{name}".encode()).hexdigest()[:6]
-        return re.sub(r"[^a-z0-9]", "", f"llm{stack_name}{name}")[:18] + digest
-    base = f"{project}-{stack_name}-{name}" if cloud == "gcp" else f"llmcloud-{stack_name}-{name}"
-    return base[:63].rstrip("-")
-
-
 def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: str, zones_override: list[str] | None,
                   name: str, pool: NodePoolSpec, errors: list[StackError]) -> ResolvedNodePool | None:
     path = ("node_pools", name)
     if pool.accelerator == "none":
-        machine_type = pool.machine_type.get(cloud, DEFAULT_SYSTEM_MACHINE[cloud])
+        machine_type = pool.machine_type.get(cloud, registry.cloud(cloud).default_system_machine)
         cpu = cat.cpu_machine(machine_type)
         if cpu is None:
             errors.append(loaded.error((*path, "machine_type", cloud), f"{machine_type!r} is not a CPU machine type "
@@ -305,8 +287,8 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
 
     acc = cat.accelerators.get(pool.accelerator)
     if acc is None or not cat.machines_for(pool.accelerator):
-        kind = _kind_of(pool.accelerator)
-        reason = UNSUPPORTED.get(cloud, {}).get(kind, "")
+        kind = catalog.kind_of(pool.accelerator)
+        reason = registry.unsupported().get((cloud, kind), "") if kind else ""
         errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} is not offered on {cloud}"
                                    + (f" ({reason})" if reason else ""),
                                    f"{cloud} offers: {', '.join(cat.offered_accelerators())}"))
@@ -352,7 +334,9 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
         accelerator_memory_gib=cat.accelerator_memory(machine), machine_type=machine.machine_type,
         vcpus=machine.vcpus, memory_gib=machine.memory_gib, min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
         spot=pool.spot, disk_gb=pool.disk_gb, zones=tuple(zones),
-        tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts)
+        tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts, vendor=acc.vendor,
+        taint=acc.taint, device_plugin=acc.device_plugin, image_family=acc.image_family,
+        cores_per_device=acc.cores_per_device)
 
 
 def _size_pool(loaded: LoadedStack, cloud: str, region: str, name: str, pool: NodePoolSpec,
@@ -380,14 +364,6 @@ def _size_pool(loaded: LoadedStack, cloud: str, region: str, name: str, pool: No
         return None
     return pool.model_copy(update={"accelerator": option.accelerator, "accelerators_per_node": option.count,
                                    "machine_type": {**pool.machine_type, cloud: option.machine_type}})
-
-
-def _kind_of(accelerator: str) -> str:
-    if accelerator.startswith("TPU"):
-        return "tpu"
-    if accelerator in ("Inferentia2", "Trainium1", "Trainium2"):
-        return "neuron"
-    return "gpu"
 
 
 def _pick_machine(loaded: LoadedStack, cat: CloudCatalog, cloud: str, name: str, pool: NodePoolSpec,

@@ -1,5 +1,78 @@
-"""AWS components (pulumi-aws, no pulumi-eks). Imported only when the target cloud is aws.
+"""AWS (pulumi-aws, no pulumi-eks): the `CLOUD` object, llmcloud's one door to AWS (components/cloud.py).
 
-Only `checks` may be imported by cloud-neutral code (it is pure Python); every other module here
-imports pulumi_aws at the top.
+This module imports nothing heavy: facts and small pure functions only. `checks` is pure Python too
+(`validate` runs it without the SDK); every module that builds resources imports pulumi_aws at the top
+and is loaded only when the target cloud is aws.
 """
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..cloud import BaseCloud, Cloud, any_env
+
+# Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+_BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
+
+
+class Aws(BaseCloud):
+    name = "aws"
+    title = "AWS"
+    sdk_module = "pulumi_aws"
+    pip_extra = "aws"
+    token_prefix = "aws"
+    region_field = "region"
+    default_system_machine = "m6i.xlarge"
+    in_cluster_autoscaler = True  # EKS managed node groups scale only when the Cluster Autoscaler asks
+    data_resource_types = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+    unsupported = MappingProxyType({"tpu": "AWS offers no TPUs; use Inferentia2/Trainium (Neuron) or a GPU"})
+    credentials_help = ("AWS credentials: AWS_PROFILE or ~/.aws/config (`aws sso login`), a role via "
+                        "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (OIDC in CI), or a container/instance role")
+    label_fields = ("tags",)
+    max_labels = 50
+    prices_url_env = "LLMCLOUD_AWS_PRICING_URL"
+    device_plugins = ("gpu", "neuron")  # EKS runs neither the NVIDIA nor the Neuron device plugin
+    refresh_note = " (the AWS offer files are several GB each; this takes minutes)"
+
+    def label_key(self, key: str) -> str:
+        """At most 128 characters of letters, digits, spaces and _.:/=+-@; the aws: prefix is reserved."""
+        key = _BAD.sub("_", key)
+        if key.lower().startswith("aws:"):
+            key = "x-" + key
+        return key[:128] or "_"
+
+    def label_value(self, value: str) -> str:
+        return _BAD.sub("_", str(value))[:256]
+
+    def label_problem(self, key: str, value: str) -> str | None:
+        if len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:"):
+            return f"{key}={value}: not an AWS tag"
+        return None
+
+    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        if not token.startswith("aws:"):
+            return None
+        if token.startswith("aws:index/getCallerIdentity"):
+            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/offline",
+                    "userId": "OFFLINE", "id": "123456789012"}
+        if token.startswith("aws:index/getPartition"):
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token.startswith("aws:index/getAvailabilityZones"):
+            return {"names": [], "zoneIds": []}
+        if token.startswith("aws:iam/getSessionContext"):
+            # An IAM user or role ARN is its own issuer; the mock identity is a user.
+            arn = args.get("arn", "arn:aws:iam::123456789012:user/offline")
+            return {"arn": arn, "issuerArn": arn, "issuerId": "OFFLINE", "issuerName": arn.rsplit("/", 1)[-1]}
+        return {}
+
+    def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
+        return (any_env(env, "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+                or (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file())
+
+
+CLOUD: Cloud = Aws()  # mypy checks Aws against the Cloud protocol (tests/unit/test_types.py)

@@ -24,12 +24,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
 
-POOL_LABEL = "llmcloud.dev/pool"
 ACCELERATOR_LABEL = "llmcloud.dev/accelerator"
-GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
-NEURON_TAINT = ("aws.amazon.com/neuron", "present", "NO_SCHEDULE")
 # Exact EKS AMI type names (AL2 GPU AMIs are end-of-life: never AL2_x86_64_GPU).
 AMI_TYPES = {"gpu": "AL2023_x86_64_NVIDIA", "neuron": "AL2023_x86_64_NEURON", "cpu": "AL2023_x86_64_STANDARD"}
 CA_TAG = "k8s.io/cluster-autoscaler"
@@ -48,7 +46,8 @@ def node_labels(pool: ResolvedNodePool) -> dict[str, str]:
 
 
 def taints(pool: ResolvedNodePool) -> list[tuple[str, str, str]]:
-    return {"gpu": [GPU_TAINT], "neuron": [NEURON_TAINT]}.get(pool.kind, [])
+    # The accelerator's taint from its catalog row, in the EKS API's spelling.
+    return [(pool.taint.key, pool.taint.value, pool.taint.provider_effect)] if pool.taint else []
 
 
 def autoscaler_tags(cluster_name: str, pool: ResolvedNodePool) -> dict[str, str]:

@@ -7,6 +7,8 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import catalog
+from ..k8s.cluster_autoscaler import NAMESPACE as AUTOSCALER_NAMESPACE
+from ..k8s.cluster_autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
 from ..platform import Platform
 from ..resolve import ResolvedStack
 from .bucket import S3WeightsBucket, S3WeightsBucketArgs
@@ -14,9 +16,6 @@ from .cluster import EksCluster, EksClusterArgs
 from .identity import EksPodIdentity, EksPodIdentityArgs, bucket_read_policy, cluster_autoscaler_policy
 from .network import AwsNetwork, AwsNetworkArgs
 from .node_group import EksAcceleratorNodeGroup, EksAcceleratorNodeGroupArgs
-
-AUTOSCALER_NAMESPACE = "kube-system"
-AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
 
 
 def network_azs(r: ResolvedStack) -> tuple[str, ...]:

@@ -1,4 +1,96 @@
-"""Azure components (pulumi-azure-native). Imported only when the target cloud is azure.
+"""Azure (pulumi-azure-native): the `CLOUD` object, llmcloud's one door to Azure (components/cloud.py).
 
-`checks` is pure Python (no SDK): `resolve`/`validate` may import it without loading pulumi-azure-native.
+This module imports nothing heavy: facts and small pure functions only. `checks` is pure Python
+(`resolve`/`validate` run it without pulumi-azure-native); the modules that build resources import the
+SDK and are loaded only when the target cloud is azure.
 """
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from ..cloud import BaseCloud, Cloud, any_env
+
+if TYPE_CHECKING:
+    from ..spec.model import StackSpec
+
+# Tags: https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations
+_BAD = re.compile(r"[<>%&\\?/]")
+_ZERO = "00000000-0000-0000-0000-000000000000"
+
+
+class Azure(BaseCloud):
+    name = "azure"
+    title = "Azure"
+    sdk_module = "pulumi_azure_native"
+    pip_extra = "azure"
+    token_prefix = "azure-native"
+    region_field = "location"
+    default_system_machine = "Standard_D4s_v5"
+    in_cluster_autoscaler = False  # AKS autoscales agent pools itself
+    # The account holds the container; the container is kept with it (its account is protected and retained).
+    data_resource_types = ("azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer")
+    unsupported = MappingProxyType({"tpu": "Azure offers no TPUs; use a GPU",
+                                    "neuron": "Inferentia and Trainium exist only on AWS"})
+    credentials_help = ("Azure credentials: `az login`, or ARM_CLIENT_ID + ARM_TENANT_ID with ARM_USE_OIDC=true / "
+                        "AZURE_FEDERATED_TOKEN_FILE (OIDC in CI), or ARM_USE_MSI=true (managed identity)")
+    label_fields = ("tags",)
+    max_labels = 50
+    prices_url_env = "LLMCLOUD_AZURE_PRICES_URL"
+    device_plugins = ("gpu",)  # AKS GPU pools without the GPU operator need the NVIDIA device plugin
+    # AKS taints spot nodes itself: https://learn.microsoft.com/azure/aks/spot-node-pool
+    spot_taint = ("kubernetes.azure.com/scalesetpriority", "spot")
+
+    def resource_group(self, spec: StackSpec) -> str | None:
+        return (spec.azure.resource_group if spec.azure else None) or f"llmcloud-{spec.environment}"
+
+    def bucket_name(self, spec: StackSpec, stack_name: str, key: str) -> str:
+        # Storage account names are global across Azure (3-24 lowercase letters and digits): a short hash of
+        # the scope and stack keeps two users' "dev" stacks from colliding. The scope is the stack's GCP
+        # project when it has a gcp: block (as it always was: a new scope would rename, so replace, the
+        # storage account holding the weights), else the resource group.
+        scope = (spec.gcp.project if spec.gcp else None) or self.resource_group(spec)
+        digest = hashlib.sha256(f"{scope}/{stack_name}/{key}".encode()).hexdigest()[:6]
+        return re.sub(r"[^a-z0-9]", "", f"llm{stack_name}{key}")[:18] + digest
+
+    def label_key(self, key: str) -> str:
+        """At most 512 characters, none of < > % & \\ ? /."""
+        return _BAD.sub("-", key)[:512] or "-"
+
+    def label_value(self, value: str) -> str:
+        return str(value)[:256]
+
+    def label_problem(self, key: str, value: str) -> str | None:
+        if len(key) > 512 or len(value) > 256 or _BAD.search(key):
+            return f"{key}={value}: not an Azure tag"
+        return None
+
+    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
+            # AKS returns base64 kubeconfigs; a placeholder that uses kubelogin, as format=exec gives.
+            kubeconfig = "\n".join([
+                "apiVersion: v1", "kind: Config", "clusters:", "- name: offline",
+                "  cluster: {server: 'https://offline.hcp.eastus.azmk8s.io:443'}",
+                "contexts:", "- name: offline", "  context: {cluster: offline, user: clusterUser}",
+                "current-context: offline", "users:", "- name: clusterUser", "  user:", "    exec:",
+                "      apiVersion: client.authentication.k8s.io/v1beta1", "      command: kubelogin",
+                "      args: [get-token, --login, devicecode, --server-id,",
+                "             6dae42f8-4368-4678-94ff-3960e28e3630]", ""])
+            return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig.encode()).decode()}]}
+        if token.startswith("azure-native:authorization:getClientConfig"):
+            return {"tenantId": _ZERO, "subscriptionId": _ZERO, "objectId": _ZERO, "clientId": _ZERO}
+        return None
+
+    def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
+        return (any_env(env, "ARM_USE_OIDC", "AZURE_FEDERATED_TOKEN_FILE", "ARM_USE_MSI", "ARM_CLIENT_SECRET",
+                        "ARM_CLIENT_CERTIFICATE_PATH")
+                or (home / ".azure" / "azureProfile.json").is_file())
+
+
+CLOUD: Cloud = Azure()  # mypy checks Azure against the Cloud protocol (tests/unit/test_types.py)

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_azure_native.containerservice as containerservice
 
+from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
 
-GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
-POOL_LABEL = "llmcloud.dev/pool"
 ACCELERATOR_LABEL = "llmcloud.dev/accelerator"
 
 
@@ -37,7 +36,7 @@ def agent_pool_name(pool: str) -> str:
 
 
 def node_taints(pool: ResolvedNodePool) -> list[str]:
-    taints = [GPU_TAINT] if pool.kind == "gpu" else []
+    taints = [str(pool.taint)] if pool.taint else []  # the accelerator's taint, from its catalog row
     if pool.spot:
         taints.append(SPOT_TAINT)
     return taints

@@ -26,10 +26,10 @@ import pulumi_azure_native.containerservice as containerservice
 import pulumi_azure_native.managedidentity as managedidentity
 import yaml
 
+from ..labels import POOL_LABEL
 from .identity import AKS_RBAC_CLUSTER_ADMIN, NETWORK_CONTRIBUTOR, role_definition_id
 
 SYSTEM_POOL = "system"
-POOL_LABEL = "llmcloud.dev/pool"
 CRITICAL_ADDONS_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 POD_CIDR = "10.16.0.0/14"  # overlay range for pods: ~1,000 nodes at 250 pods each; never routed in the VNet
 SERVICE_CIDR = "10.20.0.0/20"

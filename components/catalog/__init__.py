@@ -19,13 +19,54 @@ HOURS_PER_MONTH = 730
 
 
 @dataclass(frozen=True)
+class Taint:
+    """A Kubernetes node taint, in one format (the catalog's `key=value:Effect`); each cloud's pool builder
+    writes it its provider's way."""
+
+    key: str
+    value: str
+    effect: str = "NoSchedule"  # Kubernetes spelling: NoSchedule | PreferNoSchedule | NoExecute
+
+    @classmethod
+    def parse(cls, text: str) -> Taint:
+        """`key=value:Effect` (value optional: `key:Effect`)."""
+        head, _, effect = text.rpartition(":")
+        if not head or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise ValueError(f"taint {text!r} is not key=value:NoSchedule|PreferNoSchedule|NoExecute")
+        key, _, value = head.partition("=")
+        return cls(key, value, effect)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+
+    @property
+    def provider_effect(self) -> str:
+        """The effect as the GKE and EKS APIs spell it: NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE."""
+        return {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+                "NoExecute": "NO_EXECUTE"}[self.effect]
+
+    def toleration(self) -> dict[str, str]:
+        """A toleration of this taint whatever its value."""
+        return {"key": self.key, "operator": "Exists", "effect": self.effect}
+
+
+VENDOR_FACTS = ("k8s_resource", "vendor", "taint", "device_plugin", "image_family", "cores_per_device")
+
+
+@dataclass(frozen=True)
 class Accelerator:
     name: str  # neutral name: L4, H100, TPU-v5e, ...
     id: str  # the cloud's string
     kind: str  # gpu | tpu | neuron
     memory_gib: float
     billing: str  # bundled | attached | per_chip
-    k8s_resource: str
+    # Vendor facts (data/FORMAT.md): nothing about an accelerator is inferred from its kind.
+    k8s_resource: str  # the extended resource pods request
+    vendor: str  # nvidia | google | aws | amd ...
+    taint: Taint  # its nodes' NoSchedule taint
+    device_plugin: str  # whose device plugin advertises k8s_resource
+    image_family: str  # the serving image family (k8s/images.py)
+    cores_per_device: int  # cores the runtime counts per device (NeuronCores per Neuron chip)
 
 
 @dataclass(frozen=True)
@@ -123,6 +164,17 @@ class CloudCatalog:
         return self.services.get(key, default)
 
 
+def _accelerator(path: Path, name: str, row: dict[str, Any]) -> Accelerator:
+    missing = [f for f in ("id", "kind", "memory_gib", *VENDOR_FACTS) if row.get(f) in (None, "")]
+    if missing:
+        raise ValueError(f"{path}: accelerators.{name} lacks {', '.join(missing)} (see data/FORMAT.md; a catalog "
+                         "written by an older `llmcloud prices refresh` is refreshed again to get them)")
+    return Accelerator(name=name, id=row["id"], kind=row["kind"], memory_gib=float(row["memory_gib"]),
+                       billing=row.get("billing", "bundled"), k8s_resource=row["k8s_resource"],
+                       vendor=row["vendor"], taint=Taint.parse(row["taint"]), device_plugin=row["device_plugin"],
+                       image_family=row["image_family"], cores_per_device=int(row["cores_per_device"]))
+
+
 def _machine(row: dict[str, Any]) -> Machine:
     known = set(Machine.__dataclass_fields__)
     return Machine(**{k: v for k, v in row.items() if k in known})
@@ -161,16 +213,45 @@ def load(cloud: str) -> CloudCatalog:
 
 
 @functools.cache
+def accelerator_names() -> tuple[str, ...]:
+    """Every neutral accelerator name in the shipped catalogs of the registered clouds (the stack schema's
+    `accelerator` values). Reads only each file's `accelerators:` section, so importing the schema stays fast."""
+    from ..registry import CLOUDS
+
+    names: dict[str, None] = {}
+    for cloud in CLOUDS:
+        path = DATA / f"{cloud}.yaml"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith("accelerators:")), None)
+        if start is None:
+            continue
+        end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in ("", " ", "#")), len(lines))
+        section = yaml.safe_load("\n".join(lines[start:end])) or {}
+        names.update(dict.fromkeys(section.get("accelerators") or {}))
+    return tuple(names)
+
+
+def kind_of(accelerator: str) -> str | None:
+    """The kind (gpu, tpu, neuron) of a neutral accelerator name, from the first registered cloud's catalog
+    that lists it; None when none does."""
+    from ..registry import names
+
+    for cloud in names():
+        try:
+            acc = load(cloud).accelerators.get(accelerator)
+        except OSError:  # a registered cloud without a catalog file (a test's fake cloud)
+            continue
+        if acc is not None:
+            return acc.kind
+    return None
+
+
+@functools.cache
 def _load_file(cloud: str, path: Path, mtime_ns: int) -> CloudCatalog:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as fh:
         raw = yaml.load(fh, Loader=loader)
-    accelerators = {
-        name: Accelerator(name=name, id=a["id"], kind=a.get("kind", "gpu"), memory_gib=float(a["memory_gib"]),
-                          billing=a.get("billing", "bundled"),
-                          k8s_resource=a.get("k8s_resource", "nvidia.com/gpu"))
-        for name, a in raw.get("accelerators", {}).items()
-    }
+    accelerators = {name: _accelerator(path, name, a) for name, a in raw.get("accelerators", {}).items()}
     prices: dict[str, dict[str, dict[str, Price]]] = {}
     for region, sections in (raw.get("prices") or {}).items():
         prices[region] = {

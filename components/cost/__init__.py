@@ -10,15 +10,14 @@ gives the same numbers whichever engine produced it. Bands:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import HOURS_PER_MONTH, CloudCatalog, Machine
 from ..catalog import load as load_catalog
 from ..engine.plan import Plan, Step
-
-POOL_LABEL = "llmcloud.dev/pool"
+from ..labels import POOL_LABEL as POOL_LABEL  # re-exported for the clouds' pricers
 
 
 @dataclass(frozen=True)
@@ -134,11 +133,15 @@ def pricer(cloud: str, *types: str, when: Callable[[Step], bool] | None = None) 
     return register
 
 
-def _load_pricers(cloud: str) -> dict[str, Pricer]:
-    import importlib
-
-    importlib.import_module(f"{__name__}.{cloud}")
+def registered_pricers(cloud: str) -> dict[str, Pricer]:
+    """The pricers registered (with @pricer) for `cloud` so far; Cloud.pricers imports its module first."""
     return _PRICERS.get(cloud, {})
+
+
+def _load_pricers(cloud: str) -> Mapping[str, Pricer]:
+    from .. import registry
+
+    return registry.cloud(cloud).pricers()
 
 
 def pool_band(min_nodes: int, max_nodes: int, expected: int | None) -> Band:

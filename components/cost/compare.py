@@ -46,8 +46,7 @@ def equivalent(loaded: LoadedStack, cloud: str) -> tuple[LoadedStack, list[str]]
         if pool.accelerator in ("none", "auto") or pool.accelerator in offered:
             pools[name] = pool
             continue
-        source_cloud = spec.cloud if spec.cloud != cloud else "gcp"
-        memory = _memory_of(source_cloud, pool.accelerator)
+        memory = _memory_of(spec.cloud, pool.accelerator)
         choice = _pick(cat, region, offered, pool.accelerators_per_node, memory, pool.spot)
         if choice is None:
             notes.append(f"node_pools.{name}: {pool.accelerator} is not offered on {cloud} {region} and nothing "

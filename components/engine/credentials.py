@@ -8,39 +8,26 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-EXPECTED = {
-    "gcp": "Google application-default credentials: `gcloud auth application-default login`, "
-           "GOOGLE_APPLICATION_CREDENTIALS (a workload identity federation config in CI), or "
-           "GOOGLE_OAUTH_ACCESS_TOKEN",
-    "aws": "AWS credentials: AWS_PROFILE or ~/.aws/config (`aws sso login`), a role via "
-           "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (OIDC in CI), or a container/instance role",
-    "azure": "Azure credentials: `az login`, or ARM_CLIENT_ID + ARM_TENANT_ID with ARM_USE_OIDC=true / "
-             "AZURE_FEDERATED_TOKEN_FILE (OIDC in CI), or ARM_USE_MSI=true (managed identity)",
-}
 
+def expected(cloud: str) -> str:
+    """Where `cloud`'s credentials come from, for the message shown when none are found."""
+    from .. import registry
 
-def _any(env: Mapping[str, str], *names: str) -> bool:
-    return any(env.get(n) for n in names)
+    return registry.cloud(cloud).credentials_help
 
 
 def has_credentials(cloud: str, env: Mapping[str, str] | None = None, home: Path | None = None) -> bool:
+    """Whether `cloud`'s credentials are present (its Cloud.has_credentials); LLMCLOUD_SKIP_CREDENTIAL_CHECK=1
+    says yes without looking."""
+    from .. import registry
+
     env = os.environ if env is None else env
     home = Path(env.get("HOME", str(Path.home()))) if home is None else home
     if env.get("LLMCLOUD_SKIP_CREDENTIAL_CHECK") == "1":
         return True
-    if cloud == "gcp":
-        adc = Path(env.get("CLOUDSDK_CONFIG", home / ".config" / "gcloud")) / "application_default_credentials.json"
-        return _any(env, "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS", "GOOGLE_OAUTH_ACCESS_TOKEN",
-                    "CLOUDSDK_AUTH_ACCESS_TOKEN", "GCE_METADATA_HOST") or adc.is_file()
-    if cloud == "aws":
-        return (_any(env, "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
-                or (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file())
-    if cloud == "azure":
-        return (_any(env, "ARM_USE_OIDC", "AZURE_FEDERATED_TOKEN_FILE", "ARM_USE_MSI", "ARM_CLIENT_SECRET",
-                     "ARM_CLIENT_CERTIFICATE_PATH")
-                or (home / ".azure" / "azureProfile.json").is_file())
-    return False
+    if cloud not in registry.names():
+        return False
+    return registry.cloud(cloud).has_credentials(env, home)
 
 
 def passphrase_env(env: Mapping[str, str] | None = None) -> dict[str, str] | None:

@@ -33,53 +33,19 @@ _LOCK = threading.Lock()
 
 class _Answers(pulumi.runtime.Mocks):
     """What the engine would answer: resources echo their inputs (as in a preview, where unset
-    outputs stay unknown); provider functions return plausible placeholders."""
+    outputs stay unknown); provider functions are answered by the cloud that owns the token
+    (Cloud.mock_call: plausible placeholders), else with nothing."""
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        token = args.token
-        if token.startswith("aws:"):
-            return self._aws(token, args.args), []  # failures must be a list: the mock monitor iterates it
-        if token.startswith("gcp:organizations/getProject") or token.startswith("gcp:organizations/getClientConfig"):
-            return {"number": "000000000000", "project": args.args.get("projectId", "offline")}, []
-        if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
-            # AKS returns base64 kubeconfigs; a placeholder that uses kubelogin, as format=exec gives.
-            import base64
+        from .. import registry
 
-            kubeconfig = "\n".join([
-                "apiVersion: v1", "kind: Config", "clusters:", "- name: offline",
-                "  cluster: {server: 'https://offline.hcp.eastus.azmk8s.io:443'}",
-                "contexts:", "- name: offline", "  context: {cluster: offline, user: clusterUser}",
-                "current-context: offline", "users:", "- name: clusterUser", "  user:", "    exec:",
-                "      apiVersion: client.authentication.k8s.io/v1beta1", "      command: kubelogin",
-                "      args: [get-token, --login, devicecode, --server-id,",
-                "             6dae42f8-4368-4678-94ff-3960e28e3630]", ""])
-            value = base64.b64encode(kubeconfig.encode()).decode()
-            # [] not None: this pulumi's MockMonitor iterates the failures list.
-            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
-        if token.startswith("azure-native:authorization:getClientConfig"):
-            return {"tenantId": "00000000-0000-0000-0000-000000000000",
-                    "subscriptionId": "00000000-0000-0000-0000-000000000000",
-                    "objectId": "00000000-0000-0000-0000-000000000000",
-                    "clientId": "00000000-0000-0000-0000-000000000000"}, []
-        return {}, []
-
-    @staticmethod
-    def _aws(token: str, args: dict[str, Any]) -> dict[str, Any]:
-        if token.startswith("aws:index/getCallerIdentity"):
-            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/offline",
-                    "userId": "OFFLINE", "id": "123456789012"}
-        if token.startswith("aws:index/getPartition"):
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if token.startswith("aws:index/getAvailabilityZones"):
-            return {"names": [], "zoneIds": []}
-        if token.startswith("aws:iam/getSessionContext"):
-            # An IAM user or role ARN is its own issuer; the mock identity is a user.
-            arn = args.get("arn", "arn:aws:iam::123456789012:user/offline")
-            return {"arn": arn, "issuerArn": arn, "issuerId": "OFFLINE", "issuerName": arn.rsplit("/", 1)[-1]}
-        return {}
+        cloud = registry.by_token(args.token)
+        answer = cloud.mock_call(args.token, dict(args.args)) if cloud is not None else None
+        # [] not None: this pulumi's MockMonitor iterates the failures list.
+        return (answer or {}), []
 
 
 class _CapturingMonitor(pulumi_mocks.MockMonitor):

@@ -17,19 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import registry
 from ..spec.load import redact
 from .credentials import default_backend
 from .plan import Plan, Step, mask_values
 
 PROJECT = "llmcloud"
-# Resource types that hold data: never destroyed without --delete-data.
-DATA_TYPES = {
-    "gcp:storage/bucket:Bucket",
-    "aws:s3/bucketV2:BucketV2",
-    "aws:s3/bucket:Bucket",
-    "azure-native:storage:StorageAccount",
-    "azure-native:storage:BlobContainer",
-}
+# Resource types that hold data (every cloud's Cloud.data_resource_types): never destroyed without --delete-data.
+DATA_TYPES = registry.data_resource_types()
 
 
 class EngineError(Exception):

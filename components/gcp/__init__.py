@@ -1,1 +1,124 @@
-"""Google Cloud components (pulumi-gcp). Imported only when the target cloud is gcp."""
+"""Google Cloud (pulumi-gcp): the `CLOUD` object, llmcloud's one door to GCP (components/cloud.py).
+
+This module imports nothing heavy: facts and small pure functions only. The submodules that build
+resources (platform, front_door, cluster, ...) import pulumi_gcp and are loaded only when the target
+cloud is gcp; `cost`, `preflight`, `leftovers` and `prices` need no SDK.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from ..cloud import BaseCloud, Cloud, any_env
+
+if TYPE_CHECKING:
+    from ..resolve import ResolvedStack
+    from ..spec.model import StackSpec
+
+# Labels: https://cloud.google.com/compute/docs/labeling-resources#requirements
+_BAD = re.compile(r"[^a-z0-9_-]")
+
+
+class Gcp(BaseCloud):
+    name = "gcp"
+    title = "Google Cloud"
+    sdk_module = "pulumi_gcp"
+    pip_extra = "gcp"
+    token_prefix = "gcp"
+    region_field = "region"
+    default_system_machine = "e2-standard-4"
+    in_cluster_autoscaler = False  # GKE autoscales node pools itself
+    data_resource_types = ("gcp:storage/bucket:Bucket",)
+    unsupported = MappingProxyType({"neuron": "Inferentia and Trainium exist only on AWS"})
+    credentials_help = ("Google application-default credentials: `gcloud auth application-default login`, "
+                        "GOOGLE_APPLICATION_CREDENTIALS (a workload identity federation config in CI), or "
+                        "GOOGLE_OAUTH_ACCESS_TOKEN")
+    # `labels` on most resources; `resource_labels` on GKE clusters (whose `labels` do not exist) and inside
+    # node configs (where `labels` are Kubernetes node labels, not GCP labels).
+    label_fields = ("labels", "resource_labels")
+    nested_label_fields = (("node_config", "resource_labels"),)
+    max_labels = 64
+    prices_url_env = "LLMCLOUD_GCP_BILLING_URL"
+    device_plugins = ()  # GKE installs the NVIDIA and TPU device plugins itself
+    managed_prometheus = True  # Managed Service for Prometheus: PodMonitoring and Rules
+    keda_identity_provider = "gcp"  # KEDA's operator reads Managed Prometheus with workload identity
+
+    def managed_prometheus_url(self, project: str | None) -> str | None:
+        # Managed Service for Prometheus: PodMonitoring/Rules in the cluster, queried at this URL.
+        if not project:
+            raise ValueError("the GKE Managed Prometheus endpoint needs the project id")
+        return f"https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus"
+
+    def node_selector(self, pool: Any) -> dict[str, str]:
+        if pool.kind != "tpu":
+            return {}
+        # GKE schedules TPU pods by these two labels (https://cloud.google.com/kubernetes-engine/docs/how-to/tpus)
+        sel = {"cloud.google.com/gke-tpu-accelerator": pool.accelerator_id or ""}
+        if pool.tpu_topology:
+            sel["cloud.google.com/gke-tpu-topology"] = pool.tpu_topology
+        return sel
+
+    def block_missing(self, spec: StackSpec) -> str | None:
+        return None if spec.gcp is not None else "add gcp: {project: <project-id>, region: <region>}"
+
+    def project(self, spec: StackSpec) -> str | None:
+        return spec.gcp.project if spec.gcp else None
+
+    def bucket_name(self, spec: StackSpec, stack_name: str, key: str) -> str:
+        # Bucket names are global: prefixed with the project and the stack; at most 63 characters.
+        return f"{self.project(spec) or 'llm'}-{stack_name}-{key}"[:63].rstrip("-")
+
+    def label_key(self, key: str) -> str:
+        """Lowercase letters, digits, _ and -; starts with a letter; at most 63 characters."""
+        key = _BAD.sub("-", key.lower())
+        if not key or not key[0].isalpha():
+            key = "l" + key
+        return key[:63]
+
+    def label_value(self, value: str) -> str:
+        """Lowercase letters, digits, _ and -; may be empty; at most 63 characters."""
+        return _BAD.sub("-", str(value).lower())[:63]
+
+    def label_problem(self, key: str, value: str) -> str | None:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key) or not re.fullmatch(r"[a-z0-9_-]{0,63}", value):
+            return f"{key}={value}: not a GCP label"
+        return None
+
+    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        if token.startswith(("gcp:organizations/getProject", "gcp:organizations/getClientConfig")):
+            return {"number": "000000000000", "project": args.get("projectId", "offline")}
+        return None
+
+    def fetch_prices(self, raw: dict[str, Any], wanted: Any, http: Any, base_url: str | None) -> Any:
+        from ..catalog.refresh import MissingApiKey
+        from . import prices
+
+        key = prices.api_key()
+        if not key:
+            raise MissingApiKey("the GCP Cloud Billing Catalog API needs an API key: set GOOGLE_API_KEY "
+                                "(or LLMCLOUD_GCP_API_KEY); https://cloud.google.com/docs/authentication/api-keys")
+        return prices.fetch(raw, wanted, http, key,
+                            base_url or os.environ.get(self.prices_url_env) or prices.BASE_URL)
+
+    def refresh_prerequisite(self) -> str | None:
+        from . import prices
+
+        if prices.api_key():
+            return None
+        return "the GCP Cloud Billing Catalog API needs an API key: set GOOGLE_API_KEY or LLMCLOUD_GCP_API_KEY"
+
+    def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
+        adc = Path(env.get("CLOUDSDK_CONFIG", home / ".config" / "gcloud")) / "application_default_credentials.json"
+        return any_env(env, "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS", "GOOGLE_OAUTH_ACCESS_TOKEN",
+                       "CLOUDSDK_AUTH_ACCESS_TOKEN", "GCE_METADATA_HOST") or adc.is_file()
+
+    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, Any]:
+        return {"region": resolved.region, "project": resolved.project}
+
+
+CLOUD: Cloud = Gcp()  # mypy checks Gcp against the Cloud protocol (tests/unit/test_types.py)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from ..labels import POOL_LABEL, SYSTEM_POOL
+
 # Node service account roles: the minimum GKE documents for nodes, instead of the default compute SA
 # (Editor on the project). https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster
 NODE_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
@@ -108,7 +110,7 @@ class GkeCluster(pulumi.ComponentResource):
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
                     enable_secure_boot=True, enable_integrity_monitoring=True),
                 resource_labels=args.labels,
-                labels={"llmcloud.dev/pool": "system"},
+                labels={POOL_LABEL: SYSTEM_POOL},
             ),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount", "nodeCount"]),
         )

@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
 
-GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
-TPU_TAINT = ("google.com/tpu", "present", "NO_SCHEDULE")
-POOL_LABEL = "llmcloud.dev/pool"
 # Machine families that need gVNIC for their NIC bandwidth (A3 and A4 refuse to boot without it).
 GVNIC_FAMILIES = ("a3", "a4", "g2", "ct5lp", "ct6e")
 
@@ -42,7 +40,8 @@ def node_labels(pool: ResolvedNodePool) -> dict[str, str]:
 
 
 def taints(pool: ResolvedNodePool) -> list[tuple[str, str, str]]:
-    return {"gpu": [GPU_TAINT], "tpu": [TPU_TAINT]}.get(pool.kind, [])
+    # The accelerator's taint from its catalog row, in the GKE API's spelling.
+    return [(pool.taint.key, pool.taint.value, pool.taint.provider_effect)] if pool.taint else []
 
 
 class GkeAcceleratorNodePool(pulumi.ComponentResource):

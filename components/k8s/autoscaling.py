@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import registry
 from . import images
 
 METRIC = "vllm:num_requests_waiting"
@@ -37,11 +38,7 @@ IN_CLUSTER_PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"  # kube
 def prometheus_url(cloud: str, project: str | None = None, override: str | None = None) -> str:
     if override:
         return override
-    if cloud == "gcp":
-        if not project:
-            raise ValueError("the GKE Managed Prometheus endpoint needs the project id")
-        return f"https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus"
-    return IN_CLUSTER_PROMETHEUS
+    return registry.cloud(cloud).managed_prometheus_url(project) or IN_CLUSTER_PROMETHEUS
 
 
 def queue_query(model: str, namespace: str) -> str:
@@ -67,7 +64,8 @@ class QueueDepthAutoscalerArgs:
 
 
 def uses_gcp_identity(args: QueueDepthAutoscalerArgs) -> bool:
-    return args.cloud == "gcp" and args.prometheus_url is None
+    """KEDA authenticates to the cloud's managed Prometheus with its own identity (Cloud.keda_identity_provider)."""
+    return registry.cloud(args.cloud).keda_identity_provider is not None and args.prometheus_url is None
 
 
 def scaled_object(args: QueueDepthAutoscalerArgs, namespace: str) -> dict[str, Any]:
@@ -149,7 +147,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
                 api_version="keda.sh/v1alpha1",
                 kind="TriggerAuthentication",
                 metadata={**meta, "name": f"{args.target_name}-gmp"},
-                spec={"podIdentity": {"provider": "gcp"}},
+                spec={"podIdentity": {"provider": registry.cloud(args.cloud).keda_identity_provider}},
                 opts=child,
             )
         if args.min_replicas == 0 and not args.wake_query:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..labels import POOL_LABEL, SYSTEM_POOL
 from . import images
 
+# Where the autoscaler runs; components/aws/platform.py grants this service account its Pod Identity.
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
@@ -35,7 +37,7 @@ def values(cluster_name: str, region: str) -> dict[str, object]:
         # Balance GPU groups across zones and never delete nodes with local weights mid-load.
         "extraArgs": {"balance-similar-node-groups": True, "skip-nodes-with-local-storage": False,
                       "expander": "least-waste", "scale-down-unneeded-time": "10m"},
-        "nodeSelector": {"llmcloud.dev/pool": "system"},
+        "nodeSelector": {POOL_LABEL: SYSTEM_POOL},
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
         "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
         "containerSecurityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},

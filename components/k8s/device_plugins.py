@@ -21,20 +21,17 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import registry
 from ..resolve import ResolvedNodePool
 from . import images
-from .serving import AZURE_SPOT_TAINT, POOL_LABEL
+from .serving import POOL_LABEL
 
 NAMESPACE = "kube-system"
 DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
 
-# cloud -> accelerator kinds whose device plugin llmcloud installs
-INSTALLS: dict[str, tuple[str, ...]] = {"gcp": (), "aws": ("gpu", "neuron"), "azure": ("gpu",)}
-
-
 def plugins_for(cloud: str, pools: Iterable[ResolvedNodePool]) -> dict[str, tuple[str, ...]]:
     """kind -> names of the pools that need our device plugin on `cloud` (empty on GKE)."""
-    wanted = INSTALLS.get(cloud, ())
+    wanted = registry.cloud(cloud).device_plugins  # accelerator kinds whose device plugin llmcloud installs
     out: dict[str, list[str]] = {}
     for pool in pools:
         if pool.kind in wanted:
@@ -57,7 +54,8 @@ def _affinity(pools: tuple[str, ...]) -> dict[str, Any]:
 def _tolerations(taint: str) -> list[dict[str, str]]:
     return [
         {"key": taint, "operator": "Exists", "effect": "NoSchedule"},
-        {"key": AZURE_SPOT_TAINT[0], "operator": "Exists", "effect": "NoSchedule"},
+        *({"key": c.spot_taint[0], "operator": "Exists", "effect": "NoSchedule"} for c in registry.clouds()
+          if c.spot_taint),
         {"key": "CriticalAddonsOnly", "operator": "Exists"},
     ]
 

@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import registry
 from . import images
 from .serving import ROLE_LABEL
 
@@ -233,7 +234,7 @@ class ServingMonitoring(pulumi.ComponentResource):
         labels = dict(args.labels)
         meta = {"name": "vllm", "namespace": args.namespace, "labels": labels}
         groups = [{"name": "llmcloud-vllm", "interval": "30s", "rules": alert_rules(args)}]
-        if args.cloud == "gcp":
+        if registry.cloud(args.cloud).managed_prometheus:
             # Managed Service for Prometheus: its own scrape and rule kinds.
             api, scrape_kind, scrape_spec, rules_kind = (
                 "monitoring.googleapis.com/v1", "PodMonitoring", pod_monitoring_spec(), "Rules")

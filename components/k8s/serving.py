@@ -26,12 +26,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import registry
+from ..labels import POOL_LABEL
 from ..resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
 from ..sizing import weights_size_gib
 from . import images
 
 PORT = 8000
-POOL_LABEL = "llmcloud.dev/pool"
 MODEL_LABEL = "llmcloud.dev/model"
 ROLE_LABEL = "llmcloud.dev/role"  # server (answers HTTP) | worker (LWS workers: Ray only)
 MODELS_DIR = "/models"
@@ -43,12 +44,8 @@ HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 # emptyDirs writable for it.
 RUN_AS_USER = 10001
 
-# Taints per accelerator kind (pool labels and taints are set by each cloud's node pool component).
-KIND_TAINTS = {"gpu": "nvidia.com/gpu", "tpu": "google.com/tpu", "neuron": "aws.amazon.com/neuron"}
-AZURE_SPOT_TAINT = ("kubernetes.azure.com/scalesetpriority", "spot")
-# https://awsdocs-neuron.readthedocs-hosted.com (Inferentia2/Trainium1: 2 NeuronCores-v2; Trainium2: 8 v3)
-NEURON_CORES_PER_DEVICE = {"Inferentia2": 2, "Trainium1": 2, "Trainium2": 8}
-
+# Taints and NeuronCores per device are vendor facts of each accelerator's catalog row (pool.taint,
+# pool.cores_per_device); pool labels and taints are set by each cloud's node pool component.
 
 @dataclass(frozen=True)
 class ModelServerArgs:
@@ -121,9 +118,7 @@ def parallelism(model: ResolvedModel, pool: ResolvedNodePool) -> tuple[int, int]
         return max(1, chips // model.pipeline_parallel), model.pipeline_parallel
     if pool.kind == "neuron":
         # vLLM on Neuron shards over NeuronCores, not devices (the Kubernetes resource counts devices).
-        return model.tensor_parallel * NEURON_CORES_PER_DEVICE.get(
-            pool.accelerator, 2
-        ), model.pipeline_parallel
+        return model.tensor_parallel * pool.cores_per_device, model.pipeline_parallel
     return model.tensor_parallel, model.pipeline_parallel
 
 
@@ -201,15 +196,15 @@ def shm_size_gib(pool: ResolvedNodePool, model: ResolvedModel) -> int:
 
 def tolerations(pool: ResolvedNodePool, cloud: str) -> list[dict[str, str]]:
     out = []
-    taint = KIND_TAINTS.get(pool.kind)
-    if taint:
-        out.append({"key": taint, "operator": "Exists", "effect": "NoSchedule"})
-    if pool.spot and cloud == "azure":
+    if pool.taint:  # the accelerator's taint, from its catalog row
+        out.append(pool.taint.toleration())
+    spot_taint = registry.cloud(cloud).spot_taint
+    if pool.spot and spot_taint:
         out.append(
             {
-                "key": AZURE_SPOT_TAINT[0],
+                "key": spot_taint[0],
                 "operator": "Equal",
-                "value": AZURE_SPOT_TAINT[1],
+                "value": spot_taint[1],
                 "effect": "NoSchedule",
             }
         )
@@ -218,11 +213,7 @@ def tolerations(pool: ResolvedNodePool, cloud: str) -> list[dict[str, str]]:
 
 def node_selector(pool: ResolvedNodePool, cloud: str) -> dict[str, str]:
     sel = {POOL_LABEL: pool.name}
-    if pool.kind == "tpu" and cloud == "gcp":
-        # GKE schedules TPU pods by these two labels (https://cloud.google.com/kubernetes-engine/docs/how-to/tpus)
-        sel["cloud.google.com/gke-tpu-accelerator"] = pool.accelerator_id or ""
-        if pool.tpu_topology:
-            sel["cloud.google.com/gke-tpu-topology"] = pool.tpu_topology
+    sel.update(registry.cloud(cloud).node_selector(pool))  # e.g. GKE's TPU labels
     return sel
 
 
@@ -336,7 +327,7 @@ def pod_template(
 ) -> dict[str, Any]:
     """The pod of one replica (role server), or of an LWS worker (role worker)."""
     model, pool = args.model, args.pool
-    image = images.serving_image(pool.kind, model.image)
+    image = images.serving_image(pool.image_family, model.image)
     bucket_url = None
     if model.source.startswith("bucket://"):
         bucket = model.source.removeprefix("bucket://").split("/", 1)[0]
@@ -496,7 +487,7 @@ class ModelServer(pulumi.ComponentResource):
         if model.node_pool != args.pool.name:
             raise ValueError(f"model {model.name} runs on pool {model.node_pool}, not {args.pool.name}")
         # Rejects an unpinned image override before anything exists.
-        images.serving_image(args.pool.kind, model.image)
+        images.serving_image(args.pool.image_family, model.image)
         # Children do not inherit the component's depends_on: pass it on, so that the custom resources
         # (LeaderWorkerSet, ScaledObject) wait for the controllers that install their CRDs.
         deps = _dependencies(opts)

@@ -14,18 +14,8 @@ from typing import Any
 
 from ..catalog import HOURS_PER_MONTH
 
-# List prices (USD, us regions, on 2026-07-30) the catalog does not carry; estimates.
-# GCP: https://cloud.google.com/compute/disks-image-pricing, https://cloud.google.com/vpc/network-pricing
-# AWS: https://aws.amazon.com/ebs/pricing/, https://aws.amazon.com/vpc/pricing/ (public IPv4)
-# Azure: https://azure.microsoft.com/pricing/details/managed-disks/ (per GB, approximating the tiers)
-DISK_GB_MONTH = {
-    "gcp": {"pd-standard": 0.04, "pd-balanced": 0.10, "pd-ssd": 0.17, "hyperdisk-balanced": 0.08, "": 0.10},
-    "aws": {"gp3": 0.08, "gp2": 0.10, "io1": 0.125, "io2": 0.125, "st1": 0.045, "sc1": 0.015, "standard": 0.05,
-            "": 0.08},
-    "azure": {"Premium_LRS": 0.15, "StandardSSD_LRS": 0.075, "Standard_LRS": 0.045, "PremiumV2_LRS": 0.12,
-              "": 0.15},
-}
-ADDRESS_HOUR = {"gcp": 0.01, "aws": 0.005, "azure": 0.005}  # a public IPv4 address left reserved
+# Disk and address prices the catalog does not carry live with each cloud's finder
+# (components/<cloud>/leftovers.py: DISK_GB_MONTH, ADDRESS_HOUR).
 
 
 @dataclass
@@ -88,25 +78,24 @@ def service_month(cloud: str, key: str, region: str = "", sub: str | None = None
     return month(float(value)) if value is not None else None
 
 
-def disk_month(cloud: str, size_gb: Any, kind: str = "") -> float | None:
+def disk_month(table: dict[str, float], size_gb: Any, kind: str = "") -> float | None:
+    """Monthly price of a disk of `size_gb` from a cloud's per-GB `table` (its "" row is the default kind)."""
     try:
         size = float(size_gb)
     except (TypeError, ValueError):
         return None
-    table = DISK_GB_MONTH[cloud]
     return round(size * table.get(kind, table[""]), 2)
 
 
 def run(cloud: str, stack: str, **clients: Any) -> Report:
     """Ask `cloud` for resources labelled llmcloud-stack=`stack`. `clients` as in each cloud's `find`
     (tests inject them); unreachable APIs give a skipped report."""
-    from importlib import import_module
-
+    from .. import registry
     from ..ops_http import ApiError, Unreachable
 
     report = Report(cloud, stack)
     try:
-        report.leftovers = import_module(f"{__name__}.{cloud}").find(stack, **clients)
+        report.leftovers = registry.cloud(cloud).find_leftovers(stack, **clients)
     except Unreachable as exc:
         report.skipped = str(exc)
     except ApiError as exc:

@@ -85,8 +85,6 @@ def _of(steps: list[Step], *prefixes: str) -> Iterator[Step]:
     return (s for s in steps if s.custom and any(s.type.startswith(p) for p in prefixes))
 
 
-BUCKET_TYPES = ("gcp:storage/bucket:Bucket", "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2",
-                "azure-native:storage:StorageAccount")
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -154,8 +152,14 @@ def bucket_versioned(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str
 def data_protected(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     if not ctx.prod:
         return
-    for s in _of(steps, *BUCKET_TYPES):
-        if not (s.protect and s.retain_on_delete):
+    from .. import registry
+
+    data = list(_of(steps, *sorted(registry.data_resource_types())))  # the types the real engine keeps too
+    kept_parents = {s.parent for s in data if s.protect and s.retain_on_delete}
+    for s in data:
+        # A resource inside a protected, retained one of the same component (Azure's container in its storage
+        # account) is kept with it.
+        if not (s.protect and s.retain_on_delete) and s.parent not in kept_parents:
             yield s.name, "bucket is not protected and retained on delete"
 
 
@@ -163,11 +167,25 @@ def data_protected(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]
 
 
 _OPEN = {"0.0.0.0/0", "::/0", "*", "Internet", "Any"}
-FRONT_DOOR_MARK = "llmcloud-front-door"  # resources of the front door may accept the internet
+
+
+def is_front_door_component(type_token: str) -> bool:
+    """The component every cloud's front door is (llmcloud:<cloud>:FrontDoor, components/<cloud>/front_door.py)."""
+    parts = type_token.split(":")
+    return len(parts) == 3 and parts[0] == "llmcloud" and parts[2] == "FrontDoor"
+
+
+def parent_types(urn: str) -> list[str]:
+    """The types of a resource's ancestors, read from its URN: urn:pulumi:<stack>::<project>::<parent
+    types, $-separated>$<type>::<name> (https://www.pulumi.com/docs/iac/concepts/resources/names/#urns)."""
+    parts = urn.split("::")
+    return parts[2].split("$")[:-1] if len(parts) >= 4 else []
 
 
 def _front_door(s: Step) -> bool:
-    return FRONT_DOOR_MARK in s.name or "gateway" in s.name or "front-door" in s.name
+    """Resources of the front door may accept the internet: by their role (a child of the FrontDoor
+    component), never by their name."""
+    return any(is_front_door_component(t) for t in parent_types(s.urn))
 
 
 @rule("LLM-NET-001", MANDATORY, "no ingress from the whole internet except the front door",
@@ -279,8 +297,15 @@ def pools_tainted(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
             continue
         taints = (_get(s.inputs, "nodeConfig.taints") or s.inputs.get("taints") or s.inputs.get("nodeTaints") or [])
         text = str(taints)
-        if not any(k in text for k in ("nvidia.com/gpu", "google.com/tpu", "aws.amazon.com/neuron")):
+        if not any(k in text for k in _accelerator_taint_keys()):
             yield s.name, "accelerator nodes have no NoSchedule taint"
+
+
+def _accelerator_taint_keys() -> set[str]:
+    """The taint keys of every accelerator in the catalogs (their rows' `taint`)."""
+    from .. import catalog, registry
+
+    return {a.taint.key for c in registry.CLOUDS for a in catalog.load(c).accelerators.values()}
 
 
 _WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",

@@ -106,17 +106,16 @@ def run(resolved: Any, **clients: Any) -> Report:
     """Ask the target cloud about every accelerator pool of `resolved`. `clients` are injected by tests
     (a JsonApi for GCP/Azure, boto3 clients for AWS); without them the cloud's default credentials are used.
     Unreachable APIs (offline, no credentials) give a skipped report, never an exception."""
-    from importlib import import_module
-
+    from .. import registry
     from ..ops_http import ApiError, Unreachable
 
-    module = import_module(f"{__name__}.{resolved.cloud}")
+    cloud = registry.cloud(resolved.cloud)
     report = Report(resolved.cloud, resolved.region)
     pools = [p for p in resolved.node_pools.values() if p.kind != "cpu"]
     if not pools:
         return report
     try:
-        report.checks = module.check(resolved, pools, **clients)
+        report.checks = cloud.preflight(resolved, pools, **clients)
     except Unreachable as exc:
         report.skipped = str(exc)
     except ApiError as exc:

@@ -12,13 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Cloud = Literal["gcp", "aws", "azure"]
-CLOUDS: tuple[str, ...] = ("gcp", "aws", "azure")
+from ..catalog import accelerator_names
+from ..registry import CLOUDS
 
-AcceleratorName = Literal[
-    "T4", "L4", "A10G", "A10", "L40S", "A100-40GB", "A100-80GB", "H100", "H200", "B200",
-    "TPU-v5e", "TPU-v6e", "Inferentia2", "Trainium1", "Trainium2", "none", "auto",
-]
+Cloud = Literal[CLOUDS]  # type: ignore[valid-type]  # the clouds of components/registry.py
+
+# Every accelerator some cloud's catalog lists (components/catalog/data/<cloud>.yaml), plus none and auto.
+AcceleratorName = Literal[(*accelerator_names(), "none", "auto")]  # type: ignore[valid-type]
 
 # DNS-1123 labels: names become parts of Kubernetes and cloud resource names.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$")]
@@ -226,12 +226,16 @@ class StackSpec(_Spec):
     usage: UsageSpec = Field(default_factory=UsageSpec)
 
     def cloud_block(self, cloud: str) -> GcpSpec | AwsSpec | AzureSpec | None:
-        """The stack's gcp:, aws: or azure: block."""
-        return {"gcp": self.gcp, "aws": self.aws, "azure": self.azure}[cloud]
+        """The stack's block for `cloud` (gcp:, aws:, azure:), or None."""
+        from ..registry import cloud as cloud_of
+
+        return cloud_of(cloud).block(self)  # type: ignore[no-any-return]
 
     def region_path(self, cloud: str) -> tuple[str, str]:
-        """Where `cloud`'s region is set: gcp.region, aws.region, azure.location."""
-        return (cloud, "location" if cloud == "azure" else "region")
+        """Where `cloud`'s region is set: gcp.region, aws.region, azure.location (its Cloud.region_field)."""
+        from ..registry import cloud as cloud_of
+
+        return (cloud, cloud_of(cloud).region_field)
 
     def region_for(self, cloud: str) -> str | None:
         block = self.cloud_block(cloud)

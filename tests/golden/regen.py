@@ -19,7 +19,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = Path(__file__).resolve().parent / "plans"
-CLOUDS = ("gcp", "aws", "azure")
 # Everything a plan may read from the machine, fixed: who the owner is, what day it is.
 FIXED_ENV = {"LLMCLOUD_OWNER": "golden", "LLMCLOUD_TODAY": "2026-12-01"}
 UNSET_ENV = ("HF_TOKEN",)  # the bundled stacks' token variable: set or not changes the plan's notices
@@ -64,6 +63,8 @@ def _generate() -> dict[str, str]:
     files: dict[str, str] = {}
     index: dict[str, list[str]] = {}
     for stack in bundled_stacks():
+        from llmcloud.components.registry import CLOUDS
+
         for cloud in CLOUDS:
             text = render(stack, cloud)
             if text is not None:

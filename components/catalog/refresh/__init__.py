@@ -1,18 +1,17 @@
 """`llmcloud prices refresh`: rebuild the catalog's prices from the clouds' public pricing APIs.
 
-For the machines and regions the shipped catalog already has, each fetcher (aws.py, azure.py, gcp.py)
-reads list prices and returns a new `prices:` table. This module merges it over the shipped one (a
-value the API did not give keeps its shipped value and is reported), drops impossible values, checks
-the result with `validate.problems` against the shipped catalog, and writes a full catalog file per
-cloud into a user directory. The shipped package data is never written; the loader reads the user
-copy only when $LLMCLOUD_CATALOG_DIR points at it.
+For the machines and regions the shipped catalog already has, each cloud's fetcher (Cloud.fetch_prices,
+in components/<cloud>/prices.py) reads list prices and returns a new `prices:` table. This module merges
+it over the shipped one (a value the API did not give keeps its shipped value and is reported), drops
+impossible values, checks the result with `validate.problems` against the shipped catalog, and writes a
+full catalog file per cloud into a user directory. The shipped package data is never written; the loader
+reads the user copy only when $LLMCLOUD_CATALOG_DIR points at it.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as _dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +23,12 @@ from .. import DATA
 from ..validate import iter_prices, price_pair, problems
 from .base import Fetched, targets
 
-__all__ = ["CLOUDS", "Change", "FetchError", "Http", "MissingApiKey", "Refreshed", "default_out_dir",
-           "gcp_api_key", "refresh", "shipped", "write"]
-
-CLOUDS = ("aws", "azure", "gcp")
-BASE_URL_ENVS = {"aws": "LLMCLOUD_AWS_PRICING_URL", "azure": "LLMCLOUD_AZURE_PRICES_URL",
-                 "gcp": "LLMCLOUD_GCP_BILLING_URL"}
+__all__ = ["Change", "FetchError", "Http", "MissingApiKey", "Refreshed", "default_out_dir", "refresh",
+           "shipped", "write"]
 
 
 class MissingApiKey(Exception):
-    """GCP's catalog API needs an API key and none is set."""
+    """A cloud's pricing API needs an API key and none is set (Cloud.refresh_prerequisite says which)."""
 
 
 @dataclass(frozen=True)
@@ -71,37 +66,15 @@ def shipped(cloud: str) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def gcp_api_key() -> str | None:
-    from .gcp import API_KEY_ENVS
-
-    return next((os.environ[e] for e in API_KEY_ENVS if os.environ.get(e)), None)
-
-
 def default_out_dir() -> Path:
     return Path.home() / ".llmcloud" / "catalog"
 
 
 def fetch(cloud: str, raw: dict[str, Any], http: Http, base_url: str | None = None) -> Fetched:
     """Read one cloud's list prices for the (region, machine) entries of `raw`."""
-    wanted = targets(raw)
-    base = base_url or os.environ.get(BASE_URL_ENVS[cloud]) or None
-    if cloud == "azure":
-        from . import azure
+    from ... import registry
 
-        return azure.fetch(raw, wanted, http, base or azure.BASE_URL)
-    if cloud == "aws":
-        from . import aws
-
-        return aws.fetch(raw, wanted, http, base or aws.BASE_URL)
-    if cloud == "gcp":
-        from . import gcp
-
-        key = gcp_api_key()
-        if not key:
-            raise MissingApiKey("the GCP Cloud Billing Catalog API needs an API key: set GOOGLE_API_KEY "
-                                "(or LLMCLOUD_GCP_API_KEY); https://cloud.google.com/docs/authentication/api-keys")
-        return gcp.fetch(raw, wanted, http, key, base or gcp.BASE_URL)
-    raise ValueError(f"unknown cloud {cloud!r}; expected one of {', '.join(CLOUDS)}")
+    return registry.cloud(cloud).fetch_prices(raw, targets(raw), http, base_url)
 
 
 def _sane(pair: list[float | None]) -> tuple[float | None, float | None]:

@@ -8,8 +8,7 @@ import pytest
 import yaml
 from llmcloud.components.catalog import DATA
 from llmcloud.components.catalog.validate import problems
-
-CLOUDS = ("aws", "azure", "gcp")
+from llmcloud.components.registry import CLOUDS
 
 
 def shipped(cloud: str) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from llmcloud.components import catalog
+from llmcloud.components.aws import prices as aws_refresh
 from llmcloud.components.catalog import DATA, Price
 from llmcloud.components.catalog.refresh import (
     FetchError,
@@ -27,9 +28,8 @@ from llmcloud.components.catalog.refresh import (
     shipped,
     write,
 )
-from llmcloud.components.catalog.refresh import aws as aws_refresh
-from llmcloud.components.catalog.refresh import gcp as gcp_refresh
 from llmcloud.components.catalog.refresh.base import targets
+from llmcloud.components.gcp import prices as gcp_refresh
 
 RECORDED = Path(__file__).parent / "recorded"
 TODAY = dt.date(2026, 8, 1)

@@ -7,8 +7,19 @@ from datetime import UTC, datetime
 import pytest
 from helpers import plan, repo_plan, resolved
 from llmcloud.components import labels as L
+from llmcloud.components import registry
 
 STACKS = {"gcp": "dev", "aws": "aws-example", "azure": "azure-example"}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _sdk_table(type_tokens: list[str]) -> dict[str, tuple[str, ...]]:
+    """label_fields per type: the table the plans are compared against."""
+    return {t: L.label_fields(t) for t in sorted(set(type_tokens))}
 
 
 def _at(inputs: dict, field: str):
@@ -16,7 +27,7 @@ def _at(inputs: dict, field: str):
     for part in field.split("."):
         if not isinstance(value, dict):
             return None
-        value = value.get(L.camel(part))
+        value = value.get(_camel(part))
     return value
 
 
@@ -24,7 +35,7 @@ def _at(inputs: dict, field: str):
 def test_every_resource_that_accepts_labels_gets_them(cloud):
     p = repo_plan(STACKS[cloud])
     r = resolved(f"stacks/{STACKS[cloud]}.yaml")
-    table = L.sdk_table([s.type for s in p.resources()])
+    table = _sdk_table([s.type for s in p.resources()])
     labelled = [s for s in p.resources() if table.get(s.type)]
     assert labelled, f"no {cloud} resource accepts labels?"
     for step in labelled:
@@ -62,11 +73,11 @@ def test_component_labels_are_kept_and_stack_labels_added():
 
 
 def test_gcp_sanitizer():
-    assert L.gcp_key("Team Name") == "team-name"
-    assert L.gcp_key("1st") == "l1st"
-    assert L.gcp_key("x" * 80) == "x" * 63
-    assert L.gcp_value("Alice.Smith@Example.com") == "alice-smith-example-com"
-    assert L.gcp_value("") == ""
+    assert registry.cloud("gcp").label_key("Team Name") == "team-name"
+    assert registry.cloud("gcp").label_key("1st") == "l1st"
+    assert registry.cloud("gcp").label_key("x" * 80) == "x" * 63
+    assert registry.cloud("gcp").label_value("Alice.Smith@Example.com") == "alice-smith-example-com"
+    assert registry.cloud("gcp").label_value("") == ""
     many = {f"k{i}": "v" for i in range(100)} | {"llmcloud-stack": "s"}
     out = L.sanitize(many, "gcp")
     assert len(out) == 64 and "llmcloud-stack" in out
@@ -74,10 +85,11 @@ def test_gcp_sanitizer():
 
 
 def test_aws_and_azure_sanitizers():
-    assert len(L.aws_key("k" * 200)) == 128 and len(L.aws_value("v" * 300)) == 256
-    assert L.aws_key("aws:reserved").startswith("x-")
-    assert L.aws_value("alice@example.com") == "alice@example.com"  # @ . are allowed in AWS tags
-    assert L.azure_key("a<b>c%d&e\\f?g/h") == "a-b-c-d-e-f-g-h"
+    aws = registry.cloud("aws")
+    assert len(aws.label_key("k" * 200)) == 128 and len(aws.label_value("v" * 300)) == 256
+    assert registry.cloud("aws").label_key("aws:reserved").startswith("x-")
+    assert registry.cloud("aws").label_value("alice@example.com") == "alice@example.com"  # @ . are allowed in AWS tags
+    assert registry.cloud("azure").label_key("a<b>c%d&e\\f?g/h") == "a-b-c-d-e-f-g-h"
     assert L.valid({"a/b": "x"}, "azure") and not L.valid({"a-b": "x"}, "azure")
     assert L.sanitize({"Owner": "Alice Smith"}, "azure") == {"Owner": "Alice Smith"}
 

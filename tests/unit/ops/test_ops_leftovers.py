@@ -36,7 +36,7 @@ def test_aws_leftovers_from_the_tagging_api(aws_env):
 
 
 def test_aws_prices_of_types_moto_does_not_tag():
-    from llmcloud.components.leftovers import aws
+    from llmcloud.components.aws import leftovers as aws
 
     eip = aws._price(leftovers.Leftover("ec2:elastic-ip", "ip", "arn:aws:ec2:us-east-1:1:elastic-ip/eipalloc-1"),
                      "us-east-1", ec2=None)

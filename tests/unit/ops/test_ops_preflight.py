@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import resolved
 from llmcloud.components import preflight
+from llmcloud.components.aws import preflight as aws_preflight
 from llmcloud.components.ops_http import JsonApi
-from llmcloud.components.preflight import aws as aws_preflight
 
 GCP_ROUTES = {
     ("GET", "/compute/v1/projects/llmcloud-demo/regions/us-central1"): "gcp_region_us-central1.json",

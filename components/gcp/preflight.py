@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from ..ops_http import GCP_COMPUTE, JsonApi, gcp_token
-from . import PoolCheck, judge
+from ..preflight import PoolCheck, judge
 
 # accelerator type -> quota metric (regions.get). Spot capacity has its own PREEMPTIBLE_ metrics.
 # https://cloud.google.com/compute/resource-usage#gpu_quota

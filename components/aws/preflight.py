@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..ops_http import ApiError, Unreachable
-from . import PoolCheck, judge
+from ..preflight import PoolCheck, judge
 
 # family -> (on-demand quota code, spot quota code), Service Quotas codes of service "ec2".
 QUOTA_CODES = {

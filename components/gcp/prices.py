@@ -21,13 +21,20 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from ...http import FetchError, Http
-from .. import HOURS_PER_MONTH
-from .base import Fetched, PriceTable, Targets, put
+from ..catalog import HOURS_PER_MONTH
+from ..catalog.refresh.base import Fetched, PriceTable, Targets, put
+from ..http import FetchError, Http
 
 BASE_URL = "https://cloudbilling.googleapis.com"
 SERVICE = "6F81-5844-456A"  # Compute Engine
 API_KEY_ENVS = ("GOOGLE_API_KEY", "LLMCLOUD_GCP_API_KEY")
+
+
+def api_key() -> str | None:
+    """The Cloud Billing Catalog API key from the environment, if one is set."""
+    import os
+
+    return next((os.environ[e] for e in API_KEY_ENVS if os.environ.get(e)), None)
 MAX_PAGES = 500
 
 # machine series (machine_type prefix) -> (series as the SKU descriptions name it, GPU part or None)

@@ -21,8 +21,8 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
-from ...http import FetchError, Http
-from .base import Fetched, PriceTable, Targets, put
+from ..catalog.refresh.base import Fetched, PriceTable, Targets, put
+from ..http import FetchError, Http
 
 BASE_URL = "https://pricing.us-east-1.amazonaws.com"
 INDEX_PATH = "/offers/v1.0/aws/AmazonEC2/current/region_index.json"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..cost import POOL_LABEL, Band, Line, PricingContext, node_line, pool_band, pricer
 from ..engine.plan import Step
-from . import POOL_LABEL, Band, Line, PricingContext, node_line, pool_band, pricer
 
 
 def _is_zone(location: str) -> bool:

@@ -10,8 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..labels import STACK_KEY
-from ..preflight.aws import _call
-from . import ADDRESS_HOUR, Leftover, disk_month, machine_month, month, service_month
+from ..leftovers import Leftover, disk_month, machine_month, month, service_month
+from .preflight import _call
+
+# List prices (USD, us regions, on 2026-07-30) the catalog does not carry; estimates.
+# https://aws.amazon.com/ebs/pricing/, https://aws.amazon.com/vpc/pricing/ (public IPv4)
+DISK_GB_MONTH = {"gp3": 0.08, "gp2": 0.10, "io1": 0.125, "io2": 0.125, "st1": 0.045, "sc1": 0.015, "standard": 0.05,
+                 "": 0.08}
+ADDRESS_HOUR = 0.005  # a public IPv4 address left reserved
 
 
 def clients(region: str) -> tuple[Any, Any]:
@@ -61,10 +67,10 @@ def _price(x: Leftover, region: str, ec2: Any) -> Leftover | None:
     if x.type == "ec2:volume":
         vols = (_call(ec2.describe_volumes, VolumeIds=[ident]) or {}).get("Volumes", [])
         if vols:
-            x.monthly = disk_month("aws", vols[0].get("Size"), vols[0].get("VolumeType", ""))
+            x.monthly = disk_month(DISK_GB_MONTH, vols[0].get("Size"), vols[0].get("VolumeType", ""))
             x.note = f"{vols[0].get('Size')} GB {vols[0].get('VolumeType', '')}"
     elif x.type == "ec2:elastic-ip":
-        x.monthly = month(ADDRESS_HOUR["aws"])
+        x.monthly = month(ADDRESS_HOUR)
     elif x.type == "ec2:instance":
         reservations = (_call(ec2.describe_instances, InstanceIds=[ident]) or {}).get("Reservations", [])
         instances = [i for r in reservations for i in r.get("Instances", [])]

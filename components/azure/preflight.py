@@ -19,7 +19,7 @@ import os
 from typing import Any
 
 from ..ops_http import AZURE_ARM, JsonApi, azure_token
-from . import PoolCheck, judge
+from ..preflight import PoolCheck, judge
 
 USAGES_API = "2023-09-01"
 SKUS_API = "2021-07-01"

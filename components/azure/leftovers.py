@@ -9,8 +9,14 @@ import os
 from typing import Any
 
 from ..labels import STACK_KEY
+from ..leftovers import Leftover, disk_month, machine_month, month, service_month
 from ..ops_http import AZURE_ARM, JsonApi, azure_token
-from . import ADDRESS_HOUR, Leftover, disk_month, machine_month, month, service_month
+
+# List prices (USD, us regions, on 2026-07-30) the catalog does not carry; estimates.
+# https://azure.microsoft.com/pricing/details/managed-disks/ (per GB, approximating the tiers)
+DISK_GB_MONTH = {"Premium_LRS": 0.15, "StandardSSD_LRS": 0.075, "Standard_LRS": 0.045, "PremiumV2_LRS": 0.12,
+                 "": 0.15}
+ADDRESS_HOUR = 0.005  # a public IPv4 address left reserved
 
 API_VERSION = "2022-10-01"
 
@@ -44,10 +50,10 @@ def _price(row: dict[str, Any], region: str) -> Leftover:
     where = row.get("location", "") or region
     x = Leftover(type=kind, name=row.get("name", ""), id=row.get("id", ""), location=where)
     if kind == "microsoft.compute/disks":
-        x.monthly = disk_month("azure", props.get("diskSizeGB"), sku.get("name", ""))
+        x.monthly = disk_month(DISK_GB_MONTH, props.get("diskSizeGB"), sku.get("name", ""))
         x.note = f"{props.get('diskSizeGB')} GB {sku.get('name', '')}"
     elif kind == "microsoft.network/publicipaddresses":
-        x.monthly = month(ADDRESS_HOUR["azure"])
+        x.monthly = month(ADDRESS_HOUR)
     elif kind == "microsoft.network/natgateways":
         x.monthly = service_month("azure", "nat_gateway_hour", where)
     elif kind == "microsoft.network/loadbalancers":

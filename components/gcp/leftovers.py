@@ -11,8 +11,13 @@ import os
 from typing import Any
 
 from ..labels import STACK_KEY
+from ..leftovers import Leftover, disk_month, machine_month, month, service_month
 from ..ops_http import GCP_ASSET, JsonApi, gcp_token
-from . import ADDRESS_HOUR, Leftover, disk_month, machine_month, month, service_month
+
+# List prices (USD, us regions, on 2026-07-30) the catalog does not carry; estimates.
+# https://cloud.google.com/compute/disks-image-pricing, https://cloud.google.com/vpc/network-pricing
+DISK_GB_MONTH = {"pd-standard": 0.04, "pd-balanced": 0.10, "pd-ssd": 0.17, "hyperdisk-balanced": 0.08, "": 0.10}
+ADDRESS_HOUR = 0.01  # a public IPv4 address left reserved
 
 
 def find(stack: str, project: str = "", region: str = "", api: JsonApi | None = None) -> list[Leftover]:
@@ -40,10 +45,10 @@ def _price(result: dict[str, Any], region: str) -> Leftover:
     if kind == "compute.googleapis.com/Disk":
         size = attrs.get("sizeGb")
         disk_type = str(attrs.get("type", "")).rsplit("/", 1)[-1]
-        x.monthly = disk_month("gcp", size, disk_type)
+        x.monthly = disk_month(DISK_GB_MONTH, size, disk_type)
         x.note = f"{size} GB {disk_type}".strip() if size else "size unknown"
     elif kind == "compute.googleapis.com/Address":
-        x.monthly = month(ADDRESS_HOUR["gcp"])
+        x.monthly = month(ADDRESS_HOUR)
     elif kind == "compute.googleapis.com/Instance":
         machine = str(attrs.get("machineType", "")).rsplit("/", 1)[-1]
         x.monthly = machine_month("gcp", region or x.location.rsplit("-", 1)[0], machine) if machine else None

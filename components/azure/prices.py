@@ -13,8 +13,8 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from ...http import FetchError, Http
-from .base import Fetched, PriceTable, Targets, put
+from ..catalog.refresh.base import Fetched, PriceTable, Targets, put
+from ..http import FetchError, Http
 
 BASE_URL = "https://prices.azure.com"
 PATH = "/api/retail/prices"

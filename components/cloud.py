@@ -1,0 +1,373 @@
+"""The Cloud protocol: the one door through which cloud-neutral code reaches a cloud.
+
+Each cloud is one object, `CLOUD` in `components/<cloud>/__init__.py`, registered by one line in
+`components/registry.py`. Neutral code (resolve, the program, the engines, cost, preflight, leftovers,
+catalog refresh, labels, policy, the CLI) asks that object and never branches on a cloud's name.
+
+Importing a cloud package is cheap: its `__init__` holds facts and small pure functions only. The
+members that need the cloud's SDK (`build_platform`, `build_front_door`) or its HTTP clients
+(`preflight`, `find_leftovers`, `fetch_prices`) import their submodule when called, so `llmcloud
+--help`, `validate` and a user with one cloud's SDK never load another cloud's SDK.
+
+`BaseCloud` implements the members that are the same shape on every cloud by importing the
+conventional submodule (`platform`, `front_door`, `checks`, `cost`, `preflight`, `leftovers`,
+`prices`, `rehearsal`); a cloud overrides what differs and sets its facts as class attributes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .catalog.refresh.base import Fetched, Targets
+    from .cost import Pricer
+    from .http import Http
+    from .leftovers import Leftover
+    from .platform import FrontDoor, Platform
+    from .preflight import PoolCheck
+    from .resolve import ResolvedNodePool, ResolvedStack
+    from .spec.errors import StackError
+    from .spec.load import LoadedStack
+    from .spec.model import StackSpec
+
+
+@runtime_checkable
+class Cloud(Protocol):
+    """What llmcloud needs to know about, and ask of, one cloud. Every member is required; a cloud
+    that cannot do something says so in `unsupported` rather than leaving a member out."""
+
+    # ---- identity and vendor facts (plain data; read-only, so a class attribute implements each)
+    @property
+    def name(self) -> str: ...  # "gcp": the stack's `cloud:` value, the catalog file name, the stack-name suffix
+
+    @property
+    def title(self) -> str: ...  # "Google Cloud", for messages
+
+    @property
+    def sdk_module(self) -> str: ...  # the Pulumi provider package: pulumi_gcp
+
+    @property
+    def pip_extra(self) -> str: ...  # pip install 'llmcloud[<extra>]' installs it
+
+    @property
+    def token_prefix(self) -> str: ...  # the first part of the provider's Pulumi type tokens: gcp, aws, azure-native
+
+    @property
+    def region_field(self) -> str: ...  # the field of the stack's cloud block that names the region: region | location
+
+    @property
+    def default_system_machine(self) -> str: ...  # the system pool's machine when the stack names none
+
+    @property
+    def in_cluster_autoscaler(self) -> bool: ...  # True: llmcloud installs the Kubernetes cluster autoscaler (EKS)
+
+    # Pulumi types that hold the model weights (protected in prod)
+    @property
+    def data_resource_types(self) -> tuple[str, ...]: ...
+
+    @property
+    def unsupported(self) -> Mapping[str, str]: ...  # feature (accelerator kind, capability) -> why this cloud lacks it
+
+    @property
+    def credentials_help(self) -> str: ...  # where credentials come from, shown when none are found
+
+    @property
+    def label_fields(self) -> tuple[str, ...]: ...  # resource arguments that carry the cloud's labels/tags
+
+    # (block, argument) pairs inside a resource's arguments
+    @property
+    def nested_label_fields(self) -> tuple[tuple[str, str], ...]: ...
+
+    @property
+    def max_labels(self) -> int: ...  # how many labels/tags one resource may carry
+
+    @property
+    def refresh_note(self) -> str: ...  # said before `prices refresh` fetches this cloud ("" for nothing)
+
+    # gateway kind -> gateway_checks.Product (name, max timeout, streams)
+    @property
+    def front_door_products(self) -> Mapping[str, Any]: ...
+
+    # accelerator kinds whose device plugin llmcloud installs (the cloud does not)
+    @property
+    def device_plugins(self) -> tuple[str, ...]: ...
+
+    # (key, value) of the NoSchedule taint the cloud puts on spot nodes
+    @property
+    def spot_taint(self) -> tuple[str, str] | None: ...
+
+    @property
+    def keda_identity_provider(self) -> str | None: ...  # KEDA podIdentity provider for the cloud's managed Prometheus
+
+    # True: serving metrics go to the cloud's Prometheus (its own scrape/rule kinds)
+    @property
+    def managed_prometheus(self) -> bool: ...
+
+    def managed_prometheus_url(self, project: str | None) -> str | None:
+        """The query URL of the cloud's managed Prometheus that serving metrics go to, or None: llmcloud then
+        runs Prometheus in the cluster (ServiceMonitor/PrometheusRule)."""
+        ...
+
+    def node_selector(self, pool: ResolvedNodePool) -> dict[str, str]:
+        """Node labels the cloud schedules a pool's pods by, beyond llmcloud's pool label (GKE TPU labels)."""
+        ...
+
+    # ---- the stack file
+    def block(self, spec: StackSpec) -> Any:
+        """The stack's block for this cloud (`gcp:`, `aws:` ...), or None when the stack has none."""
+        ...
+
+    def block_missing(self, spec: StackSpec) -> str | None:
+        """Why the stack cannot target this cloud without its block (a fix hint), else None."""
+        ...
+
+    def region(self, spec: StackSpec) -> str | None:
+        """The region the stack names for this cloud (its block's `region_field`, defaulted)."""
+        ...
+
+    def default_region(self) -> str:
+        """The region a stack gets when its block names none (the schema's default)."""
+        ...
+
+    def project(self, spec: StackSpec) -> str | None:
+        """The cloud's project (GCP), else None."""
+        ...
+
+    def resource_group(self, spec: StackSpec) -> str | None:
+        """The resource group (Azure), else None."""
+        ...
+
+    def bucket_name(self, spec: StackSpec, stack_name: str, key: str) -> str:
+        """The globally unique physical name of the stack's bucket `key`, within the cloud's naming rules."""
+        ...
+
+    def check(self, loaded: LoadedStack, resolved: ResolvedStack) -> list[StackError]:
+        """What only this cloud can say about a resolved stack (pure Python, no SDK)."""
+        ...
+
+    # ---- labels and tags
+    def label_key(self, key: str) -> str:
+        """`key` in a form the cloud accepts as a label/tag key."""
+        ...
+
+    def label_value(self, value: str) -> str:
+        """`value` in a form the cloud accepts as a label/tag value."""
+        ...
+
+    def label_problem(self, key: str, value: str) -> str | None:
+        """Why the cloud would reject `key=value`, or None."""
+        ...
+
+    # ---- the Pulumi program (these import the SDK)
+    def build_platform(self, r: ResolvedStack) -> Platform:
+        """Network, cluster, node pools, buckets, workload identity: contract in components/platform.py."""
+        ...
+
+    def build_front_door(self, r: ResolvedStack, platform: Platform, provider: Any, labels: dict[str, str],
+                         opts: Any) -> FrontDoor:
+        """The one HTTPS endpoint in front of the models: contract in components/front_door.py."""
+        ...
+
+    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """The offline engine's answer to a provider function of this cloud (None: not ours)."""
+        ...
+
+    # ---- cost, catalog
+    def pricers(self) -> Mapping[str, Pricer]:
+        """Pulumi type -> pricer of the resources this cloud bills (components/cost)."""
+        ...
+
+    def fetch_prices(self, raw: dict[str, Any], wanted: Targets, http: Http, base_url: str | None) -> Fetched:
+        """List prices from the cloud's public pricing API for the catalog rows `wanted`."""
+        ...
+
+    def refresh_prerequisite(self) -> str | None:
+        """What `prices refresh` needs first that is missing (an API key), else None."""
+        ...
+
+    # ---- operations
+    def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
+        """Whether credentials for the cloud's SDK are present (no network)."""
+        ...
+
+    def preflight(self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: Any) -> list[PoolCheck]:
+        """Quota and zone availability of each accelerator pool, asked of the cloud's APIs."""
+        ...
+
+    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, Any]:
+        """The keyword arguments `find_leftovers` needs besides the stack (region, project)."""
+        ...
+
+    def find_leftovers(self, stack: str, **clients: Any) -> list[Leftover]:
+        """Resources still labelled with the stack after destroy, priced where known."""
+        ...
+
+    def rehearsal_facts(self) -> Any:
+        """What the rehearsal asks of this cloud (components/<cloud>/rehearsal.py), or None while absent."""
+        ...
+
+
+class BaseCloud:
+    """Shared implementation of `Cloud`: each member imports the cloud's conventional submodule when
+    called. Subclasses set the facts and override what differs."""
+
+    name = ""
+    title = ""
+    sdk_module = ""
+    pip_extra = ""
+    token_prefix = ""
+    region_field = "region"
+    default_system_machine = ""
+    in_cluster_autoscaler = False
+    data_resource_types: tuple[str, ...] = ()
+    unsupported: Mapping[str, str] = MappingProxyType({})
+    credentials_help = ""
+    label_fields: tuple[str, ...] = ("tags",)
+    nested_label_fields: tuple[tuple[str, str], ...] = ()
+    max_labels = 50
+    refresh_note = ""
+    device_plugins: tuple[str, ...] = ()
+    spot_taint: tuple[str, str] | None = None
+    keda_identity_provider: str | None = None
+    managed_prometheus = False
+    prices_url_env = ""  # environment variable that points `prices refresh` at another pricing API URL
+    package = ""  # where the submodules live (default llmcloud.components.<name>)
+
+    @property
+    def front_door_products(self) -> Mapping[str, Any]:
+        # The products of the real clouds are still tabled in components/gateway_checks.py (PRODUCTS).
+        from .gateway_checks import PRODUCTS
+
+        return {kind: product for (cloud, kind), product in PRODUCTS.items() if cloud == self.name}
+
+    def __repr__(self) -> str:
+        return f"<Cloud {self.name}>"
+
+    def _module(self, sub: str) -> ModuleType:
+        return importlib.import_module(f"{self.package or f'llmcloud.components.{self.name}'}.{sub}")
+
+    def _has_module(self, sub: str) -> bool:
+        try:
+            return importlib.util.find_spec(f"{self.package or f'llmcloud.components.{self.name}'}.{sub}") is not None
+        except ModuleNotFoundError:
+            return False
+
+    def require_sdk(self) -> None:
+        from .registry import require_sdk
+
+        require_sdk(self.name)
+
+    def managed_prometheus_url(self, project: str | None) -> str | None:
+        return None
+
+    def node_selector(self, pool: ResolvedNodePool) -> dict[str, str]:
+        return {}
+
+    # ---- the stack file
+    def block(self, spec: StackSpec) -> Any:
+        return getattr(spec, self.name, None)
+
+    def block_missing(self, spec: StackSpec) -> str | None:
+        return None
+
+    def region(self, spec: StackSpec) -> str | None:
+        block = self.block(spec)
+        return getattr(block, self.region_field) if block is not None else None
+
+    def default_region(self) -> str:
+        from .spec.model import StackSpec
+
+        annotation: Any = StackSpec.model_fields[self.name].annotation
+        block: Any = next(t for t in getattr(annotation, "__args__", (annotation,)) if t is not type(None))
+        return str(block.model_fields[self.region_field].default)
+
+    def project(self, spec: StackSpec) -> str | None:
+        return None
+
+    def resource_group(self, spec: StackSpec) -> str | None:
+        return None
+
+    def bucket_name(self, spec: StackSpec, stack_name: str, key: str) -> str:
+        return f"llmcloud-{stack_name}-{key}"[:63].rstrip("-")
+
+    def check(self, loaded: LoadedStack, resolved: ResolvedStack) -> list[StackError]:
+        if not self._has_module("checks"):
+            return []
+        fn = getattr(self._module("checks"), "check", None)
+        return list(fn(loaded, resolved)) if fn is not None else []
+
+    # ---- labels
+    def label_key(self, key: str) -> str:
+        return key
+
+    def label_value(self, value: str) -> str:
+        return str(value)
+
+    def label_problem(self, key: str, value: str) -> str | None:
+        return None
+
+    # ---- the program
+    def build_platform(self, r: ResolvedStack) -> Platform:
+        self.require_sdk()
+        return self._module("platform").build_platform(r)  # type: ignore[no-any-return]
+
+    def build_front_door(self, r: ResolvedStack, platform: Platform, provider: Any, labels: dict[str, str],
+                         opts: Any) -> FrontDoor:
+        self.require_sdk()
+        return self._module("front_door").build_front_door(r, platform, provider, labels, opts)  # type: ignore[no-any-return]
+
+    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    # ---- cost, catalog
+    def pricers(self) -> Mapping[str, Pricer]:
+        from .cost import registered_pricers
+
+        self._module("cost")  # its @pricer decorators register on import
+        return registered_pricers(self.name)
+
+    def fetch_prices(self, raw: dict[str, Any], wanted: Targets, http: Http, base_url: str | None) -> Fetched:
+        import os
+
+        prices = self._module("prices")
+        base = base_url or (os.environ.get(self.prices_url_env) if self.prices_url_env else None) or prices.BASE_URL
+        return prices.fetch(raw, wanted, http, base)  # type: ignore[no-any-return]
+
+    def refresh_prerequisite(self) -> str | None:
+        return None
+
+    # ---- operations
+    def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
+        return False
+
+    def preflight(self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: Any) -> list[PoolCheck]:
+        return self._module("preflight").check(resolved, pools, **clients)  # type: ignore[no-any-return]
+
+    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, Any]:
+        return {"region": resolved.region}
+
+    def find_leftovers(self, stack: str, **clients: Any) -> list[Leftover]:
+        return self._module("leftovers").find(stack, **clients)  # type: ignore[no-any-return]
+
+    def rehearsal_facts(self) -> Any:
+        # The rehearsal helper's module (components/<cloud>/rehearsal.py); None until it exists.
+        if not self._has_module("rehearsal"):
+            return None
+        module = self._module("rehearsal")
+        return getattr(module, "FACTS", module)
+
+
+def any_env(env: Mapping[str, str], *names: str) -> bool:
+    """Whether any of `names` is set (non-empty) in `env`: the shape of most credential checks."""
+    return any(env.get(n) for n in names)
+
+
+MEMBERS: tuple[str, ...] = tuple(
+    name for name, value in vars(Cloud).items()
+    if not name.startswith("_") and (callable(value) or isinstance(value, property)))
+"""Every member of the protocol, for the test that each registered cloud has them all."""
