@@ -44,19 +44,19 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
 }
 
-# OIDC login per cloud; the values are repository or environment variables the user sets once.
-GITHUB_AUTH: dict[str, tuple[str, str, dict[str, str]]] = {
-    "gcp": ("Authenticate to Google Cloud (OIDC)", "google-github-actions/auth",
-            {"workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
-             "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}"}),
-    "aws": ("Authenticate to AWS (OIDC)", "aws-actions/configure-aws-credentials",
-            {"role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}"}),
-    "azure": ("Authenticate to Azure (OIDC)", "azure/login",
-              {"client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
-               "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}),
-}
-# A team backend's scheme -> the cloud whose login reads and writes it.
-BACKEND_CLOUD = {"gs": "gcp", "s3": "aws", "azblob": "azure"}
+
+
+def _login(cloud: str):  # -> CiLogin: each cloud's OIDC login facts (components/<cloud>/__init__.py)
+    from llmcloud.components import registry
+
+    return registry.cloud(cloud).ci_login
+
+
+def _backend_cloud(scheme: str) -> str | None:
+    """A team backend's URL scheme -> the cloud whose login reads and writes it."""
+    from llmcloud.components import registry
+
+    return next((c for c in registry.CLOUDS if registry.cloud(c).ci_login.backend_scheme == scheme), None)
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def stacks(root: Path, names: list[str] | None) -> list[CiStack]:
         if names is None and spec.environment == "prod":
             continue  # prod only when named: a first pipeline never deploys production by surprise
         scheme = (spec.backend or "").split("://", 1)[0]
-        chosen.append(CiStack(name, spec.environment, spec.cloud, BACKEND_CLOUD.get(scheme)))
+        chosen.append(CiStack(name, spec.environment, spec.cloud, _backend_cloud(scheme) if scheme else None))
     if not chosen:
         fail(INVALID, "every stack in stacks/ is a prod environment; name the ones to deploy with --stack")
     return chosen
@@ -122,8 +122,8 @@ def _github_setup(root: Path, clouds: list[str]) -> list[dict[str, Any]]:
         {"name": "Install llmcloud from this repository", "run": _install_command(root, clouds[0])},
     ]
     for cloud in clouds:
-        name, action, with_ = GITHUB_AUTH[cloud]
-        steps.append({"name": name, "uses": _uses(action), "with": dict(with_)})
+        login = _login(cloud)
+        steps.append({"name": login.github_step, "uses": _uses(login.github_action), "with": dict(login.github_with)})
     return steps
 
 
@@ -192,24 +192,6 @@ def github(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
     }
 
 
-# GitLab: OIDC tokens per job (id_tokens), with the audience each cloud's federation expects.
-_GITLAB_LOGIN = {
-    "gcp": ('echo "$GCP_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
-            'gcloud iam workload-identity-pools create-cred-config "$GCP_WORKLOAD_IDENTITY_PROVIDER" '
-            '--service-account="$GCP_SERVICE_ACCOUNT" --credential-source-file="$CI_BUILDS_DIR/.ci-oidc-token" '
-            '--output-file="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
-            'export GOOGLE_APPLICATION_CREDENTIALS="$CI_BUILDS_DIR/.ci-gcp-creds.json"'),
-    "aws": ('echo "$AWS_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
-            'export AWS_WEB_IDENTITY_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" AWS_ROLE_ARN="$AWS_ROLE_ARN"'),
-    "azure": ('echo "$AZURE_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
-              'export AZURE_FEDERATED_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" ARM_USE_OIDC=true '
-              'ARM_CLIENT_ID="$AZURE_CLIENT_ID" ARM_TENANT_ID="$AZURE_TENANT_ID"'),
-}
-_GITLAB_AUDIENCE = {"gcp": "https://iam.googleapis.com/$GCP_WORKLOAD_IDENTITY_PROVIDER", "aws": "sts.amazonaws.com",
-                    "azure": "api://AzureADTokenExchange"}
-_GITLAB_TOKEN = {"gcp": "GCP_OIDC_TOKEN", "aws": "AWS_OIDC_TOKEN", "azure": "AZURE_OIDC_TOKEN"}
-
-
 def gitlab(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "stages": ["validate", "preview", "deploy", "reap"],
@@ -223,11 +205,11 @@ def gitlab(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
         lines = [f"curl -fsSL https://get.pulumi.com | sh -s -- --version {PULUMI_VERSION}",
                  'export PATH="$HOME/.pulumi/bin:$PATH"', _install_command(root, clouds[0])]
         for cloud in clouds:
-            lines.extend(_GITLAB_LOGIN[cloud])
+            lines.extend(_login(cloud).gitlab_script)
         return lines
 
-    def tokens(clouds: list[str]) -> dict[str, Any]:
-        return {_GITLAB_TOKEN[c]: {"aud": _GITLAB_AUDIENCE[c]} for c in clouds}
+    def tokens(clouds: list[str]) -> dict[str, Any]:  # GitLab's OIDC token per job, with each cloud's audience
+        return {_login(c).gitlab_token_var: {"aud": _login(c).gitlab_audience} for c in clouds}
 
     mr = {"if": "$CI_PIPELINE_SOURCE == 'merge_request_event'"}
     for s in chosen:

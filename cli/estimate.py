@@ -36,7 +36,9 @@ def run(model: str, *, accelerator: str, count: int, quantization: str | None, i
         result = E.estimate(facts, accelerator, count, quantization, workload)
     except E.EstimateError as exc:
         fail(INVALID, str(exc))
-    result.machines = E.price_machines(result, {c: default_region(c) for c in ("gcp", "aws", "azure")})
+    from llmcloud.components.registry import CLOUDS
+
+    result.machines = E.price_machines(result, {c: default_region(c) for c in CLOUDS})
     if json_mode:
         emit_json(result.to_json())
         return

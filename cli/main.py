@@ -219,10 +219,13 @@ def reap(backend: str | None = BackendOption, yes: bool = YesOption, json: bool 
     """Destroy the stacks whose ttl/expires_at has passed, keeping their data (run on a schedule by CI)."""
     from .ops import reap as run
 
-    if cloud is not None and cloud not in ("gcp", "aws", "azure"):
+    if cloud is not None:
+        from llmcloud.components.registry import CLOUDS
+
         from .common import INVALID, fail
 
-        fail(INVALID, f"unknown cloud {cloud!r}; allowed: gcp, aws, azure")
+        if cloud not in CLOUDS:
+            fail(INVALID, f"unknown cloud {cloud!r}; allowed: {', '.join(CLOUDS)}")
     run(backend, yes=yes, json_mode=json, cloud=cloud, markdown=markdown)
 
 

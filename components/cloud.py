@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -34,6 +35,20 @@ if TYPE_CHECKING:
     from .spec.errors import StackError
     from .spec.load import LoadedStack
     from .spec.model import StackSpec
+
+
+@dataclass(frozen=True)
+class CiLogin:
+    """How a CI job logs in to this cloud by OIDC (no stored keys), for `llmcloud ci init` (cli/ci.py).
+    Values in `${{ vars.X }}` / `$X` form are variables the user sets once (README, "CI pipelines")."""
+
+    github_step: str  # the step's name
+    github_action: str  # owner/action, pinned to a commit in cli/ci.py's ACTIONS
+    github_with: Mapping[str, str]
+    gitlab_token_var: str  # the id_tokens variable holding GitLab's OIDC token
+    gitlab_audience: str
+    gitlab_script: tuple[str, ...]  # shell lines that turn the token into the cloud SDKs' credentials
+    backend_scheme: str  # the Pulumi state backend URL scheme of this cloud's buckets (gs, s3, azblob)
 
 
 @runtime_checkable
@@ -206,6 +221,9 @@ class Cloud(Protocol):
     def find_leftovers(self, stack: str, **clients: Any) -> list[Leftover]:
         """Resources still labelled with the stack after destroy, priced where known."""
         ...
+
+    @property
+    def ci_login(self) -> CiLogin: ...  # the OIDC login of CI jobs that deploy to this cloud
 
     def rehearsal_facts(self) -> Any:
         """What the rehearsal asks of this cloud (components/<cloud>/rehearsal.py), or None while absent."""

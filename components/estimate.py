@@ -126,10 +126,10 @@ def engine_constants(**overrides: Any) -> Engine:
 @functools.cache
 def _memory_gib() -> dict[str, float]:
     """Accelerator memory from the clouds' catalogs (the same rows sizing and pricing read)."""
-    from . import catalog
+    from . import catalog, registry
 
     memory: dict[str, float] = {}
-    for cloud in ("gcp", "aws", "azure"):
+    for cloud in registry.CLOUDS:
         for name, acc in catalog.load(cloud).accelerators.items():
             memory.setdefault(name, float(acc.memory_gib))
     return memory
@@ -206,10 +206,10 @@ def estimate(facts: ModelFacts, accelerator: str, count: int, quantization: str 
 def price_machines(result: Estimate, regions: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Every cloud machine that carries `count` of the accelerator, with $/M tokens at its on-demand
     list price in `regions[cloud]` (or, where that region does not sell it, its cheapest region)."""
-    from . import catalog
+    from . import catalog, registry
 
     rows: list[dict[str, Any]] = []
-    for cloud in ("gcp", "aws", "azure"):
+    for cloud in registry.CLOUDS:
         cat = catalog.load(cloud)
         for machine in cat.machines_for(result.accelerator, result.count):
             priced = [(r, p) for r in sorted(cat.regions) if (p := cat.machine_price(r, machine)) is not None]

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..cloud import BaseCloud, Cloud, any_env
+from ..cloud import BaseCloud, CiLogin, Cloud, any_env
 
 # Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
 _BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
@@ -24,6 +24,13 @@ class Aws(BaseCloud):
     title = "AWS"
     sdk_module = "pulumi_aws"
     pip_extra = "aws"
+    ci_login = CiLogin(
+        "Authenticate to AWS (OIDC)", "aws-actions/configure-aws-credentials",
+        MappingProxyType({"role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}"}),
+        "AWS_OIDC_TOKEN", "sts.amazonaws.com",
+        ('echo "$AWS_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+         'export AWS_WEB_IDENTITY_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" AWS_ROLE_ARN="$AWS_ROLE_ARN"'),
+        "s3")
     token_prefix = "aws"
     region_field = "region"
     default_system_machine = "m6i.xlarge"

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, Cloud, any_env
+from ..cloud import BaseCloud, CiLogin, Cloud, any_env
 
 if TYPE_CHECKING:
     from ..spec.model import StackSpec
@@ -30,6 +30,15 @@ class Azure(BaseCloud):
     title = "Azure"
     sdk_module = "pulumi_azure_native"
     pip_extra = "azure"
+    ci_login = CiLogin(
+        "Authenticate to Azure (OIDC)", "azure/login",
+        MappingProxyType({"client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+                          "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}),
+        "AZURE_OIDC_TOKEN", "api://AzureADTokenExchange",
+        ('echo "$AZURE_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+         'export AZURE_FEDERATED_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" ARM_USE_OIDC=true '
+         'ARM_CLIENT_ID="$AZURE_CLIENT_ID" ARM_TENANT_ID="$AZURE_TENANT_ID"'),
+        "azblob")
     token_prefix = "azure-native"
     region_field = "location"
     default_system_machine = "Standard_D4s_v5"

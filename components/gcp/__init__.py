@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, Cloud, any_env
+from ..cloud import BaseCloud, CiLogin, Cloud, any_env
 
 if TYPE_CHECKING:
     from ..resolve import ResolvedStack
@@ -29,6 +29,17 @@ class Gcp(BaseCloud):
     title = "Google Cloud"
     sdk_module = "pulumi_gcp"
     pip_extra = "gcp"
+    ci_login = CiLogin(
+        "Authenticate to Google Cloud (OIDC)", "google-github-actions/auth",
+        MappingProxyType({"workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+                          "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}"}),
+        "GCP_OIDC_TOKEN", "https://iam.googleapis.com/$GCP_WORKLOAD_IDENTITY_PROVIDER",
+        ('echo "$GCP_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+         'gcloud iam workload-identity-pools create-cred-config "$GCP_WORKLOAD_IDENTITY_PROVIDER" '
+         '--service-account="$GCP_SERVICE_ACCOUNT" --credential-source-file="$CI_BUILDS_DIR/.ci-oidc-token" '
+         '--output-file="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
+         'export GOOGLE_APPLICATION_CREDENTIALS="$CI_BUILDS_DIR/.ci-gcp-creds.json"'),
+        "gs")
     token_prefix = "gcp"
     region_field = "region"
     default_system_machine = "e2-standard-4"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from llmcloud.components import registry
-from llmcloud.components.cloud import MEMBERS, BaseCloud, Cloud
+from llmcloud.components.cloud import MEMBERS, BaseCloud, CiLogin, Cloud
 from llmcloud.components.gateway_checks import Product
 
 CATALOG = """\
@@ -50,6 +50,8 @@ class FakeCloud(BaseCloud):
     unsupported = MappingProxyType({"tpu": "the fake cloud has no TPUs"})
     credentials_help = "none needed"
     front_door_products = MappingProxyType({"load_balancer": Product("Fake load balancer", 3_600, True)})
+    ci_login = CiLogin("Log in to the fake cloud", "fake/login", MappingProxyType({}), "FAKE_OIDC_TOKEN", "fake",
+                       ("true",), "fake")
 
     def region(self, spec: Any) -> str | None:
         return "fake-1"

@@ -19,7 +19,6 @@ ALLOWED = {"components/registry.py"}
 # Still to move, each in a file another helper owns (the integrator reconciles; README "Architecture"):
 PENDING = {
     "components/gateway_checks.py": "front-door products and limits per (cloud, kind): gateway helper (issue 14)",
-    "cli/ci.py": "CI OIDC steps per cloud: integrator (issue 22)",
 }
 
 
