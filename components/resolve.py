@@ -51,6 +51,7 @@ class ResolvedNodePool:
     zones: tuple[str, ...]
     tpu_topology: str | None = None
     hosts_per_slice: int = 1  # > 1: a multi-host TPU slice
+    capacity_reservation: str | None = None  # aws: Capacity Block / reservation id or resource group ARN
 
 
 @dataclass(frozen=True)
@@ -351,7 +352,8 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
         accelerator_memory_gib=cat.accelerator_memory(machine), machine_type=machine.machine_type,
         vcpus=machine.vcpus, memory_gib=machine.memory_gib, min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
         spot=pool.spot, disk_gb=pool.disk_gb, zones=tuple(zones),
-        tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts)
+        tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts,
+        capacity_reservation=pool.capacity_reservation)
 
 
 def _size_pool(loaded: LoadedStack, cloud: str, region: str, name: str, pool: NodePoolSpec,

@@ -43,6 +43,7 @@ class AwsFrontDoorArgs:
     node_group_asg: pulumi.Input[str]  # the system node group's Auto Scaling group
     private_subnet_ids: pulumi.Input[list[str]] | None = None  # kind managed: the internal NLB's subnets
     vpc_cidr: str = "10.0.0.0/16"  # kind managed: the VPC link's NLB reaches the nodes from inside the VPC
+    prod: bool = False  # prod keeps deleted API-key secrets recoverable for 7 days
     tags: dict[str, str] = field(default_factory=dict)
     k8s_labels: dict[str, str] = field(default_factory=dict)
 
@@ -66,7 +67,11 @@ class AwsFrontDoor(pulumi.ComponentResource):
         for key, value in keys.items():
             secret = aws.secretsmanager.Secret(f"{name}-key-{key}-secret", name=secret_name(args.stack_name, key),
                                                description=f"llmcloud API key {key} of {args.stack_name}",
-                                               recovery_window_in_days=7, tags=tags, opts=cloud)
+                                               # Secrets Manager keeps a deleted name for the recovery
+                                               # window: 0 (delete at once) lets destroy-then-up work the
+                                               # same day outside prod.
+                                               recovery_window_in_days=7 if args.prod else 0, tags=tags,
+                                               opts=cloud)
             aws.secretsmanager.SecretVersion(f"{name}-key-{key}-version", secret_id=secret.id, secret_string=value,
                                              opts=cloud)
 
@@ -231,5 +236,5 @@ def build_front_door(r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[
         gateway=r.gateway, namespace=r.namespace, stack_name=r.stack_name, vpc_id=ctx["vpc_id"],
         public_subnet_ids=public, node_security_group_id=cluster.security_group_id,
         node_group_asg=asg, private_subnet_ids=ctx.get("private_subnet_ids"), tags=ctx.get("tags", r.labels),
-        k8s_labels=k8s_labels),
+        k8s_labels=k8s_labels, prod=r.environment == "prod"),
         ctx.get("provider"), k8s_provider, opts)

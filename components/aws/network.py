@@ -1,7 +1,9 @@
 """AwsNetwork: a VPC for a private EKS cluster: private subnets for nodes, public ones for NAT and
 internet-facing load balancers, NAT for egress, and a free S3 gateway endpoint.
 
-- One private and one public subnet per availability zone; EKS needs subnets in two AZs or more.
+- One private and one public subnet per availability zone, placed by AZ ID (`availability_zone_id`: names
+  map to different physical zones in each account); EKS needs subnets in two AZs or more, llmcloud uses
+  at most three (components/aws/zones.py).
 - NAT: one gateway per AZ when `nat_per_az` (prod: an AZ outage never cuts the other AZs' egress),
   else a single gateway (dev: $33/month instead of $33 × AZs, at the price of one AZ dependency).
   https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-basics.html
@@ -21,13 +23,13 @@ import pulumi_aws as aws
 
 PRIVATE_ELB_TAG = "kubernetes.io/role/internal-elb"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
-MAX_AZS = 6  # six /19 private subnets and six /24 public ones fit the /16
+MAX_AZS = 3  # components/aws/zones.py; up to six /19 private and six /24 public subnets would fit the /16
 
 
 @dataclass(frozen=True)
 class AwsNetworkArgs:
     region: str
-    azs: tuple[str, ...]  # availability zone names, two or more (plain values: they decide structure)
+    azs: tuple[str, ...]  # availability zone IDs (use1-az1), two or three (plain values: they decide structure)
     nat_per_az: bool = False
     cidr: str = "10.0.0.0/16"
     tags: dict[str, str] = field(default_factory=dict)
@@ -45,7 +47,7 @@ def subnet_cidrs(cidr: str, count: int) -> tuple[list[str], list[str]]:
 
 class AwsNetwork(pulumi.ComponentResource):
     """Outputs: vpc_id, private_subnet_ids (list), public_subnet_ids (list).
-    `private_subnets` maps each AZ name to its private subnet id (node groups pick theirs)."""
+    `private_subnets` maps each AZ ID to its private subnet id (node groups pick theirs)."""
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:aws:AwsNetwork", name, None, opts)
@@ -70,9 +72,9 @@ class AwsNetwork(pulumi.ComponentResource):
         private_tables: list[pulumi.Output[str]] = []
         nats: list[aws.ec2.NatGateway] = []
         for i, az in enumerate(args.azs):
-            short = az.removeprefix(args.region)  # "a", "b", ...: short, stable resource names
+            short = az.rsplit("-", 1)[-1]  # "az1", "az2", ...: short, stable resource names
             public = aws.ec2.Subnet(
-                f"{name}-public-{short}", vpc_id=vpc.id, availability_zone=az, cidr_block=public_cidrs[i],
+                f"{name}-public-{short}", vpc_id=vpc.id, availability_zone_id=az, cidr_block=public_cidrs[i],
                 map_public_ip_on_launch=False,  # only NAT gateways and load balancers live here
                 tags=tagged(f"public-{short}", **{PUBLIC_ELB_TAG: "1"}), opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-public-{short}", subnet_id=public.id,
@@ -87,7 +89,7 @@ class AwsNetwork(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
 
             private = aws.ec2.Subnet(
-                f"{name}-private-{short}", vpc_id=vpc.id, availability_zone=az, cidr_block=private_cidrs[i],
+                f"{name}-private-{short}", vpc_id=vpc.id, availability_zone_id=az, cidr_block=private_cidrs[i],
                 map_public_ip_on_launch=False,
                 tags=tagged(f"private-{short}", **{PRIVATE_ELB_TAG: "1"}), opts=child)
             rt = aws.ec2.RouteTable(f"{name}-private-{short}", vpc_id=vpc.id, tags=tagged(f"private-{short}"),

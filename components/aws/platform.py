@@ -6,7 +6,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from .. import catalog
 from ..platform import Platform
 from ..resolve import ResolvedStack
 from .bucket import S3WeightsBucket, S3WeightsBucketArgs
@@ -14,21 +13,11 @@ from .cluster import EksCluster, EksClusterArgs
 from .identity import EksPodIdentity, EksPodIdentityArgs, bucket_read_policy, cluster_autoscaler_policy
 from .network import AwsNetwork, AwsNetworkArgs
 from .node_group import EksAcceleratorNodeGroup, EksAcceleratorNodeGroupArgs
+from .versions import cluster_version, eks_versions, support_warning, today
+from .zones import network_azs, pool_azs
 
 AUTOSCALER_NAMESPACE = "kube-system"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
-
-
-def network_azs(r: ResolvedStack) -> tuple[str, ...]:
-    """Every AZ a pool runs in, padded to the two AZs EKS needs (the stack's `aws.zones` first)."""
-    azs = sorted({z for p in r.node_pools.values() for z in p.zones})
-    candidates = list(r.cloud_options.get("zones") or []) + sorted(catalog.load("aws").regions[r.region])
-    for zone in candidates:
-        if len(azs) >= 2:
-            break
-        if zone not in azs:
-            azs.append(zone)
-    return tuple(sorted(azs))
 
 
 def build_platform(r: ResolvedStack) -> Platform:
@@ -59,9 +48,13 @@ def build_platform(r: ResolvedStack) -> Platform:
         front_door["public_subnet_ids"] = network.public_subnet_ids
 
     cluster_name = name
+    version = cluster_version(r)  # the stack's pin, else the newest version in standard support
+    warning = support_warning(version, eks_versions(r.region), today(), prod)
+    if warning:
+        pulumi.log.warn(warning)
     cluster = EksCluster(name, EksClusterArgs(
         cluster_name=cluster_name, region=r.region, subnet_ids=private_all,
-        kubernetes_version=r.kubernetes_version, private_endpoint=r.private_endpoint,
+        kubernetes_version=version, private_endpoint=r.private_endpoint,
         authorized_networks=r.authorized_networks, system_instance_type=r.system_machine_type,
         system_min_nodes=2 if r.regional_cluster else 1,
         support_type="EXTENDED" if prod else "STANDARD", deletion_protection=r.protect_data,
@@ -71,8 +64,8 @@ def build_platform(r: ResolvedStack) -> Platform:
     groups_opts = pulumi.ResourceOptions.merge(opts, after_cluster)
     groups = [EksAcceleratorNodeGroup(f"{name}-{pool.name}", EksAcceleratorNodeGroupArgs(
         cluster_name=cluster_name, node_role_arn=cluster.node_role_arn,
-        subnet_ids=[private_by_az[z] for z in pool.zones] if private_by_az is not None else private_all,
-        pool=pool, tags=tags), groups_opts)
+        subnet_ids=[private_by_az[z] for z in pool_azs(r, pool)] if private_by_az is not None else private_all,
+        pool=pool, region=r.region, tags=tags), groups_opts)
         for pool in r.node_pools.values()]
 
     buckets = {b.name: S3WeightsBucket(f"{name}-{b.name}", S3WeightsBucketArgs(
@@ -98,6 +91,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
         front_door={**front_door, "vpc_id": outputs["vpc_id"], "cluster": cluster, "tags": tags,
                     "private_subnet_ids": private_all},
-        outputs={"cluster_endpoint": cluster.endpoint, "serving_role_arn": serving.role_arn,
+        outputs={"kubernetes_version": version, "cluster_endpoint": cluster.endpoint,
+                 "serving_role_arn": serving.role_arn,
                  "autoscaler_role_arn": autoscaler.role_arn, **outputs},
     )
