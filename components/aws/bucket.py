@@ -8,7 +8,9 @@ inline arguments and the *V2 resources are deprecated):
   request) when the stack names a key, else SSE-S3;
 - versioning, and a lifecycle that keeps at most three old versions, none longer than 30 days, and
   removes delete markers that no longer hide any version;
-- a policy refusing any request not made over TLS.
+- a policy refusing any request not made over TLS;
+- in prod, S3 server access logs to the stack's audit-log bucket (components/aws/logs.py): who read which
+  weights, independently of the IAM policies.
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
 """
 
@@ -45,6 +47,7 @@ class S3WeightsBucketArgs:
     bucket: ResolvedBucket
     region: str
     tags: dict[str, str] = field(default_factory=dict)
+    log_bucket: pulumi.Input[str] | None = None  # the audit-log bucket's name: server access logs go there
 
 
 class S3WeightsBucket(pulumi.ComponentResource):
@@ -122,8 +125,14 @@ class S3WeightsBucket(pulumi.ComponentResource):
         lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket_id, rules=rules,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
-        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket_id, policy=arn.apply(tls_only_policy),
-                            opts=pulumi.ResourceOptions(parent=self, depends_on=[lifecycle]))
+        tls_only = aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket_id, policy=arn.apply(tls_only_policy),
+                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[lifecycle]))
+        if args.log_bucket is not None:
+            from .logs import PREFIXES
+
+            aws.s3.BucketLogging(f"{name}-access-logs", bucket=bucket_id, target_bucket=args.log_bucket,
+                                 target_prefix=f"{PREFIXES['s3']}/{b.name}/",
+                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[tls_only]))
 
         self.name = self.bucket.bucket
         self.arn = arn

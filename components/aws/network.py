@@ -9,6 +9,8 @@ internet-facing load balancers, NAT for egress, and a free S3 gateway endpoint.
   https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-basics.html
 - Subnet role tags let the AWS Load Balancer Controller / in-tree controller find them:
   https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html
+- The VPC's default security group loses its rules (nothing uses it; a resource put in it by mistake
+  gets no traffic), and prod records every flow in the audit-log bucket (VPC flow logs).
 - The S3 gateway endpoint keeps multi-GB weight downloads off the NAT ($0.045/GB processed) and off
   the internet.
 """
@@ -32,6 +34,7 @@ class AwsNetworkArgs:
     azs: tuple[str, ...]  # availability zone IDs (use1-az1), two or three (plain values: they decide structure)
     nat_per_az: bool = False
     cidr: str = "10.0.0.0/16"
+    flow_log_bucket_arn: pulumi.Input[str] | None = None  # None: no flow logs (prod sets it: components/aws/logs.py)
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,6 +64,15 @@ class AwsNetwork(pulumi.ComponentResource):
 
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_support=True,
                           enable_dns_hostnames=True, tags=tagged("vpc"), opts=child)
+        # Adopting the default security group with no ingress or egress blocks removes all its rules.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags=tagged("default-unused"), opts=child)
+        if args.flow_log_bucket_arn is not None:
+            from .logs import PREFIXES
+
+            aws.ec2.FlowLog(f"{name}-flow-logs", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="s3",
+                            log_destination=pulumi.Output.from_input(args.flow_log_bucket_arn).apply(
+                                lambda arn: f"{arn}/{PREFIXES['flow']}/"),
+                            max_aggregation_interval=600, tags=tagged("flow-logs"), opts=child)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tagged("igw"), opts=child)
         public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags=tagged("public"), opts=child)
         aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id,

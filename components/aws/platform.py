@@ -11,6 +11,7 @@ from ..resolve import ResolvedStack
 from .bucket import S3WeightsBucket, S3WeightsBucketArgs
 from .cluster import EksCluster, EksClusterArgs
 from .identity import EksPodIdentity, EksPodIdentityArgs, bucket_read_policy, cluster_autoscaler_policy
+from .logs import AuditLogBucket, AuditLogBucketArgs
 from .network import AwsNetwork, AwsNetworkArgs
 from .node_group import EksAcceleratorNodeGroup, EksAcceleratorNodeGroupArgs
 from .versions import cluster_version, eks_versions, support_warning, today
@@ -29,6 +30,12 @@ def build_platform(r: ResolvedStack) -> Platform:
     prod = r.environment == "prod"
     tags = r.labels
 
+    # prod: independent records (flow logs, S3 server access logs, ALB access logs) in one audit-log bucket.
+    audit = AuditLogBucket(f"{name}-audit-logs", AuditLogBucketArgs(
+        physical_name=f"llmcloud-{r.stack_name}-audit-logs", tags=tags), opts) if prod else None
+    after_audit = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[audit.policy])) \
+        if audit else opts
+
     existing = list(r.cloud_options.get("subnet_ids") or [])
     outputs: dict[str, object] = {}
     front_door: dict[str, object] = {"provider": provider}  # what components/aws/front_door.py builds on
@@ -41,7 +48,8 @@ def build_platform(r: ResolvedStack) -> Platform:
         network = AwsNetwork(f"{name}-net", AwsNetworkArgs(
             region=r.region, azs=network_azs(r),
             # `cluster.regional` (default: true in prod) asks for zone-redundancy: one NAT per AZ.
-            nat_per_az=r.regional_cluster, tags=tags), opts)
+            nat_per_az=r.regional_cluster, tags=tags,
+            flow_log_bucket_arn=audit.arn if audit else None), after_audit)
         private_all = network.private_subnet_ids
         private_by_az = network.private_subnets
         outputs["vpc_id"] = network.vpc_id
@@ -69,7 +77,8 @@ def build_platform(r: ResolvedStack) -> Platform:
         for pool in r.node_pools.values()]
 
     buckets = {b.name: S3WeightsBucket(f"{name}-{b.name}", S3WeightsBucketArgs(
-        bucket=b, region=r.region, tags=tags), opts) for b in r.buckets.values()}
+        bucket=b, region=r.region, tags=tags, log_bucket=audit.name if audit else None), after_audit)
+        for b in r.buckets.values()}
 
     arns = [b.arn for b in buckets.values()]
     keys = [b.kms_key_arn for b in buckets.values()]
@@ -90,6 +99,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         service_account_annotations={},  # Pod Identity: the association is on the AWS side
         depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
         front_door={**front_door, "vpc_id": outputs["vpc_id"], "cluster": cluster, "tags": tags,
+                    "log_bucket": audit.name if audit else None, "log_bucket_ready": audit.policy if audit else None,
                     "private_subnet_ids": private_all},
         outputs={"kubernetes_version": version, "cluster_endpoint": cluster.endpoint,
                  "serving_role_arn": serving.role_arn,
