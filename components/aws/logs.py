@@ -56,6 +56,7 @@ def log_bucket_policy(bucket_arn: str, account: str, elb_account_arn: str | None
 @dataclass(frozen=True)
 class AuditLogBucketArgs:
     physical_name: str  # without the account suffix, at most 50 characters
+    protect: bool = False  # kept like the weights: protect blocks destroy, retained if the stack goes anyway
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -70,7 +71,8 @@ class AuditLogBucket(pulumi.ComponentResource):
         elb = aws.elb.get_service_account_output(opts=invoke).arn
         physical = account.apply(lambda a: f"{args.physical_name[:50].rstrip('-')}-{a}")
         self.bucket = aws.s3.Bucket(name, bucket=physical, force_destroy=False, tags=args.tags,
-                                    opts=pulumi.ResourceOptions(parent=self))
+                                    opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
+                                                                retain_on_delete=args.protect))
         bucket_id = self.bucket.id
         arn = pulumi.Output.all(partition, self.bucket.bucket).apply(lambda a: f"arn:{a[0]}:s3:::{a[1]}")
 

@@ -32,7 +32,8 @@ def build_platform(r: ResolvedStack) -> Platform:
 
     # prod: independent records (flow logs, S3 server access logs, ALB access logs) in one audit-log bucket.
     audit = AuditLogBucket(f"{name}-audit-logs", AuditLogBucketArgs(
-        physical_name=f"llmcloud-{r.stack_name}-audit-logs", tags=tags), opts) if prod else None
+        physical_name=f"llmcloud-{r.stack_name}-audit-logs", protect=r.protect_data, tags=tags), opts) \
+        if prod else None
     after_audit = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[audit.policy])) \
         if audit else opts
 
