@@ -46,7 +46,20 @@ def check(loaded: Any, r: Any) -> list[StackError]:
     errors += _existing_network(loaded)
     errors += _capacity_blocks(loaded, r, cat)
     errors += _zones(loaded, r)
+    errors += _dns_zone(loaded)
     return errors
+
+
+_HOSTED_ZONE_ID = re.compile(r"^(/hostedzone/)?Z[A-Z0-9]{1,31}$")
+
+
+def _dns_zone(loaded: Any) -> list[StackError]:
+    zone = loaded.spec.gateway.dns_zone
+    if zone is None or _HOSTED_ZONE_ID.match(zone):
+        return []
+    return [loaded.error(("gateway", "dns_zone"), f"{zone!r} is not a Route 53 hosted zone id",
+                         "the zone's id, e.g. Z0123456789ABCDEFGHIJ (`aws route53 list-hosted-zones-by-name "
+                         "--dns-name example.com`); or leave it out to look the zone up by the domain's name")]
 
 
 def capacity_block_only(instance_type: str, region: str | None = None) -> bool:
