@@ -78,7 +78,8 @@ def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: An
         from .k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 
         ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(
-            cluster_name=platform.cluster_name, region=r.region), on_cluster)
+            cluster_name=platform.cluster_name, region=r.region,
+            kubernetes_version=platform.outputs.get("kubernetes_version")), on_cluster)
     if any(needs_leader_worker_set(m) for m in r.models.values()):
         controllers.append(LeaderWorkerSetController("lws", on_cluster))
     servers = {name: ModelServer(name, ModelServerArgs(

@@ -48,6 +48,7 @@ class ResolvedNodePool:
     device_plugin: str | None = None
     image_family: str = "cpu"
     cores_per_device: int = 1
+    capacity_reservation: str | None = None  # aws: Capacity Block / reservation id or resource group ARN
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,7 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
         spot=pool.spot, disk_gb=pool.disk_gb, zones=tuple(zones),
         tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts, vendor=acc.vendor,
         taint=acc.taint, device_plugin=acc.device_plugin, image_family=acc.image_family,
-        cores_per_device=acc.cores_per_device)
+        cores_per_device=acc.cores_per_device, capacity_reservation=pool.capacity_reservation)
 
 
 def _size_pool(loaded: LoadedStack, cloud: str, region: str, name: str, pool: NodePoolSpec,

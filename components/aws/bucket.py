@@ -6,8 +6,11 @@ inline arguments and the *V2 resources are deprecated):
 - BucketOwnerEnforced ownership: ACLs are disabled, the account owns every object;
 - default encryption: SSE-KMS with an S3 bucket key (one KMS call per object instead of per
   request) when the stack names a key, else SSE-S3;
-- versioning, and a lifecycle that keeps three old versions for 30 days;
-- a policy refusing any request not made over TLS.
+- versioning, and a lifecycle that keeps at most three old versions, none longer than 30 days, and
+  removes delete markers that no longer hide any version;
+- a policy refusing any request not made over TLS;
+- in prod, S3 server access logs to the stack's audit-log bucket (components/aws/logs.py): who read which
+  weights, independently of the IAM policies.
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
 """
 
@@ -44,6 +47,7 @@ class S3WeightsBucketArgs:
     bucket: ResolvedBucket
     region: str
     tags: dict[str, str] = field(default_factory=dict)
+    log_bucket: pulumi.Input[str] | None = None  # the audit-log bucket's name: server access logs go there
 
 
 class S3WeightsBucket(pulumi.ComponentResource):
@@ -104,17 +108,31 @@ class S3WeightsBucket(pulumi.ComponentResource):
             abort_incomplete_multipart_upload=aws.s3.
             BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7))]
         if b.versioning:
-            # Old versions of multi-GB weight files add up: keep three, none older than 30 days.
+            # Old versions of multi-GB weight files add up. One rule cannot say "at most three, none older
+            # than 30 days": with newer_noncurrent_versions S3 keeps the newest three for ever. So two rules:
+            # every old version expires 30 days after it was replaced, and beyond the newest three after one.
+            # https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html
+            expire = aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs
+            everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="")
             rules.append(aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-old-versions", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=30, newer_noncurrent_versions=3)))
+                id="expire-old-versions", status="Enabled", filter=everything,
+                noncurrent_version_expiration=expire(noncurrent_days=30),
+                # A delete marker with no version left behind it only slows listings: remove it.
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True)))
+            rules.append(aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="keep-three-old-versions", status="Enabled", filter=everything,
+                noncurrent_version_expiration=expire(noncurrent_days=1, newer_noncurrent_versions=3)))
         lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket_id, rules=rules,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
-        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket_id, policy=arn.apply(tls_only_policy),
-                            opts=pulumi.ResourceOptions(parent=self, depends_on=[lifecycle]))
+        tls_only = aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket_id, policy=arn.apply(tls_only_policy),
+                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[lifecycle]))
+        if args.log_bucket is not None:
+            from .logs import PREFIXES
+
+            aws.s3.BucketLogging(f"{name}-access-logs", bucket=bucket_id, target_bucket=args.log_bucket,
+                                 target_prefix=f"{PREFIXES['s3']}/{b.name}/",
+                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[tls_only]))
 
         self.name = self.bucket.bucket
         self.arn = arn

@@ -13,6 +13,9 @@ Each problem is a StackError pinned to the stack file, so the CLI exits 2 before
 - EKS versions: older than the catalog's `extended_min` cannot be created; between it and
   `standard_min` only with the EXTENDED upgrade policy, which llmcloud uses in prod only.
 - Existing networks: EKS needs subnets in two AZs; a VPC id alone does not say which subnets.
+- Capacity Blocks: p5e.48xlarge, p5en.48xlarge, trn2.48xlarge launch only into a reservation
+  (node_pools.<p>.capacity_reservation).
+- Zones are AZ IDs; the network gets at most three, none where EKS places no control plane.
 """
 
 from __future__ import annotations
@@ -41,6 +44,66 @@ def check(loaded: Any, r: Any) -> list[StackError]:
     errors += _kubernetes_version(loaded, r, cat)
     errors += _endpoint(loaded, r)
     errors += _existing_network(loaded)
+    errors += _capacity_blocks(loaded, r, cat)
+    errors += _zones(loaded, r)
+    errors += _dns_zone(loaded)
+    return errors
+
+
+_HOSTED_ZONE_ID = re.compile(r"^(/hostedzone/)?Z[A-Z0-9]{1,31}$")
+
+
+def _dns_zone(loaded: Any) -> list[StackError]:
+    zone = loaded.spec.gateway.dns_zone
+    if zone is None or _HOSTED_ZONE_ID.match(zone):
+        return []
+    return [loaded.error(("gateway", "dns_zone"), f"{zone!r} is not a Route 53 hosted zone id",
+                         "the zone's id, e.g. Z0123456789ABCDEFGHIJ (`aws route53 list-hosted-zones-by-name "
+                         "--dns-name example.com`); or leave it out to look the zone up by the domain's name")]
+
+
+def capacity_block_only(instance_type: str, region: str | None = None) -> bool:
+    """Sold only as EC2 Capacity Blocks for ML (catalog `capacity_block_only`)."""
+    return instance_type in (catalog.load("aws").service("capacity_block_only", region, []) or [])
+
+
+def _capacity_blocks(loaded: Any, r: Any, cat: catalog.CloudCatalog) -> list[StackError]:
+    errors = []
+    for name, pool in r.node_pools.items():
+        reservation = getattr(pool, "capacity_reservation", None)
+        if capacity_block_only(pool.machine_type, r.region) and not reservation:
+            errors.append(loaded.error(
+                ("node_pools", name, "accelerator"),
+                f"{pool.machine_type} is sold as EC2 Capacity Blocks for ML: a managed node group launches it only "
+                "into a reservation (capacity_type CAPACITY_BLOCK), never from On-Demand or Spot",
+                f"buy a Capacity Block in {r.region} and set node_pools.{name}.capacity_reservation: cr-... "
+                "(or a capacity reservation resource group ARN)"))
+        elif reservation and pool.spot:
+            errors.append(loaded.error(("node_pools", name, "spot"), "a pool launches into its capacity "
+                                       "reservation or from Spot, not both", "set spot: false"))
+    return errors
+
+
+def _zones(loaded: Any, r: Any) -> list[StackError]:
+    """Every pool needs one of the (at most three) AZs the network gets; EKS-excluded IDs get none."""
+    from .zones import MAX_AZS, excluded_zone_ids, network_azs
+
+    if loaded.spec.aws.subnet_ids:
+        return []
+    errors = []
+    excluded = excluded_zone_ids(r.region)
+    for i, zone in enumerate(loaded.spec.aws.zones or []):
+        if zone in excluded:
+            errors.append(loaded.error(("aws", "zones", i), f"EKS places no control plane in {zone}: a cluster "
+                                       "subnet there fails with UnsupportedAvailabilityZoneException",
+                                       "drop it; the pools use the stack's other zones"))
+    azs = network_azs(r)
+    for name, pool in r.node_pools.items():
+        if not set(pool.zones) & set(azs):
+            errors.append(loaded.error(("node_pools", name, "accelerator"),
+                                       f"the pools' accelerators need more than {MAX_AZS} AZs; this one is offered "
+                                       f"in {', '.join(pool.zones)} but the network has {', '.join(azs)}",
+                                       "set aws.zones to at most three AZ IDs that every pool's accelerator has"))
     return errors
 
 

@@ -3,9 +3,12 @@
 - Access entries only (authentication_mode API, no aws-auth ConfigMap): the deploying identity gets
   an access entry with AmazonEKSClusterAdminPolicy, explicitly, so it shows in the plan and is
   removed with the stack. https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html
-- Kubernetes secrets are envelope-encrypted with a KMS key of the cluster's own (rotated yearly).
-- Control-plane logs go to a log group we create, so its retention is ours (EKS would create one
-  that never expires).
+- Kubernetes secrets are envelope-encrypted with a KMS key of the cluster's own (rotated yearly), whose
+  key policy is explicit (`secrets_key_policy`): the account administers it, CloudWatch Logs may use it
+  for this cluster's log group only; EKS uses it through the cluster role's IAM policy.
+- Control-plane logs go to a log group we create, encrypted with that key, so its retention is ours
+  (EKS would create one that never expires, unencrypted).
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
 - Managed add-ons replace the self-managed defaults (bootstrap_self_managed_addons false): vpc-cni,
   kube-proxy and eks-pod-identity-agent before any node, coredns once the system nodes exist (it
   stays DEGRADED without nodes and its creation would time out).
@@ -37,6 +40,19 @@ def trust_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -
     """An IAM trust policy letting an AWS service principal assume a role."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)}]})
+
+
+def secrets_key_policy(partition: str, account: str, region: str, log_group: str) -> str:
+    """The secrets key's policy: the account's IAM decides who administers and uses it (the cluster role
+    gets Encrypt/Decrypt there); the CloudWatch Logs service may use it for one log group."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "ControlPlaneLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+         "Resource": "*", "Condition": {"ArnEquals": {
+             "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:{log_group}"}}},
+    ]})
 
 
 @dataclass(frozen=True)
@@ -81,9 +97,12 @@ class EksCluster(pulumi.ComponentResource):
         cluster_policy = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=cluster_role.name, policy_arn=managed("AmazonEKSClusterPolicy"),
             opts=child)
+        log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
         self.kms_key = aws.kms.Key(
             f"{name}-secrets", description=f"Kubernetes secrets of {args.cluster_name} (envelope encryption)",
             enable_key_rotation=True, deletion_window_in_days=30 if args.deletion_protection else 7,
+            policy=pulumi.Output.all(partition, caller.account_id).apply(
+                lambda a: secrets_key_policy(a[0], a[1], args.region, log_group_name)),
             tags=tags, opts=child)
         aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{args.cluster_name}",
                       target_key_id=self.kms_key.key_id, opts=child)
@@ -95,8 +114,8 @@ class EksCluster(pulumi.ComponentResource):
                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]}]})),
             opts=child)
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/aws/eks/{args.cluster_name}/cluster",
-            retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            f"{name}-logs", name=log_group_name, retention_in_days=args.log_retention_days,
+            kms_key_id=self.kms_key.arn, tags=tags, opts=child)
 
         public = not args.private_endpoint
         cidrs = list(args.authorized_networks) if public and args.authorized_networks else None

@@ -1,5 +1,6 @@
 """AWS pricers: EKS managed node groups (GPU, Neuron, CPU), the EKS cluster fee (standard or
-extended support), NAT gateways and their public IPv4 addresses, the secrets KMS key, S3."""
+extended support), NAT gateways and their public IPv4 addresses, the secrets KMS key, S3, and prod's
+WAFv2 web ACL, VPC flow logs and audit-log bucket."""
 
 from __future__ import annotations
 
@@ -85,6 +86,11 @@ def kms_key(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("aws", "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    if step.name.endswith("-audit-logs"):  # components/aws/logs.py: sized by the catalog's assumption
+        gb = float(ctx.catalog.service("audit_logs_gb_month", ctx.region, 0.0))
+        yield ctx.per_gb("audit_logs", "S3 Standard (audit logs)", "object_storage_gb_month", gb,
+                         "catalog audit_logs_gb_month (assumed)", unit="GB-month")
+        return
     yield ctx.per_gb(f"buckets.{ctx.key_of(step)}", "S3 Standard", "object_storage_gb_month", ctx.usage.stored_gb,
                      "usage.stored_gb", unit="GB-month")
 
@@ -109,3 +115,24 @@ def rest_api(step: Step, ctx: PricingContext) -> Iterator[Line]:
     millions = ctx.usage.requests_per_month / 1e6
     yield Line("front_door", "API Gateway REST API requests", "million requests", price,
                Band(millions, millions, millions), hours=1, note="usage.requests_per_month")
+
+
+@pricer("aws", "aws:wafv2/webAcl:WebAcl")
+def web_acl(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    """prod's WAFv2 web ACL: the ACL, each rule, and every request it inspects."""
+    yield ctx.monthly("front_door.waf", "WAFv2 web ACL", "web-ACL-month", "waf_web_acl_month")
+    rules = len(step.inputs.get("rules") or [])
+    price = float(ctx.catalog.service("waf_rule_month", ctx.region, 0.0))
+    yield Line("front_door.waf", "WAFv2 rules", "rule-month", price, Band(rules, rules, rules), hours=1,
+               note="rate-based + managed IP reputation")
+    millions = ctx.usage.requests_per_month / 1e6
+    price = float(ctx.catalog.service("waf_million_requests", ctx.region, 0.0))
+    yield Line("front_door.waf", "WAFv2 requests", "million requests", price, Band(millions, millions, millions),
+               hours=1, note="usage.requests_per_month")
+
+
+@pricer("aws", "aws:ec2/flowLog:FlowLog")
+def flow_log(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    gb = float(ctx.catalog.service("flow_logs_gb_month", ctx.region, 0.0))
+    yield ctx.per_gb("network.flow_logs", "VPC flow logs to S3", "flow_logs_gb", gb,
+                     "catalog flow_logs_gb_month (assumed)")

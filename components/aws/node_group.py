@@ -14,6 +14,16 @@
 - A launch template gives every node an encrypted gp3 root volume, IMDSv2 with a hop limit of 1
   (pods cannot borrow the node role; they get their own through Pod Identity) and the stack's tags
   on instances and volumes (managed node groups do not tag them otherwise).
+- Local NVMe: where the instance type has instance-store disks (catalog `local_ssd_gib`), nodeadm puts
+  them in a RAID0 array for containerd and the kubelet (`localStorage: RAID0`), and the root volume only
+  holds the OS image (ROOT_GB_WITH_LOCAL_NVME); `disk_gb` sizes the root volume of types without them.
+  https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/ (LocalStorageOptions)
+- Spot: the group lists up to SPOT_TYPES interchangeable instance types (same accelerator and count, no
+  fewer vCPUs or GiB), so EC2 can find Spot capacity in more pools.
+- Capacity Blocks (p5e.48xlarge, ...): capacity_type CAPACITY_BLOCK and a launch template with market
+  type capacity-block and the reservation as its target; other reservations (On-Demand Capacity
+  Reservations) are targeted the same way with capacity_type ON_DEMAND.
+  https://docs.aws.amazon.com/eks/latest/userguide/capacity-blocks-mng.html
 """
 
 from __future__ import annotations
@@ -24,8 +34,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from .. import catalog
 from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
+from .checks import capacity_block_only
 
 ACCELERATOR_LABEL = "llmcloud.dev/accelerator"
 # Exact EKS AMI type names (AL2 GPU AMIs are end-of-life: never AL2_x86_64_GPU).
@@ -62,6 +74,47 @@ def autoscaler_tags(cluster_name: str, pool: ResolvedNodePool) -> dict[str, str]
     return tags
 
 
+SPOT_TYPES = 4
+ROOT_GB_WITH_LOCAL_NVME = 50  # the AL2023 accelerated AMIs' root file system, with room for logs and updates
+MIME_BOUNDARY = "LLMCLOUD"
+
+
+def local_nvme_gib(instance_type: str) -> int:
+    machine = next((m for m in catalog.load("aws").machines if m.machine_type == instance_type), None)
+    machine = machine or catalog.load("aws").cpu_machine(instance_type)
+    return machine.local_ssd_gib if machine else 0
+
+
+def instance_types(pool: ResolvedNodePool, region: str) -> list[str]:
+    """The node group's instance types: the resolved one, and for Spot its interchangeable siblings that are
+    sold as Spot in the region (cheapest first), all with or all without local NVMe."""
+    if not pool.spot or pool.accelerator == "none":
+        return [pool.machine_type]
+    cat = catalog.load("aws")
+    nvme = local_nvme_gib(pool.machine_type) > 0
+    siblings = []
+    for m in cat.machines_for(pool.accelerator, pool.accelerators_per_node):
+        price = cat.machine_price(region, m)
+        if (m.machine_type == pool.machine_type or not m.serving or not m.spot or price is None
+                or price.spot is None or m.vcpus < pool.vcpus or m.memory_gib < pool.memory_gib
+                or (m.local_ssd_gib > 0) != nvme or capacity_block_only(m.machine_type, region)):
+            continue
+        siblings.append((price.spot, m.machine_type))
+    return [pool.machine_type, *[t for _, t in sorted(siblings)][:SPOT_TYPES - 1]]
+
+
+def local_storage_user_data() -> str:
+    """MIME multi-part user data with one nodeadm NodeConfig: instance-store disks as RAID0 for containerd
+    and the kubelet. EKS adds the cluster part and merges both (AL2023, no custom AMI)."""
+    import base64
+
+    config = ("---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n"
+              "  instance:\n    localStorage:\n      strategy: RAID0\n")
+    text = (f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"\n\n'
+            f"--{MIME_BOUNDARY}\nContent-Type: application/node.eks.aws\n\n{config}\n--{MIME_BOUNDARY}--\n")
+    return base64.b64encode(text.encode()).decode()
+
+
 def _tag_slug(key: str, cluster_name: str) -> str:
     """A stable resource-name part per tag key (adding a label never renames another tag)."""
     rest = key.removeprefix(f"{CA_TAG}/")
@@ -69,17 +122,31 @@ def _tag_slug(key: str, cluster_name: str) -> str:
 
 
 def launch_template(name: str, *, disk_gb: int, tags: dict[str, str], parent: pulumi.Resource,
-                    throughput_mbps: int = 125) -> aws.ec2.LaunchTemplate:
-    """The node launch template: root volume, instance metadata options, tags on what gets launched."""
+                    throughput_mbps: int = 125, local_nvme: bool = False, capacity_reservation: str | None = None,
+                    capacity_block: bool = False) -> aws.ec2.LaunchTemplate:
+    """The node launch template: root volume, instance metadata options, tags on what gets launched;
+    local NVMe as RAID0 for containerd and the kubelet; the capacity reservation to launch into."""
     launched = {**tags, "Name": name}
+    reservation = None
+    if capacity_reservation:
+        target = (aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+            capacity_reservation_id=capacity_reservation) if capacity_reservation.startswith("cr-") else
+            aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+                capacity_reservation_resource_group_arn=capacity_reservation))
+        reservation = aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(capacity_reservation_target=target)
     return aws.ec2.LaunchTemplate(
         name,
         description=f"EKS nodes of {name}",
         update_default_version=True,
+        user_data=local_storage_user_data() if local_nvme else None,
+        capacity_reservation_specification=reservation,
+        instance_market_options=aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(market_type="capacity-block")
+        if capacity_block else None,
         block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
             device_name="/dev/xvda",  # the AL2023 root device
             ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                volume_size=disk_gb, volume_type="gp3", iops=3000, throughput=throughput_mbps,
+                volume_size=ROOT_GB_WITH_LOCAL_NVME if local_nvme else disk_gb, volume_type="gp3", iops=3000,
+                throughput=throughput_mbps,
                 encrypted="true", delete_on_termination="true"))],
         metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
             http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
@@ -100,6 +167,7 @@ class EksAcceleratorNodeGroupArgs:
     node_role_arn: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]  # private subnets in pool.zones only
     pool: ResolvedNodePool
+    region: str = "us-east-1"
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -112,16 +180,20 @@ class EksAcceleratorNodeGroup(pulumi.ComponentResource):
         pool = args.pool
         ami_type = AMI_TYPES[pool.kind]  # a KeyError here means resolve let a TPU through: a bug
         # Multi-GB serving images: a faster root volume shortens cold starts of accelerator nodes.
+        capacity_block = bool(pool.capacity_reservation) and capacity_block_only(pool.machine_type, args.region)
         lt = launch_template(f"{name}-nodes", disk_gb=pool.disk_gb, tags=args.tags, parent=self,
-                             throughput_mbps=125 if pool.kind == "cpu" else 500)
+                             throughput_mbps=125 if pool.kind == "cpu" else 500,
+                             local_nvme=local_nvme_gib(pool.machine_type) > 0,
+                             capacity_reservation=pool.capacity_reservation, capacity_block=capacity_block)
+        capacity_type = "CAPACITY_BLOCK" if capacity_block else "SPOT" if pool.spot else "ON_DEMAND"
         self.node_group = aws.eks.NodeGroup(
             name,
             cluster_name=args.cluster_name,
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
-            instance_types=[pool.machine_type],
+            instance_types=instance_types(pool, args.region),
             ami_type=ami_type,
-            capacity_type="SPOT" if pool.spot else "ON_DEMAND",
+            capacity_type=capacity_type,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pool.min_nodes, max_size=pool.max_nodes, desired_size=pool.min_nodes),
             # One node at a time: accelerator capacity is scarce, a surge may not be granted.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from .. import catalog
 from ..k8s.cluster_autoscaler import NAMESPACE as AUTOSCALER_NAMESPACE
 from ..k8s.cluster_autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
 from ..platform import Platform
@@ -14,20 +13,11 @@ from ..resolve import ResolvedStack
 from .bucket import S3WeightsBucket, S3WeightsBucketArgs
 from .cluster import EksCluster, EksClusterArgs
 from .identity import EksPodIdentity, EksPodIdentityArgs, bucket_read_policy, cluster_autoscaler_policy
+from .logs import AuditLogBucket, AuditLogBucketArgs
 from .network import AwsNetwork, AwsNetworkArgs
 from .node_group import EksAcceleratorNodeGroup, EksAcceleratorNodeGroupArgs
-
-
-def network_azs(r: ResolvedStack) -> tuple[str, ...]:
-    """Every AZ a pool runs in, padded to the two AZs EKS needs (the stack's `aws.zones` first)."""
-    azs = sorted({z for p in r.node_pools.values() for z in p.zones})
-    candidates = list(r.cloud_options.get("zones") or []) + sorted(catalog.load("aws").regions[r.region])
-    for zone in candidates:
-        if len(azs) >= 2:
-            break
-        if zone not in azs:
-            azs.append(zone)
-    return tuple(sorted(azs))
+from .versions import cluster_version, eks_versions, support_warning, today
+from .zones import network_azs, pool_azs
 
 
 def build_platform(r: ResolvedStack) -> Platform:
@@ -38,6 +28,13 @@ def build_platform(r: ResolvedStack) -> Platform:
     name = f"llm-{r.environment}"
     prod = r.environment == "prod"
     tags = r.labels
+
+    # prod: independent records (flow logs, S3 server access logs, ALB access logs) in one audit-log bucket.
+    audit = AuditLogBucket(f"{name}-audit-logs", AuditLogBucketArgs(
+        physical_name=f"llmcloud-{r.stack_name}-audit-logs", protect=r.protect_data, tags=tags), opts) \
+        if prod else None
+    after_audit = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[audit.policy])) \
+        if audit else opts
 
     existing = list(r.cloud_options.get("subnet_ids") or [])
     outputs: dict[str, object] = {}
@@ -51,16 +48,21 @@ def build_platform(r: ResolvedStack) -> Platform:
         network = AwsNetwork(f"{name}-net", AwsNetworkArgs(
             region=r.region, azs=network_azs(r),
             # `cluster.regional` (default: true in prod) asks for zone-redundancy: one NAT per AZ.
-            nat_per_az=r.regional_cluster, tags=tags), opts)
+            nat_per_az=r.regional_cluster, tags=tags,
+            flow_log_bucket_arn=audit.arn if audit else None), after_audit)
         private_all = network.private_subnet_ids
         private_by_az = network.private_subnets
         outputs["vpc_id"] = network.vpc_id
         front_door["public_subnet_ids"] = network.public_subnet_ids
 
     cluster_name = name
+    version = cluster_version(r)  # the stack's pin, else the newest version in standard support
+    warning = support_warning(version, eks_versions(r.region), today(), prod)
+    if warning:
+        pulumi.log.warn(warning)
     cluster = EksCluster(name, EksClusterArgs(
         cluster_name=cluster_name, region=r.region, subnet_ids=private_all,
-        kubernetes_version=r.kubernetes_version, private_endpoint=r.private_endpoint,
+        kubernetes_version=version, private_endpoint=r.private_endpoint,
         authorized_networks=r.authorized_networks, system_instance_type=r.system_machine_type,
         system_min_nodes=2 if r.regional_cluster else 1,
         support_type="EXTENDED" if prod else "STANDARD", deletion_protection=r.protect_data,
@@ -70,12 +72,13 @@ def build_platform(r: ResolvedStack) -> Platform:
     groups_opts = pulumi.ResourceOptions.merge(opts, after_cluster)
     groups = [EksAcceleratorNodeGroup(f"{name}-{pool.name}", EksAcceleratorNodeGroupArgs(
         cluster_name=cluster_name, node_role_arn=cluster.node_role_arn,
-        subnet_ids=[private_by_az[z] for z in pool.zones] if private_by_az is not None else private_all,
-        pool=pool, tags=tags), groups_opts)
+        subnet_ids=[private_by_az[z] for z in pool_azs(r, pool)] if private_by_az is not None else private_all,
+        pool=pool, region=r.region, tags=tags), groups_opts)
         for pool in r.node_pools.values()]
 
     buckets = {b.name: S3WeightsBucket(f"{name}-{b.name}", S3WeightsBucketArgs(
-        bucket=b, region=r.region, tags=tags), opts) for b in r.buckets.values()}
+        bucket=b, region=r.region, tags=tags, log_bucket=audit.name if audit else None), after_audit)
+        for b in r.buckets.values()}
 
     arns = [b.arn for b in buckets.values()]
     keys = [b.kms_key_arn for b in buckets.values()]
@@ -96,7 +99,9 @@ def build_platform(r: ResolvedStack) -> Platform:
         service_account_annotations={},  # Pod Identity: the association is on the AWS side
         depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
         front_door={**front_door, "vpc_id": outputs["vpc_id"], "cluster": cluster, "tags": tags,
+                    "log_bucket": audit.name if audit else None, "log_bucket_ready": audit.policy if audit else None,
                     "private_subnet_ids": private_all},
-        outputs={"cluster_endpoint": cluster.endpoint, "serving_role_arn": serving.role_arn,
+        outputs={"kubernetes_version": version, "cluster_endpoint": cluster.endpoint,
+                 "serving_role_arn": serving.role_arn,
                  "autoscaler_role_arn": autoscaler.role_arn, **outputs},
     )

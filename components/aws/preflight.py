@@ -4,7 +4,8 @@
   separately ("Running On-Demand G and VT instances", L-DB2E81BA, ...); usage is not part of the
   answer (it lives in CloudWatch), so `used` stays unknown and the need is compared to the limit;
   https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html
-- zones: DescribeInstanceTypeOfferings with location type availability-zone.
+- zones: DescribeInstanceTypeOfferings with location type availability-zone-id: the catalog and the
+  stack name AZs by ID (use1-az1), the same physical zone in every account.
 Misleading: an instance type that is offered but has no capacity fails with
 InsufficientInstanceCapacity (a stockout: retry, or another zone), while a quota fails with
 VcpuLimitExceeded ("You have requested more vCPU capacity than your current vCPU limit") - and a
@@ -75,7 +76,7 @@ def _call(fn: Any, **kwargs: Any) -> Any:
 
 def offered_zones(ec2: Any, instance_type: str) -> set[str]:
     zones: set[str] = set()
-    kwargs: dict[str, Any] = {"LocationType": "availability-zone",
+    kwargs: dict[str, Any] = {"LocationType": "availability-zone-id",
                               "Filters": [{"Name": "instance-type", "Values": [instance_type]}]}
     while True:
         page = _call(ec2.describe_instance_type_offerings, **kwargs) or {}

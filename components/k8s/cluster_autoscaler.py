@@ -5,6 +5,9 @@ node groups by their Auto Scaling group tags (`k8s.io/cluster-autoscaler/enabled
 `k8s.io/cluster-autoscaler/<cluster>`), which components/aws/node_group.py sets together with the
 node-template tags that let it scale a group up from zero. Its AWS permissions come through EKS Pod
 Identity on the service account kube-system/cluster-autoscaler (components/aws/identity.py): no keys.
+
+Its image's minor version must equal the cluster's Kubernetes minor (the project supports that pairing
+only): IMAGE_TAGS pins the newest patch of each minor, and the chart value image.tag follows the cluster.
 """
 
 from __future__ import annotations
@@ -20,17 +23,39 @@ from . import images
 # Where the autoscaler runs; components/aws/platform.py grants this service account its Pod Identity.
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
+IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
+# Kubernetes minor -> Cluster Autoscaler release, checked 2026-12-01: kubernetes/k8s.io PR #9676 (merged
+# 2026-07-03) promoted v1.36.0, v1.35.1, v1.34.4 and v1.33.5; https://github.com/kubernetes/autoscaler/releases
+IMAGE_TAGS = {"1.32": "v1.32.5", "1.33": "v1.33.5", "1.34": "v1.34.4", "1.35": "v1.35.1", "1.36": "v1.36.0"}
+
+
+def _minor(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def image_tag(kubernetes_version: str | None) -> str:
+    """The autoscaler release for the cluster's minor; for a minor newer than the table, the newest pinned."""
+    if kubernetes_version in IMAGE_TAGS:
+        return IMAGE_TAGS[kubernetes_version]
+    newest = max(IMAGE_TAGS, key=_minor)
+    if kubernetes_version is None or _minor(kubernetes_version) > _minor(newest):
+        return IMAGE_TAGS[newest]
+    older = [v for v in IMAGE_TAGS if _minor(v) <= _minor(kubernetes_version)]
+    return IMAGE_TAGS[max(older, key=_minor)] if older else IMAGE_TAGS[min(IMAGE_TAGS, key=_minor)]
 
 
 @dataclass(frozen=True)
 class ClusterAutoscalerArgs:
     cluster_name: pulumi.Input[str]
     region: str
+    kubernetes_version: str | None = None  # the cluster's minor ("1.36"); None: the newest pinned release
 
 
-def values(cluster_name: str, region: str) -> dict[str, object]:
+def values(cluster_name: str, region: str, kubernetes_version: str | None = None) -> dict[str, object]:
     """Chart values (a plain function so tests can check them without the runtime)."""
     return {
+        "image": {"repository": IMAGE, "tag": image_tag(kubernetes_version)},
         "autoDiscovery": {"clusterName": cluster_name},
         "awsRegion": region,
         "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
@@ -54,7 +79,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             f"{name}-release", name="cluster-autoscaler", chart=chart["chart"], version=chart["version"],
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repo"]), namespace=NAMESPACE,
-            values=pulumi.Output.from_input(args.cluster_name).apply(lambda n: values(n, args.region)),
+            values=pulumi.Output.from_input(args.cluster_name).apply(
+                lambda n: values(n, args.region, args.kubernetes_version)),
             atomic=True, opts=pulumi.ResourceOptions(parent=self))
         self.release = release.name
         self.register_outputs({"release": self.release})

@@ -46,7 +46,9 @@ class AwsSpec(_Spec):
     """AWS placement."""
 
     region: str = Field("us-east-1", description="Region, e.g. us-east-1.")
-    zones: list[str] | None = Field(None, description="Availability zones; default: those offering the accelerator.")
+    zones: list[str] | None = Field(
+        None, description="Availability zone IDs (use1-az1, not us-east-1a: names map to IDs differently in each "
+        "account); default: up to three that offer the pools' accelerators.")
     vpc_id: str | None = Field(None, description="Existing VPC id; default: a new VPC.")
     subnet_ids: list[str] | None = Field(None, description="Existing private subnet ids (two or more AZs).")
 
@@ -94,6 +96,13 @@ class NodePoolSpec(_Spec):
     disk_gb: int = Field(200, ge=50, le=65536, description="Boot disk size in GB (images and weights cache).")
     tpu_topology: Annotated[str, StringConstraints(pattern=r"^\d+x\d+(x\d+)?$")] | None = Field(
         None, description='TPU slice topology, e.g. "2x4" (one host) or "4x4" (multi-host).')
+    capacity_reservation: Annotated[str, StringConstraints(
+        max_length=2048,
+        pattern=r"^(cr-[0-9a-f]{17}|arn:aws[a-z-]*:resource-groups:[a-z0-9-]+:\d{12}:group/[A-Za-z0-9_.-]+)$",
+    )] | None = Field(
+        None, description="aws: the EC2 Capacity Block (or capacity reservation) the pool launches into: a "
+        "reservation id (cr-...) or a capacity reservation resource group ARN; required by instance types sold "
+        "only as Capacity Blocks (p5e.48xlarge, p5en.48xlarge, trn2.48xlarge, ...).")
 
 
 class BucketSpec(_Spec):
@@ -180,6 +189,10 @@ class GatewaySpec(_Spec):
         max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")] | None = Field(
         None, description="Host name of the endpoint, e.g. api.example.com: gets a managed TLS certificate; "
         "required by kind load_balancer.")
+    dns_zone: str | None = Field(
+        None, max_length=512, description="The DNS zone that holds `domain`, as its provider id: a Route 53 hosted "
+        "zone id (aws), a Cloud DNS managed zone name (gcp), an Azure DNS zone resource id (azure). With it, "
+        "llmcloud creates the certificate-validation and endpoint records itself.")
     allowed_cidrs: list[str] = Field(
         default_factory=list, description="Client CIDRs allowed to reach the endpoint; empty: any.")
 

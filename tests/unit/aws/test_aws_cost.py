@@ -87,7 +87,7 @@ def test_cluster_fee_standard_or_extended_support(version, support, tier, monthl
 
 def test_support_tier_threshold_comes_from_the_catalog():
     versions = catalog.load("aws").service("eks_versions")
-    assert versions == {"standard_min": "1.34", "extended_min": "1.31"}
+    assert (versions["standard_min"], versions["extended_min"], versions["newest"]) == ("1.34", "1.32", "1.36")
     assert support_tier("1.9", "EXTENDED", versions) == "extended"  # minor versions compare as numbers
     assert support_tier("1.100", "EXTENDED", versions) == "standard"
 

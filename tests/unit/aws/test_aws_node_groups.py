@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from helpers import resolved
 from llmcloud.components import catalog
+from llmcloud.components.aws.node_group import ROOT_GB_WITH_LOCAL_NVME
 from llmcloud.components.engine import offline
 
 AWS = catalog.load("aws")
@@ -37,6 +38,8 @@ NVIDIA_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHED
 NEURON_TAINT = {"key": "aws.amazon.com/neuron", "value": "present", "effect": "NO_SCHEDULE"}
 NG = "aws:eks/nodeGroup:NodeGroup"
 SERVING_ROWS = [m for m in AWS.machines if m.serving]
+CAPACITY_BLOCK_ONLY = set(AWS.service("capacity_block_only"))
+RESERVATION = "cr-0123456789abcdef0"
 
 
 def _region_for(machine: catalog.Machine) -> str:
@@ -47,8 +50,10 @@ def _region_for(machine: catalog.Machine) -> str:
 
 def _stack(write_stack, accelerator: str, count: int, *, machine_type: str | None = None,
            region: str = "us-east-1", spot: bool = False, min_nodes: int = 0, max_nodes: int = 1,
-           disk_gb: int = 200, name: str = "dev"):
+           disk_gb: int = 200, name: str = "dev", reservation: str | None = None):
     override = f"\n    machine_type: {{aws: {machine_type}}}" if machine_type else ""
+    if reservation:
+        override += f"\n    capacity_reservation: {reservation}"
     return write_stack(f"""
 extends: base.yaml
 cloud: aws
@@ -64,13 +69,13 @@ node_pools:
 """, name=name)
 
 
-def _group_steps(pool, cluster_name: str = "llm-dev"):
+def _group_steps(pool, cluster_name: str = "llm-dev", region: str = "us-east-1"):
     """Every registration of one EksAcceleratorNodeGroup (no cluster, no VPC: fast)."""
     from llmcloud.components.aws.node_group import EksAcceleratorNodeGroup, EksAcceleratorNodeGroupArgs
 
     args = EksAcceleratorNodeGroupArgs(
         cluster_name=cluster_name, node_role_arn="arn:aws:iam::123456789012:role/nodes",
-        subnet_ids=[f"subnet-{z}" for z in pool.zones], pool=pool, tags={"team": "ml"})
+        subnet_ids=[f"subnet-{z}" for z in pool.zones], pool=pool, region=region, tags={"team": "ml"})
     steps, _ = offline.capture(lambda: EksAcceleratorNodeGroup(f"llm-{pool.name}", args) and None, "test")
     return steps
 
@@ -91,20 +96,33 @@ def test_catalog_rows_are_what_ec2_documents():
 @pytest.mark.parametrize("machine", SERVING_ROWS, ids=[m.machine_type for m in SERVING_ROWS])
 def test_every_catalog_row_becomes_a_node_group_of_that_type(write_stack, machine):
     region = _region_for(machine)
+    block = machine.machine_type in CAPACITY_BLOCK_ONLY
     r = resolved(_stack(write_stack, machine.accelerator, machine.count, machine_type=machine.machine_type,
-                        region=region))
+                        region=region, reservation=RESERVATION if block else None))
     pool = r.node_pools["p"]
     assert (pool.machine_type, pool.accelerators_per_node) == (machine.machine_type, machine.count)
     assert set(pool.zones) == set(AWS.zones_offering(region, machine.accelerator))
-    steps = _group_steps(pool)
+    steps = _group_steps(pool, region=region)
     i = _one(steps, NG).inputs
     assert i["instanceTypes"] == [machine.machine_type]
+    lt = _one(steps, "aws:ec2/launchTemplate:LaunchTemplate").inputs
+    if block:  # Capacity Blocks: the node group's capacity type and the launch template's market and target
+        assert i["capacityType"] == "CAPACITY_BLOCK"
+        assert lt["instanceMarketOptions"] == {"marketType": "capacity-block"}
+        assert lt["capacityReservationSpecification"] == {
+            "capacityReservationTarget": {"capacityReservationId": RESERVATION}}
+    else:
+        assert i["capacityType"] == "ON_DEMAND"
+        assert "instanceMarketOptions" not in lt and "capacityReservationSpecification" not in lt
+    # instance-store NVMe: RAID0 for containerd and the kubelet, a root volume for the image only
+    assert ("userData" in lt) == (machine.local_ssd_gib > 0)
+    root = lt["blockDeviceMappings"][0]["ebs"]["volumeSize"]
+    assert root == (ROOT_GB_WITH_LOCAL_NVME if machine.local_ssd_gib else 200)
     neuron = machine.accelerator in ("Inferentia2", "Trainium1", "Trainium2")
     assert i["amiType"] == ("AL2023_x86_64_NEURON" if neuron else "AL2023_x86_64_NVIDIA")
     assert i["taints"] == [NEURON_TAINT if neuron else NVIDIA_TAINT]
     assert i["labels"]["llmcloud.dev/pool"] == "p"
     assert i["labels"]["llmcloud.dev/accelerator"] == machine.accelerator
-    assert i["capacityType"] == "ON_DEMAND"
     assert i["subnetIds"] == [f"subnet-{z}" for z in pool.zones]
     # scale from zero: the autoscaler learns the node's devices from the ASG tag
     resource = "aws.amazon.com/neuron" if neuron else "nvidia.com/gpu"
@@ -123,12 +141,13 @@ def test_every_catalog_row_becomes_a_node_group_of_that_type(write_stack, machin
     ("Trainium1", 16, "us-east-1", "trn1.32xlarge"), ("Trainium2", 16, "us-east-2", "trn2.48xlarge"),
 ])
 def test_smallest_instance_type_is_chosen(write_stack, accelerator, count, region, expected):
-    r = resolved(_stack(write_stack, accelerator, count, region=region))
+    reservation = RESERVATION if expected in CAPACITY_BLOCK_ONLY else None
+    r = resolved(_stack(write_stack, accelerator, count, region=region, reservation=reservation))
     assert r.node_pools["p"].machine_type == expected
 
 
 def test_scaling_spot_disk_and_ownership_of_size(write_stack):
-    r = resolved(_stack(write_stack, "L4", 1, spot=True, min_nodes=1, max_nodes=5, disk_gb=300))
+    r = resolved(_stack(write_stack, "Inferentia2", 1, spot=True, min_nodes=1, max_nodes=5, disk_gb=300))
     steps = _group_steps(r.node_pools["p"])
     i = _one(steps, NG).inputs
     # desired = min at creation; ignore_changes=[scalingConfig.desiredSize] leaves it to the autoscaler after
@@ -143,7 +162,8 @@ def test_scaling_spot_disk_and_ownership_of_size(write_stack):
     assert (ebs["volumeSize"], ebs["volumeType"], ebs["encrypted"]) == (300, "gp3", "true")
     assert lt["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required",
                                      "httpPutResponseHopLimit": 1}
-    assert "imageId" not in lt and "userData" not in lt  # EKS picks the AMI from amiType and bootstraps it
+    # inf2 has no instance store: no user data, disk_gb sizes the root volume; EKS picks the AMI from amiType
+    assert "imageId" not in lt and "userData" not in lt
     assert {t["resourceType"] for t in lt["tagSpecifications"]} == {"instance", "volume", "network-interface"}
     assert all(t["tags"]["team"] == "ml" for t in lt["tagSpecifications"])
     assert set(i["launchTemplate"]) == {"id", "version"}  # every launch template change rolls the nodes
@@ -187,8 +207,90 @@ def test_zones_override_limits_subnets(write_stack):
     r = resolved(write_stack("""
 extends: base.yaml
 cloud: aws
-aws: {region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c]}
+aws: {region: us-east-1, zones: [use1-az1, use1-az2, use1-az5]}
 node_pools:
   l4: {accelerator: L4, max_nodes: 1}
 """))
-    assert r.node_pools["l4"].zones == ("us-east-1a", "us-east-1b")  # 1c has no L4
+    assert r.node_pools["l4"].zones == ("use1-az1", "use1-az2")  # use1-az5 has no L4
+
+
+# ---------------------------------------------------------------- issue 18: Spot lists, local NVMe, Capacity Blocks
+
+
+def test_spot_pool_lists_interchangeable_types_of_the_same_accelerator_and_count(write_stack):
+    r = resolved(_stack(write_stack, "L4", 1, spot=True, max_nodes=3))
+    pool = r.node_pools["p"]
+    types = _one(_group_steps(pool), NG).inputs["instanceTypes"]
+    assert types[0] == pool.machine_type == "g6.xlarge"  # the resolved type first: the cost line prices it
+    assert 2 <= len(types) <= 4 and len(set(types)) == len(types)
+    prices = AWS.prices["us-east-1"]["machines"]
+    for t in types:
+        m = next(m for m in AWS.machines if m.machine_type == t)
+        assert (m.accelerator, m.count) == ("L4", 1)
+        assert m.vcpus >= pool.vcpus and m.memory_gib >= pool.memory_gib
+        assert m.machine_type in prices and prices[m.machine_type].spot is not None
+    spot = [prices[t].spot for t in types[1:]]
+    assert spot == sorted(spot)  # cheapest siblings first
+
+
+def test_on_demand_pool_keeps_one_type(write_stack):
+    r = resolved(_stack(write_stack, "L4", 1, spot=False))
+    assert _one(_group_steps(r.node_pools["p"]), NG).inputs["instanceTypes"] == ["g6.xlarge"]
+
+
+def test_local_nvme_user_data_is_a_nodeadm_raid0_node_config(write_stack):
+    import base64
+    import email
+
+    import yaml
+
+    r = resolved(_stack(write_stack, "L4", 1, disk_gb=400))
+    lt = _one(_group_steps(r.node_pools["p"]), "aws:ec2/launchTemplate:LaunchTemplate").inputs
+    message = email.message_from_bytes(base64.b64decode(lt["userData"]))
+    assert message.is_multipart()
+    [part] = message.get_payload()
+    assert part.get_content_type() == "application/node.eks.aws"
+    config = yaml.safe_load(part.get_payload())
+    assert config["apiVersion"] == "node.eks.aws/v1alpha1" and config["kind"] == "NodeConfig"
+    assert config["spec"] == {"instance": {"localStorage": {"strategy": "RAID0"}}}
+    # containerd and the kubelet live on the NVMe array: the root volume only holds the OS image
+    assert lt["blockDeviceMappings"][0]["ebs"]["volumeSize"] == ROOT_GB_WITH_LOCAL_NVME < 400
+
+
+def test_capacity_reservation_group_arn_targets_the_group(write_stack):
+    arn = "arn:aws:resource-groups:us-east-1:123456789012:group/llm-blocks"
+    r = resolved(_stack(write_stack, "H200", 8, machine_type="p5en.48xlarge", reservation=arn))
+    steps = _group_steps(r.node_pools["p"])
+    lt = _one(steps, "aws:ec2/launchTemplate:LaunchTemplate").inputs
+    assert lt["capacityReservationSpecification"] == {
+        "capacityReservationTarget": {"capacityReservationResourceGroupArn": arn}}
+    assert _one(steps, NG).inputs["capacityType"] == "CAPACITY_BLOCK"
+
+
+def test_reservation_on_an_ordinary_type_is_an_on_demand_reservation(write_stack):
+    r = resolved(_stack(write_stack, "H100", 8, reservation=RESERVATION))
+    steps = _group_steps(r.node_pools["p"])
+    lt = _one(steps, "aws:ec2/launchTemplate:LaunchTemplate").inputs
+    assert _one(steps, NG).inputs["capacityType"] == "ON_DEMAND"
+    assert "instanceMarketOptions" not in lt
+    assert lt["capacityReservationSpecification"]["capacityReservationTarget"] == {
+        "capacityReservationId": RESERVATION}
+
+
+@pytest.mark.parametrize(("accelerator", "count", "machine_type", "region"), [
+    ("H200", 8, "p5en.48xlarge", "us-east-1"), ("H200", 8, "p5e.48xlarge", "us-east-2"),
+    ("Trainium2", 16, "trn2.48xlarge", "us-east-2"),
+])
+def test_capacity_block_types_without_a_reservation_are_refused(cli, write_stack, accelerator, count,
+                                                                machine_type, region):
+    path = _stack(write_stack, accelerator, count, machine_type=machine_type, region=region)
+    result = cli("validate", str(path), "--cloud", "aws")
+    assert result.exit_code == 2, result.output
+    assert f"node_pools.p.accelerator: {machine_type} is sold as EC2 Capacity Blocks for ML" in result.output
+    assert "node_pools.p.capacity_reservation" in result.output
+
+
+def test_capacity_reservation_must_look_like_one(cli, write_stack):
+    path = _stack(write_stack, "H200", 8, machine_type="p5en.48xlarge", reservation="my-block")
+    result = cli("validate", str(path), "--cloud", "aws")
+    assert result.exit_code == 2 and "node_pools.p.capacity_reservation" in result.output

@@ -86,42 +86,43 @@ def _policy(step) -> dict:
 def test_dev_network_spans_the_pools_azs_with_one_nat():
     p = dev()
     subnets = {s.name: s.inputs for s in p.by_type("aws:ec2/subnet:Subnet")}
-    private = {i["availabilityZone"] for n, i in subnets.items() if "-private-" in n}
-    public = {i["availabilityZone"] for n, i in subnets.items() if "-public-" in n}
-    # L4 in a, b, d, f and Inferentia2 in b, d, e, f (catalog): the union
-    assert private == public == {"us-east-1a", "us-east-1b", "us-east-1d", "us-east-1e", "us-east-1f"}
+    private = {i["availabilityZoneId"] for n, i in subnets.items() if "-private-" in n}
+    public = {i["availabilityZoneId"] for n, i in subnets.items() if "-public-" in n}
+    assert not any("availabilityZone" in i for i in subnets.values())  # names differ per account: IDs only
+    # L4 in az1, az2, az4, az6 and Inferentia2 in az2, az4, az5, az6 (catalog): az2 has both, then the two
+    # more that serve both pools; at most three AZs
+    assert private == public == {"use1-az2", "use1-az4", "use1-az6"}
     for name, i in subnets.items():
         role = "kubernetes.io/role/internal-elb" if "-private-" in name else "kubernetes.io/role/elb"
         assert i["tags"][role] == "1", name
         assert i["mapPublicIpOnLaunch"] is False
     assert len(p.by_type("aws:ec2/natGateway:NatGateway")) == 1  # dev: one NAT gateway
     routes = [s.inputs for s in p.by_type("aws:ec2/route:Route") if "natGatewayId" in s.inputs]
-    assert len(routes) == 5 and len({r["natGatewayId"] for r in routes}) == 1
+    assert len(routes) == 3 and len({r["natGatewayId"] for r in routes}) == 1
     endpoint = one(p, "aws:ec2/vpcEndpoint:VpcEndpoint").inputs
     assert endpoint["serviceName"] == "com.amazonaws.us-east-1.s3"
     assert endpoint["vpcEndpointType"] == "Gateway"
-    assert len(endpoint["routeTableIds"]) == 5  # weights from S3 skip the NAT
+    assert len(endpoint["routeTableIds"]) == 3  # weights from S3 skip the NAT
 
 
 def test_prod_has_one_nat_per_az(stacks):
     p = prod(stacks)
     nats = p.by_type("aws:ec2/natGateway:NatGateway")
     private = [s for s in p.by_type("aws:ec2/subnet:Subnet") if "-private-" in s.name]
-    assert len(nats) == len(private) == 4  # L4: a, b, d, f
+    assert len(nats) == len(private) == 3  # L4 is in four AZs; three is the most llmcloud uses
     routes = [s.inputs for s in p.by_type("aws:ec2/route:Route") if "natGatewayId" in s.inputs]
-    assert len({r["natGatewayId"] for r in routes}) == 4
+    assert len({r["natGatewayId"] for r in routes}) == 3
 
 
 def test_node_groups_use_only_subnets_in_their_azs():
     p = dev()
     # the mock runtime gives each resource the id "<name>-id"
-    subnet_id = {s.inputs["availabilityZone"]: f"{s.name}-id" for s in p.by_type("aws:ec2/subnet:Subnet")
+    subnet_id = {s.inputs["availabilityZoneId"]: f"{s.name}-id" for s in p.by_type("aws:ec2/subnet:Subnet")
                  if "-private-" in s.name}
     l4 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-l4").inputs
-    assert l4["subnetIds"] == [subnet_id[z] for z in ("us-east-1a", "us-east-1b", "us-east-1d", "us-east-1f")]
+    assert l4["subnetIds"] == [subnet_id[z] for z in ("use1-az2", "use1-az4", "use1-az6")]
     inf2 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-inf2").inputs
-    assert inf2["subnetIds"] == [subnet_id[z] for z in ("us-east-1b", "us-east-1d", "us-east-1e",
-                                                        "us-east-1f")]
+    assert inf2["subnetIds"] == [subnet_id[z] for z in ("use1-az2", "use1-az4", "use1-az6")]
     # the control plane and the system nodes use every private subnet
     assert get(one(p, "aws:eks/cluster:Cluster").inputs, "vpcConfig.subnetIds") == sorted(subnet_id.values())
     assert one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-system").inputs["subnetIds"] == sorted(
@@ -145,7 +146,7 @@ def test_cluster_uses_access_entries_kms_logging_and_managed_addons():
     p = dev()
     c = one(p, "aws:eks/cluster:Cluster").inputs
     assert c["name"] == "llm-aws-lab"
-    assert c["version"] == "1.34"
+    assert c["version"] == "1.36"
     assert c["accessConfig"] == {"authenticationMode": "API",
                                  "bootstrapClusterCreatorAdminPermissions": False}
     assert c["bootstrapSelfManagedAddons"] is False
@@ -159,6 +160,7 @@ def test_cluster_uses_access_entries_kms_logging_and_managed_addons():
     assert key["enableKeyRotation"] is True
     logs = one(p, "aws:cloudwatch/logGroup:LogGroup").inputs
     assert logs["name"] == "/aws/eks/llm-aws-lab/cluster" and logs["retentionInDays"] == 30
+    assert logs["kmsKeyId"] == "<computed>"  # the secrets key's ARN: known once the key exists
     addons = {s.inputs["addonName"] for s in p.by_type("aws:eks/addon:Addon")}
     assert addons == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
     assert not [s for s in p.steps if s.type == "kubernetes:core/v1:ConfigMap" and
@@ -217,7 +219,8 @@ def test_system_node_group_is_small_on_demand_and_untainted():
 def test_example_pools_spot_l4_and_neuron():
     p = dev()
     l4 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-l4").inputs
-    assert (l4["instanceTypes"], l4["capacityType"]) == (["g6.xlarge"], "SPOT")
+    assert (l4["instanceTypes"][0], l4["capacityType"]) == ("g6.xlarge", "SPOT")
+    assert len(l4["instanceTypes"]) > 1  # Spot: interchangeable L4 × 1 types too
     assert l4["amiType"] == "AL2023_x86_64_NVIDIA"
     assert l4["scalingConfig"] == {"minSize": 0, "maxSize": 3, "desiredSize": 0}
     inf2 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-inf2").inputs
@@ -292,9 +295,12 @@ def test_bucket_is_private_encrypted_versioned_tls_only(stacks, which):
 @pytest.mark.parametrize("which", ["dev", "prod"])
 def test_bucket_protected_and_retained_only_in_prod(stacks, which):
     p = dev() if which == "dev" else prod(stacks)
-    bucket = one(p, "aws:s3/bucket:Bucket")
+    bucket = one(p, "aws:s3/bucket:Bucket", f"llm-{'aws-lab' if which == 'dev' else 'prod'}-weights")
     assert bucket.protect is (which == "prod")
     assert bucket.retain_on_delete is (which == "prod")
+    if which == "prod":  # the audit logs are kept like the weights
+        audit = one(p, "aws:s3/bucket:Bucket", "llm-prod-audit-logs")
+        assert audit.protect and audit.retain_on_delete
     others = [s for s in p.resources() if s.type != "aws:s3/bucket:Bucket"]
     assert not any(s.retain_on_delete for s in others)
 
@@ -396,15 +402,16 @@ def test_network_is_padded_to_the_two_azs_eks_needs(tmp_path):
 
     from helpers import resolved
     from llmcloud.components.aws.network import subnet_cidrs
-    from llmcloud.components.aws.platform import network_azs
+    from llmcloud.components.aws.zones import network_azs
 
     (tmp_path / "base.yaml").write_text((REPO / "stacks" / "base.yaml").read_text())
     stack = tmp_path / "trn2.yaml"
     stack.write_text("extends: base.yaml\ncloud: aws\naws: {region: us-east-2}\n"
-                     "node_pools:\n  t: {accelerator: Trainium2, accelerators_per_node: 16}\n")
+                     "node_pools:\n  t: {accelerator: Trainium2, accelerators_per_node: 16,\n"
+                     "      capacity_reservation: cr-0123456789abcdef0}\n")
     r = resolved(stack)
-    assert r.node_pools["t"].zones == ("us-east-2a",)  # Trainium2: one AZ in the catalog
-    assert network_azs(r) == ("us-east-2a", "us-east-2b")
+    assert r.node_pools["t"].zones == ("use2-az1",)  # Trainium2: one AZ in the catalog
+    assert network_azs(r) == ("use2-az1", "use2-az2")
     private, public = subnet_cidrs("10.0.0.0/16", 6)
     nets = [ipaddress.ip_network(c) for c in private + public]
     assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])

@@ -52,8 +52,11 @@ def test_gcp_gke_gateway_https_only_with_long_backend_timeout():
     assert get(route.inputs, "spec.rules.0.backendRefs.0") == {"name": gw.NAME, "port": gw.API_PORT}
 
 
-def test_aws_alb_idle_timeout_tls_and_redirect():
-    p = repo_plan("aws-example")
+def test_aws_alb_idle_timeout_tls_and_redirect(write_stack):
+    # With a hosted zone (issue 18): without one the HTTPS listener waits for the certificate (a later up).
+    stacks = Path(__file__).resolve().parents[3] / "stacks"
+    p = plan(write_stack((stacks / "aws-example.yaml").read_text() + "\ngateway: {dns_zone: Z0123456789ABCDEFGHIJ}\n",
+                         name="zoned"))
     _envoy_common(p)
     alb = one(p, "aws:lb/loadBalancer:LoadBalancer")
     assert alb.inputs["loadBalancerType"] == "application" and alb.inputs["idleTimeout"] == 960
@@ -64,7 +67,7 @@ def test_aws_alb_idle_timeout_tls_and_redirect():
     assert redirect["type"] == "redirect" and redirect["redirect"]["protocol"] == "HTTPS"
     assert one(p, "aws:secretsmanager/secretVersion:SecretVersion").inputs["secretString"] == SECRET
     svc = next(s for s in p.by_type("kubernetes:core/v1:Service") if s.name.endswith("front-door-envoy-service"))
-    assert svc.inputs["spec"]["type"] == "NodePort"
+    assert svc.inputs["spec"]["type"] == "ClusterIP"  # IP targets: the Load Balancer Controller registers pods
     # The internet-facing security group is the front door's (policy LLM-NET-001 allows it by name).
     assert all("gateway" in s.name for s in p.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
                if s.inputs.get("cidrIpv4") == "0.0.0.0/0")
@@ -108,7 +111,8 @@ def test_aws_managed_rest_api_streams_through_a_vpc_link(write_stack):
     """kind managed on AWS: a REST API whose integration streams (STREAM, 900 s) through a VPC link to an
     internal NLB in front of the same Envoy; only the custom domain (TLS 1.2) answers."""
     stacks = Path(__file__).resolve().parents[3] / "stacks"
-    file = write_stack((stacks / "aws-example.yaml").read_text() + "\ngateway: {kind: managed}\n", name="managed")
+    file = write_stack((stacks / "aws-example.yaml").read_text()
+                       + "\ngateway: {kind: managed, dns_zone: Z0123456789ABCDEFGHIJ}\n", name="managed")
     p = plan(file)
     _envoy_common(p)
     integration = one(p, "aws:apigateway/integration:Integration").inputs

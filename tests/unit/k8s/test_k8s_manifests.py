@@ -31,6 +31,8 @@ CRDS: dict[str, dict[str, tuple[str, ...]]] = {
                              "HealthCheckPolicy": ("default", "targetRef"),
                              "GCPGatewayPolicy": ("default", "targetRef")},
     "cert-manager.io/v1": {"Certificate": ("secretName", "dnsNames", "issuerRef"), "Issuer": ("acme",)},
+    # AWS front door targets (issue 18): the AWS Load Balancer Controller's binding
+    "elbv2.k8s.aws/v1beta1": {"TargetGroupBinding": ("serviceRef", "targetGroupARN", "targetType")},
 }
 # Plausible values for what a preview cannot know.
 PLACEHOLDERS = {

@@ -93,8 +93,9 @@ def test_aws_quota_from_service_quotas_and_zones_from_moto(aws_env):
     assert inf2.offered is not None
     offered = aws_preflight.offered_zones(ec2, "inf2.8xlarge")
     assert inf2.offered == sorted(z for z in inf2.zones if z in offered)
-    assert inf2.verdict == "ok" and "not offered in" in inf2.note  # moto offers inf2 in 1a, 1b, 1c, 1f
-    assert l4.offered == ["us-east-1a", "us-east-1b", "us-east-1d", "us-east-1f"]  # offered, yet quota 0
+    # by AZ ID (issue 18): moto offers inf2 in use1-az2, -az4, -az5, -az6, as the catalog says
+    assert inf2.verdict == "ok" and inf2.offered == ["use1-az2", "use1-az4", "use1-az5", "use1-az6"]
+    assert l4.offered == ["use1-az1", "use1-az2", "use1-az4", "use1-az6"]  # offered, yet quota 0
 
 
 def test_aws_quota_codes():
