@@ -87,6 +87,7 @@ class ResolvedGateway:
     domain: str | None
     allowed_cidrs: tuple[str, ...]
     models: tuple[str, ...]
+    dns_zone: str | None = None  # gateway.dns_zone: the provider id of the zone that holds `domain`
 
     @property
     def idle_timeout_seconds(self) -> int:
@@ -151,5 +152,6 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
     gateway = ResolvedGateway(
         cloud=cloud, kind=kind, product=PRODUCTS[cloud, kind].name, auth=g.auth, keys=keys,
         rate_limit_per_minute=g.rate_limit_per_minute, request_timeout_seconds=g.request_timeout_seconds,
-        streaming=g.streaming, domain=g.domain, allowed_cidrs=tuple(g.allowed_cidrs), models=tuple(r.models))
+        streaming=g.streaming, domain=g.domain, allowed_cidrs=tuple(g.allowed_cidrs), models=tuple(r.models),
+        dns_zone=g.dns_zone)
     return gateway, errors

@@ -159,6 +159,10 @@ class GatewaySpec(_Spec):
         max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")] | None = Field(
         None, description="Host name of the endpoint, e.g. api.example.com: gets a managed TLS certificate; "
         "required by kind load_balancer.")
+    dns_zone: str | None = Field(
+        None, max_length=512, description="The DNS zone that holds `domain`, as its provider id: a Route 53 hosted "
+        "zone id (aws), a Cloud DNS managed zone name (gcp), an Azure DNS zone resource id (azure). With it, "
+        "llmcloud creates the certificate-validation and endpoint records itself.")
     allowed_cidrs: list[str] = Field(
         default_factory=list, description="Client CIDRs allowed to reach the endpoint; empty: any.")
 
