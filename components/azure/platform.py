@@ -45,12 +45,16 @@ def addon_pool(r: ResolvedStack) -> ResolvedNodePool:
         min_nodes=2 if prod else 1, max_nodes=3, spot=False, disk_gb=128, zones=())
 
 
+RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
 def public_ranges(cidrs: tuple[str, ...]) -> tuple[str, ...]:
-    """The public IPv4 ranges of `cidrs`: storage and Key Vault IP rules take nothing else."""
+    """The IPv4 ranges of `cidrs` outside RFC 1918: storage and Key Vault IP rules refuse private ranges
+    (those networks reach the account through the VNet instead)."""
     out = []
     for cidr in cidrs:
         net = ipaddress.ip_network(cidr, strict=False)
-        if net.version == 4 and net.is_global:
+        if net.version == 4 and not any(net.subnet_of(private) for private in RFC1918):
             out.append(str(net))
     return tuple(out)
 
