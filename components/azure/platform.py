@@ -39,7 +39,8 @@ def addon_pool(r: ResolvedStack) -> ResolvedNodePool:
     assert machine is not None
     prod = r.environment == "prod"
     return ResolvedNodePool(
-        name=ADDON_POOL, accelerator="none", accelerator_id=None, kind="cpu", k8s_resource=None, accelerators_per_node=0,
+        name=ADDON_POOL, accelerator="none", accelerator_id=None, kind="cpu", k8s_resource=None,
+        accelerators_per_node=0,
         accelerator_memory_gib=0.0, machine_type=ADDON_VM_SIZE, vcpus=machine.vcpus, memory_gib=machine.memory_gib,
         # Two nodes in prod: Envoy's two replicas spread over zones and survive a node's upgrade.
         min_nodes=2 if prod else 1, max_nodes=3, spot=False, disk_gb=128, zones=())

@@ -7,6 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -227,17 +228,17 @@ def test_platform_gates_kubernetes_on_the_admin_grant():
 
 
 class _FakeApiServer(BaseHTTPRequestHandler):
-    answers: list[int] = []
-    bodies: list[dict] = []
+    answers: ClassVar[list[int]] = []
+    bodies: ClassVar[list[dict]] = []
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         length = int(self.headers["Content-Length"])
         type(self).bodies.append({"auth": self.headers.get("Authorization"),
                                   "body": json.loads(self.rfile.read(length))})
         code = type(self).answers.pop(0) if type(self).answers else 200
         allowed = code == 200
         payload = json.dumps({"status": {"allowed": allowed}}).encode()
-        self.send_response(code if code != 201 else 201)
+        self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
