@@ -494,3 +494,42 @@ def test_api_key_secrets_expire(prod):
     import datetime as dt
 
     assert secret_expiry(dt.date(2026, 12, 17)) == int(dt.datetime(2027, 12, 1, tzinfo=dt.UTC).timestamp())
+
+
+def test_prices_refresh_carries_the_zones_into_the_written_catalog():
+    from llmcloud.components.catalog.refresh import azure as refresh_azure
+    from llmcloud.components.catalog.refresh import merge, shipped
+    from llmcloud.components.catalog.refresh.base import Fetched
+
+    raw = shipped("azure")
+    raw["prices"] = {"eastus": raw["prices"]["eastus"]}
+    fetched = Fetched(prices={}, sources=[])
+    refresh_azure._add_zones(raw, fetched, env={"ARM_SUBSCRIPTION_ID": "sub"}, api=_Api())
+    catalog = merge(raw, fetched).catalog
+    assert catalog["vm_zones"]["eastus"]["Standard_NC24ads_A100_v4"] == ["2", "3"]
+    # Without credentials nothing is asked and the shipped zones stay, said in a note.
+    quiet = Fetched(prices={}, sources=[])
+    refresh_azure._add_zones(raw, quiet, env={})
+    assert "vm_zones" not in quiet.sections
+    assert any("kept from the shipped catalog" in n for n in quiet.notes)
+
+
+def test_preflight_treats_a_regional_pool_by_its_location(write_stack):
+    from llmcloud.components.preflight import azure as preflight_azure
+
+    class Api(_Api):
+        def get(self, path, params=None):
+            if path.endswith("/usages"):
+                return {"value": [{"name": {"value": "standardNCadsH100v5Family"}, "limit": 80, "currentValue": 0}]}
+            return super().get(path, params)
+
+    r = resolved(write_stack("""
+        extends: base.yaml
+        cloud: azure
+        node_pools:
+          h100: {accelerator: H100, max_nodes: 1}
+    """))
+    (check,) = preflight_azure.check(r, list(r.node_pools.values()), api=Api(), subscription="sub")
+    assert check.machine_type == "Standard_NC40ads_H100_v5"
+    assert check.offered is None and check.zones == ["eastus"]  # a regional-only size: no zone verdict
+    assert check.verdict == "ok"
