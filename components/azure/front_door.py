@@ -25,7 +25,7 @@ API keys: generated (pulumi_random), kept in a Key Vault (RBAC), handed to Envoy
 (`expires`, set once at creation: rotate a key by renaming it). Vault names are global and a deleted vault
 keeps its name for its soft-delete retention, so the name ends in a random suffix kept in the state:
 `destroy` then `up` creates a vault with a new name instead of colliding with the soft-deleted one.
-Prod: purge protection, 90-day retention, a firewall that denies every network but the cluster subnet and
+Purge protection everywhere; retention 7 days (90 in prod). Prod: a firewall that denies every network but the cluster subnet and
 `cluster.authorized_networks`, and the vault's audit log (AuditEvent) sent to Log Analytics.
 """
 
@@ -137,9 +137,9 @@ class AzureFrontDoor(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name, location=args.location, tags=tags,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=args.tenant_id, sku=keyvault.SkuArgs(family="A", name="standard"),
-                enable_rbac_authorization=True, enable_soft_delete=True,
-                # Purge protection cannot be turned off again: prod only. ARM takes true or nothing.
-                enable_purge_protection=True if args.prod else None,
+                # Purge protection everywhere (a deleted key stays recoverable); the random suffix, not a purge,
+                # is what lets `up` follow `destroy`. Outside prod the deleted vault ages out after 7 days.
+                enable_rbac_authorization=True, enable_soft_delete=True, enable_purge_protection=True,
                 soft_delete_retention_in_days=90 if args.prod else 7, network_acls=acls),
             opts=cloud)
         expires = secret_expiry()

@@ -390,8 +390,8 @@ def test_vault_name_has_a_random_suffix(dev, prod):
     assert vault["vaultName"] == COMPUTED  # llm-<stack>-<random>: a re-deploy does not meet the soft-deleted one
     suffix = one(p, "random:index/randomString:RandomString").inputs
     assert (suffix["length"], suffix["special"], suffix["upper"]) == (6, False, False)
-    assert vault["properties"]["softDeleteRetentionInDays"] == 7
-    assert "enablePurgeProtection" not in vault["properties"]  # outside prod: the vault can be purged
+    assert vault["properties"]["softDeleteRetentionInDays"] == 7  # outside prod: ages out in a week
+    assert vault["properties"]["enablePurgeProtection"] is True
     prod_vault = one(prod[1], VAULT).inputs["properties"]
     assert (prod_vault["enablePurgeProtection"], prod_vault["softDeleteRetentionInDays"]) == (True, 90)
 
@@ -533,3 +533,19 @@ def test_preflight_treats_a_regional_pool_by_its_location(write_stack):
     assert check.machine_type == "Standard_NC40ads_H100_v5"
     assert check.offered is None and check.zones == ["eastus"]  # a regional-only size: no zone verdict
     assert check.verdict == "ok"
+
+
+def test_wait_provider_survives_the_engines_serialization():
+    """The engine runs a dynamic provider from its dill-serialized form: round-trip it and call it."""
+    import base64
+
+    import dill
+    from llmcloud.components.azure.rbac_wait import _Provider
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    provider = dill.loads(base64.b64decode(serialize_provider(_Provider())))
+    created = provider.create({"trigger": "role-1", "mode": "sleep", "timeout": 0, "interval": 15})
+    assert created.id == "rbac-wait-role-1"
+    assert provider.diff("rbac-wait-role-1", {"trigger": "role-1"}, {"trigger": "role-1"}).changes is False
+    again = provider.diff("rbac-wait-role-1", {"trigger": "role-1"}, {"trigger": "role-2"})
+    assert (again.changes, again.replaces) == (True, ["trigger"])
