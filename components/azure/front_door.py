@@ -25,8 +25,9 @@ API keys: generated (pulumi_random), kept in a Key Vault (RBAC), handed to Envoy
 (`expires`, set once at creation: rotate a key by renaming it). Vault names are global and a deleted vault
 keeps its name for its soft-delete retention, so the name ends in a random suffix kept in the state:
 `destroy` then `up` creates a vault with a new name instead of colliding with the soft-deleted one.
-Purge protection everywhere; retention 7 days (90 in prod). Prod: a firewall that denies every network but the cluster subnet and
-`cluster.authorized_networks`, and the vault's audit log (AuditEvent) sent to Log Analytics.
+Purge protection everywhere; retention 7 days (90 in prod). Prod: a firewall that denies every network
+but the cluster subnet and `cluster.authorized_networks`, and the vault's audit log (AuditEvent) sent to
+Log Analytics.
 """
 
 from __future__ import annotations
