@@ -13,6 +13,10 @@
   plan shows it, policy can check it and Pulumi sees no drift.
   https://learn.microsoft.com/azure/aks/spot-node-pool
 - The code owns min and max; the cluster autoscaler owns the current size (ignore_changes on count).
+- Zones come from the catalog per VM size and location (zones.py); none = a regional pool.
+- Host encryption (prod): temp and OS-disk caches are encrypted on the VM host. The subscription needs
+  the feature Microsoft.Compute/EncryptionAtHost registered first (README "Azure", first `up`).
+  https://learn.microsoft.com/azure/aks/enable-host-encryption
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class AksGpuAgentPoolArgs:
     subnet_id: pulumi.Input[str]
     kubernetes_version: str | None = None
     enable_node_public_ip: bool = False
+    enable_encryption_at_host: bool = False
+    zones: tuple[str, ...] | None = None  # None: pool.zones; (): regional
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -84,9 +90,10 @@ class AksGpuAgentPool(pulumi.ComponentResource):
             os_disk_size_gb=pool.disk_gb,
             os_disk_type="Managed",
             orchestrator_version=args.kubernetes_version,
-            availability_zones=list(pool.zones) or None,
+            availability_zones=list(pool.zones if args.zones is None else args.zones) or None,
             vnet_subnet_id=args.subnet_id,
             enable_node_public_ip=args.enable_node_public_ip,
+            enable_encryption_at_host=args.enable_encryption_at_host or None,
             enable_auto_scaling=True,
             count=pool.min_nodes,
             min_count=pool.min_nodes,

@@ -18,8 +18,39 @@ from .. import catalog
 from ..spec.errors import StackError
 
 SYSTEM_POOL = "system"  # the AKS system pool's name (cluster.py)
+# The untainted CPU user pool for what llmcloud installs besides the models (platform.py): the system pool
+# is tainted CriticalAddonsOnly and every accelerator pool nvidia.com/gpu, and Envoy, KEDA, cert-manager and
+# kube-prometheus-stack tolerate neither. Sized from their CPU/memory requests (ADDON_REQUESTS).
+ADDON_POOL = "addons"
+ADDON_VM_SIZE = "Standard_D4s_v5"  # 4 vCPU, 16 GiB: about 3.8 vCPU and 12 GiB allocatable after AKS reservations
+ADDON_ALLOCATABLE = {"cpu_m": 3800, "memory_mi": 12 * 1024}
+# (millicores, MiB) each component requests, times its replicas. Envoy's are llmcloud's own (k8s/gateway.py);
+# the charts set none for most pods (KEDA 100m/100Mi per pod; cert-manager, Prometheus, Grafana, operator
+# and kube-state-metrics: what they use at this scale, our estimate), so the pool keeps headroom above them.
+ADDON_REQUESTS = {
+    "envoy gateway (2 replicas)": (2 * 500, 2 * 256),
+    "keda operator + metrics server + webhooks": (3 * 100, 3 * 100),
+    "cert-manager controller + webhook + cainjector": (3 * 50, 3 * 128),
+    "prometheus": (500, 2048),
+    "alertmanager": (50, 256),
+    "grafana": (100, 256),
+    "prometheus-operator + kube-state-metrics": (200, 256),
+    "leaderworkerset controller": (100, 128),
+}
 _KEY_URL = re.compile(r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/keys/(?P<key>[a-zA-Z0-9-]{1,127})"
                       r"(?:/(?P<version>[0-9a-fA-F]{32}))?/?$")
+
+
+_ZONE_ID = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
+                      r"Microsoft\.Network/dnszones/(?P<zone>[a-zA-Z0-9.-]+)$", re.IGNORECASE)
+
+
+def parse_zone_id(zone_id: str) -> tuple[str, str, str]:
+    """(subscription, resource group, zone name) of an Azure DNS zone resource id; ValueError otherwise."""
+    m = _ZONE_ID.match(zone_id)
+    if not m:
+        raise ValueError(f"{zone_id!r} is not an Azure DNS zone resource id")
+    return m["sub"], m["rg"], m["zone"].lower().rstrip(".")
 
 
 def parse_key_url(url: str) -> tuple[str, str, str | None]:
@@ -56,12 +87,15 @@ def check(loaded: Any, r: Any) -> list[StackError]:
                     f"{pool.machine_type} is in: {', '.join(where) or 'no known location'}; "
                     f"{pool.accelerator} sizes in {r.region}: {', '.join(same) or 'none'}"))
         aks = agent_pool_name(name)
-        if aks == SYSTEM_POOL or aks in seen:
-            other = "the AKS system pool" if aks == SYSTEM_POOL else f"node_pools.{seen[aks]}"
+        if aks in (SYSTEM_POOL, ADDON_POOL) or aks in seen:
+            other = (f"the AKS {aks} pool llmcloud creates" if aks in (SYSTEM_POOL, ADDON_POOL)
+                     else f"node_pools.{seen[aks]}")
             errors.append(loaded.error(("node_pools", name), f"the AKS pool name of {name!r} is {aks!r}, "
                                        f"the same as {other}",
                                        "AKS pool names are the first 12 letters and digits: rename the pool"))
         seen.setdefault(aks, name)
+    errors += _zone_errors(loaded, r)
+    errors += _dns_errors(loaded, r)
     if r.private_endpoint and r.authorized_networks:
         errors.append(loaded.error(("cluster", "authorized_networks"), "AKS authorized IP ranges apply to a "
                                    "public API server only, and private_endpoint is true",
@@ -83,4 +117,48 @@ def check(loaded: Any, r: Any) -> list[StackError]:
             except ValueError as exc:
                 errors.append(loaded.error(("buckets", name, "kms_key"), str(exc),
                                            "on Azure kms_key is a Key Vault key URL"))
+    return errors
+
+
+ZONE_ID_HINT = ("on Azure dns_zone is the zone's resource id: /subscriptions/<id>/resourceGroups/<group>/providers/"
+                "Microsoft.Network/dnszones/<zone> (az network dns zone show --query id)")
+
+
+def _dns_errors(loaded: Any, r: Any) -> list[StackError]:
+    """gateway.dns_zone: a DNS zone resource id whose zone holds gateway.domain. Without it llmcloud creates a
+    zone named after the domain (front_door.py), so a domain is never left without one."""
+    g = loaded.spec.gateway
+    zone_id = getattr(g, "dns_zone", None)
+    if not zone_id:
+        return []
+    path = ("gateway", "dns_zone")
+    try:
+        _, _, zone = parse_zone_id(zone_id)
+    except ValueError as exc:
+        return [loaded.error(path, str(exc), ZONE_ID_HINT)]
+    if not g.domain:
+        return [loaded.error(path, "dns_zone is set but gateway.domain is not",
+                             "set gateway.domain to a name in the zone, or remove dns_zone")]
+    if g.domain != zone and not g.domain.endswith("." + zone):
+        return [loaded.error(path, f"the zone {zone!r} does not hold gateway.domain {g.domain!r}",
+                             f"use the zone of {g.domain} or of one of its parents")]
+    return []
+
+
+def _zone_errors(loaded: Any, r: Any) -> list[StackError]:
+    """azure.zones that leave a zonal VM size with none of its zones (zones.py): AvailabilityZoneNotSupported."""
+    from .zones import vm_zones
+
+    wanted = (r.cloud_options or {}).get("zones")
+    if not wanted:
+        return []
+    errors = []
+    sizes = [(("node_pools", name), p.machine_type) for name, p in r.node_pools.items()]
+    sizes += [(("cluster", "system_machine_type"), r.system_machine_type)]
+    for path, size in sizes:
+        zones = vm_zones(r.region, size)
+        if zones and not set(zones) & set(wanted):
+            errors.append(loaded.error(("azure", "zones"), f"{size} ({'.'.join(path)}) is in zones "
+                                       f"{', '.join(zones)} of {r.region}, none of {', '.join(wanted)}",
+                                       f"list one of {', '.join(zones)} in azure.zones, or remove azure.zones"))
     return errors

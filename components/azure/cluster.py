@@ -13,6 +13,14 @@ system pool that runs only critical add-ons.
   on first creation from ARM (the CLI grants the role itself; ARM does not).
 - Accelerator pools are separate AksGpuAgentPool resources: the inline agentPoolProfiles hold only
   the system pool, so adding a GPU pool never updates the cluster.
+- Role assignments take time to reach Azure's authorizers: the cluster waits a bounded time after the
+  subnet grant, and `access_ready` (a RbacPropagationWait) polls the API server until the deployer's
+  cluster-admin grant is live; the Kubernetes phase depends on it (rbac_wait.py).
+- Maintenance windows: node-image (OS) upgrades and cluster patch upgrades run only in a weekly window
+  (`aksManagedNodeOSUpgradeSchedule`, `aksManagedAutoUpgradeSchedule`), so a GPU node is not reimaged at a
+  random hour while it serves. https://learn.microsoft.com/azure/aks/planned-maintenance
+- Prod: host encryption on the system pool, Container Insights (the monitoring add-on, to a Log Analytics
+  workspace, Entra auth), and egress through the cluster's zone-redundant Standard Load Balancer.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import yaml
 
 from ..labels import POOL_LABEL
 from .identity import AKS_RBAC_CLUSTER_ADMIN, NETWORK_CONTRIBUTOR, role_definition_id
+from .rbac_wait import SUBNET_ROLE_WAIT, RbacPropagationWait
 
 SYSTEM_POOL = "system"
 CRITICAL_ADDONS_TAINT = "CriticalAddonsOnly=true:NoSchedule"
@@ -36,6 +45,12 @@ SERVICE_CIDR = "10.20.0.0/20"
 DNS_SERVICE_IP = "10.20.0.10"
 # Premium is the Long Term Support tier: AKS refuses it without the LTS support plan.
 SUPPORT_PLAN = {"Premium": "AKSLongTermSupport"}
+# Weekly maintenance window (UTC) for node-image and cluster patch upgrades.
+MAINTENANCE_DAY = "Sunday"
+MAINTENANCE_START = "02:00"
+MAINTENANCE_HOURS = 4
+MAINTENANCE_CONFIGS = ("aksManagedNodeOSUpgradeSchedule", "aksManagedAutoUpgradeSchedule")
+OUTBOUND_IPS = 2  # prod, loadBalancer egress: 2 x 64,000 SNAT ports shared by the nodes
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,9 @@ class AksClusterArgs:
     system_max_count: int = 3
     system_zones: tuple[str, ...] = ()
     node_resource_group: str | None = None
+    enable_encryption_at_host: bool = False
+    log_analytics_workspace_id: pulumi.Input[str] | None = None  # set: the monitoring add-on sends there
+    outbound_ip_count: int | None = None  # loadBalancer egress: AKS-managed outbound IPs
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -80,6 +98,10 @@ class AksCluster(pulumi.ComponentResource):
             principal_type="ServicePrincipal", role_definition_id=role_definition_id(
                 args.subscription_id, NETWORK_CONTRIBUTOR),
             scope=args.subnet_id, description="AKS control plane manages the node subnet", opts=child)
+        # ARM cannot tell whether another identity's grant is live yet: wait a bounded time once.
+        subnet_ready = RbacPropagationWait(
+            f"{name}-subnet-role-propagation", trigger=subnet_role.id, mode="sleep", timeout=SUBNET_ROLE_WAIT,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[subnet_role]))
 
         system_pool = containerservice.ManagedClusterAgentPoolProfileArgs(
             name=SYSTEM_POOL,
@@ -96,6 +118,7 @@ class AksCluster(pulumi.ComponentResource):
             availability_zones=list(args.system_zones) or None,
             vnet_subnet_id=args.subnet_id,
             enable_node_public_ip=args.enable_node_public_ip,
+            enable_encryption_at_host=args.enable_encryption_at_host or None,
             # Only kube-system add-ons (CoreDNS, metrics-server, konnectivity) run on system nodes.
             node_taints=[CRITICAL_ADDONS_TAINT],
             node_labels={POOL_LABEL: SYSTEM_POOL},
@@ -107,6 +130,16 @@ class AksCluster(pulumi.ComponentResource):
             private_dns_zone="system" if args.private_cluster else None,
             authorized_ip_ranges=list(args.authorized_ip_ranges) or None,
         )
+        lb_profile = None
+        if args.outbound_type == "loadBalancer" and args.outbound_ip_count:
+            lb_profile = containerservice.ManagedClusterLoadBalancerProfileArgs(
+                managed_outbound_ips=containerservice.ManagedClusterLoadBalancerProfileManagedOutboundIPsArgs(
+                    count=args.outbound_ip_count))
+        addons = None
+        if args.log_analytics_workspace_id is not None:
+            # Container Insights ("omsagent"): node, pod and container logs and metrics, with Entra auth.
+            addons = {"omsagent": containerservice.ManagedClusterAddonProfileArgs(enabled=True, config={
+                "logAnalyticsWorkspaceResourceID": args.log_analytics_workspace_id, "useAADAuth": "true"})}
         self.cluster = containerservice.ManagedCluster(
             name,
             resource_name_=name,
@@ -132,7 +165,7 @@ class AksCluster(pulumi.ComponentResource):
                 network_plugin="azure", network_plugin_mode="overlay", network_dataplane="cilium",
                 network_policy="cilium", pod_cidr=POD_CIDR, service_cidr=SERVICE_CIDR,
                 dns_service_ip=DNS_SERVICE_IP, load_balancer_sku="standard",
-                outbound_type=args.outbound_type),
+                outbound_type=args.outbound_type, load_balancer_profile=lb_profile),
             api_server_access_profile=access,
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel="patch", node_os_upgrade_channel="NodeImage"),
@@ -141,9 +174,10 @@ class AksCluster(pulumi.ComponentResource):
             node_resource_group_profile=containerservice.ManagedClusterNodeResourceGroupProfileArgs(
                 restriction_level="ReadOnly"),
             agent_pool_profiles=[system_pool],
+            addon_profiles=addons,
             tags=args.tags,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[subnet_role],
+                parent=self, depends_on=[subnet_role, subnet_ready],
                 # The cluster autoscaler owns the system pool's current size.
                 ignore_changes=["agentPoolProfiles[0].count"]),
         )
@@ -152,6 +186,14 @@ class AksCluster(pulumi.ComponentResource):
             f"{name}-deployer-cluster-admin", principal_id=args.deployer_object_id,
             role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN),
             scope=self.cluster.id, description="llmcloud deployer manages Kubernetes objects", opts=child)
+        window = containerservice.MaintenanceWindowArgs(
+            schedule=containerservice.ScheduleArgs(weekly=containerservice.WeeklyScheduleArgs(
+                day_of_week=MAINTENANCE_DAY, interval_weeks=1)),
+            duration_hours=MAINTENANCE_HOURS, start_time=MAINTENANCE_START, utc_offset="+00:00")
+        self.maintenance = [containerservice.MaintenanceConfiguration(
+            f"{name}-{config}", config_name=config, resource_group_name=args.resource_group_name,
+            resource_name_=self.cluster.name, maintenance_window=window, opts=child)
+            for config in MAINTENANCE_CONFIGS]
 
         self.name = self.cluster.name
         self.id = self.cluster.id
@@ -163,6 +205,10 @@ class AksCluster(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name, resource_name=self.cluster.name, format="exec")
         self.kubeconfig = pulumi.Output.secret(
             creds.kubeconfigs.apply(lambda ks: decode_kubeconfig(ks[0].value)))
+        # The Kubernetes phase starts once the deployer's grant answers (bounded poll, rbac_wait.py).
+        self.access_ready = RbacPropagationWait(
+            f"{name}-admin-role-propagation", trigger=self.admin_role.id, mode="kubernetes",
+            kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.admin_role]))
         self.control_plane_principal_id = control_plane.principal_id
         self.register_outputs({"name": self.name, "id": self.id, "fqdn": self.fqdn,
                                "oidc_issuer_url": self.oidc_issuer_url, "kubeconfig": self.kubeconfig,

@@ -53,6 +53,16 @@ def managed_cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
                          "load_balancer_hour")
         yield ctx.per_gb("network.load_balancer", "Standard Load Balancer data processed", "load_balancer_gb",
                          ctx.usage.nat_gb_month, "usage.nat_gb_month")
+        outbound = ((network.get("loadBalancerProfile") or {}).get("managedOutboundIPs") or {}).get("count")
+        if outbound:
+            yield Line("network.load_balancer", "Standard public IPv4 (AKS-managed outbound)", "ip-hour",
+                       ctx.price("public_ip_hour"), Band(int(outbound), int(outbound), int(outbound)))
+
+
+@pricer("azure", "azure-native:dns:Zone")
+def dns_zone(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    """The public zone llmcloud creates when the stack names none (gateway.dns_zone); queries are extra."""
+    yield ctx.monthly("front_door", "Azure DNS public zone", "zone-month", "dns_zone_month")
 
 
 @pricer("azure", "azure-native:network:NatGateway")

@@ -6,8 +6,12 @@ in front of the in-cluster Envoy gateway (k8s/gateway.py), which terminates TLS 
   is raised to request_timeout_seconds + 60 (in minutes, 4-100);
 - HTTPS on 443 only: the Service has no port 80, so plain HTTP is refused; TLS 1.2 at least;
 - the certificate for gateway.domain comes from cert-manager (pinned Helm chart) and Let's Encrypt,
-  ACME DNS-01 in the Azure DNS zone of the domain's parent (in the stack's resource group), answered
-  with a workload identity that holds DNS Zone Contributor on that zone only;
+  ACME DNS-01 in an Azure DNS zone answered with a workload identity that holds DNS Zone Contributor on
+  that zone only. The zone is `gateway.dns_zone` (an Azure DNS zone resource id, any subscription or
+  resource group; the domain must be in it), or, without it, a public zone named after the domain itself
+  that llmcloud creates in the stack's resource group: its name servers are in the output `dns_records`
+  and the parent zone must delegate to them (NS records) before a certificate can be issued;
+- the endpoint's A record (the load balancer's address) is written in that zone too;
 - gateway.allowed_cidrs become loadBalancerSourceRanges.
 Why not Application Gateway / Front Door / API Management: Front Door and API Management cut origins at
 240 s, Application Gateway buffers responses unless told otherwise and needs a certificate brought to
@@ -17,30 +21,43 @@ requests up to 240 s (gateway_checks refuses more). The API is imported from the
 generated from the stack (gateway_openapi.openapi3); its policy forwards without buffering the response
 (streaming) and limits each key's rate; APIM reaches Envoy, behind an internal load balancer, through
 VNet integration in a subnet delegated to it. HTTPS only; the endpoint is APIM's gateway host name.
-API keys: generated (pulumi_random), kept in a Key Vault (RBAC, purge protection), handed to Envoy.
+API keys: generated (pulumi_random), kept in a Key Vault (RBAC), handed to Envoy. Each secret expires
+(`expires`, set once at creation: rotate a key by renaming it). Vault names are global and a deleted vault
+keeps its name for its soft-delete retention, so the name ends in a random suffix kept in the state:
+`destroy` then `up` creates a vault with a new name instead of colliding with the soft-deleted one.
+Purge protection everywhere; retention 7 days (90 in prod). Prod: a firewall that denies every network
+but the cluster subnet and `cluster.authorized_networks`, and the vault's audit log (AuditEvent) sent to
+Log Analytics.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.dns as dns
 import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_azure_native.monitor as monitor
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from ..gateway_checks import ResolvedGateway
 from ..k8s.gateway import API_PORT, NAME, ApiGateway, ApiGatewayArgs, api_keys
-from .identity import TOKEN_AUDIENCE, role_definition_id, subject
+from .checks import parse_zone_id
+from .identity import DNS_ZONE_CONTRIBUTOR, TOKEN_AUDIENCE, role_definition_id, subject
 
 CERT_MANAGER_CHART = {"chart": "cert-manager", "repo": "https://charts.jetstack.io", "version": "v1.18.2"}
 CERT_MANAGER_NAMESPACE = "cert-manager"
 CERT_MANAGER_SA = "cert-manager"
-DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
+SECRET_LIFETIME_DAYS = 365
+RECORD_TTL = 300
 ACME_SERVER = "https://acme-v02.api.letsencrypt.org/directory"
 TLS_SECRET = f"{NAME}-tls"
 
@@ -56,18 +73,32 @@ class AzureFrontDoorArgs:
     subscription_id: pulumi.Input[str]
     oidc_issuer_url: pulumi.Input[str]
     vnet_name: pulumi.Input[str] | None = None  # kind managed: where the APIM subnet goes
+    prod: bool = False  # purge protection, 90-day retention, vault firewall, audit log
+    allowed_subnet_ids: tuple[pulumi.Input[str], ...] = ()  # prod: the vault firewall lets these in
+    allowed_ip_ranges: tuple[str, ...] = ()
+    log_analytics_workspace_id: pulumi.Input[str] | None = None  # set: the vault's AuditEvent log goes there
     tags: dict[str, str] = field(default_factory=dict)
     k8s_labels: dict[str, str] = field(default_factory=dict)
 
 
-def vault_name(stack_name: str) -> str:
-    """Key Vault names are global, 3-24 letters, digits and hyphens."""
-    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:6]
-    return f"llm-{stack_name}"[:17].rstrip("-") + "-" + digest
+def vault_prefix(stack_name: str) -> str:
+    """Key Vault names are global, 3-24 letters, digits and hyphens: this prefix, '-', 6 random characters."""
+    return f"llm-{stack_name}"[:17].rstrip("-")
 
 
-def dns_zone(domain: str) -> str:
-    return domain.split(".", 1)[1]
+def record_name(domain: str, zone: str) -> str:
+    """The record's name relative to its zone: '@' at the apex."""
+    return "@" if domain == zone else domain.removesuffix("." + zone)
+
+
+def secret_expiry(today: _dt.date | None = None) -> int:
+    """Unix time SECRET_LIFETIME_DAYS after the first day of this month (UTC; LLMCLOUD_TODAY fixes the day),
+    so a plan is the same all month long. Only the first `up` writes it (ignore_changes)."""
+    if today is None:
+        fixed = os.environ.get("LLMCLOUD_TODAY")
+        today = _dt.date.fromisoformat(fixed) if fixed else _dt.datetime.now(_dt.UTC).date()
+    start = _dt.datetime(today.year, today.month, 1, tzinfo=_dt.UTC)
+    return int((start + _dt.timedelta(days=SECRET_LIFETIME_DAYS)).timestamp())
 
 
 def idle_timeout_minutes(g: ResolvedGateway) -> int:
@@ -94,19 +125,38 @@ class AzureFrontDoor(pulumi.ComponentResource):
         tags = args.tags
 
         keys = api_keys(name, g.key_names, pulumi.ResourceOptions(parent=self))
+        suffix = random.RandomString(f"{name}-vault-suffix", length=6, special=False, upper=False,
+                                     opts=pulumi.ResourceOptions(parent=self))
+        acls = None
+        if args.prod:
+            acls = keyvault.NetworkRuleSetArgs(
+                default_action="Deny", bypass="AzureServices",
+                virtual_network_rules=[keyvault.VirtualNetworkRuleArgs(id=s) for s in args.allowed_subnet_ids] or None,
+                ip_rules=[keyvault.IPRuleArgs(value=c) for c in args.allowed_ip_ranges] or None)
         vault = keyvault.Vault(
-            f"{name}-keys-vault", vault_name=vault_name(args.stack_name), resource_group_name=args.resource_group_name,
-            location=args.location, tags=tags,
+            f"{name}-keys-vault", vault_name=pulumi.Output.concat(vault_prefix(args.stack_name), "-", suffix.result),
+            resource_group_name=args.resource_group_name, location=args.location, tags=tags,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=args.tenant_id, sku=keyvault.SkuArgs(family="A", name="standard"),
-                enable_rbac_authorization=True, enable_purge_protection=True, enable_soft_delete=True,
-                soft_delete_retention_in_days=90),
+                # Purge protection everywhere (a deleted key stays recoverable); the random suffix, not a purge,
+                # is what lets `up` follow `destroy`. Outside prod the deleted vault ages out after 7 days.
+                enable_rbac_authorization=True, enable_soft_delete=True, enable_purge_protection=True,
+                soft_delete_retention_in_days=90 if args.prod else 7, network_acls=acls),
             opts=cloud)
+        expires = secret_expiry()
         for key, value in keys.items():
             keyvault.Secret(f"{name}-key-{key}-secret", secret_name=f"api-key-{key}", vault_name=vault.name,
                             resource_group_name=args.resource_group_name, tags=tags,
-                            properties=keyvault.SecretPropertiesArgs(value=value, content_type="llmcloud API key"),
-                            opts=cloud)
+                            properties=keyvault.SecretPropertiesArgs(
+                                value=value, content_type="llmcloud API key",
+                                attributes=keyvault.SecretAttributesArgs(enabled=True, expires=expires)),
+                            opts=pulumi.ResourceOptions(parent=self, provider=provider,
+                                                        ignore_changes=["properties.attributes.expires"]))
+        if args.log_analytics_workspace_id is not None:
+            monitor.DiagnosticSetting(
+                f"{name}-vault-diagnostics", name="llmcloud-vault-audit", resource_uri=vault.id,
+                workspace_id=args.log_analytics_workspace_id,
+                logs=[monitor.DiagnosticsLogSettingsArgs(category="AuditEvent", enabled=True)], opts=cloud)
 
         if g.kind == "managed":
             self._api_management(name, args, keys, cloud, k8s_provider)
@@ -114,16 +164,25 @@ class AzureFrontDoor(pulumi.ComponentResource):
         assert g.domain is not None  # gateway_checks: load_balancer needs a domain
 
         # ---- certificate: cert-manager + Let's Encrypt DNS-01 in the domain's Azure DNS zone
-        zone = dns_zone(g.domain)
+        if getattr(g, "dns_zone", None):
+            zone_sub, zone_rg, zone = parse_zone_id(g.dns_zone)  # checks.check refused a bad id before
+            zone_id: pulumi.Input[str] = g.dns_zone
+            zone_rg_name: pulumi.Input[str] = zone_rg
+            zone_sub_id: pulumi.Input[str] = zone_sub
+            name_servers: pulumi.Input[list[str]] | None = None
+        else:
+            zone = g.domain
+            created = dns.Zone(f"{name}-zone", zone_name=zone, resource_group_name=args.resource_group_name,
+                               location="global", zone_type="Public", tags=tags, opts=cloud)
+            zone_id, zone_rg_name, zone_sub_id = created.id, args.resource_group_name, args.subscription_id
+            name_servers = created.name_servers
         identity = managedidentity.UserAssignedIdentity(f"{name}-acme-id", resource_group_name=args.resource_group_name,
                                                         location=args.location, tags=tags, opts=cloud)
         managedidentity.FederatedIdentityCredential(
             f"{name}-acme-fic", resource_group_name=args.resource_group_name, resource_name_=identity.name,
             issuer=args.oidc_issuer_url, subject=subject(CERT_MANAGER_NAMESPACE, CERT_MANAGER_SA),
             audiences=[TOKEN_AUDIENCE], opts=cloud)
-        zone_id = pulumi.Output.concat("/subscriptions/", args.subscription_id, "/resourceGroups/",
-                                       args.resource_group_name, "/providers/Microsoft.Network/dnszones/", zone)
-        authorization.RoleAssignment(
+        acme_role = authorization.RoleAssignment(
             f"{name}-acme-dns", principal_id=identity.principal_id, principal_type="ServicePrincipal",
             role_definition_id=role_definition_id(args.subscription_id, DNS_ZONE_CONTRIBUTOR), scope=zone_id,
             description="cert-manager answers ACME DNS-01 for the llmcloud endpoint", opts=cloud)
@@ -136,13 +195,13 @@ class AzureFrontDoor(pulumi.ComponentResource):
                     "podLabels": {"azure.workload.identity/use": "true"},
                     "serviceAccount": {"name": CERT_MANAGER_SA, "labels": {"azure.workload.identity/use": "true"}}},
             opts=on_cluster)
-        after_cm = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[cert_manager])
+        after_cm = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[cert_manager, acme_role])
         k8s.apiextensions.CustomResource(
             f"{name}-acme-issuer", api_version="cert-manager.io/v1", kind="Issuer",
             metadata={"name": "llmcloud-letsencrypt", "namespace": args.namespace},
             spec={"acme": {"server": ACME_SERVER, "privateKeySecretRef": {"name": "llmcloud-letsencrypt-account"},
                            "solvers": [{"dns01": {"azureDNS": {
-                               "subscriptionID": args.subscription_id, "resourceGroupName": args.resource_group_name,
+                               "subscriptionID": zone_sub_id, "resourceGroupName": zone_rg_name,
                                "hostedZoneName": zone, "environment": "AzurePublicCloud",
                                "managedIdentity": {"clientID": identity.client_id}}}}]}},
             opts=after_cm)
@@ -159,11 +218,18 @@ class AzureFrontDoor(pulumi.ComponentResource):
             service_annotations=service_annotations(g, args.stack_name), tls_secret=TLS_SECRET),
             pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[certificate]))
 
+        address = envoy.service.status.apply(_ingress_ip)
+        dns.RecordSet(f"{name}-endpoint-record", record_type="A", zone_name=zone, resource_group_name=zone_rg_name,
+                      relative_record_set_name=record_name(g.domain, zone), ttl=RECORD_TTL,
+                      a_records=[dns.ARecordArgs(ipv4_address=address)], opts=cloud)
+
         self.endpoint = pulumi.Output.from_input(f"https://{g.domain}")
         self.api_keys = pulumi.Output.secret(pulumi.Output.all(**keys)) if keys else pulumi.Output.from_input({})
-        self.dns_records = envoy.service.status.apply(
-            lambda s: {"A": {g.domain: ((s or {}).get("load_balancer") or {}).get("ingress")}, "zone": zone}
-            if isinstance(s, dict) else {"zone": zone})
+        records: dict[str, Any] = {"zone": zone, "zone_id": zone_id, "A": {g.domain: address}}
+        if name_servers is not None:
+            # Delegate to these from the parent zone (NS records for the domain) before the first certificate.
+            records["name_servers"] = name_servers
+        self.dns_records = pulumi.Output.from_input(records)
         self.register_outputs({"endpoint": self.endpoint, "api_keys": self.api_keys, "dns_records": self.dns_records})
 
 
@@ -250,4 +316,7 @@ def build_front_door(r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[
         gateway=r.gateway, namespace=r.namespace, stack_name=r.stack_name,
         resource_group_name=ctx["resource_group_name"], location=r.region, tenant_id=ctx["tenant_id"],
         subscription_id=ctx["subscription_id"], oidc_issuer_url=ctx["oidc_issuer_url"], vnet_name=ctx.get("vnet_name"),
+        prod=bool(ctx.get("prod")), allowed_subnet_ids=tuple(ctx.get("allowed_subnet_ids", ())),
+        allowed_ip_ranges=tuple(ctx.get("allowed_ip_ranges", ())),
+        log_analytics_workspace_id=ctx.get("log_analytics_workspace_id"),
         tags=ctx.get("tags", r.labels), k8s_labels=k8s_labels), ctx.get("provider"), k8s_provider, opts)

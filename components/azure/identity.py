@@ -18,6 +18,8 @@ import pulumi_azure_native.managedidentity as managedidentity
 # Built-in role definition ids (the same in every tenant):
 # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"  # the audience Entra ID accepts for federated tokens

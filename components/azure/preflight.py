@@ -58,6 +58,13 @@ def offered_zones(sku: dict[str, Any] | None, location: str) -> set[str]:
     return zones
 
 
+def _sold_in(sku: dict[str, Any], location: str) -> bool:
+    """The location lists the SKU and does not withhold it from this subscription as a whole."""
+    listed = any(i.get("location", "").lower() == location.lower() for i in sku.get("locationInfo", []))
+    return listed and not any(r.get("reasonCode") == "NotAvailableForSubscription" and r.get("type") == "Location"
+                              for r in sku.get("restrictions", []))
+
+
 def check(resolved: Any, pools: list[Any], api: JsonApi | None = None,
           subscription: str | None = None) -> list[PoolCheck]:
     if api is None or subscription is None:
@@ -75,8 +82,21 @@ def check(resolved: Any, pools: list[Any], api: JsonApi | None = None,
         metric = SPOT_QUOTA if pool.spot else family or f"{pool.machine_type} family"
         usage = by_name.get(metric.lower())
         offered = offered_zones(sku, location)
+        # The zones the pool is deployed in (catalog vm_zones, components/azure/zones.py); () = regional:
+        # then the question is only whether the location sells the size to this subscription.
+        from ..azure.zones import pool_zones
+
+        zones = pool_zones(location, pool.machine_type, (resolved.cloud_options or {}).get("zones"))
+        regional = not zones
+        if regional:  # AKS may use any zone the size has here: report them all
+            zones = tuple(sorted({str(z) for i in (sku or {}).get("locationInfo", [])
+                                  if i.get("location", "").lower() == location.lower() for z in i.get("zones", [])}))
+        if zones:
+            in_zones: list[str] | None = sorted(z for z in zones if z in offered)
+        else:  # offered in the location without zones
+            in_zones = None if sku is not None and _sold_in(sku, location) else []
         c = PoolCheck(pool=pool.name, machine_type=pool.machine_type, accelerator=pool.accelerator,
-                      zones=list(pool.zones), offered=sorted(z for z in pool.zones if z in offered),
+                      zones=list(zones) or [location], offered=in_zones,
                       need=pool.max_nodes * pool.vcpus, unit="vCPUs", metric=metric,
                       limit=float(usage["limit"]) if usage else None,
                       used=float(usage.get("currentValue", 0)) if usage else None)

@@ -6,6 +6,10 @@ armRegionName eq '<region>' and (armSkuName eq '<size>' or ...)`, following `Nex
 a page). Kept: Linux pay-as-you-go meters per hour. Dropped: Windows products (their price includes the
 licence), "Low Priority" meters (the retired predecessor of Spot), reservation and Dev/Test rows.
 A meter whose skuName ends with " Spot" is the Spot price of the same size.
+
+Zones (`vm_zones`, components/azure/zones.py) are per subscription, so they are read from the Resource SKUs
+API only when Azure credentials are there (AZURE_ACCESS_TOKEN + ARM_SUBSCRIPTION_ID, or `az login` with
+LLMCLOUD_AZURE_ZONES=1); otherwise the shipped zones are kept, with a note.
 """
 
 from __future__ import annotations
@@ -93,4 +97,35 @@ def fetch(raw: dict[str, Any], wanted: Targets, http: Http, base_url: str = BASE
                 price = found.get(size, {})
                 if "on_demand" in price:
                     put(table, region, section, size, price["on_demand"], price.get("spot"))
-    return Fetched(prices=table, sources=[f"{BASE_URL}{PATH}?api-version={API_VERSION}"])
+    fetched = Fetched(prices=table, sources=[f"{BASE_URL}{PATH}?api-version={API_VERSION}"])
+    _add_zones(raw, fetched)
+    return fetched
+
+
+def _add_zones(raw: dict[str, Any], fetched: Fetched, env: dict[str, str] | None = None, api: Any = None) -> None:
+    """vm_zones from the Resource SKUs API of the caller's subscription, when credentials are there."""
+    import os
+
+    from ...azure import zones
+    from ...ops_http import AZURE_ARM, ApiError, JsonApi, Unreachable, azure_token
+
+    env = dict(os.environ) if env is None else env
+    wanted = env.get("LLMCLOUD_AZURE_ZONES") == "1" or bool(env.get("AZURE_ACCESS_TOKEN"))
+    if not wanted and api is None:
+        fetched.notes.append("zones (vm_zones) kept from the shipped catalog: set LLMCLOUD_AZURE_ZONES=1 with "
+                             "`az login` (or AZURE_ACCESS_TOKEN and ARM_SUBSCRIPTION_ID) to read your subscription's")
+        return
+    try:
+        if api is None:
+            token, subscription = azure_token(env)
+            api = JsonApi(env.get("LLMCLOUD_AZURE_ARM_URL", AZURE_ARM), token)
+        else:
+            subscription = env.get("ARM_SUBSCRIPTION_ID", "")
+        table, notes = zones.refresh_vm_zones(raw, api, subscription)
+    except (ApiError, Unreachable, RuntimeError) as exc:
+        fetched.notes.append(f"zones (vm_zones) kept from the shipped catalog: {exc}")
+        return
+    fetched.sections["vm_zones"] = table
+    fetched.notes.extend(notes)
+    fetched.sources.append(f"{AZURE_ARM}/subscriptions/<subscription>/providers/Microsoft.Compute/skus"
+                           f"?api-version={zones.SKUS_API}")

@@ -10,6 +10,12 @@ model weights.
   key as a user-assigned identity, which must hold "Key Vault Crypto Service Encryption User" on the
   vault (output `cmk_principal_id`).
   https://learn.microsoft.com/azure/storage/common/customer-managed-keys-configure-new-account
+- The deployer (whoever runs `llmcloud up`, and so `llmcloud weights sync`) gets Storage Blob Data
+  Contributor on the account: with shared keys off, a data-plane role is the only way to upload weights.
+- Prod: the account's firewall denies every network (default action Deny) but the cluster's subnet
+  (a service endpoint) and `cluster.authorized_networks` (the operators' CIDRs, for `weights sync`);
+  blob reads, writes and deletes go to Log Analytics (a diagnostic setting on the blob service).
+  https://learn.microsoft.com/azure/storage/common/storage-network-security
 """
 
 from __future__ import annotations
@@ -17,20 +23,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_azure_native.monitor as monitor
 import pulumi_azure_native.storage as storage
 
 from ..resolve import ResolvedBucket
 from .checks import parse_key_url
+from .identity import STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id
 
 SOFT_DELETE_DAYS = 14
 NONCURRENT_VERSION_DAYS = 30
+BLOB_LOG_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
+
+
 @dataclass(frozen=True)
 class BlobWeightsStorageArgs:
     bucket: ResolvedBucket
     resource_group_name: pulumi.Input[str]
     location: str  # the cluster's location: weights next to the GPUs load fastest and cost no egress
     sku: str = "Standard_LRS"  # Standard_ZRS in prod: survives the loss of one zone
+    subscription_id: pulumi.Input[str] | None = None  # with uploader_object_id: the role's subscription
+    uploader_object_id: pulumi.Input[str] | None = None  # gets Storage Blob Data Contributor
+    deny_public_network: bool = False  # prod: firewall Deny, except allowed_subnet_ids and allowed_ip_ranges
+    allowed_subnet_ids: tuple[pulumi.Input[str], ...] = ()
+    allowed_ip_ranges: tuple[str, ...] = ()
+    log_analytics_workspace_id: pulumi.Input[str] | None = None  # set: blob access is logged there
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -82,6 +100,8 @@ class BlobWeightsStorage(pulumi.ComponentResource):
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             is_hns_enabled=False,
+            public_network_access="Enabled",  # reachable only as the network rules below allow
+            network_rule_set=_network_rules(args),
             identity=identity,
             encryption=encryption,
             tags=args.tags,
@@ -122,6 +142,20 @@ class BlobWeightsStorage(pulumi.ComponentResource):
             public_access="None",
             opts=keep,
         )
+        if args.uploader_object_id is not None:
+            assert args.subscription_id is not None
+            self.uploader_role = authorization.RoleAssignment(
+                f"{name}-uploader", principal_id=args.uploader_object_id,
+                role_definition_id=role_definition_id(args.subscription_id, STORAGE_BLOB_DATA_CONTRIBUTOR),
+                scope=self.account.id, description="llmcloud deployer uploads model weights (weights sync)",
+                opts=child)
+        if args.log_analytics_workspace_id is not None:
+            monitor.DiagnosticSetting(
+                f"{name}-blob-diagnostics", name="llmcloud-blob-access",
+                resource_uri=pulumi.Output.concat(self.account.id, "/blobServices/default"),
+                workspace_id=args.log_analytics_workspace_id,
+                logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in BLOB_LOG_CATEGORIES],
+                opts=child)
         self.account_name = self.account.name
         self.account_id = self.account.id
         self.container_name = self.container.name
@@ -132,3 +166,17 @@ class BlobWeightsStorage(pulumi.ComponentResource):
                                "container_name": self.container_name, "url": self.url,
                                "blob_endpoint": self.blob_endpoint,
                                "cmk_principal_id": self.cmk_principal_id})
+
+
+def _network_rules(args: BlobWeightsStorageArgs) -> storage.NetworkRuleSetArgs:
+    """Allow (dev: the account is reachable from anywhere, Entra ID still required) or Deny with the cluster
+    subnet and the operators' CIDRs allowed. AzureServices: Azure Monitor and trusted services still reach it."""
+    if not args.deny_public_network:
+        return storage.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices")
+    return storage.NetworkRuleSetArgs(
+        default_action="Deny", bypass="AzureServices",
+        virtual_network_rules=[storage.VirtualNetworkRuleArgs(virtual_network_resource_id=s, action="Allow")
+                               for s in args.allowed_subnet_ids] or None,
+        # Storage IP rules take public IPv4 ranges as CIDR, or a single address without /32.
+        ip_rules=[storage.IPRuleArgs(i_p_address_or_range=c.removesuffix("/32"), action="Allow")
+                  for c in args.allowed_ip_ranges] or None)

@@ -90,6 +90,7 @@ def _sane(pair: list[float | None]) -> tuple[float | None, float | None]:
 def merge(raw: dict[str, Any], fetched: Fetched) -> Refreshed:
     """The shipped catalog with the fetched prices laid over it, and what changed."""
     result = Refreshed(cloud=str(raw.get("cloud")), catalog=copy.deepcopy(raw), notes=list(fetched.notes))
+    result.catalog.update(copy.deepcopy(fetched.sections))  # e.g. Azure's vm_zones from the Resource SKUs API
     gaps: list[str] = []
     spot_gaps: list[str] = []
     for (region, section, name), value in iter_prices(raw):

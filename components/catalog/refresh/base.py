@@ -40,3 +40,4 @@ class Fetched:
     sources: list[str]
     notes: list[str] = field(default_factory=list)  # printed as they are (e.g. "spot kept from ...")
     spot_from_api: bool = True  # False: the API has no spot prices; the shipped ones are kept
+    sections: dict[str, Any] = field(default_factory=dict)  # other top-level catalog keys to replace (vm_zones)

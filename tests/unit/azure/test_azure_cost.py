@@ -76,12 +76,13 @@ def test_nat_gateway_public_ip_and_storage(azure_plan):
 def test_totals(azure_plan):
     free = _cost(azure_plan, "Free", "tier-free")["monthly"]
     standard = _cost(azure_plan, "Standard")["monthly"]
-    # floor: system 140.16 + NAT 32.85 + 2.25 + IP 3.65 + storage 1.84 + egress 10 GB × 0.087
-    #        + front door: LB rule 18.25 + its IP 3.65 + 10 GB × 0.005 (+ 73 Standard fee)
-    assert free["floor"] == 203.57
-    assert standard["floor"] == 276.57
-    assert standard["expected"] == round(276.57 + 2681.29, 2)
-    assert standard["max"] == round(420.48 + 73 + 32.85 + 2.25 + 3.65 + 1.84 + 0.87 + 21.95 + 5362.58 + 91.54, 2)
+    # floor: system 140.16 + add-on pool 140.16 + NAT 32.85 + 2.25 + IP 3.65 + storage 1.84 + egress 10 GB × 0.087
+    #        + front door: LB rule 18.25 + its IP 3.65 + 10 GB × 0.005 + DNS zone 0.50 (+ 73 Standard fee)
+    assert free["floor"] == 344.23
+    assert standard["floor"] == 417.23
+    assert standard["expected"] == round(417.23 + 2681.29, 2)
+    assert standard["max"] == round(2 * 420.48 + 73 + 32.85 + 2.25 + 3.65 + 1.84 + 0.87 + 21.95 + 0.5 + 5362.58
+                                    + 91.54, 2)
     assert standard["floor"] - free["floor"] == 73.0
 
 
@@ -117,3 +118,23 @@ def test_on_demand_price_when_not_spot(azure_plan):
     cost = _cost(azure_plan, "Standard", "dev", text)
     t4 = _line(cost, "node_pools.t4")
     assert (t4["sku"], t4["unit_price"]) == ("Standard_NC4as_T4_v3", 0.526)
+
+
+def test_addon_pool_and_dns_zone(azure_plan):
+    cost = _cost(azure_plan, "Standard")
+    addons = _line(cost, "node_pools.addons")
+    assert addons["sku"] == "Standard_D4s_v5"
+    assert addons["quantity"] == {"floor": 1, "expected": 1, "max": 3}
+    assert addons["monthly"]["floor"] == 140.16  # 0.192 × 730, always on: Envoy and the controllers run there
+    zone = _line(cost, "front_door", "Azure DNS public zone")
+    assert zone["monthly"]["floor"] == 0.5  # created because the stack names no gateway.dns_zone
+
+
+def test_prod_egress_through_the_load_balancer(azure_plan):
+    cost = _cost(azure_plan, "Standard", "prod")
+    assert not [x for x in cost["lines"] if x["resource"] == "network.nat"]
+    ips = _line(cost, "network.load_balancer", "Standard public IPv4 (AKS-managed outbound)")
+    assert ips["quantity"]["floor"] == 2
+    assert ips["monthly"]["floor"] == 7.3  # 2 × 0.005 × 730
+    assert _line(cost, "network.load_balancer", "Standard Load Balancer (outbound)")["monthly"]["floor"] == 18.25
+    assert _line(cost, "node_pools.addons")["quantity"]["floor"] == 2

@@ -174,7 +174,7 @@ def test_pool_names_that_collide_on_aks(write_stack):
             "'a100one', the same as node_pools.a100-one; AKS pool names are the first 12 letters and digits: "
             "rename the pool") in problems
     assert (f"{path}:{_line(path, 'system:')}:11: node_pools.system: the AKS pool name of 'system' is "
-            "'system', the same as the AKS system pool") in problems[1]
+            "'system', the same as the AKS system pool llmcloud creates") in problems[1]
 
 
 def test_private_cluster_with_authorized_ranges(write_stack):
