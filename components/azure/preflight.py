@@ -84,7 +84,7 @@ def check(resolved: Any, pools: list[Any], api: JsonApi | None = None,
         offered = offered_zones(sku, location)
         # The zones the pool is deployed in (catalog vm_zones, components/azure/zones.py); () = regional:
         # then the question is only whether the location sells the size to this subscription.
-        from ..azure.zones import pool_zones
+        from .zones import pool_zones
 
         zones = pool_zones(location, pool.machine_type, (resolved.cloud_options or {}).get("zones"))
         regional = not zones

@@ -106,8 +106,8 @@ def _add_zones(raw: dict[str, Any], fetched: Fetched, env: dict[str, str] | None
     """vm_zones from the Resource SKUs API of the caller's subscription, when credentials are there."""
     import os
 
-    from ...azure import zones
-    from ...ops_http import AZURE_ARM, ApiError, JsonApi, Unreachable, azure_token
+    from ..ops_http import AZURE_ARM, ApiError, JsonApi, Unreachable, azure_token
+    from . import zones
 
     env = dict(os.environ) if env is None else env
     wanted = env.get("LLMCLOUD_AZURE_ZONES") == "1" or bool(env.get("AZURE_ACCESS_TOKEN"))
