@@ -269,7 +269,18 @@ def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, s
         models=models, gateway_auth=spec.gateway.auth, rate_limit_per_minute=spec.gateway.rate_limit_per_minute,
         budget_monthly_usd=spec.budget.monthly_usd, backend=spec.backend,
         cloud_options=_cloud_options(spec.cloud_block(cloud)), usage=spec.usage.model_dump(),
+        service_account=_serving_service_account(cloud, spec.environment),
     )
+
+
+def _serving_service_account(cloud: str, environment: str) -> str:
+    # GKE: every cluster of a project shares one Workload Identity pool, so the name carries the
+    # environment (components/gcp/checks.py). Elsewhere identities are per cluster.
+    if cloud == "gcp":
+        from .gcp.checks import serving_service_account
+
+        return serving_service_account(environment)
+    return SERVING_SERVICE_ACCOUNT
 
 
 def _cloud_options(block: Any) -> dict[str, object]:
