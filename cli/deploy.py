@@ -47,11 +47,32 @@ def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Any, A
     exe, passphrase = engine_essentials(action)
     if not credentials.has_credentials(r.cloud):
         fail(MISSING, f"no {r.cloud} credentials found; expected {credentials.EXPECTED[r.cloud]}")
+    if action not in ("read outputs", "cancel"):
+        _require_cloud_tools(r, deploy=action == "deploy")
     from llmcloud.components.engine.real import RealEngine, settings_for
 
     # `resolved` overrides the stack as deployed (up stamps the ttl deadline and cost: components/ttl.py).
     return r, lambda on_event=None, resolved=None: RealEngine(
         resolved or r, settings_for(resolved or r, exe, passphrase), on_event=on_event)
+
+
+def _require_cloud_tools(r: Any, *, deploy: bool) -> None:
+    """From <cloud>/checks.py: programs the cloud's providers run (missing_tools: gcp needs
+    gke-gcloud-auth-plugin, exit 4) and, for `up`, what would leave the deployed stack unreachable
+    (deploy_blockers, exit 2)."""
+    import importlib
+    import importlib.util
+
+    name = f"llmcloud.components.{r.cloud}.checks"
+    if importlib.util.find_spec(name) is None:
+        return
+    module = importlib.import_module(name)
+    missing = getattr(module, "missing_tools", lambda: [])()
+    if missing:
+        fail(MISSING, "; ".join(missing))
+    blockers = getattr(module, "deploy_blockers", lambda _r: [])(r) if deploy else []
+    if blockers:
+        fail(INVALID, "; ".join(blockers))
 
 
 def _engine_call(fn: Any) -> Any:

@@ -104,3 +104,32 @@ def check(loaded: Any, r: Any) -> list[Any]:
                 f"max_nodes {pool.max_nodes}",
                 f"set max_nodes: {per_zone * zones} or more, min_nodes: 0, or list fewer gcp.zones"))
     return errors
+
+
+# Programs outside Python that `up` needs on this machine, with how to get them. The kubeconfig llmcloud
+# hands the Kubernetes provider authenticates with the plugin (components/gcp/cluster.py: kubeconfig).
+# https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin
+TOOLS = {
+    "gke-gcloud-auth-plugin": "the Kubernetes provider signs in to GKE with it: `gcloud components install "
+                              "gke-gcloud-auth-plugin`, or the google-cloud-cli-gke-gcloud-auth-plugin package "
+                              "(apt/dnf)",
+}
+
+
+def missing_tools(which: Any = None) -> list[str]:
+    """One line per program of TOOLS that is not on PATH."""
+    import shutil
+
+    which = which or shutil.which
+    return [f"{tool} is not installed; {how}" for tool, how in TOOLS.items() if which(tool) is None]
+
+
+def deploy_blockers(r: Any) -> list[str]:
+    """What would make a deployed stack unusable though it plans fine: `up` refuses these (a preview
+    does not, so placeholder stacks still plan). Authorizing only documentation ranges (the placeholder
+    in stacks/prod.yaml) locks everyone out of the API server, the Kubernetes provider included."""
+    docs = documentation_ranges(r.authorized_networks)
+    if docs and len(docs) == len(r.authorized_networks) and not r.private_endpoint:
+        return [f"cluster.authorized_networks lists only documentation ranges ({', '.join(docs)}): nobody, "
+                "llmcloud included, could reach the API server; put your office/VPN/CI egress ranges there"]
+    return []
