@@ -60,9 +60,22 @@ def initial_node_count(min_nodes: int, max_nodes: int, zones: int) -> int | None
     return per_zone if per_zone * zones <= max_nodes else None
 
 
+def pool_zones(pool: Any) -> tuple[str, ...]:
+    """The zones a pool's nodes go to (node_locations). A TPU slice lives in one zone. Other pools spread
+    over every zone that offers them, unless one node per zone at creation would already exceed
+    max_nodes (min_nodes 1, max_nodes 2, three zones): then over as many zones as keep the initial
+    total within min..max."""
+    if pool.kind == "tpu":
+        return tuple(pool.zones[:1])
+    zones = tuple(pool.zones)
+    for k in range(len(zones), 0, -1):
+        if initial_node_count(pool.min_nodes, pool.max_nodes, k) is not None:
+            return zones[:k]
+    return zones[:1]
+
+
 def pool_zone_count(pool: Any) -> int:
-    """A TPU slice lives in one zone; other pools spread over every zone that offers them."""
-    return 1 if pool.kind == "tpu" else max(len(pool.zones), 1)
+    return max(len(pool_zones(pool)), 1)
 
 
 def armor_rule_ranges(cidrs: tuple[str, ...] | list[str]) -> list[list[str]]:
@@ -95,14 +108,6 @@ def check(loaded: Any, r: Any) -> list[Any]:
                 "set spot: true (Flex-start and reservations are not supported by llmcloud yet)"
                 + ("; or accelerators_per_node: 8 (a3-highgpu-8g is sold on demand)"
                    if pool.machine_type.startswith("a3-highgpu-") else "")))
-        zones = pool_zone_count(pool)
-        if initial_node_count(pool.min_nodes, pool.max_nodes, zones) is None:
-            per_zone = math.ceil(pool.min_nodes / zones)
-            errors.append(loaded.error(
-                (*path, "max_nodes"), f"GKE starts a pool with the same node count in each of its {zones} zones: "
-                f"min_nodes {pool.min_nodes} needs {per_zone} per zone, {per_zone * zones} in total, above "
-                f"max_nodes {pool.max_nodes}",
-                f"set max_nodes: {per_zone * zones} or more, min_nodes: 0, or list fewer gcp.zones"))
     return errors
 
 

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from ..resolve import ResolvedNodePool
-from .checks import initial_node_count, pool_zone_count
+from .checks import initial_node_count, pool_zone_count, pool_zones
 from .options import child
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
@@ -72,10 +72,9 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
             name,
             cluster=args.cluster_id,
             location=args.location,
-            # A TPU slice lives in one zone; GPUs spread over every zone that has them.
-            node_locations=list(pool.zones[:1] if pool.kind == "tpu" else pool.zones),
-            # initial_node_count is per zone: the smallest count whose total is within min..max (the
-            # validator refuses pools where none is, components/gcp/checks.py).
+            # A TPU slice lives in one zone; GPUs spread over the zones that have them, as many as keep
+            # the initial total within min..max (initial_node_count is per zone: components/gcp/checks.py).
+            node_locations=list(pool_zones(pool)),
             initial_node_count=initial_node_count(pool.min_nodes, pool.max_nodes, pool_zone_count(pool)) or 0,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=pool.min_nodes, total_max_node_count=pool.max_nodes,

@@ -179,13 +179,13 @@ def test_initial_total_is_within_min_and_max(stack):
         assert lo <= total <= hi, (pool.name, total, lo, hi)
 
 
-def test_a_pool_whose_per_zone_start_exceeds_max_is_refused(write_stack):
-    r = resolved(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 0, max_nodes: 2}\n"))
-    zones = len(r.node_pools["l4"].zones)
-    assert zones >= 3
-    with pytest.raises(StackErrors) as err:
-        resolved(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 1, max_nodes: 2}\n"))
-    assert "node_pools.l4.max_nodes" in str(err.value) and f"set max_nodes: {zones}" in str(err.value)
+def test_a_pool_whose_per_zone_start_would_exceed_max_uses_fewer_zones(write_stack):
+    r = resolved(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 1, max_nodes: 2}\n"))
+    zones = r.node_pools["l4"].zones
+    assert len(zones) >= 3  # one node in each would be 3 > max_nodes 2
+    pool = one(plan(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 1, max_nodes: 2}\n")),
+               POOL, "llm-dev-l4").inputs
+    assert pool["nodeLocations"] == list(zones[:2]) and pool["initialNodeCount"] == 1
     assert checks.initial_node_count(1, 5, 3) == 1
     assert checks.initial_node_count(4, 6, 3) == 2
     assert checks.initial_node_count(4, 5, 3) is None
