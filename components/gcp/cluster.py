@@ -131,6 +131,10 @@ class GkeCluster(pulumi.ComponentResource):
                 recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
                     start_time=MAINTENANCE_WINDOW[0], end_time=MAINTENANCE_WINDOW[1],
                     recurrence=MAINTENANCE_WINDOW[2])),
+            # No client certificate: people and llmcloud sign in with Google identities (gke-gcloud-auth-plugin).
+            master_auth=gcp.container.ClusterMasterAuthArgs(
+                client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
+                    issue_client_certificate=False)),
             enable_shielded_nodes=True,
             # Pod-to-pod traffic on one node goes through the VPC, so flow logs and firewall rules see it.
             enable_intranode_visibility=True,
