@@ -375,6 +375,7 @@ def test_prod_has_flow_logs_intranode_visibility_and_bucket_access_logs():
     subnet = one(p, "gcp:compute/subnetwork:Subnetwork").inputs
     assert subnet["logConfig"]["flowSampling"] > 0
     assert one(p, CLUSTER).inputs["enableIntranodeVisibility"] is True
+    assert one(p, CLUSTER).inputs["masterAuth"] == {"clientCertificateConfig": {"issueClientCertificate": False}}
     weights = one(p, "gcp:storage/bucket:Bucket", "llm-prod-weights")
     logs = one(p, "gcp:storage/bucket:Bucket", "llm-prod-weights-access-logs")
     assert weights.inputs["logging"]["logBucket"] == logs.inputs["name"]
