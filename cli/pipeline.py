@@ -49,11 +49,29 @@ def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Resolv
     exe, passphrase = engine_essentials(action)
     if not credentials.has_credentials(r.cloud):
         fail(MISSING, f"no {r.cloud} credentials found; expected {credentials.expected(r.cloud)}")
+    if action not in ("read outputs", "cancel"):
+        require_cloud_tools(r, deploy=action == "deploy")
     from llmcloud.components.engine.real import RealEngine, settings_for
 
     # `resolved` overrides the stack as deployed (up stamps the ttl deadline and cost: components/ttl.py).
     return r, lambda on_event=None, resolved=None: RealEngine(
         resolved or r, settings_for(resolved or r, exe, passphrase), on_event=on_event)
+
+
+def require_cloud_tools(r: ResolvedStack, *, deploy: bool) -> None:
+    """Programs the cloud's providers run (gcp: gke-gcloud-auth-plugin; exit 4) and, for `up`, what would
+    leave the deployed stack unreachable (exit 2): both asked of the Cloud object."""
+    from llmcloud.components import registry
+
+    door = registry.cloud(r.cloud)
+    missing = door.missing_tools()
+    if missing:
+        fail(MISSING, "; ".join(missing))
+    blockers = door.deploy_blockers(r) if deploy else []
+    if blockers:
+        from .common import INVALID
+
+        fail(INVALID, "; ".join(blockers))
 
 
 def engine_call(fn: Callable[[], Any]) -> Any:

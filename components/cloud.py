@@ -225,6 +225,19 @@ class Cloud(Protocol):
     @property
     def ci_login(self) -> CiLogin: ...  # the OIDC login of CI jobs that deploy to this cloud
 
+    def serving_service_account(self, environment: str) -> str:
+        """The model servers' Kubernetes service account name (GKE: per environment, since every cluster
+        of a project shares one Workload Identity pool)."""
+        ...
+
+    def missing_tools(self) -> list[str]:
+        """Programs the cloud's providers run that are not installed, each with how to install it."""
+        ...
+
+    def deploy_blockers(self, resolved: ResolvedStack) -> list[str]:
+        """What would leave a deployed stack unreachable (refused by `up`, exit 2), e.g. placeholder ranges."""
+        ...
+
     def rehearsal_facts(self) -> Any:
         """What the rehearsal asks of this cloud (components/<cloud>/rehearsal.py), or None while absent."""
         ...
@@ -371,6 +384,21 @@ class BaseCloud:
 
     def find_leftovers(self, stack: str, **clients: Any) -> list[Leftover]:
         return self._module("leftovers").find(stack, **clients)  # type: ignore[no-any-return]
+
+    def serving_service_account(self, environment: str) -> str:
+        from .resolve import SERVING_SERVICE_ACCOUNT
+
+        return SERVING_SERVICE_ACCOUNT
+
+    def missing_tools(self) -> list[str]:
+        if not self._has_module("checks"):
+            return []
+        return list(getattr(self._module("checks"), "missing_tools", lambda: [])())
+
+    def deploy_blockers(self, resolved: ResolvedStack) -> list[str]:
+        if not self._has_module("checks"):
+            return []
+        return list(getattr(self._module("checks"), "deploy_blockers", lambda _r: [])(resolved))
 
     def rehearsal_facts(self) -> Any:
         # The rehearsal helper's module (components/<cloud>/rehearsal.py); None until it exists.

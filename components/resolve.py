@@ -264,6 +264,7 @@ def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, s
         models=models, gateway_auth=spec.gateway.auth,
         budget_monthly_usd=spec.budget.monthly_usd, backend=spec.backend,
         cloud_options=_cloud_options(door.block(spec)), usage=spec.usage.model_dump(),
+        service_account=door.serving_service_account(spec.environment),
     )
 
 

@@ -77,6 +77,9 @@ def fake_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePulu
     bin_dir.mkdir(parents=True)
     shutil.copy(REPO / "tests" / "fakes" / "pulumi", bin_dir / "pulumi")
     (bin_dir / "pulumi").chmod(0o755)
+    plugin = bin_dir / "gke-gcloud-auth-plugin"  # `up` on gcp checks it is installed (components/gcp/checks.py)
+    plugin.write_text("#!/bin/sh\nexit 0\n")
+    plugin.chmod(0o755)
     log = tmp_path / "pulumi-calls.jsonl"
     scenario_file = tmp_path / "scenario.json"
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")

@@ -132,4 +132,10 @@ class Gcp(BaseCloud):
         return {"region": resolved.region, "project": resolved.project}
 
 
+    def serving_service_account(self, environment: str) -> str:
+        from .checks import serving_service_account
+
+        return serving_service_account(environment)
+
+
 CLOUD: Cloud = Gcp()  # mypy checks Gcp against the Cloud protocol (tests/unit/test_types.py)

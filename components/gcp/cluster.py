@@ -6,18 +6,49 @@ recreates the cluster. Accelerator pools are GkeAcceleratorNodePool components.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
 
 from ..labels import POOL_LABEL, SYSTEM_POOL
+from .checks import account_id
+from .options import child as child_opts
 
-# Node service account roles: the minimum GKE documents for nodes, instead of the default compute SA
-# (Editor on the project). https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster
-NODE_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
-              "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader")
+# Node service account roles, instead of the Compute Engine default SA (Editor on the project):
+# - container.defaultNodeServiceAccount: what GKE documents for a custom node SA (logging, monitoring,
+#   resource metadata, autoscaling metrics); https://cloud.google.com/kubernetes-engine/docs/how-to/service-accounts
+# - artifactregistry.reader: pull images from Artifact Registry (the image cache);
+# - serviceusage.serviceUsageConsumer: image streaming calls the Container File System API as the node;
+#   https://cloud.google.com/kubernetes-engine/docs/how-to/image-streaming#requirements
+# Checked 2026-12-01.
+NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader",
+              "roles/serviceusage.serviceUsageConsumer")
 MASTER_CIDR = "172.16.0.0/28"
+OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+
+# The control plane of a private cluster reaches nodes only on 443 and 10250 through the rule GKE
+# creates; every webhook or aggregated API server that listens elsewhere needs its own rule.
+# Port -> who listens there, read from each chart at the version llmcloud pins (checked 2026-12-01):
+CONTROL_PLANE_PORTS: dict[int, str] = {
+    6443: "KEDA metrics API server (kedacore/charts keda 2.17.2: metricsServer portHttpsTarget 6443)",
+    9443: "KEDA admission webhooks (keda 2.17.2: webhooks.port default 9443) and the LeaderWorkerSet "
+          "webhook (kubernetes-sigs/lws chart 0.7.0: service.port 9443)",
+    10250: "cert-manager webhook (jetstack cert-manager v1.18.2: webhook.securePort 10250) and the "
+           "Prometheus Operator webhook (kube-prometheus-stack 75.15.1: prometheusOperator.tls.internalPort "
+           "10250); GKE's own rule opens it too",
+}
+# Weekend nights (UTC): upgrades and repairs wait for them. GKE needs at least 48 hours of windows in
+# any 32 days, each window at least 4 hours; this gives two 8-hour windows a week.
+# https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions
+MAINTENANCE_WINDOW = ("2026-01-03T02:00:00Z", "2026-01-03T10:00:00Z", "FREQ=WEEKLY;BYDAY=SA,SU")
+# GKE's default observability packages (system metrics, kube state metrics since 1.27, cAdvisor/Kubelet
+# since 1.29.3): setting enable_components replaces the defaults, so they are all listed here. The
+# vLLM restart alert reads kube_pod_container_status_restarts_total from kube state metrics (POD).
+# https://cloud.google.com/kubernetes-engine/docs/how-to/configure-metrics (checked 2026-12-01)
+MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "STORAGE", "HPA", "POD", "DAEMONSET", "DEPLOYMENT", "STATEFULSET",
+                         "CADVISOR", "KUBELET")
 
 
 @dataclass(frozen=True)
@@ -35,8 +66,11 @@ class GkeClusterArgs:
     private_endpoint: bool = False
     authorized_networks: tuple[str, ...] = ()
     system_machine_type: str = "e2-standard-4"
-    deletion_protection: bool = False
+    deletion_protection: bool = False  # protect_data: the cluster cannot be deleted until it is lifted
+    enable_gpu_metrics: bool = False  # DCGM metrics, when a pool has GPUs
+    enable_gcs_fuse: bool = False  # the Cloud Storage FUSE CSI driver, only when a workload mounts a bucket
     labels: dict[str, str] = field(default_factory=dict)
+    depends_on: Sequence[pulumi.Resource] = ()  # the enabled APIs
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -44,15 +78,15 @@ class GkeCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:gcp:GkeCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_opts(self, args.depends_on)
         workload_pool = f"{args.project}.svc.id.goog"
 
         node_sa = gcp.serviceaccount.Account(
-            f"{name}-nodes", account_id=_account_id(f"{name}-nodes"), display_name=f"GKE nodes of {name}",
+            f"{name}-nodes", account_id=account_id(f"{name}-nodes"), display_name=f"GKE nodes of {name}",
             opts=child)
-        for role in NODE_ROLES:
-            gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[1].replace('.', '-')}", project=args.project,
-                                   role=role, member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"), opts=child)
+        node_roles = [gcp.projects.IAMMember(
+            f"{name}-nodes-{role.split('/')[1].replace('.', '-')}", project=args.project, role=role,
+            member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"), opts=child) for role in NODE_ROLES]
 
         authorized = None
         if args.authorized_networks:
@@ -67,6 +101,14 @@ class GkeCluster(pulumi.ComponentResource):
             subnetwork=args.subnetwork,
             remove_default_node_pool=True,
             initial_node_count=1,
+            # The temporary default pool runs for a minute before it is removed: as the node SA too, not
+            # as the Compute Engine default SA.
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                service_account=node_sa.email, oauth_scopes=OAUTH_SCOPES,
+                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(
+                    mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True)),
             deletion_protection=args.deletion_protection,
             min_master_version=args.kubernetes_version,
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel),
@@ -81,21 +123,43 @@ class GkeCluster(pulumi.ComponentResource):
             gateway_api_config=gcp.container.ClusterGatewayApiConfigArgs(channel="CHANNEL_STANDARD"),
             # Managed Prometheus collects vLLM's /metrics through PodMonitoring resources.
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
-                enable_components=["SYSTEM_COMPONENTS"],
+                enable_components=[*MONITORING_COMPONENTS, *(["DCGM"] if args.enable_gpu_metrics else [])],
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True)),
             addons_config=gcp.container.ClusterAddonsConfigArgs(
-                gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(enabled=True)),
+                gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(
+                    enabled=args.enable_gcs_fuse)) if args.enable_gcs_fuse else None,
+            maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
+                recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
+                    start_time=MAINTENANCE_WINDOW[0], end_time=MAINTENANCE_WINDOW[1],
+                    recurrence=MAINTENANCE_WINDOW[2])),
+            # No client certificate: people and llmcloud sign in with Google identities (gke-gcloud-auth-plugin).
+            master_auth=gcp.container.ClusterMasterAuthArgs(
+                client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
+                    issue_client_certificate=False)),
             enable_shielded_nodes=True,
+            # Pod-to-pod traffic on one node goes through the VPC, so flow logs and firewall rules see it.
+            enable_intranode_visibility=True,
             datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2: network policy enforcement built in
             resource_labels=args.labels,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount", "nodeConfig"]),
+            opts=child_opts(self, [*args.depends_on, *node_roles], ignore_changes=["initialNodeCount", "nodeConfig"]),
         )
 
+        # Webhooks and aggregated APIs of what llmcloud installs: from the control plane to the nodes.
+        gcp.compute.Firewall(
+            f"{name}-control-plane-webhooks", network=args.network, direction="INGRESS", priority=1000,
+            description="llmcloud: GKE control plane to webhook and aggregated API ports on the nodes",
+            source_ranges=[MASTER_CIDR], target_service_accounts=[node_sa.email],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in CONTROL_PLANE_PORTS])],
+            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"), opts=child)
+
+        # initial_node_count is per zone: a regional cluster starts one system node in each of its zones.
+        zones = max(len(args.node_locations), 1)
         self.system_pool = gcp.container.NodePool(
             f"{name}-system",
             cluster=self.cluster.id,
             location=args.location,
-            autoscaling=gcp.container.NodePoolAutoscalingArgs(total_min_node_count=1, total_max_node_count=3,
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(total_min_node_count=1,
+                                                              total_max_node_count=max(3, zones),
                                                               location_policy="BALANCED"),
             initial_node_count=1,
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
@@ -104,7 +168,7 @@ class GkeCluster(pulumi.ComponentResource):
                 disk_size_gb=100,
                 disk_type="pd-balanced",
                 service_account=node_sa.email,
-                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                oauth_scopes=OAUTH_SCOPES,
                 workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
                     mode="GKE_METADATA"),
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
@@ -112,12 +176,15 @@ class GkeCluster(pulumi.ComponentResource):
                 resource_labels=args.labels,
                 labels={POOL_LABEL: SYSTEM_POOL},
             ),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount", "nodeCount"]),
+            opts=child_opts(self, args.depends_on, ignore_changes=["initialNodeCount", "nodeCount"]),
         )
 
         self.name = self.cluster.name
         self.endpoint = self.cluster.endpoint
-        self.workload_pool = pulumi.Output.from_input(workload_pool)
+        # From the cluster itself: the pool exists only once a Workload Identity cluster does, and IAM
+        # members naming it fail before ("Identity Pool does not exist").
+        self.workload_pool = self.cluster.workload_identity_config.apply(
+            lambda c: (c.workload_pool if c else None) or workload_pool)
         self.node_service_account = node_sa.email
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
             self.cluster.name, self.cluster.endpoint, self.cluster.master_auth.cluster_ca_certificate,
@@ -125,11 +192,6 @@ class GkeCluster(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
                                "workload_pool": self.workload_pool,
                                "node_service_account": self.node_service_account})
-
-
-def _account_id(text: str) -> str:
-    """Service account ids: 6-30 characters, lowercase letters, digits, hyphens."""
-    return text.lower()[:30].rstrip("-")
 
 
 def kubeconfig(name: str, endpoint: str, ca_cert: str) -> str:

@@ -60,6 +60,8 @@ def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 @pricer("gcp", "gcp:storage/bucket:Bucket")
 def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    if step.name.endswith("-access-logs"):  # GcsWeightsBucket's log bucket (labels may be secret in a preview)
+        return  # usage logs of the weights bucket: a few MB a day, not the weights' usage.stored_gb
     yield ctx.per_gb(f"buckets.{ctx.key_of(step)}", "Cloud Storage Standard", "object_storage_gb_month",
                      ctx.usage.stored_gb, "usage.stored_gb", unit="GB-month")
 

@@ -26,6 +26,7 @@ import pulumi_kubernetes as k8s
 
 from ..gateway_checks import ResolvedGateway
 from ..k8s.gateway import API_PORT, HEALTH_PORT, NAME, ApiGateway, ApiGatewayArgs, api_keys
+from .checks import armor_rule_ranges
 
 GATEWAY_CLASS = "gke-l7-global-external-managed"
 UNSUPPORTED = {"managed": "GCP API Gateway cannot stream and cuts backends at 15 s by default"}
@@ -39,6 +40,19 @@ class GcpFrontDoorArgs:
     stack_name: str
     labels: dict[str, str] = field(default_factory=dict)  # cloud labels
     k8s_labels: dict[str, str] = field(default_factory=dict)
+    services: tuple[Any, ...] = ()  # the enabled APIs (Secret Manager, Certificate Manager, Compute)
+
+
+def armor_rules(allowed_cidrs: tuple[str, ...]) -> list[gcp.compute.SecurityPolicyRuleArgs]:
+    """Allow allowed_cidrs, deny the rest. A rule holds at most 10 ranges: one allow rule per 10."""
+    def rule(priority: int, action: str, ranges: list[str]) -> gcp.compute.SecurityPolicyRuleArgs:
+        return gcp.compute.SecurityPolicyRuleArgs(
+            priority=priority, action=action, match=gcp.compute.SecurityPolicyRuleMatchArgs(
+                versioned_expr="SRC_IPS_V1",
+                config=gcp.compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=ranges)))
+
+    return [*(rule(1000 + i, "allow", group) for i, group in enumerate(armor_rule_ranges(allowed_cidrs))),
+            rule(2147483647, "deny(403)", ["*"])]
 
 
 def secret_id(stack_name: str, key: str) -> str:
@@ -113,7 +127,7 @@ class GcpFrontDoor(pulumi.ComponentResource):
         g = args.gateway
         if g.kind in UNSUPPORTED:  # gateway_checks refuses it first; this guards direct use
             raise ValueError(f"gateway.kind {g.kind} on gcp: {UNSUPPORTED[g.kind]}")
-        cloud = pulumi.ResourceOptions(parent=self, provider=provider)
+        cloud = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(args.services) or None)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
         labels = args.labels
 
@@ -153,15 +167,7 @@ class GcpFrontDoor(pulumi.ComponentResource):
             armor_name = f"{args.stack_name}-gateway"[:63]
             gcp.compute.SecurityPolicy(
                 f"{name}-gateway-armor", name=armor_name, description="llmcloud: only gateway.allowed_cidrs",
-                rules=[gcp.compute.SecurityPolicyRuleArgs(
-                    priority=1000, action="allow", match=gcp.compute.SecurityPolicyRuleMatchArgs(
-                        versioned_expr="SRC_IPS_V1",
-                        config=gcp.compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=list(g.allowed_cidrs)))),
-                    gcp.compute.SecurityPolicyRuleArgs(
-                    priority=2147483647, action="deny(403)", match=gcp.compute.SecurityPolicyRuleMatchArgs(
-                        versioned_expr="SRC_IPS_V1",
-                        config=gcp.compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=["*"])))],
-                opts=cloud)
+                rules=armor_rules(g.allowed_cidrs), opts=cloud)
 
         after = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[envoy, certmap, ssl])
         _custom(f"{name}-gateway", gateway_manifest(g, args.namespace, f"{args.stack_name}-gateway"[:63],
@@ -183,4 +189,5 @@ def build_front_door(r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[
                      opts: pulumi.ResourceOptions) -> GcpFrontDoor:
     return GcpFrontDoor(f"llm-{r.environment}-front-door", GcpFrontDoorArgs(
         gateway=r.gateway, project=r.project, namespace=r.namespace, stack_name=r.stack_name, labels=r.labels,
-        k8s_labels=k8s_labels), platform.front_door.get("provider"), k8s_provider, opts)
+        k8s_labels=k8s_labels, services=tuple(platform.front_door.get("services", ()))),
+        platform.front_door.get("provider"), k8s_provider, opts)

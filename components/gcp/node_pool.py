@@ -7,10 +7,14 @@
   with the slice topology. GKE taints TPU nodes with google.com/tpu itself; we add the same taint
   explicitly so the plan shows it and policy can check it.
 - The code owns min and max; the cluster autoscaler owns the current size (ignore_changes).
+- Upgrades: a surge node of an 8-GPU shape or a spare TPU slice is rarely there, so accelerator pools
+  upgrade in place one node at a time (max_surge 0, max_unavailable 1), in the cluster's maintenance
+  window. https://cloud.google.com/kubernetes-engine/docs/concepts/node-pool-upgrade-strategies
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -18,6 +22,8 @@ import pulumi_gcp as gcp
 
 from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
+from .checks import initial_node_count, pool_zone_count, pool_zones
+from .options import child
 
 # Machine families that need gVNIC for their NIC bandwidth (A3 and A4 refuse to boot without it).
 GVNIC_FAMILIES = ("a3", "a4", "g2", "ct5lp", "ct6e")
@@ -30,13 +36,13 @@ class GkeAcceleratorNodePoolArgs:
     pool: ResolvedNodePool
     service_account: pulumi.Input[str]
     labels: dict[str, str] = field(default_factory=dict)
+    depends_on: Sequence[pulumi.Resource] = ()  # the enabled APIs
 
 
 def node_labels(pool: ResolvedNodePool) -> dict[str, str]:
-    labels = {POOL_LABEL: pool.name}
-    if pool.kind == "gpu":
-        labels["cloud.google.com/gke-accelerator"] = pool.accelerator_id or ""
-    return labels
+    # cloud.google.com/gke-accelerator (and gke-tpu-*) are GKE-managed: GKE sets them from the
+    # accelerator itself and refuses or overwrites a user value.
+    return {POOL_LABEL: pool.name}
 
 
 def taints(pool: ResolvedNodePool) -> list[tuple[str, str, str]]:
@@ -65,16 +71,18 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
             name,
             cluster=args.cluster_id,
             location=args.location,
-            # A TPU slice lives in one zone; GPUs spread over every zone that has them.
-            node_locations=list(pool.zones[:1] if pool.kind == "tpu" else pool.zones),
-            # initial_node_count is per zone; the autoscaler then keeps the total within min..max.
-            initial_node_count=-(-pool.min_nodes // (1 if pool.kind == "tpu" else len(pool.zones))),
+            # A TPU slice lives in one zone; GPUs spread over the zones that have them, as many as keep
+            # the initial total within min..max (initial_node_count is per zone: components/gcp/checks.py).
+            node_locations=list(pool_zones(pool)),
+            initial_node_count=initial_node_count(pool.min_nodes, pool.max_nodes, pool_zone_count(pool)) or 0,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=pool.min_nodes, total_max_node_count=pool.max_nodes,
                 # Spot capacity comes and goes per zone: ANY takes whatever zone has it.
                 location_policy="ANY" if pool.spot else "BALANCED"),
             placement_policy=placement,
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
+                strategy="SURGE", max_surge=0, max_unavailable=1) if pool.kind in ("gpu", "tpu") else None,
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=pool.machine_type,
                 guest_accelerators=accelerators,
@@ -96,7 +104,7 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
                     enable_secure_boot=True, enable_integrity_monitoring=True),
             ),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount", "nodeCount"]),
+            opts=child(self, args.depends_on, ignore_changes=["initialNodeCount", "nodeCount"]),
         )
         self.name = self.node_pool.name
         self.machine_type = pulumi.Output.from_input(pool.machine_type)

@@ -80,7 +80,11 @@ def test_every_catalog_machine_gets_its_family_accelerator_and_count(write_stack
     assert machine.machine_type.startswith(family)
     if machine.machine_type in GPU_COUNTS:
         assert machine.count == GPU_COUNTS[machine.machine_type]
-    r = resolved(_pool_stack(write_stack, machine.accelerator, machine.count, machine.machine_type))
+    # Shapes sold without on-demand (A3 High 1/2/4g, A3 Ultra, A4) are planned as spot (issue 17 item 4).
+    from llmcloud.components.gcp.checks import NO_ON_DEMAND
+
+    r = resolved(_pool_stack(write_stack, machine.accelerator, machine.count, machine.machine_type,
+                             spot=machine.machine_type in NO_ON_DEMAND))
     pool = r.node_pools["p"]
     assert (pool.machine_type, pool.accelerators_per_node) == (machine.machine_type, machine.count)
     step = _pool_steps(r)
@@ -96,7 +100,8 @@ def test_every_catalog_machine_gets_its_family_accelerator_and_count(write_stack
         assert acc["count"] == machine.count
         assert acc["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "LATEST"}
         assert cfg["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
-        assert cfg["labels"]["cloud.google.com/gke-accelerator"] == expected_id
+        # GKE sets cloud.google.com/gke-accelerator itself; a user value is refused (issue 17 item 17)
+        assert "cloud.google.com/gke-accelerator" not in cfg["labels"]
     assert cfg["labels"]["llmcloud.dev/pool"] == "p"
     assert cfg["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
 
@@ -146,8 +151,9 @@ def test_cluster_is_private_with_workload_identity_and_no_default_pool():
     prod = one(repo_plan("prod"), "gcp:container/cluster:Cluster").inputs
     assert prod["location"] == "us-central1"  # prod: regional
     assert prod["masterAuthorizedNetworksConfig"]["cidrBlocks"][0]["cidrBlock"] == "203.0.113.0/24"
-    # the cluster is rebuilt from code; only the data is protected (`destroy` must be able to remove it)
-    assert prod["deletionProtection"] is False
+    # protect_data (prod) also protects the cluster; dev can be torn down at once (issue 17 item 10)
+    assert prod["deletionProtection"] is True
+    assert i["deletionProtection"] is False
 
 
 def test_system_pool_is_small_and_uses_gke_metadata():
@@ -159,7 +165,7 @@ def test_system_pool_is_small_and_uses_gke_metadata():
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_bucket_is_private_versioned_and_protected_only_in_prod(env):
-    bucket = one(repo_plan(env), "gcp:storage/bucket:Bucket")
+    bucket = one(repo_plan(env), "gcp:storage/bucket:Bucket", f"llm-{env}-weights")
     i = bucket.inputs
     assert i["publicAccessPrevention"] == "enforced"
     assert i["uniformBucketLevelAccess"] is True
@@ -168,8 +174,9 @@ def test_bucket_is_private_versioned_and_protected_only_in_prod(env):
     assert i["location"] == "US-CENTRAL1"
     assert bucket.protect is (env == "prod")
     assert bucket.retain_on_delete is (env == "prod")
+    # besides the buckets, only the project-wide KEDA metrics binding that every environment shares
     others = [s for s in repo_plan(env).resources() if s.type != "gcp:storage/bucket:Bucket"]
-    assert not any(s.retain_on_delete for s in others)
+    assert [s.name for s in others if s.retain_on_delete] == [f"llm-{env}-serving-metrics-keda"]
 
 
 def test_cmek_is_used_when_given(write_stack):
@@ -186,12 +193,12 @@ def test_workload_identity_binding_reads_bucket_without_keys():
     p = repo_plan("dev")
     wi = one(p, "gcp:serviceaccount/iAMMember:IAMMember")
     assert wi.inputs["role"] == "roles/iam.workloadIdentityUser"
-    assert wi.inputs["member"] == "serviceAccount:llmcloud-demo.svc.id.goog[llmcloud/model-server]"
-    read = one(p, "gcp:storage/bucketIAMMember:BucketIAMMember")
+    assert wi.inputs["member"] == "serviceAccount:llmcloud-demo.svc.id.goog[llmcloud/model-server-dev]"
+    read = one(p, "gcp:storage/bucketIAMMember:BucketIAMMember", "llm-dev-serving-read-0")
     assert read.inputs["role"] == "roles/storage.objectViewer"
     assert read.inputs["bucket"] == "llmcloud-demo-dev-gcp-weights"
     sa = one(p, "kubernetes:core/v1:ServiceAccount")
-    assert get(sa.inputs, "metadata.name") == "model-server"
+    assert get(sa.inputs, "metadata.name") == "model-server-dev"
     assert get(sa.inputs, "metadata.namespace") == "llmcloud"
     assert not p.by_type("gcp:serviceaccount/key:Key"), "no service account keys, ever"
     text = json.dumps(p.to_json())

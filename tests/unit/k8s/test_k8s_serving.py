@@ -104,7 +104,7 @@ def test_weights_loader_init_container() -> None:
     env = {e["name"]: e.get("value") for e in loader["env"]}
     assert "LLMCLOUD_BUCKET_URL" in env  # the bucket's URL (computed in a preview)
     assert not any("KEY" in name or "CREDENTIALS" in name for name in env)
-    assert pod["serviceAccountName"] == "model-server"
+    assert pod["serviceAccountName"] == "model-server-prod"  # GKE: per environment (components/gcp/checks.py)
 
 
 def test_non_root_security_context() -> None:

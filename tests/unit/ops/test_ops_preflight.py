@@ -48,12 +48,13 @@ extends: base.yaml
 gcp: {project: llmcloud-demo, region: us-central1, zones: [us-central1-a, us-central1-b]}
 node_pools:
   l4: {accelerator: L4, max_nodes: 3}
-  h100: {accelerator: H100, max_nodes: 1}
+  h100: {accelerator: H100, accelerators_per_node: 8, max_nodes: 1}
 """)
     report = preflight.run(resolved(file), api=api)
     by_pool = {c.pool: c for c in report.checks}
     assert by_pool["l4"].verdict == "ok" and by_pool["l4"].used == 2 and by_pool["l4"].limit == 8
-    # H100 quota is there (8) but this project sees the GPU only in us-east5: change zones, not quota.
+    # H100 quota is there (8: one a3-highgpu-8g, the A3 High shape sold on demand) but this project sees
+    # the GPU only in us-east5: change zones, not quota.
     assert by_pool["h100"].verdict == "no-zone"
     assert [c.pool for c in report.blocking] == ["h100"]
 

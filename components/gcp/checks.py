@@ -1,0 +1,140 @@
+"""What only Google Cloud can say about a stack, checked by `validate` before anything runs, and the
+pure naming and sizing rules the GCP components share (no SDK here: registry.checks imports this).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+from typing import Any
+
+# Machines Google sells without a standard on-demand option: only Spot, Flex-start (Dynamic Workload
+# Scheduler) or a reservation. An on-demand pool of them would sit at "no resources available" forever.
+# Sources, checked 2026-12-01: https://cloud.google.com/compute/docs/accelerator-optimized-machines
+# (A3 High 1/2/4-GPU: "Spot and Flex-start only"; A3 Ultra and A4: "reservations, Flex-start, Spot")
+# https://cloud.google.com/kubernetes-engine/docs/concepts/dws
+NO_ON_DEMAND: dict[str, str] = {
+    "a3-highgpu-1g": "A3 High with 1, 2 or 4 GPUs is sold as Spot or Flex-start only",
+    "a3-highgpu-2g": "A3 High with 1, 2 or 4 GPUs is sold as Spot or Flex-start only",
+    "a3-highgpu-4g": "A3 High with 1, 2 or 4 GPUs is sold as Spot or Flex-start only",
+    "a3-ultragpu-8g": "A3 Ultra needs a reservation, Spot or Flex-start",
+    "a4-highgpu-8g": "A4 needs a reservation, Spot or Flex-start",
+}
+
+# RFC 5737 / RFC 3849 documentation ranges: nobody's traffic comes from them. In a bundled stack they
+# are placeholders; authorizing only them locks the operator out of the API server.
+DOCUMENTATION_RANGES = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+# Cloud Armor: at most 10 IP ranges in one rule's src_ip_ranges (checked 2026-12-01,
+# https://cloud.google.com/armor/quotas "IP addresses or ranges per rule: 10").
+ARMOR_RANGES_PER_RULE = 10
+
+
+def account_id(text: str) -> str:
+    """A service account id (6-30 characters: lowercase letters, digits, hyphens) for `text`.
+    Short enough: unchanged. Too long: cut, plus a hash of the whole text, so `llm-<env>-nodes` and
+    `llm-<env>-serving` never collide for long environment names (a 409 on create otherwise)."""
+    text = text.lower()
+    if len(text) <= 30:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:6]
+    return f"{text[:23].rstrip('-')}-{digest}"
+
+
+def serving_service_account(environment: str) -> str:
+    """The model servers' Kubernetes service account on GKE. Every cluster of a project shares one
+    Workload Identity pool (<project>.svc.id.goog), and a principal is only namespace/name: two
+    environments with the same name would read each other's weights. The environment in the name
+    keeps them apart. https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#identity_sameness
+    """
+    return f"model-server-{environment}"
+
+
+def initial_node_count(min_nodes: int, max_nodes: int, zones: int) -> int | None:
+    """GKE's initial_node_count is per zone. The smallest per-zone count that reaches min_nodes in
+    total, if that total stays within max_nodes; None when no per-zone count fits."""
+    zones = max(zones, 1)
+    per_zone = math.ceil(min_nodes / zones)
+    return per_zone if per_zone * zones <= max_nodes else None
+
+
+def pool_zones(pool: Any) -> tuple[str, ...]:
+    """The zones a pool's nodes go to (node_locations). A TPU slice lives in one zone. Other pools spread
+    over every zone that offers them, unless one node per zone at creation would already exceed
+    max_nodes (min_nodes 1, max_nodes 2, three zones): then over as many zones as keep the initial
+    total within min..max."""
+    if pool.kind == "tpu":
+        return tuple(pool.zones[:1])
+    zones = tuple(pool.zones)
+    for k in range(len(zones), 0, -1):
+        if initial_node_count(pool.min_nodes, pool.max_nodes, k) is not None:
+            return zones[:k]
+    return zones[:1]
+
+
+def pool_zone_count(pool: Any) -> int:
+    return max(len(pool_zones(pool)), 1)
+
+
+def armor_rule_ranges(cidrs: tuple[str, ...] | list[str]) -> list[list[str]]:
+    """allowed_cidrs in groups of at most ARMOR_RANGES_PER_RULE, one Cloud Armor rule each."""
+    cidrs = list(cidrs)
+    return [cidrs[i:i + ARMOR_RANGES_PER_RULE] for i in range(0, len(cidrs), ARMOR_RANGES_PER_RULE)]
+
+
+def documentation_ranges(cidrs: tuple[str, ...] | list[str]) -> list[str]:
+    """The entries of `cidrs` that lie inside a documentation range (placeholders, never real traffic)."""
+    found = []
+    for cidr in cidrs:
+        try:
+            net = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            continue
+        if any(net.version == doc.version and net.subnet_of(doc) for doc in DOCUMENTATION_RANGES):  # type: ignore[arg-type]
+            found.append(cidr)
+    return found
+
+
+def check(loaded: Any, r: Any) -> list[Any]:
+    errors = []
+    for name, pool in r.node_pools.items():
+        path = ("node_pools", name)
+        reason = NO_ON_DEMAND.get(pool.machine_type)
+        if reason and not pool.spot:
+            errors.append(loaded.error(
+                (*path, "spot"), f"{pool.machine_type} cannot run on demand: {reason}",
+                "set spot: true (Flex-start and reservations are not supported by llmcloud yet)"
+                + ("; or accelerators_per_node: 8 (a3-highgpu-8g is sold on demand)"
+                   if pool.machine_type.startswith("a3-highgpu-") else "")))
+    return errors
+
+
+# Programs outside Python that `up` needs on this machine, with how to get them. The kubeconfig llmcloud
+# hands the Kubernetes provider authenticates with the plugin (components/gcp/cluster.py: kubeconfig).
+# https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin
+TOOLS = {
+    "gke-gcloud-auth-plugin": "the Kubernetes provider signs in to GKE with it: `gcloud components install "
+                              "gke-gcloud-auth-plugin`, or the google-cloud-cli-gke-gcloud-auth-plugin package "
+                              "(apt/dnf)",
+}
+
+
+def missing_tools(which: Any = None) -> list[str]:
+    """One line per program of TOOLS that is not on PATH."""
+    import shutil
+
+    which = which or shutil.which
+    return [f"{tool} is not installed; {how}" for tool, how in TOOLS.items() if which(tool) is None]
+
+
+def deploy_blockers(r: Any) -> list[str]:
+    """What would make a deployed stack unusable though it plans fine: `up` refuses these (a preview
+    does not, so placeholder stacks still plan). Authorizing only documentation ranges (the placeholder
+    in stacks/prod.yaml) locks everyone out of the API server, the Kubernetes provider included."""
+    docs = documentation_ranges(r.authorized_networks)
+    if docs and len(docs) == len(r.authorized_networks) and not r.private_endpoint:
+        return [f"cluster.authorized_networks lists only documentation ranges ({', '.join(docs)}): nobody, "
+                "llmcloud included, could reach the API server; put your office/VPN/CI egress ranges there"]
+    return []

@@ -1,0 +1,414 @@
+"""Issue 17: what a first `llmcloud up` on a fresh Google Cloud project needs, asserted on the plan,
+the validator and the prerequisites (one test or more per numbered item)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+
+import pytest
+from helpers import get, one, plan, repo_plan, resolved
+from llmcloud.components.engine import offline
+from llmcloud.components.gcp import checks
+from llmcloud.components.gcp.services import REQUIRED_SERVICES, enabled_by_llmcloud, required_services
+from llmcloud.components.spec.errors import StackErrors
+
+REPO = Path(__file__).resolve().parents[3]
+GCP_STACKS = ("dev", "prod", "gcp-tpu")
+POOL = "gcp:container/nodePool:NodePool"
+CLUSTER = "gcp:container/cluster:Cluster"
+
+
+def _deps(stack_path: Path | str, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, set[str]], list]:
+    """Resource name -> names of the resources it waits for (explicit depends_on and inputs), as the
+    engine would register them."""
+    seen: dict[str, set[str]] = {}
+    original = offline._CapturingMonitor.RegisterResource
+
+    def register(self, request):
+        seen[request.name] = {u.rsplit("::", 1)[-1] for u in request.dependencies}
+        for deps in request.propertyDependencies.values():
+            seen[request.name] |= {u.rsplit("::", 1)[-1] for u in deps.urns}
+        return original(self, request)
+
+    monkeypatch.setattr(offline._CapturingMonitor, "RegisterResource", register)
+    p = offline.run(resolved(stack_path))
+    return seen, p
+
+
+def _gcp_stack(write_stack, body: str, name: str = "dev") -> Path:
+    return write_stack("extends: base.yaml\n" + body, name)
+
+
+# ------------------------------------------------------------------ 1. APIs on a fresh project
+# Resource type prefix -> the API that serves it (independent of services.py, from each type's docs).
+API_OF_TYPE = {
+    "gcp:compute/": "compute.googleapis.com",
+    "gcp:container/": "container.googleapis.com",
+    "gcp:serviceaccount/": "iam.googleapis.com",
+    "gcp:projects/iAMMember": "cloudresourcemanager.googleapis.com",
+    "gcp:storage/": "storage.googleapis.com",
+    "gcp:secretmanager/": "secretmanager.googleapis.com",
+    "gcp:certificatemanager/": "certificatemanager.googleapis.com",
+    "gcp:artifactregistry/": "artifactregistry.googleapis.com",
+}
+
+
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_every_api_the_plan_uses_is_enabled_and_kept_on_destroy(stack):
+    p = repo_plan(stack)
+    services = {s.inputs["service"]: s for s in p.by_type("gcp:projects/service:Service")}
+    for s in services.values():
+        assert s.inputs["disableOnDestroy"] is False
+        assert s.inputs["project"] == "llmcloud-demo"
+    used = {api for s in p.resources("gcp:") if s.type != "gcp:projects/service:Service"
+            for prefix, api in API_OF_TYPE.items() if s.type.startswith(prefix)}
+    assert used, "the plan has Google Cloud resources"
+    assert used <= set(services), f"used but not enabled: {sorted(used - set(services))}"
+    # what the nodes and pods call at run time
+    for api in ("containerfilesystem.googleapis.com", "monitoring.googleapis.com", "iamcredentials.googleapis.com",
+                "logging.googleapis.com"):
+        assert api in services
+    # Service Usage enables the others: it is a prerequisite, never a resource
+    assert "serviceusage.googleapis.com" not in services
+    assert "serviceusage.googleapis.com" in required_services(resolved(REPO / "stacks" / f"{stack}.yaml"))
+    assert set(services) == set(enabled_by_llmcloud(resolved(REPO / "stacks" / f"{stack}.yaml")))
+    assert set(services) <= set(REQUIRED_SERVICES)
+
+
+def test_cluster_and_every_cloud_resource_wait_for_the_apis(monkeypatch):
+    deps, p = _deps(REPO / "stacks" / "dev.yaml", monkeypatch)
+    services = {s.name for s in p.by_type("gcp:projects/service:Service")}
+    assert services
+    container_api = next(s.name for s in p.by_type("gcp:projects/service:Service")
+                         if s.inputs["service"] == "container.googleapis.com")
+    assert container_api in deps["llm-dev"]  # the cluster
+    for step in p.resources("gcp:"):
+        if step.type == "gcp:projects/service:Service":
+            continue
+        assert deps[step.name] & services or any(
+            deps[step.name] & {d} and deps.get(d, set()) & services for d in deps[step.name]), step.name
+
+
+def test_a_stack_without_api_keys_does_not_enable_secret_manager(write_stack):
+    r = resolved(_gcp_stack(write_stack, "gateway: {auth: none}\n"))
+    assert "secretmanager.googleapis.com" not in required_services(r)
+    assert "certificatemanager.googleapis.com" in required_services(r)  # load balancer + managed certificate
+
+
+# ------------------------------------------------------------------ 2. Workload Identity after the cluster
+def test_workload_identity_members_wait_for_the_cluster(monkeypatch):
+    deps, p = _deps(REPO / "stacks" / "dev.yaml", monkeypatch)
+    for name in ("llm-dev-serving-wi", "llm-dev-serving-metrics-keda"):
+        assert "llm-dev" in deps[name], f"{name} must wait for the cluster"
+    member = one(p, "gcp:projects/iAMMember:IAMMember", "llm-dev-serving-metrics-keda").inputs["member"]
+    # the pool comes from the cluster's workloadIdentityConfig (echoed by the offline engine)
+    assert member == ("principal://iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/"
+                      "llmcloud-demo.svc.id.goog/subject/ns/keda/sa/keda-operator")
+
+
+# ------------------------------------------------------------------ 3. control plane -> webhooks
+def test_control_plane_reaches_every_webhook_and_aggregated_api_port():
+    p = repo_plan("dev")
+    fw = one(p, "gcp:compute/firewall:Firewall")
+    cluster = one(p, CLUSTER).inputs
+    assert fw.inputs["direction"] == "INGRESS"
+    assert fw.inputs["sourceRanges"] == [cluster["privateClusterConfig"]["masterIpv4CidrBlock"]]
+    ports = {int(port) for allow in fw.inputs["allows"] if allow["protocol"] == "tcp" for port in allow["ports"]}
+    # KEDA metrics API server 6443, KEDA and LWS webhooks 9443, cert-manager / Prometheus Operator 10250
+    assert {6443, 9443, 10250} <= ports
+    assert fw.inputs["targetServiceAccounts"]  # only the cluster's nodes, not the whole VPC
+    assert fw.inputs["network"] == one(p, "gcp:container/cluster:Cluster").inputs["network"]
+
+
+def test_webhook_ports_match_what_the_pinned_charts_listen_on():
+    from llmcloud.components.gcp.cluster import CONTROL_PLANE_PORTS
+    from llmcloud.components.k8s import images
+
+    # the ports were read at these chart versions: a bump must re-check them
+    assert images.KEDA_CHART["version"] == "2.17.2" and "keda 2.17.2" in CONTROL_PLANE_PORTS[6443]
+    assert images.LWS_CHART["version"] == "0.7.0" and "lws chart 0.7.0" in CONTROL_PLANE_PORTS[9443]
+
+
+# ------------------------------------------------------------------ 4. no on-demand A3 High 1/2/4g, A3 Ultra, A4
+@pytest.mark.parametrize(("accelerator", "count"), [("H100", 1), ("H100", 4), ("H200", 8), ("B200", 8)])
+def test_on_demand_is_refused_where_google_sells_none(write_stack, accelerator, count):
+    from llmcloud.components import catalog
+
+    cat = catalog.load("gcp")
+    region = next(r for r in sorted(cat.regions) if cat.zones_offering(r, accelerator))
+    body = (f"gcp: {{project: llmcloud-demo, region: {region}}}\nnode_pools:\n  p: {{accelerator: {accelerator}, "
+            f"accelerators_per_node: {count}, max_nodes: 1, spot: SPOT}}\n")
+    with pytest.raises(StackErrors) as err:
+        resolved(_gcp_stack(write_stack, body.replace("SPOT", "false")))
+    text = str(err.value)
+    assert "cannot run on demand" in text and "node_pools.p.spot" in text and "set spot: true" in text
+    assert resolved(_gcp_stack(write_stack, body.replace("SPOT", "true"))).node_pools["p"].spot
+
+
+def test_eight_gpu_a3_high_stays_on_demand(write_stack):
+    r = resolved(_gcp_stack(write_stack, "node_pools:\n  p: {accelerator: H100, accelerators_per_node: 8, "
+                                         "max_nodes: 1}\n"))
+    assert r.node_pools["p"].machine_type == "a3-highgpu-8g" and not r.node_pools["p"].spot
+
+
+# ------------------------------------------------------------------ 5. service account ids
+ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def test_service_account_ids_are_valid_and_distinct_for_long_environment_names(write_stack):
+    env = "a-very-long-environment-name1"  # 29 characters: both ids used to cut to the same 30
+    assert len(env) <= 30
+    p = plan(_gcp_stack(write_stack, f"environment: {env}\n", env))
+    ids = [s.inputs["accountId"] for s in p.by_type("gcp:serviceaccount/account:Account")]
+    assert len(ids) == 2 and len(set(ids)) == 2, ids
+    assert all(ID.match(i) for i in ids), ids
+    assert checks.account_id("llm-dev-nodes") == "llm-dev-nodes"  # short ids keep their name (no replacement)
+
+
+# ------------------------------------------------------------------ 6. initial node count within min..max
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_initial_total_is_within_min_and_max(stack):
+    for pool in repo_plan(stack).by_type(POOL):
+        i = pool.inputs
+        zones = len(i.get("nodeLocations") or []) or (len(one(repo_plan(stack), CLUSTER).inputs.get("nodeLocations")
+                                                         or []) or 1)
+        total = i["initialNodeCount"] * zones
+        lo, hi = i["autoscaling"]["totalMinNodeCount"], i["autoscaling"]["totalMaxNodeCount"]
+        assert lo <= total <= hi, (pool.name, total, lo, hi)
+
+
+def test_a_pool_whose_per_zone_start_would_exceed_max_uses_fewer_zones(write_stack):
+    r = resolved(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 1, max_nodes: 2}\n"))
+    zones = r.node_pools["l4"].zones
+    assert len(zones) >= 3  # one node in each would be 3 > max_nodes 2
+    pool = one(plan(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 1, max_nodes: 2}\n")),
+               POOL, "llm-dev-l4").inputs
+    assert pool["nodeLocations"] == list(zones[:2]) and pool["initialNodeCount"] == 1
+    assert checks.initial_node_count(1, 5, 3) == 1
+    assert checks.initial_node_count(4, 6, 3) == 2
+    assert checks.initial_node_count(4, 5, 3) is None
+    assert checks.initial_node_count(0, 1, 4) == 0
+
+
+# ------------------------------------------------------------------ 7. Cloud Armor: 10 ranges per rule
+def test_allowed_cidrs_are_split_into_rules_of_ten(write_stack):
+    cidrs = [f"198.18.{i}.0/24" for i in range(23)]
+    p = plan(_gcp_stack(write_stack, f"gateway:\n  allowed_cidrs: [{', '.join(cidrs)}]\n"))
+    rules = one(p, "gcp:compute/securityPolicy:SecurityPolicy").inputs["rules"]
+    allow = [r for r in rules if r["action"] == "allow"]
+    assert len(allow) == 3
+    assert all(len(r["match"]["config"]["srcIpRanges"]) <= checks.ARMOR_RANGES_PER_RULE for r in allow)
+    assert [c for r in allow for c in r["match"]["config"]["srcIpRanges"]] == cidrs
+    assert len({r["priority"] for r in rules}) == len(rules)
+    assert rules[-1]["action"] == "deny(403)" and rules[-1]["priority"] == 2147483647
+
+
+# ------------------------------------------------------------------ 8. placeholders that lock you out
+def test_prod_placeholder_range_blocks_up_but_not_preview():
+    r = resolved(REPO / "stacks" / "prod.yaml")
+    blockers = checks.deploy_blockers(r)
+    assert blockers and "203.0.113.0/24" in blockers[0]
+    assert "PLACEHOLDER" in (REPO / "stacks" / "prod.yaml").read_text()
+    assert checks.documentation_ranges(["203.0.113.0/25", "198.51.100.7/32", "8.8.8.0/24", "2001:db8::/48"]) == \
+        ["203.0.113.0/25", "198.51.100.7/32", "2001:db8::/48"]
+
+
+def test_prod_with_a_real_range_deploys(write_stack):
+    text = (REPO / "stacks" / "prod.yaml").read_text().replace("203.0.113.0/24", "34.120.0.0/16")
+    r = resolved(write_stack(text, "prod"))
+    assert checks.deploy_blockers(r) == []
+    assert ipaddress.ip_network("34.120.0.0/16")
+
+
+def test_up_refuses_documentation_ranges_before_deploying(cli, fake_pulumi_cli, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    result = cli("up", "prod", "--yes")
+    assert result.exit_code == 2
+    assert "documentation ranges" in result.stderr
+    assert not any(o[0] == "up" for o in fake_pulumi_cli.ops())
+
+
+# ------------------------------------------------------------------ 9. one project, several environments
+def test_two_environments_in_one_project_have_separate_identities(write_stack):
+    members = {}
+    for env in ("dev", "staging"):
+        p = plan(_gcp_stack(write_stack, f"environment: {env}\n", env))
+        wi = one(p, "gcp:serviceaccount/iAMMember:IAMMember")
+        members[env] = wi.inputs["member"]
+        sa = one(p, "kubernetes:core/v1:ServiceAccount")
+        assert members[env].endswith(f"[llmcloud/{get(sa.inputs, 'metadata.name')}]")
+        keda = one(p, "gcp:projects/iAMMember:IAMMember", f"llm-{env}-serving-metrics-keda")
+        assert keda.retain_on_delete is True  # shared by every environment: one destroy must not remove it
+    assert members["dev"] != members["staging"]
+
+
+# ------------------------------------------------------------------ 10. deletion protection
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True), ("gcp-tpu", False)])
+def test_deletion_protection_follows_protect_data(stack, protected):
+    assert one(repo_plan(stack), CLUSTER).inputs["deletionProtection"] is protected
+
+
+# ------------------------------------------------------------------ 11. node service account everywhere
+def test_default_pool_and_every_pool_run_as_the_node_service_account():
+    p = repo_plan("dev")
+    cluster = one(p, CLUSTER).inputs
+    assert cluster["nodeConfig"]["serviceAccount"]  # the temporary default pool too
+    assert cluster["nodeConfig"]["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
+    accounts = {s.inputs["nodeConfig"]["serviceAccount"] for s in p.by_type(POOL)}
+    assert accounts == {cluster["nodeConfig"]["serviceAccount"]}
+    roles = {s.inputs["role"] for s in p.by_type("gcp:projects/iAMMember:IAMMember") if "-nodes-" in s.name}
+    assert {"roles/container.defaultNodeServiceAccount", "roles/serviceusage.serviceUsageConsumer",
+            "roles/artifactregistry.reader"} <= roles
+    assert "roles/editor" not in roles
+
+
+# ------------------------------------------------------------------ 12. monitoring keeps GKE's defaults
+@pytest.mark.parametrize(("stack", "dcgm"), [("dev", True), ("prod", True), ("gcp-tpu", False)])
+def test_monitoring_keeps_kube_state_metrics_and_adds_dcgm_for_gpus(stack, dcgm):
+    components = one(repo_plan(stack), CLUSTER).inputs["monitoringConfig"]["enableComponents"]
+    # POD/DEPLOYMENT/...: the kube state metrics package that the vLLM restart alert reads
+    assert {"SYSTEM_COMPONENTS", "POD", "DEPLOYMENT", "STATEFULSET", "DAEMONSET", "HPA", "STORAGE", "CADVISOR",
+            "KUBELET"} <= set(components)
+    assert ("DCGM" in components) is dcgm
+
+
+# ------------------------------------------------------------------ 13. maintenance and upgrades
+def _weekly_hours(window: dict) -> float:
+    from datetime import datetime
+
+    start = datetime.fromisoformat(window["startTime"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(window["endTime"].replace("Z", "+00:00"))
+    days = re.search(r"BYDAY=([A-Z,]+)", window["recurrence"]).group(1).split(",")
+    return (end - start).total_seconds() / 3600 * len(days)
+
+
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_accelerator_pools_upgrade_in_place_inside_a_maintenance_window(stack):
+    p = repo_plan(stack)
+    window = one(p, CLUSTER).inputs["maintenancePolicy"]["recurringWindow"]
+    assert "FREQ=WEEKLY" in window["recurrence"]
+    # GKE: at least 48 hours of windows in any 32 days, each window at least 4 hours
+    assert _weekly_hours(window) * 4 >= 48
+    accelerator_pools = [s for s in p.by_type(POOL) if s.name != f"llm-{p.environment}-system"]
+    assert accelerator_pools
+    for pool in accelerator_pools:
+        assert pool.inputs["upgradeSettings"] == {"strategy": "SURGE", "maxSurge": 0, "maxUnavailable": 1}
+
+
+# ------------------------------------------------------------------ 14. bucket lifecycle
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_old_versions_go_after_three_newer_or_thirty_days(stack):
+    rules = one(repo_plan(stack), "gcp:storage/bucket:Bucket", f"llm-{stack}-weights").inputs["lifecycleRules"]
+    conditions = [r["condition"] for r in rules]
+    assert all(r["action"] == {"type": "Delete"} for r in rules)
+    assert {"withState": "ARCHIVED", "numNewerVersions": 3} in conditions
+    assert {"withState": "ARCHIVED", "daysSinceNoncurrentTime": 30} in conditions
+    assert len(rules) == 2  # one condition set per rule: conditions inside a rule are ANDed
+
+
+# ------------------------------------------------------------------ 15. NAT ports
+def test_nat_allocates_ports_dynamically():
+    nat = one(repo_plan("dev"), "gcp:compute/routerNat:RouterNat").inputs
+    assert nat["enableDynamicPortAllocation"] is True
+    assert nat["enableEndpointIndependentMapping"] is False  # dynamic allocation requires it off
+    assert nat["minPortsPerVm"] >= 1024 and nat["maxPortsPerVm"] <= 65536
+    for n in (nat["minPortsPerVm"], nat["maxPortsPerVm"]):
+        assert n & (n - 1) == 0  # powers of two
+
+
+# ------------------------------------------------------------------ 16. gke-gcloud-auth-plugin
+def test_missing_auth_plugin_is_reported_with_how_to_install():
+    lines = checks.missing_tools(lambda tool: None)
+    assert len(lines) == 1 and "gke-gcloud-auth-plugin" in lines[0] and "gcloud components install" in lines[0]
+    assert checks.missing_tools(lambda tool: f"/usr/bin/{tool}") == []
+
+
+def test_up_without_the_auth_plugin_exits_4_before_the_engine(cli, fake_pulumi_cli, monkeypatch):
+    import shutil
+
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "gke-gcloud-auth-plugin"
+                        else which(name, *a, **k))
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    result = cli("up", "dev", "--yes")
+    assert result.exit_code == 4
+    assert "gke-gcloud-auth-plugin is not installed" in result.stderr
+    assert fake_pulumi_cli.ops() == []
+
+
+# ------------------------------------------------------------------ 17. GKE-managed labels
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_no_pool_sets_gke_managed_labels(stack):
+    for pool in repo_plan(stack).by_type(POOL):
+        labels = pool.inputs["nodeConfig"].get("labels") or {}
+        assert not [k for k in labels if k.startswith("cloud.google.com/gke-")], pool.name
+
+
+# ------------------------------------------------------------------ 18. image streaming and the image cache
+def test_image_cache_is_a_docker_hub_remote_repository(write_stack):
+    path = _gcp_stack(write_stack, "gcp: {project: llmcloud-demo, region: us-central1, image_cache: true}\n")
+    p = plan(path)
+    repo = one(p, "gcp:artifactregistry/repository:Repository").inputs
+    assert (repo["format"], repo["mode"]) == ("DOCKER", "REMOTE_REPOSITORY")
+    assert repo["remoteRepositoryConfig"]["dockerRepository"] == {"publicRepository": "DOCKER_HUB"}
+    assert repo["location"] == "us-central1"
+    assert p.outputs["image_cache"] == "us-central1-docker.pkg.dev/llmcloud-demo/llmcloud-docker-hub"
+    assert "artifactregistry.googleapis.com" in {s.inputs["service"] for s in
+                                                 p.by_type("gcp:projects/service:Service")}
+    assert not repo_plan("dev").by_type("gcp:artifactregistry/repository:Repository")
+
+
+# ------------------------------------------------------------------ 19. GCS FUSE only when used
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_gcs_fuse_driver_is_off_when_nothing_mounts_a_bucket(stack):
+    p = repo_plan(stack)
+    addons = one(p, CLUSTER).inputs.get("addonsConfig") or {}
+    assert not get(addons, "gcsFuseCsiDriverConfig.enabled") if "gcsFuseCsiDriverConfig" in addons else True
+    assert "gke-gcsfuse/volumes" not in str([s.inputs for s in p.resources("kubernetes:")])
+
+
+# ------------------------------------------------------------------ 20. independent rules for prod
+def test_prod_has_flow_logs_intranode_visibility_and_bucket_access_logs():
+    p = repo_plan("prod")
+    subnet = one(p, "gcp:compute/subnetwork:Subnetwork").inputs
+    assert subnet["logConfig"]["flowSampling"] > 0
+    assert one(p, CLUSTER).inputs["enableIntranodeVisibility"] is True
+    assert one(p, CLUSTER).inputs["masterAuth"] == {"clientCertificateConfig": {"issueClientCertificate": False}}
+    weights = one(p, "gcp:storage/bucket:Bucket", "llm-prod-weights")
+    logs = one(p, "gcp:storage/bucket:Bucket", "llm-prod-weights-access-logs")
+    assert weights.inputs["logging"]["logBucket"] == logs.inputs["name"]
+    assert logs.inputs["publicAccessPrevention"] == "enforced" and logs.inputs["uniformBucketLevelAccess"] is True
+    assert logs.protect is True
+    writer = one(p, "gcp:storage/bucketIAMMember:BucketIAMMember", "llm-prod-weights-access-logs-writer").inputs
+    assert (writer["role"], writer["member"]) == ("roles/storage.objectCreator",
+                                                  "group:cloud-storage-analytics@google.com")
+    # the log bucket is not priced as a second copy of the weights
+    from llmcloud.components.cost import cost_for
+
+    cost = cost_for(p, resolved(REPO / "stacks" / "prod.yaml"))
+    assert [line["resource"] for line in cost["lines"] if line["resource"].startswith("buckets.")] == \
+        ["buckets.weights"]
+    assert not repo_plan("dev").by_type("gcp:storage/bucket:Bucket")[1:]  # dev: no log bucket
+
+
+# ------------------------------------------------------------------ README: IAM roles per resource type
+def test_readme_lists_the_roles_up_needs_for_every_resource_type_in_the_golden_plans():
+    import json
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### IAM roles `up` needs on Google Cloud", 1)[1].split("\n## ", 1)[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([^`]+)` \| ([^|]+) \|", section, re.M)}
+    types = set()
+    for golden in (REPO / "tests" / "golden" / "plans").glob("*.gcp.json"):
+        for step in json.loads(golden.read_text())["steps"]:
+            t = step["newState"]["type"]
+            if t.startswith("gcp:"):
+                types.add(t)
+    types |= {"gcp:artifactregistry/repository:Repository"}  # gcp.image_cache
+    assert types, "golden GCP plans hold Google Cloud resources"
+    missing = sorted(types - set(rows))
+    assert not missing, f"README lacks the roles for: {missing}"
+    for t in types:
+        assert re.search(r"roles/[a-zA-Z.]+", rows[t]), t
