@@ -162,7 +162,8 @@ def run(stack: str, cloud: str | None, *, model: str | None, url: str | None, ap
         fail(MISSING, "the load generator AIPerf is not installed: pip install 'llmcloud[bench]' "
                       "(or set LLMCLOUD_AIPERF to its executable)")
     if url is None:
-        from .deploy import _engine_call, prerequisites
+        from .pipeline import engine_call as _engine_call
+        from .pipeline import prerequisites
 
         _, make_engine = prerequisites(stack, cloud, action="read the endpoint (or pass --url)")
         values = _engine_call(lambda: make_engine(None).outputs(show_secrets=False))
