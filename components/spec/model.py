@@ -130,6 +130,10 @@ class ModelSpec(_Spec):
         1, ge=1, le=4096, description="Sequences served at once per replica; sizing (accelerator: auto) keeps "
                                       "their KV cache at max_model_len in memory.")
     image: str | None = Field(None, description="Serving image override (pinned tag or digest).")
+    wake_timeout_seconds: int | None = Field(
+        None, ge=1, le=86_400, description="At zero replicas, how long the gateway holds a request while the model "
+        "starts (then 503 with Retry-After); default: the model's start-up budget, at most "
+        "gateway.request_timeout_seconds.")
 
 
 class ApiKeySpec(_Spec):
