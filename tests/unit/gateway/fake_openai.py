@@ -37,6 +37,7 @@ class FakeOpenAI:
     released: threading.Event = field(default_factory=threading.Event)
     last_event_sent: threading.Event = field(default_factory=threading.Event)
     _server: ThreadingHTTPServer | None = None
+    _connections: set = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -50,6 +51,17 @@ class FakeOpenAI:
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                fake._connections.add(self.connection)
+
+            def finish(self) -> None:
+                fake._connections.discard(self.connection)
+                try:
+                    super().finish()
+                except OSError:
+                    pass
 
             def _json(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -116,7 +128,15 @@ class FakeOpenAI:
         return self
 
     def stop(self) -> None:
+        """Like a process that dies: the listening socket and every open connection close."""
+        import socket
+
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for conn in list(self._connections):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
