@@ -574,15 +574,16 @@ def wake_query(model: str, namespace: str) -> str:
 
 
 def wake_trigger(model: str, namespace: str, server_address: str,
-                 authentication_ref: Mapping[str, str] | None = None) -> dict[str, Any]:
+                 authentication_ref: Mapping[str, str] | None = None, query: str | None = None) -> dict[str, Any]:
     """The KEDA trigger that wakes a model at zero replicas: active (0 -> 1 replica) as soon as the gateway
     sends it any request, and it keeps the model up while requests come. Its threshold is so high that it
-    never asks for a second replica: scaling beyond one is the queue-depth trigger's job."""
+    never asks for a second replica: scaling beyond one is the queue-depth trigger's job. Called by
+    k8s/autoscaling.py for every model with replicas.min 0 (`query` overrides the PromQL)."""
     trigger: dict[str, Any] = {
         "type": "prometheus",
         "name": "gateway-wake",
         "metricType": "AverageValue",
-        "metadata": {"serverAddress": server_address, "query": wake_query(model, namespace),
+        "metadata": {"serverAddress": server_address, "query": query or wake_query(model, namespace),
                      "threshold": str(WAKE_THRESHOLD), "activationThreshold": "0", "ignoreNullValues": "true"},
     }
     if authentication_ref:

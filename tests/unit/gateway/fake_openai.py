@@ -9,6 +9,7 @@ Every request's path, headers and body are recorded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -58,10 +59,8 @@ class FakeOpenAI:
 
             def finish(self) -> None:
                 fake._connections.discard(self.connection)
-                try:
+                with contextlib.suppress(OSError):
                     super().finish()
-                except OSError:
-                    pass
 
             def _json(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -136,7 +135,5 @@ class FakeOpenAI:
             self._server.server_close()
             self._server = None
         for conn in list(self._connections):
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
