@@ -49,6 +49,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as uvicorn: headers and body leave at once
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
@@ -120,7 +121,14 @@ class FakeOpenAI:
                 self._chunk(b"data: [DONE]\n\n")
                 self._chunk(b"")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                import sys
+
+                if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that left early is fine
+                    super().handle_error(request, client_address)
+
+        self._server = Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
