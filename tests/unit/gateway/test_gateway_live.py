@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -63,14 +64,17 @@ class Gateway:
                 f"127.0.0.1:{self.port}", "--keys-file", str(keys_file), "--concurrency", "1"]
         for model, url in upstreams.items():
             args += ["--upstream", f"{model}={url}"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # stderr to a file: a pipe nobody drains could fill and stall Envoy's logging
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.ready = ""
         reader = threading.Thread(target=self._read_ready, daemon=True)
         reader.start()
         reader.join(30)
         if "gateway ready" not in self.ready:
             self.stop()
-            raise AssertionError(f"gateway did not start: {self.ready!r} {self.proc.stderr.read()[-2000:]!r}")
+            self.log.seek(0)
+            raise AssertionError(f"gateway did not start: {self.ready!r} {self.log.read()[-2000:]!r}")
         self.metrics_url = re.search(r"metrics (http://\S+/stats/prometheus)", self.ready).group(1)
 
     def _read_ready(self) -> None:
@@ -84,6 +88,7 @@ class Gateway:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self.log.close()
 
     def request(self, method: str, path: str, body: dict | bytes | None = None, key: str | None = DEFAULT_KEY,
                 headers: dict[str, str] | None = None, timeout: float = 15) -> tuple[int, dict[str, str], bytes]:
