@@ -72,9 +72,12 @@ class Gateway:
         reader.start()
         reader.join(30)
         if "gateway ready" not in self.ready:
-            self.stop()
+            self.proc.kill()
+            self.proc.wait(5)
             self.log.seek(0)
-            raise AssertionError(f"gateway did not start: {self.ready!r} {self.log.read()[-2000:]!r}")
+            message = self.log.read()[-2000:]
+            self.log.close()
+            raise AssertionError(f"gateway did not start: {self.ready!r} {message!r}")
         self.metrics_url = re.search(r"metrics (http://\S+/stats/prometheus)", self.ready).group(1)
 
     def _read_ready(self) -> None:
