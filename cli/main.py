@@ -250,6 +250,9 @@ def ci_init(
     run(github_flag=github, gitlab_flag=gitlab, root=Path.cwd(), force=force, stack_names=stack)
 
 
+app.add_typer(__import__("llmcloud.cli.gateway", fromlist=["app"]).app, name="gateway")  # gateway serve
+
+
 prices_app = typer.Typer(help="The price catalog: refresh it from the clouds' public pricing APIs.",
                          no_args_is_help=True)
 app.add_typer(prices_app, name="prices")

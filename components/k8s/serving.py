@@ -426,6 +426,9 @@ def service(args: ModelServerArgs) -> dict[str, Any]:
         "metadata": _metadata(args, args.model.name),
         "spec": {
             "type": "ClusterIP",
+            # Headless: the name resolves to every ready pod, so the gateway balances requests over pods
+            # (least outstanding requests) instead of connections over one virtual IP (k8s/gateway.py).
+            "clusterIP": "None",
             "selector": {**selector_labels(args.model), ROLE_LABEL: "server"},
             "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
         },

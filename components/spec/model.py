@@ -163,6 +163,10 @@ class ModelSpec(_Spec):
     workload: WorkloadSpec | None = Field(
         None, description="The traffic it serves (input/output tokens, concurrency or requests per second, "
                           "latency targets): the cost table's $/M tokens and replica check use it.")
+    wake_timeout_seconds: int | None = Field(
+        None, ge=1, le=86_400, description="At zero replicas, how long the gateway holds a request while the model "
+        "starts (then 503 with Retry-After); default: the model's start-up budget, at most "
+        "gateway.request_timeout_seconds.")
 
 
 class ApiKeySpec(_Spec):

@@ -261,7 +261,7 @@ def test_plan_without_the_token_still_works(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_gke_monitoring_objects() -> None:
     p = repo_plan("dev")
-    pm = one(p, "kubernetes:monitoring.googleapis.com/v1:PodMonitoring").inputs["spec"]
+    pm = one(p, "kubernetes:monitoring.googleapis.com/v1:PodMonitoring", "monitoring-podmonitoring").inputs["spec"]
     assert pm["endpoints"][0]["path"] == "/metrics"
     rules = json.dumps(one(p, "kubernetes:monitoring.googleapis.com/v1:Rules").inputs)
     for metric in (
