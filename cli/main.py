@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import typer
 
-from .common import CloudOption, JsonOption, StackArgument
+from .common import CloudOption, JsonOption, StackArgument, check_budget
 
 app = typer.Typer(
     name="llmcloud",
@@ -36,7 +36,7 @@ class BudgetBand(StrEnum):
 
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
-BudgetOption = typer.Option(None, "--budget", envvar="LLMCLOUD_BUDGET",
+BudgetOption = typer.Option(None, "--budget", envvar="LLMCLOUD_BUDGET", callback=check_budget,
                             help="Monthly budget in USD; overrides the stack's budget [env LLMCLOUD_BUDGET].")
 BudgetOnOption = typer.Option(BudgetBand.expected, "--budget-on", help="Cost band the budget applies to.")
 
