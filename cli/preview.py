@@ -77,6 +77,9 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
         from .render import print_preview
 
         print_preview(stdout(), plan)
+        from .firstrun import print_next_steps
+
+        print_next_steps(stdout(), plan, r, stack, offline=offline or pulumi_cli() is None)
     blocked = policy_gate(plan)
     if reason:
         fail(BLOCKED, f"{reason}: blocked (raise budget.monthly_usd in {r.file} or pass --budget)")
