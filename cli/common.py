@@ -50,19 +50,24 @@ def stdout() -> Console:
     return Console(highlight=False, width=_width(sys.stdout))
 
 
-def _meta() -> dict[str, Any]:
-    """Per-invocation state (click's context meta; a plain dict outside a command)."""
-    import click
+def _context() -> Any:
+    """The running command's click context (typer 0.2x vendors click as typer._click), or None."""
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # typer versions that use the click package
+        from click import get_current_context
+    return get_current_context(silent=True)
 
-    ctx = click.get_current_context(silent=True)
+
+def _meta() -> dict[str, Any]:
+    """Per-invocation state (the context's meta; a plain dict outside a command)."""
+    ctx = _context()
     return ctx.meta if ctx is not None else {}
 
 
 def json_requested() -> bool:
     """Whether the running command was given --json (every command names that option `json` or `json_mode`)."""
-    import click
-
-    ctx = click.get_current_context(silent=True)
+    ctx = _context()
     while ctx is not None:
         if ctx.params.get("json_mode") or ctx.params.get("json"):
             return True

@@ -37,14 +37,15 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("a private key", re.compile(r"-----BEGIN[A-Z ]*PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d")),
     ("an Azure storage key", re.compile(r"(?i)AccountKey=[A-Za-z0-9+/=]{20,}")),
     ("an Azure shared access signature", re.compile(r"(?i)\bsig=[A-Za-z0-9%+/=]{30,}")),
-    ("an Azure account key", re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")),
+    ("an Azure account key", re.compile(r"(?<![A-Za-z0-9+])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")),
     ("a password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s/:@\"']{1,64}:[^\s/@\"']{3,}@")),
     ("a Databricks token", re.compile(r"dapi[0-9a-f]{32}")),
 ]
 
 # An AWS secret access key is 40 characters of base64 with no prefix: only a random-looking run of
-# exactly 40 (mixed case and digits, high entropy) counts, so names and paths do not.
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])")
+# exactly 40 (mixed case and digits, high entropy) counts, so names and paths do not. It may contain
+# "/", so inside a longer run (s3://bucket/<key>) any 40 between slashes (or the run's ends) count.
+_B64_RUN = re.compile(r"[A-Za-z0-9+/]{40,}")
 
 
 def _entropy(text: str) -> float:
@@ -62,9 +63,16 @@ def find(text: str) -> Iterator[tuple[int, int, str]]:
     for what, pattern in SHAPES:
         for m in pattern.finditer(text):
             yield m.start(), m.end(), what
-    for m in _AWS_SECRET.finditer(text):
-        if _aws_secret(m.group()):
-            yield m.start(), m.end(), "an AWS secret access key"
+    for m in _B64_RUN.finditer(text):
+        run, base = m.group(), m.start()
+        if base > 0 and text[base - 1] == "=":
+            continue  # the tail of a longer base64 value (key=...)
+        for i in range(len(run) - 39):
+            j = i + 40
+            if (i == 0 or run[i - 1] == "/") and (j == len(run) or run[j] == "/") and _aws_secret(run[i:j]):
+                if j < len(text) - base and text[base + j:base + j + 1] == "=":
+                    continue
+                yield base + i, base + j, "an AWS secret access key"
 
 
 def first(text: str) -> str | None:
