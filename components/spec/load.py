@@ -353,6 +353,8 @@ def load_stack(stack: str, root: str | os.PathLike[str] | None = None) -> Loaded
             _prune(data, loc)
             pruned.add(loc)
     loaded = LoadedStack(spec, str(path), positions) if spec is not None else None
+    if any(e.path == ("extends",) for e in errors):
+        loaded = None  # without its base the stack is mostly missing: further checks would only guess
     if loaded is not None:
         errors += check_neutral(loaded, frozenset(pruned))
         if not errors:

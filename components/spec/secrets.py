@@ -58,8 +58,13 @@ def _aws_secret(candidate: str) -> bool:
             and any(c.isdigit() for c in candidate) and _entropy(candidate) >= 4.0)
 
 
+MIN_LENGTH = 15  # the shortest shape above (a Slack token) is longer: shorter text is never scanned
+
+
 def find(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, what) of every credential-shaped run in `text`."""
+    if len(text) < MIN_LENGTH:
+        return
     for what, pattern in SHAPES:
         for m in pattern.finditer(text):
             yield m.start(), m.end(), what
