@@ -223,3 +223,12 @@ def test_constraints_pin_what_pip_backtracked_over():
                 if "==" in ln and not ln.startswith("#"))
     for name in ("boto3", "botocore", "aiobotocore", "s3fs", "pulumi", "pydantic"):
         assert name in pins, name
+
+
+def test_render_to_an_existing_file_is_a_usage_error(cli, in_repo, tmp_path):
+    existing = tmp_path / "existing"
+    existing.write_text("keep me")
+    result = cli("render", "dev", "-o", existing)
+    assert result.exit_code == 2
+    assert "exists and is not a directory" in result.stderr
+    assert existing.read_text() == "keep me"
