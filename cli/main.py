@@ -329,6 +329,10 @@ def version() -> None:
 
 def main() -> None:
     code: int = 0
+    if sys.stdout is None:  # started with stdout closed (`llmcloud ... >&-`)
+        if sys.stderr is not None:
+            sys.stderr.write("error: stdout is closed; nothing can be written\n")
+        sys.exit(1)
     try:
         app()
     except SystemExit as exc:
@@ -340,8 +344,14 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         code = 130
-    sys.stdout.flush()
-    sys.stderr.flush()
+    except BrokenPipeError:  # stdout closed early (`| head`): nothing more can be said there
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        code = code or 1
     if "pulumi" in sys.modules:
         # Tearing down the interpreter after the provider SDKs loaded (hundreds of thousands of objects,
         # the Pulumi runtime's thread pools) takes about a second and does nothing useful: all output is

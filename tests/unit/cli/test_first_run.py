@@ -232,3 +232,14 @@ def test_render_to_an_existing_file_is_a_usage_error(cli, in_repo, tmp_path):
     assert result.exit_code == 2
     assert "exists and is not a directory" in result.stderr
     assert existing.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("shell", ["llmcloud schema | head -c 10 >/dev/null", "llmcloud schema >&-"])
+def test_closed_stdout_is_no_traceback(shell):
+    import shutil
+    import sys
+
+    exe = shutil.which("llmcloud") or str(Path(sys.executable).parent / "llmcloud")
+    result = subprocess.run(["bash", "-c", shell.replace("llmcloud", exe, 1)], capture_output=True, text=True,
+                            timeout=60, cwd=REPO, check=False)
+    assert "Traceback" not in result.stderr, result.stderr
