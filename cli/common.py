@@ -50,12 +50,64 @@ def stdout() -> Console:
     return Console(highlight=False, width=_width(sys.stdout))
 
 
+def _context() -> Any:
+    """The running command's click context (typer 0.2x vendors click as typer._click), or None."""
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # typer versions that use the click package
+        from click import get_current_context
+    return get_current_context(silent=True)
+
+
+def _meta() -> dict[str, Any]:
+    """Per-invocation state (the context's meta; a plain dict outside a command)."""
+    ctx = _context()
+    return ctx.meta if ctx is not None else {}
+
+
+def json_requested() -> bool:
+    """Whether the running command was given --json (every command names that option `json` or `json_mode`)."""
+    ctx = _context()
+    while ctx is not None:
+        if ctx.params.get("json_mode") or ctx.params.get("json"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def _json_errors(errors: list[dict[str, Any]]) -> None:
+    """With --json, a failure is JSON on stdout too: {"errors": [{file, line, column, path, message}]}
+    (unless the command already wrote its document, which then carries the outcome)."""
+    if json_requested() and not _meta().get("llmcloud.emitted"):
+        emit_json({"errors": errors})
+
+
 def fail(code: int, message: str) -> NoReturn:
     """One line on stderr and the exit code; no traceback for problems the user can fix."""
-    from llmcloud.components.spec.load import redact
+    from llmcloud.components.spec.secrets import redact
 
     sys.stderr.write(f"error: {redact(message)}\n")
+    _json_errors([{"file": None, "line": None, "column": None, "path": None, "message": redact(message)}])
     raise typer.Exit(code)
+
+
+def check_budget(value: float | None) -> float | None:
+    """A `--budget` / LLMCLOUD_BUDGET value: a positive, finite number of dollars (nan would turn the gate off)."""
+    import math
+
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        fail(INVALID, f"--budget {value!r} is not a budget; allowed: a positive number of US dollars a month, "
+                      "e.g. --budget 5000")
+    return value
+
+
+def check_cloud(cloud: str | None) -> None:
+    """`--cloud` is checked before the stack file is read, so a typo there never blames a line of the file."""
+    from llmcloud.components.spec.errors import did_you_mean
+    from llmcloud.components.spec.model import CLOUDS
+
+    if cloud is not None and cloud not in CLOUDS:
+        fail(INVALID, f"--cloud: unknown cloud {cloud!r}{did_you_mean(cloud, CLOUDS)}; allowed: {', '.join(CLOUDS)}")
 
 
 def notice(message: str) -> None:
@@ -64,22 +116,61 @@ def notice(message: str) -> None:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """One JSON document on stdout. NaN and infinities are not JSON: they become null."""
+    _meta()["llmcloud.emitted"] = True
+    sys.stdout.write(json.dumps(_finite(data), indent=2, sort_keys=False, default=str, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def load(stack: str, cloud: str | None) -> tuple[LoadedStack, ResolvedStack]:
     """Load, validate and resolve; invalid input exits 2 with every problem, one per line."""
     from llmcloud.components.resolve import resolve
     from llmcloud.components.spec import StackErrors, load_stack
+    from llmcloud.components.spec.load import PartialStackErrors
 
+    check_cloud(cloud)
     try:
         loaded = load_stack(stack)
         return loaded, resolve(loaded, cloud)
     except StackErrors as exc:
-        sys.stderr.write(exc.render() + "\n")
-        n = len(exc.errors)
-        sys.stderr.write(f"{n} problem{'s' if n != 1 else ''} found; nothing was created\n")
+        errors = list(exc.errors)
+        if isinstance(exc, PartialStackErrors) and exc.partial is not None:
+            # all at once: the cloud checks run on what did validate; those about a left-out value are dropped
+            try:
+                resolve(exc.partial, cloud)
+            except StackErrors as more:
+                errors += [e for e in more.errors if not exc.stale(e.path)]
+            except Exception:  # a check tripped over a left-out value: the problems above still stand
+                pass
+        report_stack_errors(StackErrors(_dedupe(errors)))
         raise typer.Exit(INVALID) from None
+
+
+def _dedupe(errors: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    out = []
+    for e in errors:
+        if e.render() not in seen:
+            seen.add(e.render())
+            out.append(e)
+    return out
+
+
+def report_stack_errors(exc: Any) -> None:
+    """Every problem one line on stderr (and {"errors": [...]} on stdout under --json)."""
+    sys.stderr.write(exc.render() + "\n")
+    n = len(exc.errors)
+    sys.stderr.write(f"{n} problem{'s' if n != 1 else ''} found; nothing was created\n")
+    _json_errors([e.to_json() for e in exc.errors])
 
 
 def require_sdk(cloud: str) -> None:

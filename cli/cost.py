@@ -95,15 +95,17 @@ def run_compare(stack: str, *, json_mode: bool) -> None:
     if json_mode:
         emit_json({"stack": stack, "clouds": results})
         return
+    from rich.markup import escape
+
     from .render import compare_table
 
     out = stdout()
     out.print(compare_table(results))
-    for r in results:
+    for r in results:  # notes and errors are plain text: `pip install 'llmcloud[aws]'` is not markup
         for note in r["notes"]:
-            out.print(f"[dim]{r['cloud']}:[/] {note}")
+            out.print(f"[dim]{r['cloud']}:[/] {escape(note)}")
         if r["error"]:
-            out.print(f"[yellow]{r['cloud']}: not priced:[/] {r['error']}", markup=True)
+            out.print(f"[yellow]{r['cloud']}: not priced:[/] {escape(r['error'])}", markup=True)
 
 
 def run_diff(r: Any, cost: dict[str, Any], other: str, cloud: str | None, *, json_mode: bool) -> None:

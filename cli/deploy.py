@@ -16,11 +16,16 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
+def _need_terminal(yes: bool, what: str) -> None:
+    """Refuse before the engine runs (it would create the stack record first) when no one can confirm."""
+    if not yes and not _interactive():
+        fail(INVALID, f"refusing to {what} without confirmation: no terminal to ask; pass --yes")
+
+
 def _confirm(question: str, *, yes: bool, what: str) -> None:
     if yes:
         return
-    if not _interactive():
-        fail(INVALID, f"refusing to {what} without confirmation: no terminal to ask; pass --yes")
+    _need_terminal(yes, what)
     if not typer.confirm(question, default=False, err=True):
         stderr().print("cancelled; nothing changed")
         raise typer.Exit(0)
@@ -31,6 +36,7 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     from .render import cost_table
 
     r, make_engine = prerequisites(stack, cloud, action="deploy")
+    _need_terminal(yes, "deploy")  # issue 21: nothing written before a refusal
     from llmcloud.components.k8s.serving import missing_secrets
 
     missing = missing_secrets(r)
@@ -79,6 +85,8 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
 
 def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json_mode: bool = False) -> None:
     r, make_engine = prerequisites(stack, cloud, action="destroy")
+    if not delete_data:
+        _need_terminal(yes, "destroy")  # issue 21: nothing written before a refusal
     engine = make_engine(None)
     from llmcloud.components.engine.real import DATA_TYPES
 

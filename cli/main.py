@@ -16,7 +16,7 @@ from enum import StrEnum
 import typer
 from llmcloud.components.registry import CLOUDS
 
-from .common import CloudOption, JsonOption, StackArgument
+from .common import CloudOption, JsonOption, StackArgument, check_budget
 
 app = typer.Typer(
     name="llmcloud",
@@ -38,7 +38,7 @@ class BudgetBand(StrEnum):
 
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
-BudgetOption = typer.Option(None, "--budget", envvar="LLMCLOUD_BUDGET",
+BudgetOption = typer.Option(None, "--budget", envvar="LLMCLOUD_BUDGET", callback=check_budget,
                             help="Monthly budget in USD; overrides the stack's budget [env LLMCLOUD_BUDGET].")
 BudgetOnOption = typer.Option(BudgetBand.expected, "--budget-on", help="Cost band the budget applies to.")
 
@@ -389,6 +389,10 @@ def version() -> None:
 
 def main() -> None:
     code: int = 0
+    if sys.stdout is None:  # started with stdout closed (`llmcloud ... >&-`)
+        if sys.stderr is not None:
+            sys.stderr.write("error: stdout is closed; nothing can be written\n")
+        sys.exit(1)
     try:
         app()
     except SystemExit as exc:
@@ -400,8 +404,14 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         code = 130
-    sys.stdout.flush()
-    sys.stderr.flush()
+    except BrokenPipeError:  # stdout closed early (`| head`): nothing more can be said there
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        code = code or 1
     if "pulumi" in sys.modules:
         # Tearing down the interpreter after the provider SDKs loaded (hundreds of thousands of objects,
         # the Pulumi runtime's thread pools) takes about a second and does nothing useful: all output is

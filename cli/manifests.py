@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import load, notice, require_sdk
+from .common import FAILED, INVALID, fail, load, notice, require_sdk
 
 # Keys in the order people read a manifest.
 _ORDER = (
@@ -89,8 +89,13 @@ def run(stack: str, cloud: str | None, out_dir: str | None) -> None:
         sys.stdout.write("".join(f"---\n{to_yaml(o)}" for o in objs))
         return
     target = Path(out_dir)
-    target.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_dir():
+        fail(INVALID, f"-o {target}: exists and is not a directory; give a directory (it is created if missing)")
     taken: set[str] = set()
-    for obj in objs:
-        (target / file_name(obj, taken)).write_text(to_yaml(obj), encoding="utf-8")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for obj in objs:
+            (target / file_name(obj, taken)).write_text(to_yaml(obj), encoding="utf-8")
+    except OSError as exc:
+        fail(FAILED, f"-o {target}: cannot write the manifests ({exc.strerror or exc})")
     notice(f"wrote {len(objs)} manifests to {target}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from .common import BLOCKED, FAILED, INVALID, emit_json, fail, load, notice
+from .common import BLOCKED, FAILED, INVALID, MISSING, emit_json, fail, load, notice
 
 
 def _money(value: Any) -> str:
@@ -54,6 +54,8 @@ def preflight_gate(r: Any, *, strict: bool, json_mode: bool) -> Any:
 
     report = preflight_report(r)
     if report.skipped:
+        if strict:  # a gate that cannot check must not pass (issue 21)
+            fail(MISSING, f"preflight --strict could not check ({report.skipped}): nothing deployed")
         notice(f"preflight skipped: {report.skipped}")
         return report
     if report.checks and not json_mode:
@@ -83,6 +85,8 @@ def preflight(stack: str, cloud: str | None, *, strict: bool, json_mode: bool) -
                          "offered to you in those zones. Stockouts cannot be seen in advance.\n")
     if report.blocking and strict:
         fail(BLOCKED, f"preflight: {len(report.blocking)} pool(s) blocked")
+    if report.skipped and strict:  # a gate that cannot check must not pass (issue 21)
+        fail(MISSING, f"preflight --strict could not check: {report.skipped}")
 
 
 # ---- leftovers
@@ -138,6 +142,8 @@ def leftovers(stack: str, cloud: str | None, *, json_mode: bool, strict: bool) -
         print_leftovers(report, after_destroy=False)
     if strict and report.billable:
         fail(FAILED, f"{len(report.billable)} resource(s) of {report.stack} remain")
+    if strict and report.skipped:  # a gate that cannot check must not pass (issue 21)
+        fail(MISSING, f"leftovers --strict could not check: {report.skipped}")
 
 
 # ---- status and reap

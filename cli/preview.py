@@ -23,6 +23,9 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
         from .render import print_preview
 
         print_preview(stdout(), the_plan)
+        from .firstrun import print_next_steps
+
+        print_next_steps(stdout(), the_plan, r, stack, offline=engine is None)
     blocked = policy_gate(the_plan)
     if reason:
         fail(BLOCKED, f"{reason}: blocked (raise budget.monthly_usd in {r.file} or pass --budget)")

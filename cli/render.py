@@ -104,7 +104,9 @@ def money(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def cost_table(cost: dict[str, Any], title: str = "Monthly cost") -> Table:
+def cost_table(cost: dict[str, Any], title: str = "Monthly cost", width: int | None = None) -> Table:
+    if width is not None and width < 110:
+        return _narrow_cost_table(cost, title)
     table = Table(title=f"{title} ({cost['cloud']} {cost['region']}, prices as of {cost['prices_as_of']}, "
                   f"{cost['hours_per_month']} h/month)", title_justify="left")
     for col, justify in (("resource", "left"), ("sku", "left"), ("quantity floor/exp/max", "right"),
@@ -123,13 +125,37 @@ def cost_table(cost: dict[str, Any], title: str = "Monthly cost") -> Table:
     return table
 
 
+def _narrow_cost_table(cost: dict[str, Any], title: str) -> Table:
+    """The cost table for 80 columns: resource, SKU and unit price stacked in one cell (wrapped at words),
+    numbers never wrapped, no vertical rules."""
+    from rich import box
+
+    table = Table(title=f"{title} ({cost['cloud']} {cost['region']}, prices as of {cost['prices_as_of']}, "
+                  f"{cost['hours_per_month']} h/month)", title_justify="left", box=box.SIMPLE_HEAD,
+                  padding=(0, 1))
+    table.add_column("resource / sku / unit price", overflow="fold", ratio=1)
+    table.add_column("quantity", justify="right", no_wrap=True)
+    for col in ("floor", "expected", "max"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for line in cost["lines"]:
+        q, m = line["quantity"], line["monthly"]
+        table.add_row(f"[bold]{escape(line['resource'])}[/]\n{escape(line['sku'])}\n"
+                      f"${line['unit_price']:,.4f}/{escape(line['unit'])}", f"{q['floor']}/{q['expected']}/{q['max']}",
+                      money(m["floor"]), money(m["expected"]), money(m["max"]))
+    total = cost["monthly"]
+    table.add_section()
+    table.add_row("[bold]total[/]", "", f"[bold]{money(total['floor'])}[/]", f"[bold]{money(total['expected'])}[/]",
+                  f"[bold]{money(total['max'])}[/]")
+    return table
+
+
 def print_preview(console: Console, plan: Plan) -> None:
     console.print(plan_tree(plan))
     summary = ", ".join(f"{n} to {op}" for op, n in plan.change_summary().items())
     console.print(f"\nResources: {summary}")
     if plan.cost:
         console.print()
-        console.print(cost_table(plan.cost))
+        console.print(cost_table(plan.cost, width=console.width))
         if plan.cost.get("models"):
             console.print(token_table(plan.cost["models"]))
 

@@ -32,3 +32,6 @@ def run(stack: str, cloud: str | None, json_mode: bool) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
     if unchecked:
         notice(f"not checked for fit (not in the catalog's models.yaml): {', '.join(unchecked)}")
+    from .firstrun import advise_placeholders
+
+    advise_placeholders(loaded)

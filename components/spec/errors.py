@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .secrets import redact
+
 Path = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"[\w-]+")
 
@@ -29,16 +31,34 @@ def dotted(path: Path) -> str:
     return out or "(root)"
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ` (did you mean X?)` suffix when a close match exists, else ``."""
+def suggestions(word: str, choices: Iterable[str]) -> list[str]:
+    """The choices a user most likely meant by `word`, best first (at most three)."""
     choices = [str(c) for c in choices]
+    w = str(word).lower()
     # A case-only difference ("l4" for "L4") is the likeliest slip; difflib would rank "T4" as close.
     lowered = {c.lower(): c for c in choices}
-    if str(word).lower() in lowered:
-        matches = [lowered[str(word).lower()]]
-    else:
-        matches = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.5)
-    return f" (did you mean {matches[0]}?)" if matches else ""
+    if w in lowered:
+        return [lowered[w]]
+    # By meaning before spelling: "A100" means one of the A100 variants (A100-40GB, A100-80GB), not
+    # the A10 that differs by one character; "H100-80GB" means H100. A prefix counts only up to a
+    # separator, so "A10" is not a prefix of "A100".
+    def extends(longer: str, shorter: str) -> bool:
+        return (len(shorter) >= 2 and longer.startswith(shorter)
+                and len(longer) > len(shorter) and not longer[len(shorter)].isalnum())
+    by_meaning = [c for c in choices if extends(c.lower(), w) or extends(w, c.lower())]
+    if by_meaning:
+        return by_meaning[:3]
+    return difflib.get_close_matches(str(word), choices, n=1, cutoff=0.5)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ` (did you mean X?)` / ` (did you mean X or Y?)` suffix when a likely match exists, else ``."""
+    if word is None or str(word).strip() == "":  # null or empty: never guess (auth: null is not "none")
+        return ""
+    matches = suggestions(str(word), choices)
+    if not matches:
+        return ""
+    return f" (did you mean {' or '.join(matches)}?)"
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,14 @@ class StackError:
         text = f"{where}: {dotted(self.path)}: {self.message}"
         if self.allowed:
             text += f"; {self.allowed}"
-        return text
+        return redact(text)  # a credential in a key, a file name or a message never reaches the screen
+
+    def to_json(self) -> dict[str, object]:
+        """{file, line, column, path, message} for `--json` failures (redacted like render)."""
+        loc = self.location
+        message = self.message + (f"; {self.allowed}" if self.allowed else "")
+        return {"file": redact(loc.file) if loc else None, "line": loc.line if loc else None,
+                "column": loc.column if loc else None, "path": redact(dotted(self.path)), "message": redact(message)}
 
 
 @dataclass
@@ -82,3 +109,6 @@ class StackErrors(Exception):
 
     def __str__(self) -> str:
         return self.render()
+
+    def to_json(self) -> dict[str, object]:
+        return {"errors": [e.to_json() for e in self.errors]}

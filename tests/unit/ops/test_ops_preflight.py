@@ -141,9 +141,12 @@ def test_cli_preflight_skipped_without_credentials(cli, monkeypatch):
     for var in ("GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS",
                 "CLOUDSDK_AUTH_ACCESS_TOKEN", "GCE_METADATA_HOST"):
         monkeypatch.delenv(var, raising=False)
-    result = cli("preflight", "dev", "--strict")
+    result = cli("preflight", "dev")
     assert result.exit_code == 0
     assert "preflight skipped: no gcp credentials" in result.stderr
+    strict = cli("preflight", "dev", "--strict")  # a gate that cannot check does not pass (issue 21)
+    assert strict.exit_code == 4, strict.stderr
+    assert "could not check" in strict.stderr
 
 
 def test_unreachable_api_is_skipped_with_a_notice():

@@ -164,7 +164,7 @@ node_pools:
 extends: base.yaml
 cluster:
   kubernetes_version: 1.30
-""", 3, "cluster.kubernetes_version", 'quote it, e.g. "1.3"', []),
+""", 3, "cluster.kubernetes_version", 'YAML read 1.30 as a number 1.3: quote it, "1.30"', []),
     ("count-not-offered", """
 extends: base.yaml
 node_pools:
