@@ -79,7 +79,10 @@ class EventSink:
                 self.steps.append(Step(
                     op=op, urn=meta.urn, type=meta.type, inputs=mask_values(state.inputs or {}),
                     parent=state.parent or "", custom=bool(state.custom), protect=bool(state.protect),
-                    retain_on_delete=bool(state.retain_on_delete), provider=state.provider or ""))
+                    retain_on_delete=bool(state.retain_on_delete), provider=state.provider or "",
+                    dependencies=list(getattr(state, "dependencies", None) or []),
+                    property_dependencies={k: list(v or []) for k, v in
+                                           (getattr(state, "property_dependencies", None) or {}).items()}))
             record.update(event="resourcePre", op=op, urn=meta.urn, type=meta.type)
         elif event.res_outputs_event:
             meta = event.res_outputs_event.metadata
