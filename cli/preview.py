@@ -68,6 +68,9 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
         if not offline:
             notice("the pulumi CLI is not installed: showing the offline plan (mock runtime, no cloud calls)")
         plan = plan_offline(r, quiet=json_mode)
+    from . import rehearse
+
+    found = rehearse.findings(r, plan)  # before output: the JSON carries the findings
     reason = budget_reason(plan, r, budget, budget_on)
     for message in plan.notices:
         notice(message)
@@ -78,10 +81,12 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
 
         print_preview(stdout(), plan)
     blocked = policy_gate(plan)
+    rehearse.show(found)
     if reason:
         fail(BLOCKED, f"{reason}: blocked (raise budget.monthly_usd in {r.file} or pass --budget)")
     if blocked:
         fail(BLOCKED, f"{blocked}: blocked (see `llmcloud policy list`)")
+    rehearse.gate(found, what="fix the findings above before `llmcloud up`")
     if expect_no_changes:
         changed = {op: n for op, n in plan.change_summary().items() if op not in ("same", "read")}
         if changed:

@@ -53,6 +53,7 @@ class Plan:
     notices: list[str] = field(default_factory=list)
     cost: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
+    rehearsal: list[dict[str, Any]] | None = None  # findings of components/rehearsal, once rehearsed
 
     def change_summary(self) -> dict[str, int]:
         return dict(Counter(s.op for s in self.steps))
@@ -93,7 +94,8 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "environment": self.environment, "cloud": self.cloud, "engine": self.engine,
                 "steps": [s.to_json() for s in self.steps], "changeSummary": self.change_summary(),
-                "outputs": self.outputs, "notices": self.notices, "cost": self.cost, "policy": self.policy}
+                "outputs": self.outputs, "notices": self.notices, "cost": self.cost, "policy": self.policy,
+                **({"rehearsal": self.rehearsal} if self.rehearsal is not None else {})}
 
     @classmethod
     def from_preview_json(cls, data: dict[str, Any], *, stack: str, environment: str, cloud: str) -> Plan:

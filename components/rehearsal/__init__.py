@@ -111,7 +111,8 @@ def exit_code(findings: list[Finding]) -> int:
 
 def summary(findings: list[Finding]) -> str:
     counts = {s: sum(1 for f in findings if f.severity == s) for s in (ERROR, GATE, ADVISORY)}
-    return ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no findings"
+    plural = {ERROR: "errors", GATE: "gates", ADVISORY: "advisories"}
+    return ", ".join(f"{n} {s if n == 1 else plural[s]}" for s, n in counts.items() if n) or "no findings"
 
 
 def render(findings: list[Finding]) -> list[str]:
