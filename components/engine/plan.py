@@ -54,6 +54,9 @@ class Plan:
     cost: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
     rehearsal: list[dict[str, Any]] | None = None  # findings of components/rehearsal, once rehearsed
+    # The offline engine and `pulumi preview --json` record each step's dependencies; the Automation API's
+    # engine events do not, so a plan made from them cannot show the order.
+    has_dependencies: bool = True
 
     def change_summary(self) -> dict[str, int]:
         return dict(Counter(s.op for s in self.steps))
@@ -110,7 +113,9 @@ class Plan:
                 retain_on_delete=state.get("retainOnDelete", False), provider=state.get("provider", ""),
                 dependencies=list(state.get("dependencies") or []),
                 property_dependencies={k: list(v or []) for k, v in (state.get("propertyDependencies") or {}).items()}))
-        return cls(stack=stack, environment=environment, cloud=cloud, engine="pulumi", steps=steps)
+        has_deps = any("dependencies" in (raw.get("newState") or {}) for raw in data.get("steps", []))
+        return cls(stack=stack, environment=environment, cloud=cloud, engine="pulumi", steps=steps,
+                   has_dependencies=has_deps or not steps)
 
 
 def mask_values(value: Any) -> Any:

@@ -173,7 +173,8 @@ class RealEngine:
         _, sink = self._run(lambda s: stack.preview(on_event=s, expect_no_changes=expect_no_changes or None))
         r = self.resolved
         plan = Plan(stack=r.stack_name, environment=r.environment, cloud=r.cloud, engine="pulumi",
-                    steps=list(sink.steps))
+                    steps=list(sink.steps),
+                    has_dependencies=False)
         plan.notices.extend(sink.diagnostics)
         return plan
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ERROR, GATE, ADVISORY = "error", "gate", "advisory"
+# Steps the deploy leaves as they are: a deployed stack whose preview changes nothing has nothing to rehearse
+# (its resources exist; their order no longer matters).
+UNCHANGED = ("same", "read", "delete", "discard", "read-discard")
 CHECKS = ("scheduling", "ordering", "reachability", "prerequisites", "dated")
 
 
@@ -74,7 +77,7 @@ def rehearse(resolved: Any, plan: Any, today: _dt.date) -> list[Finding]:
     ctx = Context(resolved=resolved, plan=plan, today=today, facts=facts_for(resolved.cloud),
                   catalog=catalog.load(resolved.cloud))
     findings = list(versions.check(ctx))
-    if plan is not None:
+    if plan is not None and any(s.custom and s.op not in UNCHANGED for s in plan.steps):
         for module in (scheduling, ordering, reachability, prerequisites):
             findings.extend(module.check(ctx))
     return _locate(findings, resolved)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ADVISORY, GATE, Context, Finding
+from . import ADVISORY, GATE, UNCHANGED, Context, Finding
 from .pods import helm_releases
 
 # API groups every Kubernetes API server serves (no CRD needed); "core" is the empty group.
@@ -55,12 +55,15 @@ def _crd_installers(ctx: Context) -> dict[str, list[Any]]:
 
 def check(ctx: Context) -> list[Finding]:
     plan = ctx.plan
+    if not getattr(plan, "has_dependencies", True):
+        return [Finding("ordering", ADVISORY, "ordering", "not checked: the engine's events carry no dependency "
+                        "graph", "`llmcloud preview --offline` checks the same program's order")]
     findings = []
     installers = _crd_installers(ctx)
     served = set(ctx.facts.builtin_api_groups(plan, ctx.resolved))
     for step in plan.steps:
         group = api_group(step.type)
-        if group is None or group in BUILTIN_GROUPS or not step.custom:
+        if group is None or group in BUILTIN_GROUPS or not step.custom or step.op in UNCHANGED:
             continue
         kind = step.type.rsplit(":", 1)[-1]
         if group in served:
@@ -76,12 +79,12 @@ def check(ctx: Context) -> list[Finding]:
                                     "server refuses it (no matches for kind) when it is created first",
                                     f"depends_on the {sources[0].name} release"))
     for dependent, required, reason in ctx.facts.orderings(plan, ctx.resolved):
-        if not plan.depends_on(dependent, required.urn):
+        if dependent.op not in UNCHANGED and not plan.depends_on(dependent, required.urn):
             findings.append(Finding("ordering", GATE, f"{dependent.type.rsplit(':', 1)[-1]} {dependent.name}",
                                     f"does not wait for {required.name}: {reason}", f"depends_on {required.name}"))
     for dependent, required, reason in ctx.facts.propagation_delays(plan, ctx.resolved):
         sleeps = [s for s in plan.steps if s.type == "time:index/sleep:Sleep" and plan.depends_on(s, required.urn)]
-        if not any(plan.depends_on(dependent, s.urn) for s in sleeps):
+        if dependent.op not in UNCHANGED and not any(plan.depends_on(dependent, s.urn) for s in sleeps):
             findings.append(Finding("ordering", ADVISORY, f"{dependent.type.rsplit(':', 1)[-1]} {dependent.name}",
                                     f"is created right after {required.name} with no wait: {reason}",
                                     "a time.Sleep after the grant (pulumi-time), or rely on the provider's retries"))

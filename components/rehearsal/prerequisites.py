@@ -10,7 +10,12 @@ from __future__ import annotations
 from . import ADVISORY, GATE, Context, Finding
 
 
+CREATING = ("create", "create-replacement", "replace")
+
+
 def check(ctx: Context) -> list[Finding]:
+    if not any(s.custom and s.op in CREATING for s in ctx.plan.steps):
+        return []  # nothing new: what the deployed resources need is there already
     findings = []
     for need in ctx.facts.required_services(ctx.plan, ctx.resolved):
         if need["enabled"] is False:
