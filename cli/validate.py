@@ -22,7 +22,8 @@ def run(stack: str, cloud: str | None, json_mode: bool) -> None:
     if json_mode:
         from llmcloud.components.rehearsal import exit_code
 
-        emit_json({"valid": exit_code(found) != 2, "file": loaded.file, "stack": r.stack_name, "cloud": r.cloud, "region": r.region,
+        emit_json({"valid": exit_code(found) != 2, "file": loaded.file, "stack": r.stack_name, "cloud": r.cloud,
+                   "region": r.region,
                    "node_pools": pools, "models": sorted(r.models), "buckets": sorted(r.buckets),
                    "protect_data": r.protect_data, "unchecked_models": unchecked,
                    "rehearsal": [f.to_json() for f in found]})

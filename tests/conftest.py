@@ -114,8 +114,10 @@ REHEARSAL_XFAIL = {
     "tests/unit/cli/test_cli.py::test_preview_table_shows_tree_and_cost": _GCP,
     "tests/unit/cli/test_cli.py::test_budget_on_max_band": _GCP,
     "tests/unit/cli/test_cli.py::test_console_script_exit_codes[args1-0]": _GCP,
-    "tests/unit/cli/test_cli.py::test_preview_tree_shows_key_settings_on_every_cloud[aws-example-ami=AL2023_x86_64_NVIDIA]": _AWS,
-    "tests/unit/cli/test_cli.py::test_preview_tree_shows_key_settings_on_every_cloud[azure-example-priority=Spot]": _AZURE,
+    "tests/unit/cli/test_cli.py::test_preview_tree_shows_key_settings_on_every_cloud"
+    "[aws-example-ami=AL2023_x86_64_NVIDIA]": _AWS,
+    "tests/unit/cli/test_cli.py::test_preview_tree_shows_key_settings_on_every_cloud"
+    "[azure-example-priority=Spot]": _AZURE,
     "tests/unit/policy/test_secret_hygiene.py::test_offline_commands_never_show_the_token": _GCP,
 }
 

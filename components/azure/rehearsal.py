@@ -47,8 +47,9 @@ def _pool(profile: dict[str, Any], name: str, mode: str) -> dict[str, Any]:
     if profile.get("scaleSetPriority") == "Spot":
         labels["kubernetes.azure.com/scalesetpriority"] = "spot"
     taints = _taints(profile.get("nodeTaints"))
-    if profile.get("scaleSetPriority") == "Spot" and not any(t[0] == "kubernetes.azure.com/scalesetpriority" for t in taints):
-        taints.append(("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule"))  # AKS adds it to Spot pools
+    spot_key = "kubernetes.azure.com/scalesetpriority"
+    if profile.get("scaleSetPriority") == "Spot" and not any(t[0] == spot_key for t in taints):
+        taints.append((spot_key, "spot", "NoSchedule"))  # AKS adds it to Spot pools
     max_nodes = profile.get("maxCount") if profile.get("enableAutoScaling") else profile.get("count")
     return {"name": labels.get("llmcloud.dev/pool", name), "machine_type": str(profile.get("vmSize", "")),
             "labels": labels, "taints": taints, "disk_gb": profile.get("osDiskSizeGB") or 128,

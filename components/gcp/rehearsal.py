@@ -95,7 +95,7 @@ def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:
             step.inputs.get("nodeCount") or step.inputs.get("initialNodeCount") or 0
         out.append({"name": name, "machine_type": machine, "labels": labels, "taints": taints,
                     "disk_gb": cfg.get("diskSizeGb") or 100, "max_nodes": int(max_nodes),
-                    "max_pods": int((step.inputs.get("maxPodsPerNode") or 110))})
+                    "max_pods": int(step.inputs.get("maxPodsPerNode") or 110)})
     return out
 
 
@@ -143,7 +143,8 @@ def control_plane_ports(plan: Any, resolved: Any) -> tuple[set[int] | None, str]
         for allow in fw.inputs.get("allows") or []:
             if str(allow.get("protocol", "")).lower() in ("tcp", "all"):
                 open_ports |= _ports(allow.get("ports")) if allow.get("ports") else set(range(1, 65536))
-    return open_ports, f"private nodes: GKE opens tcp:443,10250 from {master or 'the control plane'}; more needs a firewall rule"
+    source = master or "the control plane"
+    return open_ports, f"private nodes: GKE opens tcp:443,10250 from {source}; more needs a firewall rule"
 
 
 def _covers(source: str, target: str) -> bool:

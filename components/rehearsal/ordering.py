@@ -71,7 +71,8 @@ def check(ctx: Context) -> list[Finding]:
         sources = installers.get(group, [])
         if not sources:
             findings.append(Finding("ordering", GATE, f"{kind} {step.name}",
-                                    f"nothing in the plan installs the {group} CRDs and the cluster does not serve them",
+                                    f"nothing in the plan installs the {group} CRDs and the cluster does not "
+                                    "serve them",
                                     f"install the controller that owns {group} in the same stack"))
         elif not any(plan.depends_on(step, src.urn) for src in sources):
             findings.append(Finding("ordering", GATE, f"{kind} {step.name}",

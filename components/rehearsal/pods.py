@@ -23,7 +23,7 @@ def cpu_millis(value: Any) -> int:
     text = str(value).strip()
     if text.endswith("m"):
         return int(float(text[:-1]))
-    return int(round(float(text) * 1000))
+    return round(float(text) * 1000)
 
 
 def bytes_of(value: Any) -> int:
@@ -62,9 +62,11 @@ class PodSpec:
 
     owner: str  # "Deployment llmcloud/llm-gateway" or "helm keda: keda-operator"
     kind: str  # Deployment | DaemonSet | ... | Helm
-    requests: dict[str, int] = field(default_factory=dict)  # cpu in millicores, memory/ephemeral in bytes, extended as counts
+    # cpu in millicores, memory and ephemeral-storage in bytes, extended resources as counts
+    requests: dict[str, int] = field(default_factory=dict)
     node_selector: dict[str, str] = field(default_factory=dict)
-    required_terms: list[list[dict[str, Any]]] = field(default_factory=list)  # nodeSelectorTerms (ORed) of matchExpressions (ANDed)
+    # required node affinity: nodeSelectorTerms (ORed), each a list of matchExpressions (ANDed)
+    required_terms: list[list[dict[str, Any]]] = field(default_factory=list)
     tolerations: list[Toleration] = field(default_factory=list)
     model: str | None = None  # llmcloud.dev/model label: the stack's models.<name>
     daemon: bool = False
@@ -78,7 +80,8 @@ class PodSpec:
 
     def untolerated(self, taints: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
         """The taints (key, value, effect) this pod does not tolerate (PreferNoSchedule never blocks)."""
-        return [t for t in taints if t[2] != "PreferNoSchedule" and not any(tol.tolerates(*t) for tol in self.tolerations)]
+        return [t for t in taints
+                if t[2] != "PreferNoSchedule" and not any(tol.tolerates(*t) for tol in self.tolerations)]
 
 
 def _expression(expr: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -98,7 +101,8 @@ def _tolerations(raw: Any) -> list[Toleration]:
     out = []
     for t in raw or []:
         if isinstance(t, dict):
-            out.append(Toleration(t.get("key") or None, t.get("operator") or "Equal", t.get("value"), t.get("effect") or None))
+            out.append(Toleration(t.get("key") or None, t.get("operator") or "Equal", t.get("value"),
+                                  t.get("effect") or None))
     return out
 
 
@@ -143,7 +147,8 @@ def from_template(owner: str, kind: str, template: dict[str, Any], *, daemon: bo
     affinity = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution") or {}
     terms = [list(t.get("matchExpressions") or []) for t in affinity.get("nodeSelectorTerms") or []]
-    return PodSpec(owner=owner, kind=kind, requests=_requests(spec.get("containers") or [], spec.get("initContainers") or []),
+    requests = _requests(spec.get("containers") or [], spec.get("initContainers") or [])
+    return PodSpec(owner=owner, kind=kind, requests=requests,
                    node_selector={k: str(v) for k, v in (spec.get("nodeSelector") or {}).items()},
                    required_terms=terms, tolerations=_tolerations(spec.get("tolerations")),
                    model=labels.get("llmcloud.dev/model"), daemon=daemon)
@@ -257,7 +262,8 @@ CHARTS: dict[str, Chart] = {
                        ("prometheusOperator", "tolerations"), ("prometheusOperator", "nodeSelector"),
                        default_node_selector=_LINUX),
               ChartPod("prometheus", {}, ("prometheus", "prometheusSpec", "resources"),
-                       ("prometheus", "prometheusSpec", "tolerations"), ("prometheus", "prometheusSpec", "nodeSelector")),
+                       ("prometheus", "prometheusSpec", "tolerations"),
+                       ("prometheus", "prometheusSpec", "nodeSelector")),
               ChartPod("alertmanager", {}, ("alertmanager", "alertmanagerSpec", "resources"),
                        ("alertmanager", "alertmanagerSpec", "tolerations"),
                        ("alertmanager", "alertmanagerSpec", "nodeSelector")),
@@ -323,6 +329,7 @@ def helm_pods(plan: Any) -> list[PodSpec]:
                 owner=f"helm {release}: {pod.name}", kind="Helm", requests=_quantities(wanted),
                 node_selector={k: str(v) for k, v in (selector if isinstance(selector, dict)
                                                       else dict(pod.default_node_selector)).items()},
-                tolerations=_tolerations(tolerations if isinstance(tolerations, list) else list(pod.default_tolerations)),
+                tolerations=_tolerations(tolerations if isinstance(tolerations, list)
+                                         else list(pod.default_tolerations)),
                 daemon=pod.daemon))
     return pods

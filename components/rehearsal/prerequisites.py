@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from . import ADVISORY, GATE, Context, Finding
 
-
 CREATING = ("create", "create-replacement", "replace")
 
 

@@ -8,7 +8,6 @@ the plan's pod templates plus the pods of each Helm release (pods.CHARTS, with t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import ADVISORY, ERROR, GATE, Context, Finding
 from .pods import PodSpec, helm_pods, plan_pods

@@ -27,7 +27,8 @@ _TYPES = {"gcp:serviceaccount/account:Account": "google_service_account",
           "aws:autoscaling/tag:Tag": "aws_autoscaling_group_tag",
           "aws:s3/bucket:Bucket": "aws_s3_bucket"}
 # Block names Pulumi pluralized (Terraform's singular block name).
-_SINGULAR = {"allows": "allow", "denies": "deny", "taints": "taint", "rules": "rule", "defaultActions": "default_action",
+_SINGULAR = {"allows": "allow", "denies": "deny", "taints": "taint", "rules": "rule",
+             "defaultActions": "default_action",
              "lifecycleRules": "lifecycle_rule", "guestAccelerators": "guest_accelerator", "statements": "statement",
              "ingresses": "ingress", "egresses": "egress", "conditions": "condition", "transitions": "transition",
              "expirations": "expiration", "filters": "filter", "noncurrentVersionExpirations":

@@ -89,7 +89,8 @@ def _kubernetes(ctx: Context) -> list[Finding]:
     findings = []
     if (ctx.today - checked).days > STALE_DAYS:
         findings.append(Finding("dated", ADVISORY, "Kubernetes versions",
-                                f"the support windows were checked on {checked} ({(ctx.today - checked).days} days ago)",
+                                f"the support windows were checked on {checked} "
+                                f"({_days(ctx.today - checked)} ago)",
                                 f"re-read them into {DATA.name}"))
     if not version:
         return findings
@@ -119,7 +120,8 @@ def _kubernetes(ctx: Context) -> list[Finding]:
                                 f"extra cost: {notes['extended_cost']}", suggestion, path=PATH))
     elif (w.standard_end - ctx.today).days <= WARN_DAYS:
         findings.append(Finding("dated", ADVISORY, f"{service} {version}",
-                                f"leaves standard support on {w.standard_end} (in {_days(w.standard_end - ctx.today)}); "
+                                f"leaves standard support on {w.standard_end} "
+                                f"(in {_days(w.standard_end - ctx.today)}); "
                                 f"after that: {notes['extended_cost']}", suggestion, path=PATH))
     return findings
 

@@ -49,7 +49,8 @@ POOL_INPUTS = {"nodeConfig": {"machineType": "g2-standard-4", "spot": True,
                               "workloadMetadataConfig": {"mode": "GKE_METADATA"}},
                "autoscaling": {"totalMinNodeCount": 0, "totalMaxNodeCount": 2}}
 # A fresh project has no API enabled: the plan enables those its resources need (the rehearsal checks it).
-APIS = [pre("create", f"urn:pulumi:dev-gcp::llmcloud::gcp:projects/service:Service::{api}", "gcp:projects/service:Service",
+APIS = [pre("create", f"urn:pulumi:dev-gcp::llmcloud::gcp:projects/service:Service::{api}",
+            "gcp:projects/service:Service",
             {"service": f"{api}.googleapis.com", "disableOnDestroy": False})
         for api in ("container", "compute", "storage")]
 PREVIEW_EVENTS = [

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from llmcloud.components.engine.plan import Plan
 from llmcloud.components.rehearsal.terraform import plan_json, snake, terraform_type
 
@@ -45,7 +44,8 @@ def test_type_and_attribute_names_follow_terraform():
     assert terraform_type("gcp:compute/sSLPolicy:SSLPolicy") == "google_compute_ssl_policy"
     assert terraform_type("gcp:serviceaccount/iAMMember:IAMMember") == "google_service_account_iam_member"
     assert terraform_type("aws:ec2/securityGroup:SecurityGroup") == "aws_security_group"
-    assert terraform_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock") == "aws_s3_bucket_public_access_block"
+    block = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+    assert terraform_type(block) == "aws_s3_bucket_public_access_block"
     assert terraform_type("aws:lb/loadBalancer:LoadBalancer") == "aws_lb"
     assert terraform_type("azure-native:storage:StorageAccount") is None
     assert snake("enablePrivateNodes") == "enable_private_nodes"
@@ -91,8 +91,8 @@ def test_checkov_terraform_plan_rules_on_bundled_stacks(tmp_path):
     assert report["summary"]["resource_count"] > 100  # the scan saw the resources, not an empty plan
     failed = {(f["check_id"], f["resource"].split(".")[0]): f for f in report["results"]["failed_checks"]}
     exceptions = _exceptions()
-    unlisted = sorted(f"{check} {rtype} ({failed[(check, rtype)]['check_name']}) in {failed[(check, rtype)]['file_path']}"
-                      for check, rtype in failed if (check, rtype) not in exceptions)
+    unlisted = sorted(f"{c} {t} ({failed[(c, t)]['check_name']}) in {failed[(c, t)]['file_path']}"
+                      for c, t in failed if (c, t) not in exceptions)
     assert not unlisted, "checkov checks failing and not in the exceptions file:\n" + "\n".join(unlisted)
     stale = sorted(f"{check} {rtype}" for check, rtype in exceptions if (check, rtype) not in failed)
-    assert not stale, ("these exceptions no longer fail: remove them from " + EXCEPTIONS.name + ":\n" + "\n".join(stale))
+    assert not stale, f"these exceptions no longer fail: remove them from {EXCEPTIONS.name}:\n" + "\n".join(stale)

@@ -10,10 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from llmcloud.components.engine.plan import Plan, Step
-from llmcloud.components.rehearsal import ADVISORY, ERROR, GATE, Finding, exit_code, rehearse, render, summary
-from llmcloud.components.rehearsal import versions
+from llmcloud.components.rehearsal import ADVISORY, ERROR, GATE, Finding, exit_code, rehearse, render, summary, versions
 from llmcloud.components.resolve import resolve
 from llmcloud.components.spec import load_stack
 
@@ -104,7 +102,8 @@ def test_ordering_custom_resource_before_its_crd():
 def test_ordering_workload_identity_member_before_the_cluster():
     r, plan = _load("dev", "gcp")
     cluster = _one(plan, "gcp:container/cluster:Cluster")
-    member = next(s for s in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember") if "svc.id.goog" in s.inputs["member"])
+    member = next(s for s in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember")
+                  if "svc.id.goog" in s.inputs["member"])
     member.dependencies = [d for d in member.dependencies if d != cluster.urn]
     member.property_dependencies = {}
     found = _of(rehearse(r, plan, TODAY), "ordering", f"IAMMember {member.name}: does not wait for {cluster.name}")
@@ -125,7 +124,7 @@ def test_ordering_eks_node_group_before_the_cni_addon():
 
 
 def test_ordering_dependency_through_a_chain_counts():
-    r, plan = _load("dev", "gcp")
+    _, plan = _load("dev", "gcp")
     scaled = _one(plan, "kubernetes:keda.sh/v1alpha1:ScaledObject")
     keda = _one(plan, "kubernetes:helm.sh/v3:Release", "keda")
     scaled.dependencies = []
@@ -233,7 +232,8 @@ def test_dated_version_past_its_last_day_is_refused_with_its_line(cli, tmp_path,
     result = cli("validate", str(path))
     assert result.exit_code == 2, result.stderr
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "kubernetes_version" in text)
-    assert f"azure-lab.yaml:{line}:" in result.stderr and "aks 1.31: left its last support on 2026-11-30" in result.stderr
+    assert f"azure-lab.yaml:{line}:" in result.stderr
+    assert "aks 1.31: left its last support on 2026-11-30" in result.stderr
     assert 'kubernetes_version: "1.36"' in result.stderr  # the fix names the default version
     # the same file, a year earlier: in standard support, no finding about it
     monkeypatch.setenv("LLMCLOUD_TODAY", "2025-01-15")
@@ -292,4 +292,5 @@ def test_offline_plan_records_dependencies_like_pulumi_preview_json():
     assert all(cluster in s["newState"]["propertyDependencies"]["cluster"] for s in pools)
     assert all(cluster in s["newState"]["dependencies"] for s in pools)
     plan = Plan.from_preview_json(copy.deepcopy(data), stack="dev-gcp", environment="dev", cloud="gcp")
-    assert plan.to_json()["steps"][0]["newState"].get("dependencies") == data["steps"][0]["newState"].get("dependencies")
+    first = data["steps"][0]["newState"]
+    assert plan.to_json()["steps"][0]["newState"].get("dependencies") == first.get("dependencies")
