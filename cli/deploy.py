@@ -61,6 +61,11 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     blocked = policy_gate(plan)
     if blocked:
         fail(BLOCKED, f"{blocked}: nothing deployed (see `llmcloud policy list`)")
+    from . import rehearse  # ordering, scheduling, reachability, prerequisites, dated versions
+
+    found = rehearse.findings(r, plan)
+    rehearse.show(found)
+    rehearse.gate(found, what="nothing deployed")
     # Preflight (cli/ops.py): quota and zones of every accelerator pool; --strict stops here (exit 3)
     from .ops import preflight_gate
 

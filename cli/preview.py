@@ -14,6 +14,9 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
         from .ops import preflight_gate
 
         preflight_gate(r, strict=False, json_mode=json_mode)  # online: quota and zones, a warning here
+    from . import rehearse
+
+    found = rehearse.findings(r, the_plan)  # before output: the JSON carries the findings
     reason = budget_reason(the_plan, r, budget, budget_on)
     for message in the_plan.notices:
         notice(message)
@@ -27,10 +30,12 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
 
         print_next_steps(stdout(), the_plan, r, stack, offline=engine is None)
     blocked = policy_gate(the_plan)
+    rehearse.show(found)
     if reason:
         fail(BLOCKED, f"{reason}: blocked (raise budget.monthly_usd in {r.file} or pass --budget)")
     if blocked:
         fail(BLOCKED, f"{blocked}: blocked (see `llmcloud policy list`)")
+    rehearse.gate(found, what="fix the findings above before `llmcloud up`")
     if expect_no_changes:
         changed = {op: n for op, n in the_plan.change_summary().items() if op not in ("same", "read")}
         if changed:

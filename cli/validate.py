@@ -10,18 +10,28 @@ from .common import emit_json, load, notice
 def run(stack: str, cloud: str | None, json_mode: bool) -> None:
     from llmcloud.components.sizing import unknown_models
 
+    from . import rehearse
+
     loaded, r = load(stack, cloud)
+    found = rehearse.findings(r)  # the plan-free checks: dated versions and prices
     unchecked = unknown_models(r)
     pools = {name: {"accelerator": p.accelerator, "machine_type": p.machine_type,
                     "accelerators_per_node": p.accelerators_per_node, "zones": list(p.zones),
                     "min_nodes": p.min_nodes, "max_nodes": p.max_nodes, "spot": p.spot}
              for name, p in r.node_pools.items()}
     if json_mode:
-        emit_json({"valid": True, "file": loaded.file, "stack": r.stack_name, "cloud": r.cloud, "region": r.region,
+        from llmcloud.components.rehearsal import exit_code
+
+        emit_json({"valid": exit_code(found) != 2, "file": loaded.file, "stack": r.stack_name, "cloud": r.cloud,
+                   "region": r.region,
                    "node_pools": pools, "models": sorted(r.models), "buckets": sorted(r.buckets),
-                   "protect_data": r.protect_data, "unchecked_models": unchecked})
+                   "protect_data": r.protect_data, "unchecked_models": unchecked,
+                   "rehearsal": [f.to_json() for f in found]})
+        rehearse.gate(found, what=f"edit {loaded.file}")
         return
     # Plain text: validate is the command people run most, and rich would add its import time.
+    rehearse.show(found)
+    rehearse.gate(found, what=f"edit {loaded.file}")
     lines = [f"✓ {loaded.file} is valid: stack {r.stack_name} on {r.cloud} {r.region}, "
              f"{len(r.node_pools)} node pool(s), {len(r.models)} model(s), {len(r.buckets)} bucket(s)"
              + (", data protected" if r.protect_data else "")]

@@ -60,7 +60,11 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
             inputs=_clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
             parent=request.parent, custom=bool(request.custom), protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
-            provider=request.provider.rsplit("::", 1)[0] if request.provider else ""))
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
+            # The SDK sends what the engine orders by: explicit depends_on plus every resource an input came from.
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={key: sorted(set(deps.urns))
+                                   for key, deps in sorted(request.propertyDependencies.items()) if deps.urns}))
         return super().RegisterResource(request)
 
 

@@ -21,6 +21,10 @@ class Step:
     protect: bool = False
     retain_on_delete: bool = False
     provider: str = ""
+    # What the engine orders by, as `pulumi preview --json` writes it (apitype.ResourceV3 in pulumi/pulumi:
+    # `dependencies` is a list of URNs, `propertyDependencies` maps an input name to the URNs it came from).
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -31,6 +35,10 @@ class Step:
                  "protect": self.protect, "retainOnDelete": self.retain_on_delete}
         if self.provider:
             state["provider"] = self.provider
+        if self.dependencies:  # omitempty, as in the engine's JSON
+            state["dependencies"] = list(self.dependencies)
+        if self.property_dependencies:
+            state["propertyDependencies"] = {k: list(v) for k, v in self.property_dependencies.items()}
         return {"op": self.op, "urn": self.urn, "newState": state}
 
 
@@ -45,6 +53,10 @@ class Plan:
     notices: list[str] = field(default_factory=list)
     cost: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
+    rehearsal: list[dict[str, Any]] | None = None  # findings of components/rehearsal, once rehearsed
+    # The offline engine and `pulumi preview --json` record each step's dependencies; the Automation API's
+    # engine events do not, so a plan made from them cannot show the order.
+    has_dependencies: bool = True
 
     def change_summary(self) -> dict[str, int]:
         return dict(Counter(s.op for s in self.steps))
@@ -57,10 +69,36 @@ class Plan:
     def by_type(self, type_: str) -> list[Step]:
         return [s for s in self.steps if s.type == type_]
 
+    def step(self, urn: str) -> Step | None:
+        return next((s for s in self.steps if s.urn == urn), None)
+
+    def depends_on(self, step: Step, target: str) -> bool:
+        """Does `step` wait for `target` (a URN), directly or through a dependency's dependencies? Its provider
+        counts (the engine creates a resource's provider first); a parent component's dependencies do not
+        (the engine does not pass them on to its children)."""
+        by_urn = {s.urn: s for s in self.steps}
+        seen: set[str] = set()
+        todo = [step.urn]
+        while todo:
+            urn = todo.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            current = by_urn.get(urn)
+            if current is None:
+                continue
+            deps = [*current.dependencies, *(u for urns in current.property_dependencies.values() for u in urns),
+                    *([current.provider] if current.provider else [])]
+            if target in deps:
+                return True
+            todo.extend(deps)
+        return False
+
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "environment": self.environment, "cloud": self.cloud, "engine": self.engine,
                 "steps": [s.to_json() for s in self.steps], "changeSummary": self.change_summary(),
-                "outputs": self.outputs, "notices": self.notices, "cost": self.cost, "policy": self.policy}
+                "outputs": self.outputs, "notices": self.notices, "cost": self.cost, "policy": self.policy,
+                **({"rehearsal": self.rehearsal} if self.rehearsal is not None else {})}
 
     @classmethod
     def from_preview_json(cls, data: dict[str, Any], *, stack: str, environment: str, cloud: str) -> Plan:
@@ -72,8 +110,12 @@ class Plan:
                 op=raw.get("op", "same"), urn=raw.get("urn", state.get("urn", "")), type=state.get("type", ""),
                 inputs=mask_values(state.get("inputs", {})), parent=state.get("parent", ""),
                 custom=state.get("custom", True), protect=state.get("protect", False),
-                retain_on_delete=state.get("retainOnDelete", False), provider=state.get("provider", "")))
-        return cls(stack=stack, environment=environment, cloud=cloud, engine="pulumi", steps=steps)
+                retain_on_delete=state.get("retainOnDelete", False), provider=state.get("provider", ""),
+                dependencies=list(state.get("dependencies") or []),
+                property_dependencies={k: list(v or []) for k, v in (state.get("propertyDependencies") or {}).items()}))
+        has_deps = any("dependencies" in (raw.get("newState") or {}) for raw in data.get("steps", []))
+        return cls(stack=stack, environment=environment, cloud=cloud, engine="pulumi", steps=steps,
+                   has_dependencies=has_deps or not steps)
 
 
 def mask_values(value: Any) -> Any:

@@ -74,7 +74,10 @@ class EventSink:
                 self.steps.append(Step(
                     op=op, urn=meta.urn, type=meta.type, inputs=mask_values(state.inputs or {}),
                     parent=state.parent or "", custom=bool(state.custom), protect=bool(state.protect),
-                    retain_on_delete=bool(state.retain_on_delete), provider=state.provider or ""))
+                    retain_on_delete=bool(state.retain_on_delete), provider=state.provider or "",
+                    dependencies=list(getattr(state, "dependencies", None) or []),
+                    property_dependencies={k: list(v or []) for k, v in
+                                           (getattr(state, "property_dependencies", None) or {}).items()}))
             record.update(event="resourcePre", op=op, urn=meta.urn, type=meta.type)
         elif event.res_outputs_event:
             meta = event.res_outputs_event.metadata
@@ -165,7 +168,8 @@ class RealEngine:
         _, sink = self._run(lambda s: stack.preview(on_event=s, expect_no_changes=expect_no_changes or None))
         r = self.resolved
         plan = Plan(stack=r.stack_name, environment=r.environment, cloud=r.cloud, engine="pulumi",
-                    steps=list(sink.steps))
+                    steps=list(sink.steps),
+                    has_dependencies=False)
         plan.notices.extend(sink.diagnostics)
         return plan
 

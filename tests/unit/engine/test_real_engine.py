@@ -48,6 +48,11 @@ POOL_INPUTS = {"nodeConfig": {"machineType": "g2-standard-4", "spot": True,
                               "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
                               "workloadMetadataConfig": {"mode": "GKE_METADATA"}},
                "autoscaling": {"totalMinNodeCount": 0, "totalMaxNodeCount": 2}}
+# A fresh project has no API enabled: the plan enables those its resources need (the rehearsal checks it).
+APIS = [pre("create", f"urn:pulumi:dev-gcp::llmcloud::gcp:projects/service:Service::{api}",
+            "gcp:projects/service:Service",
+            {"service": f"{api}.googleapis.com", "disableOnDestroy": False})
+        for api in ("container", "compute", "storage")]
 PREVIEW_EVENTS = [
     pre("create", CLUSTER, "gcp:container/cluster:Cluster",
         {"location": "us-central1-a", "privateClusterConfig": {"enablePrivateNodes": True}}, CLUSTER_COMPONENT),
@@ -64,7 +69,8 @@ PREVIEW_EVENTS = [
 def fake_pulumi(fake_pulumi_cli, monkeypatch):
     """The shared stand-in (tests/conftest.py), answering with a dev-gcp state and preview by default."""
     monkeypatch.setenv("HF_TOKEN", "hf_test_value_for_the_fake_engine")
-    fake_pulumi_cli.defaults = {"resources": STATE, "preview": {"events": PREVIEW_EVENTS, "changes": {"create": 3}}}
+    fake_pulumi_cli.defaults = {"resources": STATE, "preview": {"events": [*APIS, *PREVIEW_EVENTS],
+                                                                       "changes": {"create": 6}}}
     fake_pulumi_cli.script()
     return fake_pulumi_cli
 
@@ -74,8 +80,9 @@ def test_preview_uses_the_real_engine_and_prices_its_events(cli, fake_pulumi, tm
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["engine"] == "pulumi"
-    assert [s["urn"] for s in plan["steps"]] == [CLUSTER, POOL, BUCKET]
-    bucket = plan["steps"][2]["newState"]
+    apis = [e["resourcePreEvent"]["metadata"]["urn"] for e in APIS]
+    assert [s["urn"] for s in plan["steps"]] == [*apis, CLUSTER, POOL, BUCKET]
+    bucket = plan["steps"][-1]["newState"]
     assert bucket["inputs"]["labels"] == "[secret]"
     pool_line = next(line for line in plan["cost"]["lines"] if line["resource"] == "node_pools.l4")
     assert pool_line["sku"] == "g2-standard-4 (spot)"
