@@ -178,9 +178,9 @@ class KedaOperator(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             f"{name}-release",
             name="keda",
-            chart=images.KEDA_CHART["chart"],
-            version=images.KEDA_CHART["version"],
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=images.KEDA_CHART["repo"]),
+            chart=images.KEDA_CHART.chart,
+            version=images.KEDA_CHART.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=images.KEDA_CHART.repo),
             # The chart's default operator service account, keda/keda-operator, is the identity that
             # queries Managed Prometheus on GKE (README, "The serving layer": the IAM binding it needs).
             namespace="keda",

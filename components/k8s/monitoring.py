@@ -244,10 +244,10 @@ class ServingMonitoring(pulumi.ComponentResource):
                 stack = k8s.helm.v3.Release(
                     f"{name}-prometheus-stack",
                     name="kube-prometheus-stack",
-                    chart=images.PROMETHEUS_STACK_CHART["chart"],
-                    version=images.PROMETHEUS_STACK_CHART["version"],
+                    chart=images.PROMETHEUS_STACK_CHART.chart,
+                    version=images.PROMETHEUS_STACK_CHART.version,
                     repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                        repo=images.PROMETHEUS_STACK_CHART["repo"]
+                        repo=images.PROMETHEUS_STACK_CHART.repo
                     ),
                     namespace="monitoring",
                     create_namespace=True,

@@ -475,8 +475,8 @@ class LeaderWorkerSetController(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             f"{name}-release",
             name="lws",
-            chart=images.LWS_CHART["chart"],
-            version=images.LWS_CHART["version"],
+            chart=images.LWS_CHART.chart,
+            version=images.LWS_CHART.version,
             namespace="lws-system",
             create_namespace=True,
             atomic=True,

@@ -182,7 +182,7 @@ def test_multi_host_model_is_a_leader_worker_set() -> None:
     assert "--tensor-parallel-size 16" in leader and "ray start --head" in leader
     # the controller is installed from its pinned chart
     release = [s for s in p.by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]]
-    assert release and release[0].inputs["version"] == images.LWS_CHART["version"]
+    assert release and release[0].inputs["version"] == images.LWS_CHART.version
     # no LWS controller where no model needs it
     assert not [
         s for s in repo_plan("dev").by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]
@@ -213,7 +213,7 @@ def test_scale_to_zero_for_min_zero_on_an_lws() -> None:
         for s in repo_plan("gcp-tpu").by_type("kubernetes:helm.sh/v3:Release")
         if s.inputs["chart"] == "keda"
     ]
-    assert keda and keda[0].inputs["version"] == images.KEDA_CHART["version"]
+    assert keda and keda[0].inputs["version"] == images.KEDA_CHART.version
 
 
 def test_workload_replicas_are_owned_by_the_autoscaler() -> None:
