@@ -32,3 +32,7 @@ def run(stack: str, cloud: str | None, json_mode: bool) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
     if unchecked:
         notice(f"not checked for fit (not in the catalog's models.yaml): {', '.join(unchecked)}")
+    from llmcloud.components.serving_checks import serving_warnings
+
+    for warning in serving_warnings(r):
+        notice(warning)

@@ -120,6 +120,7 @@ class ResolvedStack:
     ttl: str | None = None  # "8h": counted from each `up`
     expires_at: str | None = None  # ISO 8601 UTC deadline, exported as the stack output `expires_at`
     monthly_cost_expected: float | None = None  # stamped by `up` from the cost engine (for `llmcloud status`)
+    images: dict[str, str] = field(default_factory=dict)  # the stack's `images:` (components/serving_checks.py)
 
 
 DEFAULT_SYSTEM_MACHINE = {"gcp": "e2-standard-4", "aws": "m6i.xlarge", "azure": "Standard_D4s_v5"}
@@ -228,6 +229,11 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
         resolved = _replace(resolved, expires_at=iso(spec.expires_at))
     elif spec.ttl:
         resolved = _replace(resolved, ttl=spec.ttl)
+    # Model serving (components/serving_checks.py): image overrides, quantization, Neuron, node disks.
+    from .serving_checks import check_serving
+
+    resolved, serving_errors = check_serving(loaded, resolved)
+    errors += serving_errors
     # What only one cloud can say (names that clash after its naming rules, options it refuses).
     cloud_checks = registry.checks(cloud)
     if cloud_checks is not None:

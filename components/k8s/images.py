@@ -174,6 +174,3 @@ def replace(image: str, overrides: Mapping[str, str] | None) -> str:
     if overrides and image in overrides:
         return overrides[image]
     return image
-
-# Removed with the init container (weights stream into vLLM, serving.py).
-LOADER_IMAGE = "ghcr.io/llmcloud/loader:0.1.0"

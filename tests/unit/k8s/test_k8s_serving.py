@@ -69,7 +69,8 @@ def test_vllm_args_from_the_spec() -> None:
     assert _arg(args, "--quantization") == "fp8"
     assert _arg(args, "--gpu-memory-utilization") == "0.90"
     assert _arg(args, "--port") == "8000"
-    assert _arg(args, "--model") == "/models/llama-70b"
+    assert args[0] == "$(LLMCLOUD_MODEL)"  # `vllm serve MODEL`, expanded by Kubernetes from the env
+    assert _container(pod)["command"] == ["vllm", "serve"]
     assert _container(pod)["resources"]["limits"]["nvidia.com/gpu"] == "2"
 
 
@@ -96,15 +97,71 @@ def test_probes_generous_startup_and_health() -> None:
     assert big["failureThreshold"] > startup["failureThreshold"]
 
 
-def test_weights_loader_init_container() -> None:
-    pod = _pod(one(repo_plan("prod"), DEPLOYMENT, "llama-8b-deployment").inputs)
-    loader = _container(pod, "load-weights")
-    assert loader["command"] == ["llmcloud-load"]
-    assert loader["args"][:2] == ["bucket://weights/meta-llama/Llama-3.1-8B-Instruct", "/models/llama-8b"]
-    env = {e["name"]: e.get("value") for e in loader["env"]}
-    assert "LLMCLOUD_BUCKET_URL" in env  # the bucket's URL (computed in a preview)
-    assert not any("KEY" in name or "CREDENTIALS" in name for name in env)
-    assert pod["serviceAccountName"] == "model-server"
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_bucket_weights_stream_into_vllm_without_init_container_or_disk() -> None:
+    pod = _pod(one(repo_plan("prod"), DEPLOYMENT, "llama-70b-deployment").inputs)
+    assert "initContainers" not in pod
+    vllm = _container(pod)
+    assert _arg(vllm["args"], "--load-format") == "runai_streamer"
+    env = _env(vllm)
+    assert env["LLMCLOUD_MODEL"]  # the bucket's URL + path (computed in a preview)
+    assert env["RUNAI_STREAMER_DIST"] == "1"  # TP 2: the node's ranks split the reads
+    assert 0 < int(env["RUNAI_STREAMER_MEMORY_LIMIT"]) <= 16 * 2**30
+    assert not any("KEY" in name or "SECRET" in name or "CREDENTIALS" in name for name in env)
+    assert "weights" not in {v["name"] for v in pod["volumes"]}  # nothing on disk
+    assert pod["serviceAccountName"] == "model-server"  # workload identity
+
+
+def test_bucket_source_becomes_the_bucket_url_and_azure_gets_its_account() -> None:
+    from dataclasses import replace
+
+    r = resolved(STACKS / "prod.yaml")
+    model, pool = r.models["llama-8b"], r.node_pools[r.models["llama-8b"].node_pool]
+    assert serving.is_object_store(model.source)
+    args = serving.ModelServerArgs(model=model, pool=pool, cloud="azure", namespace="llm", service_account="sa",
+                                   bucket_urls={"weights": "az://weights"}, storage_accounts={"weights": "acct1"})
+    env = {e["name"]: e["value"] for e in serving.weights_env(args, None)}
+    assert env["LLMCLOUD_MODEL"] == "az://weights/" + model.source.removeprefix("bucket://weights/")
+    assert env["AZURE_STORAGE_ACCOUNT_NAME"] == "acct1"
+    aws = replace(args, cloud="aws", bucket_urls={"weights": "s3://b"}, region="us-east-1", storage_accounts={})
+    env = {e["name"]: e["value"] for e in serving.weights_env(aws, None)}
+    assert env["LLMCLOUD_MODEL"].startswith("s3://b/") and env["AWS_REGION"] == "us-east-1"
+    with pytest.raises(ValueError, match="does not define"):
+        serving.model_uri("bucket://nope/x", {"weights": "gs://w"})
+
+
+def test_hub_weights_downloaded_by_vllm_into_a_sized_volume_that_is_requested() -> None:
+    pod = _pod(one(repo_plan("dev"), DEPLOYMENT, "llama-8b-deployment").inputs)
+    vllm = _container(pod)
+    env = _env(vllm)
+    assert env["LLMCLOUD_MODEL"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert env["HF_HUB_CACHE"] == "/models" and "HF_HUB_OFFLINE" not in env
+    assert "--load-format" not in vllm["args"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    weights = int(volumes["weights"]["emptyDir"]["sizeLimit"].removesuffix("Gi"))
+    assert 15 <= weights <= 20  # 8.03 B params in bf16 = 15 GiB + 5 % + 2 GiB; never the 2x with original/
+    disk = sum(int(v["emptyDir"]["sizeLimit"].removesuffix("Gi")) for v in pod["volumes"]
+               if "emptyDir" in v and v["emptyDir"].get("medium") != "Memory")
+    request = int(vllm["resources"]["requests"]["ephemeral-storage"].removesuffix("Gi"))
+    assert request == int(vllm["resources"]["limits"]["ephemeral-storage"].removesuffix("Gi"))
+    assert request >= disk  # every on-disk volume is requested
+
+
+def test_any_uid_gets_home_user_and_writable_caches() -> None:
+    for stack in ("dev", "prod", "gcp-tpu"):
+        for step in repo_plan(stack).by_type(DEPLOYMENT) + repo_plan(stack).by_type(LWS):
+            if "envoy" in step.name:
+                continue  # the front door's Envoy (issue 14)
+            vllm = _container(_pod(step.inputs))
+            env = _env(vllm)
+            assert env["HOME"] == serving.HOME_DIR and env["USER"] and env["LOGNAME"]
+            writable = [m["mountPath"] for m in vllm["volumeMounts"] if not m.get("readOnly")]
+            for var in ("HF_HOME", "VLLM_CACHE_ROOT", "TRITON_CACHE_DIR", "TORCHINDUCTOR_CACHE_DIR",
+                        "XDG_CACHE_HOME", "TMPDIR"):
+                assert any(env[var].startswith(path) for path in writable), (stack, var, env[var])
 
 
 def test_non_root_security_context() -> None:
@@ -231,14 +288,12 @@ def test_hf_token_only_by_reference_and_never_in_the_plan(with_token: str) -> No
     secret = one(p, "kubernetes:core/v1:Secret", "llama-8b-hf-token")
     assert secret.inputs["stringData"] == "[secret]"
     pod = _pod(one(p, DEPLOYMENT, "llama-8b-deployment").inputs)
-    # the token reaches only the loader, as a read-only file from the Secret (never an env value)
+    # the token reaches vLLM as a read-only file from the Secret (never an env value)
     assert {"name": "hf-token", "secret": {"secretName": "llama-8b-hf-token", "defaultMode": 0o400}} in pod["volumes"]
-    (loader,) = pod["initContainers"]
-    assert {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"} in loader["env"]
-    assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in loader["volumeMounts"]
-    for c in pod["containers"] + pod["initContainers"]:
-        assert not [e for e in c["env"] if e["name"] == "HF_TOKEN"]
-        assert not [m for m in c["volumeMounts"] if m["name"] == "hf-token"] or c is loader
+    vllm = _container(pod)
+    assert {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"} in vllm["env"]
+    assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in vllm["volumeMounts"]
+    assert not [e for e in vllm["env"] if e["name"] == "HF_TOKEN"]
 
 
 def test_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
