@@ -756,7 +756,7 @@ class ModelServer(pulumi.ComponentResource):
                 f"{name}-pdb{suffix}", metadata=pdb["metadata"], spec=pdb["spec"], opts=child
             )
 
-        from .autoscaling import QueueDepthAutoscaler, QueueDepthAutoscalerArgs
+        from .autoscaling import TARGET_RUNNING_PER_REPLICA, QueueDepthAutoscaler, QueueDepthAutoscalerArgs
 
         QueueDepthAutoscaler(
             f"{name}-autoscaler",
@@ -772,6 +772,7 @@ class ModelServer(pulumi.ComponentResource):
                 project=args.project,
                 prometheus_url=args.prometheus_url,
                 wake_query=args.wake_query,
+                target_running=max(TARGET_RUNNING_PER_REPLICA, model.expected_concurrency),
                 labels=object_labels(model, args.labels),
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[workload, *deps]),

@@ -322,7 +322,6 @@ def test_gke_monitoring_objects() -> None:
     for metric in (
         "vllm:num_requests_waiting",
         "vllm:kv_cache_usage_perc",
-        "vllm:gpu_cache_usage_perc",
         "http_requests_total",
         "kube_pod_container_status_restarts_total",
     ):
@@ -336,7 +335,8 @@ def test_gke_monitoring_objects() -> None:
         "num_requests_running",
         "kv_cache_usage_perc",
         "time_to_first_token_seconds_bucket",
-        "time_per_output_token_seconds_bucket",
+        "request_time_per_output_token_seconds_bucket",
+        "inter_token_latency_seconds_bucket",
         "generation_tokens_total",
     ):
         assert metric in exprs
@@ -354,3 +354,40 @@ def test_no_device_plugins_on_gke_and_the_right_ones_elsewhere() -> None:
 
     neuron = replace(pools[0], name="inf2", kind="neuron", k8s_resource="aws.amazon.com/neuron")
     assert plugins_for("aws", [neuron]) == {"neuron": ("inf2",)}
+
+
+def test_autoscaler_scales_on_kv_cache_and_running_requests_as_well_as_the_queue() -> None:
+    from llmcloud.components.k8s import autoscaling
+
+    so = one(repo_plan("prod"), SCALED_OBJECT, "llama-70b-autoscaler-scaledobject").inputs["spec"]
+    by_name = {t["name"]: t for t in so["triggers"]}
+    assert {"queue-depth", "kv-cache", "running"} <= set(by_name)
+    assert autoscaling.KV_CACHE_METRIC in by_name["kv-cache"]["metadata"]["query"]
+    assert float(by_name["kv-cache"]["metadata"]["threshold"]) == autoscaling.TARGET_KV_CACHE_USAGE
+    assert autoscaling.RUNNING_METRIC in by_name["running"]["metadata"]["query"]
+    assert 'model_name="llama-70b"' in by_name["running"]["metadata"]["query"]
+    for t in by_name.values():
+        assert t["metricType"] == "AverageValue"  # per replica: KEDA divides the sum by the replica count
+        assert t["authenticationRef"] == {"name": "llama-70b-gmp"}  # GKE: Managed Prometheus identity
+    # a wake trigger (the front door's request count) is added next to them, not instead
+    args = autoscaling.QueueDepthAutoscalerArgs(
+        model="m", namespace="llm", target_api_version="apps/v1", target_kind="Deployment", target_name="m",
+        min_replicas=0, max_replicas=2, cloud="aws", wake_query="sum(rate(x[1m]))")
+    names = [t["name"] for t in autoscaling.scaled_object(args, "llm")["triggers"]]
+    assert names == ["queue-depth", "kv-cache", "running", "wake"]
+
+
+def test_only_metric_names_of_the_pinned_vllm_are_queried() -> None:
+    import re
+
+    from llmcloud.components.k8s.monitoring import VLLM_METRICS
+
+    known = {m.removesuffix("_total") for m in VLLM_METRICS} | set(VLLM_METRICS)
+    for stack in ("dev", "prod", "aws-example"):
+        text = json.dumps(repo_plan(stack).to_json())
+        used = set(re.findall(r"vllm:[a-z_]+", text))
+        assert used, stack
+        for name in used:
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            assert base in known, f"{stack}: {name} is not a metric of vLLM {images.VLLM_VERSION}"
+    assert "vllm:time_per_output_token_seconds" not in json.dumps(repo_plan("dev").to_json())
