@@ -23,7 +23,7 @@ def test_render_to_a_directory(cli, tmp_path: Path, monkeypatch) -> None:
         assert "hf_render_sentinel" not in f.read_text()
         assert ":latest" not in f.read_text()
     secret = yaml.safe_load((out / "Secret-llama-8b-hf-token.yaml").read_text())
-    assert secret["stringData"] == "[secret]"
+    assert secret["stringData"] == {"value": "[secret]"}  # a placeholder inside the map: apply-able
 
 
 def test_render_to_stdout_is_multi_document_yaml(cli, monkeypatch) -> None:
