@@ -242,6 +242,10 @@ def ci_init(
     run(github_flag=github, gitlab_flag=gitlab, root=Path.cwd(), force=force)
 
 
+from .weights import app as weights_app  # noqa: E402  (cli/weights.py: llmcloud weights sync)
+
+app.add_typer(weights_app, name="weights")
+
 prices_app = typer.Typer(help="The price catalog: refresh it from the clouds' public pricing APIs.",
                          no_args_is_help=True)
 app.add_typer(prices_app, name="prices")

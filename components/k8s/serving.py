@@ -569,10 +569,16 @@ def _metadata(args: ModelServerArgs, name: str) -> dict[str, Any]:
     return {"name": name, "namespace": args.namespace, "labels": object_labels(args.model, args.labels)}
 
 
+def _workload_metadata(args: ModelServerArgs) -> dict[str, Any]:
+    # `up` does not wait for the model to become ready: a cold start (node, image, weights, compilation) can
+    # outlast any deploy timeout. `up` reports the rollout status instead (README, "The serving layer").
+    return {**_metadata(args, args.model.name), "annotations": {"pulumi.com/skipAwait": "true"}}
+
+
 def deployment(args: ModelServerArgs, secret_name: str | None) -> dict[str, Any]:
     model = args.model
     return {
-        "metadata": _metadata(args, model.name),
+        "metadata": _workload_metadata(args),
         "spec": {
             "replicas": model.replicas_min,  # the autoscaler owns the current count (ignore_changes)
             "selector": {"matchLabels": {**selector_labels(model), ROLE_LABEL: "server"}},
@@ -590,7 +596,7 @@ def leader_worker_set(args: ModelServerArgs, secret_name: str | None) -> dict[st
     tensor/pipeline-parallel engine cannot survive losing one of its pods."""
     model = args.model
     return {
-        "metadata": _metadata(args, model.name),
+        "metadata": _workload_metadata(args),
         "spec": {
             "replicas": model.replicas_min,
             "startupPolicy": "LeaderCreated",
