@@ -40,10 +40,13 @@ def test_serving_docs_cover_the_layer() -> None:
     text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     for heading in (
         "## The serving layer",
-        "### Autoscaling on queue depth",
+        "### Weights and cold start",
+        "### Disks that fit",
+        "### Quantization",
+        "### Images and pins",
+        "### Autoscaling",
         "### Monitoring",
         "### Does the model fit?",
-        "### Cold start",
     ):
         assert heading in text
     for word in (
@@ -52,7 +55,10 @@ def test_serving_docs_cover_the_layer() -> None:
         "AKS",
         "image streaming",
         "local SSD",
-        "parallel",
+        "runai_streamer",
+        "llmcloud weights sync",
         "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "vllm:num_requests_running",
     ):
         assert word in text
