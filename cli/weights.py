@@ -187,7 +187,7 @@ def bucket_url(r: ResolvedStack, bucket: str) -> str:
 
 def target_of(r: ResolvedStack, model: ResolvedModel, override: str | None) -> str:
     """The object-store prefix a model's weights live under."""
-    from llmcloud.components.k8s.serving import bucket_of
+    from llmcloud.components.k8s.weights import bucket_of
 
     src = model.source
     bucket = bucket_of(src)
@@ -263,7 +263,7 @@ def default_hub(model: ResolvedModel) -> str:
 def sync(stack: str, cloud: str | None, *, model: str | None, hub: str | None, bucket: str | None,
          parallel: int, json_mode: bool) -> None:
     _, r = load(stack, cloud)
-    from llmcloud.components.k8s.serving import is_object_store
+    from llmcloud.components.k8s.weights import is_object_store
 
     names = [model] if model else [n for n, m in r.models.items() if is_object_store(m.source)]
     if model and model not in r.models:
@@ -293,7 +293,7 @@ def sync(stack: str, cloud: str | None, *, model: str | None, hub: str | None, b
 def check_model(r: ResolvedStack, model: ResolvedModel) -> str | None:
     """None when the model's weights are readable, else what is wrong and how to fix it. Raises Unreachable
     when the Hub or the store cannot be asked from here."""
-    from llmcloud.components.k8s.serving import bucket_of, hub_repo
+    from llmcloud.components.k8s.weights import bucket_of, hub_repo
 
     if model.source.startswith("hf://"):
         repo, revision = hub_repo(model.source)

@@ -117,7 +117,7 @@ def serving_warnings(resolved: ResolvedStack) -> list[str]:
 
 
 def _neuron_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
-    from .k8s.serving import is_object_store
+    from .k8s.weights import is_object_store
 
     return [loaded.error(("models", name, "source"), f"{model.source}: the Neuron images load weights from local "
                          "disk (NxD Inference); streaming from object storage is a CUDA feature",
@@ -140,7 +140,7 @@ def disk_capacity_gib(cloud: str, pool: ResolvedNodePool) -> tuple[float, str]:
 
 def disk_need(model: ResolvedModel, pool: ResolvedNodePool) -> dict[str, int]:
     """GiB one pod of the model writes to the node, by volume."""
-    from .k8s import serving
+    from .k8s import weights as serving
 
     parts = {"weights": serving.weights_volume_gib(model, pool), "home": serving.HOME_GIB,
              "tmp": serving.TMP_GIB, "writable layer": serving.WRITABLE_LAYER_GIB}
@@ -162,7 +162,7 @@ def required_disk_gb(pods_gib: int, image_gib: int) -> int:
 
 
 def _disk_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
-    from .k8s.serving import node_disk_needs_gib
+    from .k8s.weights import node_disk_needs_gib
 
     errors = []
     needs = node_disk_needs_gib(resolved)

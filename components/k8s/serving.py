@@ -33,6 +33,19 @@ import pulumi_kubernetes as k8s
 from ..resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
 from ..sizing import facts_for, kv_cache_gib, weights_gib, weights_size_gib
 from . import images
+from .weights import (  # noqa: F401  (re-exported: serving.X is what tests and callers use)
+    HOME_GIB,
+    NEURON_ARTIFACTS_GIB,
+    OBJECT_SCHEMES,
+    TMP_GIB,
+    WRITABLE_LAYER_GIB,
+    bucket_of,
+    ephemeral_storage_gib,
+    hub_repo,
+    is_object_store,
+    node_disk_needs_gib,
+    weights_volume_gib,
+)
 
 PORT = 8000
 POOL_LABEL = "llmcloud.dev/pool"
@@ -61,20 +74,12 @@ NEURON_CORES_PER_DEVICE = {"Inferentia2": 2, "Trainium1": 2, "Trainium2": 8}
 NEURON_DEFAULT_MAX_MODEL_LEN = 4096
 NEURON_MAX_NUM_SEQS = 64
 
-OBJECT_SCHEMES = ("gs://", "s3://", "az://")
 # Run:ai Model Streamer settings (run-ai/runai-model-streamer docs/src/env-vars.md, 0.15.x): 16 reader
 # threads (object-store default 8), and a CPU staging buffer bounded so it fits the pod's memory limit
 # (default 40 GB, more than many pods have).
 STREAMER_CONCURRENCY = 16
 STREAMER_BUFFER_SHARE = 0.25
 STREAMER_BUFFER_MAX_GIB = 16
-# Volume sizes (GiB) besides the weights: HOME (HF metadata, vLLM/torch/triton/XLA compile caches, the
-# config and tokenizer vLLM pulls next to streamed weights) and /tmp (Ray session files).
-HOME_GIB = 20
-TMP_GIB = 10
-NEURON_ARTIFACTS_GIB = 30  # NxD Inference's compiled model and the neuronx-cc cache
-# Writable-layer allowance on top of the volumes (logs, runtime files outside the volumes).
-WRITABLE_LAYER_GIB = 2
 # Leader and workers of an LWS group wait at most this long for each other (vLLM's multi-node example
 # script waits 300 s for the Ray cluster; weights are streamed only after the group has formed).
 GROUP_JOIN_SECONDS = 600
@@ -164,24 +169,6 @@ def parallelism(model: ResolvedModel, pool: ResolvedNodePool) -> tuple[int, int]
 # ---------------------------------------------------------------- where the weights come from
 
 
-def is_object_store(source: str) -> bool:
-    return source.startswith(("bucket://", *OBJECT_SCHEMES))
-
-
-def hub_repo(source: str) -> tuple[str, str | None]:
-    """hf://org/model[@revision] -> (org/model, revision)."""
-    ref = source.removeprefix("hf://")
-    repo, _, revision = ref.partition("@")
-    return repo, revision or None
-
-
-def bucket_of(source: str) -> str | None:
-    """The stack bucket a bucket://<bucket>/<path> source names."""
-    if not source.startswith("bucket://"):
-        return None
-    return source.removeprefix("bucket://").split("/", 1)[0]
-
-
 def model_uri(source: str, bucket_urls: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
     """What vLLM's --model gets: the object-store prefix (gs://, s3://, az://<container>/...), a bucket://
     source turned into its bucket's URL (known after deploy), or the Hub repo id."""
@@ -255,27 +242,6 @@ def vllm_args(model: ResolvedModel, pool: ResolvedNodePool) -> list[str]:
     if model.nodes_per_replica > 1:
         args += ["--distributed-executor-backend", "ray"]
     return args
-
-
-def weights_volume_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
-    """sizeLimit of the node-local volume vLLM downloads a Hub model into: the checkpoint's safetensors
-    + 5 % (config, tokenizer, index) + 2 GiB; 0 for object-store sources (streamed, never on disk).
-    An unknown Hub model gets 60 % of the boot disk (the rest holds the images)."""
-    if is_object_store(model.source):
-        return 0
-    size = weights_size_gib(model.source, None)  # on disk: the checkpoint as published
-    if size is None:
-        return max(20, int(pool.disk_gb * 0.6))
-    return math.ceil(size * 1.05 + 2)
-
-
-def ephemeral_storage_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
-    """What one pod of the model writes to the node's disk: every on-disk volume's sizeLimit plus the
-    writable-layer allowance. The pod requests (and is limited to) exactly this."""
-    total = weights_volume_gib(model, pool) + HOME_GIB + TMP_GIB + WRITABLE_LAYER_GIB
-    if pool.kind == "neuron":
-        total += NEURON_ARTIFACTS_GIB
-    return total
 
 
 def startup_budget_minutes(model: ResolvedModel) -> int:
@@ -651,20 +617,6 @@ def disruption_budgets(args: ModelServerArgs) -> dict[str, dict[str, Any]]:
 def needs_leader_worker_set(model: ResolvedModel) -> bool:
     return model.nodes_per_replica > 1
 
-
-def node_disk_needs_gib(resolved: ResolvedStack) -> dict[str, int]:
-    """pool -> GiB of node-local disk the model pods on one node may write (ephemeral-storage requests of
-    the replicas that share a node). Cloud node pool components read this to decide where ephemeral
-    storage lives (e.g. GKE local SSD via ephemeral_storage_local_ssd_config); validate compares it with
-    the disk. Hub models the catalog cannot size are left out (their volume is a share of the disk)."""
-    need: dict[str, int] = {}
-    for m in resolved.models.values():
-        pool = resolved.node_pools[m.node_pool]
-        if not is_object_store(m.source) and weights_size_gib(m.source, None) is None:
-            continue
-        per_node = ephemeral_storage_gib(m, pool) * (1 if m.nodes_per_replica > 1 else m.replicas_per_node)
-        need[pool.name] = max(need.get(pool.name, 0), per_node)
-    return need
 
 
 
