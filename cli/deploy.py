@@ -42,6 +42,9 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
     missing = missing_secrets(r)
     if missing:
         fail(MISSING, f"environment variable(s) {', '.join(missing)} named by hf_token_env are not set")
+    from .weights import weights_gate  # models that must start have readable weights (exit 4)
+
+    weights_gate(r)
     # Expiry (components/ttl.py): a ttl's deadline counts from this up; the preview and the deploy share it
     import functools
 

@@ -253,6 +253,10 @@ def ci_init(
 app.add_typer(__import__("llmcloud.cli.gateway", fromlist=["app"]).app, name="gateway")  # gateway serve
 
 
+from .weights import app as weights_app  # noqa: E402  (cli/weights.py: llmcloud weights sync)
+
+app.add_typer(weights_app, name="weights")
+
 prices_app = typer.Typer(help="The price catalog: refresh it from the clouds' public pricing APIs.",
                          no_args_is_help=True)
 app.add_typer(prices_app, name="prices")

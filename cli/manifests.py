@@ -2,7 +2,9 @@
 
 Every plan step whose type starts with `kubernetes:` and whose inputs are an object (apiVersion,
 kind, metadata) is written as it would be applied. Values known only after deploy appear as
-"<computed>", secrets as "[secret]": the output is for review and diffing, not for `kubectl apply`.
+"<computed>", secrets as "[secret]", always as placeholders inside the structure the API expects (a map
+whose contents are unknown becomes a map with one placeholder entry, never a string), so the output
+passes schema validation and `kubectl apply --dry-run`; the real values come with `up`.
 Helm releases (KEDA, LeaderWorkerSet) are not objects; they are listed on stderr.
 """
 
@@ -30,8 +32,25 @@ _ORDER = (
 )
 
 
+# Fields whose value is a map of strings: an unknown one is rendered as a map holding one placeholder.
+MAP_FIELDS = frozenset({"annotations", "labels", "data", "stringData", "matchLabels", "nodeSelector"})
+PLACEHOLDER_KEY = "llmcloud.dev/known-after-deploy"
+
+
+def placeholders_inside_maps(value: Any, key: str = "") -> Any:
+    from llmcloud.components.engine.plan import COMPUTED, SECRET
+
+    if isinstance(value, dict):
+        return {k: placeholders_inside_maps(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [placeholders_inside_maps(v, key) for v in value]
+    if value in (COMPUTED, SECRET) and key in MAP_FIELDS:
+        return {PLACEHOLDER_KEY if key in ("annotations", "labels") else "value": value}
+    return value
+
+
 def objects(plan: Any) -> list[dict[str, Any]]:
-    """The Kubernetes objects of a plan, in plan order."""
+    """The Kubernetes objects of a plan, in plan order, with placeholders inside maps."""
     out = []
     for step in plan.steps:
         if not step.type.startswith("kubernetes:") or not step.custom:
@@ -40,7 +59,7 @@ def objects(plan: Any) -> list[dict[str, Any]]:
         if "apiVersion" in inputs and "kind" in inputs:
             ordered = {k: inputs[k] for k in _ORDER if k in inputs}
             ordered.update({k: v for k, v in inputs.items() if k not in ordered})
-            out.append(ordered)
+            out.append(placeholders_inside_maps(ordered))
     return out
 
 

@@ -45,3 +45,7 @@ def run(stack: str, cloud: str | None, json_mode: bool) -> None:
     from .firstrun import advise_placeholders
 
     advise_placeholders(loaded)
+    from llmcloud.components.serving_checks import serving_warnings
+
+    for warning in serving_warnings(r):
+        notice(warning)

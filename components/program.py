@@ -72,7 +72,7 @@ def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: An
 
     on_cluster = pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on)
     plugins = DevicePlugins("device-plugins", DevicePluginsArgs(
-        cloud=r.cloud, pools=tuple(r.node_pools.values()), labels=labels), on_cluster)
+        cloud=r.cloud, pools=tuple(r.node_pools.values()), labels=labels, image_overrides=r.images), on_cluster)
     controllers: list[pulumi.Resource] = [namespace, plugins, KedaOperator("keda", on_cluster)]
     if registry.cloud(r.cloud).in_cluster_autoscaler:  # e.g. EKS; GKE and AKS autoscale node pools themselves
         from .k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
@@ -85,7 +85,8 @@ def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: An
     servers = {name: ModelServer(name, ModelServerArgs(
         model=m, pool=r.node_pools[m.node_pool], cloud=r.cloud, namespace=r.namespace,
         service_account=r.service_account, bucket_urls=platform.bucket_urls, labels=labels,
-        pod_labels=platform.pod_labels, project=r.project),
+        pod_labels=platform.pod_labels, project=r.project, region=r.region, image_overrides=r.images,
+        storage_accounts=platform.outputs.get("storage_accounts", {})),
         pulumi.ResourceOptions(provider=provider, depends_on=controllers)) for name, m in r.models.items()}
     ServingMonitoring("monitoring", ServingMonitoringArgs(
         cloud=r.cloud, namespace=r.namespace, labels=labels),

@@ -118,6 +118,7 @@ class ResolvedStack:
     ttl: str | None = None  # "8h": counted from each `up`
     expires_at: str | None = None  # ISO 8601 UTC deadline, exported as the stack output `expires_at`
     monthly_cost_expected: float | None = None  # stamped by `up` from the cost engine (for `llmcloud status`)
+    images: dict[str, str] = field(default_factory=dict)  # the stack's `images:` (components/serving_checks.py)
 
 
 def stack_labels(loaded: LoadedStack, cloud: str, stack_name: str) -> dict[str, str]:
@@ -226,6 +227,11 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
         resolved = _replace(resolved, expires_at=iso(spec.expires_at))
     elif spec.ttl:
         resolved = _replace(resolved, ttl=spec.ttl)
+    # Model serving (components/serving_checks.py): image overrides, quantization, Neuron, node disks.
+    from .serving_checks import check_serving
+
+    resolved, serving_errors = check_serving(loaded, resolved)
+    errors += serving_errors
     # What only one cloud can say (names that clash after its naming rules, options it refuses).
     errors += door.check(loaded, resolved)
     if errors:

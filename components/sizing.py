@@ -4,7 +4,7 @@ Pure Python (no Pulumi, no SDK): `validate` runs it. Model facts come from the c
 models.yaml (config.json numbers per model family). The formula, in GiB (2**30 bytes):
 
     weights  = params × bytes_per_param(dtype, quantization)
-               bf16/fp16 2, fp32 served as bf16 2, fp8/int8 1, awq/gptq/int4/bitsandbytes 0.5 × 1.05
+               bf16/fp16 2, fp32 served as bf16 2, 8-bit methods 1, 4-bit methods (awq, gptq, bitsandbytes) 0.5 × 1.05
                (4-bit formats carry per-group scales and zero points: about 5 % on top)
     kv_cache = 2 (K and V) × layers × kv_heads × head_dim × 2 bytes × max_model_len × 1 sequence
                vLLM refuses to start unless one sequence of max_model_len fits in the KV cache; more
@@ -37,12 +37,20 @@ GIB = 2**30
 MODELS_FILE = Path(__file__).parent / "catalog" / "data" / "models.yaml"
 
 DTYPE_BYTES = {"bfloat16": 2.0, "float16": 2.0, "float32": 2.0}  # fp32 checkpoints are served in bf16
+# Per vLLM --quantization method (vllm/model_executor/layers/quantization/__init__.py): 8-bit formats 1 byte,
+# 4-bit formats half a byte plus their scales.
 QUANT_BYTES = {
     "fp8": 1.0,
-    "int8": 1.0,
+    "experts_int8": 1.0,
+    "compressed-tensors": 1.0,  # the common case (FP8/INT8 W8A8); 4-bit compressed-tensors checkpoints are smaller
+    "modelopt": 1.0,
+    "torchao": 1.0,
     "awq": 0.5 * 1.05,
+    "awq_marlin": 0.5 * 1.05,
     "gptq": 0.5 * 1.05,
-    "int4": 0.5 * 1.05,
+    "gptq_marlin": 0.5 * 1.05,
+    "modelopt_fp4": 0.5 * 1.125,
+    "gguf": 0.5 * 1.2,
     "bitsandbytes": 0.5 * 1.05,
 }
 KV_BYTES = 2  # KV cache in the activation dtype (bf16/fp16); fp8 KV cache is an opt-in we don't set
@@ -63,6 +71,9 @@ class ModelFacts:
     dtype: str
     aliases: tuple[str, ...] = ()
     hidden_size: int = 0  # the attention width for prefill FLOPs (components/estimate.py)
+    # The checkpoint's own quantization (config.json quantization_config.quant_method): awq, gptq, ...
+    # None for a bf16/fp16 checkpoint. components/serving_checks.py checks `quantization:` against it.
+    checkpoint_quantization: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,7 @@ def load_models() -> dict[str, ModelFacts]:
             dtype=str(row["dtype"]),
             aliases=tuple(str(a).lower() for a in row.get("aliases") or ()),
             hidden_size=int(row.get("hidden_size") or 0),
+            checkpoint_quantization=row.get("quantization"),
         )
     return out
 
@@ -222,8 +234,8 @@ def unknown_models(resolved: Any) -> list[str]:
 
 
 def weights_size_gib(source: str, quantization: str | None) -> float | None:
-    """Size of the weights on disk (for the node-local volume and the startup probe), if known.
-    Conservative: the catalog row's dtype (vLLM quantizes fp8/int8 on load from a bf16 checkpoint, and a
-    pre-quantized AWQ/GPTQ checkpoint is smaller, so this never undersizes the volume)."""
+    """Size of the weights on disk (for the node-local volume, the node disk check and the startup probe),
+    if known: the checkpoint as published (its own quantization, else its dtype). vLLM quantizes fp8 and
+    bitsandbytes on load, so `quantization` does not shrink what is on disk."""
     facts = facts_for(source)
-    return weights_gib(facts, None) if facts else None
+    return weights_gib(facts, facts.checkpoint_quantization) if facts else None

@@ -1,4 +1,15 @@
-"""Queue-depth autoscaling: a KEDA ScaledObject per model on `vllm:num_requests_waiting`.
+"""Autoscaling: a KEDA ScaledObject per model on vLLM's load: the queue, the KV cache and running requests.
+
+The queue (`vllm:num_requests_waiting`) stays at 0 until the KV cache is full, so it alone lets busy
+replicas be scaled away. Three triggers, each an average per replica; the HPA KEDA creates takes the
+largest replica count any of them asks for:
+- queue-depth: waiting requests per replica above TARGET_WAITING_PER_REPLICA (the replica is full);
+- kv-cache: KV-cache use (`vllm:kv_cache_usage_perc`, 0..1) above TARGET_KV_CACHE_USAGE (about to
+  preempt or queue);
+- running: requests being generated per replica above the model's target (default
+  TARGET_RUNNING_PER_REPLICA, at least the stack's expected_concurrency).
+Metric names are vLLM's at the pinned version (vllm/v1/metrics/loggers.py: vllm:num_requests_waiting,
+vllm:num_requests_running, vllm:kv_cache_usage_perc; vllm:gpu_cache_usage_perc is gone since 0.12).
 
 Why KEDA and not an HPA on an external metric: one object works on every cloud (only the Prometheus
 address differs), and it scales to zero when replicas.min is 0, which an HPA cannot. CPU is the
@@ -28,9 +39,17 @@ from .. import registry
 from . import images
 
 METRIC = "vllm:num_requests_waiting"
+RUNNING_METRIC = "vllm:num_requests_running"
+KV_CACHE_METRIC = "vllm:kv_cache_usage_perc"
 # Waiting requests per replica that trigger a scale-up: vLLM already batches what fits in the KV cache,
 # so any sustained queue means the replica is full.
 TARGET_WAITING_PER_REPLICA = 4
+# KV-cache use per replica above which another replica is added: vLLM preempts (recomputes) sequences
+# when the cache is full; 80 % leaves room for the requests that arrive while a replica starts.
+TARGET_KV_CACHE_USAGE = 0.8
+# Requests generated at once per replica above which another replica is added: beyond this, time per
+# output token grows with the batch on one replica.
+TARGET_RUNNING_PER_REPLICA = 16
 IN_CLUSTER_PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"  # kube-prometheus-stack
 
 
@@ -40,9 +59,14 @@ def prometheus_url(cloud: str, project: str | None = None, override: str | None 
     return registry.cloud(cloud).managed_prometheus_url(project) or IN_CLUSTER_PROMETHEUS
 
 
+def load_query(metric: str, model: str, namespace: str) -> str:
+    # vLLM labels its metrics with model_name = --served-model-name; the sum over replicas is divided by
+    # the replica count by KEDA (metricType AverageValue).
+    return f'sum({metric}{{namespace="{namespace}",model_name="{model}"}})'
+
+
 def queue_query(model: str, namespace: str) -> str:
-    # vLLM labels its metrics with model_name = --served-model-name.
-    return f'sum({METRIC}{{namespace="{namespace}",model_name="{model}"}})'
+    return load_query(METRIC, model, namespace)
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,8 @@ class QueueDepthAutoscalerArgs:
     prometheus_url: str | None = None
     wake_query: str | None = None
     target_waiting: int = TARGET_WAITING_PER_REPLICA
+    target_running: int = TARGET_RUNNING_PER_REPLICA
+    target_kv_cache: float = TARGET_KV_CACHE_USAGE
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -69,27 +95,35 @@ def uses_gcp_identity(args: QueueDepthAutoscalerArgs) -> bool:
 
 def scaled_object(args: QueueDepthAutoscalerArgs, namespace: str) -> dict[str, Any]:
     """The ScaledObject spec (pure; `namespace` is the plain name used inside the PromQL)."""
-    trigger: dict[str, Any] = {
-        "type": "prometheus",
-        "name": "queue-depth",
-        "metricType": "AverageValue",  # the query's sum / replicas is compared with the threshold
-        "metadata": {
-            "serverAddress": prometheus_url(args.cloud, args.project, args.prometheus_url),
-            "query": queue_query(args.model, namespace),
-            "threshold": str(args.target_waiting),
-            "activationThreshold": "0",
-            "ignoreNullValues": "true",  # no series yet (fresh deploy, zero replicas) reads as 0
-        },
-    }
-    if uses_gcp_identity(args):
-        trigger["authenticationRef"] = {"name": f"{args.target_name}-gmp"}
-    triggers = [trigger]
+    server = prometheus_url(args.cloud, args.project, args.prometheus_url)
+    auth = {"authenticationRef": {"name": f"{args.target_name}-gmp"}} if uses_gcp_identity(args) else {}
+
+    def prometheus(name: str, query: str, threshold: str) -> dict[str, Any]:
+        return {
+            "type": "prometheus",
+            "name": name,
+            "metricType": "AverageValue",  # the query's sum / replicas is compared with the threshold
+            "metadata": {
+                "serverAddress": server,
+                "query": query,
+                "threshold": threshold,
+                "activationThreshold": "0",
+                "ignoreNullValues": "true",  # no series yet (fresh deploy, zero replicas) reads as 0
+            },
+            **auth,
+        }
+
+    triggers = [
+        prometheus("queue-depth", queue_query(args.model, namespace), str(args.target_waiting)),
+        prometheus("kv-cache", load_query(KV_CACHE_METRIC, args.model, namespace), f"{args.target_kv_cache:g}"),
+        prometheus("running", load_query(RUNNING_METRIC, args.model, namespace), str(args.target_running)),
+    ]
     if args.min_replicas == 0 or args.wake_query:
         # At zero replicas no pod reports a queue: the gateway's requests for the model wake it (k8s/gateway.py).
         from .gateway import wake_trigger
 
-        triggers.append(wake_trigger(args.model, namespace, trigger["metadata"]["serverAddress"],
-                                     trigger.get("authenticationRef"), query=args.wake_query))
+        triggers.append(wake_trigger(args.model, namespace, server, auth.get("authenticationRef"),
+                                     query=args.wake_query))
     return {
         "scaleTargetRef": {
             "apiVersion": args.target_api_version,
@@ -161,9 +195,9 @@ class KedaOperator(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             f"{name}-release",
             name="keda",
-            chart=images.KEDA_CHART["chart"],
-            version=images.KEDA_CHART["version"],
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=images.KEDA_CHART["repo"]),
+            chart=images.KEDA_CHART.chart,
+            version=images.KEDA_CHART.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=images.KEDA_CHART.repo),
             # The chart's default operator service account, keda/keda-operator, is the identity that
             # queries Managed Prometheus on GKE (README, "The serving layer": the IAM binding it needs).
             namespace="keda",

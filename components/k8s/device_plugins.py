@@ -107,10 +107,11 @@ def _daemonset(
     }
 
 
-def nvidia_daemonset(pools: tuple[str, ...], labels: Mapping[str, str]) -> dict[str, Any]:
+def nvidia_daemonset(pools: tuple[str, ...], labels: Mapping[str, str],
+                     image_overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
     container = {
         "name": "nvidia-device-plugin",
-        "image": images.NVIDIA_DEVICE_PLUGIN_IMAGE,
+        "image": images.replace(images.NVIDIA_DEVICE_PLUGIN_IMAGE, image_overrides),
         "env": [
             {"name": "FAIL_ON_INIT_ERROR", "value": "false"},
             {"name": "DEVICE_LIST_STRATEGY", "value": "envvar"},
@@ -123,10 +124,11 @@ def nvidia_daemonset(pools: tuple[str, ...], labels: Mapping[str, str]) -> dict[
     return _daemonset("nvidia-device-plugin", labels, pools, "nvidia.com/gpu", container)
 
 
-def neuron_daemonset(pools: tuple[str, ...], labels: Mapping[str, str]) -> dict[str, Any]:
+def neuron_daemonset(pools: tuple[str, ...], labels: Mapping[str, str],
+                     image_overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
     container = {
         "name": "neuron-device-plugin",
-        "image": images.NEURON_DEVICE_PLUGIN_IMAGE,
+        "image": images.replace(images.NEURON_DEVICE_PLUGIN_IMAGE, image_overrides),
         "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
@@ -156,6 +158,7 @@ class DevicePluginsArgs:
     cloud: str
     pools: tuple[ResolvedNodePool, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
+    image_overrides: Mapping[str, str] = field(default_factory=dict)  # the stack's `images:`
 
 
 class DevicePlugins(pulumi.ComponentResource):
@@ -169,7 +172,7 @@ class DevicePlugins(pulumi.ComponentResource):
         wanted = plugins_for(args.cloud, args.pools)
         labels = dict(args.labels)
         if "gpu" in wanted:
-            ds = nvidia_daemonset(wanted["gpu"], labels)
+            ds = nvidia_daemonset(wanted["gpu"], labels, args.image_overrides)
             k8s.apps.v1.DaemonSet(f"{name}-nvidia", metadata=ds["metadata"], spec=ds["spec"], opts=child)
         if "neuron" in wanted:
             sa = k8s.core.v1.ServiceAccount(
@@ -194,7 +197,7 @@ class DevicePlugins(pulumi.ComponentResource):
                 subjects=[{"kind": "ServiceAccount", "name": sa.metadata["name"], "namespace": NAMESPACE}],
                 opts=child,
             )
-            ds = neuron_daemonset(wanted["neuron"], labels)
+            ds = neuron_daemonset(wanted["neuron"], labels, args.image_overrides)
             k8s.apps.v1.DaemonSet(
                 f"{name}-neuron",
                 metadata=ds["metadata"],

@@ -7,8 +7,8 @@
 - everywhere: the dashboard as a ConfigMap labelled grafana_dashboard=1, which the Grafana sidecar
   of kube-prometheus-stack (or any Grafana with the dashboard sidecar) loads.
 
-vLLM metric names change between releases: the KV-cache gauge is vllm:kv_cache_usage_perc in current
-vLLM and vllm:gpu_cache_usage_perc in older ones, so queries accept either.
+vLLM metric names change between releases: every name used here, in the alerts and in autoscaling is in
+VLLM_METRICS, the names of the pinned vLLM (images.VLLM_VERSION); a test fails on any other.
 """
 
 from __future__ import annotations
@@ -25,6 +25,24 @@ from .. import registry
 from . import images
 from .serving import ROLE_LABEL
 
+# The Prometheus names vLLM exports (vllm/v1/metrics/loggers.py; counters carry _total, histograms
+# _bucket/_sum/_count). vllm:time_per_output_token_seconds (removed after 0.12) became
+# vllm:request_time_per_output_token_seconds (per request) and vllm:inter_token_latency_seconds (per
+# token); vllm:gpu_cache_usage_perc became vllm:kv_cache_usage_perc. Read from stored copies of vLLM's
+# loggers.py on 2026-12-01; the v0.33.0 tag itself was not in the stored copies.
+VLLM_METRICS = (
+    "vllm:num_requests_running",
+    "vllm:num_requests_waiting",
+    "vllm:kv_cache_usage_perc",
+    "vllm:num_preemptions_total",
+    "vllm:prompt_tokens_total",
+    "vllm:generation_tokens_total",
+    "vllm:time_to_first_token_seconds",
+    "vllm:inter_token_latency_seconds",
+    "vllm:request_time_per_output_token_seconds",
+    "vllm:e2e_request_latency_seconds",
+    "vllm:request_queue_time_seconds",
+)
 SCRAPE_INTERVAL = "15s"
 # Select every ServiceMonitor/PrometheusRule (not only the chart's own), and load dashboards from
 # ConfigMaps labelled grafana_dashboard=1 in any namespace.
@@ -72,8 +90,8 @@ def alert_rules(args: ServingMonitoringArgs) -> list[dict[str, Any]]:
         },
         {
             "alert": "VllmKvCacheFull",
-            "expr": f"max by (namespace, model_name) (vllm:kv_cache_usage_perc{{{ns}}} or "
-            f"vllm:gpu_cache_usage_perc{{{ns}}}) > {args.kv_cache_alert_threshold}",
+            "expr": f"max by (namespace, model_name) (vllm:kv_cache_usage_perc{{{ns}}})"
+            f" > {args.kv_cache_alert_threshold}",
             "for": "15m",
             "labels": {"severity": "warning"},
             "annotations": {
@@ -148,13 +166,7 @@ def dashboard(namespace: str) -> dict[str, Any]:
         _panel(
             3,
             "KV cache usage",
-            [
-                (
-                    f"max by (model_name) (vllm:kv_cache_usage_perc{{{sel}}} or "
-                    f"vllm:gpu_cache_usage_perc{{{sel}}})",
-                    "{{model_name}}",
-                )
-            ],
+            [(f"max by (model_name) (vllm:kv_cache_usage_perc{{{sel}}})", "{{model_name}}")],
             "percentunit",
             0,
             8,
@@ -177,9 +189,12 @@ def dashboard(namespace: str) -> dict[str, Any]:
             8,
         ),
         _panel(5, "Time to first token (TTFT)", quantiles("vllm:time_to_first_token_seconds"), "s", 0, 16),
-        _panel(
-            6, "Time per output token (TPOT)", quantiles("vllm:time_per_output_token_seconds"), "s", 12, 16
-        ),
+        _panel(6, "Inter-token latency (ITL)", quantiles("vllm:inter_token_latency_seconds"), "s", 12, 16),
+        _panel(7, "Time per output token per request (TPOT)",
+               quantiles("vllm:request_time_per_output_token_seconds"), "s", 0, 24),
+        _panel(8, "Preemptions per second (KV cache full)",
+               [(f"sum by (model_name) (rate(vllm:num_preemptions_total{{{sel}}}[5m]))", "{{model_name}}")],
+               "short", 12, 24),
     ]
     return {
         "title": "llmcloud / vLLM",
@@ -245,10 +260,10 @@ class ServingMonitoring(pulumi.ComponentResource):
                 stack = k8s.helm.v3.Release(
                     f"{name}-prometheus-stack",
                     name="kube-prometheus-stack",
-                    chart=images.PROMETHEUS_STACK_CHART["chart"],
-                    version=images.PROMETHEUS_STACK_CHART["version"],
+                    chart=images.PROMETHEUS_STACK_CHART.chart,
+                    version=images.PROMETHEUS_STACK_CHART.version,
                     repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                        repo=images.PROMETHEUS_STACK_CHART["repo"]
+                        repo=images.PROMETHEUS_STACK_CHART.repo
                     ),
                     namespace="monitoring",
                     create_namespace=True,

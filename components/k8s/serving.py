@@ -2,13 +2,18 @@
 
 Per model: a Secret with the Hugging Face token (when the model names one), a Deployment, or a
 LeaderWorkerSet when one replica spans several nodes (pipeline stages across nodes, or the hosts of
-a multi-host TPU slice), a ClusterIP Service on 8000, a PodDisruptionBudget and a queue-depth
-autoscaler (autoscaling.py).
+a multi-host TPU slice), a ClusterIP Service on 8000, PodDisruptionBudgets and an autoscaler
+(autoscaling.py).
 
-Each pod starts with the llmcloud weight loader as an init container: it copies the weights to a
-node-local emptyDir (the node's disk; local SSD where the node pool puts ephemeral storage there)
-and exits 0 once DEST/.llmcloud-complete is written; then vLLM reads them from disk, offline.
-Bucket access comes from workload identity through the service account, never keys.
+The weight path (README, "The serving layer": weights and cold start):
+- object storage (bucket://, gs://, s3://, az://): vLLM streams the safetensors straight into
+  accelerator memory with the Run:ai Model Streamer (`--load-format runai_streamer`); nothing is
+  copied to disk and no init container runs. Credentials come from the pod's workload identity only
+  (GKE Workload Identity, EKS Pod Identity, AKS workload identity): the streamer uses Application
+  Default Credentials, boto3's default chain and DefaultAzureCredential respectively. With tensor
+  parallelism the ranks of a node split the reads and broadcast over NCCL (distributed streaming).
+- hf://: vLLM downloads from the Hub itself into a node-local volume sized for the weights; vLLM
+  fetches safetensors only and skips `original/**/*` (LoadConfig.ignore_patterns' default).
 
 The manifests are built by plain functions (`pod_template`, `deployment`, `leader_worker_set`, ...)
 so tests and `llmcloud render` see exactly what is deployed.
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,23 +33,55 @@ import pulumi_kubernetes as k8s
 from .. import registry
 from ..labels import POOL_LABEL
 from ..resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
-from ..sizing import weights_size_gib
+from ..sizing import facts_for, kv_cache_gib, weights_gib, weights_size_gib
 from . import images
+from .weights import (  # noqa: F401  (re-exported: serving.X is what tests and callers use)
+    HOME_GIB,
+    NEURON_ARTIFACTS_GIB,
+    OBJECT_SCHEMES,
+    TMP_GIB,
+    WRITABLE_LAYER_GIB,
+    bucket_of,
+    ephemeral_storage_gib,
+    hub_repo,
+    is_object_store,
+    node_disk_needs_gib,
+    weights_volume_gib,
+)
 
 PORT = 8000
 MODEL_LABEL = "llmcloud.dev/model"
 ROLE_LABEL = "llmcloud.dev/role"  # server (answers HTTP) | worker (LWS workers: Ray only)
+# Labels the LeaderWorkerSet controller puts on every pod of a group (api/leaderworkerset/v1 at v0.10.0).
+LWS_NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"
+LWS_GROUP_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
 MODELS_DIR = "/models"
 HOME_DIR = "/home/vllm"
 HF_SECRET_KEY = "token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
-# The vLLM images run as root by default but need no root: with HOME, caches and /dev/shm on
-# writable volumes they run as any UID. 1000 is the conventional first user; fsGroup makes the
-# emptyDirs writable for it.
+MODEL_ENV = "LLMCLOUD_MODEL"  # the model reference; args use $(LLMCLOUD_MODEL) so it may be computed
+# The vLLM images run as root by default but need no root: with HOME, USER and every cache on writable
+# volumes they run as any UID (vLLM >= 0.22 calls getpwuid unless USER is set; getpass reads USER first).
 RUN_AS_USER = 10001
+USER_NAME = "vllm"
 
 # Taints and NeuronCores per device are vendor facts of each accelerator's catalog row (pool.taint,
 # pool.cores_per_device); pool labels and taints are set by each cloud's node pool component.
+# Neuron serves a fixed number of sequences with a contiguous KV cache; without max_model_len the
+# model's full context would be compiled in.
+NEURON_DEFAULT_MAX_MODEL_LEN = 4096
+NEURON_MAX_NUM_SEQS = 64
+
+# Run:ai Model Streamer settings (run-ai/runai-model-streamer docs/src/env-vars.md, 0.15.x): 16 reader
+# threads (object-store default 8), and a CPU staging buffer bounded so it fits the pod's memory limit
+# (default 40 GB, more than many pods have).
+STREAMER_CONCURRENCY = 16
+STREAMER_BUFFER_SHARE = 0.25
+STREAMER_BUFFER_MAX_GIB = 16
+# Leader and workers of an LWS group wait at most this long for each other (vLLM's multi-node example
+# script waits 300 s for the Ray cluster; weights are streamed only after the group has formed).
+GROUP_JOIN_SECONDS = 600
+
 
 @dataclass(frozen=True)
 class ModelServerArgs:
@@ -62,6 +98,10 @@ class ModelServerArgs:
     prometheus_url: str | None = None  # the autoscaler's Prometheus; default per cloud (autoscaling.py)
     project: str | None = None  # gcp: Managed Prometheus query endpoint
     wake_query: str | None = None  # PromQL that is non-zero when a scaled-to-zero model has traffic
+    region: str | None = None  # aws: the S3 client's region (Pod Identity does not set AWS_REGION)
+    # azure: stack bucket name -> storage account (az://<container>/<path> is read from that account)
+    storage_accounts: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    image_overrides: Mapping[str, str] = field(default_factory=dict)  # the stack's `images:`
 
 
 # ---------------------------------------------------------------- pure helpers (no Pulumi)
@@ -122,11 +162,52 @@ def parallelism(model: ResolvedModel, pool: ResolvedNodePool) -> tuple[int, int]
     return model.tensor_parallel, model.pipeline_parallel
 
 
+# ---------------------------------------------------------------- where the weights come from
+
+
+def model_uri(source: str, bucket_urls: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
+    """What vLLM's --model gets: the object-store prefix (gs://, s3://, az://<container>/...), a bucket://
+    source turned into its bucket's URL (known after deploy), or the Hub repo id."""
+    bucket = bucket_of(source)
+    if bucket is not None:
+        path = source.removeprefix(f"bucket://{bucket}").strip("/")
+        url = bucket_urls.get(bucket)
+        if url is None:
+            raise ValueError(f"source {source!r} names bucket {bucket!r}, which the stack does not define")
+        if not path:
+            return url
+        return f"{url}/{path}" if isinstance(url, str) else pulumi.Output.concat(url, "/", path)
+    if source.startswith(OBJECT_SCHEMES):
+        return source
+    return hub_repo(source)[0]
+
+
+def streamer_memory_limit_bytes(model: ResolvedModel, pool: ResolvedNodePool) -> int:
+    """RUNAI_STREAMER_MEMORY_LIMIT: a quarter of the pod's memory, at most 16 GiB."""
+    _, limits = pod_resources(model, pool)
+    mem_gib = int(limits["memory"].removesuffix("Mi")) / 1024
+    return int(min(STREAMER_BUFFER_MAX_GIB, mem_gib * STREAMER_BUFFER_SHARE) * 2**30)
+
+
+def neuron_max_num_seqs(model: ResolvedModel, pool: ResolvedNodePool) -> int:
+    """Sequences whose KV cache at max_model_len fits in the devices' memory next to the weights
+    (vLLM on Neuron reserves one contiguous block of max_model_len per sequence), at least 1."""
+    facts = facts_for(model.source)
+    max_len = model.max_model_len or NEURON_DEFAULT_MAX_MODEL_LEN
+    if facts is None:
+        return max(1, min(model.expected_concurrency, 8))
+    memory = pool.accelerator_memory_gib * model.tensor_parallel * model.gpu_memory_utilization
+    free = memory - weights_gib(facts, model.quantization) * 1.05 - 1.5 * model.tensor_parallel
+    per_seq = kv_cache_gib(facts, max_len)
+    return int(max(1, min(NEURON_MAX_NUM_SEQS, free // per_seq if per_seq else 1)))
+
+
 def vllm_args(model: ResolvedModel, pool: ResolvedNodePool) -> list[str]:
+    """`vllm serve` arguments; the model reference is $(LLMCLOUD_MODEL), which Kubernetes expands
+    from the container's environment."""
     tp, pp = parallelism(model, pool)
     args = [
-        "--model",
-        model_path(model),
+        f"$({MODEL_ENV})",
         "--served-model-name",
         model.name,
         "--port",
@@ -135,11 +216,23 @@ def vllm_args(model: ResolvedModel, pool: ResolvedNodePool) -> list[str]:
         str(tp),
         "--pipeline-parallel-size",
         str(pp),
-        "--gpu-memory-utilization",
-        f"{model.gpu_memory_utilization:.2f}",
     ]
-    if model.max_model_len:
-        args += ["--max-model-len", str(model.max_model_len)]
+    if pool.kind != "neuron":
+        args += ["--gpu-memory-utilization", f"{model.gpu_memory_utilization:.2f}"]
+    if is_object_store(model.source):
+        args += ["--load-format", "runai_streamer"]
+    else:
+        _, revision = hub_repo(model.source)
+        if revision:
+            args += ["--revision", revision]
+    max_len = model.max_model_len
+    if pool.kind == "neuron":
+        # Neuron's platform sets the KV block size to max_model_len itself (no prefix caching); the
+        # sequences it serves at once must be bounded by what the devices hold.
+        max_len = max_len or NEURON_DEFAULT_MAX_MODEL_LEN
+        args += ["--max-num-seqs", str(neuron_max_num_seqs(model, pool))]
+    if max_len:
+        args += ["--max-model-len", str(max_len)]
     if model.quantization:
         args += ["--quantization", model.quantization]
     if model.nodes_per_replica > 1:
@@ -147,24 +240,10 @@ def vllm_args(model: ResolvedModel, pool: ResolvedNodePool) -> list[str]:
     return args
 
 
-def model_path(model: ResolvedModel) -> str:
-    return f"{MODELS_DIR}/{model.name}"
-
-
-def weights_volume_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
-    """sizeLimit of the node-local weights volume: weights + 20 % (tokenizer, partial files) + 5 GiB;
-    an unknown model gets 60 % of the boot disk (the rest holds the images)."""
-    size = weights_size_gib(model.source, model.quantization)
-    if size is None:
-        return max(20, int(pool.disk_gb * 0.6))
-    # Every node of a multi-node replica loads the whole checkpoint (each rank reads its shards from it).
-    return math.ceil(size * 1.2 + 5)
-
-
 def startup_budget_minutes(model: ResolvedModel) -> int:
-    """How long the engine may take from container start to /health (weights from local disk to the
-    accelerators, CUDA graph capture / XLA compilation): 20 min + 0.5 min per GiB of weights, at most
-    3 h. Llama-3.1-8B: 28 min; 70B in bf16: 86 min. Unknown models get an hour."""
+    """How long the engine may take from container start to /health (download or stream the weights,
+    CUDA graph capture / XLA or Neuron compilation): 20 min + 0.5 min per GiB of weights, at most 3 h.
+    Llama-3.1-8B: 28 min; 70B in bf16: 86 min. Unknown models get an hour."""
     size = weights_size_gib(model.source, model.quantization)
     if size is None:
         return 60
@@ -173,13 +252,15 @@ def startup_budget_minutes(model: ResolvedModel) -> int:
 
 def pod_resources(model: ResolvedModel, pool: ResolvedNodePool) -> tuple[dict[str, str], dict[str, str]]:
     """(requests, limits): this pod's share of the node (70 %, leaving room for the system daemons),
-    the accelerators, and the /dev/shm tmpfs (which counts against the memory limit)."""
+    the accelerators, the /dev/shm tmpfs (which counts against the memory limit) and the node disk its
+    volumes may fill (ephemeral-storage)."""
     share = 1 if model.nodes_per_replica > 1 else max(1, model.replicas_per_node)
     cpu_m = max(1000, int(pool.vcpus * 1000 * 0.7 / share) // 100 * 100)
     mem_mi = max(4096, int(pool.memory_gib * 1024 * 0.7 / share) // 256 * 256)
-    requests = {"cpu": f"{cpu_m}m", "memory": f"{mem_mi}Mi"}
+    disk = f"{ephemeral_storage_gib(model, pool)}Gi"
+    requests = {"cpu": f"{cpu_m}m", "memory": f"{mem_mi}Mi", "ephemeral-storage": disk}
     # CPU limit above the request: tokenization and detokenization burst, throttling them stalls decoding.
-    limits = {"cpu": f"{min(pool.vcpus * 1000, cpu_m * 2)}m", "memory": f"{mem_mi}Mi"}
+    limits = {"cpu": f"{min(pool.vcpus * 1000, cpu_m * 2)}m", "memory": f"{mem_mi}Mi", "ephemeral-storage": disk}
     if pool.k8s_resource:
         n = str(accelerators_per_pod(model, pool))
         requests[pool.k8s_resource] = n
@@ -239,79 +320,141 @@ def _http_probe(period: int, failures: int, timeout: int = 5) -> dict[str, Any]:
     }
 
 
-def loader_container(
-    model: ResolvedModel, bucket_url: pulumi.Input[str] | None, secret_name: str | None
-) -> dict[str, Any]:
-    env: list[dict[str, Any]] = [{"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"}]
-    if bucket_url is not None:
-        env.append({"name": "LLMCLOUD_BUCKET_URL", "value": bucket_url})
-    mounts = [{"name": "weights", "mountPath": MODELS_DIR}, {"name": "home", "mountPath": HOME_DIR},
-              {"name": "tmp", "mountPath": "/tmp"}]
-    if secret_name:
-        # A file, not an environment variable: env leaks into crash dumps and `kubectl describe`-style
-        # tooling; the Hugging Face client reads HF_TOKEN_PATH itself.
-        env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/{HF_SECRET_KEY}"})
-        mounts.append({"name": "hf-token", "mountPath": HF_TOKEN_DIR, "readOnly": True})
-    return {
-        "name": "load-weights",
-        "image": images.LOADER_IMAGE,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["llmcloud-load"],
-        # 16 parallel 64 MiB ranges: ~1 GiB of buffers, enough to fill a node's NIC from one bucket.
-        "args": [model.source, model_path(model), "--parallel", "16"],
-        "env": env,
-        "resources": {"requests": {"cpu": "2", "memory": "2Gi"}, "limits": {"cpu": "4", "memory": "3Gi"}},
-        "securityContext": _restricted(),
-        "volumeMounts": mounts,
-    }
-
-
-def _server_env(model: ResolvedModel) -> list[dict[str, Any]]:
+def user_env() -> list[dict[str, str]]:
+    """Identity and caches for any UID: no passwd entry is needed, nothing is written outside volumes."""
+    cache = f"{HOME_DIR}/.cache"
     return [
         {"name": "HOME", "value": HOME_DIR},
-        {"name": "HF_HOME", "value": f"{HOME_DIR}/.cache/huggingface"},
-        {"name": "HF_HUB_OFFLINE", "value": "1"},  # weights, tokenizer and config are on local disk
-        {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
-        {"name": "DO_NOT_TRACK", "value": "1"},
-        {"name": "VLLM_CACHE_ROOT", "value": f"{HOME_DIR}/.cache/vllm"},
+        {"name": "USER", "value": USER_NAME},
+        {"name": "LOGNAME", "value": USER_NAME},
+        {"name": "XDG_CACHE_HOME", "value": cache},
+        {"name": "XDG_CONFIG_HOME", "value": f"{HOME_DIR}/.config"},
+        {"name": "HF_HOME", "value": f"{cache}/huggingface"},
+        {"name": "VLLM_CACHE_ROOT", "value": f"{cache}/vllm"},
+        {"name": "TORCHINDUCTOR_CACHE_DIR", "value": f"{cache}/torchinductor"},
+        {"name": "TRITON_CACHE_DIR", "value": f"{cache}/triton"},
+        {"name": "NUMBA_CACHE_DIR", "value": f"{cache}/numba"},
+        {"name": "OUTLINES_CACHE_DIR", "value": f"{cache}/outlines"},
+        {"name": "TMPDIR", "value": "/tmp"},
     ]
 
 
+def weights_env(args: ModelServerArgs, secret_name: str | None) -> list[dict[str, Any]]:
+    """How vLLM finds the weights: the model reference, the streamer's settings and the store's
+    identity hints (never a key), or the Hub's cache and token file."""
+    model, pool = args.model, args.pool
+    env: list[dict[str, Any]] = [{"name": MODEL_ENV, "value": model_uri(model.source, args.bucket_urls)}]
+    if is_object_store(model.source):
+        env += [
+            {"name": "RUNAI_STREAMER_CONCURRENCY", "value": str(STREAMER_CONCURRENCY)},
+            {"name": "RUNAI_STREAMER_MEMORY_LIMIT", "value": str(streamer_memory_limit_bytes(model, pool))},
+        ]
+        tp, _ = parallelism(model, pool)
+        if pool.kind == "gpu" and tp > 1:
+            # Each rank of the node reads 1/TP of the checkpoint and broadcasts it over NCCL. The streamer's
+            # `auto` covers s3:// and gs:// only; set it for az:// too. Local mode (the default): the
+            # nodes of a multi-node group do not split the reads over the slower inter-node network.
+            env.append({"name": "RUNAI_STREAMER_DIST", "value": "1"})
+        scheme = args.cloud if bucket_of(model.source) else model.source.split("://", 1)[0]
+        if scheme in ("aws", "s3") and args.region:
+            env.append({"name": "AWS_REGION", "value": args.region})
+        bucket = bucket_of(model.source)
+        if bucket is not None and bucket in args.storage_accounts:
+            env.append({"name": "AZURE_STORAGE_ACCOUNT_NAME", "value": args.storage_accounts[bucket]})
+    else:
+        # The weights volume is the Hub cache: vLLM downloads safetensors (not original/**) there.
+        env += [
+            {"name": "HF_HUB_CACHE", "value": MODELS_DIR},
+            {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
+            {"name": "HF_HUB_ENABLE_HF_TRANSFER", "value": "0"},
+        ]
+        if secret_name:
+            # A file, not an environment variable: env leaks into crash dumps and `kubectl describe`-style
+            # tooling; huggingface_hub reads HF_TOKEN_PATH itself.
+            env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/{HF_SECRET_KEY}"})
+    if pool.kind == "neuron":
+        env += [
+            {"name": "VLLM_NEURON_FRAMEWORK", "value": "neuronx-distributed-inference"},
+            # NxD Inference writes the compiled model next to the weights unless told: a writable volume.
+            {"name": "NEURON_COMPILED_ARTIFACTS", "value": f"{NEURON_ARTIFACTS_DIR}/{model.name}"},
+        ]
+    return env
+
+
+NEURON_ARTIFACTS_DIR = "/var/tmp/neuron"
+
+
+def _server_env(args: ModelServerArgs, secret_name: str | None) -> list[dict[str, Any]]:
+    return [
+        *user_env(),
+        {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+        {"name": "DO_NOT_TRACK", "value": "1"},
+        *weights_env(args, secret_name),
+    ]
+
+
+# Leader: start the Ray head, wait (bounded) for the group's workers, then serve. Workers: join the
+# head, retrying until the deadline (the leader may start later than a worker); a worker that cannot join
+# exits non-zero, so the LeaderWorkerSet recreates the group instead of leaving a half-formed one.
 LEADER_SCRIPT = """set -eu
 ray start --head --port=6379 --disable-usage-stats
+deadline=$(( $(date +%s) + {join} ))
 until python3 -c "import os,ray,sys; ray.init(address='auto', logging_level='ERROR'); \\
 sys.exit(sum(n['Alive'] for n in ray.nodes()) < int(os.environ['LWS_GROUP_SIZE']))"; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then echo "the group's workers did not join within {join} s"; exit 1; fi
   echo waiting for the group's workers; sleep 5
 done
-exec python3 -m vllm.entrypoints.openai.api_server {args}"""
+exec vllm serve {args}"""
 
-WORKER_SCRIPT = 'exec ray start --address="$LWS_LEADER_ADDRESS:6379" --block --disable-usage-stats'
+WORKER_SCRIPT = """set -u
+deadline=$(( $(date +%s) + {join} ))
+until ray start --address="$LWS_LEADER_ADDRESS:6379" --block --disable-usage-stats; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then echo "could not join the leader within {join} s"; exit 1; fi
+  echo "leader $LWS_LEADER_ADDRESS not ready, retrying"; sleep 5
+done"""
 
 
-def server_container(model: ResolvedModel, pool: ResolvedNodePool, image: str, role: str) -> dict[str, Any]:
+def _quote_arg(arg: str) -> str:
+    """Shell-quote an argument but keep "$LLMCLOUD_MODEL" expandable."""
+    if arg == f"$({MODEL_ENV})":
+        return f'"${MODEL_ENV}"'
+    import shlex
+
+    return shlex.quote(arg)
+
+
+def server_container(args: ModelServerArgs, image: str, role: str, secret_name: str | None) -> dict[str, Any]:
+    model, pool = args.model, args.pool
     requests, limits = pod_resources(model, pool)
+    mounts = [
+        {"name": "dshm", "mountPath": "/dev/shm"},
+        {"name": "home", "mountPath": HOME_DIR},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    if not is_object_store(model.source):
+        mounts.insert(0, {"name": "weights", "mountPath": MODELS_DIR})
+        if secret_name:
+            mounts.append({"name": "hf-token", "mountPath": HF_TOKEN_DIR, "readOnly": True})
+    if pool.kind == "neuron":
+        mounts.append({"name": "neuron", "mountPath": "/var/tmp"})  # neuronx-cc cache + compiled model
     c: dict[str, Any] = {
         "name": "vllm",
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "env": _server_env(model),
+        "env": _server_env(args, secret_name),
         "resources": {"requests": requests, "limits": limits},
         "securityContext": _restricted(),
-        "volumeMounts": [
-            {"name": "weights", "mountPath": MODELS_DIR, "readOnly": True},
-            {"name": "dshm", "mountPath": "/dev/shm"},
-            {"name": "home", "mountPath": HOME_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ],
+        "volumeMounts": mounts,
     }
     if role == "worker":
-        c["command"] = ["/bin/sh", "-c", WORKER_SCRIPT]
+        c["command"] = ["/bin/sh", "-c", WORKER_SCRIPT.format(join=GROUP_JOIN_SECONDS)]
         return c
     if model.nodes_per_replica > 1:
-        script = LEADER_SCRIPT.format(args=shlex.join(vllm_args(model, pool)))
+        script = LEADER_SCRIPT.format(join=GROUP_JOIN_SECONDS,
+                                      args=" ".join(_quote_arg(a) for a in vllm_args(model, pool)))
         c["command"] = ["/bin/sh", "-c", script]
     else:
-        c["command"] = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+        c["command"] = ["vllm", "serve"]
         c["args"] = vllm_args(model, pool)
     c["ports"] = [{"name": "http", "containerPort": PORT, "protocol": "TCP"}]
     minutes = startup_budget_minutes(model)
@@ -322,16 +465,29 @@ def server_container(model: ResolvedModel, pool: ResolvedNodePool, image: str, r
     return c
 
 
+def pod_volumes(args: ModelServerArgs, secret_name: str | None) -> list[dict[str, Any]]:
+    model, pool = args.model, args.pool
+    volumes: list[dict[str, Any]] = []
+    if not is_object_store(model.source):
+        volumes.append({"name": "weights", "emptyDir": {"sizeLimit": f"{weights_volume_gib(model, pool)}Gi"}})
+    volumes += [
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{shm_size_gib(pool, model)}Gi"}},
+        {"name": "home", "emptyDir": {"sizeLimit": f"{HOME_GIB}Gi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": f"{TMP_GIB}Gi"}},
+    ]
+    if pool.kind == "neuron":
+        volumes.append({"name": "neuron", "emptyDir": {"sizeLimit": f"{NEURON_ARTIFACTS_GIB}Gi"}})
+    if secret_name and not is_object_store(model.source):
+        volumes.append({"name": "hf-token", "secret": {"secretName": secret_name, "defaultMode": 0o400}})
+    return volumes
+
+
 def pod_template(
     args: ModelServerArgs, role: str = "server", secret_name: str | None = None
 ) -> dict[str, Any]:
     """The pod of one replica (role server), or of an LWS worker (role worker)."""
     model, pool = args.model, args.pool
-    image = images.serving_image(pool.image_family, model.image)
-    bucket_url = None
-    if model.source.startswith("bucket://"):
-        bucket = model.source.removeprefix("bucket://").split("/", 1)[0]
-        bucket_url = args.bucket_urls.get(bucket)
+    image = images.serving_image(pool.image_family, model.image, pool.accelerator, args.image_overrides)
     labels = {**object_labels(model, args.labels), **args.pod_labels, ROLE_LABEL: role}
     return {
         "metadata": {
@@ -361,19 +517,8 @@ def pod_template(
                     "labelSelector": {"matchLabels": {**selector_labels(model), ROLE_LABEL: role}},
                 }
             ],
-            "initContainers": [loader_container(model, bucket_url, secret_name)],
-            "containers": [server_container(model, pool, image, role)],
-            "volumes": [
-                {"name": "weights", "emptyDir": {"sizeLimit": f"{weights_volume_gib(model, pool)}Gi"}},
-                {
-                    "name": "dshm",
-                    "emptyDir": {"medium": "Memory", "sizeLimit": f"{shm_size_gib(pool, model)}Gi"},
-                },
-                {"name": "home", "emptyDir": {"sizeLimit": "20Gi"}},  # compile caches (torch, triton, XLA)
-                {"name": "tmp", "emptyDir": {"sizeLimit": "10Gi"}},
-                *([{"name": "hf-token", "secret": {"secretName": secret_name, "defaultMode": 0o400}}]
-                  if secret_name else []),
-            ],
+            "containers": [server_container(args, image, role, secret_name)],
+            "volumes": pod_volumes(args, secret_name),
         },
     }
 
@@ -382,10 +527,16 @@ def _metadata(args: ModelServerArgs, name: str) -> dict[str, Any]:
     return {"name": name, "namespace": args.namespace, "labels": object_labels(args.model, args.labels)}
 
 
+def _workload_metadata(args: ModelServerArgs) -> dict[str, Any]:
+    # `up` does not wait for the model to become ready: a cold start (node, image, weights, compilation) can
+    # outlast any deploy timeout. `up` reports the rollout status instead (README, "The serving layer").
+    return {**_metadata(args, args.model.name), "annotations": {"pulumi.com/skipAwait": "true"}}
+
+
 def deployment(args: ModelServerArgs, secret_name: str | None) -> dict[str, Any]:
     model = args.model
     return {
-        "metadata": _metadata(args, model.name),
+        "metadata": _workload_metadata(args),
         "spec": {
             "replicas": model.replicas_min,  # the autoscaler owns the current count (ignore_changes)
             "selector": {"matchLabels": {**selector_labels(model), ROLE_LABEL: "server"}},
@@ -403,7 +554,7 @@ def leader_worker_set(args: ModelServerArgs, secret_name: str | None) -> dict[st
     tensor/pipeline-parallel engine cannot survive losing one of its pods."""
     model = args.model
     return {
-        "metadata": _metadata(args, model.name),
+        "metadata": _workload_metadata(args),
         "spec": {
             "replicas": model.replicas_min,
             "startupPolicy": "LeaderCreated",
@@ -435,19 +586,33 @@ def service(args: ModelServerArgs) -> dict[str, Any]:
     }
 
 
-def disruption_budget(args: ModelServerArgs) -> dict[str, Any]:
-    # One replica (one LWS group) at a time during node upgrades and scale-downs.
-    return {
-        "metadata": _metadata(args, args.model.name),
-        "spec": {
-            "maxUnavailable": 1,
-            "selector": {"matchLabels": {**selector_labels(args.model), ROLE_LABEL: "server"}},
-        },
-    }
+def disruption_budgets(args: ModelServerArgs) -> dict[str, dict[str, Any]]:
+    """name -> PodDisruptionBudget. A Deployment: one for its pods, one at a time. A LeaderWorkerSet: one
+    per group (leader and workers, by the controller's group-index label) for every group the autoscaler
+    may create, so a drain takes at most one pod of a group at a time (losing one restarts the group).
+    The budgets select disjoint pods: the eviction API refuses pods that two budgets cover."""
+    model = args.model
+    if not needs_leader_worker_set(model):
+        return {model.name: {
+            "metadata": _metadata(args, model.name),
+            "spec": {"maxUnavailable": 1,
+                     "selector": {"matchLabels": {**selector_labels(model), ROLE_LABEL: "server"}}},
+        }}
+    out = {}
+    for group in range(model.replicas_max):
+        name = f"{model.name}-group-{group}"
+        out[name] = {
+            "metadata": _metadata(args, name),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {
+                **selector_labels(model), LWS_NAME_LABEL: model.name, LWS_GROUP_LABEL: str(group)}}},
+        }
+    return out
 
 
 def needs_leader_worker_set(model: ResolvedModel) -> bool:
     return model.nodes_per_replica > 1
+
+
 
 
 # ---------------------------------------------------------------- components
@@ -469,8 +634,8 @@ class LeaderWorkerSetController(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             f"{name}-release",
             name="lws",
-            chart=images.LWS_CHART["chart"],
-            version=images.LWS_CHART["version"],
+            chart=images.LWS_CHART.chart,
+            version=images.LWS_CHART.version,
             namespace="lws-system",
             create_namespace=True,
             atomic=True,
@@ -490,7 +655,7 @@ class ModelServer(pulumi.ComponentResource):
         if model.node_pool != args.pool.name:
             raise ValueError(f"model {model.name} runs on pool {model.node_pool}, not {args.pool.name}")
         # Rejects an unpinned image override before anything exists.
-        images.serving_image(args.pool.image_family, model.image)
+        images.serving_image(args.pool.image_family, model.image, args.pool.accelerator, args.image_overrides)
         # Children do not inherit the component's depends_on: pass it on, so that the custom resources
         # (LeaderWorkerSet, ScaledObject) wait for the controllers that install their CRDs.
         deps = _dependencies(opts)
@@ -538,12 +703,13 @@ class ModelServer(pulumi.ComponentResource):
         self.service = k8s.core.v1.Service(
             f"{name}-service", metadata=svc["metadata"], spec=svc["spec"], opts=child
         )
-        pdb = disruption_budget(args)
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb", metadata=pdb["metadata"], spec=pdb["spec"], opts=child
-        )
+        for pdb_name, pdb in disruption_budgets(args).items():
+            suffix = pdb_name.removeprefix(model.name)
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb{suffix}", metadata=pdb["metadata"], spec=pdb["spec"], opts=child
+            )
 
-        from .autoscaling import QueueDepthAutoscaler, QueueDepthAutoscalerArgs
+        from .autoscaling import TARGET_RUNNING_PER_REPLICA, QueueDepthAutoscaler, QueueDepthAutoscalerArgs
 
         QueueDepthAutoscaler(
             f"{name}-autoscaler",
@@ -559,6 +725,7 @@ class ModelServer(pulumi.ComponentResource):
                 project=args.project,
                 prometheus_url=args.prometheus_url,
                 wake_query=args.wake_query,
+                target_running=max(TARGET_RUNNING_PER_REPLICA, model.expected_concurrency),
                 labels=object_labels(model, args.labels),
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[workload, *deps]),

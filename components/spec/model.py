@@ -145,8 +145,13 @@ class ModelSpec(_Spec):
         description="Where the weights are: hf://org/model, gs://, s3://, az://, or bucket://<bucket>/<path>.")
     node_pool: str = Field(description="The node pool that runs it (a key of node_pools).")
     runtime: Literal["vllm"] = Field("vllm", description="Serving engine.")
-    quantization: Literal["fp8", "awq", "gptq", "bitsandbytes", "int8", "int4"] | None = Field(
-        None, description="Weight quantization; null for the checkpoint's own dtype.")
+    quantization: Literal[
+        "fp8", "bitsandbytes", "awq", "awq_marlin", "gptq", "gptq_marlin", "compressed-tensors", "modelopt",
+        "modelopt_fp4", "gguf", "experts_int8", "torchao",
+    ] | None = Field(
+        None, description="vLLM's --quantization method. fp8 and bitsandbytes quantize a bf16/fp16 checkpoint "
+        "on the fly; awq, gptq, compressed-tensors, modelopt... need a checkpoint published in that format "
+        "(the catalog knows which Hub checkpoints are); null: the checkpoint's own format.")
     max_model_len: int | None = Field(None, ge=128, le=2_097_152, description="Context length served.")
     tensor_parallel: int | Literal["auto"] = Field(
         "auto", description="Tensor-parallel degree (<= accelerators per node); auto = all accelerators of a node.")
@@ -244,6 +249,12 @@ class StackSpec(_Spec):
     gateway: GatewaySpec = Field(default_factory=GatewaySpec)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     usage: UsageSpec = Field(default_factory=UsageSpec)
+    # Serving images (README, "The serving layer"): replacements for air-gapped registries
+    images: dict[Annotated[str, StringConstraints(min_length=3, max_length=512)],
+                 Annotated[str, StringConstraints(min_length=3, max_length=512)]] = Field(
+        default_factory=dict, description="Replace a reviewed image (as components/k8s/images.py and the README "
+        "list it, e.g. docker.io/vllm/vllm-openai:v0.33.0) by your mirror of it, pinned by tag or digest: "
+        "{docker.io/vllm/vllm-openai:v0.33.0: registry.internal/vllm-openai:v0.33.0}.")
 
     def cloud_block(self, cloud: str) -> GcpSpec | AwsSpec | AzureSpec | None:
         """The stack's block for `cloud` (gcp:, aws:, azure:), or None."""

@@ -17,7 +17,7 @@ DOCKERFILES = sorted(IMAGES.glob("*/Dockerfile"))
 
 
 def test_every_image_has_a_dockerfile() -> None:
-    assert [p.parent.name for p in DOCKERFILES] == ["cpu", "gpu", "loader", "tpu"]
+    assert [p.parent.name for p in DOCKERFILES] == ["cpu", "gpu", "tpu"]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)

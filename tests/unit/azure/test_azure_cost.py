@@ -13,7 +13,7 @@ node_pools:
   t4: {{accelerator: T4, min_nodes: 0, max_nodes: 2, spot: true}}
   a100: {{accelerator: A100-80GB, min_nodes: 0, max_nodes: 2}}
 models:
-  small: {{source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: t4, quantization: awq, max_model_len: 4096,
+  small: {{source: hf://Qwen/Qwen2.5-7B-Instruct-AWQ, node_pool: t4, quantization: awq, max_model_len: 4096,
           replicas: {{min: 0, max: 2}}}}
   big: {{source: hf://meta-llama/Llama-3.1-8B-Instruct, node_pool: a100, max_model_len: 8192,
         replicas: {{min: 1, max: 2}}}}

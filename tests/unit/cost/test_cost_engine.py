@@ -167,7 +167,7 @@ def test_accelerator_auto_in_a_stack(cli, write_stack):
     file = write_stack("""
 extends: base.yaml
 node_pools:
-  gpu: {accelerator: auto, max_nodes: 2}
+  gpu: {accelerator: auto, max_nodes: 2, disk_gb: 250}  # the 70B checkpoint is downloaded to disk
 models:
   llama:
     source: hf://meta-llama/Llama-3.3-70B-Instruct

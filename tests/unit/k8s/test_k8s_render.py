@@ -23,7 +23,7 @@ def test_render_to_a_directory(cli, tmp_path: Path, monkeypatch) -> None:
         assert "hf_render_sentinel" not in f.read_text()
         assert ":latest" not in f.read_text()
     secret = yaml.safe_load((out / "Secret-llama-8b-hf-token.yaml").read_text())
-    assert secret["stringData"] == "[secret]"
+    assert secret["stringData"] == {"value": "[secret]"}  # a placeholder inside the map: apply-able
 
 
 def test_render_to_stdout_is_multi_document_yaml(cli, monkeypatch) -> None:
@@ -40,10 +40,13 @@ def test_serving_docs_cover_the_layer() -> None:
     text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     for heading in (
         "## The serving layer",
-        "### Autoscaling on queue depth",
+        "### Weights and cold start",
+        "### Disks that fit",
+        "### Quantization",
+        "### Images and pins",
+        "### Autoscaling",
         "### Monitoring",
         "### Does the model fit?",
-        "### Cold start",
     ):
         assert heading in text
     for word in (
@@ -52,7 +55,10 @@ def test_serving_docs_cover_the_layer() -> None:
         "AKS",
         "image streaming",
         "local SSD",
-        "parallel",
+        "runai_streamer",
+        "llmcloud weights sync",
         "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "vllm:num_requests_running",
     ):
         assert word in text

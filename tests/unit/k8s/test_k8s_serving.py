@@ -69,7 +69,8 @@ def test_vllm_args_from_the_spec() -> None:
     assert _arg(args, "--quantization") == "fp8"
     assert _arg(args, "--gpu-memory-utilization") == "0.90"
     assert _arg(args, "--port") == "8000"
-    assert _arg(args, "--model") == "/models/llama-70b"
+    assert args[0] == "$(LLMCLOUD_MODEL)"  # `vllm serve MODEL`, expanded by Kubernetes from the env
+    assert _container(pod)["command"] == ["vllm", "serve"]
     assert _container(pod)["resources"]["limits"]["nvidia.com/gpu"] == "2"
 
 
@@ -96,15 +97,71 @@ def test_probes_generous_startup_and_health() -> None:
     assert big["failureThreshold"] > startup["failureThreshold"]
 
 
-def test_weights_loader_init_container() -> None:
-    pod = _pod(one(repo_plan("prod"), DEPLOYMENT, "llama-8b-deployment").inputs)
-    loader = _container(pod, "load-weights")
-    assert loader["command"] == ["llmcloud-load"]
-    assert loader["args"][:2] == ["bucket://weights/meta-llama/Llama-3.1-8B-Instruct", "/models/llama-8b"]
-    env = {e["name"]: e.get("value") for e in loader["env"]}
-    assert "LLMCLOUD_BUCKET_URL" in env  # the bucket's URL (computed in a preview)
-    assert not any("KEY" in name or "CREDENTIALS" in name for name in env)
-    assert pod["serviceAccountName"] == "model-server-prod"  # GKE: per environment (components/gcp/checks.py)
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_bucket_weights_stream_into_vllm_without_init_container_or_disk() -> None:
+    pod = _pod(one(repo_plan("prod"), DEPLOYMENT, "llama-70b-deployment").inputs)
+    assert "initContainers" not in pod
+    vllm = _container(pod)
+    assert _arg(vllm["args"], "--load-format") == "runai_streamer"
+    env = _env(vllm)
+    assert env["LLMCLOUD_MODEL"]  # the bucket's URL + path (computed in a preview)
+    assert env["RUNAI_STREAMER_DIST"] == "1"  # TP 2: the node's ranks split the reads
+    assert 0 < int(env["RUNAI_STREAMER_MEMORY_LIMIT"]) <= 16 * 2**30
+    assert not any("KEY" in name or "SECRET" in name or "CREDENTIALS" in name for name in env)
+    assert "weights" not in {v["name"] for v in pod["volumes"]}  # nothing on disk
+    assert pod["serviceAccountName"] == "model-server-prod"  # workload identity, per environment on GKE
+
+
+def test_bucket_source_becomes_the_bucket_url_and_azure_gets_its_account() -> None:
+    from dataclasses import replace
+
+    r = resolved(STACKS / "prod.yaml")
+    model, pool = r.models["llama-8b"], r.node_pools[r.models["llama-8b"].node_pool]
+    assert serving.is_object_store(model.source)
+    args = serving.ModelServerArgs(model=model, pool=pool, cloud="azure", namespace="llm", service_account="sa",
+                                   bucket_urls={"weights": "az://weights"}, storage_accounts={"weights": "acct1"})
+    env = {e["name"]: e["value"] for e in serving.weights_env(args, None)}
+    assert env["LLMCLOUD_MODEL"] == "az://weights/" + model.source.removeprefix("bucket://weights/")
+    assert env["AZURE_STORAGE_ACCOUNT_NAME"] == "acct1"
+    aws = replace(args, cloud="aws", bucket_urls={"weights": "s3://b"}, region="us-east-1", storage_accounts={})
+    env = {e["name"]: e["value"] for e in serving.weights_env(aws, None)}
+    assert env["LLMCLOUD_MODEL"].startswith("s3://b/") and env["AWS_REGION"] == "us-east-1"
+    with pytest.raises(ValueError, match="does not define"):
+        serving.model_uri("bucket://nope/x", {"weights": "gs://w"})
+
+
+def test_hub_weights_downloaded_by_vllm_into_a_sized_volume_that_is_requested() -> None:
+    pod = _pod(one(repo_plan("dev"), DEPLOYMENT, "llama-8b-deployment").inputs)
+    vllm = _container(pod)
+    env = _env(vllm)
+    assert env["LLMCLOUD_MODEL"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert env["HF_HUB_CACHE"] == "/models" and "HF_HUB_OFFLINE" not in env
+    assert "--load-format" not in vllm["args"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    weights = int(volumes["weights"]["emptyDir"]["sizeLimit"].removesuffix("Gi"))
+    assert 15 <= weights <= 20  # 8.03 B params in bf16 = 15 GiB + 5 % + 2 GiB; never the 2x with original/
+    disk = sum(int(v["emptyDir"]["sizeLimit"].removesuffix("Gi")) for v in pod["volumes"]
+               if "emptyDir" in v and v["emptyDir"].get("medium") != "Memory")
+    request = int(vllm["resources"]["requests"]["ephemeral-storage"].removesuffix("Gi"))
+    assert request == int(vllm["resources"]["limits"]["ephemeral-storage"].removesuffix("Gi"))
+    assert request >= disk  # every on-disk volume is requested
+
+
+def test_any_uid_gets_home_user_and_writable_caches() -> None:
+    for stack in ("dev", "prod", "gcp-tpu"):
+        for step in repo_plan(stack).by_type(DEPLOYMENT) + repo_plan(stack).by_type(LWS):
+            if "envoy" in step.name:
+                continue  # the front door's Envoy (issue 14)
+            vllm = _container(_pod(step.inputs))
+            env = _env(vllm)
+            assert env["HOME"] == serving.HOME_DIR and env["USER"] and env["LOGNAME"]
+            writable = [m["mountPath"] for m in vllm["volumeMounts"] if not m.get("readOnly")]
+            for var in ("HF_HOME", "VLLM_CACHE_ROOT", "TRITON_CACHE_DIR", "TORCHINDUCTOR_CACHE_DIR",
+                        "XDG_CACHE_HOME", "TMPDIR"):
+                assert any(env[var].startswith(path) for path in writable), (stack, var, env[var])
 
 
 def test_non_root_security_context() -> None:
@@ -182,7 +239,7 @@ def test_multi_host_model_is_a_leader_worker_set() -> None:
     assert "--tensor-parallel-size 16" in leader and "ray start --head" in leader
     # the controller is installed from its pinned chart
     release = [s for s in p.by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]]
-    assert release and release[0].inputs["version"] == images.LWS_CHART["version"]
+    assert release and release[0].inputs["version"] == images.LWS_CHART.version
     # no LWS controller where no model needs it
     assert not [
         s for s in repo_plan("dev").by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]
@@ -213,7 +270,7 @@ def test_scale_to_zero_for_min_zero_on_an_lws() -> None:
         for s in repo_plan("gcp-tpu").by_type("kubernetes:helm.sh/v3:Release")
         if s.inputs["chart"] == "keda"
     ]
-    assert keda and keda[0].inputs["version"] == images.KEDA_CHART["version"]
+    assert keda and keda[0].inputs["version"] == images.KEDA_CHART.version
 
 
 def test_workload_replicas_are_owned_by_the_autoscaler() -> None:
@@ -231,14 +288,12 @@ def test_hf_token_only_by_reference_and_never_in_the_plan(with_token: str) -> No
     secret = one(p, "kubernetes:core/v1:Secret", "llama-8b-hf-token")
     assert secret.inputs["stringData"] == "[secret]"
     pod = _pod(one(p, DEPLOYMENT, "llama-8b-deployment").inputs)
-    # the token reaches only the loader, as a read-only file from the Secret (never an env value)
+    # the token reaches vLLM as a read-only file from the Secret (never an env value)
     assert {"name": "hf-token", "secret": {"secretName": "llama-8b-hf-token", "defaultMode": 0o400}} in pod["volumes"]
-    (loader,) = pod["initContainers"]
-    assert {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"} in loader["env"]
-    assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in loader["volumeMounts"]
-    for c in pod["containers"] + pod["initContainers"]:
-        assert not [e for e in c["env"] if e["name"] == "HF_TOKEN"]
-        assert not [m for m in c["volumeMounts"] if m["name"] == "hf-token"] or c is loader
+    vllm = _container(pod)
+    assert {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"} in vllm["env"]
+    assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in vllm["volumeMounts"]
+    assert not [e for e in vllm["env"] if e["name"] == "HF_TOKEN"]
 
 
 def test_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,7 +322,6 @@ def test_gke_monitoring_objects() -> None:
     for metric in (
         "vllm:num_requests_waiting",
         "vllm:kv_cache_usage_perc",
-        "vllm:gpu_cache_usage_perc",
         "http_requests_total",
         "kube_pod_container_status_restarts_total",
     ):
@@ -281,7 +335,8 @@ def test_gke_monitoring_objects() -> None:
         "num_requests_running",
         "kv_cache_usage_perc",
         "time_to_first_token_seconds_bucket",
-        "time_per_output_token_seconds_bucket",
+        "request_time_per_output_token_seconds_bucket",
+        "inter_token_latency_seconds_bucket",
         "generation_tokens_total",
     ):
         assert metric in exprs
@@ -299,3 +354,40 @@ def test_no_device_plugins_on_gke_and_the_right_ones_elsewhere() -> None:
 
     neuron = replace(pools[0], name="inf2", kind="neuron", k8s_resource="aws.amazon.com/neuron")
     assert plugins_for("aws", [neuron]) == {"neuron": ("inf2",)}
+
+
+def test_autoscaler_scales_on_kv_cache_and_running_requests_as_well_as_the_queue() -> None:
+    from llmcloud.components.k8s import autoscaling
+
+    so = one(repo_plan("prod"), SCALED_OBJECT, "llama-70b-autoscaler-scaledobject").inputs["spec"]
+    by_name = {t["name"]: t for t in so["triggers"]}
+    assert {"queue-depth", "kv-cache", "running"} <= set(by_name)
+    assert autoscaling.KV_CACHE_METRIC in by_name["kv-cache"]["metadata"]["query"]
+    assert float(by_name["kv-cache"]["metadata"]["threshold"]) == autoscaling.TARGET_KV_CACHE_USAGE
+    assert autoscaling.RUNNING_METRIC in by_name["running"]["metadata"]["query"]
+    assert 'model_name="llama-70b"' in by_name["running"]["metadata"]["query"]
+    for t in by_name.values():
+        assert t["metricType"] == "AverageValue"  # per replica: KEDA divides the sum by the replica count
+        assert t["authenticationRef"] == {"name": "llama-70b-gmp"}  # GKE: Managed Prometheus identity
+    # a wake trigger (the front door's request count) is added next to them, not instead
+    args = autoscaling.QueueDepthAutoscalerArgs(
+        model="m", namespace="llm", target_api_version="apps/v1", target_kind="Deployment", target_name="m",
+        min_replicas=0, max_replicas=2, cloud="aws", wake_query="sum(rate(x[1m]))")
+    names = [t["name"] for t in autoscaling.scaled_object(args, "llm")["triggers"]]
+    assert names == ["queue-depth", "kv-cache", "running", "wake"]
+
+
+def test_only_metric_names_of_the_pinned_vllm_are_queried() -> None:
+    import re
+
+    from llmcloud.components.k8s.monitoring import VLLM_METRICS
+
+    known = {m.removesuffix("_total") for m in VLLM_METRICS} | set(VLLM_METRICS)
+    for stack in ("dev", "prod", "aws-example"):
+        text = json.dumps(repo_plan(stack).to_json())
+        used = set(re.findall(r"vllm:[a-z_]+", text))
+        assert used, stack
+        for name in used:
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            assert base in known, f"{stack}: {name} is not a metric of vLLM {images.VLLM_VERSION}"
+    assert "vllm:time_per_output_token_seconds" not in json.dumps(repo_plan("dev").to_json())

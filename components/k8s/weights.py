@@ -1,0 +1,76 @@
+"""Where a model's weights come from and how much node disk its pods take: pure (no Pulumi), so that
+`validate` (components/serving_checks.py) and the CLI use the same numbers as the manifests
+(serving.py, README "Weights and cold start")."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from ..sizing import weights_size_gib
+
+if TYPE_CHECKING:
+    from ..resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
+
+OBJECT_SCHEMES = ("gs://", "s3://", "az://")
+# Volume sizes (GiB) besides the weights: HOME (HF metadata, vLLM/torch/triton/XLA compile caches, the
+# config and tokenizer vLLM pulls next to streamed weights) and /tmp (Ray session files).
+HOME_GIB = 20
+TMP_GIB = 10
+NEURON_ARTIFACTS_GIB = 30  # NxD Inference's compiled model and the neuronx-cc cache
+# Writable-layer allowance on top of the volumes (logs, runtime files outside the volumes).
+WRITABLE_LAYER_GIB = 2
+
+
+def is_object_store(source: str) -> bool:
+    return source.startswith(("bucket://", *OBJECT_SCHEMES))
+
+
+def hub_repo(source: str) -> tuple[str, str | None]:
+    """hf://org/model[@revision] -> (org/model, revision)."""
+    ref = source.removeprefix("hf://")
+    repo, _, revision = ref.partition("@")
+    return repo, revision or None
+
+
+def bucket_of(source: str) -> str | None:
+    """The stack bucket a bucket://<bucket>/<path> source names."""
+    if not source.startswith("bucket://"):
+        return None
+    return source.removeprefix("bucket://").split("/", 1)[0]
+
+
+def weights_volume_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
+    """sizeLimit of the node-local volume vLLM downloads a Hub model into: the checkpoint's safetensors
+    + 5 % (config, tokenizer, index) + 2 GiB; 0 for object-store sources (streamed, never on disk).
+    An unknown Hub model gets 60 % of the boot disk (the rest holds the images)."""
+    if is_object_store(model.source):
+        return 0
+    size = weights_size_gib(model.source, None)  # on disk: the checkpoint as published
+    if size is None:
+        return max(20, int(pool.disk_gb * 0.6))
+    return math.ceil(size * 1.05 + 2)
+
+
+def ephemeral_storage_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
+    """What one pod of the model writes to the node's disk: every on-disk volume's sizeLimit plus the
+    writable-layer allowance. The pod requests (and is limited to) exactly this."""
+    total = weights_volume_gib(model, pool) + HOME_GIB + TMP_GIB + WRITABLE_LAYER_GIB
+    if pool.kind == "neuron":
+        total += NEURON_ARTIFACTS_GIB
+    return total
+
+
+def node_disk_needs_gib(resolved: ResolvedStack) -> dict[str, int]:
+    """pool -> GiB of node-local disk the model pods on one node may write (ephemeral-storage requests of
+    the replicas that share a node). Cloud node pool components read this to decide where ephemeral
+    storage lives (e.g. GKE local SSD via ephemeral_storage_local_ssd_config); validate compares it with
+    the disk. Hub models the catalog cannot size are left out (their volume is a share of the disk)."""
+    need: dict[str, int] = {}
+    for m in resolved.models.values():
+        pool = resolved.node_pools[m.node_pool]
+        if not is_object_store(m.source) and weights_size_gib(m.source, None) is None:
+            continue
+        per_node = ephemeral_storage_gib(m, pool) * (1 if m.nodes_per_replica > 1 else m.replicas_per_node)
+        need[pool.name] = max(need.get(pool.name, 0), per_node)
+    return need

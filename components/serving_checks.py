@@ -1,0 +1,188 @@
+"""Checks of the serving layer that `validate` runs before anything is planned (README, "The serving layer").
+
+- `images:` replaces only reviewed images (components/k8s/images.py), by pinned references.
+- `quantization:` is one of vLLM's methods and fits the checkpoint: fp8 and bitsandbytes quantize a
+  bf16/fp16 checkpoint on load; awq, gptq, ... need a checkpoint published in that format. The catalog
+  (models.yaml `quantization`) knows which Hub checkpoints are pre-quantized; for a checkpoint it does not
+  know, `serving_warnings` warns instead of guessing.
+- Neuron images load weights from local disk (NxD Inference): object-store sources are refused there.
+- Every node pool's disk holds what its model pods write (ephemeral-storage), the serving image and the
+  kubelet's reserve; a pool whose disk is too small is refused with the numbers.
+
+Pure Python (no Pulumi): resolve calls `check_serving` once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
+
+# vLLM quantization methods that read the weights as published in a bf16/fp16 checkpoint and quantize on load.
+ON_THE_FLY = ("fp8", "bitsandbytes", "experts_int8")
+# Methods that need a checkpoint in that format: checkpoint quant_method -> --quantization values that read it.
+PRE_QUANTIZED = {
+    "awq": ("awq", "awq_marlin"),
+    "gptq": ("gptq", "gptq_marlin"),
+    "compressed-tensors": ("compressed-tensors",),
+    "modelopt": ("modelopt",),
+    "modelopt_fp4": ("modelopt_fp4",),
+    "gguf": ("gguf",),
+    "torchao": ("torchao",),
+}
+# Uncompressed size of the serving image on the node's disk (GiB), per accelerator kind. Estimates from
+# the images' published compressed sizes (the CUDA image about 10 GB compressed, roughly double unpacked).
+IMAGE_GIB = {"gpu": 25, "tpu": 15, "neuron": 20, "cpu": 10}
+# The kubelet's hard eviction threshold nodefs.available<10 % (Kubernetes default) and the OS, kubelet,
+# container runtime and logs.
+KUBELET_FREE_SHARE = 0.10
+SYSTEM_GIB = 8
+# Clouds whose node pool components put ephemeral storage (emptyDir) on the machine's local SSD/NVMe when it
+# has one; validate then checks that capacity instead of the boot disk. None yet: GKE's
+# ephemeral_storage_local_ssd_config is set in components/gcp/node_pool.py (issue 17) from node_disk_needs_gib.
+LOCAL_SSD_EPHEMERAL: tuple[str, ...] = ()
+GB = 10**9
+GIB = 2**30
+
+
+def check_serving(loaded: Any, resolved: ResolvedStack) -> tuple[ResolvedStack, list[Any]]:
+    """(the stack with its `images:` overrides, errors)."""
+    spec = loaded.spec
+    errors = [*_image_errors(loaded, spec), *_quantization_errors(loaded, resolved), *_neuron_errors(loaded, resolved),
+              *_disk_errors(loaded, resolved)]
+    return replace(resolved, images=dict(spec.images)), errors
+
+
+def _image_errors(loaded: Any, spec: Any) -> list[Any]:
+    from .k8s.images import is_pinned, reviewed
+
+    allowed = reviewed()
+    errors = []
+    for original, mirror in spec.images.items():
+        if original not in allowed:
+            errors.append(loaded.error(("images", original), f"{original!r} is not an image llmcloud deploys",
+                                       "allowed keys: " + ", ".join(sorted(allowed))))
+        elif not is_pinned(mirror):
+            errors.append(loaded.error(("images", original), f"{mirror!r} is not pinned",
+                                       "a version tag other than latest (registry/repo:1.2.3) or a digest"))
+    return errors
+
+
+def _quantization_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
+    from .sizing import facts_for
+
+    errors = []
+    for name, model in resolved.models.items():
+        facts = facts_for(model.source)
+        method = model.quantization
+        if facts is None or method is None:
+            continue
+        published = facts.checkpoint_quantization
+        where = ("models", name, "quantization")
+        if published is None and method not in ON_THE_FLY:
+            errors.append(loaded.error(where, f"{method} needs a checkpoint published in that format, but "
+                                       f"{facts.name} is a {facts.dtype} checkpoint (vLLM fails at start)",
+                                       f"use {' or '.join(ON_THE_FLY[:2])} (quantized on load), or a {method} "
+                                       "checkpoint as source" + _example(method)))
+        elif published is not None and method not in PRE_QUANTIZED.get(published, (published,)):
+            errors.append(loaded.error(where, f"{facts.name} is published as {published}; --quantization {method} "
+                                       "cannot read it",
+                                       f"use {' or '.join(PRE_QUANTIZED.get(published, (published,)))}, or null "
+                                       "(vLLM reads the checkpoint's own format)"))
+    return errors
+
+
+def _example(method: str) -> str:
+    from .sizing import load_models
+
+    hits = [f.name for f in load_models().values() if f.checkpoint_quantization in
+            [k for k, v in PRE_QUANTIZED.items() if method in v]]
+    return f" (the catalog knows e.g. hf://{hits[0]})" if hits else ""
+
+
+def serving_warnings(resolved: ResolvedStack) -> list[str]:
+    """What validate says but does not refuse: quantization of a checkpoint the catalog does not know."""
+    from .sizing import facts_for
+
+    out = []
+    for name, model in resolved.models.items():
+        if model.quantization and facts_for(model.source) is None:
+            kind = "quantizes it on load" if model.quantization in ON_THE_FLY else "needs a checkpoint in that format"
+            out.append(f"models.{name}: the catalog does not know {model.source}; --quantization "
+                       f"{model.quantization} {kind}, which vLLM checks only at start")
+    return out
+
+
+def _neuron_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
+    from .k8s.weights import is_object_store
+
+    return [loaded.error(("models", name, "source"), f"{model.source}: the Neuron images load weights from local "
+                         "disk (NxD Inference); streaming from object storage is a CUDA feature",
+                         "use an hf:// source for models on Inferentia/Trainium pools")
+            for name, model in resolved.models.items()
+            if resolved.node_pools[model.node_pool].kind == "neuron" and is_object_store(model.source)]
+
+
+def disk_capacity_gib(cloud: str, pool: ResolvedNodePool) -> tuple[float, str]:
+    """(GiB the pool's pods can write, where): the boot disk, or local SSD where the cloud puts ephemeral
+    storage there."""
+    if cloud in LOCAL_SSD_EPHEMERAL:
+        from . import catalog
+
+        machine = next((m for m in catalog.load(cloud).machines if m.machine_type == pool.machine_type), None)
+        if machine is not None and machine.local_ssd_gib:
+            return float(machine.local_ssd_gib), f"{machine.local_ssd_gib} GiB of local SSD"
+    return pool.disk_gb * GB / GIB, f"disk_gb {pool.disk_gb} ({pool.disk_gb * GB / GIB:.0f} GiB)"
+
+
+def disk_need(model: ResolvedModel, pool: ResolvedNodePool) -> dict[str, int]:
+    """GiB one pod of the model writes to the node, by volume."""
+    from .k8s import weights as serving
+
+    parts = {"weights": serving.weights_volume_gib(model, pool), "home": serving.HOME_GIB,
+             "tmp": serving.TMP_GIB, "writable layer": serving.WRITABLE_LAYER_GIB}
+    if pool.kind == "neuron":
+        parts["neuron artifacts"] = serving.NEURON_ARTIFACTS_GIB
+    return {k: v for k, v in parts.items() if v}
+
+
+def _fits(disk_gib: float, pods_gib: int, image_gib: int) -> bool:
+    return pods_gib + image_gib + math.ceil(disk_gib * KUBELET_FREE_SHARE) + SYSTEM_GIB <= disk_gib
+
+
+def required_disk_gb(pods_gib: int, image_gib: int) -> int:
+    """The smallest disk_gb (GB, as clouds size disks) that holds the pods, the image and the reserve."""
+    gb = math.ceil((pods_gib + image_gib + SYSTEM_GIB) / (1 - KUBELET_FREE_SHARE) * GIB / GB)
+    while not _fits(gb * GB / GIB, pods_gib, image_gib):
+        gb += 1
+    return gb
+
+
+def _disk_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
+    from .k8s.weights import node_disk_needs_gib
+
+    errors = []
+    needs = node_disk_needs_gib(resolved)
+    for pool_name, pods_gib in needs.items():
+        pool = resolved.node_pools[pool_name]
+        capacity, where = disk_capacity_gib(resolved.cloud, pool)
+        image = IMAGE_GIB.get(pool.kind, 25)
+        reserve = math.ceil(capacity * KUBELET_FREE_SHARE) + SYSTEM_GIB
+        total = pods_gib + image + reserve
+        if _fits(capacity, pods_gib, image):
+            continue
+        biggest = max((m for m in resolved.models.values() if m.node_pool == pool_name),
+                      key=lambda m: sum(disk_need(m, pool).values()))
+        parts = " + ".join(f"{k} {v}" for k, v in disk_need(biggest, pool).items())
+        need_gb = required_disk_gb(pods_gib, image)
+        errors.append(loaded.error(
+            ("node_pools", pool_name, "disk_gb"),
+            f"{where} cannot hold what runs on a node: {pods_gib} GiB for model pods (model {biggest.name}: {parts}"
+            f" GiB per pod) + {image} GiB serving image + {reserve} GiB kept free (kubelet eviction 10 % and "
+            f"{SYSTEM_GIB} GiB system) = {total} GiB",
+            f"raise node_pools.{pool_name}.disk_gb to at least {need_gb}, or serve the weights from a bucket "
+            "(bucket://, streamed into accelerator memory, nothing on disk)"))
+    return errors

@@ -1,3 +1,0 @@
-from llmcloud_loader.cli import main
-
-raise SystemExit(main())
