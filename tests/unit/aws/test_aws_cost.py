@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import repo_plan, resolved
 from llmcloud.components import catalog
-from llmcloud.components.cost import PricingContext, Usage, _load_pricers, cost_for
 from llmcloud.components.aws.cost import support_tier
+from llmcloud.components.cost import PricingContext, Usage, _load_pricers, cost_for
 from llmcloud.components.engine.plan import Step
 
 PRICERS = _load_pricers("aws")
