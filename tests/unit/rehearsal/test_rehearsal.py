@@ -104,7 +104,7 @@ def test_ordering_workload_identity_member_before_the_cluster():
     cluster = _one(plan, "gcp:container/cluster:Cluster")
     member = next(s for s in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember")
                   if "svc.id.goog" in s.inputs["member"])
-    member.dependencies = [d for d in member.dependencies if d != cluster.urn]
+    member.dependencies = []  # neither directly nor through its service account (which waits for the cluster)
     member.property_dependencies = {}
     found = _of(rehearse(r, plan, TODAY), "ordering", f"IAMMember {member.name}: does not wait for {cluster.name}")
     assert found and found[0].severity == GATE
@@ -216,13 +216,13 @@ def test_dated_eks_facts_from_the_issue():
 
 def _azure_stack(tmp_path, version):
     text = (REPO / "stacks" / "azure-example.yaml").read_text()
-    assert 'kubernetes_version: "1.31"' in text
+    assert 'kubernetes_version: "1.36"' in text
     path = tmp_path / "stacks" / "azure-lab.yaml"
     path.parent.mkdir(exist_ok=True)
     for other in (REPO / "stacks").glob("*.yaml"):
         if other.name != "azure-example.yaml":
             (path.parent / other.name).write_text(other.read_text())
-    path.write_text(text.replace('kubernetes_version: "1.31"', f'kubernetes_version: "{version}"'))
+    path.write_text(text.replace('kubernetes_version: "1.36"', f'kubernetes_version: "{version}"'))
     return path
 
 
@@ -251,7 +251,10 @@ def test_dated_version_past_standard_support_is_an_advisory_with_the_cost(cli, t
 
 
 def test_dated_version_leaving_standard_support_soon_is_an_advisory():
+    from dataclasses import replace
+
     r, _ = _load("aws-example", "aws")
+    r = replace(r, kubernetes_version="1.34")  # bundled: 1.36 since #18; 1.34 ends standard support 2026-12-02
     found = [f for f in rehearse(r, None, TODAY) if f.subject == "eks 1.34"]
     assert found and found[0].severity == ADVISORY and "in 1 day" in found[0].message
     assert not [f for f in rehearse(r, None, dt.date(2026, 9, 1)) if f.subject == "eks 1.34"]
