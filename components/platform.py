@@ -19,6 +19,8 @@ class Platform:
     pod_labels: dict[str, str] = field(default_factory=dict)
     # The Kubernetes layer waits for these (node pools, identity bindings) before it starts.
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # The Kubernetes provider waits for these (the grant that lets the deployer call the cluster's API).
+    provider_depends_on: list[pulumi.Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     # What the cloud's front door (components/<cloud>/front_door.py) builds on: the cloud provider,
     # and per cloud the network pieces (aws: vpc_id, public_subnet_ids, node ASG, node security group).

@@ -27,17 +27,19 @@ def build(r: ResolvedStack) -> dict[str, Any]:
     register_labels(r.labels)
     cloud = registry.cloud(r.cloud)
     platform = cloud.build_platform(r)
-    provider = k8s.Provider("k8s", kubeconfig=platform.kubeconfig, enable_server_side_apply=True)
+    provider = k8s.Provider("k8s", kubeconfig=platform.kubeconfig, enable_server_side_apply=True,
+                            opts=pulumi.ResourceOptions(depends_on=platform.provider_depends_on))
     k8s_labels = {"app.kubernetes.io/managed-by": "llmcloud", "llmcloud.dev/stack": r.stack_name}
     serving = ServingNamespace("serving", ServingNamespaceArgs(
         namespace=r.namespace, service_account=r.service_account,
         annotations=platform.service_account_annotations, labels=k8s_labels),
         pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on))
 
-    models = _serving_layer(r, platform, provider, serving, k8s_labels)
+    models, monitoring = _serving_layer(r, platform, provider, serving, k8s_labels)
     # Front door: one HTTPS endpoint, API keys, routing by model
     front_door = cloud.build_front_door(
-        r, platform, provider, k8s_labels, pulumi.ResourceOptions(depends_on=[serving, *models.values()]))
+        r, platform, provider, k8s_labels,
+        pulumi.ResourceOptions(depends_on=[serving, monitoring, *models.values()]))
 
     outputs: dict[str, Any] = {
         "cloud": r.cloud, "region": r.region, "environment": r.environment,
@@ -63,8 +65,9 @@ def build(r: ResolvedStack) -> dict[str, Any]:
 
 
 def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: Any,
-                   labels: dict[str, str]) -> dict[str, Any]:
-    """Device plugins, controllers (KEDA, LeaderWorkerSet), one ModelServer per model, monitoring."""
+                   labels: dict[str, str]) -> tuple[dict[str, Any], Any]:
+    """Device plugins, controllers (KEDA, LeaderWorkerSet), one ModelServer per model, monitoring: the
+    servers by model name, and the monitoring component (the front door's monitors wait for its CRDs)."""
     from .k8s.autoscaling import KedaOperator
     from .k8s.device_plugins import DevicePlugins, DevicePluginsArgs
     from .k8s.monitoring import ServingMonitoring, ServingMonitoringArgs
@@ -88,10 +91,10 @@ def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: An
         pod_labels=platform.pod_labels, project=r.project, region=r.region, image_overrides=r.images,
         storage_accounts=platform.outputs.get("storage_accounts", {})),
         pulumi.ResourceOptions(provider=provider, depends_on=controllers)) for name, m in r.models.items()}
-    ServingMonitoring("monitoring", ServingMonitoringArgs(
+    monitoring = ServingMonitoring("monitoring", ServingMonitoringArgs(
         cloud=r.cloud, namespace=r.namespace, labels=labels),
         pulumi.ResourceOptions(provider=provider, depends_on=[namespace, *platform.depends_on]))
-    return servers
+    return servers, monitoring
 
 
 def main() -> None:

@@ -150,7 +150,7 @@ class EksCluster(pulumi.ComponentResource):
         deployer = aws.iam.get_session_context_output(arn=caller.arn, opts=invoke).issuer_arn
         admin = aws.eks.AccessEntry(f"{name}-admin", cluster_name=cluster_name, principal_arn=deployer,
                                     type="STANDARD", tags=tags, opts=child)
-        aws.eks.AccessPolicyAssociation(
+        self.admin_access = aws.eks.AccessPolicyAssociation(
             f"{name}-admin", cluster_name=cluster_name, principal_arn=deployer,
             policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{ADMIN_POLICY}"),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),

@@ -40,7 +40,13 @@ from ..gateway_checks import ResolvedGateway
 from ..k8s.gateway import API_PORT, HEALTH_PORT, ApiGateway, ApiGatewayArgs, api_keys
 from .load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs, target_group_binding
 
+
 # https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-ip-rep.html
+def _after(opts: pulumi.ResourceOptions | None) -> list:
+    """The front door's own depends_on, for its children (they do not inherit it: pulumi/pulumi#8721)."""
+    return list((opts.depends_on if opts else None) or [])
+
+
 IP_REPUTATION_RULE_GROUP = "AWSManagedRulesAmazonIpReputationList"
 WAF_MIN_LIMIT = 100  # WAFv2 rate-based rules: 10 to 2,000,000,000 requests per evaluation window
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html (checked 2026-12-01):
@@ -106,7 +112,7 @@ class AwsFrontDoor(pulumi.ComponentResource):
         # IP targets: the Envoy pods themselves, registered by the AWS Load Balancer Controller.
         envoy = ApiGateway(f"{name}-envoy", ApiGatewayArgs(
             gateway=g, namespace=args.namespace, keys=keys, labels=args.k8s_labels, service_type="ClusterIP"),
-            pulumi.ResourceOptions(parent=self, provider=k8s_provider))
+            pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=_after(opts)))
         self._envoy = envoy
         self._controller = AwsLoadBalancerController(f"{name}-lbc", AwsLoadBalancerControllerArgs(
             cluster_name=args.cluster_name, region=args.region, vpc_id=args.vpc_id, partition=self._partition,

@@ -177,6 +177,9 @@ class EksAcceleratorNodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksAcceleratorNodeGroupArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:aws:EksAcceleratorNodeGroup", name, None, opts)
+        # Children do not inherit the component's depends_on (pulumi/pulumi#8721): the node group must wait
+        # for the vpc-cni add-on and the node role's policies itself.
+        after = list((opts.depends_on if opts else None) or [])
         pool = args.pool
         ami_type = AMI_TYPES[pool.kind]  # a KeyError here means resolve let a TPU through: a bug
         # Multi-GB serving images: a faster root volume shortens cold starts of accelerator nodes.
@@ -203,7 +206,7 @@ class EksAcceleratorNodeGroup(pulumi.ComponentResource):
             labels=node_labels(pool),
             taints=[aws.eks.NodeGroupTaintArgs(key=k, value=v, effect=e) for k, v, e in taints(pool)],
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after, ignore_changes=["scalingConfig.desiredSize"]),
         )
         asg = self.node_group.resources.apply(lambda rs: rs[0].autoscaling_groups[0].name)
         # Managed node group tags stay on the node group; the autoscaler reads the ASG's own tags.

@@ -98,6 +98,8 @@ def build_platform(r: ResolvedStack) -> Platform:
         bucket_urls={k: b.url for k, b in buckets.items()},
         service_account_annotations={},  # Pod Identity: the association is on the AWS side
         depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
+        # The deployer may call Kubernetes only once its access policy is associated.
+        provider_depends_on=[cluster.admin_access],
         front_door={**front_door, "vpc_id": outputs["vpc_id"], "cluster": cluster, "tags": tags,
                     "log_bucket": audit.name if audit else None, "log_bucket_ready": audit.policy if audit else None,
                     "private_subnet_ids": private_all},

@@ -36,6 +36,15 @@ def _launch_templates(plan: Any) -> dict[str, Any]:
     return {f"{s.name}-id": s for s in plan.by_type("aws:ec2/launchTemplate:LaunchTemplate")}
 
 
+def _local_nvme_gib(instance_type: str) -> int:
+    from llmcloud.components import catalog
+
+    cat = catalog.load("aws")
+    machine = next((m for m in cat.machines if m.machine_type == instance_type), None) or cat.cpu_machine(
+        instance_type)
+    return int(machine.local_ssd_gib) if machine else 0
+
+
 def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:
     templates = _launch_templates(plan)
     out = []
@@ -52,6 +61,8 @@ def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:
         if lt is not None:
             for bdm in lt.inputs.get("blockDeviceMappings") or []:
                 disk = (bdm.get("ebs") or {}).get("volumeSize") or disk
+            if lt.inputs.get("userData"):  # nodeadm localStorage RAID0: the kubelet's disk is the local NVMe
+                disk = max(int(disk or 0), _local_nvme_gib(machine))
         scaling = step.inputs.get("scalingConfig") or {}
         out.append({"name": name, "machine_type": machine, "labels": labels, "taints": taints,
                     "disk_gb": disk or 20, "max_nodes": int(scaling.get("maxSize") or 0),

@@ -121,7 +121,9 @@ class AzureFrontDoor(pulumi.ComponentResource):
         super().__init__("llmcloud:azure:FrontDoor", name, None, opts)
         g = args.gateway
         cloud = pulumi.ResourceOptions(parent=self, provider=provider)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
+        # the front door's depends_on reaches its children (they do not inherit it: pulumi/pulumi#8721)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=k8s_provider,
+                                            depends_on=list((opts.depends_on if opts else None) or []))
         tags = args.tags
 
         keys = api_keys(name, g.key_names, pulumi.ResourceOptions(parent=self))

@@ -128,7 +128,9 @@ class GcpFrontDoor(pulumi.ComponentResource):
         if g.kind in UNSUPPORTED:  # gateway_checks refuses it first; this guards direct use
             raise ValueError(f"gateway.kind {g.kind} on gcp: {UNSUPPORTED[g.kind]}")
         cloud = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(args.services) or None)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
+        # the front door's depends_on reaches its children (they do not inherit it: pulumi/pulumi#8721)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=k8s_provider,
+                                            depends_on=list((opts.depends_on if opts else None) or []))
         labels = args.labels
 
         keys = api_keys(name, g.key_names, pulumi.ResourceOptions(parent=self))

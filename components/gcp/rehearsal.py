@@ -199,12 +199,19 @@ def propagation_delays(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
 
 
 def required_services(plan: Any, resolved: Any) -> list[dict[str, Any]]:
+    """The APIs this stack needs (components/gcp/services.py decides, per stack), each enabled by the plan
+    or not; Service Usage itself cannot be enabled by the plan (it enables the others): on by default in a
+    new project, so the plan cannot tell (an advisory)."""
+    from . import services
+
     enabling = _enabling(plan)
-    types = [s.type for s in plan.steps if s.custom]
+    why = _services()
     needs = []
-    for api, (why, prefixes) in _services().items():
-        if prefixes and not any(t.startswith(prefixes) for t in types):
-            continue
-        needs.append({"name": api, "why": why, "enabled": api in enabling,
-                      "how": f"a gcp.projects.Service for {api} in the plan (or `gcloud services enable {api}`)"})
+    for api in services.required_services(resolved):
+        how = f"a gcp.projects.Service for {api} in the plan (or `gcloud services enable {api}`)"
+        enabled: bool | None = None if api == services.PREREQUISITE else api in enabling
+        if api == services.PREREQUISITE:
+            how = f"it is on in every new project; if it was turned off: `gcloud services enable {api}`"
+        needs.append({"name": api, "why": why.get(api, ("llmcloud's GCP resources", ()))[0], "enabled": enabled,
+                      "how": how})
     return needs

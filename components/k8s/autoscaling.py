@@ -163,7 +163,9 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
         super().__init__("llmcloud:k8s:QueueDepthAutoscaler", name, None, opts)
         if args.max_replicas < max(args.min_replicas, 1):
             raise ValueError(f"{args.model}: max replicas {args.max_replicas} < min {args.min_replicas}")
-        child = pulumi.ResourceOptions(parent=self)
+        # Children do not inherit the component's depends_on (pulumi/pulumi#8721): the ScaledObject and
+        # TriggerAuthentication must wait for the KEDA release that installs their CRDs.
+        child = pulumi.ResourceOptions(parent=self, depends_on=list((opts.depends_on if opts else None) or []))
         meta = {"name": args.target_name, "namespace": args.namespace, "labels": dict(args.labels)}
         if uses_gcp_identity(args):
             # KEDA's operator authenticates to Managed Prometheus with its own workload identity.

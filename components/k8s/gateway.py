@@ -705,6 +705,10 @@ class ApiGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:k8s:ApiGateway", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # Children do not inherit the component's depends_on (pulumi/pulumi#8721): the ServiceMonitor must
+        # wait for the kube-prometheus-stack release that installs its CRD.
+        after_monitoring = pulumi.ResourceOptions(
+            parent=self, depends_on=list((opts.depends_on if opts else None) or []))
         g = args.gateway
         tls = args.tls_secret is not None
         selector = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/instance": NAME}
@@ -733,7 +737,7 @@ class ApiGateway(pulumi.ComponentResource):
             else:
                 k8s.apiextensions.CustomResource(
                     f"{name}-{obj['kind'].lower()}", api_version=obj["apiVersion"], kind=obj["kind"],
-                    metadata=obj["metadata"], spec=obj["spec"], opts=child)
+                    metadata=obj["metadata"], spec=obj["spec"], opts=after_monitoring)
         self.service_name = self.service.metadata.name
         self.config_checksum = config_checksum(g, args.namespace, tls)
         self.register_outputs({"service_name": self.service_name, "config_checksum": self.config_checksum})

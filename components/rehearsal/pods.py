@@ -278,6 +278,14 @@ CHARTS: dict[str, Chart] = {
                             "PrometheusRules are refused (failurePolicy Fail)"),),
         crd_groups=("monitoring.coreos.com",),
         source="https://github.com/prometheus-community/helm-charts/blob/main/charts/kube-prometheus-stack/values.yaml"),
+    # aws/eks-charts aws-load-balancer-controller 1.15: two controller replicas, no default requests; its
+    # webhooks serve on 9443 (the EKS cluster security group lets the control plane reach them).
+    "aws-load-balancer-controller": Chart(
+        pods=(ChartPod("aws-load-balancer-controller", {}, ("resources",), ("tolerations",), ("nodeSelector",)),),
+        endpoints=(Endpoint("webhook", "aws-load-balancer-webhook-service", 9443,
+                            "Services of type LoadBalancer and TargetGroupBindings are refused"),),
+        crd_groups=("elbv2.k8s.aws",),
+        source="https://github.com/aws/eks-charts/blob/master/stable/aws-load-balancer-controller/values.yaml"),
     # kubernetes/autoscaler charts/cluster-autoscaler 9.46: resources from values (none by default).
     "cluster-autoscaler": Chart(
         pods=(ChartPod("cluster-autoscaler", {}, ("resources",)),),
