@@ -180,9 +180,9 @@ def bucket_url(r: ResolvedStack, bucket: str) -> str:
     b = r.buckets.get(bucket)
     if b is None:
         raise WeightsError(f"bucket {bucket!r} is not in the stack's buckets: {', '.join(sorted(r.buckets))}")
-    if r.cloud == "azure":
-        return f"az://{b.name}"  # the container; the account comes from AZURE_STORAGE_ACCOUNT_NAME
-    return f"{'gs' if r.cloud == 'gcp' else 's3'}://{b.physical_name}"
+    from llmcloud.components import registry
+
+    return registry.cloud(r.cloud).weights_url(b)
 
 
 def target_of(r: ResolvedStack, model: ResolvedModel, override: str | None) -> str:

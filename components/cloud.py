@@ -225,6 +225,17 @@ class Cloud(Protocol):
     @property
     def ci_login(self) -> CiLogin: ...  # the OIDC login of CI jobs that deploy to this cloud
 
+    @property
+    def object_store_scheme(self) -> str: ...  # the URL scheme of its buckets for vLLM's streamer: gs, s3, az
+
+    def weights_url(self, bucket: Any) -> str:
+        """The object-store URL of a resolved weights bucket, as vLLM's streamer and `weights sync` read it."""
+        ...
+
+    def front_door_problems(self, loaded: LoadedStack, resolved: ResolvedStack, kind: str) -> list[StackError]:
+        """Stack problems specific to this cloud's front door of `kind` (network prerequisites and the like)."""
+        ...
+
     def serving_service_account(self, environment: str) -> str:
         """The model servers' Kubernetes service account name (GKE: per environment, since every cluster
         of a project shares one Workload Identity pool)."""
@@ -269,12 +280,14 @@ class BaseCloud:
     prices_url_env = ""  # environment variable that points `prices refresh` at another pricing API URL
     package = ""  # where the submodules live (default llmcloud.components.<name>)
 
-    @property
-    def front_door_products(self) -> Mapping[str, Any]:
-        # The products of the real clouds are still tabled in components/gateway_checks.py (PRODUCTS).
-        from .gateway_checks import PRODUCTS
+    front_door_products: Mapping[str, Any] = MappingProxyType({})  # kind -> gateway_checks.Product
+    object_store_scheme = ""  # the URL scheme of its buckets for vLLM's streamer: gs, s3, az
 
-        return {kind: product for (cloud, kind), product in PRODUCTS.items() if cloud == self.name}
+    def front_door_problems(self, loaded: LoadedStack, resolved: ResolvedStack, kind: str) -> list[StackError]:
+        return []
+
+    def weights_url(self, bucket: Any) -> str:
+        raise NotImplementedError(f"{self.name}: no object store")
 
     def __repr__(self) -> str:
         return f"<Cloud {self.name}>"

@@ -29,33 +29,17 @@ class Product:
     # Proxies of the product that append to X-Forwarded-For before Envoy (its xff_num_trusted_hops): 0 when
     # clients connect to Envoy directly (an L4 load balancer), so no client can choose its own address.
     trusted_hops: int = 1
+    # (message, hint) when a stack asks for a longer request (or, where it cannot stream, for streaming)
+    limit: tuple[str, str] = ("", "")
+    buffered_max: int | None = None  # longest request when streaming is off, if shorter than max_timeout
+    buffered_limit: tuple[str, str] = ("", "")
+    needs_domain: bool = True  # the listener's certificate is issued for gateway.domain
+    not_built: str | None = None  # limits known, but llmcloud does not build it (the reason)
 
 
-# (cloud, kind) -> the product llmcloud builds. Never used: AWS API Gateway HTTP APIs (30 s integration
-# cap, no response streaming) and Azure API Management Consumption (no SSE).
-PRODUCTS: dict[tuple[str, str], Product] = {
-    # GCPBackendPolicy timeoutSec: up to 86,400 s on the global external Application Load Balancer.
-    # XFF: "<client>, <forwarding rule IP>" appended by the load balancer (Cloud Load Balancing, "HTTP headers").
-    ("gcp", "load_balancer"): Product("GKE Gateway API (global external Application Load Balancer)", 86_400, True,
-                                      trusted_hops=2),
-    ("gcp", "managed"): Product("GCP API Gateway", 15, False),
-    # ALB idle timeout: 1-4,000 s.
-    ("aws", "load_balancer"): Product("Application Load Balancer", 4_000 - LB_TIMEOUT_MARGIN, True),
-    # REST API integration with response_transfer_mode STREAM: up to 15 minutes.
-    ("aws", "managed"): Product("API Gateway REST API (response streaming)", 900, True),
-    # Standard Load Balancer TCP idle timeout: 4-100 minutes; TLS ends at the in-cluster gateway.
-    # L4 with externalTrafficPolicy Local: the client's own address reaches Envoy, nothing to trust in XFF.
-    ("azure", "load_balancer"): Product("Azure Standard Load Balancer + in-cluster gateway", 6_000 - LB_TIMEOUT_MARGIN,
-                                        True, trusted_hops=0),
-    ("azure", "managed"): Product("API Management StandardV2", 240, True),
-}
-# Products whose limits are checked above but that llmcloud does not build yet (README, "The front door").
-NOT_BUILT: dict[str, dict[str, str]] = {
-    "gcp": {"managed": "not built: it would only ever carry short, non-streamed requests"},
-}
 AZURE_MANAGED_SUBNET = ("API Management StandardV2 reaches the cluster through a subnet of the cluster's virtual "
                         "network delegated to it, which llmcloud creates only in a network it owns")
-DEFAULT_KIND = {"gcp": "load_balancer", "aws": "load_balancer", "azure": "load_balancer"}
+DEFAULT_KIND = "load_balancer"  # on every cloud: the product that streams and holds a request longest
 AWS_BUFFERED_MAX = 29  # REST API BUFFERED integrations: 29 s unless a quota increase is granted
 
 # The exact messages (tests and docs quote them).
@@ -109,27 +93,20 @@ class ResolvedGateway:
 
 
 def product_of(cloud: str, kind: str) -> Product:
-    """The front-door product `kind` builds on `cloud` (from PRODUCTS, else the Cloud's front_door_products)."""
+    """The front-door product `kind` builds on `cloud` (the Cloud's front_door_products)."""
     from . import registry
 
-    return PRODUCTS.get((cloud, kind)) or registry.cloud(cloud).front_door_products[kind]
+    return registry.cloud(cloud).front_door_products[kind]  # type: ignore[no-any-return]
 
 
-def _limit_errors(cloud: str, kind: str, timeout: int, streaming: bool) -> list[tuple[str, str, str]]:
+def _limit_errors(product: Product, timeout: int, streaming: bool) -> list[tuple[str, str, str]]:
     """(field, message, hint) for each limit of the product that the stack asks more of."""
-    if (cloud, kind) == ("gcp", "managed") and (streaming or timeout > 15):
-        return [("streaming" if streaming else "request_timeout_seconds", *GCP_MANAGED)]
-    if (cloud, kind) == ("aws", "managed"):
-        if not streaming and timeout > AWS_BUFFERED_MAX:
-            return [("streaming", *AWS_MANAGED_BUFFERED)]
-        if timeout > PRODUCTS[cloud, kind].max_timeout:
-            return [("request_timeout_seconds", *AWS_MANAGED_TIMEOUT)]
-    if (cloud, kind) == ("aws", "load_balancer") and timeout > PRODUCTS[cloud, kind].max_timeout:
-        return [("request_timeout_seconds", *AWS_ALB_TIMEOUT)]
-    if (cloud, kind) == ("azure", "managed") and timeout > PRODUCTS[cloud, kind].max_timeout:
-        return [("request_timeout_seconds", *AZURE_MANAGED_TIMEOUT)]
-    if (cloud, kind) == ("azure", "load_balancer") and timeout > PRODUCTS[cloud, kind].max_timeout:
-        return [("request_timeout_seconds", *AZURE_LB_TIMEOUT)]
+    if streaming and not product.streams:
+        return [("streaming", *product.limit)]
+    if not streaming and product.buffered_max is not None and timeout > product.buffered_max:
+        return [("streaming", *product.buffered_limit)]
+    if timeout > product.max_timeout:
+        return [("request_timeout_seconds", *product.limit)]
     return []
 
 
@@ -137,24 +114,23 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
     """The front door of `r` (a ResolvedStack) and the problems with it; errors are pinned to gateway.*."""
     g = loaded.spec.gateway
     cloud = r.cloud
-    kind = g.kind or DEFAULT_KIND.get(cloud, "load_balancer")
+    kind = g.kind or DEFAULT_KIND
+    from . import registry
+
+    door = registry.cloud(cloud)
+    product = door.front_door_products[kind]
     errors: list[StackError] = []
-    for field_, message, hint in _limit_errors(cloud, kind, g.request_timeout_seconds, g.streaming):
+    for field_, message, hint in _limit_errors(product, g.request_timeout_seconds, g.streaming):
         # Pin to `kind` when the stack chose the product, else to the field that asks too much.
         path = ("gateway", "kind") if g.kind else ("gateway", field_)
         errors.append(loaded.error(path, message, hint))
-    if kind in NOT_BUILT.get(cloud, {}) and not errors:
-        errors.append(loaded.error(("gateway", "kind"), f"{PRODUCTS[cloud, kind].name}: {NOT_BUILT[cloud][kind]}",
+    if product.not_built and not errors:
+        errors.append(loaded.error(("gateway", "kind"), f"{product.name}: {product.not_built}",
                                    "use kind: load_balancer (the default)"))
-    if not g.domain and (kind == "load_balancer" or cloud == "aws"):  # AWS managed: the REST API's custom domain
+    if not g.domain and product.needs_domain:
         errors.append(loaded.error(("gateway", "domain") if "domain" in g.model_fields_set else ("gateway",),
                                    *DOMAIN_REQUIRED))
-    if (cloud, kind) == ("azure", "managed") and r.cloud_options.get("subnet_id"):
-        errors.append(loaded.error(("azure", "subnet_id"), AZURE_MANAGED_SUBNET,
-                                   "let llmcloud create the network, or use kind: load_balancer"))
-    if (cloud, kind) == ("aws", "load_balancer") and r.cloud_options.get("subnet_ids") \
-            and not r.cloud_options.get("vpc_id"):
-        errors.append(loaded.error(("aws", "subnet_ids"), *AWS_EXISTING_SUBNETS))
+    errors.extend(door.front_door_problems(loaded, r, kind))
     for i, cidr in enumerate(g.allowed_cidrs):
         try:
             ipaddress.ip_network(cidr)
@@ -165,7 +141,6 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
     if g.auth == "api_key" and not keys:
         errors.append(loaded.error(("gateway", "keys"), "auth is api_key but no key is named",
                                    "keys: {default: {}}"))
-    product = PRODUCTS[cloud, kind]
     wake = {name: wake_timeout(m, loaded.spec.models[name].wake_timeout_seconds if name in loaded.spec.models
                                else None, g.request_timeout_seconds) for name, m in r.models.items()}
     gateway = ResolvedGateway(

@@ -599,7 +599,9 @@ def scrape_objects(cloud: str, namespace: str, labels: Mapping[str, str],
     endpoint = {"port": "metrics", "path": METRICS_PATH, "interval": "15s"}
     meta = {"name": f"{NAME}-metrics", "namespace": namespace,
             "labels": {**dict(labels), "app.kubernetes.io/component": "gateway-metrics"}}
-    if cloud == "gcp":
+    from .. import registry
+
+    if registry.cloud(cloud).managed_prometheus:  # GKE: Managed Service for Prometheus reads PodMonitorings
         return [{"apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring", "metadata": meta,
                  "spec": {"selector": {"matchLabels": dict(selector)}, "endpoints": [endpoint]}}]
     return [

@@ -355,8 +355,11 @@ def weights_env(args: ModelServerArgs, secret_name: str | None) -> list[dict[str
             # `auto` covers s3:// and gs:// only; set it for az:// too. Local mode (the default): the
             # nodes of a multi-node group do not split the reads over the slower inter-node network.
             env.append({"name": "RUNAI_STREAMER_DIST", "value": "1"})
-        scheme = args.cloud if bucket_of(model.source) else model.source.split("://", 1)[0]
-        if scheme in ("aws", "s3") and args.region:
+        from .. import registry
+
+        scheme = registry.cloud(args.cloud).object_store_scheme if bucket_of(model.source) else \
+            model.source.split("://", 1)[0]
+        if scheme == "s3" and args.region:
             env.append({"name": "AWS_REGION", "value": args.region})
         bucket = bucket_of(model.source)
         if bucket is not None and bucket in args.storage_accounts:

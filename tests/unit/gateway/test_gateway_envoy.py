@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import resolved
-from llmcloud.components.gateway_checks import PRODUCTS, ResolvedGateway
+from llmcloud.components.gateway_checks import ResolvedGateway, product_of
 from llmcloud.components.k8s import gateway as gw
 
 KEYS = {"default": "k" * 48, "batch": "b" * 48}
@@ -113,7 +113,7 @@ def test_every_local_reply_is_openai_json_and_429_503_say_when_to_retry():
                                              ("aws", "managed", 1), ("azure", "load_balancer", 0),
                                              ("azure", "managed", 1)])
 def test_trusted_hops_per_product(cloud, kind, hops):
-    assert PRODUCTS[cloud, kind].trusted_hops == hops
+    assert product_of(cloud, kind).trusted_hops == hops
     _, hcm = _api(gw.envoy_config(_g(trusted_hops=hops), "llmcloud", KEYS))
     assert hcm["xff_num_trusted_hops"] == hops
 

@@ -44,11 +44,13 @@ def test_exact_gcp_message():
 
 
 def test_limits_as_data():
-    assert gc.PRODUCTS["aws", "managed"].max_timeout == 900
-    assert gc.PRODUCTS["azure", "managed"].max_timeout == 240
-    assert gc.PRODUCTS["aws", "load_balancer"].max_timeout + gc.LB_TIMEOUT_MARGIN == 4000
-    for cloud, kind in gc.DEFAULT_KIND.items():
-        product = gc.PRODUCTS[cloud, kind]
+    from llmcloud.components.registry import CLOUDS
+
+    assert gc.product_of("aws", "managed").max_timeout == 900
+    assert gc.product_of("azure", "managed").max_timeout == 240
+    assert gc.product_of("aws", "load_balancer").max_timeout + gc.LB_TIMEOUT_MARGIN == 4000
+    for cloud in CLOUDS:  # each cloud's products are its Cloud object's data (components/<cloud>/__init__.py)
+        product = gc.product_of(cloud, gc.DEFAULT_KIND)
         assert product.streams and product.max_timeout >= gc.MIN_DEFAULT_TIMEOUT
 
 

@@ -374,7 +374,7 @@ def test_autoscaler_scales_on_kv_cache_and_running_requests_as_well_as_the_queue
         model="m", namespace="llm", target_api_version="apps/v1", target_kind="Deployment", target_name="m",
         min_replicas=0, max_replicas=2, cloud="aws", wake_query="sum(rate(x[1m]))")
     names = [t["name"] for t in autoscaling.scaled_object(args, "llm")["triggers"]]
-    assert names == ["queue-depth", "kv-cache", "running", "wake"]
+    assert names == ["queue-depth", "kv-cache", "running", "gateway-wake"]
 
 
 def test_only_metric_names_of_the_pinned_vllm_are_queried() -> None:

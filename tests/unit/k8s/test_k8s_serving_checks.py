@@ -72,7 +72,7 @@ def test_neuron_with_object_store_weights_is_refused(cli, write_stack) -> None:
 def test_pool_disk_too_small_is_refused_with_the_numbers(cli, write_stack) -> None:
     code, err = _validate(cli, write_stack, """
         extends: base.yaml
-        node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200}}
+        node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200, spot: true}}
         models:
           llama-70b: {source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: h100, max_model_len: 8192,
                       quantization: fp8}
@@ -84,7 +84,7 @@ def test_pool_disk_too_small_is_refused_with_the_numbers(cli, write_stack) -> No
     # the same model streamed from a bucket writes nothing but caches: the same disk holds it
     code, err = _validate(cli, write_stack, """
         extends: base.yaml
-        node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200}}
+        node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200, spot: true}}
         models:
           llama-70b: {source: bucket://weights/meta-llama/Llama-3.3-70B-Instruct, node_pool: h100,
                       max_model_len: 8192, quantization: fp8}
