@@ -280,7 +280,10 @@ class BaseCloud:
     prices_url_env = ""  # environment variable that points `prices refresh` at another pricing API URL
     package = ""  # where the submodules live (default llmcloud.components.<name>)
 
-    front_door_products: Mapping[str, Any] = MappingProxyType({})  # kind -> gateway_checks.Product
+    @property
+    def front_door_products(self) -> Mapping[str, Any]:  # kind -> gateway_checks.Product
+        return MappingProxyType({})
+
     object_store_scheme = ""  # the URL scheme of its buckets for vLLM's streamer: gs, s3, az
 
     def front_door_problems(self, loaded: LoadedStack, resolved: ResolvedStack, kind: str) -> list[StackError]:

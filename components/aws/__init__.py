@@ -14,15 +14,6 @@ from types import MappingProxyType
 from typing import Any
 
 from ..cloud import BaseCloud, CiLogin, Cloud, any_env
-from ..gateway_checks import (
-    AWS_ALB_TIMEOUT,
-    AWS_BUFFERED_MAX,
-    AWS_EXISTING_SUBNETS,
-    AWS_MANAGED_BUFFERED,
-    AWS_MANAGED_TIMEOUT,
-    LB_TIMEOUT_MARGIN,
-    Product,
-)
 
 # Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
 _BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
@@ -36,16 +27,30 @@ class Aws(BaseCloud):
     object_store_scheme = "s3"
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py).
     # Never used: API Gateway HTTP APIs (30 s integration cap, no response streaming).
-    front_door_products = MappingProxyType({
-        # ALB idle timeout: 1-4,000 s.
-        "load_balancer": Product("Application Load Balancer", 4_000 - LB_TIMEOUT_MARGIN, True, limit=AWS_ALB_TIMEOUT),
-        # REST API integration with response_transfer_mode STREAM: up to 15 minutes; buffered: 29 s.
-        # needs_domain: the REST API is reached through its custom domain only.
-        "managed": Product("API Gateway REST API (response streaming)", 900, True, limit=AWS_MANAGED_TIMEOUT,
-                           buffered_max=AWS_BUFFERED_MAX, buffered_limit=AWS_MANAGED_BUFFERED),
-    })
+    @property
+    def front_door_products(self) -> Mapping[str, Any]:
+        from ..gateway_checks import (
+            AWS_ALB_TIMEOUT,
+            AWS_BUFFERED_MAX,
+            AWS_MANAGED_BUFFERED,
+            AWS_MANAGED_TIMEOUT,
+            LB_TIMEOUT_MARGIN,
+            Product,
+        )
+
+        return MappingProxyType({
+            # ALB idle timeout: 1-4,000 s.
+            "load_balancer": Product("Application Load Balancer", 4_000 - LB_TIMEOUT_MARGIN, True,
+                                     limit=AWS_ALB_TIMEOUT),
+            # REST API integration with response_transfer_mode STREAM: up to 15 minutes; buffered: 29 s.
+            # needs_domain: the REST API is reached through its custom domain only.
+            "managed": Product("API Gateway REST API (response streaming)", 900, True, limit=AWS_MANAGED_TIMEOUT,
+                               buffered_max=AWS_BUFFERED_MAX, buffered_limit=AWS_MANAGED_BUFFERED),
+        })
 
     def front_door_problems(self, loaded: Any, resolved: Any, kind: str) -> list[Any]:
+        from ..gateway_checks import AWS_EXISTING_SUBNETS
+
         if kind == "load_balancer" and resolved.cloud_options.get("subnet_ids") \
                 and not resolved.cloud_options.get("vpc_id"):
             return [loaded.error(("aws", "subnet_ids"), *AWS_EXISTING_SUBNETS)]

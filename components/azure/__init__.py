@@ -16,7 +16,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..cloud import BaseCloud, CiLogin, Cloud, any_env
-from ..gateway_checks import AZURE_LB_TIMEOUT, AZURE_MANAGED_SUBNET, AZURE_MANAGED_TIMEOUT, LB_TIMEOUT_MARGIN, Product
 
 if TYPE_CHECKING:
     from ..spec.model import StackSpec
@@ -34,15 +33,21 @@ class Azure(BaseCloud):
     object_store_scheme = "az"
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py).
     # Never used: API Management Consumption (no SSE).
-    front_door_products = MappingProxyType({
-        # Standard Load Balancer TCP idle timeout: 4-100 minutes; TLS ends at the in-cluster gateway.
-        # L4 with externalTrafficPolicy Local: the client's own address reaches Envoy, nothing to trust in XFF.
-        "load_balancer": Product("Azure Standard Load Balancer + in-cluster gateway", 6_000 - LB_TIMEOUT_MARGIN,
-                                 True, trusted_hops=0, limit=AZURE_LB_TIMEOUT),
-        "managed": Product("API Management StandardV2", 240, True, limit=AZURE_MANAGED_TIMEOUT, needs_domain=False),
-    })
+    @property
+    def front_door_products(self) -> Mapping[str, Any]:
+        from ..gateway_checks import AZURE_LB_TIMEOUT, AZURE_MANAGED_TIMEOUT, LB_TIMEOUT_MARGIN, Product
+
+        return MappingProxyType({
+            # Standard Load Balancer TCP idle timeout: 4-100 minutes; TLS ends at the in-cluster gateway.
+            # L4 with externalTrafficPolicy Local: the client's own address reaches Envoy, nothing to trust in XFF.
+            "load_balancer": Product("Azure Standard Load Balancer + in-cluster gateway", 6_000 - LB_TIMEOUT_MARGIN,
+                                     True, trusted_hops=0, limit=AZURE_LB_TIMEOUT),
+            "managed": Product("API Management StandardV2", 240, True, limit=AZURE_MANAGED_TIMEOUT, needs_domain=False),
+        })
 
     def front_door_problems(self, loaded: Any, resolved: Any, kind: str) -> list[Any]:
+        from ..gateway_checks import AZURE_MANAGED_SUBNET
+
         if kind == "managed" and resolved.cloud_options.get("subnet_id"):
             return [loaded.error(("azure", "subnet_id"), AZURE_MANAGED_SUBNET,
                                  "let llmcloud create the network, or use kind: load_balancer")]

@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..cloud import BaseCloud, CiLogin, Cloud, any_env
-from ..gateway_checks import GCP_MANAGED, Product
 
 if TYPE_CHECKING:
     from ..resolve import ResolvedStack
@@ -32,14 +31,19 @@ class Gcp(BaseCloud):
     pip_extra = "gcp"
     object_store_scheme = "gs"
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py)
-    front_door_products = MappingProxyType({
-        # GCPBackendPolicy timeoutSec: up to 86,400 s on the global external Application Load Balancer.
-        # XFF: "<client>, <forwarding rule IP>" appended by the load balancer (Cloud Load Balancing, "HTTP headers").
-        "load_balancer": Product("GKE Gateway API (global external Application Load Balancer)", 86_400, True,
-                                 trusted_hops=2),
-        "managed": Product("GCP API Gateway", 15, False, limit=GCP_MANAGED,
-                           not_built="not built: it would only ever carry short, non-streamed requests"),
-    })
+    @property
+    def front_door_products(self) -> Mapping[str, Any]:
+        from ..gateway_checks import GCP_MANAGED, Product
+
+        return MappingProxyType({
+            # GCPBackendPolicy timeoutSec: up to 86,400 s on the global external Application Load Balancer.
+            # XFF: "<client>, <forwarding rule IP>" appended by the load balancer (Cloud Load Balancing,
+            # "HTTP headers").
+            "load_balancer": Product("GKE Gateway API (global external Application Load Balancer)", 86_400, True,
+                                     trusted_hops=2),
+            "managed": Product("GCP API Gateway", 15, False, limit=GCP_MANAGED,
+                               not_built="not built: it would only ever carry short, non-streamed requests"),
+        })
     ci_login = CiLogin(
         "Authenticate to Google Cloud (OIDC)", "google-github-actions/auth",
         MappingProxyType({"workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",

@@ -497,7 +497,7 @@ def test_api_key_secrets_expire(prod):
 
 
 def test_prices_refresh_carries_the_zones_into_the_written_catalog():
-    from llmcloud.components.catalog.refresh import azure as refresh_azure
+    from llmcloud.components.azure import prices as refresh_azure
     from llmcloud.components.catalog.refresh import merge, shipped
     from llmcloud.components.catalog.refresh.base import Fetched
 
@@ -515,7 +515,7 @@ def test_prices_refresh_carries_the_zones_into_the_written_catalog():
 
 
 def test_preflight_treats_a_regional_pool_by_its_location(write_stack):
-    from llmcloud.components.preflight import azure as preflight_azure
+    from llmcloud.components.azure import preflight as preflight_azure
 
     class Api(_Api):
         def get(self, path, params=None):

@@ -97,7 +97,7 @@ def test_placeholders_are_an_advisory_with_exit_0(cli, in_repo):
     assert result.exit_code == 0, result.stderr
     notes = [ln for ln in result.stderr.splitlines() if ln.startswith("note: placeholder")]
     assert any("stacks/base.yaml:7:" in n and "llmcloud-demo" in n for n in notes)
-    assert any("stacks/prod.yaml:5:" in n and "203.0.113.0/24" in n for n in notes)
+    assert any("stacks/prod.yaml:7:" in n and "203.0.113.0/24" in n for n in notes)
     assert any("api.example.com" in n for n in notes)
 
 
@@ -186,7 +186,7 @@ def _fake_tools(tmp_path: Path) -> tuple[Path, Path, Path]:
         tool = venv / "bin" / name
         tool.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n')
         tool.chmod(0o755)
-    for tool in ("checkov/bin/checkov", "policy/bin/python", "azurite/node_modules/.bin/azurite"):
+    for tool in ("checkov/bin/checkov", "policy/bin/python", "aiperf/bin/aiperf"):
         path = cache / tool
         path.parent.mkdir(parents=True)
         path.write_text("#!/bin/sh\nexit 0\n")

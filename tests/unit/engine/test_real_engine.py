@@ -48,11 +48,19 @@ POOL_INPUTS = {"nodeConfig": {"machineType": "g2-standard-4", "spot": True,
                               "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
                               "workloadMetadataConfig": {"mode": "GKE_METADATA"}},
                "autoscaling": {"totalMinNodeCount": 0, "totalMaxNodeCount": 2}}
+def _enabled_apis() -> tuple[str, ...]:
+    """What `up` enables for the dev stack (components/gcp/services.py), as the real preview would list it."""
+    from helpers import resolved
+    from llmcloud.components.gcp.services import enabled_by_llmcloud
+
+    return enabled_by_llmcloud(resolved(Path(__file__).resolve().parents[3] / "stacks" / "dev.yaml", "gcp"))
+
+
 # A fresh project has no API enabled: the plan enables those its resources need (the rehearsal checks it).
 APIS = [pre("create", f"urn:pulumi:dev-gcp::llmcloud::gcp:projects/service:Service::{api}",
             "gcp:projects/service:Service",
-            {"service": f"{api}.googleapis.com", "disableOnDestroy": False})
-        for api in ("container", "compute", "storage")]
+            {"service": api, "disableOnDestroy": False})
+        for api in _enabled_apis()]
 PREVIEW_EVENTS = [
     pre("create", CLUSTER, "gcp:container/cluster:Cluster",
         {"location": "us-central1-a", "privateClusterConfig": {"enablePrivateNodes": True}}, CLUSTER_COMPONENT),

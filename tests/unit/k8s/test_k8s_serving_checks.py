@@ -97,7 +97,7 @@ def test_the_suggested_disk_is_enough_and_one_less_is_not(cli, write_stack) -> N
 
     stack = """
         extends: base.yaml
-        node_pools: {{h100: {{accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: {disk}}}}}
+        node_pools: {{h100: {{accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: {disk}, spot: true}}}}
         models:
           llama-70b: {{source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: h100, max_model_len: 8192,
                       quantization: fp8}}

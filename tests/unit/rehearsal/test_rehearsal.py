@@ -93,7 +93,8 @@ def test_ordering_custom_resource_before_its_crd():
     r, plan = _load("dev", "gcp")
     scaled = _one(plan, "kubernetes:keda.sh/v1alpha1:ScaledObject")
     keda = _one(plan, "kubernetes:helm.sh/v3:Release", "keda")
-    scaled.dependencies = [d for d in scaled.dependencies if d != keda.urn]
+    scaled.dependencies = []  # neither the release nor the KEDA component that holds it
+    scaled.property_dependencies = {}
     assert _of(rehearse(r, plan, TODAY), "ordering", f"ScaledObject {scaled.name}: does not wait for {keda.name}")
     _add_dep(scaled, keda.urn)
     assert not _of(rehearse(r, plan, TODAY), "ordering", f"ScaledObject {scaled.name}")
