@@ -21,20 +21,40 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-POOLS = [("L4", 1), ("L4", 2), ("L4", 4), ("T4", 1), ("A100-40GB", 1), ("A100-80GB", 1), ("A100-80GB", 2),
-         ("H100", 8), ("L4", 8), ("T4", 4)]
+POOLS = [
+    ("L4", 1),
+    ("L4", 2),
+    ("L4", 4),
+    ("T4", 1),
+    ("A100-40GB", 1),
+    ("A100-80GB", 1),
+    ("A100-80GB", 2),
+    ("H100", 8),
+    ("L4", 8),
+    ("T4", 4),
+]
 
 
 def big_stack(directory: Path) -> Path:
     """10 pools, 50 models: the size of a large shared platform."""
     lines = ["extends: base.yaml", "environment: big", "node_pools:"]
     for i, (acc, n) in enumerate(POOLS):
-        lines += [f"  pool-{i}:", f"    accelerator: {acc}", f"    accelerators_per_node: {n}",
-                  "    min_nodes: 0", "    max_nodes: 50"]
+        lines += [
+            f"  pool-{i}:",
+            f"    accelerator: {acc}",
+            f"    accelerators_per_node: {n}",
+            "    min_nodes: 0",
+            "    max_nodes: 50",
+        ]
     lines.append("models:")
     for m in range(50):
-        lines += [f"  model-{m}:", "    source: hf://meta-llama/Llama-3.2-1B-Instruct",
-                  f"    node_pool: pool-{m % len(POOLS)}", "    max_model_len: 4096", "    replicas: {min: 0, max: 2}"]
+        lines += [
+            f"  model-{m}:",
+            "    source: hf://meta-llama/Llama-3.2-1B-Instruct",
+            f"    node_pool: pool-{m % len(POOLS)}",
+            "    max_model_len: 4096",
+            "    replicas: {min: 0, max: 2}",
+        ]
     (directory / "base.yaml").write_text((REPO / "stacks" / "base.yaml").read_text())
     path = directory / "big.yaml"
     path.write_text("\n".join(lines) + "\n")
@@ -51,8 +71,9 @@ def measure(args: list[str], runs: int, command: list[str] | None = None) -> tup
     code = 0
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.run([*(command if command is not None else llmcloud()), *args], cwd=REPO,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [*(command if command is not None else llmcloud()), *args], cwd=REPO, capture_output=True, text=True
+        )
         times.append(time.perf_counter() - start)
         code = proc.returncode
     return statistics.median(times), code
@@ -65,9 +86,11 @@ def floors(runs: int) -> list[dict]:
     golden = str(REPO / "tests" / "golden" / "plans" / "dev.gcp.json")
     floor = [sys.executable, str(REPO / "bench" / "floor_program.py"), golden]
     rows = []
-    for label, command in (("python -c pass", [sys.executable, "-c", "pass"]),
-                           ("floor: bare mock program, dev's resources", floor),
-                           ("floor: the same + provider SDK imports", [*floor, "--import-sdks"])):
+    for label, command in (
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+        ("floor: bare mock program, dev's resources", floor),
+        ("floor: the same + provider SDK imports", [*floor, "--import-sdks"]),
+    ):
         median, code = measure([], runs, command)
         rows.append({"command": label, "median_s": round(median, 3), "target_s": None, "exit": code})
     return rows
@@ -96,8 +119,14 @@ def main() -> int:
             results.append({"command": label, "median_s": round(median, 3), "target_s": target, "exit": code})
         dev_preview = next(r["median_s"] for r in results if r["command"].startswith("llmcloud preview"))
         median, code = measure(["preview", str(big), "--offline", "--json", "--budget", "1e9"], heavy_runs)
-        results.append({"command": "preview (50 models, 10 pools) --offline --json", "median_s": round(median, 3),
-                        "target_s": round(1.5 * dev_preview, 3), "exit": code})
+        results.append(
+            {
+                "command": "preview (50 models, 10 pools) --offline --json",
+                "median_s": round(median, 3),
+                "target_s": round(1.5 * dev_preview, 3),
+                "exit": code,
+            }
+        )
         results.extend(floors(heavy_runs))
     for r in results:
         r["ok"] = r["exit"] == 0 and (r["target_s"] is None or r["median_s"] <= r["target_s"])

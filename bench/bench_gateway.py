@@ -34,8 +34,9 @@ models:
 gateway:
   keys: {default: {rate_limit_per_minute: 1000000}}
 """
-BODY = json.dumps({"model": "llama-8b", "messages": [{"role": "user", "content": "Say hello."}],
-                   "max_tokens": 16}).encode()
+BODY = json.dumps(
+    {"model": "llama-8b", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 16}
+).encode()
 
 
 def _fake():
@@ -99,10 +100,26 @@ def main() -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    proc = subprocess.Popen([sys.executable, "-m", "llmcloud.cli.main", "gateway", "serve", str(work / "bench.yaml"),
-                             "--upstream", f"llama-8b={server.url}", "--listen", f"127.0.0.1:{port}",
-                             "--keys-file", str(work / "keys.yaml"), "--concurrency", "1"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llmcloud.cli.main",
+            "gateway",
+            "serve",
+            str(work / "bench.yaml"),
+            "--upstream",
+            f"llama-8b={server.url}",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--keys-file",
+            str(work / "keys.yaml"),
+            "--concurrency",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         ready = proc.stdout.readline()
         if "gateway ready" not in ready:
@@ -124,8 +141,11 @@ def main() -> None:
         rows = [
             ("request, direct", statistics.median(direct) * ms, _pct(direct, 0.99) * ms),
             ("request, through Envoy", statistics.median(via) * ms, _pct(via, 0.99) * ms),
-            ("overhead per request", (statistics.median(via) - statistics.median(direct)) * ms,
-             (_pct(via, 0.99) - _pct(direct, 0.99)) * ms),
+            (
+                "overhead per request",
+                (statistics.median(via) - statistics.median(direct)) * ms,
+                (_pct(via, 0.99) - _pct(direct, 0.99)) * ms,
+            ),
             ("first event, direct", statistics.median(s_direct) * ms, _pct(s_direct, 0.99) * ms),
             ("first event, through Envoy", statistics.median(s_via) * ms, _pct(s_via, 0.99) * ms),
         ]

@@ -36,8 +36,12 @@ def _run(cmd: list[str], env: dict[str, str], log: Path) -> None:
 
 def measure(mode: str, work: Path) -> dict[str, object]:
     venv = work / f"venv-{mode}"
-    env = {**os.environ, "PIP_CACHE_DIR": str(work / f"pip-cache-{mode}"), "UV_CACHE_DIR": str(work / f"uv-{mode}"),
-           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = {
+        **os.environ,
+        "PIP_CACHE_DIR": str(work / f"pip-cache-{mode}"),
+        "UV_CACHE_DIR": str(work / f"uv-{mode}"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
     log = work / f"{mode}.log"
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
@@ -56,9 +60,15 @@ def measure(mode: str, work: Path) -> dict[str, object]:
     done = time.perf_counter()
     backtracks = log.read_text(errors="replace").lower().count("backtracking")
     size = sum(f.stat().st_size for f in venv.rglob("*") if f.is_file() and not f.is_symlink())
-    return {"mode": mode, "venv_s": round(created - start, 1), "install_s": round(done - created, 1),
-            "total_s": round(done - start, 1), "venv_mb": round(size / 1e6), "pip_backtracking_lines": backtracks,
-            "load": round(os.getloadavg()[0], 1)}
+    return {
+        "mode": mode,
+        "venv_s": round(created - start, 1),
+        "install_s": round(done - created, 1),
+        "total_s": round(done - start, 1),
+        "venv_mb": round(size / 1e6),
+        "pip_backtracking_lines": backtracks,
+        "load": round(os.getloadavg()[0], 1),
+    }
 
 
 def main() -> None:
@@ -72,9 +82,12 @@ def main() -> None:
             r = measure(mode.strip(), Path(tmp))
             results.append(r)
             if not args.json:
-                print(f"{r['mode']:>18}: install {r['install_s']:6.1f} s (venv {r['venv_s']} s), "
-                      f"{r['venv_mb']} MB, pip backtracking lines {r['pip_backtracking_lines']}, "
-                      f"load average {r['load']}", flush=True)
+                print(
+                    f"{r['mode']:>18}: install {r['install_s']:6.1f} s (venv {r['venv_s']} s), "
+                    f"{r['venv_mb']} MB, pip backtracking lines {r['pip_backtracking_lines']}, "
+                    f"load average {r['load']}",
+                    flush=True,
+                )
     if args.json:
         print(json.dumps(results, indent=2))
 

@@ -27,8 +27,13 @@ class _Mocks(pulumi.runtime.Mocks):
 
 def sdk_modules(types: set[str]) -> set[str]:
     """'gcp:compute/network:Network' -> 'pulumi_gcp.compute'; 'kubernetes:apps/v1:Deployment' -> ..."""
-    packages = {"gcp": "pulumi_gcp", "aws": "pulumi_aws", "azure-native": "pulumi_azure_native",
-                "kubernetes": "pulumi_kubernetes", "random": "pulumi_random"}
+    packages = {
+        "gcp": "pulumi_gcp",
+        "aws": "pulumi_aws",
+        "azure-native": "pulumi_azure_native",
+        "kubernetes": "pulumi_kubernetes",
+        "random": "pulumi_random",
+    }
     out = set()
     for t in types:
         pkg, module, _ = t.split(":", 2)

@@ -54,8 +54,18 @@ def _offline_hub(root: Path) -> Path:
     return root
 
 
-def aiperf_config(*, url: str, model: str, concurrency: int, requests: int, duration: float | None,
-                  input_tokens: int, output_tokens: int, tokenizer: str, auth: bool) -> dict[str, Any]:
+def aiperf_config(
+    *,
+    url: str,
+    model: str,
+    concurrency: int,
+    requests: int,
+    duration: float | None,
+    input_tokens: int,
+    output_tokens: int,
+    tokenizer: str,
+    auth: bool,
+) -> dict[str, Any]:
     phase: dict[str, Any] = {"type": "concurrency", "concurrency": concurrency}
     if duration:
         phase["duration"] = duration
@@ -64,11 +74,20 @@ def aiperf_config(*, url: str, model: str, concurrency: int, requests: int, dura
     endpoint: dict[str, Any] = {"url": url, "type": "chat", "streaming": True}
     if auth:
         endpoint["api_key"] = "${OPENAI_API_KEY}"  # AIPerf substitutes it from its environment
-    return {"schemaVersion": "2.0", "benchmark": {
-        "model": model, "endpoint": endpoint,
-        "dataset": {"type": "synthetic", "entries": max(requests, concurrency),
-                    "prompts": {"isl": input_tokens, "osl": output_tokens}},
-        "phases": phase, "tokenizer": {"name": tokenizer}}}
+    return {
+        "schemaVersion": "2.0",
+        "benchmark": {
+            "model": model,
+            "endpoint": endpoint,
+            "dataset": {
+                "type": "synthetic",
+                "entries": max(requests, concurrency),
+                "prompts": {"isl": input_tokens, "osl": output_tokens},
+            },
+            "phases": phase,
+            "tokenizer": {"name": tokenizer},
+        },
+    }
 
 
 def _p(metric: dict[str, Any] | None) -> dict[str, float] | None:
@@ -79,21 +98,28 @@ def _p(metric: dict[str, Any] | None) -> dict[str, float] | None:
 
 def summarize(export: dict[str, Any]) -> dict[str, Any]:
     """The figures llmcloud reports, from AIPerf's profile_export_aiperf.json."""
+
     def avg(key: str) -> float | None:
         value = (export.get(key) or {}).get("avg")
         return None if value is None else round(float(value), 3)
 
     errors = export.get("error_summary") or []
-    return {"ttft_ms": _p(export.get("time_to_first_token")), "tpot_ms": _p(export.get("inter_token_latency")),
-            "request_latency_ms": _p(export.get("request_latency")),
-            "output_tokens_per_second": avg("output_token_throughput"),
-            "requests_per_second": avg("request_throughput"), "requests": avg("request_count"),
-            "errors": sum(int(e.get("count", 0)) for e in errors if isinstance(e, dict)),
-            "input_tokens": avg("input_sequence_length"), "output_tokens": avg("output_sequence_length")}
+    return {
+        "ttft_ms": _p(export.get("time_to_first_token")),
+        "tpot_ms": _p(export.get("inter_token_latency")),
+        "request_latency_ms": _p(export.get("request_latency")),
+        "output_tokens_per_second": avg("output_token_throughput"),
+        "requests_per_second": avg("request_throughput"),
+        "requests": avg("request_count"),
+        "errors": sum(int(e.get("count", 0)) for e in errors if isinstance(e, dict)),
+        "input_tokens": avg("input_sequence_length"),
+        "output_tokens": avg("output_sequence_length"),
+    }
 
 
-def run_aiperf(exe: str, config: dict[str, Any], *, api_key: str | None, hf_home: Path | None,
-               timeout: float) -> dict[str, Any]:
+def run_aiperf(
+    exe: str, config: dict[str, Any], *, api_key: str | None, hf_home: Path | None, timeout: float
+) -> dict[str, Any]:
     import yaml
 
     with tempfile.TemporaryDirectory(prefix="llmcloud-bench-") as tmp:
@@ -106,16 +132,24 @@ def run_aiperf(exe: str, config: dict[str, Any], *, api_key: str | None, hf_home
             env.update(HF_HOME=str(hf_home), HF_HUB_OFFLINE="1")
         out = Path(tmp) / "artifacts"
         try:
-            proc = subprocess.run([exe, "profile", "--config", str(cfg), "--ui", "none", "--output-artifact-dir",
-                                   str(out)], env=env, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(
+                [exe, "profile", "--config", str(cfg), "--ui", "none", "--output-artifact-dir", str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
         except subprocess.TimeoutExpired:
             fail(FAILED, f"aiperf did not finish within {timeout:.0f} s")
         export = out / "profile_export_aiperf.json"
         if proc.returncode != 0 or not export.is_file():
             text = (proc.stdout + proc.stderr).replace(api_key or "\0", "[secret]")
             reason = next((ln.strip(" │") for ln in text.splitlines() if "Reason:" in ln), "")
-            fail(FAILED, f"aiperf failed (exit {proc.returncode}){': ' + reason if reason else ''}; "
-                         f"is the endpoint up and the key right?")
+            fail(
+                FAILED,
+                f"aiperf failed (exit {proc.returncode}){': ' + reason if reason else ''}; "
+                f"is the endpoint up and the key right?",
+            )
         return json.loads(export.read_text())
 
 
@@ -138,16 +172,32 @@ def load_record(stack_name: str) -> dict[str, Any] | None:
         return None
 
 
-def run(stack: str, cloud: str | None, *, model: str | None, url: str | None, api_key_env: str,
-        concurrency: list[int], requests: int, duration: float | None, input_tokens: int | None,
-        output_tokens: int | None, tokenizer: str | None, replicas: int, timeout: float, json_mode: bool) -> None:
+def run(
+    stack: str,
+    cloud: str | None,
+    *,
+    model: str | None,
+    url: str | None,
+    api_key_env: str,
+    concurrency: list[int],
+    requests: int,
+    duration: float | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    tokenizer: str | None,
+    replicas: int,
+    timeout: float,
+    json_mode: bool,
+) -> None:
     from .common import load
 
     loaded, r = load(stack, cloud)
     if model is None:
         if len(r.models) != 1:
-            fail(INVALID, f"the stack serves {len(r.models)} models; choose one with --model "
-                          f"({', '.join(sorted(r.models))})")
+            fail(
+                INVALID,
+                f"the stack serves {len(r.models)} models; choose one with --model ({', '.join(sorted(r.models))})",
+            )
         model = next(iter(r.models))
     if model not in r.models:
         fail(INVALID, f"no model {model!r} in {loaded.file}; its models: {', '.join(sorted(r.models))}")
@@ -159,8 +209,11 @@ def run(stack: str, cloud: str | None, *, model: str | None, url: str | None, ap
         fail(INVALID, f"--duration must be between 0 and 86400 seconds, got {duration}")
     exe = aiperf_executable()
     if exe is None:
-        fail(MISSING, "the load generator AIPerf is not installed: pip install 'llmcloud[bench]' "
-                      "(or set LLMCLOUD_AIPERF to its executable)")
+        fail(
+            MISSING,
+            "the load generator AIPerf is not installed: pip install 'llmcloud[bench]' "
+            "(or set LLMCLOUD_AIPERF to its executable)",
+        )
     if url is None:
         from .pipeline import engine_call as _engine_call
         from .pipeline import prerequisites
@@ -173,9 +226,12 @@ def run(stack: str, cloud: str | None, *, model: str | None, url: str | None, ap
     auth = r.gateway is None or getattr(r.gateway, "auth", "api_key") != "none"
     api_key = os.environ.get(api_key_env) if auth else None
     if auth and not api_key:
-        fail(MISSING, f"set {api_key_env} to one of the stack's API keys "
-                      f"(`llmcloud outputs {stack} --show-secrets` prints them), or name another variable "
-                      "with --api-key-env")
+        fail(
+            MISSING,
+            f"set {api_key_env} to one of the stack's API keys "
+            f"(`llmcloud outputs {stack} --show-secrets` prints them), or name another variable "
+            "with --api-key-env",
+        )
     w = r.models[model].workload
     isl = input_tokens or (w.input_tokens if w else 1000)
     osl = output_tokens or (w.output_tokens if w else 200)
@@ -192,19 +248,38 @@ def run(stack: str, cloud: str | None, *, model: str | None, url: str | None, ap
         for c in concurrency:
             if not json_mode:
                 notice(f"benchmarking {model} at {url}: concurrency {c}, {isl} in / {osl} out (AIPerf)")
-            config = aiperf_config(url=url, model=model, concurrency=c, requests=requests, duration=duration,
-                                   input_tokens=isl, output_tokens=osl, tokenizer=tokenizer or SHIPPED_TOKENIZER,
-                                   auth=auth)
-            level = {"concurrency": c, **summarize(run_aiperf(exe, config, api_key=api_key, hf_home=hf_home,
-                                                              timeout=timeout))}
+            config = aiperf_config(
+                url=url,
+                model=model,
+                concurrency=c,
+                requests=requests,
+                duration=duration,
+                input_tokens=isl,
+                output_tokens=osl,
+                tokenizer=tokenizer or SHIPPED_TOKENIZER,
+                auth=auth,
+            )
+            level = {
+                "concurrency": c,
+                **summarize(run_aiperf(exe, config, api_key=api_key, hf_home=hf_home, timeout=timeout)),
+            }
             tps = level["output_tokens_per_second"]
             if hourly and tps:
                 level["usd_per_million_output_tokens"] = round(hourly * replicas / (tps * 3600) * 1e6, 4)
             levels.append(level)
-    result = {"stack": r.stack_name, "model": model, "url": url, "measured_at": time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tool": "aiperf", "replicas": replicas,
-        "tokenizer": tokenizer or "shipped (approximate token counts)", "input_tokens": isl, "output_tokens": osl,
-        "levels": levels, "estimate": estimate}
+    result = {
+        "stack": r.stack_name,
+        "model": model,
+        "url": url,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tool": "aiperf",
+        "replicas": replicas,
+        "tokenizer": tokenizer or "shipped (approximate token counts)",
+        "input_tokens": isl,
+        "output_tokens": osl,
+        "levels": levels,
+        "estimate": estimate,
+    }
     path = record_path(r.stack_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2))
@@ -216,11 +291,16 @@ def run(stack: str, cloud: str | None, *, model: str | None, url: str | None, ap
     for lv in levels:
         ttft, tpot = lv["ttft_ms"] or {}, lv["tpot_ms"] or {}
         price = f", ${lv['usd_per_million_output_tokens']:,.2f}/M out" if "usd_per_million_output_tokens" in lv else ""
-        out.print(f"  concurrency {lv['concurrency']}: {lv['output_tokens_per_second'] or 0:,.0f} out tok/s, "
-                  f"TTFT p50 {ttft.get('p50', 0):,.0f} / p99 {ttft.get('p99', 0):,.0f} ms, TPOT p50 "
-                  f"{tpot.get('p50', 0):,.1f} / p99 {tpot.get('p99', 0):,.1f} ms, errors {lv['errors']}{price}",
-                  markup=False)
+        out.print(
+            f"  concurrency {lv['concurrency']}: {lv['output_tokens_per_second'] or 0:,.0f} out tok/s, "
+            f"TTFT p50 {ttft.get('p50', 0):,.0f} / p99 {ttft.get('p99', 0):,.0f} ms, TPOT p50 "
+            f"{tpot.get('p50', 0):,.1f} / p99 {tpot.get('p99', 0):,.1f} ms, errors {lv['errors']}{price}",
+            markup=False,
+        )
     if estimate:
-        out.print(f"  estimate for comparison: {estimate['tokens_per_second']:,.0f} out tok/s per replica, "
-                  f"${estimate['usd_per_million_output_tokens']:,.2f}/M out", markup=False)
+        out.print(
+            f"  estimate for comparison: {estimate['tokens_per_second']:,.0f} out tok/s per replica, "
+            f"${estimate['usd_per_million_output_tokens']:,.2f}/M out",
+            markup=False,
+        )
     out.print(f"  stored in {path}; `llmcloud cost {stack}` shows it next to the estimate", markup=False)

@@ -45,7 +45,6 @@ ACTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-
 def _login(cloud: str):  # -> CiLogin: each cloud's OIDC login facts (components/<cloud>/__init__.py)
     from llmcloud.components import registry
 
@@ -61,7 +60,7 @@ def _backend_cloud(scheme: str) -> str | None:
 
 @dataclass(frozen=True)
 class CiStack:
-    name: str         # the stack file's stem: what `llmcloud up NAME` takes
+    name: str  # the stack file's stem: what `llmcloud up NAME` takes
     environment: str  # the spec's environment (prod gets the strictest treatment)
     cloud: str
     backend_cloud: str | None  # the cloud holding the state backend, when it is a bucket
@@ -114,11 +113,15 @@ def _github_setup(root: Path, clouds: list[str]) -> list[dict[str, Any]]:
         # (or an uploaded artifact) to read.
         {"uses": _uses("actions/checkout"), "with": {"persist-credentials": False}},
         {"uses": _uses("actions/setup-python"), "with": {"python-version": PYTHON}},
-        {"name": "Install the Pulumi CLI", "uses": _uses("pulumi/actions"),
-         "with": {"pulumi-version": PULUMI_VERSION}},
-        {"name": "Cache Pulumi plugins", "uses": _uses("actions/cache"),
-         "with": {"path": "~/.pulumi/plugins",
-                  "key": "pulumi-plugins-${{ runner.os }}-${{ hashFiles('pyproject.toml') }}"}},
+        {"name": "Install the Pulumi CLI", "uses": _uses("pulumi/actions"), "with": {"pulumi-version": PULUMI_VERSION}},
+        {
+            "name": "Cache Pulumi plugins",
+            "uses": _uses("actions/cache"),
+            "with": {
+                "path": "~/.pulumi/plugins",
+                "key": "pulumi-plugins-${{ runner.os }}-${{ hashFiles('pyproject.toml') }}",
+            },
+        },
         {"name": "Install llmcloud from this repository", "run": _install_command(root, clouds[0])},
     ]
     for cloud in clouds:
@@ -134,8 +137,11 @@ LOGIN_PERMISSIONS = {"contents": "read", "id-token": "write"}
 def github(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
     jobs: dict[str, Any] = {}
     for s in chosen:
-        env_vars = {"LLMCLOUD_PASSPHRASE": "${{ secrets.LLMCLOUD_PASSPHRASE }}",
-                    "HF_TOKEN": "${{ secrets.HF_TOKEN }}", "LLMCLOUD_BACKEND": "${{ vars.LLMCLOUD_BACKEND }}"}
+        env_vars = {
+            "LLMCLOUD_PASSPHRASE": "${{ secrets.LLMCLOUD_PASSPHRASE }}",
+            "HF_TOKEN": "${{ secrets.HF_TOKEN }}",
+            "LLMCLOUD_BACKEND": "${{ vars.LLMCLOUD_BACKEND }}",
+        }
         jobs[f"preview-{s.name}"] = {
             "name": f"preview {s.name} ({s.cloud})",
             "if": "github.event_name == 'pull_request'",
@@ -145,14 +151,21 @@ def github(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
             "environment": s.name,
             "concurrency": {"group": f"llmcloud-preview-{s.name}-${{{{ github.ref }}}}", "cancel-in-progress": True},
             "env": env_vars,
-            "steps": [*_github_setup(root, _logins(s)),
-                      {"name": "Validate", "run": f"llmcloud validate {s.name}"},
-                      {"name": "Cost", "run": f"llmcloud cost {s.name} --markdown >> \"$GITHUB_STEP_SUMMARY\""},
-                      {"name": "Preview (budget and policy gates: exit 3 fails the job)",
-                       "run": f"llmcloud preview {s.name} --json > plan-{s.name}.json"},
-                      # The plan masks secrets ("[secret]"); nothing else from the workspace is uploaded.
-                      {"uses": _uses("actions/upload-artifact"), "if": "always()",
-                       "with": {"name": f"plan-{s.name}", "path": f"plan-{s.name}.json", "retention-days": 14}}],
+            "steps": [
+                *_github_setup(root, _logins(s)),
+                {"name": "Validate", "run": f"llmcloud validate {s.name}"},
+                {"name": "Cost", "run": f'llmcloud cost {s.name} --markdown >> "$GITHUB_STEP_SUMMARY"'},
+                {
+                    "name": "Preview (budget and policy gates: exit 3 fails the job)",
+                    "run": f"llmcloud preview {s.name} --json > plan-{s.name}.json",
+                },
+                # The plan masks secrets ("[secret]"); nothing else from the workspace is uploaded.
+                {
+                    "uses": _uses("actions/upload-artifact"),
+                    "if": "always()",
+                    "with": {"name": f"plan-{s.name}", "path": f"plan-{s.name}.json", "retention-days": 14},
+                },
+            ],
         }
         jobs[f"deploy-{s.name}"] = {
             "name": f"deploy {s.name} ({s.cloud})",
@@ -174,18 +187,28 @@ def github(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
             "permissions": dict(LOGIN_PERMISSIONS),
             "environment": f"reap-{cloud}",
             "concurrency": {"group": f"llmcloud-reap-{cloud}", "cancel-in-progress": False},
-            "env": {"LLMCLOUD_PASSPHRASE": "${{ secrets.LLMCLOUD_PASSPHRASE }}",
-                    "LLMCLOUD_BACKEND": "${{ vars.LLMCLOUD_BACKEND }}"},
-            "steps": [*_github_setup(root, [cloud, *backend_clouds]),
-                      {"name": f"Destroy expired {cloud} stacks (data kept), listed in the summary",
-                       "run": f"llmcloud reap --cloud {cloud} --backend \"$LLMCLOUD_BACKEND\" --yes --markdown"
-                              " >> \"$GITHUB_STEP_SUMMARY\""}],
+            "env": {
+                "LLMCLOUD_PASSPHRASE": "${{ secrets.LLMCLOUD_PASSPHRASE }}",
+                "LLMCLOUD_BACKEND": "${{ vars.LLMCLOUD_BACKEND }}",
+            },
+            "steps": [
+                *_github_setup(root, [cloud, *backend_clouds]),
+                {
+                    "name": f"Destroy expired {cloud} stacks (data kept), listed in the summary",
+                    "run": f'llmcloud reap --cloud {cloud} --backend "$LLMCLOUD_BACKEND" --yes --markdown'
+                    ' >> "$GITHUB_STEP_SUMMARY"',
+                },
+            ],
         }
     paths = ["stacks/**", "components/**", "cli/**", "pyproject.toml", *CONSTRAINT_FILES]
     return {
         "name": "llmcloud",
-        "on": {"pull_request": {"paths": paths}, "push": {"branches": ["main"], "paths": paths},
-               "schedule": [{"cron": "17 * * * *"}], "workflow_dispatch": {}},
+        "on": {
+            "pull_request": {"paths": paths},
+            "push": {"branches": ["main"], "paths": paths},
+            "schedule": [{"cron": "17 * * * *"}],
+            "workflow_dispatch": {},
+        },
         # Nothing by default; each job asks for what it needs (id-token only where it logs in).
         "permissions": {},
         "jobs": jobs,
@@ -195,15 +218,20 @@ def github(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
 def gitlab(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "stages": ["validate", "preview", "deploy", "reap"],
-        "default": {"image": GITLAB_IMAGE,
-                    "cache": {"key": "pulumi-plugins", "paths": [".pulumi/plugins", ".cache/pip"]}},
+        "default": {
+            "image": GITLAB_IMAGE,
+            "cache": {"key": "pulumi-plugins", "paths": [".pulumi/plugins", ".cache/pip"]},
+        },
         "variables": {"PIP_CACHE_DIR": "$CI_PROJECT_DIR/.cache/pip", "PULUMI_HOME": "$CI_PROJECT_DIR/.pulumi"},
     }
 
     def setup(clouds: list[str]) -> list[str]:
         # The Pulumi CLI at a fixed version, from Pulumi's installer (no package index carries it).
-        lines = [f"curl -fsSL https://get.pulumi.com | sh -s -- --version {PULUMI_VERSION}",
-                 'export PATH="$HOME/.pulumi/bin:$PATH"', _install_command(root, clouds[0])]
+        lines = [
+            f"curl -fsSL https://get.pulumi.com | sh -s -- --version {PULUMI_VERSION}",
+            'export PATH="$HOME/.pulumi/bin:$PATH"',
+            _install_command(root, clouds[0]),
+        ]
         for cloud in clouds:
             lines.extend(_login(cloud).gitlab_script)
         return lines
@@ -214,38 +242,56 @@ def gitlab(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
     mr = {"if": "$CI_PIPELINE_SOURCE == 'merge_request_event'"}
     for s in chosen:
         logins = _logins(s)
-        doc[f"validate-{s.name}"] = {"stage": "validate", "script": [_install_command(root, s.cloud),
-                                                                      f"llmcloud validate {s.name}"],
-                                     "rules": [mr]}
-        doc[f"preview-{s.name}"] = {"stage": "preview", "id_tokens": tokens(logins),
-                                    "script": [*setup(logins), f"llmcloud cost {s.name}",
-                                               f"llmcloud preview {s.name} --json > plan-{s.name}.json"],
-                                    "artifacts": {"paths": [f"plan-{s.name}.json"], "when": "always",
-                                                  "expire_in": "14 days"},
-                                    "rules": [mr]}
+        doc[f"validate-{s.name}"] = {
+            "stage": "validate",
+            "script": [_install_command(root, s.cloud), f"llmcloud validate {s.name}"],
+            "rules": [mr],
+        }
+        doc[f"preview-{s.name}"] = {
+            "stage": "preview",
+            "id_tokens": tokens(logins),
+            "script": [
+                *setup(logins),
+                f"llmcloud cost {s.name}",
+                f"llmcloud preview {s.name} --json > plan-{s.name}.json",
+            ],
+            "artifacts": {"paths": [f"plan-{s.name}.json"], "when": "always", "expire_in": "14 days"},
+            "rules": [mr],
+        }
         rule: dict[str, Any] = {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == 'push'"}
         if s.environment == "prod":
             rule.update(when="manual", allow_failure=False)  # a person starts prod; the pipeline waits for it
         # environment: protect it (Settings > CI/CD > Protected environments) so only approvers deploy it.
-        doc[f"deploy-{s.name}"] = {"stage": "deploy", "id_tokens": tokens(logins),
-                                   "environment": {"name": s.name}, "resource_group": f"llmcloud-{s.name}",
-                                   "needs": [], "script": [*setup(logins), f"llmcloud up {s.name} --yes"],
-                                   "rules": [rule]}
+        doc[f"deploy-{s.name}"] = {
+            "stage": "deploy",
+            "id_tokens": tokens(logins),
+            "environment": {"name": s.name},
+            "resource_group": f"llmcloud-{s.name}",
+            "needs": [],
+            "script": [*setup(logins), f"llmcloud up {s.name} --yes"],
+            "rules": [rule],
+        }
     for cloud in sorted({s.cloud for s in chosen}):
         backend_clouds = sorted({s.backend_cloud for s in chosen if s.cloud == cloud and s.backend_cloud} - {cloud})
         clouds = [cloud, *backend_clouds]
         doc[f"reap-{cloud}"] = {
-            "stage": "reap", "id_tokens": tokens(clouds), "resource_group": f"llmcloud-reap-{cloud}", "needs": [],
+            "stage": "reap",
+            "id_tokens": tokens(clouds),
+            "resource_group": f"llmcloud-reap-{cloud}",
+            "needs": [],
             "script": [*setup(clouds), f'llmcloud reap --cloud {cloud} --backend "$LLMCLOUD_BACKEND" --yes'],
-            "rules": [{"if": "$CI_PIPELINE_SOURCE == 'schedule'"}]}
+            "rules": [{"if": "$CI_PIPELINE_SOURCE == 'schedule'"}],
+        }
     return doc
 
 
 _USES_LINE = re.compile(r"^(\s*(?:- )?uses: )([\w.-]+/[\w.-]+)@([0-9a-f]{40})$", re.M)
 
 
-_PERMISSION_WHY = {"contents: read": "check out the repository",
-                   "id-token: write": "OIDC: exchanged for short-lived cloud credentials, no stored keys"}
+_PERMISSION_WHY = {
+    "contents: read": "check out the repository",
+    "id-token: write": "OIDC: exchanged for short-lived cloud credentials, no stored keys",
+}
 
 
 def _annotate(text: str) -> str:
@@ -268,8 +314,9 @@ def _dump(doc: dict[str, Any]) -> str:
     return yaml.dump(doc, Dumper=NoAliases, sort_keys=False, width=120)
 
 
-def run(*, github_flag: bool, gitlab_flag: bool, root: Path, force: bool,
-        stack_names: list[str] | None = None) -> list[Path]:
+def run(
+    *, github_flag: bool, gitlab_flag: bool, root: Path, force: bool, stack_names: list[str] | None = None
+) -> list[Path]:
     if not (github_flag or gitlab_flag):
         github_flag = True
     chosen = stacks(root, stack_names or None)
@@ -285,9 +332,11 @@ def run(*, github_flag: bool, gitlab_flag: bool, root: Path, force: bool,
     written = []
     for path, text in targets:
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = ("# Written by `llmcloud ci init` for: " + ", ".join(s.name for s in chosen) + ".\n"
-                  "# Needs: secrets LLMCLOUD_PASSPHRASE and HF_TOKEN; variables for each cloud's OIDC federation;\n"
-                  "# a deployment environment per stack, with required reviewers on prod (README, 'CI pipelines').\n")
+        header = (
+            "# Written by `llmcloud ci init` for: " + ", ".join(s.name for s in chosen) + ".\n"
+            "# Needs: secrets LLMCLOUD_PASSPHRASE and HF_TOKEN; variables for each cloud's OIDC federation;\n"
+            "# a deployment environment per stack, with required reviewers on prod (README, 'CI pipelines').\n"
+        )
         path.write_text(header + text)
         written.append(path)
         notice(f"wrote {path}")

@@ -21,14 +21,22 @@ if TYPE_CHECKING:
 # Exit codes (contract 2)
 OK, FAILED, INVALID, BLOCKED, MISSING, DRIFT = 0, 1, 2, 3, 4, 5
 
-PULUMI_INSTALL = ("install the pulumi CLI (https://www.pulumi.com/docs/iac/download-install/: "
-                  "`curl -fsSL https://get.pulumi.com | sh`), or use `llmcloud preview --offline`")
+PULUMI_INSTALL = (
+    "install the pulumi CLI (https://www.pulumi.com/docs/iac/download-install/: "
+    "`curl -fsSL https://get.pulumi.com | sh`), or use `llmcloud preview --offline`"
+)
 
-CloudOption = typer.Option(None, "--cloud", "-c", envvar="LLMCLOUD_CLOUD",
-                           help="Target cloud: gcp, aws or azure; default the stack's `cloud:` [env LLMCLOUD_CLOUD].")
+CloudOption = typer.Option(
+    None,
+    "--cloud",
+    "-c",
+    envvar="LLMCLOUD_CLOUD",
+    help="Target cloud: gcp, aws or azure; default the stack's `cloud:` [env LLMCLOUD_CLOUD].",
+)
 JsonOption = typer.Option(False, "--json", help="Machine-readable JSON on stdout, nothing else.")
-StackArgument = typer.Argument(..., help="Environment name (dev -> stacks/dev.yaml) or a path to a stack file.",
-                               show_default=False)
+StackArgument = typer.Argument(
+    ..., help="Environment name (dev -> stacks/dev.yaml) or a path to a stack file.", show_default=False
+)
 
 
 def _width(stream: Any) -> int | None:
@@ -96,8 +104,10 @@ def check_budget(value: float | None) -> float | None:
     import math
 
     if value is not None and (not math.isfinite(value) or value <= 0):
-        fail(INVALID, f"--budget {value!r} is not a budget; allowed: a positive number of US dollars a month, "
-                      "e.g. --budget 5000")
+        fail(
+            INVALID,
+            f"--budget {value!r} is not a budget; allowed: a positive number of US dollars a month, e.g. --budget 5000",
+        )
     return value
 
 

@@ -14,22 +14,30 @@ COSTS_DIR = Path("~/.llmcloud/costs")
 
 
 def to_markdown(cost: dict[str, Any], title: str) -> str:
-    rows = [f"### {title}", "",
-            f"{cost['cloud']} {cost['region']}, list prices as of {cost['prices_as_of']}, "
-            f"{cost['hours_per_month']} h/month", "",
-            "| resource | sku | quantity (floor/expected/max) | unit price | floor | expected | max |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        f"### {title}",
+        "",
+        f"{cost['cloud']} {cost['region']}, list prices as of {cost['prices_as_of']}, "
+        f"{cost['hours_per_month']} h/month",
+        "",
+        "| resource | sku | quantity (floor/expected/max) | unit price | floor | expected | max |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for line in cost["lines"]:
         q, m = line["quantity"], line["monthly"]
-        rows.append(f"| {line['resource']} | {line['sku']} | {q['floor']}/{q['expected']}/{q['max']} | "
-                    f"${line['unit_price']:,.4f}/{line['unit']} | ${m['floor']:,.2f} | ${m['expected']:,.2f} | "
-                    f"${m['max']:,.2f} |")
+        rows.append(
+            f"| {line['resource']} | {line['sku']} | {q['floor']}/{q['expected']}/{q['max']} | "
+            f"${line['unit_price']:,.4f}/{line['unit']} | ${m['floor']:,.2f} | ${m['expected']:,.2f} | "
+            f"${m['max']:,.2f} |"
+        )
     t = cost["monthly"]
     rows.append(f"| **total** | | | | **${t['floor']:,.2f}** | **${t['expected']:,.2f}** | **${t['max']:,.2f}** |")
     for m in cost.get("models", []):
-        rows.append(f"\n{m['model']}: ~{m['tokens_per_second']:,.0f} output tokens/s per replica at "
-                    f"{m['input_tokens']}/{m['output_tokens']} tokens and {m['concurrency']} in flight, "
-                    f"~${m['usd_per_million_output_tokens']:,.2f} per million output tokens (estimate)")
+        rows.append(
+            f"\n{m['model']}: ~{m['tokens_per_second']:,.0f} output tokens/s per replica at "
+            f"{m['input_tokens']}/{m['output_tokens']} tokens and {m['concurrency']} in flight, "
+            f"~${m['usd_per_million_output_tokens']:,.2f} per million output tokens (estimate)"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -44,8 +52,15 @@ def record(stack_name: str, cost: dict[str, Any]) -> None:
     path.write_text(json.dumps(cost, indent=2))
 
 
-def run(stack: str, cloud: str | None, *, json_mode: bool, markdown: bool = False, compare: bool = False,
-        diff: str | None = None) -> None:
+def run(
+    stack: str,
+    cloud: str | None,
+    *,
+    json_mode: bool,
+    markdown: bool = False,
+    compare: bool = False,
+    diff: str | None = None,
+) -> None:
     if compare:
         return run_compare(stack, json_mode=json_mode)
     _, r = load(stack, cloud)
@@ -81,10 +96,13 @@ def attach_measured(cost: dict[str, Any], stack_name: str) -> None:
         levels = [lv for lv in record.get("levels", []) if lv.get("output_tokens_per_second")]
         if levels:
             best = max(levels, key=lambda lv: lv["output_tokens_per_second"])
-            row["measured"] = {"measured_at": record.get("measured_at"), "concurrency": best["concurrency"],
-                               "tokens_per_second": best["output_tokens_per_second"],
-                               "usd_per_million_output_tokens": best.get("usd_per_million_output_tokens"),
-                               "tpot_ms_p50": (best.get("tpot_ms") or {}).get("p50")}
+            row["measured"] = {
+                "measured_at": record.get("measured_at"),
+                "concurrency": best["concurrency"],
+                "tokens_per_second": best["output_tokens_per_second"],
+                "usd_per_million_output_tokens": best.get("usd_per_million_output_tokens"),
+                "tpot_ms_p50": (best.get("tpot_ms") or {}).get("p50"),
+            }
 
 
 def run_compare(stack: str, *, json_mode: bool) -> None:
@@ -125,9 +143,14 @@ def run_diff(r: Any, cost: dict[str, Any], other: str, cloud: str | None, *, jso
         names = (r.stack_name, o.stack_name)
     rows = diff(base, target)
     if json_mode:
-        emit_json({"base": names[0], "other": names[1],
-                   "monthly": {"base": base["monthly"], "other": target["monthly"]},
-                   "lines": rows})
+        emit_json(
+            {
+                "base": names[0],
+                "other": names[1],
+                "monthly": {"base": base["monthly"], "other": target["monthly"]},
+                "lines": rows,
+            }
+        )
         return
     from .render import diff_table
 

@@ -31,8 +31,16 @@ def _confirm(question: str, *, yes: bool, what: str) -> None:
         raise typer.Exit(0)
 
 
-def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, budget: float | None = None,
-       budget_on: str = "expected", strict: bool = False) -> None:
+def up(
+    stack: str,
+    cloud: str | None,
+    *,
+    yes: bool,
+    json_mode: bool = False,
+    budget: float | None = None,
+    budget_on: str = "expected",
+    strict: bool = False,
+) -> None:
     from .render import cost_table
 
     r, make_engine = prerequisites(stack, cloud, action="deploy")
@@ -82,8 +90,14 @@ def up(stack: str, cloud: str | None, *, yes: bool, json_mode: bool = False, bud
 
     record(r.stack_name, plan.cost)  # for `llmcloud cost STACK --diff deployed`
     if json_mode:
-        emit_json({"stack": r.stack_name, "summary": result["summary"], "outputs": result["outputs"],
-                   "cost": plan.cost["monthly"]})
+        emit_json(
+            {
+                "stack": r.stack_name,
+                "summary": result["summary"],
+                "outputs": result["outputs"],
+                "cost": plan.cost["monthly"],
+            }
+        )
     else:
         out = stdout()
         for key, value in result["outputs"].items():
@@ -104,8 +118,9 @@ def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json
     err = stderr()
     if delete_data:
         if names:
-            err.print(f"[bold red]--delete-data[/]: these buckets and the weights in them will be deleted: "
-                      f"{', '.join(names)}")
+            err.print(
+                f"[bold red]--delete-data[/]: these buckets and the weights in them will be deleted: {', '.join(names)}"
+            )
         if not yes:
             if not _interactive():
                 fail(INVALID, "--delete-data needs --yes or typing the stack name at a terminal")
@@ -172,8 +187,11 @@ def curl_example(values: dict[str, Any], stack: str) -> str:
     lines = ["# try it:"]
     auth = gateway.get("auth", "api_key") != "none"
     if auth:
-        lines += ["# the API key is masked; print it with:", f"#   llmcloud outputs {stack} --show-secrets",
-                  "export LLMCLOUD_API_KEY=...   # api_keys.default"]
+        lines += [
+            "# the API key is masked; print it with:",
+            f"#   llmcloud outputs {stack} --show-secrets",
+            "export LLMCLOUD_API_KEY=...   # api_keys.default",
+        ]
     lines.append(f"curl -N {endpoint}/v1/chat/completions \\")
     if auth:
         lines.append('  -H "Authorization: Bearer $LLMCLOUD_API_KEY" \\')

@@ -31,8 +31,10 @@ def budget_line(cost: dict[str, Any], file: str) -> str:
     if value is None:
         return "Budget: no cost computed"
     if limit is None:
-        return (f"Budget: none set ({band} {money(value)}/month); add budget: {{monthly_usd: N}} to {file} "
-                "or pass --budget N to stop deploys above it")
+        return (
+            f"Budget: none set ({band} {money(value)}/month); add budget: {{monthly_usd: N}} to {file} "
+            "or pass --budget N to stop deploys above it"
+        )
     state = "OVER: up would stop (exit 3)" if budget.get("over") else "within"
     return f"Budget: {band} {money(value)} of {money(limit)}/month: {state}"
 
@@ -51,12 +53,16 @@ def print_next_steps(console: Any, plan: Any, r: Any, stack: str, *, offline: bo
             console.print(f"  {escape(note)}", highlight=False)
     cloud = ""
     if pulumi_cli() is None:
-        console.print(f"Next: install the pulumi CLI (https://www.pulumi.com/docs/iac/download-install/), set "
-                      f"LLMCLOUD_PASSPHRASE and {r.cloud} credentials, then `llmcloud up {escape(stack)}{cloud}`",
-                      highlight=False)
+        console.print(
+            f"Next: install the pulumi CLI (https://www.pulumi.com/docs/iac/download-install/), set "
+            f"LLMCLOUD_PASSPHRASE and {r.cloud} credentials, then `llmcloud up {escape(stack)}{cloud}`",
+            highlight=False,
+        )
     else:
-        console.print(f"Next: `llmcloud up {escape(stack)}{cloud}`" + (" (the preview above was offline)"
-                                                                         if offline else ""), highlight=False)
+        console.print(
+            f"Next: `llmcloud up {escape(stack)}{cloud}`" + (" (the preview above was offline)" if offline else ""),
+            highlight=False,
+        )
 
 
 def advise_placeholders(loaded: Any) -> None:

@@ -30,14 +30,24 @@ MIN_KEY_LENGTH = 16
 @app.command("serve")
 def serve(
     stack: str = StackArgument,
-    upstream: list[str] = typer.Option([], "--upstream", "-u", metavar="MODEL=URL",
-                                       help="A local OpenAI-compatible server for a model of the stack, e.g. "
-                                            "llama-8b=http://127.0.0.1:8000 (repeat: one per model)."),
-    listen: str = typer.Option("127.0.0.1:8080", "--listen", metavar="HOST:PORT",
-                               help="Where the endpoint listens (127.0.0.1 only)."),
-    keys_file: Path | None = typer.Option(None, "--keys-file", metavar="FILE",
-                                          help="YAML: key name -> key. Default: new random keys written to "
-                                               "~/.llmcloud/gateway-keys/<stack>.yaml (mode 600)."),
+    upstream: list[str] = typer.Option(
+        [],
+        "--upstream",
+        "-u",
+        metavar="MODEL=URL",
+        help="A local OpenAI-compatible server for a model of the stack, e.g. "
+        "llama-8b=http://127.0.0.1:8000 (repeat: one per model).",
+    ),
+    listen: str = typer.Option(
+        "127.0.0.1:8080", "--listen", metavar="HOST:PORT", help="Where the endpoint listens (127.0.0.1 only)."
+    ),
+    keys_file: Path | None = typer.Option(
+        None,
+        "--keys-file",
+        metavar="FILE",
+        help="YAML: key name -> key. Default: new random keys written to "
+        "~/.llmcloud/gateway-keys/<stack>.yaml (mode 600).",
+    ),
     cloud: str | None = CloudOption,
     concurrency: int = typer.Option(2, "--concurrency", min=1, max=64, help="Envoy worker threads."),
 ) -> None:
@@ -71,15 +81,25 @@ def parse_upstreams(items: list[str], models: tuple[str, ...]) -> dict[str, tupl
     for item in items:
         model, sep, url = item.partition("=")
         if not sep or not model:
-            fail(INVALID, f"--upstream {item!r}: give MODEL=URL, e.g. {models[0] if models else 'm'}="
-                          "http://127.0.0.1:8000")
+            fail(
+                INVALID,
+                f"--upstream {item!r}: give MODEL=URL, e.g. {models[0] if models else 'm'}=http://127.0.0.1:8000",
+            )
         if model not in models:
             fail(INVALID, f"--upstream {item!r}: the stack has no model {model!r}; its models: {', '.join(models)}")
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname or parts.path.rstrip("/") not in ("", "/v1") \
-                or parts.query or parts.username:
-            fail(INVALID, f"--upstream {item!r}: the URL must be http://HOST:PORT (or .../v1), the server's "
-                          "OpenAI-compatible base URL")
+        if (
+            parts.scheme != "http"
+            or not parts.hostname
+            or parts.path.rstrip("/") not in ("", "/v1")
+            or parts.query
+            or parts.username
+        ):
+            fail(
+                INVALID,
+                f"--upstream {item!r}: the URL must be http://HOST:PORT (or .../v1), the server's "
+                "OpenAI-compatible base URL",
+            )
         try:
             port = parts.port or 80
         except ValueError:
@@ -135,13 +155,22 @@ def parse_keys(text: str, file: str, names: tuple[str, ...]) -> dict[str, str]:
         line = k.start_mark.line + 1
         name = k.value if isinstance(k, yaml.ScalarNode) else "?"
         if name not in names:
-            fail(INVALID, f"{file}:{line}: key name {name!r} is not in the stack's gateway.keys "
-                          f"(allowed: {', '.join(names)})")
+            fail(
+                INVALID,
+                f"{file}:{line}: key name {name!r} is not in the stack's gateway.keys (allowed: {', '.join(names)})",
+            )
         value = v.value if isinstance(v, yaml.ScalarNode) else ""
-        if not isinstance(value, str) or len(value) < MIN_KEY_LENGTH or not value.isascii() \
-                or any(c.isspace() or not c.isprintable() or c in "\"\\" for c in value):
-            fail(INVALID, f"{file}:{line}: {name}: a key is at least {MIN_KEY_LENGTH} printable ASCII "
-                          "characters without spaces, quotes or backslashes")
+        if (
+            not isinstance(value, str)
+            or len(value) < MIN_KEY_LENGTH
+            or not value.isascii()
+            or any(c.isspace() or not c.isprintable() or c in '"\\' for c in value)
+        ):
+            fail(
+                INVALID,
+                f"{file}:{line}: {name}: a key is at least {MIN_KEY_LENGTH} printable ASCII "
+                "characters without spaces, quotes or backslashes",
+            )
         if value in keys.values():
             fail(INVALID, f"{file}:{line}: {name}: the same key as another name; give each name its own key")
         keys[name] = value
@@ -177,8 +206,16 @@ def _redactor(keys: dict[str, str]):
     return redact
 
 
-def run_envoy(g: ResolvedGateway, namespace: str, keys: dict[str, str], keys_path: Path | None,
-              upstreams: dict[str, tuple[str, int]], host: str, port: int, concurrency: int) -> None:
+def run_envoy(
+    g: ResolvedGateway,
+    namespace: str,
+    keys: dict[str, str],
+    keys_path: Path | None,
+    upstreams: dict[str, tuple[str, int]],
+    host: str,
+    port: int,
+    concurrency: int,
+) -> None:
     import json
     import random
     import shutil
@@ -208,9 +245,24 @@ def run_envoy(g: ResolvedGateway, namespace: str, keys: dict[str, str], keys_pat
             json.dump(config, f)
         # --base-id: a random shared-memory id, so several local Envoys (tests, two stacks) never collide.
         proc = subprocess.Popen(
-            [binary, "-c", str(path), "--base-id", str(random.randint(1, 2**31 - 1)), "--log-level", "warn",
-             "--concurrency", str(concurrency), "--drain-time-s", "1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            [
+                binary,
+                "-c",
+                str(path),
+                "--base-id",
+                str(random.randint(1, 2**31 - 1)),
+                "--log-level",
+                "warn",
+                "--concurrency",
+                str(concurrency),
+                "--drain-time-s",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         tail: list[str] = []
 
         def pump() -> None:
@@ -238,8 +290,10 @@ def run_envoy(g: ResolvedGateway, namespace: str, keys: dict[str, str], keys_pat
                 fail(FAILED, "envoy did not become ready within 30 s")
             time.sleep(0.05)
         models = ", ".join(f"{m} -> http://{h}:{p}" for m, (h, p) in sorted(upstreams.items()))
-        sys.stdout.write(f"gateway ready: http://{host}:{port}/v1 (models: {models}; metrics "
-                         f"http://127.0.0.1:{ports.metrics}/stats/prometheus)\n")
+        sys.stdout.write(
+            f"gateway ready: http://{host}:{port}/v1 (models: {models}; metrics "
+            f"http://127.0.0.1:{ports.metrics}/stats/prometheus)\n"
+        )
         if keys_path is not None:
             sys.stdout.write(f"keys: {keys_path} (Authorization: Bearer <key>)\n")
         sys.stdout.write("Ctrl-C stops\n")

@@ -21,7 +21,7 @@ from .common import CloudOption, JsonOption, StackArgument, check_budget
 app = typer.Typer(
     name="llmcloud",
     help="LLM serving platforms on GKE, EKS and AKS from one stack file per environment, "
-         "with a cost preview before every deploy.",
+    "with a cost preview before every deploy.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -38,8 +38,13 @@ class BudgetBand(StrEnum):
 
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
-BudgetOption = typer.Option(None, "--budget", envvar="LLMCLOUD_BUDGET", callback=check_budget,
-                            help="Monthly budget in USD; overrides the stack's budget [env LLMCLOUD_BUDGET].")
+BudgetOption = typer.Option(
+    None,
+    "--budget",
+    envvar="LLMCLOUD_BUDGET",
+    callback=check_budget,
+    help="Monthly budget in USD; overrides the stack's budget [env LLMCLOUD_BUDGET].",
+)
 BudgetOnOption = typer.Option(BudgetBand.expected, "--budget-on", help="Cost band the budget applies to.")
 
 
@@ -55,19 +60,30 @@ def validate(stack: str = StackArgument, cloud: str | None = CloudOption, json: 
 def preview(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
-    offline: bool = typer.Option(False, "--offline", help="Plan with Pulumi's mock runtime: no CLI, "
-                                 "no credentials, no network."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Plan with Pulumi's mock runtime: no CLI, no credentials, no network."
+    ),
     json: bool = JsonOption,
     budget: float | None = BudgetOption,
     budget_on: BudgetBand = BudgetOnOption,
-    expect_no_changes: bool = typer.Option(False, "--expect-no-changes", help="Exit 5 when the cloud or the "
-                                           "program differs from the deployed state (drift check)."),
+    expect_no_changes: bool = typer.Option(
+        False,
+        "--expect-no-changes",
+        help="Exit 5 when the cloud or the program differs from the deployed state (drift check).",
+    ),
 ) -> None:
     """Plan the stack and price it: every resource with its settings, the monthly cost, the budget check."""
     from .preview import run
 
-    run(stack, cloud, offline=offline, json_mode=json, budget=budget, budget_on=budget_on.value,
-        expect_no_changes=expect_no_changes)
+    run(
+        stack,
+        cloud,
+        offline=offline,
+        json_mode=json,
+        budget=budget,
+        budget_on=budget_on.value,
+        expect_no_changes=expect_no_changes,
+    )
 
 
 def up(
@@ -77,8 +93,12 @@ def up(
     json: bool = typer.Option(False, "--json", help="Engine events as JSON lines on stdout, then a summary."),
     budget: float | None = BudgetOption,
     budget_on: BudgetBand = BudgetOnOption,
-    strict: bool = typer.Option(False, "--strict", help="Stop (exit 3) when the quota/zone preflight finds a "
-                                "pool that cannot reach max_nodes; otherwise it only warns."),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Stop (exit 3) when the quota/zone preflight finds a "
+        "pool that cannot reach max_nodes; otherwise it only warns.",
+    ),
 ) -> None:
     """Preview, show the cost, confirm, deploy (alias: deploy)."""
     from .deploy import up as run
@@ -95,8 +115,11 @@ def destroy(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
     yes: bool = YesOption,
-    delete_data: bool = typer.Option(False, "--delete-data", help="Also delete the buckets and the weights in "
-                                     "them (asks for the stack name unless --yes)."),
+    delete_data: bool = typer.Option(
+        False,
+        "--delete-data",
+        help="Also delete the buckets and the weights in them (asks for the stack name unless --yes).",
+    ),
     json: bool = typer.Option(False, "--json", help="Engine events as JSON lines on stdout, then a summary."),
 ) -> None:
     """Tear the stack down, keeping data (weights buckets) unless --delete-data (alias: down)."""
@@ -145,8 +168,12 @@ def cost(
     json: bool = JsonOption,
     markdown: bool = typer.Option(False, "--markdown", help="A Markdown table (for CI job summaries)."),
     compare: bool = typer.Option(False, "--compare", help="Price the same stack on GCP, AWS and Azure side by side."),
-    diff: str | None = typer.Option(None, "--diff", metavar="OTHER", help="Compare with another environment "
-                                    "(e.g. prod), or with `deployed`: the cost recorded by the last `up`."),
+    diff: str | None = typer.Option(
+        None,
+        "--diff",
+        metavar="OTHER",
+        help="Compare with another environment (e.g. prod), or with `deployed`: the cost recorded by the last `up`.",
+    ),
 ) -> None:
     """Monthly cost bands (floor / expected / max) of a stack, priced from the offline plan."""
     from .cost import run
@@ -162,8 +189,12 @@ def cost(
 def render(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
-    out_dir: str | None = typer.Option(None, "--output-dir", "-o", help="Write one <kind>-<name>.yaml per "
-                                       "object here instead of one multi-document YAML on stdout."),
+    out_dir: str | None = typer.Option(
+        None,
+        "--output-dir",
+        "-o",
+        help="Write one <kind>-<name>.yaml per object here instead of one multi-document YAML on stdout.",
+    ),
 ) -> None:
     """The Kubernetes manifests of the serving layer as YAML (from the offline plan)."""
     from .manifests import run
@@ -172,8 +203,13 @@ def render(
 
 
 # Operations: cli/ops.py
-BackendOption = typer.Option(None, "--backend", envvar="LLMCLOUD_BACKEND", help="Pulumi state backend URL "
-                             "(file://, gs://, s3://, azblob://); default ~/.llmcloud/state [env LLMCLOUD_BACKEND].")
+BackendOption = typer.Option(
+    None,
+    "--backend",
+    envvar="LLMCLOUD_BACKEND",
+    help="Pulumi state backend URL "
+    "(file://, gs://, s3://, azblob://); default ~/.llmcloud/state [env LLMCLOUD_BACKEND].",
+)
 
 
 @app.command()
@@ -211,11 +247,17 @@ def status(backend: str | None = BackendOption, json: bool = JsonOption) -> None
 
 
 @app.command()
-def reap(backend: str | None = BackendOption, yes: bool = YesOption, json: bool = JsonOption,
-         cloud: str | None = typer.Option(None, "--cloud", "-c", metavar="CLOUD",
-                                          help="Only this cloud's stacks (gcp, aws or azure)."),
-         markdown: bool = typer.Option(False, "--markdown", help="A Markdown list of what was reaped, on stdout "
-                                                                 "(for a CI job summary).")) -> None:
+def reap(
+    backend: str | None = BackendOption,
+    yes: bool = YesOption,
+    json: bool = JsonOption,
+    cloud: str | None = typer.Option(
+        None, "--cloud", "-c", metavar="CLOUD", help="Only this cloud's stacks (gcp, aws or azure)."
+    ),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="A Markdown list of what was reaped, on stdout (for a CI job summary)."
+    ),
+) -> None:
     """Destroy the stacks whose ttl/expires_at has passed, keeping their data (run on a schedule by CI)."""
     from .ops import reap as run
 
@@ -238,9 +280,14 @@ def ci_init(
     github: bool = typer.Option(False, "--github", help="Write .github/workflows/llmcloud.yml (the default)."),
     gitlab: bool = typer.Option(False, "--gitlab", help="Write .gitlab-ci.yml."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing pipeline files."),
-    stack: list[str] | None = typer.Option(None, "--stack", "-s", metavar="NAME",
-                                           help="A stack to write jobs for (stacks/NAME.yaml); repeat for several. "
-                                                "Default: every stack that is not a prod environment."),
+    stack: list[str] | None = typer.Option(
+        None,
+        "--stack",
+        "-s",
+        metavar="NAME",
+        help="A stack to write jobs for (stacks/NAME.yaml); repeat for several. "
+        "Default: every stack that is not a prod environment.",
+    ),
 ) -> None:
     """Write a CI pipeline for the chosen stacks (OIDC per job, pinned actions, cost in the summary, gates)."""
     from pathlib import Path
@@ -257,19 +304,28 @@ from .weights import app as weights_app  # noqa: E402  (cli/weights.py: llmcloud
 
 app.add_typer(weights_app, name="weights")
 
-prices_app = typer.Typer(help="The price catalog: refresh it from the clouds' public pricing APIs.",
-                         no_args_is_help=True)
+prices_app = typer.Typer(
+    help="The price catalog: refresh it from the clouds' public pricing APIs.", no_args_is_help=True
+)
 app.add_typer(prices_app, name="prices")
 
 
 @prices_app.command("refresh")
 def prices_refresh(
-    cloud: list[str] | None = typer.Option(None, "--cloud", "-c", metavar="CLOUD",
-                                           help="Cloud to refresh: aws, azure or gcp; repeat for several "
-                                                "(default: all three). GCP needs GOOGLE_API_KEY."),
-    out: str | None = typer.Option(None, "--out", metavar="DIR",
-                                   help="Directory for the refreshed <cloud>.yaml files "
-                                        "(default ~/.llmcloud/catalog); use it with LLMCLOUD_CATALOG_DIR."),
+    cloud: list[str] | None = typer.Option(
+        None,
+        "--cloud",
+        "-c",
+        metavar="CLOUD",
+        help="Cloud to refresh: aws, azure or gcp; repeat for several (default: all three). GCP needs GOOGLE_API_KEY.",
+    ),
+    out: str | None = typer.Option(
+        None,
+        "--out",
+        metavar="DIR",
+        help="Directory for the refreshed <cloud>.yaml files "
+        "(default ~/.llmcloud/catalog); use it with LLMCLOUD_CATALOG_DIR.",
+    ),
     json: bool = JsonOption,
 ) -> None:
     """Re-read list prices for the catalog's machines and regions; never changes the shipped catalog."""
@@ -294,8 +350,17 @@ def size(
     from .size import run
 
     regions = dict(r.split("=", 1) for r in region if "=" in r)
-    run(model, quantization=quantization, max_model_len=max_model_len, concurrency=concurrency, spot=spot,
-        clouds=cloud, regions=regions, top=top, json_mode=json)
+    run(
+        model,
+        quantization=quantization,
+        max_model_len=max_model_len,
+        concurrency=concurrency,
+        spot=spot,
+        clouds=cloud,
+        regions=regions,
+        top=top,
+        json_mode=json,
+    )
 
 
 @app.command()
@@ -314,8 +379,18 @@ def estimate(
     """Throughput, latency, KV-cache concurrency and $/M tokens of one replica (an estimate, calibrated)."""
     from .estimate import run
 
-    run(model, accelerator=accelerator, count=count, quantization=quantization, input_tokens=input_tokens,
-        output_tokens=output_tokens, concurrency=concurrency, ttft_ms=ttft_ms, tpot_ms=tpot_ms, json_mode=json)
+    run(
+        model,
+        accelerator=accelerator,
+        count=count,
+        quantization=quantization,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        concurrency=concurrency,
+        ttft_ms=ttft_ms,
+        tpot_ms=tpot_ms,
+        json_mode=json,
+    )
 
 
 @app.command()
@@ -323,18 +398,28 @@ def bench(
     stack: str = StackArgument,
     cloud: str | None = CloudOption,
     model: str | None = typer.Option(None, "--model", "-m", help="The model to load (default: the stack's only one)."),
-    url: str | None = typer.Option(None, "--url", help="Any OpenAI-compatible base URL; default: the deployed "
-                                                       "stack's endpoint."),
-    api_key_env: str = typer.Option("LLMCLOUD_API_KEY", "--api-key-env", metavar="VAR",
-                                    help="Environment variable holding the API key (never the key itself)."),
-    concurrency: list[int] = typer.Option([1, 8], "--concurrency", "-c",
-                                          help="Requests in flight; repeat for a sweep."),
+    url: str | None = typer.Option(
+        None, "--url", help="Any OpenAI-compatible base URL; default: the deployed stack's endpoint."
+    ),
+    api_key_env: str = typer.Option(
+        "LLMCLOUD_API_KEY",
+        "--api-key-env",
+        metavar="VAR",
+        help="Environment variable holding the API key (never the key itself).",
+    ),
+    concurrency: list[int] = typer.Option(
+        [1, 8], "--concurrency", "-c", help="Requests in flight; repeat for a sweep."
+    ),
     requests: int = typer.Option(100, "--requests", help="Requests per concurrency level."),
     duration: float | None = typer.Option(None, "--duration", help="Seconds per level instead of --requests."),
     input_tokens: int | None = typer.Option(None, "--input-tokens", help="Default: the model's workload, else 1000."),
     output_tokens: int | None = typer.Option(None, "--output-tokens", help="Default: the model's workload, else 200."),
-    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Hub id of the model's tokenizer (exact token "
-                                         "counts; needs the Hub); default: a small shipped one (offline)."),
+    tokenizer: str | None = typer.Option(
+        None,
+        "--tokenizer",
+        help="Hub id of the model's tokenizer (exact token "
+        "counts; needs the Hub); default: a small shipped one (offline).",
+    ),
     replicas: int = typer.Option(1, "--replicas", help="Replicas behind the endpoint, for $/M tokens."),
     timeout: float = typer.Option(1800, "--timeout", help="Seconds one level may take."),
     json: bool = JsonOption,
@@ -342,9 +427,22 @@ def bench(
     """Load-test the deployed endpoint (or --url) with AIPerf: TTFT/TPOT/throughput percentiles and measured $/M."""
     from .bench import run
 
-    run(stack, cloud, model=model, url=url, api_key_env=api_key_env, concurrency=concurrency, requests=requests,
-        duration=duration, input_tokens=input_tokens, output_tokens=output_tokens, tokenizer=tokenizer,
-        replicas=replicas, timeout=timeout, json_mode=json)
+    run(
+        stack,
+        cloud,
+        model=model,
+        url=url,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        requests=requests,
+        duration=duration,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        tokenizer=tokenizer,
+        replicas=replicas,
+        timeout=timeout,
+        json_mode=json,
+    )
 
 
 policy_app = typer.Typer(help="Security and safety rules checked by preview and up.", no_args_is_help=True)

@@ -23,6 +23,7 @@ def _money(value: Any) -> str:
 
 # ---- preflight
 
+
 def preflight_report(r: Any) -> Any:
     from llmcloud.components import preflight
     from llmcloud.components.engine import credentials
@@ -42,9 +43,16 @@ def render_preflight(report: Any, title: str) -> Any:
         table.add_column(column, overflow="fold")
     for c in report.checks:
         offered = "?" if c.offered is None else (", ".join(c.offered) or "none")
-        table.add_row(c.pool, c.machine_type, f"{offered} of {len(c.zones)}", f"{c.need} {c.unit}",
-                      "?" if c.limit is None else f"{c.limit:g} ({c.metric})",
-                      "?" if c.used is None else f"{c.used:g}", c.verdict, c.note)
+        table.add_row(
+            c.pool,
+            c.machine_type,
+            f"{offered} of {len(c.zones)}",
+            f"{c.need} {c.unit}",
+            "?" if c.limit is None else f"{c.limit:g} ({c.metric})",
+            "?" if c.used is None else f"{c.used:g}",
+            c.verdict,
+            c.note,
+        )
     return table
 
 
@@ -81,8 +89,10 @@ def preflight(stack: str, cloud: str | None, *, strict: bool, json_mode: bool) -
         from .common import stdout
 
         stdout().print(render_preflight(report, f"Quota and zones for {r.stack_name} ({r.region})"))
-        sys.stderr.write("quota: the limit is too low (a quota request fixes it); no-zone: the machine is not "
-                         "offered to you in those zones. Stockouts cannot be seen in advance.\n")
+        sys.stderr.write(
+            "quota: the limit is too low (a quota request fixes it); no-zone: the machine is not "
+            "offered to you in those zones. Stockouts cannot be seen in advance.\n"
+        )
     if report.blocking and strict:
         fail(BLOCKED, f"preflight: {len(report.blocking)} pool(s) blocked")
     if report.skipped and strict:  # a gate that cannot check must not pass (issue 21)
@@ -90,6 +100,7 @@ def preflight(stack: str, cloud: str | None, *, strict: bool, json_mode: bool) -
 
 
 # ---- leftovers
+
 
 def leftovers_report(r: Any) -> Any:
     from llmcloud.components import leftovers
@@ -129,8 +140,10 @@ def print_leftovers(report: Any, *, after_destroy: bool) -> None:
     out.print(render_leftovers(report))
     if report.billable:
         unknown = sum(1 for x in report.billable if x.monthly is None)
-        out.print(f"{len(report.billable)} leftover(s), about {_money(report.monthly)}/month"
-                  + (f" plus {unknown} of unknown cost" if unknown else ""))
+        out.print(
+            f"{len(report.billable)} leftover(s), about {_money(report.monthly)}/month"
+            + (f" plus {unknown} of unknown cost" if unknown else "")
+        )
 
 
 def leftovers(stack: str, cloud: str | None, *, json_mode: bool, strict: bool) -> None:
@@ -147,6 +160,7 @@ def leftovers(stack: str, cloud: str | None, *, json_mode: bool, strict: bool) -
 
 
 # ---- status and reap
+
 
 def _backend_settings(backend: str | None) -> Any:
     from llmcloud.components.reaper import settings
@@ -202,16 +216,22 @@ def status(backend: str | None, *, json_mode: bool) -> None:
     for column in ("stack", "cloud", "environment", "owner", "resources", "age", "expires", "monthly (expected)"):
         table.add_column(column, overflow="fold")
     for x in stacks:
-        table.add_row(x.name, x.cloud, x.environment, str(x.outputs.get("owner") or "?"),
-                      "?" if x.resource_count is None else str(x.resource_count), _age(x.age(now)),
-                      x.error or _expiry(x, now), _money(x.outputs.get("monthly_cost_expected")))
+        table.add_row(
+            x.name,
+            x.cloud,
+            x.environment,
+            str(x.outputs.get("owner") or "?"),
+            "?" if x.resource_count is None else str(x.resource_count),
+            _age(x.age(now)),
+            x.error or _expiry(x, now),
+            _money(x.outputs.get("monthly_cost_expected")),
+        )
     stdout().print(table)
     total = sum(float(x.outputs.get("monthly_cost_expected") or 0) for x in stacks if not x.empty)
     stdout().print(f"{len(stacks)} stack(s), about {_money(total)}/month expected")
 
 
-def reap(backend: str | None, *, yes: bool, json_mode: bool, cloud: str | None = None,
-         markdown: bool = False) -> None:
+def reap(backend: str | None, *, yes: bool, json_mode: bool, cloud: str | None = None, markdown: bool = False) -> None:
     """Destroy every stack of the backend whose expires_at has passed, keeping data. With `cloud`, only
     that cloud's stacks (a CI job logged in to one cloud reaps that cloud's); with `markdown`, stdout
     gets a list of what was reaped for a CI job summary."""

@@ -21,6 +21,7 @@ MakeEngine = Callable[..., Any]  # (on_event=None, resolved=None) -> RealEngine
 
 # ---- load + resolve, and what the real engine needs
 
+
 def resolved(stack: str, cloud: str | None) -> ResolvedStack:
     """Load and resolve the stack (exit 2 on a bad stack), with the target cloud's SDK installed (exit 4)."""
     _, r = load(stack, cloud)
@@ -55,7 +56,8 @@ def prerequisites(stack: str, cloud: str | None, *, action: str) -> tuple[Resolv
 
     # `resolved` overrides the stack as deployed (up stamps the ttl deadline and cost: components/ttl.py).
     return r, lambda on_event=None, resolved=None: RealEngine(
-        resolved or r, settings_for(resolved or r, exe, passphrase), on_event=on_event)
+        resolved or r, settings_for(resolved or r, exe, passphrase), on_event=on_event
+    )
 
 
 def require_cloud_tools(r: ResolvedStack, *, deploy: bool) -> None:
@@ -94,6 +96,7 @@ def reporter(json_mode: bool, title: str) -> Any:
 
 # ---- plan
 
+
 def plan_offline(r: ResolvedStack, *, quiet: bool = True) -> Plan:
     """The offline plan (mock runtime), priced and checked."""
     from llmcloud.components.engine import offline
@@ -115,24 +118,31 @@ def real_preview(r: ResolvedStack, make_engine: MakeEngine, *, json_mode: bool, 
         return engine_call(lambda: make_engine(progress).preview(expect_no_changes=expect_no_changes))  # type: ignore[no-any-return]
 
 
-def plan(stack: str, cloud: str | None, *, offline: bool, json_mode: bool,
-         expect_no_changes: bool = False) -> tuple[ResolvedStack, Plan, MakeEngine | None]:
+def plan(
+    stack: str, cloud: str | None, *, offline: bool, json_mode: bool, expect_no_changes: bool = False
+) -> tuple[ResolvedStack, Plan, MakeEngine | None]:
     """load -> resolve -> plan -> cost -> policy: the real engine's preview when the pulumi CLI exists and
     `offline` is not asked for, else the offline plan. Returns the engine factory when the real one ran."""
     if not offline and pulumi_cli() is not None:
         r, make_engine = prerequisites(stack, cloud, action="preview")
-        return r, assess(real_preview(r, make_engine, json_mode=json_mode,
-                                      expect_no_changes=expect_no_changes), r), make_engine
+        return (
+            r,
+            assess(real_preview(r, make_engine, json_mode=json_mode, expect_no_changes=expect_no_changes), r),
+            make_engine,
+        )
     r = resolved(stack, cloud)
     if expect_no_changes:
-        fail(MISSING, "--expect-no-changes compares with the deployed state and needs the pulumi CLI, which was "
-                      "not found")
+        fail(
+            MISSING,
+            "--expect-no-changes compares with the deployed state and needs the pulumi CLI, which was not found",
+        )
     if not offline:
         notice("the pulumi CLI is not installed: showing the offline plan (mock runtime, no cloud calls)")
     return r, plan_offline(r, quiet=json_mode), None
 
 
 # ---- cost + policy
+
 
 def assess(plan: Plan, r: ResolvedStack) -> Plan:
     """Price the plan and check it against the policy rules (both engines' plans alike)."""
@@ -145,6 +155,7 @@ def assess(plan: Plan, r: ResolvedStack) -> Plan:
 
 
 # ---- gates
+
 
 def budget_reason(plan: Plan, r: ResolvedStack, budget: float | None, band: str) -> str | None:
     """Record the budget check in the plan's cost; a reason to stop (exit 3) when the band is over it."""
@@ -161,7 +172,10 @@ def policy_gate(plan: Plan) -> str | None:
     err = stderr()
     for v in plan.policy.get("violations", []):
         color = "red" if v["severity"] == "mandatory" else "yellow"
-        err.print(f"[{color}]{v['severity']}[/] {v['rule']} {v['resource']}: {v['message']}; fix: {v['fix']}",
-                  markup=True, highlight=False)
+        err.print(
+            f"[{color}]{v['severity']}[/] {v['rule']} {v['resource']}: {v['message']}; fix: {v['fix']}",
+            markup=True,
+            highlight=False,
+        )
     n = plan.policy.get("mandatory", 0)
     return f"{n} mandatory policy violation{'s' if n != 1 else ''}" if n else None

@@ -8,8 +8,15 @@ from .common import emit_json, stdout
 def list_rules(*, json_mode: bool) -> None:
     from llmcloud.components.policy import RULES
 
-    rows = [{"id": r.id, "severity": r.severity + (" in prod" if r.prod_only_mandatory else ""), "title": r.title,
-             "fix": r.fix} for r in RULES]
+    rows = [
+        {
+            "id": r.id,
+            "severity": r.severity + (" in prod" if r.prod_only_mandatory else ""),
+            "title": r.title,
+            "fix": r.fix,
+        }
+        for r in RULES
+    ]
     if json_mode:
         emit_json(rows)
         return

@@ -6,10 +6,17 @@ from .common import BLOCKED, DRIFT, emit_json, fail, notice, stdout
 from .pipeline import budget_reason, plan, policy_gate
 
 
-def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget: float | None,
-        budget_on: str, expect_no_changes: bool = False) -> None:
-    r, the_plan, engine = plan(stack, cloud, offline=offline, json_mode=json_mode,
-                               expect_no_changes=expect_no_changes)
+def run(
+    stack: str,
+    cloud: str | None,
+    *,
+    offline: bool,
+    json_mode: bool,
+    budget: float | None,
+    budget_on: str,
+    expect_no_changes: bool = False,
+) -> None:
+    r, the_plan, engine = plan(stack, cloud, offline=offline, json_mode=json_mode, expect_no_changes=expect_no_changes)
     if engine is not None:
         from .ops import preflight_gate
 
@@ -39,5 +46,7 @@ def run(stack: str, cloud: str | None, *, offline: bool, json_mode: bool, budget
     if expect_no_changes:
         changed = {op: n for op, n in the_plan.change_summary().items() if op not in ("same", "read")}
         if changed:
-            fail(DRIFT, "changes found where none were expected: "
-                        + ", ".join(f"{n} to {op}" for op, n in changed.items()))
+            fail(
+                DRIFT,
+                "changes found where none were expected: " + ", ".join(f"{n} to {op}" for op, n in changed.items()),
+            )

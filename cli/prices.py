@@ -41,10 +41,16 @@ def _change_table(results: list[Refreshed]) -> Any:
 
 
 def _summary(result: Refreshed, path: Path) -> dict[str, Any]:
-    return {"file": str(path), "as_of": result.catalog["as_of"], "sources": result.catalog["sources"],
-            "refreshed": result.refreshed, "kept_from_shipped": result.kept,
-            "changes": [c.to_json() for c in result.changes], "warnings": result.warnings,
-            "notes": result.notes}
+    return {
+        "file": str(path),
+        "as_of": result.catalog["as_of"],
+        "sources": result.catalog["sources"],
+        "refreshed": result.refreshed,
+        "kept_from_shipped": result.kept,
+        "changes": [c.to_json() for c in result.changes],
+        "warnings": result.warnings,
+        "notes": result.notes,
+    }
 
 
 def run_refresh(clouds: list[str] | None, out: str | None, *, json_mode: bool) -> None:
@@ -85,8 +91,11 @@ def run_refresh(clouds: list[str] | None, out: str | None, *, json_mode: bool) -
     if any(r.changes for r, _ in results):
         console.print(_change_table([r for r, _ in results]))
     for result, path in results:
-        console.print(f"{result.cloud}: {result.refreshed} prices read, {len(result.changes)} changed, "
-                      f"{result.kept} kept from the shipped catalog -> {path}", markup=False)
+        console.print(
+            f"{result.cloud}: {result.refreshed} prices read, {len(result.changes)} changed, "
+            f"{result.kept} kept from the shipped catalog -> {path}",
+            markup=False,
+        )
         for note in result.notes:
             sys.stderr.write(f"note: {note}\n")
         for warning in result.warnings:

@@ -15,8 +15,15 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-SYMBOLS = {"create": "[green]+[/]", "update": "[yellow]~[/]", "delete": "[red]-[/]", "replace": "[magenta]±[/]",
-           "same": "[dim]=[/]", "refresh": "[cyan]↻[/]", "read": "[cyan]>[/]"}
+SYMBOLS = {
+    "create": "[green]+[/]",
+    "update": "[yellow]~[/]",
+    "delete": "[red]-[/]",
+    "replace": "[magenta]±[/]",
+    "same": "[dim]=[/]",
+    "refresh": "[cyan]↻[/]",
+    "read": "[cyan]>[/]",
+}
 
 
 class JsonLines:
@@ -69,7 +76,7 @@ class Progress:
             elapsed = time.monotonic() - self.start
             done = ", ".join(f"{op} {n}" for op, n in self.counts.items())
             head = Text.from_markup(f"[bold]{escape(self.title)}[/] {elapsed:,.0f}s" + (f"  ({done})" if done else ""))
-            return Group(head, *(Text.from_markup(line) for line in self.lines[-self.max_lines:]))
+            return Group(head, *(Text.from_markup(line) for line in self.lines[-self.max_lines :]))
 
     def __enter__(self) -> Progress:
         self._live.__enter__()

@@ -12,33 +12,54 @@ from rich.tree import Tree
 
 # The settings worth seeing per resource type, as (label, dotted input path).
 KEY_SETTINGS: dict[str, list[tuple[str, str]]] = {
-    "gcp:container/cluster:Cluster": [("location", "location"), ("channel", "releaseChannel.channel"),
-                                      ("private nodes", "privateClusterConfig.enablePrivateNodes"),
-                                      ("workload pool", "workloadIdentityConfig.workloadPool")],
-    "gcp:container/nodePool:NodePool": [("machine", "nodeConfig.machineType"),
-                                        ("gpu", "nodeConfig.guestAccelerators.0.type"),
-                                        ("count", "nodeConfig.guestAccelerators.0.count"),
-                                        ("spot", "nodeConfig.spot"),
-                                        ("min", "autoscaling.totalMinNodeCount"),
-                                        ("max", "autoscaling.totalMaxNodeCount"),
-                                        ("tpu topology", "placementPolicy.tpuTopology"),
-                                        ("zones", "nodeLocations")],
-    "gcp:storage/bucket:Bucket": [("name", "name"), ("location", "location"),
-                                  ("public access", "publicAccessPrevention"), ("versioning", "versioning.enabled")],
+    "gcp:container/cluster:Cluster": [
+        ("location", "location"),
+        ("channel", "releaseChannel.channel"),
+        ("private nodes", "privateClusterConfig.enablePrivateNodes"),
+        ("workload pool", "workloadIdentityConfig.workloadPool"),
+    ],
+    "gcp:container/nodePool:NodePool": [
+        ("machine", "nodeConfig.machineType"),
+        ("gpu", "nodeConfig.guestAccelerators.0.type"),
+        ("count", "nodeConfig.guestAccelerators.0.count"),
+        ("spot", "nodeConfig.spot"),
+        ("min", "autoscaling.totalMinNodeCount"),
+        ("max", "autoscaling.totalMaxNodeCount"),
+        ("tpu topology", "placementPolicy.tpuTopology"),
+        ("zones", "nodeLocations"),
+    ],
+    "gcp:storage/bucket:Bucket": [
+        ("name", "name"),
+        ("location", "location"),
+        ("public access", "publicAccessPrevention"),
+        ("versioning", "versioning.enabled"),
+    ],
     "gcp:serviceaccount/iAMMember:IAMMember": [("role", "role"), ("member", "member")],
     "gcp:storage/bucketIAMMember:BucketIAMMember": [("role", "role")],
     "gcp:compute/subnetwork:Subnetwork": [("cidr", "ipCidrRange")],
     "aws:eks/cluster:Cluster": [("version", "version"), ("public endpoint", "vpcConfig.endpointPublicAccess")],
-    "aws:eks/nodeGroup:NodeGroup": [("instance", "instanceTypes"), ("ami", "amiType"), ("capacity", "capacityType"),
-                                    ("min", "scalingConfig.minSize"), ("max", "scalingConfig.maxSize")],
+    "aws:eks/nodeGroup:NodeGroup": [
+        ("instance", "instanceTypes"),
+        ("ami", "amiType"),
+        ("capacity", "capacityType"),
+        ("min", "scalingConfig.minSize"),
+        ("max", "scalingConfig.maxSize"),
+    ],
     "aws:s3/bucket:Bucket": [("name", "bucket")],
     "aws:lb/loadBalancer:LoadBalancer": [("type", "loadBalancerType"), ("idle timeout", "idleTimeout")],
     "azure-native:containerservice:ManagedCluster": [("version", "kubernetesVersion"), ("tier", "sku.tier")],
-    "azure-native:containerservice:AgentPool": [("vm", "vmSize"), ("priority", "scaleSetPriority"),
-                                                ("min", "minCount"), ("max", "maxCount"),
-                                                ("zones", "availabilityZones")],
-    "azure-native:storage:StorageAccount": [("name", "accountName"), ("sku", "sku.name"),
-                                            ("public blob access", "allowBlobPublicAccess")],
+    "azure-native:containerservice:AgentPool": [
+        ("vm", "vmSize"),
+        ("priority", "scaleSetPriority"),
+        ("min", "minCount"),
+        ("max", "maxCount"),
+        ("zones", "availabilityZones"),
+    ],
+    "azure-native:storage:StorageAccount": [
+        ("name", "accountName"),
+        ("sku", "sku.name"),
+        ("public blob access", "allowBlobPublicAccess"),
+    ],
     "kubernetes:core/v1:ServiceAccount": [("name", "metadata.name"), ("annotations", "metadata.annotations")],
     "kubernetes:core/v1:Namespace": [("name", "metadata.name")],
 }
@@ -107,21 +128,44 @@ def money(value: float) -> str:
 def cost_table(cost: dict[str, Any], title: str = "Monthly cost", width: int | None = None) -> Table:
     if width is not None and width < 110:
         return _narrow_cost_table(cost, title)
-    table = Table(title=f"{title} ({cost['cloud']} {cost['region']}, prices as of {cost['prices_as_of']}, "
-                  f"{cost['hours_per_month']} h/month)", title_justify="left")
-    for col, justify in (("resource", "left"), ("sku", "left"), ("quantity floor/exp/max", "right"),
-                         ("unit price", "right"), ("floor", "right"), ("expected", "right"), ("max", "right")):
+    table = Table(
+        title=f"{title} ({cost['cloud']} {cost['region']}, prices as of {cost['prices_as_of']}, "
+        f"{cost['hours_per_month']} h/month)",
+        title_justify="left",
+    )
+    for col, justify in (
+        ("resource", "left"),
+        ("sku", "left"),
+        ("quantity floor/exp/max", "right"),
+        ("unit price", "right"),
+        ("floor", "right"),
+        ("expected", "right"),
+        ("max", "right"),
+    ):
         table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for line in cost["lines"]:
         q = line["quantity"]
         m = line["monthly"]
-        table.add_row(escape(line["resource"]), escape(line["sku"]), f"{q['floor']}/{q['expected']}/{q['max']}",
-                      f"${line['unit_price']:,.4f}/{line['unit']}", money(m["floor"]), money(m["expected"]),
-                      money(m["max"]))
+        table.add_row(
+            escape(line["resource"]),
+            escape(line["sku"]),
+            f"{q['floor']}/{q['expected']}/{q['max']}",
+            f"${line['unit_price']:,.4f}/{line['unit']}",
+            money(m["floor"]),
+            money(m["expected"]),
+            money(m["max"]),
+        )
     total = cost["monthly"]
     table.add_section()
-    table.add_row("[bold]total[/]", "", "", "", f"[bold]{money(total['floor'])}[/]",
-                  f"[bold]{money(total['expected'])}[/]", f"[bold]{money(total['max'])}[/]")
+    table.add_row(
+        "[bold]total[/]",
+        "",
+        "",
+        "",
+        f"[bold]{money(total['floor'])}[/]",
+        f"[bold]{money(total['expected'])}[/]",
+        f"[bold]{money(total['max'])}[/]",
+    )
     return table
 
 
@@ -130,22 +174,36 @@ def _narrow_cost_table(cost: dict[str, Any], title: str) -> Table:
     numbers never wrapped, no vertical rules."""
     from rich import box
 
-    table = Table(title=f"{title} ({cost['cloud']} {cost['region']}, prices as of {cost['prices_as_of']}, "
-                  f"{cost['hours_per_month']} h/month)", title_justify="left", box=box.SIMPLE_HEAD,
-                  padding=(0, 1))
+    table = Table(
+        title=f"{title} ({cost['cloud']} {cost['region']}, prices as of {cost['prices_as_of']}, "
+        f"{cost['hours_per_month']} h/month)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+    )
     table.add_column("resource / sku / unit price", overflow="fold", ratio=1)
     table.add_column("quantity", justify="right", no_wrap=True)
     for col in ("floor", "expected", "max"):
         table.add_column(col, justify="right", no_wrap=True)
     for line in cost["lines"]:
         q, m = line["quantity"], line["monthly"]
-        table.add_row(f"[bold]{escape(line['resource'])}[/]\n{escape(line['sku'])}\n"
-                      f"${line['unit_price']:,.4f}/{escape(line['unit'])}", f"{q['floor']}/{q['expected']}/{q['max']}",
-                      money(m["floor"]), money(m["expected"]), money(m["max"]))
+        table.add_row(
+            f"[bold]{escape(line['resource'])}[/]\n{escape(line['sku'])}\n"
+            f"${line['unit_price']:,.4f}/{escape(line['unit'])}",
+            f"{q['floor']}/{q['expected']}/{q['max']}",
+            money(m["floor"]),
+            money(m["expected"]),
+            money(m["max"]),
+        )
     total = cost["monthly"]
     table.add_section()
-    table.add_row("[bold]total[/]", "", f"[bold]{money(total['floor'])}[/]", f"[bold]{money(total['expected'])}[/]",
-                  f"[bold]{money(total['max'])}[/]")
+    table.add_row(
+        "[bold]total[/]",
+        "",
+        f"[bold]{money(total['floor'])}[/]",
+        f"[bold]{money(total['expected'])}[/]",
+        f"[bold]{money(total['max'])}[/]",
+    )
     return table
 
 
@@ -161,22 +219,45 @@ def print_preview(console: Console, plan: Plan) -> None:
 
 
 def token_table(models: list[dict[str, Any]]) -> Table:
-    table = Table(title="Cost per million output tokens (estimate for each model's workload; `llmcloud estimate` "
-                  "explains, `llmcloud bench` measures)", title_justify="left")
-    for col, justify in (("model", "left"), ("accelerator", "left"), ("in/out", "right"), ("in flight", "right"),
-                         ("tok/s", "right"), ("TPOT", "right"), ("$/1M out", "right")):
+    table = Table(
+        title="Cost per million output tokens (estimate for each model's workload; `llmcloud estimate` "
+        "explains, `llmcloud bench` measures)",
+        title_justify="left",
+    )
+    for col, justify in (
+        ("model", "left"),
+        ("accelerator", "left"),
+        ("in/out", "right"),
+        ("in flight", "right"),
+        ("tok/s", "right"),
+        ("TPOT", "right"),
+        ("$/1M out", "right"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for m in models:
         tpot = f"{m['tpot_ms']:,.0f} ms" + ("" if m.get("meets_targets", True) else " (misses target)")
-        table.add_row(escape(m["model"]), m["accelerator"], f"{m['input_tokens']}/{m['output_tokens']}",
-                      str(m["concurrency"]), f"~{m['tokens_per_second']:,.0f}", tpot,
-                      f"~${m['usd_per_million_output_tokens']:,.2f}")
+        table.add_row(
+            escape(m["model"]),
+            m["accelerator"],
+            f"{m['input_tokens']}/{m['output_tokens']}",
+            str(m["concurrency"]),
+            f"~{m['tokens_per_second']:,.0f}",
+            tpot,
+            f"~${m['usd_per_million_output_tokens']:,.2f}",
+        )
         measured = m.get("measured")
         if measured:  # the last `llmcloud bench`, beside the estimate
             price = measured.get("usd_per_million_output_tokens")
             tpot_m = measured.get("tpot_ms_p50")
-            table.add_row("  measured", "", "", str(measured["concurrency"]), f"{measured['tokens_per_second']:,.0f}",
-                          f"{tpot_m:,.0f} ms" if tpot_m is not None else "", f"${price:,.2f}" if price else "")
+            table.add_row(
+                "  measured",
+                "",
+                "",
+                str(measured["concurrency"]),
+                f"{measured['tokens_per_second']:,.0f}",
+                f"{tpot_m:,.0f} ms" if tpot_m is not None else "",
+                f"${price:,.2f}" if price else "",
+            )
     return table
 
 
@@ -187,8 +268,10 @@ def compare_table(results: list[dict[str, Any]]) -> Table:
     table.add_column("resource")
     for r in priced:
         table.add_column(f"{r['cloud']} {r['cost']['region']}", overflow="fold")
-    resources = sorted({line["resource"] for r in priced for line in r["cost"]["lines"]},
-                       key=lambda x: (not x.startswith("node_pools"), x))
+    resources = sorted(
+        {line["resource"] for r in priced for line in r["cost"]["lines"]},
+        key=lambda x: (not x.startswith("node_pools"), x),
+    )
     for resource in resources:
         cells = []
         for r in priced:
@@ -205,18 +288,34 @@ def compare_table(results: list[dict[str, Any]]) -> Table:
     return table
 
 
-def diff_table(rows: list[dict[str, Any]], names: tuple[str, str], base: dict[str, float],
-               other: dict[str, float]) -> Table:
+def diff_table(
+    rows: list[dict[str, Any]], names: tuple[str, str], base: dict[str, float], other: dict[str, float]
+) -> Table:
     table = Table(title=f"{names[0]} → {names[1]} (monthly)", title_justify="left")
-    for col, justify in (("resource", "left"), (f"{names[0]} expected", "right"), (f"{names[1]} expected", "right"),
-                         ("Δ expected", "right"), ("Δ max", "right")):
+    for col, justify in (
+        ("resource", "left"),
+        (f"{names[0]} expected", "right"),
+        (f"{names[1]} expected", "right"),
+        ("Δ expected", "right"),
+        ("Δ max", "right"),
+    ):
         table.add_column(escape(col), justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        table.add_row(escape(row["resource"]), money(row["base_expected"]), money(row["other_expected"]),
-                      _delta(row["delta_expected"]), _delta(row["delta_max"]))
+        table.add_row(
+            escape(row["resource"]),
+            money(row["base_expected"]),
+            money(row["other_expected"]),
+            _delta(row["delta_expected"]),
+            _delta(row["delta_max"]),
+        )
     table.add_section()
-    table.add_row("[bold]total[/]", money(base["expected"]), money(other["expected"]),
-                  _delta(other["expected"] - base["expected"]), _delta(other["max"] - base["max"]))
+    table.add_row(
+        "[bold]total[/]",
+        money(base["expected"]),
+        money(other["expected"]),
+        _delta(other["expected"] - base["expected"]),
+        _delta(other["max"] - base["max"]),
+    )
     return table
 
 

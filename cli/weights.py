@@ -38,10 +38,27 @@ if TYPE_CHECKING:
     from llmcloud.components.resolve import ResolvedModel, ResolvedStack
 
 MANIFEST = ".llmcloud-sync.json"
-WEIGHT_PATTERNS = ("*.safetensors", "*.safetensors.index.json", "*.json", "tokenizer.model", "*.tiktoken",
-                   "*.txt", "*.jinja")
-SKIP_PATTERNS = ("original/*", ".gitattributes", "*.md", "*.pth", "*.bin", "*.pt", "*.gguf", "*.onnx", "*.h5",
-                 "*.msgpack")
+WEIGHT_PATTERNS = (
+    "*.safetensors",
+    "*.safetensors.index.json",
+    "*.json",
+    "tokenizer.model",
+    "*.tiktoken",
+    "*.txt",
+    "*.jinja",
+)
+SKIP_PATTERNS = (
+    "original/*",
+    ".gitattributes",
+    "*.md",
+    "*.pth",
+    "*.bin",
+    "*.pt",
+    "*.gguf",
+    "*.onnx",
+    "*.h5",
+    "*.msgpack",
+)
 CHUNK = 8 << 20
 
 
@@ -246,22 +263,40 @@ def sync_one(hub: str, target: str, parallel: int, report: Any = None) -> SyncRe
             for f in pool.map(copy, pending):
                 done[f.name] = {"size": f.size, "sha256": f.sha256 or f.blob_id}
                 # Recorded after each file: an interrupted sync keeps what it finished.
-                fs.pipe_file(manifest_path, json.dumps({"source": f"hf://{repo}@{commit}", "files": done},
-                                                       indent=1, sort_keys=True).encode())
-    return SyncResult(model="", source=f"hf://{repo}@{commit}", target=target, files=len(files),
-                      uploaded=len(pending), skipped=len(files) - len(pending), bytes=sum(f.size for f in files))
+                fs.pipe_file(
+                    manifest_path,
+                    json.dumps({"source": f"hf://{repo}@{commit}", "files": done}, indent=1, sort_keys=True).encode(),
+                )
+    return SyncResult(
+        model="",
+        source=f"hf://{repo}@{commit}",
+        target=target,
+        files=len(files),
+        uploaded=len(pending),
+        skipped=len(files) - len(pending),
+        bytes=sum(f.size for f in files),
+    )
 
 
 def default_hub(model: ResolvedModel) -> str:
     parts = [p for p in model.source.split("://", 1)[1].split("/") if p]
     if len(parts) < 3:
-        raise WeightsError(f"models.{model.name}: cannot tell the Hub repository from {model.source}; "
-                           "pass --from hf://org/model")
+        raise WeightsError(
+            f"models.{model.name}: cannot tell the Hub repository from {model.source}; pass --from hf://org/model"
+        )
     return f"hf://{parts[-2]}/{parts[-1]}"
 
 
-def sync(stack: str, cloud: str | None, *, model: str | None, hub: str | None, bucket: str | None,
-         parallel: int, json_mode: bool) -> None:
+def sync(
+    stack: str,
+    cloud: str | None,
+    *,
+    model: str | None,
+    hub: str | None,
+    bucket: str | None,
+    parallel: int,
+    json_mode: bool,
+) -> None:
     _, r = load(stack, cloud)
     from llmcloud.components.k8s.weights import is_object_store
 
@@ -274,15 +309,16 @@ def sync(stack: str, cloud: str | None, *, model: str | None, hub: str | None, b
     for name in names:
         m = r.models[name]
         try:
-            result = sync_one(hub or default_hub(m), target_of(r, m, bucket), parallel,
-                              None if json_mode else notice)
+            result = sync_one(hub or default_hub(m), target_of(r, m, bucket), parallel, None if json_mode else notice)
         except WeightsError as exc:
             fail(MISSING, f"models.{name}: {exc}")
         result.model = name
         results.append(result)
         if not json_mode:
-            notice(f"models.{name}: {result.files} files ({result.bytes / 2**30:.2f} GiB) from {result.source} "
-                   f"in {result.target}: {result.uploaded} uploaded, {result.skipped} already there")
+            notice(
+                f"models.{name}: {result.files} files ({result.bytes / 2**30:.2f} GiB) from {result.source} "
+                f"in {result.target}: {result.uploaded} uploaded, {result.skipped} already there"
+            )
     if json_mode:
         emit_json({"synced": [r.__dict__ for r in results]})
 
@@ -305,8 +341,12 @@ def check_model(r: ResolvedStack, model: ResolvedModel) -> str | None:
             return str(exc)
         return None
     target = target_of(r, model, None)
-    fix = (f"deploy it with replicas.min 0 first (the deploy creates the bucket), then `llmcloud weights sync "
-           f"{r.environment} --model {model.name}`" if bucket_of(model.source) else "upload the safetensors there")
+    fix = (
+        f"deploy it with replicas.min 0 first (the deploy creates the bucket), then `llmcloud weights sync "
+        f"{r.environment} --model {model.name}`"
+        if bucket_of(model.source)
+        else "upload the safetensors there"
+    )
     try:
         fs = open_store(target)
         root = target.split("://", 1)[1].rstrip("/")
@@ -355,10 +395,16 @@ def _app() -> Any:
         stack: str = StackArgument,
         cloud: str | None = CloudOption,
         model: str | None = typer.Option(None, "--model", "-m", help="Only this model (a key of models:)."),
-        hub: str | None = typer.Option(None, "--from", help="Hub repository, hf://org/model[@revision]; default "
-                                       "the last two parts of the model's bucket path."),
-        bucket: str | None = typer.Option(None, "--bucket-url", help="The bucket's URL (gs://, s3://, az://); "
-                                          "default the stack's bucket by its planned name."),
+        hub: str | None = typer.Option(
+            None,
+            "--from",
+            help="Hub repository, hf://org/model[@revision]; default the last two parts of the model's bucket path.",
+        ),
+        bucket: str | None = typer.Option(
+            None,
+            "--bucket-url",
+            help="The bucket's URL (gs://, s3://, az://); default the stack's bucket by its planned name.",
+        ),
         parallel: int = typer.Option(8, "--parallel", min=1, max=64, help="Files copied at once."),
         json: bool = JsonOption,
     ) -> None:

@@ -183,8 +183,9 @@ class Cloud(Protocol):
         """Network, cluster, node pools, buckets, workload identity: contract in components/platform.py."""
         ...
 
-    def build_front_door(self, r: ResolvedStack, platform: Platform, provider: Any, labels: dict[str, str],
-                         opts: Any) -> FrontDoor:
+    def build_front_door(
+        self, r: ResolvedStack, platform: Platform, provider: Any, labels: dict[str, str], opts: Any
+    ) -> FrontDoor:
         """The one HTTPS endpoint in front of the models: contract in components/front_door.py."""
         ...
 
@@ -363,8 +364,9 @@ class BaseCloud:
         self.require_sdk()
         return self._module("platform").build_platform(r)  # type: ignore[no-any-return]
 
-    def build_front_door(self, r: ResolvedStack, platform: Platform, provider: Any, labels: dict[str, str],
-                         opts: Any) -> FrontDoor:
+    def build_front_door(
+        self, r: ResolvedStack, platform: Platform, provider: Any, labels: dict[str, str], opts: Any
+    ) -> FrontDoor:
         self.require_sdk()
         return self._module("front_door").build_front_door(r, platform, provider, labels, opts)  # type: ignore[no-any-return]
 
@@ -430,6 +432,8 @@ def any_env(env: Mapping[str, str], *names: str) -> bool:
 
 
 MEMBERS: tuple[str, ...] = tuple(
-    name for name, value in vars(Cloud).items()
-    if not name.startswith("_") and (callable(value) or isinstance(value, property)))
+    name
+    for name, value in vars(Cloud).items()
+    if not name.startswith("_") and (callable(value) or isinstance(value, property))
+)
 """Every member of the protocol, for the test that each registered cloud has them all."""

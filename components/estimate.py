@@ -34,8 +34,15 @@ from .sizing import GIB, ModelFacts, bytes_per_param
 DATA = Path(__file__).parent / "catalog" / "data"
 KV_BYTES = 2  # vLLM's default KV cache dtype ("auto") is the model's 16-bit dtype, also for fp8 weights
 # quantization -> the precision its matmuls run in on a chip that has tensor cores for it
-COMPUTE_PRECISION = {None: "bf16", "fp8": "fp8", "int8": "int8", "awq": "bf16", "gptq": "bf16",
-                     "bitsandbytes": "bf16", "int4": "bf16"}
+COMPUTE_PRECISION = {
+    None: "bf16",
+    "fp8": "fp8",
+    "int8": "int8",
+    "awq": "bf16",
+    "gptq": "bf16",
+    "bitsandbytes": "bf16",
+    "int4": "bf16",
+}
 
 
 class EstimateError(ValueError):
@@ -100,14 +107,23 @@ class Estimate:
     machines: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"estimate": True, "model": self.model, "accelerator": self.accelerator, "count": self.count,
-                "quantization": self.quantization, "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens, "concurrency": self.concurrency,
-                "max_concurrency": self.max_concurrency,
-                "output_tokens_per_second": round(self.output_tokens_per_second, 1),
-                "total_tokens_per_second": round(self.total_tokens_per_second, 1),
-                "ttft_ms": round(self.ttft_ms, 1), "tpot_ms": round(self.tpot_ms, 2),
-                "meets_targets": self.meets_targets, "machines": self.machines}
+        return {
+            "estimate": True,
+            "model": self.model,
+            "accelerator": self.accelerator,
+            "count": self.count,
+            "quantization": self.quantization,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "concurrency": self.concurrency,
+            "max_concurrency": self.max_concurrency,
+            "output_tokens_per_second": round(self.output_tokens_per_second, 1),
+            "total_tokens_per_second": round(self.total_tokens_per_second, 1),
+            "ttft_ms": round(self.ttft_ms, 1),
+            "tpot_ms": round(self.tpot_ms, 2),
+            "meets_targets": self.meets_targets,
+            "machines": self.machines,
+        }
 
 
 @functools.cache
@@ -146,8 +162,9 @@ def chip(name: str) -> Chip:
     return Chip(name, memory, float(row["bandwidth_gbps"]), {k: float(v) for k, v in row["tflops"].items()})
 
 
-def _point(facts: ModelFacts, c: Chip, n: int, q: str | None, w: Workload, batch: int, e: Engine,
-           concurrency: int) -> tuple[float, float, float, float]:
+def _point(
+    facts: ModelFacts, c: Chip, n: int, q: str | None, w: Workload, batch: int, e: Engine, concurrency: int
+) -> tuple[float, float, float, float]:
     """(output tok/s, total tok/s, ttft ms, tpot ms) at `batch` sequences decoding, `concurrency` clients."""
     weights = facts.params_b * 1e9 * bytes_per_param(facts.dtype, q)
     kv_per_token = 2 * facts.layers * facts.kv_heads * facts.head_dim * KV_BYTES
@@ -155,9 +172,12 @@ def _point(facts: ModelFacts, c: Chip, n: int, q: str | None, w: Workload, batch
     flops_per_token = 2 * facts.params_b * 1e9 + 2 * facts.layers * hidden * w.input_tokens
     prefill = w.input_tokens * flops_per_token / (n * c.peak_tflops(q) * 1e12 * e.prefill_efficiency(c.name))
     context = w.input_tokens + w.output_tokens / 2
-    step = ((weights + batch * kv_per_token * context) / (n * c.bandwidth_gbps * 1e9 * e.decode_bandwidth_efficiency)
-            + e.step_overhead_ms / 1e3 + batch * e.sequence_step_us / 1e6
-            + (2 * facts.layers * e.allreduce_us / 1e6 if n > 1 else 0.0))
+    step = (
+        (weights + batch * kv_per_token * context) / (n * c.bandwidth_gbps * 1e9 * e.decode_bandwidth_efficiency)
+        + e.step_overhead_ms / 1e3
+        + batch * e.sequence_step_us / 1e6
+        + (2 * facts.layers * e.allreduce_us / 1e6 if n > 1 else 0.0)
+    )
     # The API server admits, tokenizes and streams each request on the CPU: a ceiling on requests/s.
     rate = min(batch / (w.output_tokens * step + batch * prefill), e.frontend_requests_per_second)
     busy = min(rate * prefill, 0.95)
@@ -173,8 +193,9 @@ def max_concurrency(facts: ModelFacts, c: Chip, n: int, q: str | None, w: Worklo
     return max(0, min(e.max_num_seqs, math.floor(usable / kv_per_sequence)))
 
 
-def estimate(facts: ModelFacts, accelerator: str, count: int, quantization: str | None, w: Workload,
-             engine: Engine | None = None) -> Estimate:
+def estimate(
+    facts: ModelFacts, accelerator: str, count: int, quantization: str | None, w: Workload, engine: Engine | None = None
+) -> Estimate:
     e = engine or engine_constants()
     c = chip(accelerator)
     if count < 1:
@@ -183,7 +204,8 @@ def estimate(facts: ModelFacts, accelerator: str, count: int, quantization: str 
     if cap < 1:
         raise EstimateError(
             f"{facts.name} does not fit {count}× {accelerator} with one {w.input_tokens + w.output_tokens}-token "
-            f"sequence ({c.memory_gib:g} GiB each): use more accelerators, quantization or shorter requests")
+            f"sequence ({c.memory_gib:g} GiB each): use more accelerators, quantization or shorter requests"
+        )
     meets = True
     if w.concurrency is not None:
         concurrency = w.concurrency
@@ -199,8 +221,21 @@ def estimate(facts: ModelFacts, accelerator: str, count: int, quantization: str 
     out, total, ttft, tpot = _point(facts, c, count, quantization, w, batch, e, concurrency)
     if (w.ttft_ms is not None and ttft > w.ttft_ms) or (w.tpot_ms is not None and tpot > w.tpot_ms):
         meets = False
-    return Estimate(facts.name, accelerator, count, quantization, w.input_tokens, w.output_tokens, concurrency,
-                    cap, out, total, ttft, tpot, meets)
+    return Estimate(
+        facts.name,
+        accelerator,
+        count,
+        quantization,
+        w.input_tokens,
+        w.output_tokens,
+        concurrency,
+        cap,
+        out,
+        total,
+        ttft,
+        tpot,
+        meets,
+    )
 
 
 def price_machines(result: Estimate, regions: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -217,12 +252,17 @@ def price_machines(result: Estimate, regions: dict[str, str] | None = None) -> l
                 continue
             wanted = (regions or {}).get(cloud)
             region, price = next(((r, p) for r, p in priced if r == wanted), None) or min(
-                priced, key=lambda rp: rp[1].hourly(spot=False))
+                priced, key=lambda rp: rp[1].hourly(spot=False)
+            )
             hourly = price.hourly(spot=False)
-            rows.append({
-                "cloud": cloud, "machine_type": machine.machine_type, "region": region,
-                "usd_per_hour": round(hourly, 4),
-                "usd_per_million_output_tokens": round(hourly / (result.output_tokens_per_second * 3600) * 1e6, 4),
-                "usd_per_million_total_tokens": round(hourly / (result.total_tokens_per_second * 3600) * 1e6, 4),
-            })
+            rows.append(
+                {
+                    "cloud": cloud,
+                    "machine_type": machine.machine_type,
+                    "region": region,
+                    "usd_per_hour": round(hourly, 4),
+                    "usd_per_million_output_tokens": round(hourly / (result.output_tokens_per_second * 3600) * 1e6, 4),
+                    "usd_per_million_total_tokens": round(hourly / (result.total_tokens_per_second * 3600) * 1e6, 4),
+                }
+            )
     return sorted(rows, key=lambda r: r["usd_per_million_output_tokens"])

@@ -45,12 +45,15 @@ def errors(rows: list[dict[str, Any]], engine: E.Engine) -> list[tuple[str, str,
         facts = models[m["model"].lower()]
         w = E.Workload(int(m["input_tokens"]), int(m["output_tokens"]), int(m["concurrency"]))
         r = E.estimate(facts, m["accelerator"], int(m["count"]), m.get("quantization"), w, engine)
-        got = {"output_tokens_per_second": r.output_tokens_per_second,
-               "total_tokens_per_second": r.total_tokens_per_second, "ttft_ms": r.ttft_ms, "tpot_ms": r.tpot_ms}
+        got = {
+            "output_tokens_per_second": r.output_tokens_per_second,
+            "total_tokens_per_second": r.total_tokens_per_second,
+            "ttft_ms": r.ttft_ms,
+            "tpot_ms": r.tpot_ms,
+        }
         for metric, measured in m["measured"].items():
             estimated = got[metric]
-            out.append((m["id"], metric, float(measured), estimated,
-                        max(estimated / measured, measured / estimated)))
+            out.append((m["id"], metric, float(measured), estimated, max(estimated / measured, measured / estimated)))
     return out
 
 
@@ -73,8 +76,12 @@ def fit(rows: list[dict[str, Any]] | None = None, rounds: int = 3) -> E.Engine:
         for key, values in GRID.items():
             engine = min((_with(engine, key, v) for v in values), key=lambda e: _loss(rows, e))
     by_chip = engine.prefill_efficiency_by_accelerator
-    return replace(engine, prefill_compute_efficiency=round(statistics.fmean(by_chip.values()), 3)
-                   if by_chip else engine.prefill_compute_efficiency)
+    return replace(
+        engine,
+        prefill_compute_efficiency=round(statistics.fmean(by_chip.values()), 3)
+        if by_chip
+        else engine.prefill_compute_efficiency,
+    )
 
 
 def main() -> None:

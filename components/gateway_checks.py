@@ -37,31 +37,49 @@ class Product:
     not_built: str | None = None  # limits known, but llmcloud does not build it (the reason)
 
 
-AZURE_MANAGED_SUBNET = ("API Management StandardV2 reaches the cluster through a subnet of the cluster's virtual "
-                        "network delegated to it, which llmcloud creates only in a network it owns")
+AZURE_MANAGED_SUBNET = (
+    "API Management StandardV2 reaches the cluster through a subnet of the cluster's virtual "
+    "network delegated to it, which llmcloud creates only in a network it owns"
+)
 DEFAULT_KIND = "load_balancer"  # on every cloud: the product that streams and holds a request longest
 AWS_BUFFERED_MAX = 29  # REST API BUFFERED integrations: 29 s unless a quota increase is granted
 
 # The exact messages (tests and docs quote them).
-GCP_MANAGED = ("GCP API Gateway: 15 s backend deadline by default, streaming not settable through pulumi-gcp",
-               "use kind: load_balancer (GKE Gateway API), or streaming: false with request_timeout_seconds ≤ 15")
-AWS_MANAGED_TIMEOUT = ("AWS API Gateway REST API: a streamed integration (response_transfer_mode STREAM) is cut at "
-                       "15 minutes (900 s); HTTP APIs cap integrations at 30 s and cannot stream",
-                       "use kind: load_balancer (ALB, idle timeout up to 4,000 s), or request_timeout_seconds ≤ 900")
-AWS_MANAGED_BUFFERED = ("AWS API Gateway REST API: a buffered integration (streaming: false) times out at 29 s",
-                        "set streaming: true (STREAM holds up to 900 s), or kind: load_balancer")
-AWS_ALB_TIMEOUT = ("ALB idle timeout is at most 4,000 s, and llmcloud sets it 60 s above request_timeout_seconds",
-                   "request_timeout_seconds ≤ 3940")
-AZURE_MANAGED_TIMEOUT = ("Azure API Management: forward-request timeouts above 240 s are not reliable "
-                         "(and the Consumption tier cannot stream: llmcloud uses StandardV2)",
-                         "use kind: load_balancer (Azure Load Balancer, streams up to 100 minutes), "
-                         "or request_timeout_seconds ≤ 240")
-AZURE_LB_TIMEOUT = ("Azure Load Balancer: the TCP idle timeout is at most 100 minutes, and llmcloud sets it 60 s "
-                    "above request_timeout_seconds", "request_timeout_seconds ≤ 5940")
-DOMAIN_REQUIRED = ("kind load_balancer needs gateway.domain: the HTTPS listener gets a managed certificate for it",
-                   "set gateway.domain to a host name whose DNS you control (e.g. api.example.com), or kind: managed")
-AWS_EXISTING_SUBNETS = ("with existing subnets (aws.subnet_ids) the ALB goes in the public subnets of their VPC, "
-                        "and aws.vpc_id is not set", "set aws.vpc_id; tag its public subnets kubernetes.io/role/elb=1")
+GCP_MANAGED = (
+    "GCP API Gateway: 15 s backend deadline by default, streaming not settable through pulumi-gcp",
+    "use kind: load_balancer (GKE Gateway API), or streaming: false with request_timeout_seconds ≤ 15",
+)
+AWS_MANAGED_TIMEOUT = (
+    "AWS API Gateway REST API: a streamed integration (response_transfer_mode STREAM) is cut at "
+    "15 minutes (900 s); HTTP APIs cap integrations at 30 s and cannot stream",
+    "use kind: load_balancer (ALB, idle timeout up to 4,000 s), or request_timeout_seconds ≤ 900",
+)
+AWS_MANAGED_BUFFERED = (
+    "AWS API Gateway REST API: a buffered integration (streaming: false) times out at 29 s",
+    "set streaming: true (STREAM holds up to 900 s), or kind: load_balancer",
+)
+AWS_ALB_TIMEOUT = (
+    "ALB idle timeout is at most 4,000 s, and llmcloud sets it 60 s above request_timeout_seconds",
+    "request_timeout_seconds ≤ 3940",
+)
+AZURE_MANAGED_TIMEOUT = (
+    "Azure API Management: forward-request timeouts above 240 s are not reliable "
+    "(and the Consumption tier cannot stream: llmcloud uses StandardV2)",
+    "use kind: load_balancer (Azure Load Balancer, streams up to 100 minutes), or request_timeout_seconds ≤ 240",
+)
+AZURE_LB_TIMEOUT = (
+    "Azure Load Balancer: the TCP idle timeout is at most 100 minutes, and llmcloud sets it 60 s "
+    "above request_timeout_seconds",
+    "request_timeout_seconds ≤ 5940",
+)
+DOMAIN_REQUIRED = (
+    "kind load_balancer needs gateway.domain: the HTTPS listener gets a managed certificate for it",
+    "set gateway.domain to a host name whose DNS you control (e.g. api.example.com), or kind: managed",
+)
+AWS_EXISTING_SUBNETS = (
+    "with existing subnets (aws.subnet_ids) the ALB goes in the public subnets of their VPC, and aws.vpc_id is not set",
+    "set aws.vpc_id; tag its public subnets kubernetes.io/role/elb=1",
+)
 
 
 @dataclass(frozen=True)
@@ -125,29 +143,50 @@ def resolve_gateway(loaded: Any, r: Any) -> tuple[ResolvedGateway, list[StackErr
         path = ("gateway", "kind") if g.kind else ("gateway", field_)
         errors.append(loaded.error(path, message, hint))
     if product.not_built and not errors:
-        errors.append(loaded.error(("gateway", "kind"), f"{product.name}: {product.not_built}",
-                                   "use kind: load_balancer (the default)"))
+        errors.append(
+            loaded.error(
+                ("gateway", "kind"), f"{product.name}: {product.not_built}", "use kind: load_balancer (the default)"
+            )
+        )
     if not g.domain and product.needs_domain:
-        errors.append(loaded.error(("gateway", "domain") if "domain" in g.model_fields_set else ("gateway",),
-                                   *DOMAIN_REQUIRED))
+        errors.append(
+            loaded.error(("gateway", "domain") if "domain" in g.model_fields_set else ("gateway",), *DOMAIN_REQUIRED)
+        )
     errors.extend(door.front_door_problems(loaded, r, kind))
     for i, cidr in enumerate(g.allowed_cidrs):
         try:
             ipaddress.ip_network(cidr)
         except ValueError:
-            errors.append(loaded.error(("gateway", "allowed_cidrs", i), f"{cidr!r} is not a CIDR",
-                                       "e.g. 203.0.113.0/24"))
+            errors.append(
+                loaded.error(("gateway", "allowed_cidrs", i), f"{cidr!r} is not a CIDR", "e.g. 203.0.113.0/24")
+            )
     keys = {name: k.rate_limit_per_minute or g.rate_limit_per_minute for name, k in g.keys.items()}
     if g.auth == "api_key" and not keys:
-        errors.append(loaded.error(("gateway", "keys"), "auth is api_key but no key is named",
-                                   "keys: {default: {}}"))
-    wake = {name: wake_timeout(m, loaded.spec.models[name].wake_timeout_seconds if name in loaded.spec.models
-                               else None, g.request_timeout_seconds) for name, m in r.models.items()}
+        errors.append(loaded.error(("gateway", "keys"), "auth is api_key but no key is named", "keys: {default: {}}"))
+    wake = {
+        name: wake_timeout(
+            m,
+            loaded.spec.models[name].wake_timeout_seconds if name in loaded.spec.models else None,
+            g.request_timeout_seconds,
+        )
+        for name, m in r.models.items()
+    }
     gateway = ResolvedGateway(
-        cloud=cloud, kind=kind, product=product.name, auth=g.auth, keys=keys,
-        rate_limit_per_minute=g.rate_limit_per_minute, request_timeout_seconds=g.request_timeout_seconds,
-        streaming=g.streaming, domain=g.domain, allowed_cidrs=tuple(g.allowed_cidrs), models=tuple(r.models),
-        trusted_hops=product.trusted_hops, wake_timeouts=wake, dns_zone=g.dns_zone)
+        cloud=cloud,
+        kind=kind,
+        product=product.name,
+        auth=g.auth,
+        keys=keys,
+        rate_limit_per_minute=g.rate_limit_per_minute,
+        request_timeout_seconds=g.request_timeout_seconds,
+        streaming=g.streaming,
+        domain=g.domain,
+        allowed_cidrs=tuple(g.allowed_cidrs),
+        models=tuple(r.models),
+        trusted_hops=product.trusted_hops,
+        wake_timeouts=wake,
+        dns_zone=g.dns_zone,
+    )
     return gateway, errors
 
 

@@ -21,9 +21,13 @@ ROUTES: dict[str, tuple[str, str, str]] = {  # path -> (method, operationId, sum
 
 def _responses(streams: bool) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
-    return {"200": ok, "401": {"description": "missing or invalid API key"},
-            "404": {"description": "unknown model"}, "429": {"description": "rate limit of the key reached"},
-            **({"504": {"description": "request_timeout_seconds reached"}} if streams else {})}
+    return {
+        "200": ok,
+        "401": {"description": "missing or invalid API key"},
+        "404": {"description": "unknown model"},
+        "429": {"description": "rate limit of the key reached"},
+        **({"504": {"description": "request_timeout_seconds reached"}} if streams else {}),
+    }
 
 
 def openapi3(g: ResolvedGateway, server: str | None = None) -> dict[str, Any]:
@@ -31,10 +35,22 @@ def openapi3(g: ResolvedGateway, server: str | None = None) -> dict[str, Any]:
     for path, (method, op, summary) in ROUTES.items():
         operation: dict[str, Any] = {"operationId": op, "summary": summary, "responses": _responses(method == "post")}
         if method == "post":
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["model"], "additionalProperties": True,
-                "properties": {"model": {"type": "string", "enum": sorted(g.models)},
-                               "stream": {"type": "boolean"}}}}}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["model"],
+                            "additionalProperties": True,
+                            "properties": {
+                                "model": {"type": "string", "enum": sorted(g.models)},
+                                "stream": {"type": "boolean"},
+                            },
+                        }
+                    }
+                },
+            }
         paths[path] = {method: operation}
     doc: dict[str, Any] = {
         "openapi": "3.0.3",
@@ -53,17 +69,27 @@ def swagger2(g: ResolvedGateway, backend: str) -> dict[str, Any]:
     Authorization header passes through to the in-cluster gateway (disable_auth), which checks the key."""
     paths: dict[str, Any] = {}
     for path, (method, op, summary) in ROUTES.items():
-        operation: dict[str, Any] = {"operationId": op, "summary": summary,
-                                     "responses": {k: v for k, v in _responses(False).items()}}
+        operation: dict[str, Any] = {
+            "operationId": op,
+            "summary": summary,
+            "responses": {k: v for k, v in _responses(False).items()},
+        }
         if method == "post":
-            operation["parameters"] = [{"in": "body", "name": "body", "required": True,
-                                        "schema": {"type": "object", "required": ["model"]}}]
+            operation["parameters"] = [
+                {"in": "body", "name": "body", "required": True, "schema": {"type": "object", "required": ["model"]}}
+            ]
         paths[path] = {method: operation}
     return {
         "swagger": "2.0",
         "info": {"title": "llmcloud OpenAI-compatible API", "version": "1.0.0"},
-        "schemes": ["https"], "consumes": ["application/json"], "produces": ["application/json"],
-        "x-google-backend": {"address": backend, "path_translation": "APPEND_PATH_TO_ADDRESS",
-                             "deadline": float(g.request_timeout_seconds), "disable_auth": True},
+        "schemes": ["https"],
+        "consumes": ["application/json"],
+        "produces": ["application/json"],
+        "x-google-backend": {
+            "address": backend,
+            "path_translation": "APPEND_PATH_TO_ADDRESS",
+            "deadline": float(g.request_timeout_seconds),
+            "disable_auth": True,
+        },
         "paths": paths,
     }

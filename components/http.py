@@ -43,8 +43,9 @@ class Http:
     backoff: float = 1.0  # seconds before the first retry; doubled each time
     user_agent: str = USER_AGENT
 
-    def open(self, url: str, method: str = "GET", headers: dict[str, str] | None = None,
-             data: bytes | None = None) -> IO[bytes]:
+    def open(
+        self, url: str, method: str = "GET", headers: dict[str, str] | None = None, data: bytes | None = None
+    ) -> IO[bytes]:
         """A streaming response body (the caller closes it)."""
         all_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "identity", **(headers or {})}
         request = urllib.request.Request(url, data=data, headers=all_headers, method=method)
@@ -53,8 +54,9 @@ class Http:
                 return urllib.request.urlopen(request, timeout=self.timeout)
             except urllib.error.HTTPError as exc:
                 if exc.code not in RETRY_STATUS or attempt == self.retries:
-                    raise FetchError(f"{safe_url(url)}: HTTP {exc.code} {exc.reason}", exc.code,
-                                     exc.read() or b"") from None
+                    raise FetchError(
+                        f"{safe_url(url)}: HTTP {exc.code} {exc.reason}", exc.code, exc.read() or b""
+                    ) from None
                 self._wait(attempt, exc.headers.get("Retry-After"))
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt == self.retries:
@@ -72,7 +74,7 @@ class Http:
             raise FetchError(f"{safe_url(url)}: the response is not JSON") from None
 
     def _wait(self, attempt: int, retry_after: str | None) -> None:
-        delay = self.backoff * (2 ** attempt)
+        delay = self.backoff * (2**attempt)
         if retry_after and retry_after.isdigit():
             delay = max(delay, min(float(retry_after), 60.0)) if self.backoff else 0.0
         time.sleep(delay)

@@ -47,6 +47,7 @@ def _cloud(cloud: str) -> Any:
 
 # ---- sanitizers: a label a cloud would reject becomes one it accepts (never an error at deploy)
 
+
 def sanitize(labels: Mapping[str, str], cloud: str) -> dict[str, str]:
     """Labels in the cloud's format. llmcloud's own keys come first so a limit never drops them."""
     door = _cloud(cloud)
@@ -89,6 +90,7 @@ def parse_expiry_value(value: str) -> datetime | None:
 
 
 # ---- which resource types accept labels: read from the installed SDK
+
 
 def class_for(type_token: str) -> type | None:
     """The SDK class of a Pulumi type token: gcp:storage/bucket:Bucket -> pulumi_gcp.storage.Bucket."""
@@ -146,6 +148,7 @@ def _args_class(cls: type, name: str, annotation: Any) -> type | None:
 
 
 # ---- applying them
+
 
 def merge(existing: Any, labels: Mapping[str, str]) -> dict[str, str]:
     """The stack's labels added to a resource's own: keys the resource already sets are kept."""

@@ -81,8 +81,9 @@ def gcp_token(env: dict[str, str] | None = None) -> str:
     token = env.get("GOOGLE_OAUTH_ACCESS_TOKEN") or env.get("CLOUDSDK_AUTH_ACCESS_TOKEN")
     token = token or _cli(["gcloud", "auth", "application-default", "print-access-token"])
     if not token:
-        raise Unreachable("no Google access token (set GOOGLE_OAUTH_ACCESS_TOKEN or run "
-                          "`gcloud auth application-default login`)")
+        raise Unreachable(
+            "no Google access token (set GOOGLE_OAUTH_ACCESS_TOKEN or run `gcloud auth application-default login`)"
+        )
     return token
 
 
@@ -91,11 +92,25 @@ def azure_token(env: dict[str, str] | None = None) -> tuple[str, str]:
     ARM_SUBSCRIPTION_ID / AZURE_SUBSCRIPTION_ID, else the az CLI's login."""
     env = dict(os.environ) if env is None else env
     token = env.get("AZURE_ACCESS_TOKEN") or _cli(
-        ["az", "account", "get-access-token", "--resource", "https://management.azure.com/", "--query",
-         "accessToken", "-o", "tsv"])
-    subscription = env.get("ARM_SUBSCRIPTION_ID") or env.get("AZURE_SUBSCRIPTION_ID") or _cli(
-        ["az", "account", "show", "--query", "id", "-o", "tsv"])
+        [
+            "az",
+            "account",
+            "get-access-token",
+            "--resource",
+            "https://management.azure.com/",
+            "--query",
+            "accessToken",
+            "-o",
+            "tsv",
+        ]
+    )
+    subscription = (
+        env.get("ARM_SUBSCRIPTION_ID")
+        or env.get("AZURE_SUBSCRIPTION_ID")
+        or _cli(["az", "account", "show", "--query", "id", "-o", "tsv"])
+    )
     if not token or not subscription:
-        raise Unreachable("no Azure access token or subscription (run `az login`, or set AZURE_ACCESS_TOKEN "
-                          "and ARM_SUBSCRIPTION_ID)")
+        raise Unreachable(
+            "no Azure access token or subscription (run `az login`, or set AZURE_ACCESS_TOKEN and ARM_SUBSCRIPTION_ID)"
+        )
     return token, subscription

@@ -37,10 +37,18 @@ class Option:
 
     def to_json(self) -> dict[str, object]:
         worst = max(self.fits, key=lambda f: f.needed_gib / f.usable_gib)
-        return {"cloud": self.cloud, "region": self.region, "machine_type": self.machine_type,
-                "accelerator": self.accelerator, "count": self.count, "spot": self.spot,
-                "hourly_usd": round(self.hourly, 4), "monthly_usd": round(self.hourly * catalog.HOURS_PER_MONTH, 2),
-                "needed_gib": round(worst.needed_gib, 1), "usable_gib": round(worst.usable_gib, 1)}
+        return {
+            "cloud": self.cloud,
+            "region": self.region,
+            "machine_type": self.machine_type,
+            "accelerator": self.accelerator,
+            "count": self.count,
+            "spot": self.spot,
+            "hourly_usd": round(self.hourly, 4),
+            "monthly_usd": round(self.hourly * catalog.HOURS_PER_MONTH, 2),
+            "needed_gib": round(worst.needed_gib, 1),
+            "usable_gib": round(worst.usable_gib, 1),
+        }
 
 
 def options(demands: list[Demand], cloud: str, region: str, *, spot: bool = False) -> list[Option]:
@@ -64,12 +72,31 @@ def options(demands: list[Demand], cloud: str, region: str, *, spot: bool = Fals
         if price is None or (spot and price.spot is None):
             continue
         memory = cat.accelerator_memory(machine)
-        fits = tuple(fit(facts, accelerator_memory_gib=memory, accelerators=machine.count, quantization=q,
-                         max_model_len=length, gpu_memory_utilization=gmu, sequences=seqs)
-                     for facts, q, length, seqs, gmu in demands)
+        fits = tuple(
+            fit(
+                facts,
+                accelerator_memory_gib=memory,
+                accelerators=machine.count,
+                quantization=q,
+                max_model_len=length,
+                gpu_memory_utilization=gmu,
+                sequences=seqs,
+            )
+            for facts, q, length, seqs, gmu in demands
+        )
         if all(f.fits for f in fits):
-            out.append(Option(cloud, region, machine.machine_type, machine.accelerator or "", machine.count, spot,
-                              price.hourly(spot), fits))
+            out.append(
+                Option(
+                    cloud,
+                    region,
+                    machine.machine_type,
+                    machine.accelerator or "",
+                    machine.count,
+                    spot,
+                    price.hourly(spot),
+                    fits,
+                )
+            )
     return sorted(out, key=lambda o: (o.hourly, o.count, o.machine_type))
 
 

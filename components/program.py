@@ -27,31 +27,55 @@ def build(r: ResolvedStack) -> dict[str, Any]:
     register_labels(r.labels)
     cloud = registry.cloud(r.cloud)
     platform = cloud.build_platform(r)
-    provider = k8s.Provider("k8s", kubeconfig=platform.kubeconfig, enable_server_side_apply=True,
-                            opts=pulumi.ResourceOptions(depends_on=platform.provider_depends_on))
+    provider = k8s.Provider(
+        "k8s",
+        kubeconfig=platform.kubeconfig,
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(depends_on=platform.provider_depends_on),
+    )
     k8s_labels = {"app.kubernetes.io/managed-by": "llmcloud", "llmcloud.dev/stack": r.stack_name}
-    serving = ServingNamespace("serving", ServingNamespaceArgs(
-        namespace=r.namespace, service_account=r.service_account,
-        annotations=platform.service_account_annotations, labels=k8s_labels),
-        pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on))
+    serving = ServingNamespace(
+        "serving",
+        ServingNamespaceArgs(
+            namespace=r.namespace,
+            service_account=r.service_account,
+            annotations=platform.service_account_annotations,
+            labels=k8s_labels,
+        ),
+        pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on),
+    )
 
     models, monitoring = _serving_layer(r, platform, provider, serving, k8s_labels)
     # Front door: one HTTPS endpoint, API keys, routing by model
     front_door = cloud.build_front_door(
-        r, platform, provider, k8s_labels,
-        pulumi.ResourceOptions(depends_on=[serving, monitoring, *models.values()]))
+        r, platform, provider, k8s_labels, pulumi.ResourceOptions(depends_on=[serving, monitoring, *models.values()])
+    )
 
     outputs: dict[str, Any] = {
-        "cloud": r.cloud, "region": r.region, "environment": r.environment,
-        "cluster_name": platform.cluster_name, "kubeconfig": platform.kubeconfig,
-        "buckets": platform.bucket_urls, "namespace": serving.namespace,
-        "models": {name: server.endpoint for name, server in models.items()}, **platform.outputs,
+        "cloud": r.cloud,
+        "region": r.region,
+        "environment": r.environment,
+        "cluster_name": platform.cluster_name,
+        "kubeconfig": platform.kubeconfig,
+        "buckets": platform.bucket_urls,
+        "namespace": serving.namespace,
+        "models": {name: server.endpoint for name, server in models.items()},
+        **platform.outputs,
     }
     # Front door outputs: `llmcloud outputs` prints the endpoint and a curl example
-    outputs.update({"endpoint": front_door.endpoint, "api_keys": front_door.api_keys,
-                    "gateway": {"kind": r.gateway.kind, "product": r.gateway.product, "auth": r.gateway.auth,
-                                "models": sorted(r.models)},
-                    "dns_records": front_door.dns_records})
+    outputs.update(
+        {
+            "endpoint": front_door.endpoint,
+            "api_keys": front_door.api_keys,
+            "gateway": {
+                "kind": r.gateway.kind,
+                "product": r.gateway.product,
+                "auth": r.gateway.auth,
+                "models": sorted(r.models),
+            },
+            "dns_records": front_door.dns_records,
+        }
+    )
     # Operations: what `llmcloud reap` / `status` read from the state alone
     outputs["stack_file"] = r.file
     outputs["owner"] = r.labels.get("llmcloud-owner", "")
@@ -64,8 +88,9 @@ def build(r: ResolvedStack) -> dict[str, Any]:
     return outputs
 
 
-def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: Any,
-                   labels: dict[str, str]) -> tuple[dict[str, Any], Any]:
+def _serving_layer(
+    r: ResolvedStack, platform: Any, provider: Any, namespace: Any, labels: dict[str, str]
+) -> tuple[dict[str, Any], Any]:
     """Device plugins, controllers (KEDA, LeaderWorkerSet), one ModelServer per model, monitoring: the
     servers by model name, and the monitoring component (the front door's monitors wait for its CRDs)."""
     from .k8s.autoscaling import KedaOperator
@@ -74,26 +99,52 @@ def _serving_layer(r: ResolvedStack, platform: Any, provider: Any, namespace: An
     from .k8s.serving import LeaderWorkerSetController, ModelServer, ModelServerArgs, needs_leader_worker_set
 
     on_cluster = pulumi.ResourceOptions(provider=provider, depends_on=platform.depends_on)
-    plugins = DevicePlugins("device-plugins", DevicePluginsArgs(
-        cloud=r.cloud, pools=tuple(r.node_pools.values()), labels=labels, image_overrides=r.images), on_cluster)
+    plugins = DevicePlugins(
+        "device-plugins",
+        DevicePluginsArgs(cloud=r.cloud, pools=tuple(r.node_pools.values()), labels=labels, image_overrides=r.images),
+        on_cluster,
+    )
     controllers: list[pulumi.Resource] = [namespace, plugins, KedaOperator("keda", on_cluster)]
     if registry.cloud(r.cloud).in_cluster_autoscaler:  # e.g. EKS; GKE and AKS autoscale node pools themselves
         from .k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 
-        ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(
-            cluster_name=platform.cluster_name, region=r.region,
-            kubernetes_version=platform.outputs.get("kubernetes_version")), on_cluster)
+        ClusterAutoscaler(
+            "cluster-autoscaler",
+            ClusterAutoscalerArgs(
+                cluster_name=platform.cluster_name,
+                region=r.region,
+                kubernetes_version=platform.outputs.get("kubernetes_version"),
+            ),
+            on_cluster,
+        )
     if any(needs_leader_worker_set(m) for m in r.models.values()):
         controllers.append(LeaderWorkerSetController("lws", on_cluster))
-    servers = {name: ModelServer(name, ModelServerArgs(
-        model=m, pool=r.node_pools[m.node_pool], cloud=r.cloud, namespace=r.namespace,
-        service_account=r.service_account, bucket_urls=platform.bucket_urls, labels=labels,
-        pod_labels=platform.pod_labels, project=r.project, region=r.region, image_overrides=r.images,
-        storage_accounts=platform.outputs.get("storage_accounts", {})),
-        pulumi.ResourceOptions(provider=provider, depends_on=controllers)) for name, m in r.models.items()}
-    monitoring = ServingMonitoring("monitoring", ServingMonitoringArgs(
-        cloud=r.cloud, namespace=r.namespace, labels=labels),
-        pulumi.ResourceOptions(provider=provider, depends_on=[namespace, *platform.depends_on]))
+    servers = {
+        name: ModelServer(
+            name,
+            ModelServerArgs(
+                model=m,
+                pool=r.node_pools[m.node_pool],
+                cloud=r.cloud,
+                namespace=r.namespace,
+                service_account=r.service_account,
+                bucket_urls=platform.bucket_urls,
+                labels=labels,
+                pod_labels=platform.pod_labels,
+                project=r.project,
+                region=r.region,
+                image_overrides=r.images,
+                storage_accounts=platform.outputs.get("storage_accounts", {}),
+            ),
+            pulumi.ResourceOptions(provider=provider, depends_on=controllers),
+        )
+        for name, m in r.models.items()
+    }
+    monitoring = ServingMonitoring(
+        "monitoring",
+        ServingMonitoringArgs(cloud=r.cloud, namespace=r.namespace, labels=labels),
+        pulumi.ResourceOptions(provider=provider, depends_on=[namespace, *platform.depends_on]),
+    )
     return servers, monitoring
 
 

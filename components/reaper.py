@@ -61,12 +61,19 @@ class StackInfo:
         return (as_utc(now) - as_utc(self.last_update)).total_seconds() / 3600 if self.last_update else None
 
     def to_json(self, now: datetime) -> dict[str, Any]:
-        return {"stack": self.name, "cloud": self.cloud, "environment": self.environment,
-                "owner": self.outputs.get("owner"), "last_update": self.last_update.isoformat() if self.last_update
-                else None, "age_hours": None if self.age(now) is None else round(self.age(now) or 0.0, 1),
-                "resources": self.resource_count, "expires_at": self.outputs.get("expires_at"),
-                "expired": self.expired(now), "monthly_cost_expected": self.outputs.get("monthly_cost_expected"),
-                "error": self.error}
+        return {
+            "stack": self.name,
+            "cloud": self.cloud,
+            "environment": self.environment,
+            "owner": self.outputs.get("owner"),
+            "last_update": self.last_update.isoformat() if self.last_update else None,
+            "age_hours": None if self.age(now) is None else round(self.age(now) or 0.0, 1),
+            "resources": self.resource_count,
+            "expires_at": self.outputs.get("expires_at"),
+            "expired": self.expired(now),
+            "monthly_cost_expected": self.outputs.get("monthly_cost_expected"),
+            "error": self.error,
+        }
 
 
 def settings(backend: str | None, pulumi: str, passphrase: dict[str, str], home: Path | None = None) -> EngineSettings:
@@ -81,7 +88,10 @@ def _workspace(s: EngineSettings) -> Any:
     return auto.LocalWorkspace(
         work_dir=str(s.work_dir),
         project_settings=auto.ProjectSettings(name=PROJECT, runtime="python", backend=auto.ProjectBackend(s.backend)),
-        secrets_provider="passphrase", env_vars=s.env, pulumi_command=command)
+        secrets_provider="passphrase",
+        env_vars=s.env,
+        pulumi_command=command,
+    )
 
 
 def list_stacks(s: EngineSettings) -> list[StackInfo]:
@@ -93,8 +103,9 @@ def list_stacks(s: EngineSettings) -> list[StackInfo]:
     stacks = []
     for summary in ws.list_stacks():
         name = summary.name.rsplit("/", 1)[-1]  # org/project/stack on cloud backends
-        info = StackInfo(name, summary.last_update.replace(tzinfo=UTC) if summary.last_update else None,
-                         summary.resource_count, {})
+        info = StackInfo(
+            name, summary.last_update.replace(tzinfo=UTC) if summary.last_update else None, summary.resource_count, {}
+        )
         try:
             info.outputs = {k: v.value for k, v in ws.stack_outputs(summary.name).items()}
         except auto.CommandError as exc:

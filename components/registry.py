@@ -98,5 +98,5 @@ def require_sdk(name: str) -> None:
     c = cloud(name)
     if importlib.util.find_spec(c.sdk_module) is None:
         raise MissingPrerequisite(
-            f"the {name} SDK ({c.sdk_module.replace('_', '-')}) is not installed: "
-            f"pip install 'llmcloud[{c.pip_extra}]'")
+            f"the {name} SDK ({c.sdk_module.replace('_', '-')}) is not installed: pip install 'llmcloud[{c.pip_extra}]'"
+        )

@@ -128,8 +128,12 @@ def stack_labels(loaded: LoadedStack, cloud: str, stack_name: str) -> dict[str, 
     from .labels import EXPIRES_KEY, expiry_value, sanitize
     from .ttl import placeholder
 
-    labels = {**spec.labels, "llmcloud-stack": stack_name, "llmcloud-environment": spec.environment,
-              "llmcloud-owner": owner}
+    labels = {
+        **spec.labels,
+        "llmcloud-stack": stack_name,
+        "llmcloud-environment": spec.environment,
+        "llmcloud-owner": owner,
+    }
     if spec.expires_at is not None:
         labels[EXPIRES_KEY] = expiry_value(spec.expires_at)
     elif spec.ttl:
@@ -154,27 +158,41 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     errors: list[StackError] = []
     known = registry.names()
     if cloud not in known:
-        raise StackErrors([loaded.error(("cloud",), f"unknown cloud {cloud!r}{did_you_mean(cloud, known)}",
-                                        f"allowed: {', '.join(known)}")])
+        raise StackErrors(
+            [
+                loaded.error(
+                    ("cloud",), f"unknown cloud {cloud!r}{did_you_mean(cloud, known)}", f"allowed: {', '.join(known)}"
+                )
+            ]
+        )
     door = registry.cloud(cloud)
     missing = door.block_missing(spec)
     if missing:
-        raise StackErrors([loaded.error((cloud,), f"the target cloud is {cloud} but the stack has no {cloud}: block",
-                                        missing)])
+        raise StackErrors(
+            [loaded.error((cloud,), f"the target cloud is {cloud} but the stack has no {cloud}: block", missing)]
+        )
     cat = catalog.load(cloud)
     region, region_path = door.region(spec) or "", (cloud, door.region_field)
     if region not in cat.regions:
-        errors.append(loaded.error(region_path, f"{region!r} is not a {cloud} region llmcloud knows"
-                                   f"{did_you_mean(region, cat.regions)}",
-                                   f"allowed: {', '.join(sorted(cat.regions))}"))
+        errors.append(
+            loaded.error(
+                region_path,
+                f"{region!r} is not a {cloud} region llmcloud knows{did_you_mean(region, cat.regions)}",
+                f"allowed: {', '.join(sorted(cat.regions))}",
+            )
+        )
         raise StackErrors(errors)
     zones_override = getattr(door.block(spec), "zones", None)
     if zones_override:
         for i, zone in enumerate(zones_override):
             if zone not in cat.regions[region]:
-                errors.append(loaded.error((region_path[0], "zones", i), f"{zone!r} is not a zone of {region}"
-                                           f"{did_you_mean(zone, cat.regions[region])}",
-                                           f"allowed: {', '.join(sorted(cat.regions[region]))}"))
+                errors.append(
+                    loaded.error(
+                        (region_path[0], "zones", i),
+                        f"{zone!r} is not a zone of {region}{did_you_mean(zone, cat.regions[region])}",
+                        f"allowed: {', '.join(sorted(cat.regions[region]))}",
+                    )
+                )
 
     stack_name = f"{spec.environment}-{cloud}"
     pools: dict[str, ResolvedNodePool] = {}
@@ -203,9 +221,13 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
 
     system_machine = spec.cluster.system_machine_type.get(cloud, door.default_system_machine)
     if cat.cpu_machine(system_machine) is None and not any(m.machine_type == system_machine for m in cat.machines):
-        errors.append(loaded.error(("cluster", "system_machine_type", cloud), f"{system_machine!r} is not in the "
-                                   f"{cloud} catalog",
-                                   "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines)))
+        errors.append(
+            loaded.error(
+                ("cluster", "system_machine_type", cloud),
+                f"{system_machine!r} is not in the {cloud} catalog",
+                "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines),
+            )
+        )
     if errors:
         raise StackErrors(errors)
     resolved = _assemble(loaded, cloud, cat, region, stack_name, pools, models, system_machine)
@@ -219,8 +241,13 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     resolved = _replace(resolved, gateway=gateway)
     # Expiry (components/ttl.py): a fixed deadline now; a ttl's deadline is stamped by `up`.
     if spec.ttl and spec.expires_at is not None:
-        errors.append(loaded.error(("ttl",), "ttl and expires_at are both set",
-                                   "keep one: ttl (counted from each up) or expires_at (a fixed deadline)"))
+        errors.append(
+            loaded.error(
+                ("ttl",),
+                "ttl and expires_at are both set",
+                "keep one: ttl (counted from each up) or expires_at (a fixed deadline)",
+            )
+        )
     elif spec.expires_at is not None:
         from .ttl import iso
 
@@ -239,9 +266,16 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     return resolved
 
 
-def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, stack_name: str,
-              pools: dict[str, ResolvedNodePool], models: dict[str, ResolvedModel],
-              system_machine: str) -> ResolvedStack:
+def _assemble(
+    loaded: LoadedStack,
+    cloud: str,
+    cat: CloudCatalog,
+    region: str,
+    stack_name: str,
+    pools: dict[str, ResolvedNodePool],
+    models: dict[str, ResolvedModel],
+    system_machine: str,
+) -> ResolvedStack:
     spec = loaded.spec
     regional = spec.cluster.regional if spec.cluster.regional is not None else spec.environment == "prod"
     first_zone = None
@@ -254,22 +288,40 @@ def _assemble(loaded: LoadedStack, cloud: str, cat: CloudCatalog, region: str, s
     protect = spec.data_protected
     buckets = {
         name: ResolvedBucket(
-            name=name, physical_name=door.bucket_name(spec, stack_name, name),
-            versioning=b.versioning, kms_key=b.kms_key, protect=protect)
+            name=name,
+            physical_name=door.bucket_name(spec, stack_name, name),
+            versioning=b.versioning,
+            kms_key=b.kms_key,
+            protect=protect,
+        )
         for name, b in spec.buckets.items()
     }
     return ResolvedStack(
-        environment=spec.environment, cloud=cloud, stack_name=stack_name, file=loaded.file, region=region,
+        environment=spec.environment,
+        cloud=cloud,
+        stack_name=stack_name,
+        file=loaded.file,
+        region=region,
         project=project,
         resource_group=door.resource_group(spec),
-        regional_cluster=regional, cluster_zone=first_zone,
-        kubernetes_version=spec.cluster.kubernetes_version, release_channel=spec.cluster.release_channel,
-        private_nodes=spec.cluster.private_nodes, private_endpoint=spec.cluster.private_endpoint,
-        authorized_networks=tuple(spec.cluster.authorized_networks), system_machine_type=system_machine,
-        protect_data=protect, labels=stack_labels(loaded, cloud, stack_name), node_pools=pools, buckets=buckets,
-        models=models, gateway_auth=spec.gateway.auth,
-        budget_monthly_usd=spec.budget.monthly_usd, backend=spec.backend,
-        cloud_options=_cloud_options(door.block(spec)), usage=spec.usage.model_dump(),
+        regional_cluster=regional,
+        cluster_zone=first_zone,
+        kubernetes_version=spec.cluster.kubernetes_version,
+        release_channel=spec.cluster.release_channel,
+        private_nodes=spec.cluster.private_nodes,
+        private_endpoint=spec.cluster.private_endpoint,
+        authorized_networks=tuple(spec.cluster.authorized_networks),
+        system_machine_type=system_machine,
+        protect_data=protect,
+        labels=stack_labels(loaded, cloud, stack_name),
+        node_pools=pools,
+        buckets=buckets,
+        models=models,
+        gateway_auth=spec.gateway.auth,
+        budget_monthly_usd=spec.budget.monthly_usd,
+        backend=spec.backend,
+        cloud_options=_cloud_options(door.block(spec)),
+        usage=spec.usage.model_dump(),
         service_account=door.serving_service_account(spec.environment),
     )
 
@@ -278,42 +330,82 @@ def _cloud_options(block: Any) -> dict[str, object]:
     return block.model_dump() if block is not None else {}
 
 
-def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: str, zones_override: list[str] | None,
-                  name: str, pool: NodePoolSpec, errors: list[StackError]) -> ResolvedNodePool | None:
+def _resolve_pool(
+    loaded: LoadedStack,
+    cat: CloudCatalog,
+    cloud: str,
+    region: str,
+    zones_override: list[str] | None,
+    name: str,
+    pool: NodePoolSpec,
+    errors: list[StackError],
+) -> ResolvedNodePool | None:
     path = ("node_pools", name)
     if pool.accelerator == "none":
         machine_type = pool.machine_type.get(cloud, registry.cloud(cloud).default_system_machine)
         cpu = cat.cpu_machine(machine_type)
         if cpu is None:
-            errors.append(loaded.error((*path, "machine_type", cloud), f"{machine_type!r} is not a CPU machine type "
-                                       f"in the {cloud} catalog",
-                                       "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines)))
+            errors.append(
+                loaded.error(
+                    (*path, "machine_type", cloud),
+                    f"{machine_type!r} is not a CPU machine type in the {cloud} catalog",
+                    "allowed: " + ", ".join(m.machine_type for m in cat.cpu_machines),
+                )
+            )
             return None
         zones = tuple(zones_override or sorted(cat.regions[region]))
-        return ResolvedNodePool(name, "none", None, "cpu", None, 0, 0.0, machine_type, cpu.vcpus, cpu.memory_gib,
-                                pool.min_nodes, pool.max_nodes, pool.spot, pool.disk_gb, zones)
+        return ResolvedNodePool(
+            name,
+            "none",
+            None,
+            "cpu",
+            None,
+            0,
+            0.0,
+            machine_type,
+            cpu.vcpus,
+            cpu.memory_gib,
+            pool.min_nodes,
+            pool.max_nodes,
+            pool.spot,
+            pool.disk_gb,
+            zones,
+        )
 
     acc = cat.accelerators.get(pool.accelerator)
     if acc is None or not cat.machines_for(pool.accelerator):
         kind = catalog.kind_of(pool.accelerator)
         reason = registry.unsupported().get((cloud, kind), "") if kind else ""
-        errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} is not offered on {cloud}"
-                                   + (f" ({reason})" if reason else ""),
-                                   f"{cloud} offers: {', '.join(cat.offered_accelerators())}"))
+        errors.append(
+            loaded.error(
+                (*path, "accelerator"),
+                f"{pool.accelerator} is not offered on {cloud}" + (f" ({reason})" if reason else ""),
+                f"{cloud} offers: {', '.join(cat.offered_accelerators())}",
+            )
+        )
         return None
     zones_with = cat.zones_offering(region, pool.accelerator)
     if not zones_with:
         elsewhere = sorted(r for r in cat.regions if cat.zones_offering(r, pool.accelerator))
-        errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} is not offered in {region}",
-                                   f"{region} offers: {', '.join(cat.offered_accelerators(region)) or 'none'}; "
-                                   f"{pool.accelerator} is in: {', '.join(elsewhere) or 'no known region'}"))
+        errors.append(
+            loaded.error(
+                (*path, "accelerator"),
+                f"{pool.accelerator} is not offered in {region}",
+                f"{region} offers: {', '.join(cat.offered_accelerators(region)) or 'none'}; "
+                f"{pool.accelerator} is in: {', '.join(elsewhere) or 'no known region'}",
+            )
+        )
         return None
     if zones_override:
         zones = [z for z in zones_override if z in zones_with]
         if not zones:
-            errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} is not offered in the zones "
-                                       f"listed ({', '.join(zones_override)})",
-                                       f"zones of {region} with {pool.accelerator}: {', '.join(zones_with)}"))
+            errors.append(
+                loaded.error(
+                    (*path, "accelerator"),
+                    f"{pool.accelerator} is not offered in the zones listed ({', '.join(zones_override)})",
+                    f"zones of {region} with {pool.accelerator}: {', '.join(zones_with)}",
+                )
+            )
             return None
     else:
         zones = zones_with
@@ -322,8 +414,13 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
     if machine is None:
         return None
     if pool.spot and not machine.spot:
-        errors.append(loaded.error((*path, "spot"), f"{machine.machine_type} cannot run as spot on {cloud}",
-                                   "set spot: false, or pick a machine that spot capacity exists for"))
+        errors.append(
+            loaded.error(
+                (*path, "spot"),
+                f"{machine.machine_type} cannot run as spot on {cloud}",
+                "set spot: false, or pick a machine that spot capacity exists for",
+            )
+        )
         return None
     hosts = 1
     if acc.kind == "tpu":
@@ -332,23 +429,44 @@ def _resolve_pool(loaded: LoadedStack, cat: CloudCatalog, cloud: str, region: st
             return None
         # A multi-host slice only works whole: the pool is 0 or one slice (GKE sizes it atomically).
         if hosts > 1 and (pool.max_nodes != hosts or pool.min_nodes not in (0, hosts)):
-            errors.append(loaded.error((*path, "max_nodes"), f"a {pool.tpu_topology} slice of "
-                                       f"{machine.machine_type} has {hosts} hosts",
-                                       f"set max_nodes: {hosts} and min_nodes: 0 or {hosts}"))
+            errors.append(
+                loaded.error(
+                    (*path, "max_nodes"),
+                    f"a {pool.tpu_topology} slice of {machine.machine_type} has {hosts} hosts",
+                    f"set max_nodes: {hosts} and min_nodes: 0 or {hosts}",
+                )
+            )
             return None
     return ResolvedNodePool(
-        name=name, accelerator=pool.accelerator, accelerator_id=machine.accelerator_id or acc.id, kind=acc.kind,
-        k8s_resource=acc.k8s_resource, accelerators_per_node=machine.count,
-        accelerator_memory_gib=cat.accelerator_memory(machine), machine_type=machine.machine_type,
-        vcpus=machine.vcpus, memory_gib=machine.memory_gib, min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
-        spot=pool.spot, disk_gb=pool.disk_gb, zones=tuple(zones),
-        tpu_topology=pool.tpu_topology or machine.tpu_topology, hosts_per_slice=hosts, vendor=acc.vendor,
-        taint=acc.taint, device_plugin=acc.device_plugin, image_family=acc.image_family,
-        cores_per_device=acc.cores_per_device, capacity_reservation=pool.capacity_reservation)
+        name=name,
+        accelerator=pool.accelerator,
+        accelerator_id=machine.accelerator_id or acc.id,
+        kind=acc.kind,
+        k8s_resource=acc.k8s_resource,
+        accelerators_per_node=machine.count,
+        accelerator_memory_gib=cat.accelerator_memory(machine),
+        machine_type=machine.machine_type,
+        vcpus=machine.vcpus,
+        memory_gib=machine.memory_gib,
+        min_nodes=pool.min_nodes,
+        max_nodes=pool.max_nodes,
+        spot=pool.spot,
+        disk_gb=pool.disk_gb,
+        zones=tuple(zones),
+        tpu_topology=pool.tpu_topology or machine.tpu_topology,
+        hosts_per_slice=hosts,
+        vendor=acc.vendor,
+        taint=acc.taint,
+        device_plugin=acc.device_plugin,
+        image_family=acc.image_family,
+        cores_per_device=acc.cores_per_device,
+        capacity_reservation=pool.capacity_reservation,
+    )
 
 
-def _size_pool(loaded: LoadedStack, cloud: str, region: str, name: str, pool: NodePoolSpec,
-               errors: list[StackError]) -> NodePoolSpec | None:
+def _size_pool(
+    loaded: LoadedStack, cloud: str, region: str, name: str, pool: NodePoolSpec, errors: list[StackError]
+) -> NodePoolSpec | None:
     """accelerator: auto -> the cheapest machine that fits every model on the pool (components/optimizer)."""
     from .optimizer import cheapest
     from .sizing import facts_for
@@ -358,24 +476,47 @@ def _size_pool(loaded: LoadedStack, cloud: str, region: str, name: str, pool: No
     unknown = sorted(m_name for m_name, m in models.items() if facts_for(m.source) is None)
     if not models or unknown:
         why = f"models llmcloud cannot size: {', '.join(unknown)}" if unknown else "no model runs on it"
-        errors.append(loaded.error(path, f"auto needs models to size the pool for ({why})",
-                                   "name the accelerator, or use models listed in the catalog's models.yaml"))
+        errors.append(
+            loaded.error(
+                path,
+                f"auto needs models to size the pool for ({why})",
+                "name the accelerator, or use models listed in the catalog's models.yaml",
+            )
+        )
         return None
-    demands = [(facts_for(m.source), m.quantization, m.max_model_len, m.expected_concurrency,  # type: ignore[misc]
-                m.gpu_memory_utilization) for m in models.values()]
+    demands = [
+        (
+            facts_for(m.source),
+            m.quantization,
+            m.max_model_len,
+            m.expected_concurrency,  # type: ignore[misc]
+            m.gpu_memory_utilization,
+        )
+        for m in models.values()
+    ]
     option = cheapest(demands, cloud, region, spot=pool.spot)
     if option is None:
-        errors.append(loaded.error(path, f"no {cloud} machine in {region} fits {', '.join(sorted(models))}"
-                                   + (" as spot" if pool.spot else ""),
-                                   "quantize, shorten max_model_len, lower expected_concurrency, or use pipeline "
-                                   "parallelism across nodes with an explicit accelerator"))
+        errors.append(
+            loaded.error(
+                path,
+                f"no {cloud} machine in {region} fits {', '.join(sorted(models))}" + (" as spot" if pool.spot else ""),
+                "quantize, shorten max_model_len, lower expected_concurrency, or use pipeline "
+                "parallelism across nodes with an explicit accelerator",
+            )
+        )
         return None
-    return pool.model_copy(update={"accelerator": option.accelerator, "accelerators_per_node": option.count,
-                                   "machine_type": {**pool.machine_type, cloud: option.machine_type}})
+    return pool.model_copy(
+        update={
+            "accelerator": option.accelerator,
+            "accelerators_per_node": option.count,
+            "machine_type": {**pool.machine_type, cloud: option.machine_type},
+        }
+    )
 
 
-def _pick_machine(loaded: LoadedStack, cat: CloudCatalog, cloud: str, name: str, pool: NodePoolSpec,
-                  errors: list[StackError]) -> Machine | None:
+def _pick_machine(
+    loaded: LoadedStack, cat: CloudCatalog, cloud: str, name: str, pool: NodePoolSpec, errors: list[StackError]
+) -> Machine | None:
     """The stack's machine type (which must carry the accelerator and count), else the smallest that does."""
     path = ("node_pools", name)
     wanted = pool.machine_type.get(cloud)
@@ -390,36 +531,55 @@ def _pick_machine(loaded: LoadedStack, cat: CloudCatalog, cloud: str, name: str,
             else:
                 hint = did_you_mean(wanted, [m.machine_type for m in rows])
                 msg = f"{wanted} does not carry {pool.accelerator}{hint}"
-            errors.append(loaded.error((*path, "machine_type", cloud), msg, "machine types with "
-                                       f"{pool.accelerators_per_node} × {pool.accelerator}: "
-                                       + (", ".join(m.machine_type for m in rows
-                                                    if m.count == pool.accelerators_per_node)
-                                          or "none")))
+            errors.append(
+                loaded.error(
+                    (*path, "machine_type", cloud),
+                    msg,
+                    "machine types with "
+                    f"{pool.accelerators_per_node} × {pool.accelerator}: "
+                    + (", ".join(m.machine_type for m in rows if m.count == pool.accelerators_per_node) or "none"),
+                )
+            )
             return None
         machine = match
     else:
         fitting = [m for m in rows if m.count == pool.accelerators_per_node]
         if not fitting:
             counts = sorted({m.count for m in rows})
-            errors.append(loaded.error((*path, "accelerators_per_node"), f"no {cloud} machine carries "
-                                       f"{pool.accelerators_per_node} × {pool.accelerator}",
-                                       f"allowed: {', '.join(map(str, counts))}"))
+            errors.append(
+                loaded.error(
+                    (*path, "accelerators_per_node"),
+                    f"no {cloud} machine carries {pool.accelerators_per_node} × {pool.accelerator}",
+                    f"allowed: {', '.join(map(str, counts))}",
+                )
+            )
             return None
         usable = [m for m in fitting if m.serving]
         if not usable:
-            errors.append(loaded.error((*path, "accelerator"), f"{pool.accelerator} machines on {cloud} are not "
-                                       f"offered for serving: {fitting[0].note}", "pick another accelerator"))
+            errors.append(
+                loaded.error(
+                    (*path, "accelerator"),
+                    f"{pool.accelerator} machines on {cloud} are not offered for serving: {fitting[0].note}",
+                    "pick another accelerator",
+                )
+            )
             return None
         machine = usable[0]
     if not machine.serving:
-        errors.append(loaded.error((*path, "machine_type", cloud), f"{machine.machine_type} is not offered for "
-                                   f"serving: {machine.note}", "pick a whole-GPU machine type"))
+        errors.append(
+            loaded.error(
+                (*path, "machine_type", cloud),
+                f"{machine.machine_type} is not offered for serving: {machine.note}",
+                "pick a whole-GPU machine type",
+            )
+        )
         return None
     return machine
 
 
-def _tpu_hosts(loaded: LoadedStack, name: str, pool: NodePoolSpec, machine: Machine,
-               errors: list[StackError]) -> int | None:
+def _tpu_hosts(
+    loaded: LoadedStack, name: str, pool: NodePoolSpec, machine: Machine, errors: list[StackError]
+) -> int | None:
     """Hosts in one slice: chips in the topology / chips per host; the topology must tile whole hosts."""
     path = ("node_pools", name, "tpu_topology")
     topology = pool.tpu_topology or machine.tpu_topology
@@ -427,25 +587,40 @@ def _tpu_hosts(loaded: LoadedStack, name: str, pool: NodePoolSpec, machine: Mach
         return 1
     chips = math.prod(int(x) for x in topology.split("x"))
     if chips % machine.count:
-        errors.append(loaded.error(path, f"{topology} has {chips} chips, not a multiple of the {machine.count} "
-                                   f"chips of {machine.machine_type}", "a topology whose chip count is a multiple "
-                                   f"of {machine.count}"))
+        errors.append(
+            loaded.error(
+                path,
+                f"{topology} has {chips} chips, not a multiple of the {machine.count} chips of {machine.machine_type}",
+                f"a topology whose chip count is a multiple of {machine.count}",
+            )
+        )
         return None
     hosts = chips // machine.count
     if hosts == 1 and machine.tpu_topology and topology != machine.tpu_topology:
-        errors.append(loaded.error(path, f"{machine.machine_type} is a {machine.tpu_topology} slice, not {topology}",
-                                   f"tpu_topology: {machine.tpu_topology}, or a multi-host topology"))
+        errors.append(
+            loaded.error(
+                path,
+                f"{machine.machine_type} is a {machine.tpu_topology} slice, not {topology}",
+                f"tpu_topology: {machine.tpu_topology}, or a multi-host topology",
+            )
+        )
         return None
     if hosts > 1 and machine.count not in (4,):
         # GKE builds multi-host v5e/v6e slices from 4-chip hosts only.
-        errors.append(loaded.error(path, f"a multi-host slice ({topology}) needs 4-chip hosts, not "
-                                   f"{machine.machine_type}", "accelerators_per_node: 4 for multi-host slices"))
+        errors.append(
+            loaded.error(
+                path,
+                f"a multi-host slice ({topology}) needs 4-chip hosts, not {machine.machine_type}",
+                "accelerators_per_node: 4 for multi-host slices",
+            )
+        )
         return None
     return hosts
 
 
-def _resolve_model(loaded: LoadedStack, name: str, model: ModelSpec, pool: ResolvedNodePool,
-                   errors: list[StackError]) -> ResolvedModel:
+def _resolve_model(
+    loaded: LoadedStack, name: str, model: ModelSpec, pool: ResolvedNodePool, errors: list[StackError]
+) -> ResolvedModel:
     tp = pool.accelerators_per_node if model.tensor_parallel == "auto" else model.tensor_parallel
     tp = max(tp, 1)
     nodes = max(model.pipeline_parallel, pool.hosts_per_slice)
@@ -453,19 +628,40 @@ def _resolve_model(loaded: LoadedStack, name: str, model: ModelSpec, pool: Resol
     per_node = max(1, (pool.accelerators_per_node or 1) // tp) if nodes == 1 else 1
     needed = math.ceil(model.replicas.max / per_node) * nodes
     if needed > pool.max_nodes:
-        errors.append(loaded.error(("models", name, "replicas", "max"),
-                                   f"{model.replicas.max} replicas need {needed} nodes of pool {pool.name}, "
-                                   f"which has max_nodes {pool.max_nodes}",
-                                   f"raise node_pools.{pool.name}.max_nodes or lower replicas.max"))
+        errors.append(
+            loaded.error(
+                ("models", name, "replicas", "max"),
+                f"{model.replicas.max} replicas need {needed} nodes of pool {pool.name}, "
+                f"which has max_nodes {pool.max_nodes}",
+                f"raise node_pools.{pool.name}.max_nodes or lower replicas.max",
+            )
+        )
     if model.image:
         from .k8s.images import is_pinned
 
         if not is_pinned(model.image):
-            errors.append(loaded.error(("models", name, "image"), f"{model.image!r} is not pinned",
-                                       "a version tag other than latest (repo/image:1.2.3) or a digest (@sha256:...)"))
+            errors.append(
+                loaded.error(
+                    ("models", name, "image"),
+                    f"{model.image!r} is not pinned",
+                    "a version tag other than latest (repo/image:1.2.3) or a digest (@sha256:...)",
+                )
+            )
     return ResolvedModel(
-        name=name, source=model.source, node_pool=model.node_pool, quantization=model.quantization,
-        max_model_len=model.max_model_len, tensor_parallel=tp, pipeline_parallel=model.pipeline_parallel,
-        replicas_min=model.replicas.min, replicas_max=model.replicas.max, hf_token_env=model.hf_token_env,
-        gpu_memory_utilization=model.gpu_memory_utilization, image=model.image, nodes_per_replica=nodes,
-        replicas_per_node=per_node, expected_concurrency=model.expected_concurrency, workload=model.workload)
+        name=name,
+        source=model.source,
+        node_pool=model.node_pool,
+        quantization=model.quantization,
+        max_model_len=model.max_model_len,
+        tensor_parallel=tp,
+        pipeline_parallel=model.pipeline_parallel,
+        replicas_min=model.replicas.min,
+        replicas_max=model.replicas.max,
+        hf_token_env=model.hf_token_env,
+        gpu_memory_utilization=model.gpu_memory_utilization,
+        image=model.image,
+        nodes_per_replica=nodes,
+        replicas_per_node=per_node,
+        expected_concurrency=model.expected_concurrency,
+        workload=model.workload,
+    )

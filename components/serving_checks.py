@@ -51,8 +51,12 @@ GIB = 2**30
 def check_serving(loaded: Any, resolved: ResolvedStack) -> tuple[ResolvedStack, list[Any]]:
     """(the stack with its `images:` overrides, errors)."""
     spec = loaded.spec
-    errors = [*_image_errors(loaded, spec), *_quantization_errors(loaded, resolved), *_neuron_errors(loaded, resolved),
-              *_disk_errors(loaded, resolved)]
+    errors = [
+        *_image_errors(loaded, spec),
+        *_quantization_errors(loaded, resolved),
+        *_neuron_errors(loaded, resolved),
+        *_disk_errors(loaded, resolved),
+    ]
     return replace(resolved, images=dict(spec.images)), errors
 
 
@@ -63,11 +67,21 @@ def _image_errors(loaded: Any, spec: Any) -> list[Any]:
     errors = []
     for original, mirror in spec.images.items():
         if original not in allowed:
-            errors.append(loaded.error(("images", original), f"{original!r} is not an image llmcloud deploys",
-                                       "allowed keys: " + ", ".join(sorted(allowed))))
+            errors.append(
+                loaded.error(
+                    ("images", original),
+                    f"{original!r} is not an image llmcloud deploys",
+                    "allowed keys: " + ", ".join(sorted(allowed)),
+                )
+            )
         elif not is_pinned(mirror):
-            errors.append(loaded.error(("images", original), f"{mirror!r} is not pinned",
-                                       "a version tag other than latest (registry/repo:1.2.3) or a digest"))
+            errors.append(
+                loaded.error(
+                    ("images", original),
+                    f"{mirror!r} is not pinned",
+                    "a version tag other than latest (registry/repo:1.2.3) or a digest",
+                )
+            )
     return errors
 
 
@@ -83,23 +97,35 @@ def _quantization_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
         published = facts.checkpoint_quantization
         where = ("models", name, "quantization")
         if published is None and method not in ON_THE_FLY:
-            errors.append(loaded.error(where, f"{method} needs a checkpoint published in that format, but "
-                                       f"{facts.name} is a {facts.dtype} checkpoint (vLLM fails at start)",
-                                       f"use {' or '.join(ON_THE_FLY[:2])} (quantized on load), or a {method} "
-                                       "checkpoint as source" + _example(method)))
+            errors.append(
+                loaded.error(
+                    where,
+                    f"{method} needs a checkpoint published in that format, but "
+                    f"{facts.name} is a {facts.dtype} checkpoint (vLLM fails at start)",
+                    f"use {' or '.join(ON_THE_FLY[:2])} (quantized on load), or a {method} "
+                    "checkpoint as source" + _example(method),
+                )
+            )
         elif published is not None and method not in PRE_QUANTIZED.get(published, (published,)):
-            errors.append(loaded.error(where, f"{facts.name} is published as {published}; --quantization {method} "
-                                       "cannot read it",
-                                       f"use {' or '.join(PRE_QUANTIZED.get(published, (published,)))}, or null "
-                                       "(vLLM reads the checkpoint's own format)"))
+            errors.append(
+                loaded.error(
+                    where,
+                    f"{facts.name} is published as {published}; --quantization {method} cannot read it",
+                    f"use {' or '.join(PRE_QUANTIZED.get(published, (published,)))}, or null "
+                    "(vLLM reads the checkpoint's own format)",
+                )
+            )
     return errors
 
 
 def _example(method: str) -> str:
     from .sizing import load_models
 
-    hits = [f.name for f in load_models().values() if f.checkpoint_quantization in
-            [k for k, v in PRE_QUANTIZED.items() if method in v]]
+    hits = [
+        f.name
+        for f in load_models().values()
+        if f.checkpoint_quantization in [k for k, v in PRE_QUANTIZED.items() if method in v]
+    ]
     return f" (the catalog knows e.g. hf://{hits[0]})" if hits else ""
 
 
@@ -111,19 +137,26 @@ def serving_warnings(resolved: ResolvedStack) -> list[str]:
     for name, model in resolved.models.items():
         if model.quantization and facts_for(model.source) is None:
             kind = "quantizes it on load" if model.quantization in ON_THE_FLY else "needs a checkpoint in that format"
-            out.append(f"models.{name}: the catalog does not know {model.source}; --quantization "
-                       f"{model.quantization} {kind}, which vLLM checks only at start")
+            out.append(
+                f"models.{name}: the catalog does not know {model.source}; --quantization "
+                f"{model.quantization} {kind}, which vLLM checks only at start"
+            )
     return out
 
 
 def _neuron_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
     from .k8s.weights import is_object_store
 
-    return [loaded.error(("models", name, "source"), f"{model.source}: the Neuron images load weights from local "
-                         "disk (NxD Inference); streaming from object storage is a CUDA feature",
-                         "use an hf:// source for models on Inferentia/Trainium pools")
-            for name, model in resolved.models.items()
-            if resolved.node_pools[model.node_pool].kind == "neuron" and is_object_store(model.source)]
+    return [
+        loaded.error(
+            ("models", name, "source"),
+            f"{model.source}: the Neuron images load weights from local "
+            "disk (NxD Inference); streaming from object storage is a CUDA feature",
+            "use an hf:// source for models on Inferentia/Trainium pools",
+        )
+        for name, model in resolved.models.items()
+        if resolved.node_pools[model.node_pool].kind == "neuron" and is_object_store(model.source)
+    ]
 
 
 def disk_capacity_gib(cloud: str, pool: ResolvedNodePool) -> tuple[float, str]:
@@ -142,8 +175,12 @@ def disk_need(model: ResolvedModel, pool: ResolvedNodePool) -> dict[str, int]:
     """GiB one pod of the model writes to the node, by volume."""
     from .k8s import weights as serving
 
-    parts = {"weights": serving.weights_volume_gib(model, pool), "home": serving.HOME_GIB,
-             "tmp": serving.TMP_GIB, "writable layer": serving.WRITABLE_LAYER_GIB}
+    parts = {
+        "weights": serving.weights_volume_gib(model, pool),
+        "home": serving.HOME_GIB,
+        "tmp": serving.TMP_GIB,
+        "writable layer": serving.WRITABLE_LAYER_GIB,
+    }
     if pool.kind == "neuron":
         parts["neuron artifacts"] = serving.NEURON_ARTIFACTS_GIB
     return {k: v for k, v in parts.items() if v}
@@ -174,15 +211,20 @@ def _disk_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
         total = pods_gib + image + reserve
         if _fits(capacity, pods_gib, image):
             continue
-        biggest = max((m for m in resolved.models.values() if m.node_pool == pool_name),
-                      key=lambda m: sum(disk_need(m, pool).values()))
+        biggest = max(
+            (m for m in resolved.models.values() if m.node_pool == pool_name),
+            key=lambda m: sum(disk_need(m, pool).values()),
+        )
         parts = " + ".join(f"{k} {v}" for k, v in disk_need(biggest, pool).items())
         need_gb = required_disk_gb(pods_gib, image)
-        errors.append(loaded.error(
-            ("node_pools", pool_name, "disk_gb"),
-            f"{where} cannot hold what runs on a node: {pods_gib} GiB for model pods (model {biggest.name}: {parts}"
-            f" GiB per pod) + {image} GiB serving image + {reserve} GiB kept free (kubelet eviction 10 % and "
-            f"{SYSTEM_GIB} GiB system) = {total} GiB",
-            f"raise node_pools.{pool_name}.disk_gb to at least {need_gb}, or serve the weights from a bucket "
-            "(bucket://, streamed into accelerator memory, nothing on disk)"))
+        errors.append(
+            loaded.error(
+                ("node_pools", pool_name, "disk_gb"),
+                f"{where} cannot hold what runs on a node: {pods_gib} GiB for model pods (model {biggest.name}: {parts}"
+                f" GiB per pod) + {image} GiB serving image + {reserve} GiB kept free (kubelet eviction 10 % and "
+                f"{SYSTEM_GIB} GiB system) = {total} GiB",
+                f"raise node_pools.{pool_name}.disk_gb to at least {need_gb}, or serve the weights from a bucket "
+                "(bucket://, streamed into accelerator memory, nothing on disk)",
+            )
+        )
     return errors

@@ -99,13 +99,19 @@ def fake_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePulu
 # ---- expected failures: the rehearsal (issue 16) refuses these stacks until the named issues land ----------
 # One reviewed list, never a silenced check: each test below runs and is reported as XFAIL while the
 # rehearsal finds the deploy would fail, and as XPASS once the fix lands (then delete its line here).
-_GCP = ("#17: GCP APIs not enabled by the plan, no firewall for KEDA 6443/LWS 9443 from the private control "
-        "plane, Workload Identity members created before the cluster; #15: KEDA ScaledObject/"
-        "TriggerAuthentication created before the keda release installs their CRDs")
-_AWS = ("#18: EKS node groups before the vpc-cni add-on and their role's policies, Kubernetes provider before the "
-        "access policy association; #15: ScaledObjects before the KEDA CRDs")
-_AZURE = ("#19: AKS 1.31 is past its last support day on 2026-12-01; every pool is tainted so the gateway, KEDA, "
-          "cert-manager and Prometheus cannot schedule; #15: ScaledObjects before the KEDA CRDs")
+_GCP = (
+    "#17: GCP APIs not enabled by the plan, no firewall for KEDA 6443/LWS 9443 from the private control "
+    "plane, Workload Identity members created before the cluster; #15: KEDA ScaledObject/"
+    "TriggerAuthentication created before the keda release installs their CRDs"
+)
+_AWS = (
+    "#18: EKS node groups before the vpc-cni add-on and their role's policies, Kubernetes provider before the "
+    "access policy association; #15: ScaledObjects before the KEDA CRDs"
+)
+_AZURE = (
+    "#19: AKS 1.31 is past its last support day on 2026-12-01; every pool is tainted so the gateway, KEDA, "
+    "cert-manager and Prometheus cannot schedule; #15: ScaledObjects before the KEDA CRDs"
+)
 # Bundled stacks that the rehearsal stops, each naming the issue that fixes it. Empty since issues #15, #17,
 # #18 and #19 landed; a test listed here is an expected failure (not strict), so delete its line once it passes.
 REHEARSAL_XFAIL: dict[str, str] = {}

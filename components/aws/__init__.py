@@ -25,6 +25,7 @@ class Aws(BaseCloud):
     sdk_module = "pulumi_aws"
     pip_extra = "aws"
     object_store_scheme = "s3"
+
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py).
     # Never used: API Gateway HTTP APIs (30 s integration cap, no response streaming).
     @property
@@ -38,38 +39,58 @@ class Aws(BaseCloud):
             Product,
         )
 
-        return MappingProxyType({
-            # ALB idle timeout: 1-4,000 s.
-            "load_balancer": Product("Application Load Balancer", 4_000 - LB_TIMEOUT_MARGIN, True,
-                                     limit=AWS_ALB_TIMEOUT),
-            # REST API integration with response_transfer_mode STREAM: up to 15 minutes; buffered: 29 s.
-            # needs_domain: the REST API is reached through its custom domain only.
-            "managed": Product("API Gateway REST API (response streaming)", 900, True, limit=AWS_MANAGED_TIMEOUT,
-                               buffered_max=AWS_BUFFERED_MAX, buffered_limit=AWS_MANAGED_BUFFERED),
-        })
+        return MappingProxyType(
+            {
+                # ALB idle timeout: 1-4,000 s.
+                "load_balancer": Product(
+                    "Application Load Balancer", 4_000 - LB_TIMEOUT_MARGIN, True, limit=AWS_ALB_TIMEOUT
+                ),
+                # REST API integration with response_transfer_mode STREAM: up to 15 minutes; buffered: 29 s.
+                # needs_domain: the REST API is reached through its custom domain only.
+                "managed": Product(
+                    "API Gateway REST API (response streaming)",
+                    900,
+                    True,
+                    limit=AWS_MANAGED_TIMEOUT,
+                    buffered_max=AWS_BUFFERED_MAX,
+                    buffered_limit=AWS_MANAGED_BUFFERED,
+                ),
+            }
+        )
 
     def front_door_problems(self, loaded: Any, resolved: Any, kind: str) -> list[Any]:
         from ..gateway_checks import AWS_EXISTING_SUBNETS
 
-        if kind == "load_balancer" and resolved.cloud_options.get("subnet_ids") \
-                and not resolved.cloud_options.get("vpc_id"):
+        if (
+            kind == "load_balancer"
+            and resolved.cloud_options.get("subnet_ids")
+            and not resolved.cloud_options.get("vpc_id")
+        ):
             return [loaded.error(("aws", "subnet_ids"), *AWS_EXISTING_SUBNETS)]
         return []
+
     ci_login = CiLogin(
-        "Authenticate to AWS (OIDC)", "aws-actions/configure-aws-credentials",
+        "Authenticate to AWS (OIDC)",
+        "aws-actions/configure-aws-credentials",
         MappingProxyType({"role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}"}),
-        "AWS_OIDC_TOKEN", "sts.amazonaws.com",
-        ('echo "$AWS_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
-         'export AWS_WEB_IDENTITY_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" AWS_ROLE_ARN="$AWS_ROLE_ARN"'),
-        "s3")
+        "AWS_OIDC_TOKEN",
+        "sts.amazonaws.com",
+        (
+            'echo "$AWS_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+            'export AWS_WEB_IDENTITY_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" AWS_ROLE_ARN="$AWS_ROLE_ARN"',
+        ),
+        "s3",
+    )
     token_prefix = "aws"
     region_field = "region"
     default_system_machine = "m6i.xlarge"
     in_cluster_autoscaler = True  # EKS managed node groups scale only when the Cluster Autoscaler asks
     data_resource_types = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
     unsupported = MappingProxyType({"tpu": "AWS offers no TPUs; use Inferentia2/Trainium (Neuron) or a GPU"})
-    credentials_help = ("AWS credentials: AWS_PROFILE or ~/.aws/config (`aws sso login`), a role via "
-                        "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (OIDC in CI), or a container/instance role")
+    credentials_help = (
+        "AWS credentials: AWS_PROFILE or ~/.aws/config (`aws sso login`), a role via "
+        "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (OIDC in CI), or a container/instance role"
+    )
     label_fields = ("tags",)
     max_labels = 50
     prices_url_env = "LLMCLOUD_AWS_PRICING_URL"
@@ -95,8 +116,12 @@ class Aws(BaseCloud):
         if not token.startswith("aws:"):
             return None
         if token.startswith("aws:index/getCallerIdentity"):
-            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/offline",
-                    "userId": "OFFLINE", "id": "123456789012"}
+            return {
+                "accountId": "123456789012",
+                "arn": "arn:aws:iam::123456789012:user/offline",
+                "userId": "OFFLINE",
+                "id": "123456789012",
+            }
         if token.startswith("aws:index/getPartition"):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if token.startswith("aws:index/getAvailabilityZones"):
@@ -108,12 +133,21 @@ class Aws(BaseCloud):
         return {}
 
     def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
-        return (any_env(env, "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
-                or (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file())
-
+        return (
+            any_env(
+                env,
+                "AWS_ACCESS_KEY_ID",
+                "AWS_PROFILE",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            )
+            or (home / ".aws" / "credentials").is_file()
+            or (home / ".aws" / "config").is_file()
+        )
 
     def weights_url(self, bucket: Any) -> str:
         return f"s3://{bucket.physical_name}"
+
 
 CLOUD: Cloud = Aws()  # mypy checks Aws against the Cloud protocol (tests/unit/test_types.py)

@@ -36,10 +36,21 @@ def kms_key_arn(kms_key: str, partition: str, region: str, account: str) -> str:
 
 
 def tls_only_policy(bucket_arn: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -53,8 +64,7 @@ class S3WeightsBucketArgs:
 class S3WeightsBucket(pulumi.ComponentResource):
     """Outputs: name, arn, url (s3://name), kms_key_arn (empty with SSE-S3)."""
 
-    def __init__(self, name: str, args: S3WeightsBucketArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: S3WeightsBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:aws:S3WeightsBucket", name, None, opts)
         b = args.bucket
         child = pulumi.ResourceOptions(parent=self)
@@ -78,35 +88,57 @@ class S3WeightsBucket(pulumi.ComponentResource):
         arn = pulumi.Output.all(partition, self.bucket.bucket).apply(lambda a: f"arn:{a[0]}:s3:::{a[1]}")
         # S3 refuses concurrent configuration changes on one bucket (OperationAborted): chain them.
         ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket_id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=child)
+            f"{name}-ownership",
+            bucket=bucket_id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
         public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ownership]))
+            f"{name}-public-access",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ownership]),
+        )
         if b.kms_key:
             self.kms_key_arn = pulumi.Output.all(partition, account).apply(
-                lambda a: kms_key_arn(b.kms_key or "", a[0], args.region, a[1]))
+                lambda a: kms_key_arn(b.kms_key or "", a[0], args.region, a[1])
+            )
             default = _SseDefault(sse_algorithm="aws:kms", kms_master_key_id=b.kms_key)
         else:
             self.kms_key_arn = pulumi.Output.from_input("")
             default = _SseDefault(sse_algorithm="AES256")
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket_id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=default, bucket_key_enabled=bool(b.kms_key))],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]))
+            f"{name}-encryption",
+            bucket=bucket_id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=default, bucket_key_enabled=bool(b.kms_key)
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]),
+        )
         versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket_id,
+            f"{name}-versioning",
+            bucket=bucket_id,
             # Suspended, not Disabled: valid whatever the bucket's history.
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled" if b.versioning else "Suspended"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption]))
-        rules = [aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="abort-incomplete-uploads", status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-            abort_incomplete_multipart_upload=aws.s3.
-            BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7))]
+                status="Enabled" if b.versioning else "Suspended"
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption]),
+        )
+        rules = [
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="abort-incomplete-uploads",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=7
+                ),
+            )
+        ]
         if b.versioning:
             # Old versions of multi-GB weight files add up. One rule cannot say "at most three, none older
             # than 30 days": with newer_noncurrent_versions S3 keeps the newest three for ever. So two rules:
@@ -114,28 +146,48 @@ class S3WeightsBucket(pulumi.ComponentResource):
             # https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html
             expire = aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs
             everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="")
-            rules.append(aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-old-versions", status="Enabled", filter=everything,
-                noncurrent_version_expiration=expire(noncurrent_days=30),
-                # A delete marker with no version left behind it only slows listings: remove it.
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True)))
-            rules.append(aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="keep-three-old-versions", status="Enabled", filter=everything,
-                noncurrent_version_expiration=expire(noncurrent_days=1, newer_noncurrent_versions=3)))
+            rules.append(
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=everything,
+                    noncurrent_version_expiration=expire(noncurrent_days=30),
+                    # A delete marker with no version left behind it only slows listings: remove it.
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
+                )
+            )
+            rules.append(
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="keep-three-old-versions",
+                    status="Enabled",
+                    filter=everything,
+                    noncurrent_version_expiration=expire(noncurrent_days=1, newer_noncurrent_versions=3),
+                )
+            )
         lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket_id, rules=rules,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
-        tls_only = aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket_id, policy=arn.apply(tls_only_policy),
-                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[lifecycle]))
+            f"{name}-lifecycle",
+            bucket=bucket_id,
+            rules=rules,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        tls_only = aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket_id,
+            policy=arn.apply(tls_only_policy),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[lifecycle]),
+        )
         if args.log_bucket is not None:
             from .logs import PREFIXES
 
-            aws.s3.BucketLogging(f"{name}-access-logs", bucket=bucket_id, target_bucket=args.log_bucket,
-                                 target_prefix=f"{PREFIXES['s3']}/{b.name}/",
-                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[tls_only]))
+            aws.s3.BucketLogging(
+                f"{name}-access-logs",
+                bucket=bucket_id,
+                target_bucket=args.log_bucket,
+                target_prefix=f"{PREFIXES['s3']}/{b.name}/",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[tls_only]),
+            )
 
         self.name = self.bucket.bucket
         self.arn = arn
         self.url = self.bucket.bucket.apply(lambda n: f"s3://{n}")
-        self.register_outputs({"name": self.name, "arn": self.arn, "url": self.url,
-                               "kms_key_arn": self.kms_key_arn})
+        self.register_outputs({"name": self.name, "arn": self.arn, "url": self.url, "kms_key_arn": self.kms_key_arn})

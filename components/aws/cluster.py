@@ -38,21 +38,51 @@ AFTER_NODES_ADDONS = ("coredns",)
 
 def trust_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -> str:
     """An IAM trust policy letting an AWS service principal assume a role."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)}],
+        }
+    )
 
 
 def secrets_key_policy(partition: str, account: str, region: str, log_group: str) -> str:
     """The secrets key's policy: the account's IAM decides who administers and uses it (the cluster role
     gets Encrypt/Decrypt there); the CloudWatch Logs service may use it for one log group."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-         "Action": "kms:*", "Resource": "*"},
-        {"Sid": "ControlPlaneLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-         "Resource": "*", "Condition": {"ArnEquals": {
-             "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:{log_group}"}}},
-    ]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ControlPlaneLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Action": [
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnEquals": {
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"arn:{partition}:logs:{region}:{account}:log-group:{log_group}"
+                            )
+                        }
+                    },
+                },
+            ],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -93,29 +123,56 @@ class EksCluster(pulumi.ComponentResource):
         cluster_role = aws.iam.Role(
             f"{name}-cluster",
             assume_role_policy=trust_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
-            description=f"EKS control plane of {args.cluster_name}", tags=tags, opts=child)
+            description=f"EKS control plane of {args.cluster_name}",
+            tags=tags,
+            opts=child,
+        )
         cluster_policy = aws.iam.RolePolicyAttachment(
-            f"{name}-cluster-policy", role=cluster_role.name, policy_arn=managed("AmazonEKSClusterPolicy"),
-            opts=child)
+            f"{name}-cluster-policy", role=cluster_role.name, policy_arn=managed("AmazonEKSClusterPolicy"), opts=child
+        )
         log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
         self.kms_key = aws.kms.Key(
-            f"{name}-secrets", description=f"Kubernetes secrets of {args.cluster_name} (envelope encryption)",
-            enable_key_rotation=True, deletion_window_in_days=30 if args.deletion_protection else 7,
+            f"{name}-secrets",
+            description=f"Kubernetes secrets of {args.cluster_name} (envelope encryption)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if args.deletion_protection else 7,
             policy=pulumi.Output.all(partition, caller.account_id).apply(
-                lambda a: secrets_key_policy(a[0], a[1], args.region, log_group_name)),
-            tags=tags, opts=child)
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{args.cluster_name}",
-                      target_key_id=self.kms_key.key_id, opts=child)
+                lambda a: secrets_key_policy(a[0], a[1], args.region, log_group_name)
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-secrets", name=f"alias/eks/{args.cluster_name}", target_key_id=self.kms_key.key_id, opts=child
+        )
         # EKS encrypts and decrypts secrets' data keys as the cluster role.
         kms_policy = aws.iam.RolePolicy(
-            f"{name}-cluster-kms", role=cluster_role.id,
-            policy=self.kms_key.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Resource": arn,
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]}]})),
-            opts=child)
+            f"{name}-cluster-kms",
+            role=cluster_role.id,
+            policy=self.kms_key.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Resource": arn,
+                                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=log_group_name, retention_in_days=args.log_retention_days,
-            kms_key_id=self.kms_key.arn, tags=tags, opts=child)
+            f"{name}-logs",
+            name=log_group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=self.kms_key.arn,
+            tags=tags,
+            opts=child,
+        )
 
         public = not args.private_endpoint
         cidrs = list(args.authorized_networks) if public and args.authorized_networks else None
@@ -131,40 +188,52 @@ class EksCluster(pulumi.ComponentResource):
                 public_access_cidrs=cidrs,  # None: any address (still authenticated and authorized)
             ),
             access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
+            ),
             bootstrap_self_managed_addons=False,
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
-                resources=["secrets"],
-                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn)),
+                resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn)
+            ),
             enabled_cluster_log_types=list(LOG_TYPES),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.support_type),
             deletion_protection=args.deletion_protection,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection,
-                                        depends_on=[cluster_policy, kms_policy, log_group]),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.deletion_protection, depends_on=[cluster_policy, kms_policy, log_group]
+            ),
         )
         cluster_name = self.cluster.name
 
         # ---- who may administer it: the identity running `llmcloud up`. An assumed-role session ARN
         # (arn:aws:sts::...:assumed-role/R/s) is not a valid principal: use the role's IAM ARN.
         deployer = aws.iam.get_session_context_output(arn=caller.arn, opts=invoke).issuer_arn
-        admin = aws.eks.AccessEntry(f"{name}-admin", cluster_name=cluster_name, principal_arn=deployer,
-                                    type="STANDARD", tags=tags, opts=child)
+        admin = aws.eks.AccessEntry(
+            f"{name}-admin", cluster_name=cluster_name, principal_arn=deployer, type="STANDARD", tags=tags, opts=child
+        )
         self.admin_access = aws.eks.AccessPolicyAssociation(
-            f"{name}-admin", cluster_name=cluster_name, principal_arn=deployer,
+            f"{name}-admin",
+            cluster_name=cluster_name,
+            principal_arn=deployer,
             policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{ADMIN_POLICY}"),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]),
+        )
 
         # ---- add-ons that must run before nodes can become Ready
         addons = {a: _addon(f"{name}-{a}", cluster_name, a, tags, child) for a in BEFORE_NODES_ADDONS}
 
         # ---- node role (shared by every node group of the cluster)
-        node_role = aws.iam.Role(f"{name}-nodes", assume_role_policy=trust_policy("ec2.amazonaws.com"),
-                                 description=f"EKS nodes of {args.cluster_name}", tags=tags, opts=child)
-        node_policies = [aws.iam.RolePolicyAttachment(f"{name}-nodes-{p}", role=node_role.name,
-                                                      policy_arn=managed(p), opts=child)
-                         for p in NODE_POLICIES]
+        node_role = aws.iam.Role(
+            f"{name}-nodes",
+            assume_role_policy=trust_policy("ec2.amazonaws.com"),
+            description=f"EKS nodes of {args.cluster_name}",
+            tags=tags,
+            opts=child,
+        )
+        node_policies = [
+            aws.iam.RolePolicyAttachment(f"{name}-nodes-{p}", role=node_role.name, policy_arn=managed(p), opts=child)
+            for p in NODE_POLICIES
+        ]
         # No access entry for the node role: EKS creates the EC2_LINUX entry itself for managed node
         # groups (creating it here too would conflict).
 
@@ -179,14 +248,15 @@ class EksCluster(pulumi.ComponentResource):
             ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=args.system_min_nodes, max_size=args.system_max_nodes,
-                desired_size=args.system_min_nodes),
+                min_size=args.system_min_nodes, max_size=args.system_max_nodes, desired_size=args.system_min_nodes
+            ),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             launch_template=template_ref(system_lt),
             labels={POOL_LABEL: "system"},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"],
-                                        depends_on=[*node_policies, *addons.values()]),
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["scalingConfig.desiredSize"], depends_on=[*node_policies, *addons.values()]
+            ),
         )
         after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[self.system_node_group])
         for a in AFTER_NODES_ADDONS:
@@ -200,19 +270,38 @@ class EksCluster(pulumi.ComponentResource):
         # Node groups wait for these: nodes cannot become Ready before their role policies and the CNI.
         self.node_prerequisites: list[pulumi.Resource] = [*node_policies, *addons.values()]
         self.security_group_id = self.cluster.vpc_config.cluster_security_group_id
-        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
-            cluster_name, self.cluster.endpoint, self.cluster.certificate_authority.data,
-        ).apply(lambda a: kubeconfig(a[0], a[1], a[2], args.region)))
-        self.register_outputs({"name": self.name, "endpoint": self.endpoint, "arn": self.arn,
-                               "kubeconfig": self.kubeconfig, "node_role_arn": self.node_role_arn,
-                               "security_group_id": self.security_group_id})
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                cluster_name,
+                self.cluster.endpoint,
+                self.cluster.certificate_authority.data,
+            ).apply(lambda a: kubeconfig(a[0], a[1], a[2], args.region))
+        )
+        self.register_outputs(
+            {
+                "name": self.name,
+                "endpoint": self.endpoint,
+                "arn": self.arn,
+                "kubeconfig": self.kubeconfig,
+                "node_role_arn": self.node_role_arn,
+                "security_group_id": self.security_group_id,
+            }
+        )
 
 
-def _addon(name: str, cluster_name: pulumi.Input[str], addon: str, tags: dict[str, str],
-           opts: pulumi.ResourceOptions) -> aws.eks.Addon:
+def _addon(
+    name: str, cluster_name: pulumi.Input[str], addon: str, tags: dict[str, str], opts: pulumi.ResourceOptions
+) -> aws.eks.Addon:
     """An EKS managed add-on at the cluster version's default; llmcloud owns its configuration."""
-    return aws.eks.Addon(name, cluster_name=cluster_name, addon_name=addon, tags=tags, opts=opts,
-                         resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE")
+    return aws.eks.Addon(
+        name,
+        cluster_name=cluster_name,
+        addon_name=addon,
+        tags=tags,
+        opts=opts,
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+    )
 
 
 def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -220,8 +309,12 @@ def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
     from ..k8s.kubeconfig import exec_kubeconfig
 
     return exec_kubeconfig(
-        name, endpoint, ca_data, "aws",
+        name,
+        endpoint,
+        ca_data,
+        "aws",
         ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
         install_hint="Install the AWS CLI v2, see "
-                     "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
-        interactiveMode="Never")
+        "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
+        interactiveMode="Never",
+    )

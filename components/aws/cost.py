@@ -66,8 +66,13 @@ def cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
 def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
     yield ctx.hourly("network.nat", "NAT gateway", "gateway-hour", "nat_gateway_hour", note=step.name)
     if ctx.first_time("nat-data"):
-        yield ctx.per_gb("network.nat", "NAT gateway data processing", "nat_gateway_gb", ctx.usage.nat_gb_month,
-                         "usage.nat_gb_month (S3 traffic skips NAT through the gateway endpoint)")
+        yield ctx.per_gb(
+            "network.nat",
+            "NAT gateway data processing",
+            "nat_gateway_gb",
+            ctx.usage.nat_gb_month,
+            "usage.nat_gb_month (S3 traffic skips NAT through the gateway endpoint)",
+        )
 
 
 @pricer("aws", "aws:ec2/eip:Eip")
@@ -88,19 +93,36 @@ def kms_key(step: Step, ctx: PricingContext) -> Iterator[Line]:
 def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
     if step.name.endswith("-audit-logs"):  # components/aws/logs.py: sized by the catalog's assumption
         gb = float(ctx.catalog.service("audit_logs_gb_month", ctx.region, 0.0))
-        yield ctx.per_gb("audit_logs", "S3 Standard (audit logs)", "object_storage_gb_month", gb,
-                         "catalog audit_logs_gb_month (assumed)", unit="GB-month")
+        yield ctx.per_gb(
+            "audit_logs",
+            "S3 Standard (audit logs)",
+            "object_storage_gb_month",
+            gb,
+            "catalog audit_logs_gb_month (assumed)",
+            unit="GB-month",
+        )
         return
-    yield ctx.per_gb(f"buckets.{ctx.key_of(step)}", "S3 Standard", "object_storage_gb_month", ctx.usage.stored_gb,
-                     "usage.stored_gb", unit="GB-month")
+    yield ctx.per_gb(
+        f"buckets.{ctx.key_of(step)}",
+        "S3 Standard",
+        "object_storage_gb_month",
+        ctx.usage.stored_gb,
+        "usage.stored_gb",
+        unit="GB-month",
+    )
 
 
 @pricer("aws", "aws:lb/loadBalancer:LoadBalancer")
 def load_balancer(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """The front door's ALB: hours, plus capacity units approximated by the bytes it serves."""
     yield ctx.hourly("front_door", "Application Load Balancer", "ALB-hour", "load_balancer_hour")
-    yield ctx.per_gb("front_door", "Application Load Balancer capacity (approx. by GB)", "load_balancer_gb",
-                     ctx.usage.egress_gb_month, "usage.egress_gb_month")
+    yield ctx.per_gb(
+        "front_door",
+        "Application Load Balancer capacity (approx. by GB)",
+        "load_balancer_gb",
+        ctx.usage.egress_gb_month,
+        "usage.egress_gb_month",
+    )
 
 
 @pricer("aws", "aws:secretsmanager/secret:Secret")
@@ -113,8 +135,15 @@ def rest_api(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """gateway.kind managed: REST API calls, per million (usage.requests_per_month)."""
     price = float(ctx.catalog.service("front_door_million_requests", ctx.region, 0.0))
     millions = ctx.usage.requests_per_month / 1e6
-    yield Line("front_door", "API Gateway REST API requests", "million requests", price,
-               Band(millions, millions, millions), hours=1, note="usage.requests_per_month")
+    yield Line(
+        "front_door",
+        "API Gateway REST API requests",
+        "million requests",
+        price,
+        Band(millions, millions, millions),
+        hours=1,
+        note="usage.requests_per_month",
+    )
 
 
 @pricer("aws", "aws:wafv2/webAcl:WebAcl")
@@ -123,16 +152,31 @@ def web_acl(step: Step, ctx: PricingContext) -> Iterator[Line]:
     yield ctx.monthly("front_door.waf", "WAFv2 web ACL", "web-ACL-month", "waf_web_acl_month")
     rules = len(step.inputs.get("rules") or [])
     price = float(ctx.catalog.service("waf_rule_month", ctx.region, 0.0))
-    yield Line("front_door.waf", "WAFv2 rules", "rule-month", price, Band(rules, rules, rules), hours=1,
-               note="rate-based + managed IP reputation")
+    yield Line(
+        "front_door.waf",
+        "WAFv2 rules",
+        "rule-month",
+        price,
+        Band(rules, rules, rules),
+        hours=1,
+        note="rate-based + managed IP reputation",
+    )
     millions = ctx.usage.requests_per_month / 1e6
     price = float(ctx.catalog.service("waf_million_requests", ctx.region, 0.0))
-    yield Line("front_door.waf", "WAFv2 requests", "million requests", price, Band(millions, millions, millions),
-               hours=1, note="usage.requests_per_month")
+    yield Line(
+        "front_door.waf",
+        "WAFv2 requests",
+        "million requests",
+        price,
+        Band(millions, millions, millions),
+        hours=1,
+        note="usage.requests_per_month",
+    )
 
 
 @pricer("aws", "aws:ec2/flowLog:FlowLog")
 def flow_log(step: Step, ctx: PricingContext) -> Iterator[Line]:
     gb = float(ctx.catalog.service("flow_logs_gb_month", ctx.region, 0.0))
-    yield ctx.per_gb("network.flow_logs", "VPC flow logs to S3", "flow_logs_gb", gb,
-                     "catalog flow_logs_gb_month (assumed)")
+    yield ctx.per_gb(
+        "network.flow_logs", "VPC flow logs to S3", "flow_logs_gb", gb, "catalog flow_logs_gb_month (assumed)"
+    )

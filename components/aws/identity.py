@@ -31,31 +31,61 @@ def bucket_read_policy(bucket_arns: Sequence[str], kms_key_arns: Sequence[str] =
     KMS key only through S3."""
     statements: list[dict[str, object]] = [
         {"Sid": "ListWeights", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": list(bucket_arns)},
-        {"Sid": "ReadWeights", "Effect": "Allow", "Action": ["s3:GetObject"],
-         "Resource": [f"{arn}/*" for arn in bucket_arns]},
+        {
+            "Sid": "ReadWeights",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"{arn}/*" for arn in bucket_arns],
+        },
     ]
     keys = [k for k in kms_key_arns if k]
     if keys:
-        statements.append({"Sid": "DecryptWeights", "Effect": "Allow", "Action": ["kms:Decrypt"],
-                           "Resource": keys,
-                           "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}})
+        statements.append(
+            {
+                "Sid": "DecryptWeights",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": keys,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            }
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def cluster_autoscaler_policy(cluster_name: str) -> str:
     """What Cluster Autoscaler needs on AWS: read everywhere, resize only this cluster's groups.
     https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md#iam-policy"""
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "Discover", "Effect": "Allow", "Resource": "*", "Action": [
-            "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-            "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
-            "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
-            "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
-            "eks:DescribeNodegroup"]},
-        {"Sid": "ScaleOwnGroups", "Effect": "Allow", "Resource": "*", "Action": [
-            "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-         "Condition": {"StringEquals": {f"aws:ResourceTag/{CA_TAG}/{cluster_name}": "owned"}}},
-    ]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Discover",
+                    "Effect": "Allow",
+                    "Resource": "*",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                        "eks:DescribeNodegroup",
+                    ],
+                },
+                {
+                    "Sid": "ScaleOwnGroups",
+                    "Effect": "Allow",
+                    "Resource": "*",
+                    "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "Condition": {"StringEquals": {f"aws:ResourceTag/{CA_TAG}/{cluster_name}": "owned"}},
+                },
+            ],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -71,19 +101,27 @@ class EksPodIdentityArgs:
 class EksPodIdentity(pulumi.ComponentResource):
     """Outputs: role_arn, annotations (always {}: Pod Identity needs none on the service account)."""
 
-    def __init__(self, name: str, args: EksPodIdentityArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: EksPodIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:aws:EksPodIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=trust_policy(POD_IDENTITY_PRINCIPAL, POD_IDENTITY_ACTIONS),
+            f"{name}-role",
+            assume_role_policy=trust_policy(POD_IDENTITY_PRINCIPAL, POD_IDENTITY_ACTIONS),
             description=args.description or f"Pod Identity of {args.namespace}/{args.service_account}",
-            max_session_duration=3600, tags=args.tags, opts=child)
+            max_session_duration=3600,
+            tags=args.tags,
+            opts=child,
+        )
         policy = aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=args.policy, opts=child)
         self.association = aws.eks.PodIdentityAssociation(
-            f"{name}-association", cluster_name=args.cluster_name, namespace=args.namespace,
-            service_account=args.service_account, role_arn=role.arn, tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
+            f"{name}-association",
+            cluster_name=args.cluster_name,
+            namespace=args.namespace,
+            service_account=args.service_account,
+            role_arn=role.arn,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
         self.role_arn = role.arn
         self.annotations: pulumi.Output[dict[str, str]] = pulumi.Output.from_input({})
         self.register_outputs({"role_arn": self.role_arn, "annotations": self.annotations})

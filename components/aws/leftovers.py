@@ -15,8 +15,16 @@ from .preflight import _call
 
 # List prices (USD, us regions, on 2026-07-30) the catalog does not carry; estimates.
 # https://aws.amazon.com/ebs/pricing/, https://aws.amazon.com/vpc/pricing/ (public IPv4)
-DISK_GB_MONTH = {"gp3": 0.08, "gp2": 0.10, "io1": 0.125, "io2": 0.125, "st1": 0.045, "sc1": 0.015, "standard": 0.05,
-                 "": 0.08}
+DISK_GB_MONTH = {
+    "gp3": 0.08,
+    "gp2": 0.10,
+    "io1": 0.125,
+    "io2": 0.125,
+    "st1": 0.045,
+    "sc1": 0.015,
+    "standard": 0.05,
+    "": 0.08,
+}
 ADDRESS_HOUR = 0.005  # a public IPv4 address left reserved
 
 
@@ -90,7 +98,16 @@ def _price(x: Leftover, region: str, ec2: Any) -> Leftover | None:
         x.monthly = 1.0  # a customer-managed key, per month
     elif x.type == "s3" or x.type.startswith("s3:"):
         x.kept, x.note = True, "data (kept by destroy without --delete-data)"
-    elif x.type in ("ec2:vpc", "ec2:subnet", "ec2:route-table", "ec2:security-group", "ec2:internet-gateway",
-                    "iam:role", "ec2:launch-template", "logs:log-group", "ec2:vpc-endpoint"):
+    elif x.type in (
+        "ec2:vpc",
+        "ec2:subnet",
+        "ec2:route-table",
+        "ec2:security-group",
+        "ec2:internet-gateway",
+        "iam:role",
+        "ec2:launch-template",
+        "logs:log-group",
+        "ec2:vpc-endpoint",
+    ):
         x.monthly = 0.0  # free, or billed only by use
     return x

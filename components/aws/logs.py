@@ -25,31 +25,56 @@ PREFIXES = {"flow": "vpc-flow-logs", "s3": "s3-access", "alb": "alb"}
 
 def log_bucket_policy(bucket_arn: str, account: str, elb_account_arn: str | None) -> str:
     """Each log writer may put objects under its prefix for this account only; no request without TLS."""
+
     def put(sid: str, principal: dict[str, str], prefix: str, extra: dict | None = None) -> dict:
         condition: dict = {"StringEquals": {"aws:SourceAccount": account}} if "Service" in principal else {}
         for key, value in (extra or {}).items():
             condition.setdefault(key, {}).update(value)
-        statement = {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
-                     "Resource": f"{bucket_arn}/{prefix}/*"}
+        statement = {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{prefix}/*",
+        }
         if condition:
             statement["Condition"] = condition
         return statement
 
     statements = [
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-         "Resource": [bucket_arn, f"{bucket_arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        put("FlowLogsWrite", {"Service": "delivery.logs.amazonaws.com"}, PREFIXES["flow"],
-            {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}),
-        {"Sid": "FlowLogsAclCheck", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
-         "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": bucket_arn,
-         "Condition": {"StringEquals": {"aws:SourceAccount": account}}},
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        put(
+            "FlowLogsWrite",
+            {"Service": "delivery.logs.amazonaws.com"},
+            PREFIXES["flow"],
+            {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+        ),
+        {
+            "Sid": "FlowLogsAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        },
         put("S3AccessLogsWrite", {"Service": "logging.s3.amazonaws.com"}, PREFIXES["s3"]),
-        put("AlbLogsWrite", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-            f"{PREFIXES['alb']}/AWSLogs/{account}"),
+        put(
+            "AlbLogsWrite",
+            {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+            f"{PREFIXES['alb']}/AWSLogs/{account}",
+        ),
     ]
     if elb_account_arn:
-        statements.append(put("AlbLogsWriteLegacyRegion", {"AWS": elb_account_arn},
-                              f"{PREFIXES['alb']}/AWSLogs/{account}"))
+        statements.append(
+            put("AlbLogsWriteLegacyRegion", {"AWS": elb_account_arn}, f"{PREFIXES['alb']}/AWSLogs/{account}")
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -70,9 +95,13 @@ class AuditLogBucket(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
         elb = aws.elb.get_service_account_output(opts=invoke).arn
         physical = account.apply(lambda a: f"{args.physical_name[:50].rstrip('-')}-{a}")
-        self.bucket = aws.s3.Bucket(name, bucket=physical, force_destroy=False, tags=args.tags,
-                                    opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
-                                                                retain_on_delete=args.protect))
+        self.bucket = aws.s3.Bucket(
+            name,
+            bucket=physical,
+            force_destroy=False,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
         bucket_id = self.bucket.id
         arn = pulumi.Output.all(partition, self.bucket.bucket).apply(lambda a: f"arn:{a[0]}:s3:::{a[1]}")
 
@@ -80,37 +109,63 @@ class AuditLogBucket(pulumi.ComponentResource):
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
         ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket_id,
+            f"{name}-ownership",
+            bucket=bucket_id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         public = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=after(ownership))
+            f"{name}-public-access",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=after(ownership),
+        )
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket_id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))],
-            opts=after(public))
+            f"{name}-encryption",
+            bucket=bucket_id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+            opts=after(public),
+        )
         versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket_id,
+            f"{name}-versioning",
+            bucket=bucket_id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=after(encryption))
+            opts=after(encryption),
+        )
         lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket_id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-logs", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=RETENTION_DAYS),
-                noncurrent_version_expiration=aws.s3.
-                BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(noncurrent_days=1),
-                abort_incomplete_multipart_upload=aws.s3.
-                BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1))],
-            opts=after(versioning))
+            f"{name}-lifecycle",
+            bucket=bucket_id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=RETENTION_DAYS),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=1
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=1
+                    ),
+                )
+            ],
+            opts=after(versioning),
+        )
         self.policy = aws.s3.BucketPolicy(
-            f"{name}-policy", bucket=bucket_id,
+            f"{name}-policy",
+            bucket=bucket_id,
             policy=pulumi.Output.all(arn, account, elb).apply(lambda a: log_bucket_policy(a[0], a[1], a[2])),
-            opts=after(lifecycle))
+            opts=after(lifecycle),
+        )
         self.name = self.bucket.bucket
         self.arn = arn
         self.register_outputs({"name": self.name, "arn": self.arn})

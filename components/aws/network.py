@@ -62,21 +62,40 @@ class AwsNetwork(pulumi.ComponentResource):
         def tagged(role: str, **extra: str) -> dict[str, str]:
             return {**tags, "Name": f"{name}-{role}", **extra}
 
-        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_support=True,
-                          enable_dns_hostnames=True, tags=tagged("vpc"), opts=child)
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=tagged("vpc"),
+            opts=child,
+        )
         # Adopting the default security group with no ingress or egress blocks removes all its rules.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags=tagged("default-unused"), opts=child)
         if args.flow_log_bucket_arn is not None:
             from .logs import PREFIXES
 
-            aws.ec2.FlowLog(f"{name}-flow-logs", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="s3",
-                            log_destination=pulumi.Output.from_input(args.flow_log_bucket_arn).apply(
-                                lambda arn: f"{arn}/{PREFIXES['flow']}/"),
-                            max_aggregation_interval=600, tags=tagged("flow-logs"), opts=child)
+            aws.ec2.FlowLog(
+                f"{name}-flow-logs",
+                vpc_id=vpc.id,
+                traffic_type="ALL",
+                log_destination_type="s3",
+                log_destination=pulumi.Output.from_input(args.flow_log_bucket_arn).apply(
+                    lambda arn: f"{arn}/{PREFIXES['flow']}/"
+                ),
+                max_aggregation_interval=600,
+                tags=tagged("flow-logs"),
+                opts=child,
+            )
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tagged("igw"), opts=child)
         public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags=tagged("public"), opts=child)
-        aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id,
-                      destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
 
         private_cidrs, public_cidrs = subnet_cidrs(args.cidr, len(args.azs))
         self.private_subnets: dict[str, pulumi.Output[str]] = {}
@@ -86,39 +105,73 @@ class AwsNetwork(pulumi.ComponentResource):
         for i, az in enumerate(args.azs):
             short = az.rsplit("-", 1)[-1]  # "az1", "az2", ...: short, stable resource names
             public = aws.ec2.Subnet(
-                f"{name}-public-{short}", vpc_id=vpc.id, availability_zone_id=az, cidr_block=public_cidrs[i],
+                f"{name}-public-{short}",
+                vpc_id=vpc.id,
+                availability_zone_id=az,
+                cidr_block=public_cidrs[i],
                 map_public_ip_on_launch=False,  # only NAT gateways and load balancers live here
-                tags=tagged(f"public-{short}", **{PUBLIC_ELB_TAG: "1"}), opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-public-{short}", subnet_id=public.id,
-                                          route_table_id=public_rt.id, opts=child)
+                tags=tagged(f"public-{short}", **{PUBLIC_ELB_TAG: "1"}),
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{short}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
+            )
             public_ids.append(public.id)
             if args.nat_per_az or i == 0:
-                eip = aws.ec2.Eip(f"{name}-nat-{short}", domain="vpc", tags=tagged(f"nat-{short}"),
-                                  opts=child)
-                nats.append(aws.ec2.NatGateway(
-                    f"{name}-nat-{short}", allocation_id=eip.id, subnet_id=public.id,
-                    connectivity_type="public", tags=tagged(f"nat-{short}"),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
+                eip = aws.ec2.Eip(f"{name}-nat-{short}", domain="vpc", tags=tagged(f"nat-{short}"), opts=child)
+                nats.append(
+                    aws.ec2.NatGateway(
+                        f"{name}-nat-{short}",
+                        allocation_id=eip.id,
+                        subnet_id=public.id,
+                        connectivity_type="public",
+                        tags=tagged(f"nat-{short}"),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                    )
+                )
 
             private = aws.ec2.Subnet(
-                f"{name}-private-{short}", vpc_id=vpc.id, availability_zone_id=az, cidr_block=private_cidrs[i],
+                f"{name}-private-{short}",
+                vpc_id=vpc.id,
+                availability_zone_id=az,
+                cidr_block=private_cidrs[i],
                 map_public_ip_on_launch=False,
-                tags=tagged(f"private-{short}", **{PRIVATE_ELB_TAG: "1"}), opts=child)
-            rt = aws.ec2.RouteTable(f"{name}-private-{short}", vpc_id=vpc.id, tags=tagged(f"private-{short}"),
-                                    opts=child)
-            aws.ec2.Route(f"{name}-private-{short}-default", route_table_id=rt.id,
-                          destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[-1].id, opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-private-{short}", subnet_id=private.id,
-                                          route_table_id=rt.id, opts=child)
+                tags=tagged(f"private-{short}", **{PRIVATE_ELB_TAG: "1"}),
+                opts=child,
+            )
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-{short}", vpc_id=vpc.id, tags=tagged(f"private-{short}"), opts=child
+            )
+            aws.ec2.Route(
+                f"{name}-private-{short}-default",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[-1].id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{short}", subnet_id=private.id, route_table_id=rt.id, opts=child
+            )
             self.private_subnets[az] = private.id
             private_tables.append(rt.id)
 
-        aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
-                            vpc_endpoint_type="Gateway", route_table_ids=private_tables, tags=tagged("s3"),
-                            opts=child)
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=private_tables,
+            tags=tagged("s3"),
+            opts=child,
+        )
 
         self.vpc_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*self.private_subnets.values())
         self.public_subnet_ids = pulumi.Output.all(*public_ids)
-        self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids,
-                               "public_subnet_ids": self.public_subnet_ids})
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "private_subnet_ids": self.private_subnet_ids,
+                "public_subnet_ids": self.public_subnet_ids,
+            }
+        )

@@ -44,8 +44,7 @@ ACCELERATOR_LABEL = "llmcloud.dev/accelerator"
 AMI_TYPES = {"gpu": "AL2023_x86_64_NVIDIA", "neuron": "AL2023_x86_64_NEURON", "cpu": "AL2023_x86_64_STANDARD"}
 CA_TAG = "k8s.io/cluster-autoscaler"
 # Cluster Autoscaler writes taint effects the Kubernetes way.
-_K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute",
-               "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+_K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
 
 def node_labels(pool: ResolvedNodePool) -> dict[str, str]:
@@ -95,12 +94,20 @@ def instance_types(pool: ResolvedNodePool, region: str) -> list[str]:
     siblings = []
     for m in cat.machines_for(pool.accelerator, pool.accelerators_per_node):
         price = cat.machine_price(region, m)
-        if (m.machine_type == pool.machine_type or not m.serving or not m.spot or price is None
-                or price.spot is None or m.vcpus < pool.vcpus or m.memory_gib < pool.memory_gib
-                or (m.local_ssd_gib > 0) != nvme or capacity_block_only(m.machine_type, region)):
+        if (
+            m.machine_type == pool.machine_type
+            or not m.serving
+            or not m.spot
+            or price is None
+            or price.spot is None
+            or m.vcpus < pool.vcpus
+            or m.memory_gib < pool.memory_gib
+            or (m.local_ssd_gib > 0) != nvme
+            or capacity_block_only(m.machine_type, region)
+        ):
             continue
         siblings.append((price.spot, m.machine_type))
-    return [pool.machine_type, *[t for _, t in sorted(siblings)][:SPOT_TYPES - 1]]
+    return [pool.machine_type, *[t for _, t in sorted(siblings)][: SPOT_TYPES - 1]]
 
 
 def local_storage_user_data() -> str:
@@ -108,10 +115,14 @@ def local_storage_user_data() -> str:
     and the kubelet. EKS adds the cluster part and merges both (AL2023, no custom AMI)."""
     import base64
 
-    config = ("---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n"
-              "  instance:\n    localStorage:\n      strategy: RAID0\n")
-    text = (f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"\n\n'
-            f"--{MIME_BOUNDARY}\nContent-Type: application/node.eks.aws\n\n{config}\n--{MIME_BOUNDARY}--\n")
+    config = (
+        "---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n"
+        "  instance:\n    localStorage:\n      strategy: RAID0\n"
+    )
+    text = (
+        f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"\n\n'
+        f"--{MIME_BOUNDARY}\nContent-Type: application/node.eks.aws\n\n{config}\n--{MIME_BOUNDARY}--\n"
+    )
     return base64.b64encode(text.encode()).decode()
 
 
@@ -121,18 +132,31 @@ def _tag_slug(key: str, cluster_name: str) -> str:
     return "cluster" if rest == cluster_name else re.sub(r"[^A-Za-z0-9.-]+", "-", rest)
 
 
-def launch_template(name: str, *, disk_gb: int, tags: dict[str, str], parent: pulumi.Resource,
-                    throughput_mbps: int = 125, local_nvme: bool = False, capacity_reservation: str | None = None,
-                    capacity_block: bool = False) -> aws.ec2.LaunchTemplate:
+def launch_template(
+    name: str,
+    *,
+    disk_gb: int,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+    throughput_mbps: int = 125,
+    local_nvme: bool = False,
+    capacity_reservation: str | None = None,
+    capacity_block: bool = False,
+) -> aws.ec2.LaunchTemplate:
     """The node launch template: root volume, instance metadata options, tags on what gets launched;
     local NVMe as RAID0 for containerd and the kubelet; the capacity reservation to launch into."""
     launched = {**tags, "Name": name}
     reservation = None
     if capacity_reservation:
-        target = (aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
-            capacity_reservation_id=capacity_reservation) if capacity_reservation.startswith("cr-") else
+        target = (
             aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
-                capacity_reservation_resource_group_arn=capacity_reservation))
+                capacity_reservation_id=capacity_reservation
+            )
+            if capacity_reservation.startswith("cr-")
+            else aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+                capacity_reservation_resource_group_arn=capacity_reservation
+            )
+        )
         reservation = aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(capacity_reservation_target=target)
     return aws.ec2.LaunchTemplate(
         name,
@@ -141,17 +165,28 @@ def launch_template(name: str, *, disk_gb: int, tags: dict[str, str], parent: pu
         user_data=local_storage_user_data() if local_nvme else None,
         capacity_reservation_specification=reservation,
         instance_market_options=aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(market_type="capacity-block")
-        if capacity_block else None,
-        block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-            device_name="/dev/xvda",  # the AL2023 root device
-            ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                volume_size=ROOT_GB_WITH_LOCAL_NVME if local_nvme else disk_gb, volume_type="gp3", iops=3000,
-                throughput=throughput_mbps,
-                encrypted="true", delete_on_termination="true"))],
+        if capacity_block
+        else None,
+        block_device_mappings=[
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name="/dev/xvda",  # the AL2023 root device
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=ROOT_GB_WITH_LOCAL_NVME if local_nvme else disk_gb,
+                    volume_type="gp3",
+                    iops=3000,
+                    throughput=throughput_mbps,
+                    encrypted="true",
+                    delete_on_termination="true",
+                ),
+            )
+        ],
         metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
-        tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=t, tags=launched)
-                            for t in ("instance", "volume", "network-interface")],
+            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+        ),
+        tag_specifications=[
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=t, tags=launched)
+            for t in ("instance", "volume", "network-interface")
+        ],
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -174,8 +209,9 @@ class EksAcceleratorNodeGroupArgs:
 class EksAcceleratorNodeGroup(pulumi.ComponentResource):
     """Outputs: name (the node group), instance_type, ami_type, autoscaling_group (ASG name)."""
 
-    def __init__(self, name: str, args: EksAcceleratorNodeGroupArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: EksAcceleratorNodeGroupArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("llmcloud:aws:EksAcceleratorNodeGroup", name, None, opts)
         # Children do not inherit the component's depends_on (pulumi/pulumi#8721): the node group must wait
         # for the vpc-cni add-on and the node role's policies itself.
@@ -184,10 +220,16 @@ class EksAcceleratorNodeGroup(pulumi.ComponentResource):
         ami_type = AMI_TYPES[pool.kind]  # a KeyError here means resolve let a TPU through: a bug
         # Multi-GB serving images: a faster root volume shortens cold starts of accelerator nodes.
         capacity_block = bool(pool.capacity_reservation) and capacity_block_only(pool.machine_type, args.region)
-        lt = launch_template(f"{name}-nodes", disk_gb=pool.disk_gb, tags=args.tags, parent=self,
-                             throughput_mbps=125 if pool.kind == "cpu" else 500,
-                             local_nvme=local_nvme_gib(pool.machine_type) > 0,
-                             capacity_reservation=pool.capacity_reservation, capacity_block=capacity_block)
+        lt = launch_template(
+            f"{name}-nodes",
+            disk_gb=pool.disk_gb,
+            tags=args.tags,
+            parent=self,
+            throughput_mbps=125 if pool.kind == "cpu" else 500,
+            local_nvme=local_nvme_gib(pool.machine_type) > 0,
+            capacity_reservation=pool.capacity_reservation,
+            capacity_block=capacity_block,
+        )
         capacity_type = "CAPACITY_BLOCK" if capacity_block else "SPOT" if pool.spot else "ON_DEMAND"
         self.node_group = aws.eks.NodeGroup(
             name,
@@ -198,7 +240,8 @@ class EksAcceleratorNodeGroup(pulumi.ComponentResource):
             ami_type=ami_type,
             capacity_type=capacity_type,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=pool.min_nodes, max_size=pool.max_nodes, desired_size=pool.min_nodes),
+                min_size=pool.min_nodes, max_size=pool.max_nodes, desired_size=pool.min_nodes
+            ),
             # One node at a time: accelerator capacity is scarce, a surge may not be granted.
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
@@ -212,12 +255,20 @@ class EksAcceleratorNodeGroup(pulumi.ComponentResource):
         # Managed node group tags stay on the node group; the autoscaler reads the ASG's own tags.
         for key, value in autoscaler_tags(args.cluster_name, pool).items():
             aws.autoscaling.Tag(
-                f"{name}-ca-{_tag_slug(key, args.cluster_name)}", autoscaling_group_name=asg,
+                f"{name}-ca-{_tag_slug(key, args.cluster_name)}",
+                autoscaling_group_name=asg,
                 tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
-                opts=pulumi.ResourceOptions(parent=self))
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.name = self.node_group.node_group_name
         self.instance_type = pulumi.Output.from_input(pool.machine_type)
         self.ami_type = pulumi.Output.from_input(ami_type)
         self.autoscaling_group = asg
-        self.register_outputs({"name": self.name, "instance_type": self.instance_type,
-                               "ami_type": self.ami_type, "autoscaling_group": self.autoscaling_group})
+        self.register_outputs(
+            {
+                "name": self.name,
+                "instance_type": self.instance_type,
+                "ami_type": self.ami_type,
+                "autoscaling_group": self.autoscaling_group,
+            }
+        )

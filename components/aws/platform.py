@@ -30,11 +30,18 @@ def build_platform(r: ResolvedStack) -> Platform:
     tags = r.labels
 
     # prod: independent records (flow logs, S3 server access logs, ALB access logs) in one audit-log bucket.
-    audit = AuditLogBucket(f"{name}-audit-logs", AuditLogBucketArgs(
-        physical_name=f"llmcloud-{r.stack_name}-audit-logs", protect=r.protect_data, tags=tags), opts) \
-        if prod else None
-    after_audit = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[audit.policy])) \
-        if audit else opts
+    audit = (
+        AuditLogBucket(
+            f"{name}-audit-logs",
+            AuditLogBucketArgs(physical_name=f"llmcloud-{r.stack_name}-audit-logs", protect=r.protect_data, tags=tags),
+            opts,
+        )
+        if prod
+        else None
+    )
+    after_audit = (
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[audit.policy])) if audit else opts
+    )
 
     existing = list(r.cloud_options.get("subnet_ids") or [])
     outputs: dict[str, object] = {}
@@ -45,11 +52,18 @@ def build_platform(r: ResolvedStack) -> Platform:
         private_by_az: dict[str, pulumi.Input[str]] | None = None
         outputs["vpc_id"] = r.cloud_options.get("vpc_id") or ""
     else:
-        network = AwsNetwork(f"{name}-net", AwsNetworkArgs(
-            region=r.region, azs=network_azs(r),
-            # `cluster.regional` (default: true in prod) asks for zone-redundancy: one NAT per AZ.
-            nat_per_az=r.regional_cluster, tags=tags,
-            flow_log_bucket_arn=audit.arn if audit else None), after_audit)
+        network = AwsNetwork(
+            f"{name}-net",
+            AwsNetworkArgs(
+                region=r.region,
+                azs=network_azs(r),
+                # `cluster.regional` (default: true in prod) asks for zone-redundancy: one NAT per AZ.
+                nat_per_az=r.regional_cluster,
+                tags=tags,
+                flow_log_bucket_arn=audit.arn if audit else None,
+            ),
+            after_audit,
+        )
         private_all = network.private_subnet_ids
         private_by_az = network.private_subnets
         outputs["vpc_id"] = network.vpc_id
@@ -60,37 +74,81 @@ def build_platform(r: ResolvedStack) -> Platform:
     warning = support_warning(version, eks_versions(r.region), today(), prod)
     if warning:
         pulumi.log.warn(warning)
-    cluster = EksCluster(name, EksClusterArgs(
-        cluster_name=cluster_name, region=r.region, subnet_ids=private_all,
-        kubernetes_version=version, private_endpoint=r.private_endpoint,
-        authorized_networks=r.authorized_networks, system_instance_type=r.system_machine_type,
-        system_min_nodes=2 if r.regional_cluster else 1,
-        support_type="EXTENDED" if prod else "STANDARD", deletion_protection=r.protect_data,
-        log_retention_days=90 if prod else 30, tags=tags), opts)
+    cluster = EksCluster(
+        name,
+        EksClusterArgs(
+            cluster_name=cluster_name,
+            region=r.region,
+            subnet_ids=private_all,
+            kubernetes_version=version,
+            private_endpoint=r.private_endpoint,
+            authorized_networks=r.authorized_networks,
+            system_instance_type=r.system_machine_type,
+            system_min_nodes=2 if r.regional_cluster else 1,
+            support_type="EXTENDED" if prod else "STANDARD",
+            deletion_protection=r.protect_data,
+            log_retention_days=90 if prod else 30,
+            tags=tags,
+        ),
+        opts,
+    )
 
     after_cluster = pulumi.ResourceOptions(depends_on=cluster.node_prerequisites)
     groups_opts = pulumi.ResourceOptions.merge(opts, after_cluster)
-    groups = [EksAcceleratorNodeGroup(f"{name}-{pool.name}", EksAcceleratorNodeGroupArgs(
-        cluster_name=cluster_name, node_role_arn=cluster.node_role_arn,
-        subnet_ids=[private_by_az[z] for z in pool_azs(r, pool)] if private_by_az is not None else private_all,
-        pool=pool, region=r.region, tags=tags), groups_opts)
-        for pool in r.node_pools.values()]
+    groups = [
+        EksAcceleratorNodeGroup(
+            f"{name}-{pool.name}",
+            EksAcceleratorNodeGroupArgs(
+                cluster_name=cluster_name,
+                node_role_arn=cluster.node_role_arn,
+                subnet_ids=[private_by_az[z] for z in pool_azs(r, pool)] if private_by_az is not None else private_all,
+                pool=pool,
+                region=r.region,
+                tags=tags,
+            ),
+            groups_opts,
+        )
+        for pool in r.node_pools.values()
+    ]
 
-    buckets = {b.name: S3WeightsBucket(f"{name}-{b.name}", S3WeightsBucketArgs(
-        bucket=b, region=r.region, tags=tags, log_bucket=audit.name if audit else None), after_audit)
-        for b in r.buckets.values()}
+    buckets = {
+        b.name: S3WeightsBucket(
+            f"{name}-{b.name}",
+            S3WeightsBucketArgs(bucket=b, region=r.region, tags=tags, log_bucket=audit.name if audit else None),
+            after_audit,
+        )
+        for b in r.buckets.values()
+    }
 
     arns = [b.arn for b in buckets.values()]
     keys = [b.kms_key_arn for b in buckets.values()]
     read_policy = pulumi.Output.all(*arns, *keys).apply(
-        lambda a: bucket_read_policy(a[:len(arns)], a[len(arns):], r.region))
-    serving = EksPodIdentity(f"{name}-serving", EksPodIdentityArgs(
-        cluster_name=cluster.name, namespace=r.namespace, service_account=r.service_account,
-        policy=read_policy, description="llmcloud model servers: read the weights buckets", tags=tags), opts)
-    autoscaler = EksPodIdentity(f"{name}-autoscaler", EksPodIdentityArgs(
-        cluster_name=cluster.name, namespace=AUTOSCALER_NAMESPACE, service_account=AUTOSCALER_SERVICE_ACCOUNT,
-        policy=cluster_autoscaler_policy(cluster_name), tags=tags,
-        description="Cluster Autoscaler: resize this cluster's node groups"), opts)
+        lambda a: bucket_read_policy(a[: len(arns)], a[len(arns) :], r.region)
+    )
+    serving = EksPodIdentity(
+        f"{name}-serving",
+        EksPodIdentityArgs(
+            cluster_name=cluster.name,
+            namespace=r.namespace,
+            service_account=r.service_account,
+            policy=read_policy,
+            description="llmcloud model servers: read the weights buckets",
+            tags=tags,
+        ),
+        opts,
+    )
+    autoscaler = EksPodIdentity(
+        f"{name}-autoscaler",
+        EksPodIdentityArgs(
+            cluster_name=cluster.name,
+            namespace=AUTOSCALER_NAMESPACE,
+            service_account=AUTOSCALER_SERVICE_ACCOUNT,
+            policy=cluster_autoscaler_policy(cluster_name),
+            tags=tags,
+            description="Cluster Autoscaler: resize this cluster's node groups",
+        ),
+        opts,
+    )
 
     return Platform(
         cluster_name=cluster.name,
@@ -100,10 +158,20 @@ def build_platform(r: ResolvedStack) -> Platform:
         depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
         # The deployer may call Kubernetes only once its access policy is associated.
         provider_depends_on=[cluster.admin_access],
-        front_door={**front_door, "vpc_id": outputs["vpc_id"], "cluster": cluster, "tags": tags,
-                    "log_bucket": audit.name if audit else None, "log_bucket_ready": audit.policy if audit else None,
-                    "private_subnet_ids": private_all},
-        outputs={"kubernetes_version": version, "cluster_endpoint": cluster.endpoint,
-                 "serving_role_arn": serving.role_arn,
-                 "autoscaler_role_arn": autoscaler.role_arn, **outputs},
+        front_door={
+            **front_door,
+            "vpc_id": outputs["vpc_id"],
+            "cluster": cluster,
+            "tags": tags,
+            "log_bucket": audit.name if audit else None,
+            "log_bucket_ready": audit.policy if audit else None,
+            "private_subnet_ids": private_all,
+        },
+        outputs={
+            "kubernetes_version": version,
+            "cluster_endpoint": cluster.endpoint,
+            "serving_role_arn": serving.role_arn,
+            "autoscaler_role_arn": autoscaler.role_arn,
+            **outputs,
+        },
     )

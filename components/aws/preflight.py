@@ -76,8 +76,10 @@ def _call(fn: Any, **kwargs: Any) -> Any:
 
 def offered_zones(ec2: Any, instance_type: str) -> set[str]:
     zones: set[str] = set()
-    kwargs: dict[str, Any] = {"LocationType": "availability-zone-id",
-                              "Filters": [{"Name": "instance-type", "Values": [instance_type]}]}
+    kwargs: dict[str, Any] = {
+        "LocationType": "availability-zone-id",
+        "Filters": [{"Name": "instance-type", "Values": [instance_type]}],
+    }
     while True:
         page = _call(ec2.describe_instance_type_offerings, **kwargs) or {}
         zones.update(o["Location"] for o in page.get("InstanceTypeOfferings", []))
@@ -106,10 +108,17 @@ def check(resolved: Any, pools: list[Any], ec2: Any = None, quotas: Any = None) 
             limits[code] = quota_limit(quotas, code)
         offered = offered_zones(ec2, pool.machine_type)
         family = family_of(pool.machine_type)
-        c = PoolCheck(pool=pool.name, machine_type=pool.machine_type, accelerator=pool.accelerator,
-                      zones=list(pool.zones), offered=sorted(z for z in pool.zones if z in offered),
-                      need=pool.max_nodes * pool.vcpus, unit="vCPUs",
-                      metric=f"{code} ({'spot' if pool.spot else 'on-demand'} {family} instances)",
-                      limit=limits[code], used=None)
+        c = PoolCheck(
+            pool=pool.name,
+            machine_type=pool.machine_type,
+            accelerator=pool.accelerator,
+            zones=list(pool.zones),
+            offered=sorted(z for z in pool.zones if z in offered),
+            need=pool.max_nodes * pool.vcpus,
+            unit="vCPUs",
+            metric=f"{code} ({'spot' if pool.spot else 'on-demand'} {family} instances)",
+            limit=limits[code],
+            used=None,
+        )
         checks.append(judge(c))
     return checks

@@ -29,20 +29,33 @@ INDEX_PATH = "/offers/v1.0/aws/AmazonEC2/current/region_index.json"
 CSV_PREAMBLE_LINES = 5  # FormatVersion, Disclaimer, Publication Date, Version, OfferCode
 # CSV column -> the JSON attribute name used below
 CSV_COLUMNS = {
-    "Instance Type": "instanceType", "Operating System": "operatingSystem", "Tenancy": "tenancy",
-    "Pre Installed S/W": "preInstalledSw", "CapacityStatus": "capacitystatus",
-    "License Model": "licenseModel", "Region Code": "regionCode", "MarketOption": "marketoption",
+    "Instance Type": "instanceType",
+    "Operating System": "operatingSystem",
+    "Tenancy": "tenancy",
+    "Pre Installed S/W": "preInstalledSw",
+    "CapacityStatus": "capacitystatus",
+    "License Model": "licenseModel",
+    "Region Code": "regionCode",
+    "MarketOption": "marketoption",
 }
-LIST_PRICE_ATTRIBUTES = {"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
-                         "capacitystatus": "Used", "licenseModel": "No License required"}
-SPOT_NOTE = ("aws: spot prices kept from the shipped catalog (the Price List has no Spot prices; see "
-             "https://aws.amazon.com/ec2/spot/pricing/)")
+LIST_PRICE_ATTRIBUTES = {
+    "operatingSystem": "Linux",
+    "tenancy": "Shared",
+    "preInstalledSw": "NA",
+    "capacitystatus": "Used",
+    "licenseModel": "No License required",
+}
+SPOT_NOTE = (
+    "aws: spot prices kept from the shipped catalog (the Price List has no Spot prices; see "
+    "https://aws.amazon.com/ec2/spot/pricing/)"
+)
 
 
 def is_list_price(attributes: dict[str, str]) -> bool:
     # marketoption (newer files): CapacityBlock rows are prepaid blocks, not On-Demand list prices
-    return (all(attributes.get(k) == v for k, v in LIST_PRICE_ATTRIBUTES.items())
-            and attributes.get("marketoption", "OnDemand") in ("", "OnDemand"))
+    return all(attributes.get(k) == v for k, v in LIST_PRICE_ATTRIBUTES.items()) and attributes.get(
+        "marketoption", "OnDemand"
+    ) in ("", "OnDemand")
 
 
 def offer_urls(index: dict[str, Any], base_url: str, regions: list[str], fmt: str) -> dict[str, str]:
@@ -90,9 +103,11 @@ def csv_prices(body: IO[bytes], instance_types: set[str]) -> dict[str, float]:
 
 
 def json_prices(offer: dict[str, Any], instance_types: set[str]) -> dict[str, float]:
-    skus = {sku: p["attributes"]["instanceType"] for sku, p in (offer.get("products") or {}).items()
-            if p.get("attributes", {}).get("instanceType") in instance_types
-            and is_list_price(p["attributes"])}
+    skus = {
+        sku: p["attributes"]["instanceType"]
+        for sku, p in (offer.get("products") or {}).items()
+        if p.get("attributes", {}).get("instanceType") in instance_types and is_list_price(p["attributes"])
+    }
     out: dict[str, float] = {}
     on_demand = (offer.get("terms") or {}).get("OnDemand") or {}
     for sku, instance_type in skus.items():
@@ -104,8 +119,9 @@ def json_prices(offer: dict[str, Any], instance_types: set[str]) -> dict[str, fl
     return out
 
 
-def fetch(raw: dict[str, Any], wanted: Targets, http: Http, base_url: str = BASE_URL,
-          offer_format: str = "csv") -> Fetched:
+def fetch(
+    raw: dict[str, Any], wanted: Targets, http: Http, base_url: str = BASE_URL, offer_format: str = "csv"
+) -> Fetched:
     index = http.json(f"{base_url.rstrip('/')}{INDEX_PATH}")
     urls = offer_urls(index, base_url, sorted(wanted), offer_format)
     shipped = raw.get("prices") or {}

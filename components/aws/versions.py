@@ -56,9 +56,13 @@ def support_warning(version: str | None, versions: dict[str, Any], on: dt.date, 
     days = (end - on).days
     if days < 0 or days > WARN_DAYS:
         return None
-    then = ("the cluster moves to extended support ($0.60 instead of $0.10 per cluster-hour)" if prod
-            else "EKS upgrades the cluster itself (upgrade policy STANDARD)")
+    then = (
+        "the cluster moves to extended support ($0.60 instead of $0.10 per cluster-hour)"
+        if prod
+        else "EKS upgrades the cluster itself (upgrade policy STANDARD)"
+    )
     newest = versions.get("newest")
-    advice = f"; set cluster.kubernetes_version to \"{newest}\"" if newest else ""
-    return (f"EKS standard support for Kubernetes {version} ends on {end.isoformat()} (in {days} days): "
-            f"then {then}{advice}")
+    advice = f'; set cluster.kubernetes_version to "{newest}"' if newest else ""
+    return (
+        f"EKS standard support for Kubernetes {version} ends on {end.isoformat()} (in {days} days): then {then}{advice}"
+    )

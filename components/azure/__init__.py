@@ -31,46 +31,75 @@ class Azure(BaseCloud):
     sdk_module = "pulumi_azure_native"
     pip_extra = "azure"
     object_store_scheme = "az"
+
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py).
     # Never used: API Management Consumption (no SSE).
     @property
     def front_door_products(self) -> Mapping[str, Any]:
         from ..gateway_checks import AZURE_LB_TIMEOUT, AZURE_MANAGED_TIMEOUT, LB_TIMEOUT_MARGIN, Product
 
-        return MappingProxyType({
-            # Standard Load Balancer TCP idle timeout: 4-100 minutes; TLS ends at the in-cluster gateway.
-            # L4 with externalTrafficPolicy Local: the client's own address reaches Envoy, nothing to trust in XFF.
-            "load_balancer": Product("Azure Standard Load Balancer + in-cluster gateway", 6_000 - LB_TIMEOUT_MARGIN,
-                                     True, trusted_hops=0, limit=AZURE_LB_TIMEOUT),
-            "managed": Product("API Management StandardV2", 240, True, limit=AZURE_MANAGED_TIMEOUT, needs_domain=False),
-        })
+        return MappingProxyType(
+            {
+                # Standard Load Balancer TCP idle timeout: 4-100 minutes; TLS ends at the in-cluster gateway.
+                # L4 with externalTrafficPolicy Local: the client's own address reaches Envoy, nothing to trust in XFF.
+                "load_balancer": Product(
+                    "Azure Standard Load Balancer + in-cluster gateway",
+                    6_000 - LB_TIMEOUT_MARGIN,
+                    True,
+                    trusted_hops=0,
+                    limit=AZURE_LB_TIMEOUT,
+                ),
+                "managed": Product(
+                    "API Management StandardV2", 240, True, limit=AZURE_MANAGED_TIMEOUT, needs_domain=False
+                ),
+            }
+        )
 
     def front_door_problems(self, loaded: Any, resolved: Any, kind: str) -> list[Any]:
         from ..gateway_checks import AZURE_MANAGED_SUBNET
 
         if kind == "managed" and resolved.cloud_options.get("subnet_id"):
-            return [loaded.error(("azure", "subnet_id"), AZURE_MANAGED_SUBNET,
-                                 "let llmcloud create the network, or use kind: load_balancer")]
+            return [
+                loaded.error(
+                    ("azure", "subnet_id"),
+                    AZURE_MANAGED_SUBNET,
+                    "let llmcloud create the network, or use kind: load_balancer",
+                )
+            ]
         return []
+
     ci_login = CiLogin(
-        "Authenticate to Azure (OIDC)", "azure/login",
-        MappingProxyType({"client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
-                          "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}),
-        "AZURE_OIDC_TOKEN", "api://AzureADTokenExchange",
-        ('echo "$AZURE_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
-         'export AZURE_FEDERATED_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" ARM_USE_OIDC=true '
-         'ARM_CLIENT_ID="$AZURE_CLIENT_ID" ARM_TENANT_ID="$AZURE_TENANT_ID"'),
-        "azblob")
+        "Authenticate to Azure (OIDC)",
+        "azure/login",
+        MappingProxyType(
+            {
+                "client-id": "${{ vars.AZURE_CLIENT_ID }}",
+                "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+                "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+            }
+        ),
+        "AZURE_OIDC_TOKEN",
+        "api://AzureADTokenExchange",
+        (
+            'echo "$AZURE_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+            'export AZURE_FEDERATED_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" ARM_USE_OIDC=true '
+            'ARM_CLIENT_ID="$AZURE_CLIENT_ID" ARM_TENANT_ID="$AZURE_TENANT_ID"',
+        ),
+        "azblob",
+    )
     token_prefix = "azure-native"
     region_field = "location"
     default_system_machine = "Standard_D4s_v5"
     in_cluster_autoscaler = False  # AKS autoscales agent pools itself
     # The account holds the container; the container is kept with it (its account is protected and retained).
     data_resource_types = ("azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer")
-    unsupported = MappingProxyType({"tpu": "Azure offers no TPUs; use a GPU",
-                                    "neuron": "Inferentia and Trainium exist only on AWS"})
-    credentials_help = ("Azure credentials: `az login`, or ARM_CLIENT_ID + ARM_TENANT_ID with ARM_USE_OIDC=true / "
-                        "AZURE_FEDERATED_TOKEN_FILE (OIDC in CI), or ARM_USE_MSI=true (managed identity)")
+    unsupported = MappingProxyType(
+        {"tpu": "Azure offers no TPUs; use a GPU", "neuron": "Inferentia and Trainium exist only on AWS"}
+    )
+    credentials_help = (
+        "Azure credentials: `az login`, or ARM_CLIENT_ID + ARM_TENANT_ID with ARM_USE_OIDC=true / "
+        "AZURE_FEDERATED_TOKEN_FILE (OIDC in CI), or ARM_USE_MSI=true (managed identity)"
+    )
     label_fields = ("tags",)
     max_labels = 50
     prices_url_env = "LLMCLOUD_AZURE_PRICES_URL"
@@ -105,26 +134,48 @@ class Azure(BaseCloud):
     def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:
         if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
             # AKS returns base64 kubeconfigs; a placeholder that uses kubelogin, as format=exec gives.
-            kubeconfig = "\n".join([
-                "apiVersion: v1", "kind: Config", "clusters:", "- name: offline",
-                "  cluster: {server: 'https://offline.hcp.eastus.azmk8s.io:443'}",
-                "contexts:", "- name: offline", "  context: {cluster: offline, user: clusterUser}",
-                "current-context: offline", "users:", "- name: clusterUser", "  user:", "    exec:",
-                "      apiVersion: client.authentication.k8s.io/v1beta1", "      command: kubelogin",
-                "      args: [get-token, --login, devicecode, --server-id,",
-                "             6dae42f8-4368-4678-94ff-3960e28e3630]", ""])
+            kubeconfig = "\n".join(
+                [
+                    "apiVersion: v1",
+                    "kind: Config",
+                    "clusters:",
+                    "- name: offline",
+                    "  cluster: {server: 'https://offline.hcp.eastus.azmk8s.io:443'}",
+                    "contexts:",
+                    "- name: offline",
+                    "  context: {cluster: offline, user: clusterUser}",
+                    "current-context: offline",
+                    "users:",
+                    "- name: clusterUser",
+                    "  user:",
+                    "    exec:",
+                    "      apiVersion: client.authentication.k8s.io/v1beta1",
+                    "      command: kubelogin",
+                    "      args: [get-token, --login, devicecode, --server-id,",
+                    "             6dae42f8-4368-4678-94ff-3960e28e3630]",
+                    "",
+                ]
+            )
             return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig.encode()).decode()}]}
         if token.startswith("azure-native:authorization:getClientConfig"):
             return {"tenantId": _ZERO, "subscriptionId": _ZERO, "objectId": _ZERO, "clientId": _ZERO}
         return None
 
     def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
-        return (any_env(env, "ARM_USE_OIDC", "AZURE_FEDERATED_TOKEN_FILE", "ARM_USE_MSI", "ARM_CLIENT_SECRET",
-                        "ARM_CLIENT_CERTIFICATE_PATH")
-                or (home / ".azure" / "azureProfile.json").is_file())
-
+        return (
+            any_env(
+                env,
+                "ARM_USE_OIDC",
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "ARM_USE_MSI",
+                "ARM_CLIENT_SECRET",
+                "ARM_CLIENT_CERTIFICATE_PATH",
+            )
+            or (home / ".azure" / "azureProfile.json").is_file()
+        )
 
     def weights_url(self, bucket: Any) -> str:
         return f"az://{bucket.name}"  # the container; the account: AZURE_STORAGE_ACCOUNT_NAME
+
 
 CLOUD: Cloud = Azure()  # mypy checks Azure against the Cloud protocol (tests/unit/test_types.py)

@@ -69,8 +69,7 @@ class AksGpuAgentPoolArgs:
 class AksGpuAgentPool(pulumi.ComponentResource):
     """Outputs: name, vm_size, accelerator (the neutral accelerator name, or empty for CPU pools)."""
 
-    def __init__(self, name: str, args: AksGpuAgentPoolArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: AksGpuAgentPoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:azure:AksGpuAgentPool", name, None, opts)
         pool = args.pool
         spot: dict[str, object] = {}

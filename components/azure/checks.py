@@ -37,12 +37,17 @@ ADDON_REQUESTS = {
     "prometheus-operator + kube-state-metrics": (200, 256),
     "leaderworkerset controller": (100, 128),
 }
-_KEY_URL = re.compile(r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/keys/(?P<key>[a-zA-Z0-9-]{1,127})"
-                      r"(?:/(?P<version>[0-9a-fA-F]{32}))?/?$")
+_KEY_URL = re.compile(
+    r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/keys/(?P<key>[a-zA-Z0-9-]{1,127})"
+    r"(?:/(?P<version>[0-9a-fA-F]{32}))?/?$"
+)
 
 
-_ZONE_ID = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
-                      r"Microsoft\.Network/dnszones/(?P<zone>[a-zA-Z0-9.-]+)$", re.IGNORECASE)
+_ZONE_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
+    r"Microsoft\.Network/dnszones/(?P<zone>[a-zA-Z0-9.-]+)$",
+    re.IGNORECASE,
+)
 
 
 def parse_zone_id(zone_id: str) -> tuple[str, str, str]:
@@ -57,8 +62,9 @@ def parse_key_url(url: str) -> tuple[str, str, str | None]:
     """(vault URI, key name, version or None) of a Key Vault key URL; ValueError otherwise."""
     m = _KEY_URL.match(url)
     if not m:
-        raise ValueError(f"kms_key {url!r} is not a Key Vault key URL "
-                         "(https://<vault>.vault.azure.net/keys/<name>[/<version>])")
+        raise ValueError(
+            f"kms_key {url!r} is not a Key Vault key URL (https://<vault>.vault.azure.net/keys/<name>[/<version>])"
+        )
     return f"https://{m['vault']}.vault.azure.net/", m["key"], m["version"]
 
 
@@ -75,53 +81,85 @@ def check(loaded: Any, r: Any) -> list[StackError]:
     seen: dict[str, str] = {}
     for name, pool in r.node_pools.items():
         if pool.kind == "gpu" and pool.machine_type not in priced:
-            where = sorted(region for region, table in cat.prices.items()
-                           if pool.machine_type in table.get("machines", {}))
+            where = sorted(
+                region for region, table in cat.prices.items() if pool.machine_type in table.get("machines", {})
+            )
             spec_pool = loaded.spec.node_pools[name]
-            path = (("node_pools", name, "machine_type", "azure") if "azure" in spec_pool.machine_type
-                    else ("node_pools", name, "accelerators_per_node"))
-            same = [m.machine_type for m in cat.machines_for(pool.accelerator) if m.machine_type in priced
-                    and m.serving]
-            errors.append(loaded.error(
-                path, f"{pool.machine_type} is not offered in {r.region}",
+            path = (
+                ("node_pools", name, "machine_type", "azure")
+                if "azure" in spec_pool.machine_type
+                else ("node_pools", name, "accelerators_per_node")
+            )
+            same = [
+                m.machine_type for m in cat.machines_for(pool.accelerator) if m.machine_type in priced and m.serving
+            ]
+            errors.append(
+                loaded.error(
+                    path,
+                    f"{pool.machine_type} is not offered in {r.region}",
                     f"{pool.machine_type} is in: {', '.join(where) or 'no known location'}; "
-                    f"{pool.accelerator} sizes in {r.region}: {', '.join(same) or 'none'}"))
+                    f"{pool.accelerator} sizes in {r.region}: {', '.join(same) or 'none'}",
+                )
+            )
         aks = agent_pool_name(name)
         if aks in (SYSTEM_POOL, ADDON_POOL) or aks in seen:
-            other = (f"the AKS {aks} pool llmcloud creates" if aks in (SYSTEM_POOL, ADDON_POOL)
-                     else f"node_pools.{seen[aks]}")
-            errors.append(loaded.error(("node_pools", name), f"the AKS pool name of {name!r} is {aks!r}, "
-                                       f"the same as {other}",
-                                       "AKS pool names are the first 12 letters and digits: rename the pool"))
+            other = (
+                f"the AKS {aks} pool llmcloud creates"
+                if aks in (SYSTEM_POOL, ADDON_POOL)
+                else f"node_pools.{seen[aks]}"
+            )
+            errors.append(
+                loaded.error(
+                    ("node_pools", name),
+                    f"the AKS pool name of {name!r} is {aks!r}, the same as {other}",
+                    "AKS pool names are the first 12 letters and digits: rename the pool",
+                )
+            )
         seen.setdefault(aks, name)
     errors += _zone_errors(loaded, r)
     errors += _dns_errors(loaded, r)
     if r.private_endpoint and r.authorized_networks:
-        errors.append(loaded.error(("cluster", "authorized_networks"), "AKS authorized IP ranges apply to a "
-                                   "public API server only, and private_endpoint is true",
-                                   "remove authorized_networks, or set private_endpoint: false"))
+        errors.append(
+            loaded.error(
+                ("cluster", "authorized_networks"),
+                "AKS authorized IP ranges apply to a public API server only, and private_endpoint is true",
+                "remove authorized_networks, or set private_endpoint: false",
+            )
+        )
     accounts: dict[str, str] = {}
     for name, bucket in r.buckets.items():
         if len(name) < 3:
-            errors.append(loaded.error(("buckets", name), f"{name!r} is too short for an Azure blob "
-                                       "container", "container names have 3-63 characters"))
+            errors.append(
+                loaded.error(
+                    ("buckets", name),
+                    f"{name!r} is too short for an Azure blob container",
+                    "container names have 3-63 characters",
+                )
+            )
         if bucket.physical_name in accounts:
-            errors.append(loaded.error(
-                ("buckets", name), f"buckets {accounts[bucket.physical_name]!r} and {name!r} both map to "
-                f"storage account {bucket.physical_name!r} (24 characters at most)",
-                "give the buckets names that differ in their first characters"))
+            errors.append(
+                loaded.error(
+                    ("buckets", name),
+                    f"buckets {accounts[bucket.physical_name]!r} and {name!r} both map to "
+                    f"storage account {bucket.physical_name!r} (24 characters at most)",
+                    "give the buckets names that differ in their first characters",
+                )
+            )
         accounts.setdefault(bucket.physical_name, name)
         if bucket.kms_key:
             try:
                 parse_key_url(bucket.kms_key)
             except ValueError as exc:
-                errors.append(loaded.error(("buckets", name, "kms_key"), str(exc),
-                                           "on Azure kms_key is a Key Vault key URL"))
+                errors.append(
+                    loaded.error(("buckets", name, "kms_key"), str(exc), "on Azure kms_key is a Key Vault key URL")
+                )
     return errors
 
 
-ZONE_ID_HINT = ("on Azure dns_zone is the zone's resource id: /subscriptions/<id>/resourceGroups/<group>/providers/"
-                "Microsoft.Network/dnszones/<zone> (az network dns zone show --query id)")
+ZONE_ID_HINT = (
+    "on Azure dns_zone is the zone's resource id: /subscriptions/<id>/resourceGroups/<group>/providers/"
+    "Microsoft.Network/dnszones/<zone> (az network dns zone show --query id)"
+)
 
 
 def _dns_errors(loaded: Any, r: Any) -> list[StackError]:
@@ -137,11 +175,21 @@ def _dns_errors(loaded: Any, r: Any) -> list[StackError]:
     except ValueError as exc:
         return [loaded.error(path, str(exc), ZONE_ID_HINT)]
     if not g.domain:
-        return [loaded.error(path, "dns_zone is set but gateway.domain is not",
-                             "set gateway.domain to a name in the zone, or remove dns_zone")]
+        return [
+            loaded.error(
+                path,
+                "dns_zone is set but gateway.domain is not",
+                "set gateway.domain to a name in the zone, or remove dns_zone",
+            )
+        ]
     if g.domain != zone and not g.domain.endswith("." + zone):
-        return [loaded.error(path, f"the zone {zone!r} does not hold gateway.domain {g.domain!r}",
-                             f"use the zone of {g.domain} or of one of its parents")]
+        return [
+            loaded.error(
+                path,
+                f"the zone {zone!r} does not hold gateway.domain {g.domain!r}",
+                f"use the zone of {g.domain} or of one of its parents",
+            )
+        ]
     return []
 
 
@@ -158,7 +206,12 @@ def _zone_errors(loaded: Any, r: Any) -> list[StackError]:
     for path, size in sizes:
         zones = vm_zones(r.region, size)
         if zones and not set(zones) & set(wanted):
-            errors.append(loaded.error(("azure", "zones"), f"{size} ({'.'.join(path)}) is in zones "
-                                       f"{', '.join(zones)} of {r.region}, none of {', '.join(wanted)}",
-                                       f"list one of {', '.join(zones)} in azure.zones, or remove azure.zones"))
+            errors.append(
+                loaded.error(
+                    ("azure", "zones"),
+                    f"{size} ({'.'.join(path)}) is in zones "
+                    f"{', '.join(zones)} of {r.region}, none of {', '.join(wanted)}",
+                    f"list one of {', '.join(zones)} in azure.zones, or remove azure.zones",
+                )
+            )
     return errors

@@ -86,22 +86,36 @@ class AksCluster(pulumi.ComponentResource):
         if args.tier not in ("Free", "Standard", "Premium"):
             raise ValueError(f"AKS tier {args.tier!r}: use Free, Standard or Premium")
         if args.private_cluster and args.authorized_ip_ranges:
-            raise ValueError("AKS authorized IP ranges apply to a public API server only: "
-                             "drop authorized_networks or private_endpoint")
+            raise ValueError(
+                "AKS authorized IP ranges apply to a public API server only: "
+                "drop authorized_networks or private_endpoint"
+            )
         child = pulumi.ResourceOptions(parent=self)
 
         control_plane = managedidentity.UserAssignedIdentity(
-            f"{name}-control-plane", resource_group_name=args.resource_group_name, location=args.location,
-            tags=args.tags, opts=child)
+            f"{name}-control-plane",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=child,
+        )
         subnet_role = authorization.RoleAssignment(
-            f"{name}-subnet-network-contributor", principal_id=control_plane.principal_id,
-            principal_type="ServicePrincipal", role_definition_id=role_definition_id(
-                args.subscription_id, NETWORK_CONTRIBUTOR),
-            scope=args.subnet_id, description="AKS control plane manages the node subnet", opts=child)
+            f"{name}-subnet-network-contributor",
+            principal_id=control_plane.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=role_definition_id(args.subscription_id, NETWORK_CONTRIBUTOR),
+            scope=args.subnet_id,
+            description="AKS control plane manages the node subnet",
+            opts=child,
+        )
         # ARM cannot tell whether another identity's grant is live yet: wait a bounded time once.
         subnet_ready = RbacPropagationWait(
-            f"{name}-subnet-role-propagation", trigger=subnet_role.id, mode="sleep", timeout=SUBNET_ROLE_WAIT,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[subnet_role]))
+            f"{name}-subnet-role-propagation",
+            trigger=subnet_role.id,
+            mode="sleep",
+            timeout=SUBNET_ROLE_WAIT,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[subnet_role]),
+        )
 
         system_pool = containerservice.ManagedClusterAgentPoolProfileArgs(
             name=SYSTEM_POOL,
@@ -134,12 +148,18 @@ class AksCluster(pulumi.ComponentResource):
         if args.outbound_type == "loadBalancer" and args.outbound_ip_count:
             lb_profile = containerservice.ManagedClusterLoadBalancerProfileArgs(
                 managed_outbound_ips=containerservice.ManagedClusterLoadBalancerProfileManagedOutboundIPsArgs(
-                    count=args.outbound_ip_count))
+                    count=args.outbound_ip_count
+                )
+            )
         addons = None
         if args.log_analytics_workspace_id is not None:
             # Container Insights ("omsagent"): node, pod and container logs and metrics, with Entra auth.
-            addons = {"omsagent": containerservice.ManagedClusterAddonProfileArgs(enabled=True, config={
-                "logAnalyticsWorkspaceResourceID": args.log_analytics_workspace_id, "useAADAuth": "true"})}
+            addons = {
+                "omsagent": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True,
+                    config={"logAnalyticsWorkspaceResourceID": args.log_analytics_workspace_id, "useAADAuth": "true"},
+                )
+            }
         self.cluster = containerservice.ManagedCluster(
             name,
             resource_name_=name,
@@ -150,69 +170,111 @@ class AksCluster(pulumi.ComponentResource):
             sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=args.tier),
             support_plan=SUPPORT_PLAN.get(args.tier, "KubernetesOfficial"),
             identity=containerservice.ManagedClusterIdentityArgs(
-                type="UserAssigned", user_assigned_identities=control_plane.id.apply(lambda i: {i: {}})),
+                type="UserAssigned", user_assigned_identities=control_plane.id.apply(lambda i: {i: {}})
+            ),
             enable_rbac=True,
             disable_local_accounts=True,
             aad_profile=containerservice.ManagedClusterAADProfileArgs(
-                managed=True, enable_azure_rbac=True, tenant_id=args.tenant_id),
+                managed=True, enable_azure_rbac=True, tenant_id=args.tenant_id
+            ),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
                 # Old multi-GB serving images fill GPU nodes' disks: AKS removes unused ones weekly.
                 image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(
-                    enabled=True, interval_hours=168)),
+                    enabled=True, interval_hours=168
+                ),
+            ),
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
-                network_plugin="azure", network_plugin_mode="overlay", network_dataplane="cilium",
-                network_policy="cilium", pod_cidr=POD_CIDR, service_cidr=SERVICE_CIDR,
-                dns_service_ip=DNS_SERVICE_IP, load_balancer_sku="standard",
-                outbound_type=args.outbound_type, load_balancer_profile=lb_profile),
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                network_dataplane="cilium",
+                network_policy="cilium",
+                pod_cidr=POD_CIDR,
+                service_cidr=SERVICE_CIDR,
+                dns_service_ip=DNS_SERVICE_IP,
+                load_balancer_sku="standard",
+                outbound_type=args.outbound_type,
+                load_balancer_profile=lb_profile,
+            ),
             api_server_access_profile=access,
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
-                upgrade_channel="patch", node_os_upgrade_channel="NodeImage"),
+                upgrade_channel="patch", node_os_upgrade_channel="NodeImage"
+            ),
             node_resource_group=args.node_resource_group,
             # Nobody edits the AKS-managed node resource group by hand (the source of most AKS drift).
             node_resource_group_profile=containerservice.ManagedClusterNodeResourceGroupProfileArgs(
-                restriction_level="ReadOnly"),
+                restriction_level="ReadOnly"
+            ),
             agent_pool_profiles=[system_pool],
             addon_profiles=addons,
             tags=args.tags,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[subnet_role, subnet_ready],
+                parent=self,
+                depends_on=[subnet_role, subnet_ready],
                 # The cluster autoscaler owns the system pool's current size.
-                ignore_changes=["agentPoolProfiles[0].count"]),
+                ignore_changes=["agentPoolProfiles[0].count"],
+            ),
         )
         # Local accounts are off: the deployer needs a data-plane role to create Kubernetes objects.
         self.admin_role = authorization.RoleAssignment(
-            f"{name}-deployer-cluster-admin", principal_id=args.deployer_object_id,
+            f"{name}-deployer-cluster-admin",
+            principal_id=args.deployer_object_id,
             role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN),
-            scope=self.cluster.id, description="llmcloud deployer manages Kubernetes objects", opts=child)
+            scope=self.cluster.id,
+            description="llmcloud deployer manages Kubernetes objects",
+            opts=child,
+        )
         window = containerservice.MaintenanceWindowArgs(
-            schedule=containerservice.ScheduleArgs(weekly=containerservice.WeeklyScheduleArgs(
-                day_of_week=MAINTENANCE_DAY, interval_weeks=1)),
-            duration_hours=MAINTENANCE_HOURS, start_time=MAINTENANCE_START, utc_offset="+00:00")
-        self.maintenance = [containerservice.MaintenanceConfiguration(
-            f"{name}-{config}", config_name=config, resource_group_name=args.resource_group_name,
-            resource_name_=self.cluster.name, maintenance_window=window, opts=child)
-            for config in MAINTENANCE_CONFIGS]
+            schedule=containerservice.ScheduleArgs(
+                weekly=containerservice.WeeklyScheduleArgs(day_of_week=MAINTENANCE_DAY, interval_weeks=1)
+            ),
+            duration_hours=MAINTENANCE_HOURS,
+            start_time=MAINTENANCE_START,
+            utc_offset="+00:00",
+        )
+        self.maintenance = [
+            containerservice.MaintenanceConfiguration(
+                f"{name}-{config}",
+                config_name=config,
+                resource_group_name=args.resource_group_name,
+                resource_name_=self.cluster.name,
+                maintenance_window=window,
+                opts=child,
+            )
+            for config in MAINTENANCE_CONFIGS
+        ]
 
         self.name = self.cluster.name
         self.id = self.cluster.id
         self.fqdn = self.cluster.private_fqdn if args.private_cluster else self.cluster.fqdn
         # Known once the cluster exists (its name is a provider output), unknown in a first preview.
         self.oidc_issuer_url = pulumi.Output.all(self.cluster.name, self.cluster.oidc_issuer_profile).apply(
-            lambda a: _issuer_url(a[1]))
+            lambda a: _issuer_url(a[1])
+        )
         creds = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=args.resource_group_name, resource_name=self.cluster.name, format="exec")
-        self.kubeconfig = pulumi.Output.secret(
-            creds.kubeconfigs.apply(lambda ks: decode_kubeconfig(ks[0].value)))
+            resource_group_name=args.resource_group_name, resource_name=self.cluster.name, format="exec"
+        )
+        self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(lambda ks: decode_kubeconfig(ks[0].value)))
         # The Kubernetes phase starts once the deployer's grant answers (bounded poll, rbac_wait.py).
         self.access_ready = RbacPropagationWait(
-            f"{name}-admin-role-propagation", trigger=self.admin_role.id, mode="kubernetes",
-            kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.admin_role]))
+            f"{name}-admin-role-propagation",
+            trigger=self.admin_role.id,
+            mode="kubernetes",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.admin_role]),
+        )
         self.control_plane_principal_id = control_plane.principal_id
-        self.register_outputs({"name": self.name, "id": self.id, "fqdn": self.fqdn,
-                               "oidc_issuer_url": self.oidc_issuer_url, "kubeconfig": self.kubeconfig,
-                               "control_plane_principal_id": self.control_plane_principal_id})
+        self.register_outputs(
+            {
+                "name": self.name,
+                "id": self.id,
+                "fqdn": self.fqdn,
+                "oidc_issuer_url": self.oidc_issuer_url,
+                "kubeconfig": self.kubeconfig,
+                "control_plane_principal_id": self.control_plane_principal_id,
+            }
+        )
 
 
 def _issuer_url(profile: object) -> str | None:

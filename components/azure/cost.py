@@ -8,8 +8,11 @@ from collections.abc import Iterator
 from ..cost import POOL_LABEL, Band, Line, PricingContext, node_line, pool_band, pricer
 from ..engine.plan import Step
 
-TIER_NOTES = {"free": "Free tier: no uptime SLA", "standard": "Standard tier: uptime SLA",
-              "premium": "Premium tier: SLA + long-term support"}
+TIER_NOTES = {
+    "free": "Free tier: no uptime SLA",
+    "standard": "Standard tier: uptime SLA",
+    "premium": "Premium tier: SLA + long-term support",
+}
 
 
 def _pool_lines(resource: str, profile: dict, ctx: PricingContext, pool: str) -> Iterator[Line]:
@@ -22,8 +25,11 @@ def _pool_lines(resource: str, profile: dict, ctx: PricingContext, pool: str) ->
     if price is None:
         return
     spot = profile.get("scaleSetPriority") == "Spot"
-    lo = int(profile.get("minCount", profile.get("count", 1)) if profile.get("enableAutoScaling")
-             else profile.get("count", 1))
+    lo = int(
+        profile.get("minCount", profile.get("count", 1))
+        if profile.get("enableAutoScaling")
+        else profile.get("count", 1)
+    )
     hi = int(profile.get("maxCount", lo) if profile.get("enableAutoScaling") else lo)
     band = pool_band(lo, hi, ctx.expected_nodes.get(pool))
     yield node_line(resource, machine, price.hourly(spot), spot, band)
@@ -44,19 +50,34 @@ def managed_cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
         yield from _pool_lines(resource, profile, ctx, pool)
     tier = str((step.inputs.get("sku") or {}).get("tier") or ctx.cluster_tier).lower()
     fees = ctx.catalog.service("cluster_hour", ctx.region, {}) or {}
-    yield Line("cluster", f"AKS {tier.capitalize()} tier", "cluster-hour", float(fees.get(tier, 0.0)),
-               Band(1, 1, 1), note=TIER_NOTES.get(tier, ""))
+    yield Line(
+        "cluster",
+        f"AKS {tier.capitalize()} tier",
+        "cluster-hour",
+        float(fees.get(tier, 0.0)),
+        Band(1, 1, 1),
+        note=TIER_NOTES.get(tier, ""),
+    )
     network = step.inputs.get("networkProfile") or {}
     if network.get("outboundType", "loadBalancer") == "loadBalancer":
         # Egress through the cluster's Standard Load Balancer (created by AKS in the node resource group).
-        yield ctx.hourly("network.load_balancer", "Standard Load Balancer (outbound)", "lb-hour",
-                         "load_balancer_hour")
-        yield ctx.per_gb("network.load_balancer", "Standard Load Balancer data processed", "load_balancer_gb",
-                         ctx.usage.nat_gb_month, "usage.nat_gb_month")
+        yield ctx.hourly("network.load_balancer", "Standard Load Balancer (outbound)", "lb-hour", "load_balancer_hour")
+        yield ctx.per_gb(
+            "network.load_balancer",
+            "Standard Load Balancer data processed",
+            "load_balancer_gb",
+            ctx.usage.nat_gb_month,
+            "usage.nat_gb_month",
+        )
         outbound = ((network.get("loadBalancerProfile") or {}).get("managedOutboundIPs") or {}).get("count")
         if outbound:
-            yield Line("network.load_balancer", "Standard public IPv4 (AKS-managed outbound)", "ip-hour",
-                       ctx.price("public_ip_hour"), Band(int(outbound), int(outbound), int(outbound)))
+            yield Line(
+                "network.load_balancer",
+                "Standard public IPv4 (AKS-managed outbound)",
+                "ip-hour",
+                ctx.price("public_ip_hour"),
+                Band(int(outbound), int(outbound), int(outbound)),
+            )
 
 
 @pricer("azure", "azure-native:dns:Zone")
@@ -68,8 +89,9 @@ def dns_zone(step: Step, ctx: PricingContext) -> Iterator[Line]:
 @pricer("azure", "azure-native:network:NatGateway")
 def nat_gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
     yield ctx.hourly("network.nat", "NAT gateway", "gateway-hour", "nat_gateway_hour")
-    yield ctx.per_gb("network.nat", "NAT gateway data processed", "nat_gateway_gb", ctx.usage.nat_gb_month,
-                     "usage.nat_gb_month")
+    yield ctx.per_gb(
+        "network.nat", "NAT gateway data processed", "nat_gateway_gb", ctx.usage.nat_gb_month, "usage.nat_gb_month"
+    )
 
 
 @pricer("azure", "azure-native:network:PublicIPAddress")
@@ -81,8 +103,14 @@ def public_ip(step: Step, ctx: PricingContext) -> Iterator[Line]:
 def storage_account(step: Step, ctx: PricingContext) -> Iterator[Line]:
     sku = str((step.inputs.get("sku") or {}).get("name", "Standard_LRS"))
     key = "object_storage_zrs_gb_month" if sku.endswith("ZRS") else "object_storage_gb_month"
-    yield ctx.per_gb(f"buckets.{ctx.key_of(step)}", f"Blob Storage Hot {sku.removeprefix('Standard_')}", key,
-                     ctx.usage.stored_gb, "usage.stored_gb", unit="GB-month")
+    yield ctx.per_gb(
+        f"buckets.{ctx.key_of(step)}",
+        f"Blob Storage Hot {sku.removeprefix('Standard_')}",
+        key,
+        ctx.usage.stored_gb,
+        "usage.stored_gb",
+        unit="GB-month",
+    )
 
 
 def _is_load_balancer(step: Step) -> bool:
@@ -97,8 +125,13 @@ def load_balancer_service(step: Step, ctx: PricingContext) -> Iterator[Line]:
     annotations = (step.inputs.get("metadata") or {}).get("annotations") or {}
     if annotations.get("service.beta.kubernetes.io/azure-load-balancer-internal") != "true":
         yield ctx.hourly("front_door", "Standard public IPv4 (front door)", "IP-hour", "public_ip_hour")
-    yield ctx.per_gb("front_door", "Standard Load Balancer data processed", "load_balancer_gb",
-                     ctx.usage.egress_gb_month, "usage.egress_gb_month")
+    yield ctx.per_gb(
+        "front_door",
+        "Standard Load Balancer data processed",
+        "load_balancer_gb",
+        ctx.usage.egress_gb_month,
+        "usage.egress_gb_month",
+    )
 
 
 @pricer("azure", "azure-native:apimanagement:ApiManagementService")

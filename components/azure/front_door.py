@@ -116,49 +116,80 @@ def service_annotations(g: ResolvedGateway, stack_name: str) -> dict[str, str]:
 class AzureFrontDoor(pulumi.ComponentResource):
     """Outputs: endpoint, api_keys (secret), dns_records."""
 
-    def __init__(self, name: str, args: AzureFrontDoorArgs, provider: Any, k8s_provider: Any,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: AzureFrontDoorArgs,
+        provider: Any,
+        k8s_provider: Any,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("llmcloud:azure:FrontDoor", name, None, opts)
         g = args.gateway
         cloud = pulumi.ResourceOptions(parent=self, provider=provider)
         # the front door's depends_on reaches its children (they do not inherit it: pulumi/pulumi#8721)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=k8s_provider,
-                                            depends_on=list((opts.depends_on if opts else None) or []))
+        on_cluster = pulumi.ResourceOptions(
+            parent=self, provider=k8s_provider, depends_on=list((opts.depends_on if opts else None) or [])
+        )
         tags = args.tags
 
         keys = api_keys(name, g.key_names, pulumi.ResourceOptions(parent=self))
-        suffix = random.RandomString(f"{name}-vault-suffix", length=6, special=False, upper=False,
-                                     opts=pulumi.ResourceOptions(parent=self))
+        suffix = random.RandomString(
+            f"{name}-vault-suffix", length=6, special=False, upper=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         acls = None
         if args.prod:
             acls = keyvault.NetworkRuleSetArgs(
-                default_action="Deny", bypass="AzureServices",
+                default_action="Deny",
+                bypass="AzureServices",
                 virtual_network_rules=[keyvault.VirtualNetworkRuleArgs(id=s) for s in args.allowed_subnet_ids] or None,
-                ip_rules=[keyvault.IPRuleArgs(value=c) for c in args.allowed_ip_ranges] or None)
+                ip_rules=[keyvault.IPRuleArgs(value=c) for c in args.allowed_ip_ranges] or None,
+            )
         vault = keyvault.Vault(
-            f"{name}-keys-vault", vault_name=pulumi.Output.concat(vault_prefix(args.stack_name), "-", suffix.result),
-            resource_group_name=args.resource_group_name, location=args.location, tags=tags,
+            f"{name}-keys-vault",
+            vault_name=pulumi.Output.concat(vault_prefix(args.stack_name), "-", suffix.result),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=tags,
             properties=keyvault.VaultPropertiesArgs(
-                tenant_id=args.tenant_id, sku=keyvault.SkuArgs(family="A", name="standard"),
+                tenant_id=args.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name="standard"),
                 # Purge protection everywhere (a deleted key stays recoverable); the random suffix, not a purge,
                 # is what lets `up` follow `destroy`. Outside prod the deleted vault ages out after 7 days.
-                enable_rbac_authorization=True, enable_soft_delete=True, enable_purge_protection=True,
-                soft_delete_retention_in_days=90 if args.prod else 7, network_acls=acls),
-            opts=cloud)
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                enable_purge_protection=True,
+                soft_delete_retention_in_days=90 if args.prod else 7,
+                network_acls=acls,
+            ),
+            opts=cloud,
+        )
         expires = secret_expiry()
         for key, value in keys.items():
-            keyvault.Secret(f"{name}-key-{key}-secret", secret_name=f"api-key-{key}", vault_name=vault.name,
-                            resource_group_name=args.resource_group_name, tags=tags,
-                            properties=keyvault.SecretPropertiesArgs(
-                                value=value, content_type="llmcloud API key",
-                                attributes=keyvault.SecretAttributesArgs(enabled=True, expires=expires)),
-                            opts=pulumi.ResourceOptions(parent=self, provider=provider,
-                                                        ignore_changes=["properties.attributes.expires"]))
+            keyvault.Secret(
+                f"{name}-key-{key}-secret",
+                secret_name=f"api-key-{key}",
+                vault_name=vault.name,
+                resource_group_name=args.resource_group_name,
+                tags=tags,
+                properties=keyvault.SecretPropertiesArgs(
+                    value=value,
+                    content_type="llmcloud API key",
+                    attributes=keyvault.SecretAttributesArgs(enabled=True, expires=expires),
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=provider, ignore_changes=["properties.attributes.expires"]
+                ),
+            )
         if args.log_analytics_workspace_id is not None:
             monitor.DiagnosticSetting(
-                f"{name}-vault-diagnostics", name="llmcloud-vault-audit", resource_uri=vault.id,
+                f"{name}-vault-diagnostics",
+                name="llmcloud-vault-audit",
+                resource_uri=vault.id,
                 workspace_id=args.log_analytics_workspace_id,
-                logs=[monitor.DiagnosticsLogSettingsArgs(category="AuditEvent", enabled=True)], opts=cloud)
+                logs=[monitor.DiagnosticsLogSettingsArgs(category="AuditEvent", enabled=True)],
+                opts=cloud,
+            )
 
         if g.kind == "managed":
             self._api_management(name, args, keys, cloud, k8s_provider)
@@ -174,56 +205,124 @@ class AzureFrontDoor(pulumi.ComponentResource):
             name_servers: pulumi.Input[list[str]] | None = None
         else:
             zone = g.domain
-            created = dns.Zone(f"{name}-zone", zone_name=zone, resource_group_name=args.resource_group_name,
-                               location="global", zone_type="Public", tags=tags, opts=cloud)
+            created = dns.Zone(
+                f"{name}-zone",
+                zone_name=zone,
+                resource_group_name=args.resource_group_name,
+                location="global",
+                zone_type="Public",
+                tags=tags,
+                opts=cloud,
+            )
             zone_id, zone_rg_name, zone_sub_id = created.id, args.resource_group_name, args.subscription_id
             name_servers = created.name_servers
-        identity = managedidentity.UserAssignedIdentity(f"{name}-acme-id", resource_group_name=args.resource_group_name,
-                                                        location=args.location, tags=tags, opts=cloud)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-acme-id",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=tags,
+            opts=cloud,
+        )
         managedidentity.FederatedIdentityCredential(
-            f"{name}-acme-fic", resource_group_name=args.resource_group_name, resource_name_=identity.name,
-            issuer=args.oidc_issuer_url, subject=subject(CERT_MANAGER_NAMESPACE, CERT_MANAGER_SA),
-            audiences=[TOKEN_AUDIENCE], opts=cloud)
+            f"{name}-acme-fic",
+            resource_group_name=args.resource_group_name,
+            resource_name_=identity.name,
+            issuer=args.oidc_issuer_url,
+            subject=subject(CERT_MANAGER_NAMESPACE, CERT_MANAGER_SA),
+            audiences=[TOKEN_AUDIENCE],
+            opts=cloud,
+        )
         acme_role = authorization.RoleAssignment(
-            f"{name}-acme-dns", principal_id=identity.principal_id, principal_type="ServicePrincipal",
-            role_definition_id=role_definition_id(args.subscription_id, DNS_ZONE_CONTRIBUTOR), scope=zone_id,
-            description="cert-manager answers ACME DNS-01 for the llmcloud endpoint", opts=cloud)
+            f"{name}-acme-dns",
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=role_definition_id(args.subscription_id, DNS_ZONE_CONTRIBUTOR),
+            scope=zone_id,
+            description="cert-manager answers ACME DNS-01 for the llmcloud endpoint",
+            opts=cloud,
+        )
         cert_manager = k8s.helm.v3.Release(
-            f"{name}-cert-manager", name="cert-manager", chart=CERT_MANAGER_CHART["chart"],
+            f"{name}-cert-manager",
+            name="cert-manager",
+            chart=CERT_MANAGER_CHART["chart"],
             version=CERT_MANAGER_CHART["version"],
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CERT_MANAGER_CHART["repo"]),
-            namespace=CERT_MANAGER_NAMESPACE, create_namespace=True, atomic=True,
-            values={"crds": {"enabled": True},
-                    "podLabels": {"azure.workload.identity/use": "true"},
-                    "serviceAccount": {"name": CERT_MANAGER_SA, "labels": {"azure.workload.identity/use": "true"}}},
-            opts=on_cluster)
+            namespace=CERT_MANAGER_NAMESPACE,
+            create_namespace=True,
+            atomic=True,
+            values={
+                "crds": {"enabled": True},
+                "podLabels": {"azure.workload.identity/use": "true"},
+                "serviceAccount": {"name": CERT_MANAGER_SA, "labels": {"azure.workload.identity/use": "true"}},
+            },
+            opts=on_cluster,
+        )
         after_cm = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[cert_manager, acme_role])
         k8s.apiextensions.CustomResource(
-            f"{name}-acme-issuer", api_version="cert-manager.io/v1", kind="Issuer",
+            f"{name}-acme-issuer",
+            api_version="cert-manager.io/v1",
+            kind="Issuer",
             metadata={"name": "llmcloud-letsencrypt", "namespace": args.namespace},
-            spec={"acme": {"server": ACME_SERVER, "privateKeySecretRef": {"name": "llmcloud-letsencrypt-account"},
-                           "solvers": [{"dns01": {"azureDNS": {
-                               "subscriptionID": zone_sub_id, "resourceGroupName": zone_rg_name,
-                               "hostedZoneName": zone, "environment": "AzurePublicCloud",
-                               "managedIdentity": {"clientID": identity.client_id}}}}]}},
-            opts=after_cm)
+            spec={
+                "acme": {
+                    "server": ACME_SERVER,
+                    "privateKeySecretRef": {"name": "llmcloud-letsencrypt-account"},
+                    "solvers": [
+                        {
+                            "dns01": {
+                                "azureDNS": {
+                                    "subscriptionID": zone_sub_id,
+                                    "resourceGroupName": zone_rg_name,
+                                    "hostedZoneName": zone,
+                                    "environment": "AzurePublicCloud",
+                                    "managedIdentity": {"clientID": identity.client_id},
+                                }
+                            }
+                        }
+                    ],
+                }
+            },
+            opts=after_cm,
+        )
         certificate = k8s.apiextensions.CustomResource(
-            f"{name}-gateway-cert", api_version="cert-manager.io/v1", kind="Certificate",
+            f"{name}-gateway-cert",
+            api_version="cert-manager.io/v1",
+            kind="Certificate",
             metadata={"name": TLS_SECRET, "namespace": args.namespace},
-            spec={"secretName": TLS_SECRET, "dnsNames": [g.domain],
-                  "issuerRef": {"name": "llmcloud-letsencrypt", "kind": "Issuer"},
-                  "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}},
-            opts=after_cm)
+            spec={
+                "secretName": TLS_SECRET,
+                "dnsNames": [g.domain],
+                "issuerRef": {"name": "llmcloud-letsencrypt", "kind": "Issuer"},
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            },
+            opts=after_cm,
+        )
 
-        envoy = ApiGateway(f"{name}-envoy", ApiGatewayArgs(
-            gateway=g, namespace=args.namespace, keys=keys, labels=args.k8s_labels, service_type="LoadBalancer",
-            service_annotations=service_annotations(g, args.stack_name), tls_secret=TLS_SECRET),
-            pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[certificate]))
+        envoy = ApiGateway(
+            f"{name}-envoy",
+            ApiGatewayArgs(
+                gateway=g,
+                namespace=args.namespace,
+                keys=keys,
+                labels=args.k8s_labels,
+                service_type="LoadBalancer",
+                service_annotations=service_annotations(g, args.stack_name),
+                tls_secret=TLS_SECRET,
+            ),
+            pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[certificate]),
+        )
 
         address = envoy.service.status.apply(_ingress_ip)
-        dns.RecordSet(f"{name}-endpoint-record", record_type="A", zone_name=zone, resource_group_name=zone_rg_name,
-                      relative_record_set_name=record_name(g.domain, zone), ttl=RECORD_TTL,
-                      a_records=[dns.ARecordArgs(ipv4_address=address)], opts=cloud)
+        dns.RecordSet(
+            f"{name}-endpoint-record",
+            record_type="A",
+            zone_name=zone,
+            resource_group_name=zone_rg_name,
+            relative_record_set_name=record_name(g.domain, zone),
+            ttl=RECORD_TTL,
+            a_records=[dns.ARecordArgs(ipv4_address=address)],
+            opts=cloud,
+        )
 
         self.endpoint = pulumi.Output.from_input(f"https://{g.domain}")
         self.api_keys = pulumi.Output.secret(pulumi.Output.all(**keys)) if keys else pulumi.Output.from_input({})
@@ -234,9 +333,14 @@ class AzureFrontDoor(pulumi.ComponentResource):
         self.dns_records = pulumi.Output.from_input(records)
         self.register_outputs({"endpoint": self.endpoint, "api_keys": self.api_keys, "dns_records": self.dns_records})
 
-
-    def _api_management(self, name: str, args: AzureFrontDoorArgs, keys: dict[str, Any],
-                        cloud: pulumi.ResourceOptions, k8s_provider: Any) -> None:
+    def _api_management(
+        self,
+        name: str,
+        args: AzureFrontDoorArgs,
+        keys: dict[str, Any],
+        cloud: pulumi.ResourceOptions,
+        k8s_provider: Any,
+    ) -> None:
         """kind managed: APIM StandardV2 → (VNet integration) → internal load balancer → Envoy."""
         import json
 
@@ -248,38 +352,75 @@ class AzureFrontDoor(pulumi.ComponentResource):
         g, tags = args.gateway, args.tags
         assert args.vnet_name is not None  # gateway_checks: managed needs the network llmcloud creates
         subnet = network.Subnet(
-            f"{name}-apim-subnet", resource_group_name=args.resource_group_name,
-            virtual_network_name=args.vnet_name, address_prefix=APIM_SUBNET,
+            f"{name}-apim-subnet",
+            resource_group_name=args.resource_group_name,
+            virtual_network_name=args.vnet_name,
+            address_prefix=APIM_SUBNET,
             # StandardV2 VNet integration: the subnet is delegated to the (App Service) integration.
             delegations=[network.DelegationArgs(name="apim", service_name="Microsoft.Web/serverFarms")],
-            default_outbound_access=False, opts=cloud)
-        envoy = ApiGateway(f"{name}-envoy", ApiGatewayArgs(
-            gateway=g, namespace=args.namespace, keys=keys, labels=args.k8s_labels, service_type="LoadBalancer",
-            service_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true",
-                                 "service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout":
-                                     str(idle_timeout_minutes(g))}),
-            pulumi.ResourceOptions(parent=self, provider=k8s_provider))
+            default_outbound_access=False,
+            opts=cloud,
+        )
+        envoy = ApiGateway(
+            f"{name}-envoy",
+            ApiGatewayArgs(
+                gateway=g,
+                namespace=args.namespace,
+                keys=keys,
+                labels=args.k8s_labels,
+                service_type="LoadBalancer",
+                service_annotations={
+                    "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+                    "service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout": str(idle_timeout_minutes(g)),
+                },
+            ),
+            pulumi.ResourceOptions(parent=self, provider=k8s_provider),
+        )
         service = apim.ApiManagementService(
-            f"{name}-apim", service_name=apim_name(args.stack_name), resource_group_name=args.resource_group_name,
-            location=args.location, sku=apim.ApiManagementServiceSkuPropertiesArgs(name="StandardV2", capacity=1),
-            publisher_name="llmcloud", publisher_email=f"llmcloud@{g.domain or 'example.com'}",
+            f"{name}-apim",
+            service_name=apim_name(args.stack_name),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=apim.ApiManagementServiceSkuPropertiesArgs(name="StandardV2", capacity=1),
+            publisher_name="llmcloud",
+            publisher_email=f"llmcloud@{g.domain or 'example.com'}",
             identity=apim.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
             virtual_network_type="External",
             virtual_network_configuration=apim.VirtualNetworkConfigurationArgs(subnet_resource_id=subnet.id),
-            tags=tags, opts=cloud)
+            tags=tags,
+            opts=cloud,
+        )
         backend = envoy.service.status.apply(lambda s: f"http://{_ingress_ip(s)}:{API_PORT}")
         api = apim.Api(
-            f"{name}-apim-api", service_name=service.name, resource_group_name=args.resource_group_name,
-            api_id="llm", path="", display_name="llmcloud OpenAI-compatible API", protocols=["https"],
+            f"{name}-apim-api",
+            service_name=service.name,
+            resource_group_name=args.resource_group_name,
+            api_id="llm",
+            path="",
+            display_name="llmcloud OpenAI-compatible API",
+            protocols=["https"],
             # Envoy checks the Bearer key on every route; APIM subscription keys would need a second header.
-            subscription_required=False, format="openapi+json", value=json.dumps(openapi3(g)), service_url=backend,
-            opts=cloud)
-        apim.ApiPolicy(f"{name}-apim-policy", service_name=service.name, resource_group_name=args.resource_group_name,
-                       api_id=api.name, policy_id="policy", format="xml", value=apim_policy(g), opts=cloud)
+            subscription_required=False,
+            format="openapi+json",
+            value=json.dumps(openapi3(g)),
+            service_url=backend,
+            opts=cloud,
+        )
+        apim.ApiPolicy(
+            f"{name}-apim-policy",
+            service_name=service.name,
+            resource_group_name=args.resource_group_name,
+            api_id=api.name,
+            policy_id="policy",
+            format="xml",
+            value=apim_policy(g),
+            opts=cloud,
+        )
         self.endpoint = service.gateway_url
         self.api_keys = pulumi.Output.secret(pulumi.Output.all(**keys)) if keys else pulumi.Output.from_input({})
         self.dns_records = service.gateway_url.apply(
-            lambda url: {"CNAME": {g.domain: (url or "").removeprefix("https://")}} if g.domain else {})
+            lambda url: {"CNAME": {g.domain: (url or "").removeprefix("https://")}} if g.domain else {}
+        )
         self.register_outputs({"endpoint": self.endpoint, "api_keys": self.api_keys, "dns_records": self.dns_records})
 
 
@@ -303,7 +444,8 @@ def apim_policy(g: ResolvedGateway) -> str:
         'counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;Authorization&quot;,&quot;anonymous&quot;))" />'
         "</inbound><backend>"
         f'<forward-request timeout="{g.request_timeout_seconds}" buffer-response="{buffer}" />'
-        "</backend><outbound><base /></outbound><on-error><base /></on-error></policies>")
+        "</backend><outbound><base /></outbound><on-error><base /></on-error></policies>"
+    )
 
 
 def _ingress_ip(status: Any) -> str:
@@ -311,14 +453,30 @@ def _ingress_ip(status: Any) -> str:
     return (ingress[0] or {}).get("ip", "") if ingress else ""
 
 
-def build_front_door(r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str],
-                     opts: pulumi.ResourceOptions) -> AzureFrontDoor:
+def build_front_door(
+    r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str], opts: pulumi.ResourceOptions
+) -> AzureFrontDoor:
     ctx = platform.front_door
-    return AzureFrontDoor(f"llm-{r.environment}-front-door", AzureFrontDoorArgs(
-        gateway=r.gateway, namespace=r.namespace, stack_name=r.stack_name,
-        resource_group_name=ctx["resource_group_name"], location=r.region, tenant_id=ctx["tenant_id"],
-        subscription_id=ctx["subscription_id"], oidc_issuer_url=ctx["oidc_issuer_url"], vnet_name=ctx.get("vnet_name"),
-        prod=bool(ctx.get("prod")), allowed_subnet_ids=tuple(ctx.get("allowed_subnet_ids", ())),
-        allowed_ip_ranges=tuple(ctx.get("allowed_ip_ranges", ())),
-        log_analytics_workspace_id=ctx.get("log_analytics_workspace_id"),
-        tags=ctx.get("tags", r.labels), k8s_labels=k8s_labels), ctx.get("provider"), k8s_provider, opts)
+    return AzureFrontDoor(
+        f"llm-{r.environment}-front-door",
+        AzureFrontDoorArgs(
+            gateway=r.gateway,
+            namespace=r.namespace,
+            stack_name=r.stack_name,
+            resource_group_name=ctx["resource_group_name"],
+            location=r.region,
+            tenant_id=ctx["tenant_id"],
+            subscription_id=ctx["subscription_id"],
+            oidc_issuer_url=ctx["oidc_issuer_url"],
+            vnet_name=ctx.get("vnet_name"),
+            prod=bool(ctx.get("prod")),
+            allowed_subnet_ids=tuple(ctx.get("allowed_subnet_ids", ())),
+            allowed_ip_ranges=tuple(ctx.get("allowed_ip_ranges", ())),
+            log_analytics_workspace_id=ctx.get("log_analytics_workspace_id"),
+            tags=ctx.get("tags", r.labels),
+            k8s_labels=k8s_labels,
+        ),
+        ctx.get("provider"),
+        k8s_provider,
+        opts,
+    )

@@ -29,8 +29,9 @@ USE_LABEL = "azure.workload.identity/use"  # the mutating webhook only injects t
 
 def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
     """The subscription-scoped id of a built-in role, as RoleAssignment expects it."""
-    return pulumi.Output.concat("/subscriptions/", subscription_id,
-                                "/providers/Microsoft.Authorization/roleDefinitions/", role)
+    return pulumi.Output.concat(
+        "/subscriptions/", subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", role
+    )
 
 
 def subject(namespace: str, service_account: str) -> str:
@@ -52,27 +53,42 @@ class AksWorkloadIdentityArgs:
 class AksWorkloadIdentity(pulumi.ComponentResource):
     """Outputs: client_id, principal_id, annotations (for the Kubernetes service account)."""
 
-    def __init__(self, name: str, args: AksWorkloadIdentityArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: AksWorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:azure:AksWorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identity = managedidentity.UserAssignedIdentity(
-            f"{name}-id", resource_group_name=args.resource_group_name, location=args.location,
-            tags=args.tags, opts=child)
+            f"{name}-id",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=child,
+        )
         self.credential = managedidentity.FederatedIdentityCredential(
-            f"{name}-fic", resource_group_name=args.resource_group_name, resource_name_=identity.name,
-            issuer=args.oidc_issuer_url, subject=subject(args.namespace, args.service_account),
-            audiences=[TOKEN_AUDIENCE], opts=child)
+            f"{name}-fic",
+            resource_group_name=args.resource_group_name,
+            resource_name_=identity.name,
+            issuer=args.oidc_issuer_url,
+            subject=subject(args.namespace, args.service_account),
+            audiences=[TOKEN_AUDIENCE],
+            opts=child,
+        )
         reader = role_definition_id(args.subscription_id, STORAGE_BLOB_DATA_READER)
         self.role_assignments = [
             authorization.RoleAssignment(
-                f"{name}-blob-reader-{i}", principal_id=identity.principal_id,
+                f"{name}-blob-reader-{i}",
+                principal_id=identity.principal_id,
                 # ServicePrincipal: ARM skips the directory look-up that fails for a just-created identity.
-                principal_type="ServicePrincipal", role_definition_id=reader, scope=account_id,
-                description="llmcloud model servers read model weights", opts=child)
-            for i, account_id in enumerate(args.storage_account_ids)]
+                principal_type="ServicePrincipal",
+                role_definition_id=reader,
+                scope=account_id,
+                description="llmcloud model servers read model weights",
+                opts=child,
+            )
+            for i, account_id in enumerate(args.storage_account_ids)
+        ]
         self.client_id = identity.client_id
         self.principal_id = identity.principal_id
         self.annotations = identity.client_id.apply(lambda c: {CLIENT_ID_ANNOTATION: c})
-        self.register_outputs({"client_id": self.client_id, "principal_id": self.principal_id,
-                               "annotations": self.annotations})
+        self.register_outputs(
+            {"client_id": self.client_id, "principal_id": self.principal_id, "annotations": self.annotations}
+        )

@@ -14,8 +14,7 @@ from ..ops_http import AZURE_ARM, JsonApi, azure_token
 
 # List prices (USD, us regions, on 2026-07-30) the catalog does not carry; estimates.
 # https://azure.microsoft.com/pricing/details/managed-disks/ (per GB, approximating the tiers)
-DISK_GB_MONTH = {"Premium_LRS": 0.15, "StandardSSD_LRS": 0.075, "Standard_LRS": 0.045, "PremiumV2_LRS": 0.12,
-                 "": 0.15}
+DISK_GB_MONTH = {"Premium_LRS": 0.15, "StandardSSD_LRS": 0.075, "Standard_LRS": 0.045, "PremiumV2_LRS": 0.12, "": 0.15}
 ADDRESS_HOUR = 0.005  # a public IPv4 address left reserved
 
 API_VERSION = "2022-10-01"
@@ -23,8 +22,9 @@ API_VERSION = "2022-10-01"
 
 def query(stack: str) -> str:
     safe = stack.replace("'", "")
-    return (f"Resources | where tags['{STACK_KEY}'] == '{safe}' "
-            "| project id, name, type, location, sku, properties, tags")
+    return (
+        f"Resources | where tags['{STACK_KEY}'] == '{safe}' | project id, name, type, location, sku, properties, tags"
+    )
 
 
 def find(stack: str, region: str = "", api: JsonApi | None = None, subscription: str | None = None) -> list[Leftover]:
@@ -32,8 +32,11 @@ def find(stack: str, region: str = "", api: JsonApi | None = None, subscription:
         token, subscription = azure_token()
         api = JsonApi(os.environ.get("LLMCLOUD_AZURE_ARM_URL", AZURE_ARM), token)
     found = []
-    body: dict[str, Any] = {"subscriptions": [subscription], "query": query(stack),
-                            "options": {"resultFormat": "objectArray"}}
+    body: dict[str, Any] = {
+        "subscriptions": [subscription],
+        "query": query(stack),
+        "options": {"resultFormat": "objectArray"},
+    }
     while True:
         page = api.post("/providers/Microsoft.ResourceGraph/resources", body, {"api-version": API_VERSION})
         found.extend(_price(row, region) for row in page.get("data", []))
@@ -68,7 +71,10 @@ def _price(row: dict[str, Any], region: str) -> Leftover:
         x.monthly = service_month("azure", "cluster_hour", where, tier)
     elif kind == "microsoft.storage/storageaccounts":
         x.kept, x.note = True, "data (kept by destroy without --delete-data)"
-    elif kind in ("microsoft.resources/resourcegroups", "microsoft.network/virtualnetworks",
-                  "microsoft.managedidentity/userassignedidentities"):
+    elif kind in (
+        "microsoft.resources/resourcegroups",
+        "microsoft.network/virtualnetworks",
+        "microsoft.managedidentity/userassignedidentities",
+    ):
         x.monthly = 0.0
     return x

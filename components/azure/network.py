@@ -41,35 +41,54 @@ class AzureNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         nat = self._nat(name, args, child) if args.create_nat else None
         vnet = network.VirtualNetwork(
-            f"{name}-vnet", resource_group_name=args.resource_group_name, location=args.location,
-            address_space=network.AddressSpaceArgs(address_prefixes=[args.vnet_cidr]), tags=args.tags,
+            f"{name}-vnet",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[args.vnet_cidr]),
+            tags=args.tags,
             # Subnets are their own resources below; an inline list would fight them on every update.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]))
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
+        )
         subnet = network.Subnet(
-            f"{name}-nodes", resource_group_name=args.resource_group_name, virtual_network_name=vnet.name,
+            f"{name}-nodes",
+            resource_group_name=args.resource_group_name,
+            virtual_network_name=vnet.name,
             address_prefix=args.nodes_cidr,
             nat_gateway=network.SubResourceArgs(id=nat.id) if nat else None,
-            service_endpoints=[network.ServiceEndpointPropertiesFormatArgs(service=s)
-                               for s in args.service_endpoints] or None,
+            service_endpoints=[network.ServiceEndpointPropertiesFormatArgs(service=s) for s in args.service_endpoints]
+            or None,
             # No implicit internet access: egress only through the NAT gateway (or the cluster's load balancer).
             default_outbound_access=False,
-            opts=child)
+            opts=child,
+        )
         self.vnet_id = vnet.id
         self.vnet_name = vnet.name
         self.subnet_id = subnet.id
         self.nat_gateway_id = nat.id if nat else pulumi.Output.from_input("")
-        self.register_outputs({"vnet_id": self.vnet_id, "subnet_id": self.subnet_id,
-                               "nat_gateway_id": self.nat_gateway_id})
+        self.register_outputs(
+            {"vnet_id": self.vnet_id, "subnet_id": self.subnet_id, "nat_gateway_id": self.nat_gateway_id}
+        )
 
     @staticmethod
     def _nat(name: str, args: AzureNetworkArgs, child: pulumi.ResourceOptions) -> network.NatGateway:
         ip = network.PublicIPAddress(
-            f"{name}-nat-ip", resource_group_name=args.resource_group_name, location=args.location,
+            f"{name}-nat-ip",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static", public_ip_address_version="IPv4", tags=args.tags,
-            opts=child)
+            public_ip_allocation_method="Static",
+            public_ip_address_version="IPv4",
+            tags=args.tags,
+            opts=child,
+        )
         nat = network.NatGateway(
-            f"{name}-nat", resource_group_name=args.resource_group_name, location=args.location,
-            sku=network.NatGatewaySkuArgs(name="Standard"), idle_timeout_in_minutes=10,
-            public_ip_addresses=[network.SubResourceArgs(id=ip.id)], tags=args.tags, opts=child)
+            f"{name}-nat",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=network.NatGatewaySkuArgs(name="Standard"),
+            idle_timeout_in_minutes=10,
+            public_ip_addresses=[network.SubResourceArgs(id=ip.id)],
+            tags=args.tags,
+            opts=child,
+        )
         return nat

@@ -39,11 +39,23 @@ def addon_pool(r: ResolvedStack) -> ResolvedNodePool:
     assert machine is not None
     prod = r.environment == "prod"
     return ResolvedNodePool(
-        name=ADDON_POOL, accelerator="none", accelerator_id=None, kind="cpu", k8s_resource=None,
+        name=ADDON_POOL,
+        accelerator="none",
+        accelerator_id=None,
+        kind="cpu",
+        k8s_resource=None,
         accelerators_per_node=0,
-        accelerator_memory_gib=0.0, machine_type=ADDON_VM_SIZE, vcpus=machine.vcpus, memory_gib=machine.memory_gib,
+        accelerator_memory_gib=0.0,
+        machine_type=ADDON_VM_SIZE,
+        vcpus=machine.vcpus,
+        memory_gib=machine.memory_gib,
         # Two nodes in prod: Envoy's two replicas spread over zones and survive a node's upgrade.
-        min_nodes=2 if prod else 1, max_nodes=3, spot=False, disk_gb=128, zones=())
+        min_nodes=2 if prod else 1,
+        max_nodes=3,
+        spot=False,
+        disk_gb=128,
+        zones=(),
+    )
 
 
 RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -74,18 +86,26 @@ def build_platform(r: ResolvedStack) -> Platform:
     # With protected data the resource group must outlive `destroy` too: deleting a resource group
     # deletes everything in it, the retained storage account included.
     group = resources.ResourceGroup(
-        f"{name}-rg", resource_group_name=r.resource_group, location=r.region, tags=tags,
-        opts=pulumi.ResourceOptions(providers=[provider], protect=r.protect_data,
-                                    retain_on_delete=r.protect_data))
+        f"{name}-rg",
+        resource_group_name=r.resource_group,
+        location=r.region,
+        tags=tags,
+        opts=pulumi.ResourceOptions(providers=[provider], protect=r.protect_data, retain_on_delete=r.protect_data),
+    )
     rg_name = group.name
 
     prod = r.environment == "prod"
     workspace_id = None
     if prod:
         workspace = operationalinsights.Workspace(
-            f"{name}-logs", resource_group_name=rg_name, location=r.region,
-            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"), retention_in_days=LOG_RETENTION_DAYS,
-            tags=tags, opts=opts)
+            f"{name}-logs",
+            resource_group_name=rg_name,
+            location=r.region,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=LOG_RETENTION_DAYS,
+            tags=tags,
+            opts=opts,
+        )
         workspace_id = workspace.id
 
     subnet_id = options.get("subnet_id")
@@ -95,52 +115,109 @@ def build_platform(r: ResolvedStack) -> Platform:
         # the Microsoft.Storage and Microsoft.KeyVault service endpoints for the firewalls below (README).
         outbound = "loadBalancer"
     else:
-        network = AzureNetwork(f"{name}-net", AzureNetworkArgs(
-            resource_group_name=rg_name, location=r.region, create_nat=not prod,
-            service_endpoints=SERVICE_ENDPOINTS if prod else (), tags=tags), opts)
+        network = AzureNetwork(
+            f"{name}-net",
+            AzureNetworkArgs(
+                resource_group_name=rg_name,
+                location=r.region,
+                create_nat=not prod,
+                service_endpoints=SERVICE_ENDPOINTS if prod else (),
+                tags=tags,
+            ),
+            opts,
+        )
         subnet_id = network.subnet_id
         # prod: a Standard NAT gateway is zonal, the cluster's load balancer egress is zone-redundant.
         outbound = "loadBalancer" if prod else "userAssignedNATGateway"
         vnet_name = network.vnet_name
 
     wanted_zones = options.get("zones") or None
-    cluster = AksCluster(name, AksClusterArgs(
-        resource_group_name=rg_name, location=r.region, subnet_id=subnet_id, tenant_id=client.tenant_id,
-        subscription_id=client.subscription_id, deployer_object_id=client.object_id,
-        tier=str(options.get("tier") or "Standard"), kubernetes_version=r.kubernetes_version,
-        outbound_type=outbound, private_cluster=r.private_endpoint, enable_node_public_ip=not r.private_nodes,
-        authorized_ip_ranges=r.authorized_networks, system_vm_size=r.system_machine_type,
-        system_min_count=2 if prod else 1,
-        system_zones=pool_zones(r.region, r.system_machine_type, wanted_zones),
-        node_resource_group=f"{r.resource_group}-{name}-nodes"[:80], enable_encryption_at_host=prod,
-        log_analytics_workspace_id=workspace_id, outbound_ip_count=OUTBOUND_IPS if prod else None,
-        tags=tags), opts)
+    cluster = AksCluster(
+        name,
+        AksClusterArgs(
+            resource_group_name=rg_name,
+            location=r.region,
+            subnet_id=subnet_id,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            deployer_object_id=client.object_id,
+            tier=str(options.get("tier") or "Standard"),
+            kubernetes_version=r.kubernetes_version,
+            outbound_type=outbound,
+            private_cluster=r.private_endpoint,
+            enable_node_public_ip=not r.private_nodes,
+            authorized_ip_ranges=r.authorized_networks,
+            system_vm_size=r.system_machine_type,
+            system_min_count=2 if prod else 1,
+            system_zones=pool_zones(r.region, r.system_machine_type, wanted_zones),
+            node_resource_group=f"{r.resource_group}-{name}-nodes"[:80],
+            enable_encryption_at_host=prod,
+            log_analytics_workspace_id=workspace_id,
+            outbound_ip_count=OUTBOUND_IPS if prod else None,
+            tags=tags,
+        ),
+        opts,
+    )
 
     def agent_pool(pool: ResolvedNodePool, zones: tuple[str, ...]) -> AksGpuAgentPool:
-        return AksGpuAgentPool(f"{name}-{pool.name}", AksGpuAgentPoolArgs(
-            resource_group_name=rg_name, cluster_name=cluster.name, pool=pool, subnet_id=subnet_id,
-            kubernetes_version=r.kubernetes_version, enable_node_public_ip=not r.private_nodes,
-            enable_encryption_at_host=prod, zones=zones, tags=tags), opts)
+        return AksGpuAgentPool(
+            f"{name}-{pool.name}",
+            AksGpuAgentPoolArgs(
+                resource_group_name=rg_name,
+                cluster_name=cluster.name,
+                pool=pool,
+                subnet_id=subnet_id,
+                kubernetes_version=r.kubernetes_version,
+                enable_node_public_ip=not r.private_nodes,
+                enable_encryption_at_host=prod,
+                zones=zones,
+                tags=tags,
+            ),
+            opts,
+        )
 
-    pools = [agent_pool(pool, pool_zones(r.region, pool.machine_type, wanted_zones))
-             for pool in r.node_pools.values()]
+    pools = [agent_pool(pool, pool_zones(r.region, pool.machine_type, wanted_zones)) for pool in r.node_pools.values()]
     addons = addon_pool(r)
     addons = dataclasses.replace(addons, zones=pool_zones(r.region, addons.machine_type, wanted_zones))
     pools.append(agent_pool(addons, addons.zones))
 
     operators = public_ranges(r.authorized_networks)
     sku = "Standard_ZRS" if prod else "Standard_LRS"
-    stores = {b.name: BlobWeightsStorage(f"{name}-{b.name}", BlobWeightsStorageArgs(
-        bucket=b, resource_group_name=rg_name, location=r.region, sku=sku,
-        subscription_id=client.subscription_id, uploader_object_id=client.object_id,
-        deny_public_network=prod, allowed_subnet_ids=(subnet_id,), allowed_ip_ranges=operators,
-        log_analytics_workspace_id=workspace_id, tags=tags), opts)
-        for b in r.buckets.values()}
+    stores = {
+        b.name: BlobWeightsStorage(
+            f"{name}-{b.name}",
+            BlobWeightsStorageArgs(
+                bucket=b,
+                resource_group_name=rg_name,
+                location=r.region,
+                sku=sku,
+                subscription_id=client.subscription_id,
+                uploader_object_id=client.object_id,
+                deny_public_network=prod,
+                allowed_subnet_ids=(subnet_id,),
+                allowed_ip_ranges=operators,
+                log_analytics_workspace_id=workspace_id,
+                tags=tags,
+            ),
+            opts,
+        )
+        for b in r.buckets.values()
+    }
 
-    identity = AksWorkloadIdentity(f"{name}-serving", AksWorkloadIdentityArgs(
-        resource_group_name=rg_name, location=r.region, oidc_issuer_url=cluster.oidc_issuer_url,
-        subscription_id=client.subscription_id, namespace=r.namespace, service_account=r.service_account,
-        storage_account_ids=tuple(s.account_id for s in stores.values()), tags=tags), opts)
+    identity = AksWorkloadIdentity(
+        f"{name}-serving",
+        AksWorkloadIdentityArgs(
+            resource_group_name=rg_name,
+            location=r.region,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            subscription_id=client.subscription_id,
+            namespace=r.namespace,
+            service_account=r.service_account,
+            storage_account_ids=tuple(s.account_id for s in stores.values()),
+            tags=tags,
+        ),
+        opts,
+    )
 
     return Platform(
         cluster_name=cluster.name,
@@ -151,13 +228,26 @@ def build_platform(r: ResolvedStack) -> Platform:
         # The Kubernetes phase waits for the pools (the add-on pool: Envoy, KEDA, cert-manager schedule) and
         # for the deployer's cluster-admin grant to be live (a bounded poll, rbac_wait.py).
         depends_on=[*pools, identity, cluster.admin_role, cluster.access_ready],
-        front_door={"provider": provider, "resource_group_name": rg_name, "tenant_id": client.tenant_id,
-                    "subscription_id": client.subscription_id, "oidc_issuer_url": cluster.oidc_issuer_url,
-                    "deployer_object_id": client.object_id, "tags": tags, "vnet_name": vnet_name,
-                    "prod": prod, "allowed_subnet_ids": (subnet_id,), "allowed_ip_ranges": operators,
-                    "log_analytics_workspace_id": workspace_id},
-        outputs={"cluster_fqdn": cluster.fqdn, "oidc_issuer_url": cluster.oidc_issuer_url,
-                 "resource_group": rg_name, "serving_client_id": identity.client_id,
-                 # The loader reads az://<container>/<path> from the account in AZURE_STORAGE_ACCOUNT_NAME.
-                 "storage_accounts": {k: s.account_name for k, s in stores.items()}},
+        front_door={
+            "provider": provider,
+            "resource_group_name": rg_name,
+            "tenant_id": client.tenant_id,
+            "subscription_id": client.subscription_id,
+            "oidc_issuer_url": cluster.oidc_issuer_url,
+            "deployer_object_id": client.object_id,
+            "tags": tags,
+            "vnet_name": vnet_name,
+            "prod": prod,
+            "allowed_subnet_ids": (subnet_id,),
+            "allowed_ip_ranges": operators,
+            "log_analytics_workspace_id": workspace_id,
+        },
+        outputs={
+            "cluster_fqdn": cluster.fqdn,
+            "oidc_issuer_url": cluster.oidc_issuer_url,
+            "resource_group": rg_name,
+            "serving_client_id": identity.client_id,
+            # The loader reads az://<container>/<path> from the account in AZURE_STORAGE_ACCOUNT_NAME.
+            "storage_accounts": {k: s.account_name for k, s in stores.items()},
+        },
     )

@@ -28,8 +28,10 @@ SPOT_QUOTA = "lowPriorityCores"
 
 def _skus(api: JsonApi, subscription: str, location: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    page = api.get(f"/subscriptions/{subscription}/providers/Microsoft.Compute/skus",
-                   {"api-version": SKUS_API, "$filter": f"location eq '{location}'"})
+    page = api.get(
+        f"/subscriptions/{subscription}/providers/Microsoft.Compute/skus",
+        {"api-version": SKUS_API, "$filter": f"location eq '{location}'"},
+    )
     while True:
         for sku in page.get("value", []):
             if sku.get("resourceType") == "virtualMachines":
@@ -61,18 +63,23 @@ def offered_zones(sku: dict[str, Any] | None, location: str) -> set[str]:
 def _sold_in(sku: dict[str, Any], location: str) -> bool:
     """The location lists the SKU and does not withhold it from this subscription as a whole."""
     listed = any(i.get("location", "").lower() == location.lower() for i in sku.get("locationInfo", []))
-    return listed and not any(r.get("reasonCode") == "NotAvailableForSubscription" and r.get("type") == "Location"
-                              for r in sku.get("restrictions", []))
+    return listed and not any(
+        r.get("reasonCode") == "NotAvailableForSubscription" and r.get("type") == "Location"
+        for r in sku.get("restrictions", [])
+    )
 
 
-def check(resolved: Any, pools: list[Any], api: JsonApi | None = None,
-          subscription: str | None = None) -> list[PoolCheck]:
+def check(
+    resolved: Any, pools: list[Any], api: JsonApi | None = None, subscription: str | None = None
+) -> list[PoolCheck]:
     if api is None or subscription is None:
         token, subscription = azure_token()
         api = JsonApi(os.environ.get("LLMCLOUD_AZURE_ARM_URL", AZURE_ARM), token)
     location = resolved.region
-    usages = api.get(f"/subscriptions/{subscription}/providers/Microsoft.Compute/locations/{location}/usages",
-                     {"api-version": USAGES_API})
+    usages = api.get(
+        f"/subscriptions/{subscription}/providers/Microsoft.Compute/locations/{location}/usages",
+        {"api-version": USAGES_API},
+    )
     by_name = {u["name"]["value"].lower(): u for u in usages.get("value", [])}
     skus = _skus(api, subscription, location)
     checks = []
@@ -89,17 +96,32 @@ def check(resolved: Any, pools: list[Any], api: JsonApi | None = None,
         zones = pool_zones(location, pool.machine_type, (resolved.cloud_options or {}).get("zones"))
         regional = not zones
         if regional:  # AKS may use any zone the size has here: report them all
-            zones = tuple(sorted({str(z) for i in (sku or {}).get("locationInfo", [])
-                                  if i.get("location", "").lower() == location.lower() for z in i.get("zones", [])}))
+            zones = tuple(
+                sorted(
+                    {
+                        str(z)
+                        for i in (sku or {}).get("locationInfo", [])
+                        if i.get("location", "").lower() == location.lower()
+                        for z in i.get("zones", [])
+                    }
+                )
+            )
         if zones:
             in_zones: list[str] | None = sorted(z for z in zones if z in offered)
         else:  # offered in the location without zones
             in_zones = None if sku is not None and _sold_in(sku, location) else []
-        c = PoolCheck(pool=pool.name, machine_type=pool.machine_type, accelerator=pool.accelerator,
-                      zones=list(zones) or [location], offered=in_zones,
-                      need=pool.max_nodes * pool.vcpus, unit="vCPUs", metric=metric,
-                      limit=float(usage["limit"]) if usage else None,
-                      used=float(usage.get("currentValue", 0)) if usage else None)
+        c = PoolCheck(
+            pool=pool.name,
+            machine_type=pool.machine_type,
+            accelerator=pool.accelerator,
+            zones=list(zones) or [location],
+            offered=in_zones,
+            need=pool.max_nodes * pool.vcpus,
+            unit="vCPUs",
+            metric=metric,
+            limit=float(usage["limit"]) if usage else None,
+            used=float(usage.get("currentValue", 0)) if usage else None,
+        )
         if sku is None:
             c.note = f"{pool.machine_type} is not in the SKU list of {location}"
         checks.append(judge(c))

@@ -28,10 +28,11 @@ MAX_PAGES = 200  # a region's VM rows for ~20 sizes fit in a few pages; stop a r
 
 def query_url(base_url: str, region: str, sizes: list[str]) -> str:
     sku_filter = " or ".join(f"armSkuName eq '{s}'" for s in sorted(sizes))
-    expression = (f"serviceName eq 'Virtual Machines' and priceType eq 'Consumption' "
-                  f"and armRegionName eq '{region}' and ({sku_filter})")
-    query = urllib.parse.urlencode({"api-version": API_VERSION, "$filter": expression},
-                                   quote_via=urllib.parse.quote)
+    expression = (
+        f"serviceName eq 'Virtual Machines' and priceType eq 'Consumption' "
+        f"and armRegionName eq '{region}' and ({sku_filter})"
+    )
+    query = urllib.parse.urlencode({"api-version": API_VERSION, "$filter": expression}, quote_via=urllib.parse.quote)
     return f"{base_url.rstrip('/')}{PATH}?{query}"
 
 
@@ -44,13 +45,16 @@ def rebase(link: str, base_url: str) -> str:
 
 def is_list_price(item: dict[str, Any]) -> bool:
     """A Linux pay-as-you-go (or Spot) hourly meter; not Windows, Low Priority, reserved or Dev/Test."""
-    return (item.get("type") == "Consumption"
-            and item.get("unitOfMeasure") == "1 Hour"
-            and item.get("currencyCode", "USD") == "USD"
-            and "Windows" not in item.get("productName", "")
-            and "Low Priority" not in item.get("skuName", "")
-            and "Low Priority" not in item.get("meterName", "")
-            and isinstance(item.get("retailPrice"), int | float) and item["retailPrice"] > 0)
+    return (
+        item.get("type") == "Consumption"
+        and item.get("unitOfMeasure") == "1 Hour"
+        and item.get("currencyCode", "USD") == "USD"
+        and "Windows" not in item.get("productName", "")
+        and "Low Priority" not in item.get("skuName", "")
+        and "Low Priority" not in item.get("meterName", "")
+        and isinstance(item.get("retailPrice"), int | float)
+        and item["retailPrice"] > 0
+    )
 
 
 def read_items(http: Http, url: str, base_url: str) -> list[dict[str, Any]]:
@@ -112,8 +116,10 @@ def _add_zones(raw: dict[str, Any], fetched: Fetched, env: dict[str, str] | None
     env = dict(os.environ) if env is None else env
     wanted = env.get("LLMCLOUD_AZURE_ZONES") == "1" or bool(env.get("AZURE_ACCESS_TOKEN"))
     if not wanted and api is None:
-        fetched.notes.append("zones (vm_zones) kept from the shipped catalog: set LLMCLOUD_AZURE_ZONES=1 with "
-                             "`az login` (or AZURE_ACCESS_TOKEN and ARM_SUBSCRIPTION_ID) to read your subscription's")
+        fetched.notes.append(
+            "zones (vm_zones) kept from the shipped catalog: set LLMCLOUD_AZURE_ZONES=1 with "
+            "`az login` (or AZURE_ACCESS_TOKEN and ARM_SUBSCRIPTION_ID) to read your subscription's"
+        )
         return
     try:
         if api is None:
@@ -127,5 +133,6 @@ def _add_zones(raw: dict[str, Any], fetched: Fetched, env: dict[str, str] | None
         return
     fetched.sections["vm_zones"] = table
     fetched.notes.extend(notes)
-    fetched.sources.append(f"{AZURE_ARM}/subscriptions/<subscription>/providers/Microsoft.Compute/skus"
-                           f"?api-version={zones.SKUS_API}")
+    fetched.sources.append(
+        f"{AZURE_ARM}/subscriptions/<subscription>/providers/Microsoft.Compute/skus?api-version={zones.SKUS_API}"
+    )

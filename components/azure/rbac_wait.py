@@ -32,8 +32,11 @@ import pulumi.dynamic as dynamic
 import yaml
 
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-SSAR = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-        "spec": {"resourceAttributes": {"verb": "create", "resource": "namespaces"}}}
+SSAR = {
+    "apiVersion": "authorization.k8s.io/v1",
+    "kind": "SelfSubjectAccessReview",
+    "spec": {"resourceAttributes": {"verb": "create", "resource": "namespaces"}},
+}
 DEFAULT_TIMEOUT = 600  # seconds: the documented worst case of role-assignment propagation
 DEFAULT_INTERVAL = 15
 SUBNET_ROLE_WAIT = 60  # seconds after Network Contributor on the subnet, before the cluster is created
@@ -52,8 +55,14 @@ def _exec_token(user: dict[str, Any]) -> str | None:
         return None
     env = dict(os.environ)
     env.update({e["name"]: e["value"] for e in exec_.get("env") or []})
-    out = subprocess.run([exec_["command"], *(exec_.get("args") or [])], capture_output=True, text=True,
-                         env=env, timeout=120, check=False)
+    out = subprocess.run(
+        [exec_["command"], *(exec_.get("args") or [])],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     if out.returncode != 0:
         raise NotGranted(f"{exec_['command']} failed ({out.returncode}): {out.stderr.strip()[:300]}")
     return json.loads(out.stdout)["status"]["token"]
@@ -76,8 +85,9 @@ def can_create_namespaces(kubeconfig: str, timeout: float = 30.0) -> bool:
         ca = cluster.get("certificate-authority-data")
         if ca:
             context = ssl.create_default_context(cadata=base64.b64decode(ca).decode())
-    request = urllib.request.Request(cluster["server"].rstrip("/") + SSAR_PATH, data=json.dumps(SSAR).encode(),
-                                     headers=headers, method="POST")
+    request = urllib.request.Request(
+        cluster["server"].rstrip("/") + SSAR_PATH, data=json.dumps(SSAR).encode(), headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             answer = json.loads(response.read() or b"{}")
@@ -88,9 +98,13 @@ def can_create_namespaces(kubeconfig: str, timeout: float = 30.0) -> bool:
     return bool((answer.get("status") or {}).get("allowed"))
 
 
-def wait_for_kubernetes_access(kubeconfig: str, timeout: float = DEFAULT_TIMEOUT, interval: float = DEFAULT_INTERVAL,
-                               probe: Callable[[str], bool] = can_create_namespaces,
-                               sleep: Callable[[float], None] = time.sleep) -> int:
+def wait_for_kubernetes_access(
+    kubeconfig: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    interval: float = DEFAULT_INTERVAL,
+    probe: Callable[[str], bool] = can_create_namespaces,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
     """Probe until allowed; the number of probes it took. NotGranted after `timeout` seconds of refusals."""
     attempts = max(1, int(timeout // interval) + 1)
     last = ""
@@ -103,8 +117,10 @@ def wait_for_kubernetes_access(kubeconfig: str, timeout: float = DEFAULT_TIMEOUT
             last = str(exc)[:200]
         if attempt < attempts:
             sleep(interval)
-    raise NotGranted(f"the deployer still may not create namespaces after {timeout:g} s ({last}): check that "
-                     "the identity running `up` holds 'Azure Kubernetes Service RBAC Cluster Admin' on the cluster")
+    raise NotGranted(
+        f"the deployer still may not create namespaces after {timeout:g} s ({last}): check that "
+        "the identity running `up` holds 'Azure Kubernetes Service RBAC Cluster Admin' on the cluster"
+    )
 
 
 class _Provider(dynamic.ResourceProvider):
@@ -120,8 +136,7 @@ class _Provider(dynamic.ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         changed = olds.get("trigger") != news.get("trigger")
-        return dynamic.DiffResult(changes=changed, replaces=["trigger"] if changed else [],
-                                  delete_before_replace=True)
+        return dynamic.DiffResult(changes=changed, replaces=["trigger"] if changed else [], delete_before_replace=True)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         return dynamic.UpdateResult(outs=news)
@@ -130,13 +145,30 @@ class _Provider(dynamic.ResourceProvider):
 class RbacPropagationWait(dynamic.Resource):
     """Waits for a role assignment (`trigger`: its id) to take effect. kubeconfig: mode kubernetes only."""
 
-    def __init__(self, name: str, *, trigger: pulumi.Input[str], mode: str = "kubernetes",
-                 kubeconfig: pulumi.Input[str] | None = None, timeout: int = DEFAULT_TIMEOUT,
-                 interval: int = DEFAULT_INTERVAL, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        trigger: pulumi.Input[str],
+        mode: str = "kubernetes",
+        kubeconfig: pulumi.Input[str] | None = None,
+        timeout: int = DEFAULT_TIMEOUT,
+        interval: int = DEFAULT_INTERVAL,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         if mode not in ("kubernetes", "sleep"):
             raise ValueError(f"RbacPropagationWait mode {mode!r}: use kubernetes or sleep")
         if mode == "kubernetes" and kubeconfig is None:
             raise ValueError("RbacPropagationWait mode kubernetes needs the kubeconfig")
-        super().__init__(_Provider(), name, {
-            "trigger": trigger, "mode": mode, "timeout": timeout, "interval": interval,
-            "kubeconfig": pulumi.Output.secret(kubeconfig) if kubeconfig is not None else None}, opts)
+        super().__init__(
+            _Provider(),
+            name,
+            {
+                "trigger": trigger,
+                "mode": mode,
+                "timeout": timeout,
+                "interval": interval,
+                "kubeconfig": pulumi.Output.secret(kubeconfig) if kubeconfig is not None else None,
+            },
+            opts,
+        )

@@ -51,9 +51,15 @@ def _pool(profile: dict[str, Any], name: str, mode: str) -> dict[str, Any]:
     if profile.get("scaleSetPriority") == "Spot" and not any(t[0] == spot_key for t in taints):
         taints.append((spot_key, "spot", "NoSchedule"))  # AKS adds it to Spot pools
     max_nodes = profile.get("maxCount") if profile.get("enableAutoScaling") else profile.get("count")
-    return {"name": labels.get("llmcloud.dev/pool", name), "machine_type": str(profile.get("vmSize", "")),
-            "labels": labels, "taints": taints, "disk_gb": profile.get("osDiskSizeGB") or 128,
-            "max_nodes": int(max_nodes or 0), "max_pods": int(profile.get("maxPods") or 250)}
+    return {
+        "name": labels.get("llmcloud.dev/pool", name),
+        "machine_type": str(profile.get("vmSize", "")),
+        "labels": labels,
+        "taints": taints,
+        "disk_gb": profile.get("osDiskSizeGB") or 128,
+        "max_nodes": int(max_nodes or 0),
+        "max_pods": int(profile.get("maxPods") or 250),
+    }
 
 
 def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:
@@ -62,8 +68,9 @@ def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:
         for profile in cluster.inputs.get("agentPoolProfiles") or []:
             out.append(_pool(profile, str(profile.get("name", "system")), str(profile.get("mode", "System"))))
     for step in plan.by_type("azure-native:containerservice:AgentPool"):
-        out.append(_pool(step.inputs, str(step.inputs.get("agentPoolName") or step.name),
-                         str(step.inputs.get("mode", "User"))))
+        out.append(
+            _pool(step.inputs, str(step.inputs.get("agentPoolName") or step.name), str(step.inputs.get("mode", "User")))
+        )
     return out
 
 
@@ -95,7 +102,7 @@ def _control_plane_grants(plan: Any) -> list[tuple[Any, Any]]:
     identities = {f"{s.name}-id": s for s in plan.by_type("azure-native:managedidentity:UserAssignedIdentity")}
     assignments = plan.by_type("azure-native:authorization:RoleAssignment")
     for cluster in plan.by_type("azure-native:containerservice:ManagedCluster"):
-        for key in ((cluster.inputs.get("identity") or {}).get("userAssignedIdentities") or {}):
+        for key in (cluster.inputs.get("identity") or {}).get("userAssignedIdentities") or {}:
             identity = identities.get(str(key))
             if identity is None:
                 continue
@@ -106,9 +113,15 @@ def _control_plane_grants(plan: Any) -> list[tuple[Any, Any]]:
 
 
 def orderings(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
-    out = [(cluster, ra, "the control-plane identity needs its role on the subnet before AKS creates the "
-                         "cluster's load balancer and routes in it")
-           for cluster, ra in _control_plane_grants(plan)]
+    out = [
+        (
+            cluster,
+            ra,
+            "the control-plane identity needs its role on the subnet before AKS creates the "
+            "cluster's load balancer and routes in it",
+        )
+        for cluster, ra in _control_plane_grants(plan)
+    ]
     clusters = plan.by_type("azure-native:containerservice:ManagedCluster")
     for fic in plan.by_type("azure-native:managedidentity:FederatedIdentityCredential"):
         for cluster in clusters:
@@ -117,8 +130,10 @@ def orderings(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
 
 
 def propagation_delays(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
-    return [(cluster, ra, "Azure role assignments can take up to 10 minutes to apply")
-            for cluster, ra in _control_plane_grants(plan)]
+    return [
+        (cluster, ra, "Azure role assignments can take up to 10 minutes to apply")
+        for cluster, ra in _control_plane_grants(plan)
+    ]
 
 
 def required_services(plan: Any, resolved: Any) -> list[dict[str, Any]]:
@@ -127,7 +142,13 @@ def required_services(plan: Any, resolved: Any) -> list[dict[str, Any]]:
     for prefix, namespace in _PROVIDERS.items():
         users = sorted({t.split(":")[2] for t in types if t.startswith(prefix)})
         if users:
-            needs.append({"name": f"resource provider {namespace}", "why": ", ".join(users), "enabled": None,
-                          "how": f"`az provider register --namespace {namespace}` once per subscription "
-                                 "(a plan cannot register it; `llmcloud preflight` checks online)"})
+            needs.append(
+                {
+                    "name": f"resource provider {namespace}",
+                    "why": ", ".join(users),
+                    "enabled": None,
+                    "how": f"`az provider register --namespace {namespace}` once per subscription "
+                    "(a plan cannot register it; `llmcloud preflight` checks online)",
+                }
+            )
     return needs

@@ -56,8 +56,7 @@ class BlobWeightsStorage(pulumi.ComponentResource):
     """Outputs: account_name, account_id, container_name, url (az://<container>), blob_endpoint,
     cmk_principal_id (empty without a customer-managed key)."""
 
-    def __init__(self, name: str, args: BlobWeightsStorageArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: BlobWeightsStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:azure:BlobWeightsStorage", name, None, opts)
         b = args.bucket
         child = pulumi.ResourceOptions(parent=self)
@@ -67,20 +66,28 @@ class BlobWeightsStorage(pulumi.ComponentResource):
         if b.kms_key:
             vault_uri, key_name, key_version = parse_key_url(b.kms_key)  # rejected before anything is created
             cmk_identity = managedidentity.UserAssignedIdentity(
-                f"{name}-cmk", resource_group_name=args.resource_group_name, location=args.location,
-                tags=args.tags, opts=child)
-            identity = storage.IdentityArgs(type="UserAssigned",
-                                            user_assigned_identities=cmk_identity.id.apply(lambda i: {i: {}}))
-            key_source = storage.KeyVaultPropertiesArgs(key_vault_uri=vault_uri, key_name=key_name,
-                                                        key_version=key_version)
+                f"{name}-cmk",
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=args.tags,
+                opts=child,
+            )
+            identity = storage.IdentityArgs(
+                type="UserAssigned", user_assigned_identities=cmk_identity.id.apply(lambda i: {i: {}})
+            )
+            key_source = storage.KeyVaultPropertiesArgs(
+                key_vault_uri=vault_uri, key_name=key_name, key_version=key_version
+            )
         encryption = storage.EncryptionArgs(
             key_source="Microsoft.Keyvault" if key_source else "Microsoft.Storage",
             key_vault_properties=key_source,
             encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=cmk_identity.id)
-            if cmk_identity else None,
+            if cmk_identity
+            else None,
             services=storage.EncryptionServicesArgs(
                 blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                file=storage.EncryptionServiceArgs(enabled=True, key_type="Account")),
+                file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+            ),
         )
         # The weights are the one thing teardown must not take: protect blocks `destroy`, and
         # retain_on_delete leaves the account (and its container) in Azure if the stack is removed anyway.
@@ -115,8 +122,7 @@ class BlobWeightsStorage(pulumi.ComponentResource):
             is_versioning_enabled=b.versioning,
             # Soft delete: a deleted blob or container can be restored for SOFT_DELETE_DAYS.
             delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=SOFT_DELETE_DAYS),
-            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                enabled=True, days=SOFT_DELETE_DAYS),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=SOFT_DELETE_DAYS),
             opts=child,
         )
         if b.versioning:
@@ -125,13 +131,25 @@ class BlobWeightsStorage(pulumi.ComponentResource):
                 account_name=self.account.name,
                 resource_group_name=args.resource_group_name,
                 management_policy_name="default",
-                policy=storage.ManagementPolicySchemaArgs(rules=[storage.ManagementPolicyRuleArgs(
-                    name="expire-old-versions", type="Lifecycle", enabled=True,
-                    definition=storage.ManagementPolicyDefinitionArgs(
-                        filters=storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"]),
-                        actions=storage.ManagementPolicyActionArgs(version=storage.ManagementPolicyVersionArgs(
-                            delete=storage.DateAfterCreationArgs(
-                                days_after_creation_greater_than=NONCURRENT_VERSION_DAYS)))))]),
+                policy=storage.ManagementPolicySchemaArgs(
+                    rules=[
+                        storage.ManagementPolicyRuleArgs(
+                            name="expire-old-versions",
+                            type="Lifecycle",
+                            enabled=True,
+                            definition=storage.ManagementPolicyDefinitionArgs(
+                                filters=storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"]),
+                                actions=storage.ManagementPolicyActionArgs(
+                                    version=storage.ManagementPolicyVersionArgs(
+                                        delete=storage.DateAfterCreationArgs(
+                                            days_after_creation_greater_than=NONCURRENT_VERSION_DAYS
+                                        )
+                                    )
+                                ),
+                            ),
+                        )
+                    ]
+                ),
                 opts=child,
             )
         self.container = storage.BlobContainer(
@@ -145,27 +163,38 @@ class BlobWeightsStorage(pulumi.ComponentResource):
         if args.uploader_object_id is not None:
             assert args.subscription_id is not None
             self.uploader_role = authorization.RoleAssignment(
-                f"{name}-uploader", principal_id=args.uploader_object_id,
+                f"{name}-uploader",
+                principal_id=args.uploader_object_id,
                 role_definition_id=role_definition_id(args.subscription_id, STORAGE_BLOB_DATA_CONTRIBUTOR),
-                scope=self.account.id, description="llmcloud deployer uploads model weights (weights sync)",
-                opts=child)
+                scope=self.account.id,
+                description="llmcloud deployer uploads model weights (weights sync)",
+                opts=child,
+            )
         if args.log_analytics_workspace_id is not None:
             monitor.DiagnosticSetting(
-                f"{name}-blob-diagnostics", name="llmcloud-blob-access",
+                f"{name}-blob-diagnostics",
+                name="llmcloud-blob-access",
                 resource_uri=pulumi.Output.concat(self.account.id, "/blobServices/default"),
                 workspace_id=args.log_analytics_workspace_id,
                 logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in BLOB_LOG_CATEGORIES],
-                opts=child)
+                opts=child,
+            )
         self.account_name = self.account.name
         self.account_id = self.account.id
         self.container_name = self.container.name
         self.url = pulumi.Output.from_input(f"az://{b.name}")
         self.blob_endpoint = pulumi.Output.concat("https://", self.account.name, ".blob.core.windows.net/")
         self.cmk_principal_id = cmk_identity.principal_id if cmk_identity else pulumi.Output.from_input("")
-        self.register_outputs({"account_name": self.account_name, "account_id": self.account_id,
-                               "container_name": self.container_name, "url": self.url,
-                               "blob_endpoint": self.blob_endpoint,
-                               "cmk_principal_id": self.cmk_principal_id})
+        self.register_outputs(
+            {
+                "account_name": self.account_name,
+                "account_id": self.account_id,
+                "container_name": self.container_name,
+                "url": self.url,
+                "blob_endpoint": self.blob_endpoint,
+                "cmk_principal_id": self.cmk_principal_id,
+            }
+        )
 
 
 def _network_rules(args: BlobWeightsStorageArgs) -> storage.NetworkRuleSetArgs:
@@ -174,9 +203,17 @@ def _network_rules(args: BlobWeightsStorageArgs) -> storage.NetworkRuleSetArgs:
     if not args.deny_public_network:
         return storage.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices")
     return storage.NetworkRuleSetArgs(
-        default_action="Deny", bypass="AzureServices",
-        virtual_network_rules=[storage.VirtualNetworkRuleArgs(virtual_network_resource_id=s, action="Allow")
-                               for s in args.allowed_subnet_ids] or None,
+        default_action="Deny",
+        bypass="AzureServices",
+        virtual_network_rules=[
+            storage.VirtualNetworkRuleArgs(virtual_network_resource_id=s, action="Allow")
+            for s in args.allowed_subnet_ids
+        ]
+        or None,
         # Storage IP rules take public IPv4 ranges as CIDR, or a single address without /32.
-        ip_rules=[storage.IPRuleArgs(i_p_address_or_range=c.removesuffix("/32"), action="Allow")
-                  for c in args.allowed_ip_ranges] or None)
+        ip_rules=[
+            storage.IPRuleArgs(i_p_address_or_range=c.removesuffix("/32"), action="Allow")
+            for c in args.allowed_ip_ranges
+        ]
+        or None,
+    )

@@ -27,8 +27,10 @@ MAX_PAGES = 50  # one location's SKU list is a few pages; stop a runaway paging 
 def _table(path: str, mtime_ns: int) -> dict[str, dict[str, tuple[str, ...]]]:
     with open(path, encoding="utf-8") as fh:
         raw = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    return {region: {size: tuple(str(z) for z in zones or ()) for size, zones in (sizes or {}).items()}
-            for region, sizes in (raw.get("vm_zones") or {}).items()}
+    return {
+        region: {size: tuple(str(z) for z in zones or ()) for size, zones in (sizes or {}).items()}
+        for region, sizes in (raw.get("vm_zones") or {}).items()
+    }
 
 
 def table() -> dict[str, dict[str, tuple[str, ...]]]:
@@ -55,6 +57,7 @@ def pool_zones(region: str, vm_size: str, wanted: list[str] | tuple[str, ...] | 
 
 # ---- refresh from the Resource SKUs API (needs credentials: the answer is per subscription)
 
+
 def offered_zones(sku: dict[str, Any] | None, location: str) -> set[str] | None:
     """Zones of `location` where this subscription may deploy the SKU; None when it may not deploy it there
     at all (absent, or restricted NotAvailableForSubscription for the whole location)."""
@@ -80,8 +83,10 @@ def offered_zones(sku: dict[str, Any] | None, location: str) -> set[str] | None:
 def read_skus(api: Any, subscription: str, location: str) -> dict[str, dict[str, Any]]:
     """VM SKUs of one location by name, following nextLink (bounded)."""
     out: dict[str, dict[str, Any]] = {}
-    page = api.get(f"/subscriptions/{subscription}/providers/Microsoft.Compute/skus",
-                   {"api-version": SKUS_API, "$filter": f"location eq '{location}'"})
+    page = api.get(
+        f"/subscriptions/{subscription}/providers/Microsoft.Compute/skus",
+        {"api-version": SKUS_API, "$filter": f"location eq '{location}'"},
+    )
     for _ in range(MAX_PAGES):
         for sku in page.get("value", []):
             if sku.get("resourceType") == "virtualMachines":
@@ -93,8 +98,9 @@ def read_skus(api: Any, subscription: str, location: str) -> dict[str, dict[str,
     raise RuntimeError(f"Resource SKUs of {location}: more than {MAX_PAGES} pages; stopped")
 
 
-def refresh_vm_zones(raw: dict[str, Any], api: Any, subscription: str) -> tuple[dict[str, dict[str, list[str]]],
-                                                                                list[str]]:
+def refresh_vm_zones(
+    raw: dict[str, Any], api: Any, subscription: str
+) -> tuple[dict[str, dict[str, list[str]]], list[str]]:
     """(vm_zones table, notes) for every (location, size) the catalog prices, from the Resource SKUs API.
     A size the subscription may not deploy in a location keeps its shipped zones, with a note."""
     shipped = raw.get("vm_zones") or {}

@@ -42,8 +42,9 @@ class Taint:
     @property
     def provider_effect(self) -> str:
         """The effect as the GKE and EKS APIs spell it: NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE."""
-        return {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE",
-                "NoExecute": "NO_EXECUTE"}[self.effect]
+        return {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}[
+            self.effect
+        ]
 
     def toleration(self) -> dict[str, str]:
         """A toleration of this taint whatever its value."""
@@ -167,12 +168,23 @@ class CloudCatalog:
 def _accelerator(path: Path, name: str, row: dict[str, Any]) -> Accelerator:
     missing = [f for f in ("id", "kind", "memory_gib", *VENDOR_FACTS) if row.get(f) in (None, "")]
     if missing:
-        raise ValueError(f"{path}: accelerators.{name} lacks {', '.join(missing)} (see data/FORMAT.md; a catalog "
-                         "written by an older `llmcloud prices refresh` is refreshed again to get them)")
-    return Accelerator(name=name, id=row["id"], kind=row["kind"], memory_gib=float(row["memory_gib"]),
-                       billing=row.get("billing", "bundled"), k8s_resource=row["k8s_resource"],
-                       vendor=row["vendor"], taint=Taint.parse(row["taint"]), device_plugin=row["device_plugin"],
-                       image_family=row["image_family"], cores_per_device=int(row["cores_per_device"]))
+        raise ValueError(
+            f"{path}: accelerators.{name} lacks {', '.join(missing)} (see data/FORMAT.md; a catalog "
+            "written by an older `llmcloud prices refresh` is refreshed again to get them)"
+        )
+    return Accelerator(
+        name=name,
+        id=row["id"],
+        kind=row["kind"],
+        memory_gib=float(row["memory_gib"]),
+        billing=row.get("billing", "bundled"),
+        k8s_resource=row["k8s_resource"],
+        vendor=row["vendor"],
+        taint=Taint.parse(row["taint"]),
+        device_plugin=row["device_plugin"],
+        image_family=row["image_family"],
+        cores_per_device=int(row["cores_per_device"]),
+    )
 
 
 def _machine(row: dict[str, Any]) -> Machine:
@@ -264,8 +276,10 @@ def _load_file(cloud: str, path: Path, mtime_ns: int) -> CloudCatalog:
         accelerators=accelerators,
         machines=[_machine(r) for r in raw.get("machines", [])],
         cpu_machines=[_machine({**r, "accelerator": None, "count": 0}) for r in raw.get("cpu_machines", [])],
-        regions={r: {z: list(a or []) for z, a in (v.get("zones") or {}).items()}
-                 for r, v in (raw.get("regions") or {}).items()},
+        regions={
+            r: {z: list(a or []) for z, a in (v.get("zones") or {}).items()}
+            for r, v in (raw.get("regions") or {}).items()
+        },
         prices=prices,
         services=raw.get("services", {}) or {},
     )

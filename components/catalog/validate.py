@@ -59,12 +59,10 @@ def _name_problems(raw: dict[str, Any]) -> list[str]:
     """Every priced name is a machine, accelerator or CPU machine of this catalog; every region is listed."""
     machines = {m["machine_type"] for m in raw.get("machines") or []}
     cpu = {m["machine_type"] for m in raw.get("cpu_machines") or []}
-    billed = {n for n, a in (raw.get("accelerators") or {}).items()
-              if a.get("billing") in ("attached", "per_chip")}
+    billed = {n for n, a in (raw.get("accelerators") or {}).items() if a.get("billing") in ("attached", "per_chip")}
     known = {"machines": machines, "cpu_machines": cpu, "accelerators": billed}
     regions = set(raw.get("regions") or {})
-    out = [f"prices.{r}: region is not under `regions`"
-           for r in (raw.get("prices") or {}) if r not in regions]
+    out = [f"prices.{r}: region is not under `regions`" for r in (raw.get("prices") or {}) if r not in regions]
     for (region, section, name), _ in iter_prices(raw):
         if name not in known[section]:
             kind = section[:-1].replace("_", " ")
@@ -89,8 +87,7 @@ def _coverage_problems(raw: dict[str, Any]) -> list[str]:
                 continue
             rows = [m["machine_type"] for m in raw.get("machines") or [] if m.get("accelerator") == acc]
             if not priced.intersection(rows):
-                out.append(f"prices.{region}.machines: {acc} is offered in {region} "
-                           f"but no {acc} machine has a price")
+                out.append(f"prices.{region}.machines: {acc} is offered in {region} but no {acc} machine has a price")
         missing = [name for name in cpu if name not in (table.get("cpu_machines") or {})]
         if missing:
             out.append(f"prices.{region}.cpu_machines: no price for {', '.join(missing)}")
@@ -116,8 +113,10 @@ def _reference_problems(raw: dict[str, Any], reference: dict[str, Any]) -> list[
             comparable = _is_number(old) and _is_number(value) and old > 0 and value > 0
             if comparable and ratio(old, value) > MAX_RATIO:
                 region, section, name = key
-                out.append(f"prices.{region}.{section}.{name}: {label} {value} is more than x{MAX_RATIO:g} "
-                           f"away from {old} (a discounted or placeholder SKU?)")
+                out.append(
+                    f"prices.{region}.{section}.{name}: {label} {value} is more than x{MAX_RATIO:g} "
+                    f"away from {old} (a discounted or placeholder SKU?)"
+                )
     return out
 
 

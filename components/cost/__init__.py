@@ -33,8 +33,11 @@ class Band:
         return Band(self.floor * k, self.expected * k, self.max * k)
 
     def to_json(self, digits: int = 2) -> dict[str, float]:
-        return {"floor": round(self.floor, digits), "expected": round(self.expected, digits),
-                "max": round(self.max, digits)}
+        return {
+            "floor": round(self.floor, digits),
+            "expected": round(self.expected, digits),
+            "max": round(self.max, digits),
+        }
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,18 @@ class Line:
 
     def to_json(self) -> dict[str, Any]:
         q = self.quantity
-        quantity = {k: (int(v) if float(v).is_integer() else v) for k, v in
-                    {"floor": q.floor, "expected": q.expected, "max": q.max}.items()}
-        out = {"resource": self.resource, "sku": self.sku, "unit": self.unit, "unit_price": round(self.unit_price, 6),
-               "quantity": quantity, "monthly": self.monthly.to_json()}
+        quantity = {
+            k: (int(v) if float(v).is_integer() else v)
+            for k, v in {"floor": q.floor, "expected": q.expected, "max": q.max}.items()
+        }
+        out = {
+            "resource": self.resource,
+            "sku": self.sku,
+            "unit": self.unit,
+            "unit_price": round(self.unit_price, 6),
+            "quantity": quantity,
+            "monthly": self.monthly.to_json(),
+        }
         if self.note:
             out["note"] = self.note
         return out
@@ -149,20 +160,26 @@ def pool_band(min_nodes: int, max_nodes: int, expected: int | None) -> Band:
     return Band(min_nodes, exp, max_nodes)
 
 
-def node_line(resource: str, machine: Machine, price_hourly: float, spot: bool, band: Band,
-              note: str = "") -> Line:
+def node_line(resource: str, machine: Machine, price_hourly: float, spot: bool, band: Band, note: str = "") -> Line:
     sku = machine.machine_type + (" (spot)" if spot else "")
     if machine.accelerator:
         note = note or f"{machine.count} × {machine.accelerator} per node"
     return Line(resource, sku, "node-hour", price_hourly, band, note=note)
 
 
-def price_plan(plan: Plan, *, region: str, expected_nodes: dict[str, int], usage: Usage | None = None,
-               cluster_tier: str = "standard") -> dict[str, Any]:
+def price_plan(
+    plan: Plan,
+    *,
+    region: str,
+    expected_nodes: dict[str, int],
+    usage: Usage | None = None,
+    cluster_tier: str = "standard",
+) -> dict[str, Any]:
     """The cost JSON (contract 4) of `plan`."""
     cat = load_catalog(plan.cloud)
-    ctx = PricingContext(cat, region, expected_nodes, usage or Usage(), cluster_tier,
-                         name_prefix=f"llm-{plan.environment}-")
+    ctx = PricingContext(
+        cat, region, expected_nodes, usage or Usage(), cluster_tier, name_prefix=f"llm-{plan.environment}-"
+    )
     pricers = _load_pricers(plan.cloud)
     lines: list[Line] = []
     unpriced: list[str] = []
@@ -178,13 +195,27 @@ def price_plan(plan: Plan, *, region: str, expected_nodes: dict[str, int], usage
     egress = float(cat.service("egress_gb", region, 0.0) or 0.0)
     if egress and ctx.usage.egress_gb_month:
         gb = ctx.usage.egress_gb_month
-        lines.append(Line("network.egress", "Internet egress", "GB", egress, Band(gb, gb, gb), hours=1,
-                          note="usage.egress_gb_month"))
+        lines.append(
+            Line(
+                "network.egress",
+                "Internet egress",
+                "GB",
+                egress,
+                Band(gb, gb, gb),
+                hours=1,
+                note="usage.egress_gb_month",
+            )
+        )
     lines.sort(key=lambda line: (not line.resource.startswith("node_pools"), line.resource, line.sku))
     total = sum((line.monthly for line in lines), Band(0, 0, 0))
     return {
-        "currency": "USD", "hours_per_month": HOURS_PER_MONTH, "cloud": plan.cloud, "region": region,
-        "prices_as_of": cat.as_of, "monthly": total.to_json(), "lines": [line.to_json() for line in lines],
+        "currency": "USD",
+        "hours_per_month": HOURS_PER_MONTH,
+        "cloud": plan.cloud,
+        "region": region,
+        "prices_as_of": cat.as_of,
+        "monthly": total.to_json(),
+        "lines": [line.to_json() for line in lines],
         "unpriced": unpriced,
     }
 
@@ -199,9 +230,13 @@ def expected_nodes(resolved: Any) -> dict[str, int]:
 
 def cost_for(plan: Plan, resolved: Any) -> dict[str, Any]:
     usage = getattr(resolved, "usage", None)
-    cost = price_plan(plan, region=resolved.region, expected_nodes=expected_nodes(resolved),
-                      usage=Usage(**usage) if usage else None,
-                      cluster_tier=str(resolved.cloud_options.get("tier", "standard")).lower())
+    cost = price_plan(
+        plan,
+        region=resolved.region,
+        expected_nodes=expected_nodes(resolved),
+        usage=Usage(**usage) if usage else None,
+        cluster_tier=str(resolved.cloud_options.get("tier", "standard")).lower(),
+    )
     cost["models"] = token_costs(cost, resolved)
     return cost
 
@@ -227,8 +262,11 @@ def token_costs(cost: dict[str, Any], resolved: Any) -> list[dict[str, Any]]:
     from .. import estimate as E
     from ..sizing import facts_for
 
-    hourly = {line["resource"].removeprefix("node_pools."): line["unit_price"] for line in cost["lines"]
-              if line["resource"].startswith("node_pools.")}
+    hourly = {
+        line["resource"].removeprefix("node_pools."): line["unit_price"]
+        for line in cost["lines"]
+        if line["resource"].startswith("node_pools.")
+    }
     out = []
     for name, model in resolved.models.items():
         pool = resolved.node_pools[model.node_pool]
@@ -237,8 +275,13 @@ def token_costs(cost: dict[str, Any], resolved: Any) -> list[dict[str, Any]]:
         if facts is None or price is None:
             continue
         w = model.workload
-        workload = E.Workload(w.input_tokens if w else 1000, w.output_tokens if w else 200,
-                              w.concurrency if w else None, w.ttft_ms if w else None, w.tpot_ms if w else None)
+        workload = E.Workload(
+            w.input_tokens if w else 1000,
+            w.output_tokens if w else 200,
+            w.concurrency if w else None,
+            w.ttft_ms if w else None,
+            w.tpot_ms if w else None,
+        )
         if workload.concurrency is None and workload.ttft_ms is None and workload.tpot_ms is None:
             workload = E.Workload(workload.input_tokens, workload.output_tokens, E.engine_constants().max_num_seqs)
         accelerators = model.tensor_parallel * model.nodes_per_replica
@@ -247,15 +290,20 @@ def token_costs(cost: dict[str, Any], resolved: Any) -> list[dict[str, Any]]:
         except E.EstimateError:
             continue  # no figures for the accelerator, or it does not fit: the fit check says so
         replica_hourly = price * model.nodes_per_replica / model.replicas_per_node
-        row = {"model": name, "pool": pool.name, "accelerator": pool.accelerator,
-               "input_tokens": workload.input_tokens, "output_tokens": workload.output_tokens,
-               "concurrency": min(result.concurrency, result.max_concurrency),
-               "tokens_per_second": round(result.output_tokens_per_second, 1),
-               "ttft_ms": round(result.ttft_ms, 1), "tpot_ms": round(result.tpot_ms, 2),
-               "meets_targets": result.meets_targets,
-               "usd_per_million_output_tokens": round(
-                   replica_hourly / (result.output_tokens_per_second * 3600) * 1e6, 4),
-               "estimate": True}
+        row = {
+            "model": name,
+            "pool": pool.name,
+            "accelerator": pool.accelerator,
+            "input_tokens": workload.input_tokens,
+            "output_tokens": workload.output_tokens,
+            "concurrency": min(result.concurrency, result.max_concurrency),
+            "tokens_per_second": round(result.output_tokens_per_second, 1),
+            "ttft_ms": round(result.ttft_ms, 1),
+            "tpot_ms": round(result.tpot_ms, 2),
+            "meets_targets": result.meets_targets,
+            "usd_per_million_output_tokens": round(replica_hourly / (result.output_tokens_per_second * 3600) * 1e6, 4),
+            "estimate": True,
+        }
         if w is not None and w.requests_per_second:
             per_replica = result.output_tokens_per_second / workload.output_tokens
             row["replicas_needed"] = max(1, math.ceil(w.requests_per_second / per_replica))

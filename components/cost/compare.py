@@ -49,18 +49,28 @@ def equivalent(loaded: LoadedStack, cloud: str) -> tuple[LoadedStack, list[str]]
         memory = _memory_of(spec.cloud, pool.accelerator)
         choice = _pick(cat, region, offered, pool.accelerators_per_node, memory, pool.spot)
         if choice is None:
-            notes.append(f"node_pools.{name}: {pool.accelerator} is not offered on {cloud} {region} and nothing "
-                         "equivalent is; left out of the comparison")
+            notes.append(
+                f"node_pools.{name}: {pool.accelerator} is not offered on {cloud} {region} and nothing "
+                "equivalent is; left out of the comparison"
+            )
             continue
-        notes.append(f"node_pools.{name}: {pool.accelerator} is not offered on {cloud} {region}; priced "
-                     f"{choice.count} × {choice.accelerator} ({choice.machine_type}) instead")
-        pools[name] = pool.model_copy(update={
-            "accelerator": choice.accelerator, "accelerators_per_node": choice.count, "tpu_topology": None,
-            "machine_type": {cloud: choice.machine_type}})
+        notes.append(
+            f"node_pools.{name}: {pool.accelerator} is not offered on {cloud} {region}; priced "
+            f"{choice.count} × {choice.accelerator} ({choice.machine_type}) instead"
+        )
+        pools[name] = pool.model_copy(
+            update={
+                "accelerator": choice.accelerator,
+                "accelerators_per_node": choice.count,
+                "tpu_topology": None,
+                "machine_type": {cloud: choice.machine_type},
+            }
+        )
     models = {n: m for n, m in spec.models.items() if m.node_pool in pools}
     if len(models) < len(spec.models):
-        notes.append("models without a pool on this cloud are left out: "
-                     + ", ".join(sorted(set(spec.models) - set(models))))
+        notes.append(
+            "models without a pool on this cloud are left out: " + ", ".join(sorted(set(spec.models) - set(models)))
+        )
     new_spec = spec.model_copy(update={"node_pools": pools, "models": models, "cloud": cloud})
     return LoadedStack(new_spec, loaded.file, loaded.positions), notes
 
@@ -73,8 +83,9 @@ def _memory_of(cloud: str, accelerator: str) -> float:
     return 0.0
 
 
-def _pick(cat: catalog.CloudCatalog, region: str, offered: set[str], count: int, memory: float,
-          spot: bool) -> catalog.Machine | None:
+def _pick(
+    cat: catalog.CloudCatalog, region: str, offered: set[str], count: int, memory: float, spot: bool
+) -> catalog.Machine | None:
     def price(m: catalog.Machine) -> float | None:
         p = cat.machine_price(region, m)
         if p is None or (spot and (not m.spot or p.spot is None)):
@@ -86,7 +97,7 @@ def _pick(cat: catalog.CloudCatalog, region: str, offered: set[str], count: int,
     if same_count:
         return min(same_count, key=lambda m: price(m) or 0.0)
     total = [m for m in rows if m.count * cat.accelerator_memory(m) >= count * memory]
-    return min(total, key=lambda m: (price(m) or 0.0)) if total else None
+    return min(total, key=lambda m: price(m) or 0.0) if total else None
 
 
 def price_on(stack: str, cloud: str) -> dict[str, Any]:
@@ -116,8 +127,15 @@ def compare(stack: str, clouds: tuple[str, ...] = CLOUDS, parallel: bool = True)
     without the second-long interpreter teardown a pool worker would pay."""
     if not parallel or len(clouds) == 1:
         return [price_on(stack, c) for c in clouds]
-    procs = [subprocess.Popen([sys.executable, "-m", "llmcloud.cli.main", "_price-on", stack, c],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in clouds]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "llmcloud.cli.main", "_price-on", stack, c],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for c in clouds
+    ]
     results = []
     for cloud, proc in zip(clouds, procs, strict=True):
         out, err = proc.communicate()
@@ -130,6 +148,7 @@ def compare(stack: str, clouds: tuple[str, ...] = CLOUDS, parallel: bool = True)
 
 def diff(base: dict[str, Any], other: dict[str, Any]) -> list[dict[str, Any]]:
     """Per resource: monthly expected/max in `base` and `other`, and the change (other - base)."""
+
     def by_resource(cost: dict[str, Any]) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         for line in cost["lines"]:
@@ -143,8 +162,13 @@ def diff(base: dict[str, Any], other: dict[str, Any]) -> list[dict[str, Any]]:
     for resource in sorted(set(a) | set(b)):
         x = a.get(resource, {"expected": 0.0, "max": 0.0})
         y = b.get(resource, {"expected": 0.0, "max": 0.0})
-        rows.append({"resource": resource, "base_expected": round(x["expected"], 2),
-                     "other_expected": round(y["expected"], 2),
-                     "delta_expected": round(y["expected"] - x["expected"], 2),
-                     "delta_max": round(y["max"] - x["max"], 2)})
+        rows.append(
+            {
+                "resource": resource,
+                "base_expected": round(x["expected"], 2),
+                "other_expected": round(y["expected"], 2),
+                "delta_expected": round(y["expected"] - x["expected"], 2),
+                "delta_max": round(y["max"] - x["max"], 2),
+            }
+        )
     return rows

@@ -43,9 +43,11 @@ def passphrase_env(env: Mapping[str, str] | None = None) -> dict[str, str] | Non
     return None
 
 
-PASSPHRASE_HELP = ("no secrets passphrase is set: export LLMCLOUD_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE / "
-                   "PULUMI_CONFIG_PASSPHRASE_FILE); it encrypts the stack's secrets in the state and must stay "
-                   "the same for the stack's lifetime")
+PASSPHRASE_HELP = (
+    "no secrets passphrase is set: export LLMCLOUD_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE / "
+    "PULUMI_CONFIG_PASSPHRASE_FILE); it encrypts the stack's secrets in the state and must stay "
+    "the same for the stack's lifetime"
+)
 
 
 def default_backend(home: Path | None = None) -> str:

@@ -55,16 +55,26 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
-        self.steps.append(Step(
-            op="create", urn=urn, type=request.type,
-            inputs=_clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
-            parent=request.parent, custom=bool(request.custom), protect=bool(request.protect),
-            retain_on_delete=bool(request.retainOnDelete),
-            provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
-            # The SDK sends what the engine orders by: explicit depends_on plus every resource an input came from.
-            dependencies=sorted(set(request.dependencies)),
-            property_dependencies={key: sorted(set(deps.urns))
-                                   for key, deps in sorted(request.propertyDependencies.items()) if deps.urns}))
+        self.steps.append(
+            Step(
+                op="create",
+                urn=urn,
+                type=request.type,
+                inputs=_clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
+                parent=request.parent,
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
+                # The SDK sends what the engine orders by: explicit depends_on plus every resource an input came from.
+                dependencies=sorted(set(request.dependencies)),
+                property_dependencies={
+                    key: sorted(set(deps.urns))
+                    for key, deps in sorted(request.propertyDependencies.items())
+                    if deps.urns
+                },
+            )
+        )
         return super().RegisterResource(request)
 
 
@@ -111,8 +121,9 @@ class _Notices(logging.Handler):
         self.messages.append(record.getMessage().strip())
 
 
-def capture(program: Callable[[], dict[str, Any] | None], stack: str,
-            notices: list[str] | None = None) -> tuple[list[Step], dict[str, Any]]:
+def capture(
+    program: Callable[[], dict[str, Any] | None], stack: str, notices: list[str] | None = None
+) -> tuple[list[Step], dict[str, Any]]:
     """Run any Pulumi program function under mocks; return its registrations and settled outputs
     (warnings the program logs are appended to `notices`). Tests use this to exercise one component
     without the whole stack."""
@@ -124,8 +135,9 @@ def capture(program: Callable[[], dict[str, Any] | None], stack: str,
         monitor = _CapturingMonitor(_Answers())
         # set_mocks makes a new root stack only when none exists: forget the previous run's.
         pulumi.runtime.settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor,
-                                 logger=logger)
+        pulumi.runtime.set_mocks(
+            monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor, logger=logger
+        )
         outputs: dict[str, Any] = {}
 
         def wrapped() -> Any:
@@ -148,5 +160,12 @@ def run(resolved: Any) -> Plan:
 
     notices: list[str] = []
     steps, outputs = capture(lambda: build(resolved), resolved.stack_name, notices)
-    return Plan(stack=resolved.stack_name, environment=resolved.environment, cloud=resolved.cloud,
-                engine="offline", steps=steps, outputs=outputs, notices=notices)
+    return Plan(
+        stack=resolved.stack_name,
+        environment=resolved.environment,
+        cloud=resolved.cloud,
+        engine="offline",
+        steps=steps,
+        outputs=outputs,
+        notices=notices,
+    )

@@ -31,8 +31,14 @@ class Step:
         return self.urn.rsplit("::", 1)[-1]
 
     def to_json(self) -> dict[str, Any]:
-        state = {"type": self.type, "custom": self.custom, "parent": self.parent, "inputs": self.inputs,
-                 "protect": self.protect, "retainOnDelete": self.retain_on_delete}
+        state = {
+            "type": self.type,
+            "custom": self.custom,
+            "parent": self.parent,
+            "inputs": self.inputs,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+        }
         if self.provider:
             state["provider"] = self.provider
         if self.dependencies:  # omitempty, as in the engine's JSON
@@ -63,8 +69,9 @@ class Plan:
 
     def resources(self, type_prefix: str = "") -> list[Step]:
         """Custom resources (not components, not providers), optionally of types starting with a prefix."""
-        return [s for s in self.steps if s.custom and not s.type.startswith("pulumi:")
-                and s.type.startswith(type_prefix)]
+        return [
+            s for s in self.steps if s.custom and not s.type.startswith("pulumi:") and s.type.startswith(type_prefix)
+        ]
 
     def by_type(self, type_: str) -> list[Step]:
         return [s for s in self.steps if s.type == type_]
@@ -87,18 +94,30 @@ class Plan:
             current = by_urn.get(urn)
             if current is None:
                 continue
-            deps = [*current.dependencies, *(u for urns in current.property_dependencies.values() for u in urns),
-                    *([current.provider] if current.provider else [])]
+            deps = [
+                *current.dependencies,
+                *(u for urns in current.property_dependencies.values() for u in urns),
+                *([current.provider] if current.provider else []),
+            ]
             if target in deps:
                 return True
             todo.extend(deps)
         return False
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "environment": self.environment, "cloud": self.cloud, "engine": self.engine,
-                "steps": [s.to_json() for s in self.steps], "changeSummary": self.change_summary(),
-                "outputs": self.outputs, "notices": self.notices, "cost": self.cost, "policy": self.policy,
-                **({"rehearsal": self.rehearsal} if self.rehearsal is not None else {})}
+        return {
+            "stack": self.stack,
+            "environment": self.environment,
+            "cloud": self.cloud,
+            "engine": self.engine,
+            "steps": [s.to_json() for s in self.steps],
+            "changeSummary": self.change_summary(),
+            "outputs": self.outputs,
+            "notices": self.notices,
+            "cost": self.cost,
+            "policy": self.policy,
+            **({"rehearsal": self.rehearsal} if self.rehearsal is not None else {}),
+        }
 
     @classmethod
     def from_preview_json(cls, data: dict[str, Any], *, stack: str, environment: str, cloud: str) -> Plan:
@@ -106,16 +125,32 @@ class Plan:
         steps = []
         for raw in data.get("steps", []):
             state = raw.get("newState") or raw.get("oldState") or {}
-            steps.append(Step(
-                op=raw.get("op", "same"), urn=raw.get("urn", state.get("urn", "")), type=state.get("type", ""),
-                inputs=mask_values(state.get("inputs", {})), parent=state.get("parent", ""),
-                custom=state.get("custom", True), protect=state.get("protect", False),
-                retain_on_delete=state.get("retainOnDelete", False), provider=state.get("provider", ""),
-                dependencies=list(state.get("dependencies") or []),
-                property_dependencies={k: list(v or []) for k, v in (state.get("propertyDependencies") or {}).items()}))
+            steps.append(
+                Step(
+                    op=raw.get("op", "same"),
+                    urn=raw.get("urn", state.get("urn", "")),
+                    type=state.get("type", ""),
+                    inputs=mask_values(state.get("inputs", {})),
+                    parent=state.get("parent", ""),
+                    custom=state.get("custom", True),
+                    protect=state.get("protect", False),
+                    retain_on_delete=state.get("retainOnDelete", False),
+                    provider=state.get("provider", ""),
+                    dependencies=list(state.get("dependencies") or []),
+                    property_dependencies={
+                        k: list(v or []) for k, v in (state.get("propertyDependencies") or {}).items()
+                    },
+                )
+            )
         has_deps = any("dependencies" in (raw.get("newState") or {}) for raw in data.get("steps", []))
-        return cls(stack=stack, environment=environment, cloud=cloud, engine="pulumi", steps=steps,
-                   has_dependencies=has_deps or not steps)
+        return cls(
+            stack=stack,
+            environment=environment,
+            cloud=cloud,
+            engine="pulumi",
+            steps=steps,
+            has_dependencies=has_deps or not steps,
+        )
 
 
 def mask_values(value: Any) -> Any:

@@ -71,18 +71,27 @@ class EventSink:
             state = meta.new or meta.old
             op = str(getattr(meta.op, "value", meta.op))
             if state is not None:
-                self.steps.append(Step(
-                    op=op, urn=meta.urn, type=meta.type, inputs=mask_values(state.inputs or {}),
-                    parent=state.parent or "", custom=bool(state.custom), protect=bool(state.protect),
-                    retain_on_delete=bool(state.retain_on_delete), provider=state.provider or "",
-                    dependencies=list(getattr(state, "dependencies", None) or []),
-                    property_dependencies={k: list(v or []) for k, v in
-                                           (getattr(state, "property_dependencies", None) or {}).items()}))
+                self.steps.append(
+                    Step(
+                        op=op,
+                        urn=meta.urn,
+                        type=meta.type,
+                        inputs=mask_values(state.inputs or {}),
+                        parent=state.parent or "",
+                        custom=bool(state.custom),
+                        protect=bool(state.protect),
+                        retain_on_delete=bool(state.retain_on_delete),
+                        provider=state.provider or "",
+                        dependencies=list(getattr(state, "dependencies", None) or []),
+                        property_dependencies={
+                            k: list(v or []) for k, v in (getattr(state, "property_dependencies", None) or {}).items()
+                        },
+                    )
+                )
             record.update(event="resourcePre", op=op, urn=meta.urn, type=meta.type)
         elif event.res_outputs_event:
             meta = event.res_outputs_event.metadata
-            record.update(event="resOutputs", op=str(getattr(meta.op, "value", meta.op)), urn=meta.urn,
-                          type=meta.type)
+            record.update(event="resOutputs", op=str(getattr(meta.op, "value", meta.op)), urn=meta.urn, type=meta.type)
         elif event.res_op_failed_event:
             meta = event.res_op_failed_event.metadata
             record.update(event="resOpFailed", urn=meta.urn, type=meta.type)
@@ -102,10 +111,10 @@ class EventSink:
             self.on_event(record)
 
 
-
 class RealEngine:
-    def __init__(self, resolved: Any, settings: EngineSettings,
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self, resolved: Any, settings: EngineSettings, on_event: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         self.resolved = resolved
         self.settings = settings
         self.on_event = on_event
@@ -122,15 +131,17 @@ class RealEngine:
         command = auto.PulumiCommand(root=str(exe.parent.parent)) if exe.parent.name == "bin" else None
         opts = auto.LocalWorkspaceOptions(
             work_dir=str(self.settings.work_dir),
-            project_settings=auto.ProjectSettings(name=PROJECT, runtime="python",
-                                                  backend=auto.ProjectBackend(self.settings.backend)),
+            project_settings=auto.ProjectSettings(
+                name=PROJECT, runtime="python", backend=auto.ProjectBackend(self.settings.backend)
+            ),
             secrets_provider="passphrase",
             env_vars=self.settings.env,
             pulumi_command=command,
         )
         try:
-            return auto.create_or_select_stack(stack_name=target.stack_name, project_name=PROJECT,
-                                               program=lambda: build(target), opts=opts)
+            return auto.create_or_select_stack(
+                stack_name=target.stack_name, project_name=PROJECT, program=lambda: build(target), opts=opts
+            )
         except auto.CommandError as exc:
             raise self._explain(exc) from None
 
@@ -141,14 +152,20 @@ class RealEngine:
         name = self.resolved.stack_name
         env = self.resolved.environment
         if isinstance(exc, auto.ConcurrentUpdateError) or "currently locked" in text:
-            return LockedError(f"stack {name} is locked by another update. If none is running (a crashed or "
-                               f"interrupted run), release the lock with `llmcloud cancel {env}`")
+            return LockedError(
+                f"stack {name} is locked by another update. If none is running (a crashed or "
+                f"interrupted run), release the lock with `llmcloud cancel {env}`"
+            )
         if "pending operation" in text or "interrupted while" in text:
-            return EngineError(f"stack {name} has pending operations from an interrupted update: run "
-                               f"`llmcloud refresh {env}` to reconcile the state with the cloud, then retry")
+            return EngineError(
+                f"stack {name} has pending operations from an interrupted update: run "
+                f"`llmcloud refresh {env}` to reconcile the state with the cloud, then retry"
+            )
         if "passphrase" in text.lower():
-            return EngineError(f"the secrets passphrase does not open stack {name}: use the passphrase the "
-                               "stack was created with (LLMCLOUD_PASSPHRASE)")
+            return EngineError(
+                f"the secrets passphrase does not open stack {name}: use the passphrase the "
+                "stack was created with (LLMCLOUD_PASSPHRASE)"
+            )
         tail = [ln for ln in text.splitlines() if ln.strip()][-6:]
         return EngineError(f"pulumi failed for stack {name}:\n" + "\n".join(tail))
 
@@ -167,9 +184,14 @@ class RealEngine:
         stack = self._stack()
         _, sink = self._run(lambda s: stack.preview(on_event=s, expect_no_changes=expect_no_changes or None))
         r = self.resolved
-        plan = Plan(stack=r.stack_name, environment=r.environment, cloud=r.cloud, engine="pulumi",
-                    steps=list(sink.steps),
-                    has_dependencies=False)
+        plan = Plan(
+            stack=r.stack_name,
+            environment=r.environment,
+            cloud=r.cloud,
+            engine="pulumi",
+            steps=list(sink.steps),
+            has_dependencies=False,
+        )
         plan.notices.extend(sink.diagnostics)
         return plan
 
@@ -205,8 +227,9 @@ class RealEngine:
         stack = self._stack()
         if delete_data:
             # First lift protect/retain through the program itself, then destroy everything.
-            buckets = {k: dataclasses.replace(b, protect=False, force_destroy=True)
-                       for k, b in self.resolved.buckets.items()}
+            buckets = {
+                k: dataclasses.replace(b, protect=False, force_destroy=True) for k, b in self.resolved.buckets.items()
+            }
             unprotected = dataclasses.replace(self.resolved, buckets=buckets)
             urns = [r["urn"] for r in resources if r.get("type") in DATA_TYPES]
             if urns:

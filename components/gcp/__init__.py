@@ -30,40 +30,61 @@ class Gcp(BaseCloud):
     sdk_module = "pulumi_gcp"
     pip_extra = "gcp"
     object_store_scheme = "gs"
+
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py)
     @property
     def front_door_products(self) -> Mapping[str, Any]:
         from ..gateway_checks import GCP_MANAGED, Product
 
-        return MappingProxyType({
-            # GCPBackendPolicy timeoutSec: up to 86,400 s on the global external Application Load Balancer.
-            # XFF: "<client>, <forwarding rule IP>" appended by the load balancer (Cloud Load Balancing,
-            # "HTTP headers").
-            "load_balancer": Product("GKE Gateway API (global external Application Load Balancer)", 86_400, True,
-                                     trusted_hops=2),
-            "managed": Product("GCP API Gateway", 15, False, limit=GCP_MANAGED,
-                               not_built="not built: it would only ever carry short, non-streamed requests"),
-        })
+        return MappingProxyType(
+            {
+                # GCPBackendPolicy timeoutSec: up to 86,400 s on the global external Application Load Balancer.
+                # XFF: "<client>, <forwarding rule IP>" appended by the load balancer (Cloud Load Balancing,
+                # "HTTP headers").
+                "load_balancer": Product(
+                    "GKE Gateway API (global external Application Load Balancer)", 86_400, True, trusted_hops=2
+                ),
+                "managed": Product(
+                    "GCP API Gateway",
+                    15,
+                    False,
+                    limit=GCP_MANAGED,
+                    not_built="not built: it would only ever carry short, non-streamed requests",
+                ),
+            }
+        )
+
     ci_login = CiLogin(
-        "Authenticate to Google Cloud (OIDC)", "google-github-actions/auth",
-        MappingProxyType({"workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
-                          "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}"}),
-        "GCP_OIDC_TOKEN", "https://iam.googleapis.com/$GCP_WORKLOAD_IDENTITY_PROVIDER",
-        ('echo "$GCP_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
-         'gcloud iam workload-identity-pools create-cred-config "$GCP_WORKLOAD_IDENTITY_PROVIDER" '
-         '--service-account="$GCP_SERVICE_ACCOUNT" --credential-source-file="$CI_BUILDS_DIR/.ci-oidc-token" '
-         '--output-file="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
-         'export GOOGLE_APPLICATION_CREDENTIALS="$CI_BUILDS_DIR/.ci-gcp-creds.json"'),
-        "gs")
+        "Authenticate to Google Cloud (OIDC)",
+        "google-github-actions/auth",
+        MappingProxyType(
+            {
+                "workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+                "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}",
+            }
+        ),
+        "GCP_OIDC_TOKEN",
+        "https://iam.googleapis.com/$GCP_WORKLOAD_IDENTITY_PROVIDER",
+        (
+            'echo "$GCP_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
+            'gcloud iam workload-identity-pools create-cred-config "$GCP_WORKLOAD_IDENTITY_PROVIDER" '
+            '--service-account="$GCP_SERVICE_ACCOUNT" --credential-source-file="$CI_BUILDS_DIR/.ci-oidc-token" '
+            '--output-file="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
+            'export GOOGLE_APPLICATION_CREDENTIALS="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
+        ),
+        "gs",
+    )
     token_prefix = "gcp"
     region_field = "region"
     default_system_machine = "e2-standard-4"
     in_cluster_autoscaler = False  # GKE autoscales node pools itself
     data_resource_types = ("gcp:storage/bucket:Bucket",)
     unsupported = MappingProxyType({"neuron": "Inferentia and Trainium exist only on AWS"})
-    credentials_help = ("Google application-default credentials: `gcloud auth application-default login`, "
-                        "GOOGLE_APPLICATION_CREDENTIALS (a workload identity federation config in CI), or "
-                        "GOOGLE_OAUTH_ACCESS_TOKEN")
+    credentials_help = (
+        "Google application-default credentials: `gcloud auth application-default login`, "
+        "GOOGLE_APPLICATION_CREDENTIALS (a workload identity federation config in CI), or "
+        "GOOGLE_OAUTH_ACCESS_TOKEN"
+    )
     # `labels` on most resources; `resource_labels` on GKE clusters (whose `labels` do not exist) and inside
     # node configs (where `labels` are Kubernetes node labels, not GCP labels).
     label_fields = ("labels", "resource_labels")
@@ -126,10 +147,11 @@ class Gcp(BaseCloud):
 
         key = prices.api_key()
         if not key:
-            raise MissingApiKey("the GCP Cloud Billing Catalog API needs an API key: set GOOGLE_API_KEY "
-                                "(or LLMCLOUD_GCP_API_KEY); https://cloud.google.com/docs/authentication/api-keys")
-        return prices.fetch(raw, wanted, http, key,
-                            base_url or os.environ.get(self.prices_url_env) or prices.BASE_URL)
+            raise MissingApiKey(
+                "the GCP Cloud Billing Catalog API needs an API key: set GOOGLE_API_KEY "
+                "(or LLMCLOUD_GCP_API_KEY); https://cloud.google.com/docs/authentication/api-keys"
+            )
+        return prices.fetch(raw, wanted, http, key, base_url or os.environ.get(self.prices_url_env) or prices.BASE_URL)
 
     def refresh_prerequisite(self) -> str | None:
         from . import prices
@@ -140,20 +162,28 @@ class Gcp(BaseCloud):
 
     def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
         adc = Path(env.get("CLOUDSDK_CONFIG", home / ".config" / "gcloud")) / "application_default_credentials.json"
-        return any_env(env, "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS", "GOOGLE_OAUTH_ACCESS_TOKEN",
-                       "CLOUDSDK_AUTH_ACCESS_TOKEN", "GCE_METADATA_HOST") or adc.is_file()
+        return (
+            any_env(
+                env,
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                "GOOGLE_CREDENTIALS",
+                "GOOGLE_OAUTH_ACCESS_TOKEN",
+                "CLOUDSDK_AUTH_ACCESS_TOKEN",
+                "GCE_METADATA_HOST",
+            )
+            or adc.is_file()
+        )
 
     def leftover_scope(self, resolved: ResolvedStack) -> dict[str, Any]:
         return {"region": resolved.region, "project": resolved.project}
-
 
     def serving_service_account(self, environment: str) -> str:
         from .checks import serving_service_account
 
         return serving_service_account(environment)
 
-
     def weights_url(self, bucket: Any) -> str:
         return f"gs://{bucket.physical_name}"
+
 
 CLOUD: Cloud = Gcp()  # mypy checks Gcp against the Cloud protocol (tests/unit/test_types.py)

@@ -28,14 +28,22 @@ def lifecycle_rules(versioning: bool) -> list[gcp.storage.BucketLifecycleRuleArg
     if not versioning:
         return None
     delete = gcp.storage.BucketLifecycleRuleActionArgs(type="Delete")
-    return [gcp.storage.BucketLifecycleRuleArgs(action=delete, condition=gcp.storage.BucketLifecycleRuleConditionArgs(
-                with_state="ARCHIVED", num_newer_versions=3)),
-            gcp.storage.BucketLifecycleRuleArgs(action=delete, condition=gcp.storage.BucketLifecycleRuleConditionArgs(
-                with_state="ARCHIVED", days_since_noncurrent_time=30))]
+    return [
+        gcp.storage.BucketLifecycleRuleArgs(
+            action=delete,
+            condition=gcp.storage.BucketLifecycleRuleConditionArgs(with_state="ARCHIVED", num_newer_versions=3),
+        ),
+        gcp.storage.BucketLifecycleRuleArgs(
+            action=delete,
+            condition=gcp.storage.BucketLifecycleRuleConditionArgs(
+                with_state="ARCHIVED", days_since_noncurrent_time=30
+            ),
+        ),
+    ]
 
 
 def log_bucket_name(physical_name: str) -> str:
-    return f"{physical_name[:63 - len('-access-logs')].rstrip('-')}-access-logs"
+    return f"{physical_name[: 63 - len('-access-logs')].rstrip('-')}-access-logs"
 
 
 @dataclass(frozen=True)
@@ -62,17 +70,31 @@ class GcsWeightsBucket(pulumi.ComponentResource):
         self.log_bucket = None
         if args.enable_access_logs:
             self.log_bucket = gcp.storage.Bucket(
-                f"{name}-access-logs", name=log_bucket_name(b.physical_name), location=args.location.upper(),
-                storage_class="STANDARD", uniform_bucket_level_access=True, public_access_prevention="enforced",
-                versioning=gcp.storage.BucketVersioningArgs(enabled=True), encryption=encryption,
+                f"{name}-access-logs",
+                name=log_bucket_name(b.physical_name),
+                location=args.location.upper(),
+                storage_class="STANDARD",
+                uniform_bucket_level_access=True,
+                public_access_prevention="enforced",
+                versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+                encryption=encryption,
                 force_destroy=b.force_destroy,
-                lifecycle_rules=[gcp.storage.BucketLifecycleRuleArgs(
-                    action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
-                    condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=365))],
-                labels={**args.labels, ROLE_LABEL: "access-logs"}, opts=keep)
-            gcp.storage.BucketIAMMember(f"{name}-access-logs-writer", bucket=self.log_bucket.name,
-                                        role="roles/storage.objectCreator", member=STORAGE_ANALYTICS,
-                                        opts=child(self, args.depends_on))
+                lifecycle_rules=[
+                    gcp.storage.BucketLifecycleRuleArgs(
+                        action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                        condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=365),
+                    )
+                ],
+                labels={**args.labels, ROLE_LABEL: "access-logs"},
+                opts=keep,
+            )
+            gcp.storage.BucketIAMMember(
+                f"{name}-access-logs-writer",
+                bucket=self.log_bucket.name,
+                role="roles/storage.objectCreator",
+                member=STORAGE_ANALYTICS,
+                opts=child(self, args.depends_on),
+            )
             logging = gcp.storage.BucketLoggingArgs(log_bucket=self.log_bucket.name, log_object_prefix=b.physical_name)
         self.bucket = gcp.storage.Bucket(
             name,

@@ -24,8 +24,9 @@ NO_ON_DEMAND: dict[str, str] = {
 
 # RFC 5737 / RFC 3849 documentation ranges: nobody's traffic comes from them. In a bundled stack they
 # are placeholders; authorizing only them locks the operator out of the API server.
-DOCUMENTATION_RANGES = tuple(ipaddress.ip_network(n) for n in (
-    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+DOCUMENTATION_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
 
 # Cloud Armor: at most 10 IP ranges in one rule's src_ip_ranges (checked 2026-12-01,
 # https://cloud.google.com/armor/quotas "IP addresses or ranges per rule: 10").
@@ -81,7 +82,7 @@ def pool_zone_count(pool: Any) -> int:
 def armor_rule_ranges(cidrs: tuple[str, ...] | list[str]) -> list[list[str]]:
     """allowed_cidrs in groups of at most ARMOR_RANGES_PER_RULE, one Cloud Armor rule each."""
     cidrs = list(cidrs)
-    return [cidrs[i:i + ARMOR_RANGES_PER_RULE] for i in range(0, len(cidrs), ARMOR_RANGES_PER_RULE)]
+    return [cidrs[i : i + ARMOR_RANGES_PER_RULE] for i in range(0, len(cidrs), ARMOR_RANGES_PER_RULE)]
 
 
 def documentation_ranges(cidrs: tuple[str, ...] | list[str]) -> list[str]:
@@ -103,11 +104,18 @@ def check(loaded: Any, r: Any) -> list[Any]:
         path = ("node_pools", name)
         reason = NO_ON_DEMAND.get(pool.machine_type)
         if reason and not pool.spot:
-            errors.append(loaded.error(
-                (*path, "spot"), f"{pool.machine_type} cannot run on demand: {reason}",
-                "set spot: true (Flex-start and reservations are not supported by llmcloud yet)"
-                + ("; or accelerators_per_node: 8 (a3-highgpu-8g is sold on demand)"
-                   if pool.machine_type.startswith("a3-highgpu-") else "")))
+            errors.append(
+                loaded.error(
+                    (*path, "spot"),
+                    f"{pool.machine_type} cannot run on demand: {reason}",
+                    "set spot: true (Flex-start and reservations are not supported by llmcloud yet)"
+                    + (
+                        "; or accelerators_per_node: 8 (a3-highgpu-8g is sold on demand)"
+                        if pool.machine_type.startswith("a3-highgpu-")
+                        else ""
+                    ),
+                )
+            )
     return errors
 
 
@@ -116,8 +124,8 @@ def check(loaded: Any, r: Any) -> list[Any]:
 # https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin
 TOOLS = {
     "gke-gcloud-auth-plugin": "the Kubernetes provider signs in to GKE with it: `gcloud components install "
-                              "gke-gcloud-auth-plugin`, or the google-cloud-cli-gke-gcloud-auth-plugin package "
-                              "(apt/dnf)",
+    "gke-gcloud-auth-plugin`, or the google-cloud-cli-gke-gcloud-auth-plugin package "
+    "(apt/dnf)",
 }
 
 
@@ -135,6 +143,8 @@ def deploy_blockers(r: Any) -> list[str]:
     in stacks/prod.yaml) locks everyone out of the API server, the Kubernetes provider included."""
     docs = documentation_ranges(r.authorized_networks)
     if docs and len(docs) == len(r.authorized_networks) and not r.private_endpoint:
-        return [f"cluster.authorized_networks lists only documentation ranges ({', '.join(docs)}): nobody, "
-                "llmcloud included, could reach the API server; put your office/VPN/CI egress ranges there"]
+        return [
+            f"cluster.authorized_networks lists only documentation ranges ({', '.join(docs)}): nobody, "
+            "llmcloud included, could reach the API server; put your office/VPN/CI egress ranges there"
+        ]
     return []

@@ -23,8 +23,11 @@ from .options import child as child_opts
 # - serviceusage.serviceUsageConsumer: image streaming calls the Container File System API as the node;
 #   https://cloud.google.com/kubernetes-engine/docs/how-to/image-streaming#requirements
 # Checked 2026-12-01.
-NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader",
-              "roles/serviceusage.serviceUsageConsumer")
+NODE_ROLES = (
+    "roles/container.defaultNodeServiceAccount",
+    "roles/artifactregistry.reader",
+    "roles/serviceusage.serviceUsageConsumer",
+)
 MASTER_CIDR = "172.16.0.0/28"
 OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
@@ -36,10 +39,10 @@ CONTROL_PLANE_PORTS: dict[int, str] = {
     # chart defaults were not re-read at the new tags (2026-12-01): re-check them on the next bump.
     6443: "KEDA metrics API server (kedacore/charts keda 2.21.1: metricsServer portHttpsTarget 6443)",
     9443: "KEDA admission webhooks (keda 2.21.1: webhooks.port default 9443) and the LeaderWorkerSet "
-          "webhook (kubernetes-sigs/lws chart 0.10.0: service.port 9443)",
+    "webhook (kubernetes-sigs/lws chart 0.10.0: service.port 9443)",
     10250: "cert-manager webhook (jetstack cert-manager v1.18.2: webhook.securePort 10250) and the "
-           "Prometheus Operator webhook (kube-prometheus-stack 75.15.1: prometheusOperator.tls.internalPort "
-           "10250); GKE's own rule opens it too",
+    "Prometheus Operator webhook (kube-prometheus-stack 75.15.1: prometheusOperator.tls.internalPort "
+    "10250); GKE's own rule opens it too",
 }
 # Weekend nights (UTC): upgrades and repairs wait for them. GKE needs at least 48 hours of windows in
 # any 32 days, each window at least 4 hours; this gives two 8-hour windows a week.
@@ -49,8 +52,17 @@ MAINTENANCE_WINDOW = ("2026-01-03T02:00:00Z", "2026-01-03T10:00:00Z", "FREQ=WEEK
 # since 1.29.3): setting enable_components replaces the defaults, so they are all listed here. The
 # vLLM restart alert reads kube_pod_container_status_restarts_total from kube state metrics (POD).
 # https://cloud.google.com/kubernetes-engine/docs/how-to/configure-metrics (checked 2026-12-01)
-MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "STORAGE", "HPA", "POD", "DAEMONSET", "DEPLOYMENT", "STATEFULSET",
-                         "CADVISOR", "KUBELET")
+MONITORING_COMPONENTS = (
+    "SYSTEM_COMPONENTS",
+    "STORAGE",
+    "HPA",
+    "POD",
+    "DAEMONSET",
+    "DEPLOYMENT",
+    "STATEFULSET",
+    "CADVISOR",
+    "KUBELET",
+)
 
 
 @dataclass(frozen=True)
@@ -84,17 +96,27 @@ class GkeCluster(pulumi.ComponentResource):
         workload_pool = f"{args.project}.svc.id.goog"
 
         node_sa = gcp.serviceaccount.Account(
-            f"{name}-nodes", account_id=account_id(f"{name}-nodes"), display_name=f"GKE nodes of {name}",
-            opts=child)
-        node_roles = [gcp.projects.IAMMember(
-            f"{name}-nodes-{role.split('/')[1].replace('.', '-')}", project=args.project, role=role,
-            member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"), opts=child) for role in NODE_ROLES]
+            f"{name}-nodes", account_id=account_id(f"{name}-nodes"), display_name=f"GKE nodes of {name}", opts=child
+        )
+        node_roles = [
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[1].replace('.', '-')}",
+                project=args.project,
+                role=role,
+                member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"),
+                opts=child,
+            )
+            for role in NODE_ROLES
+        ]
 
         authorized = None
         if args.authorized_networks:
-            authorized = gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(cidr_blocks=[
-                gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=c, display_name=c)
-                for c in args.authorized_networks])
+            authorized = gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=c, display_name=c)
+                    for c in args.authorized_networks
+                ]
+            )
         self.cluster = gcp.container.Cluster(
             name,
             location=args.location,
@@ -106,38 +128,51 @@ class GkeCluster(pulumi.ComponentResource):
             # The temporary default pool runs for a minute before it is removed: as the node SA too, not
             # as the Compute Engine default SA.
             node_config=gcp.container.ClusterNodeConfigArgs(
-                service_account=node_sa.email, oauth_scopes=OAUTH_SCOPES,
-                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(
-                    mode="GKE_METADATA"),
+                service_account=node_sa.email,
+                oauth_scopes=OAUTH_SCOPES,
+                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
                 shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(
-                    enable_secure_boot=True, enable_integrity_monitoring=True)),
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+            ),
             deletion_protection=args.deletion_protection,
             min_master_version=args.kubernetes_version,
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=workload_pool),
             ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
-                cluster_secondary_range_name=args.pods_range, services_secondary_range_name=args.services_range),
+                cluster_secondary_range_name=args.pods_range, services_secondary_range_name=args.services_range
+            ),
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
-                enable_private_nodes=args.private_nodes, enable_private_endpoint=args.private_endpoint,
-                master_ipv4_cidr_block=MASTER_CIDR),
+                enable_private_nodes=args.private_nodes,
+                enable_private_endpoint=args.private_endpoint,
+                master_ipv4_cidr_block=MASTER_CIDR,
+            ),
             master_authorized_networks_config=authorized,
             # The Gateway API controller gives the front door an L7 load balancer with long backend timeouts.
             gateway_api_config=gcp.container.ClusterGatewayApiConfigArgs(channel="CHANNEL_STANDARD"),
             # Managed Prometheus collects vLLM's /metrics through PodMonitoring resources.
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
                 enable_components=[*MONITORING_COMPONENTS, *(["DCGM"] if args.enable_gpu_metrics else [])],
-                managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True)),
+                managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
+            ),
             addons_config=gcp.container.ClusterAddonsConfigArgs(
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(
-                    enabled=args.enable_gcs_fuse)) if args.enable_gcs_fuse else None,
+                    enabled=args.enable_gcs_fuse
+                )
+            )
+            if args.enable_gcs_fuse
+            else None,
             maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
                 recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
-                    start_time=MAINTENANCE_WINDOW[0], end_time=MAINTENANCE_WINDOW[1],
-                    recurrence=MAINTENANCE_WINDOW[2])),
+                    start_time=MAINTENANCE_WINDOW[0], end_time=MAINTENANCE_WINDOW[1], recurrence=MAINTENANCE_WINDOW[2]
+                )
+            ),
             # No client certificate: people and llmcloud sign in with Google identities (gke-gcloud-auth-plugin).
             master_auth=gcp.container.ClusterMasterAuthArgs(
                 client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
-                    issue_client_certificate=False)),
+                    issue_client_certificate=False
+                )
+            ),
             enable_shielded_nodes=True,
             # Pod-to-pod traffic on one node goes through the VPC, so flow logs and firewall rules see it.
             enable_intranode_visibility=True,
@@ -148,11 +183,17 @@ class GkeCluster(pulumi.ComponentResource):
 
         # Webhooks and aggregated APIs of what llmcloud installs: from the control plane to the nodes.
         gcp.compute.Firewall(
-            f"{name}-control-plane-webhooks", network=args.network, direction="INGRESS", priority=1000,
+            f"{name}-control-plane-webhooks",
+            network=args.network,
+            direction="INGRESS",
+            priority=1000,
             description="llmcloud: GKE control plane to webhook and aggregated API ports on the nodes",
-            source_ranges=[MASTER_CIDR], target_service_accounts=[node_sa.email],
+            source_ranges=[MASTER_CIDR],
+            target_service_accounts=[node_sa.email],
             allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in CONTROL_PLANE_PORTS])],
-            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"), opts=child)
+            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+            opts=child,
+        )
 
         # initial_node_count is per zone: a regional cluster starts one system node in each of its zones.
         zones = max(len(args.node_locations), 1)
@@ -160,9 +201,9 @@ class GkeCluster(pulumi.ComponentResource):
             f"{name}-system",
             cluster=self.cluster.id,
             location=args.location,
-            autoscaling=gcp.container.NodePoolAutoscalingArgs(total_min_node_count=1,
-                                                              total_max_node_count=max(3, zones),
-                                                              location_policy="BALANCED"),
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=1, total_max_node_count=max(3, zones), location_policy="BALANCED"
+            ),
             initial_node_count=1,
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
             node_config=gcp.container.NodePoolNodeConfigArgs(
@@ -172,9 +213,11 @@ class GkeCluster(pulumi.ComponentResource):
                 service_account=node_sa.email,
                 oauth_scopes=OAUTH_SCOPES,
                 workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
-                    mode="GKE_METADATA"),
+                    mode="GKE_METADATA"
+                ),
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
-                    enable_secure_boot=True, enable_integrity_monitoring=True),
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
                 resource_labels=args.labels,
                 labels={POOL_LABEL: SYSTEM_POOL},
             ),
@@ -186,14 +229,25 @@ class GkeCluster(pulumi.ComponentResource):
         # From the cluster itself: the pool exists only once a Workload Identity cluster does, and IAM
         # members naming it fail before ("Identity Pool does not exist").
         self.workload_pool = self.cluster.workload_identity_config.apply(
-            lambda c: (c.workload_pool if c else None) or workload_pool)
+            lambda c: (c.workload_pool if c else None) or workload_pool
+        )
         self.node_service_account = node_sa.email
-        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
-            self.cluster.name, self.cluster.endpoint, self.cluster.master_auth.cluster_ca_certificate,
-        ).apply(lambda a: kubeconfig(*a)))
-        self.register_outputs({"name": self.name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
-                               "workload_pool": self.workload_pool,
-                               "node_service_account": self.node_service_account})
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.name,
+                self.cluster.endpoint,
+                self.cluster.master_auth.cluster_ca_certificate,
+            ).apply(lambda a: kubeconfig(*a))
+        )
+        self.register_outputs(
+            {
+                "name": self.name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "workload_pool": self.workload_pool,
+                "node_service_account": self.node_service_account,
+            }
+        )
 
 
 def kubeconfig(name: str, endpoint: str, ca_cert: str) -> str:
@@ -201,7 +255,11 @@ def kubeconfig(name: str, endpoint: str, ca_cert: str) -> str:
     from ..k8s.kubeconfig import exec_kubeconfig
 
     return exec_kubeconfig(
-        name, f"https://{endpoint}", ca_cert, "gke-gcloud-auth-plugin",
+        name,
+        f"https://{endpoint}",
+        ca_cert,
+        "gke-gcloud-auth-plugin",
         install_hint="Install gke-gcloud-auth-plugin, see "
-                     "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl",
-        provideClusterInfo=True)
+        "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl",
+        provideClusterInfo=True,
+    )

@@ -21,8 +21,9 @@ def node_pool(step: Step, ctx: PricingContext) -> Iterator[Line]:
     spot = bool(cfg.get("spot") or cfg.get("preemptible"))
     pool = (cfg.get("labels") or {}).get(POOL_LABEL, step.name)
     cat = ctx.catalog
-    machine = next((m for m in cat.machines if m.machine_type == machine_type and (count is None or m.count == count)),
-                   None) or cat.cpu_machine(machine_type)
+    machine = next(
+        (m for m in cat.machines if m.machine_type == machine_type and (count is None or m.count == count)), None
+    ) or cat.cpu_machine(machine_type)
     if machine is None:
         return
     price = cat.machine_price(ctx.region, machine)
@@ -47,23 +48,37 @@ def cluster(step: Step, ctx: PricingContext) -> Iterator[Line]:
     zonal = _is_zone(str(step.inputs.get("location", "")))
     # The GKE free tier credit covers one zonal (or Autopilot) cluster per billing account.
     credit = float(ctx.catalog.service("cluster_free_credit_month", ctx.region, 0.0)) if zonal else 0.0
-    yield Line("cluster", "GKE cluster management fee", "cluster-hour", fee, Band(1, 1, 1), credit=credit,
-               note="zonal: free tier credit applied (one per billing account)" if zonal else "regional")
+    yield Line(
+        "cluster",
+        "GKE cluster management fee",
+        "cluster-hour",
+        fee,
+        Band(1, 1, 1),
+        credit=credit,
+        note="zonal: free tier credit applied (one per billing account)" if zonal else "regional",
+    )
 
 
 @pricer("gcp", "gcp:compute/routerNat:RouterNat")
 def nat(step: Step, ctx: PricingContext) -> Iterator[Line]:
     yield ctx.hourly("network.nat", "Cloud NAT gateway", "gateway-hour", "nat_gateway_hour")
-    yield ctx.per_gb("network.nat", "Cloud NAT data processing", "nat_gateway_gb", ctx.usage.nat_gb_month,
-                     "usage.nat_gb_month")
+    yield ctx.per_gb(
+        "network.nat", "Cloud NAT data processing", "nat_gateway_gb", ctx.usage.nat_gb_month, "usage.nat_gb_month"
+    )
 
 
 @pricer("gcp", "gcp:storage/bucket:Bucket")
 def bucket(step: Step, ctx: PricingContext) -> Iterator[Line]:
     if step.name.endswith("-access-logs"):  # GcsWeightsBucket's log bucket (labels may be secret in a preview)
         return  # usage logs of the weights bucket: a few MB a day, not the weights' usage.stored_gb
-    yield ctx.per_gb(f"buckets.{ctx.key_of(step)}", "Cloud Storage Standard", "object_storage_gb_month",
-                     ctx.usage.stored_gb, "usage.stored_gb", unit="GB-month")
+    yield ctx.per_gb(
+        f"buckets.{ctx.key_of(step)}",
+        "Cloud Storage Standard",
+        "object_storage_gb_month",
+        ctx.usage.stored_gb,
+        "usage.stored_gb",
+        unit="GB-month",
+    )
 
 
 @pricer("gcp", "kubernetes:gateway.networking.k8s.io/v1:Gateway")
@@ -71,8 +86,13 @@ def gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """The GKE Gateway controller creates a global external Application Load Balancer: one forwarding
     rule, plus the bytes it processes (the responses: usage.egress_gb_month)."""
     yield ctx.hourly("front_door", "Application Load Balancer forwarding rule", "rule-hour", "load_balancer_hour")
-    yield ctx.per_gb("front_door", "Application Load Balancer data processed", "load_balancer_gb",
-                     ctx.usage.egress_gb_month, "usage.egress_gb_month")
+    yield ctx.per_gb(
+        "front_door",
+        "Application Load Balancer data processed",
+        "load_balancer_gb",
+        ctx.usage.egress_gb_month,
+        "usage.egress_gb_month",
+    )
 
 
 @pricer("gcp", "gcp:secretmanager/secretVersion:SecretVersion")

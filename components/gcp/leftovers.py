@@ -40,8 +40,12 @@ def find(stack: str, project: str = "", region: str = "", api: JsonApi | None = 
 def _price(result: dict[str, Any], region: str) -> Leftover:
     kind = result.get("assetType", "")
     attrs = result.get("additionalAttributes") or {}
-    x = Leftover(type=kind, name=result.get("displayName") or result.get("name", "").rsplit("/", 1)[-1],
-                 id=result.get("name", ""), location=result.get("location", ""))
+    x = Leftover(
+        type=kind,
+        name=result.get("displayName") or result.get("name", "").rsplit("/", 1)[-1],
+        id=result.get("name", ""),
+        location=result.get("location", ""),
+    )
     if kind == "compute.googleapis.com/Disk":
         size = attrs.get("sizeGb")
         disk_type = str(attrs.get("type", "")).rsplit("/", 1)[-1]

@@ -40,27 +40,39 @@ class GcpNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:gcp:GcpNetwork", name, None, opts)
         child = child_opts(self, args.depends_on)
-        net = gcp.compute.Network(f"{name}-vpc", auto_create_subnetworks=False,
-                                  routing_mode="REGIONAL", opts=child)
+        net = gcp.compute.Network(f"{name}-vpc", auto_create_subnetworks=False, routing_mode="REGIONAL", opts=child)
         subnet = gcp.compute.Subnetwork(
-            f"{name}-nodes", network=net.id, region=args.region, ip_cidr_range=args.nodes_cidr,
+            f"{name}-nodes",
+            network=net.id,
+            region=args.region,
+            ip_cidr_range=args.nodes_cidr,
             private_ip_google_access=True,  # reach Google APIs (GCS, Artifact Registry) without NAT
             # VPC flow logs: who talked to whom, for incident response (sampled, to keep the cost small).
-            log_config=gcp.compute.SubnetworkLogConfigArgs(aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5,
-                                                           metadata="INCLUDE_ALL_METADATA"),
+            log_config=gcp.compute.SubnetworkLogConfigArgs(
+                aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
+            ),
             secondary_ip_ranges=[
                 gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name=self.PODS_RANGE, ip_cidr_range=args.pods_cidr),
-                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name=self.SERVICES_RANGE,
-                                                           ip_cidr_range=args.services_cidr),
+                gcp.compute.SubnetworkSecondaryIpRangeArgs(
+                    range_name=self.SERVICES_RANGE, ip_cidr_range=args.services_cidr
+                ),
             ],
-            opts=child)
+            opts=child,
+        )
         router = gcp.compute.Router(f"{name}-router", network=net.id, region=args.region, opts=child)
         gcp.compute.RouterNat(
-            f"{name}-nat", router=router.name, region=args.region, nat_ip_allocate_option="AUTO_ONLY",
+            f"{name}-nat",
+            router=router.name,
+            region=args.region,
+            nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
-            enable_dynamic_port_allocation=True, enable_endpoint_independent_mapping=False,
-            min_ports_per_vm=NAT_MIN_PORTS_PER_VM, max_ports_per_vm=NAT_MAX_PORTS_PER_VM,
-            log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"), opts=child)
+            enable_dynamic_port_allocation=True,
+            enable_endpoint_independent_mapping=False,
+            min_ports_per_vm=NAT_MIN_PORTS_PER_VM,
+            max_ports_per_vm=NAT_MAX_PORTS_PER_VM,
+            log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
+            opts=child,
+        )
         self.network = net.self_link
         self.subnetwork = subnet.self_link
         self.register_outputs({"network": self.network, "subnetwork": self.subnetwork})

@@ -53,16 +53,20 @@ def taints(pool: ResolvedNodePool) -> list[tuple[str, str, str]]:
 class GkeAcceleratorNodePool(pulumi.ComponentResource):
     """Outputs: name, machine_type, accelerator (the GKE accelerator string or empty)."""
 
-    def __init__(self, name: str, args: GkeAcceleratorNodePoolArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: GkeAcceleratorNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:gcp:GkeAcceleratorNodePool", name, None, opts)
         pool = args.pool
         accelerators = None
         if pool.kind == "gpu":
-            accelerators = [gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
-                type=pool.accelerator_id, count=pool.accelerators_per_node,
-                gpu_driver_installation_config=gcp.container.
-                NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(gpu_driver_version="LATEST"))]
+            accelerators = [
+                gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                    type=pool.accelerator_id,
+                    count=pool.accelerators_per_node,
+                    gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                        gpu_driver_version="LATEST"
+                    ),
+                )
+            ]
         placement = None
         if pool.kind == "tpu" and pool.hosts_per_slice > 1:
             placement = gcp.container.NodePoolPlacementPolicyArgs(type="COMPACT", tpu_topology=pool.tpu_topology)
@@ -76,13 +80,16 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
             node_locations=list(pool_zones(pool)),
             initial_node_count=initial_node_count(pool.min_nodes, pool.max_nodes, pool_zone_count(pool)) or 0,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                total_min_node_count=pool.min_nodes, total_max_node_count=pool.max_nodes,
+                total_min_node_count=pool.min_nodes,
+                total_max_node_count=pool.max_nodes,
                 # Spot capacity comes and goes per zone: ANY takes whatever zone has it.
-                location_policy="ANY" if pool.spot else "BALANCED"),
+                location_policy="ANY" if pool.spot else "BALANCED",
+            ),
             placement_policy=placement,
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
-                strategy="SURGE", max_surge=0, max_unavailable=1) if pool.kind in ("gpu", "tpu") else None,
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(strategy="SURGE", max_surge=0, max_unavailable=1)
+            if pool.kind in ("gpu", "tpu")
+            else None,
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=pool.machine_type,
                 guest_accelerators=accelerators,
@@ -93,21 +100,23 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
                 gvnic=gcp.container.NodePoolNodeConfigGvnicArgs(enabled=True) if family in GVNIC_FAMILIES else None,
                 # Image streaming: containers start before the multi-GB serving image is fully pulled.
                 gcfs_config=gcp.container.NodePoolNodeConfigGcfsConfigArgs(enabled=True),
-                taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=k, value=v, effect=e)
-                        for k, v, e in taints(pool)],
+                taints=[
+                    gcp.container.NodePoolNodeConfigTaintArgs(key=k, value=v, effect=e) for k, v, e in taints(pool)
+                ],
                 labels=node_labels(pool),
                 resource_labels=args.labels,
                 service_account=args.service_account,
                 oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
                 workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
-                    mode="GKE_METADATA"),
+                    mode="GKE_METADATA"
+                ),
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
-                    enable_secure_boot=True, enable_integrity_monitoring=True),
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
             ),
             opts=child(self, args.depends_on, ignore_changes=["initialNodeCount", "nodeCount"]),
         )
         self.name = self.node_pool.name
         self.machine_type = pulumi.Output.from_input(pool.machine_type)
         self.accelerator = pulumi.Output.from_input(pool.accelerator_id or "")
-        self.register_outputs({"name": self.name, "machine_type": self.machine_type,
-                               "accelerator": self.accelerator})
+        self.register_outputs({"name": self.name, "machine_type": self.machine_type, "accelerator": self.accelerator})

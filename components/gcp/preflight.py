@@ -67,10 +67,17 @@ def check(resolved: Any, pools: list[Any], api: JsonApi | None = None) -> list[P
         metric = metric_for(pool.accelerator_id or "", pool.spot)
         quota = quotas.get(metric)
         unit = "TPU chips" if pool.kind == "tpu" else "GPUs"
-        c = PoolCheck(pool=pool.name, machine_type=pool.machine_type, accelerator=pool.accelerator,
-                      zones=list(pool.zones), offered=sorted(z for z in pool.zones if z in offered_zones),
-                      need=pool.max_nodes * pool.accelerators_per_node, unit=unit, metric=metric,
-                      limit=float(quota["limit"]) if quota else None,
-                      used=float(quota.get("usage", 0)) if quota else None)
+        c = PoolCheck(
+            pool=pool.name,
+            machine_type=pool.machine_type,
+            accelerator=pool.accelerator,
+            zones=list(pool.zones),
+            offered=sorted(z for z in pool.zones if z in offered_zones),
+            need=pool.max_nodes * pool.accelerators_per_node,
+            unit=unit,
+            metric=metric,
+            limit=float(quota["limit"]) if quota else None,
+            used=float(quota.get("usage", 0)) if quota else None,
+        )
         checks.append(judge(c))
     return checks

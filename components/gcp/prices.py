@@ -35,6 +35,8 @@ def api_key() -> str | None:
     import os
 
     return next((os.environ[e] for e in API_KEY_ENVS if os.environ.get(e)), None)
+
+
 MAX_PAGES = 500
 
 # machine series (machine_type prefix) -> (series as the SKU descriptions name it, GPU part or None)
@@ -149,14 +151,12 @@ def series_of(machine_type: str) -> str:
     return "-".join(head[:2]) if head[0] in ("a2", "a3", "a4") else head[0]
 
 
-def machine_price(row: dict[str, Any], region: str, spot: bool,
-                  parts: dict[tuple[Part, str], float]) -> float | None:
+def machine_price(row: dict[str, Any], region: str, spot: bool, parts: dict[tuple[Part, str], float]) -> float | None:
     known = SERIES.get(series_of(row["machine_type"]))
     if known is None:
         return None
     series, gpu = known
-    wanted = [(Part("core", series, spot), float(row["vcpus"])),
-              (Part("ram", series, spot), float(row["memory_gib"]))]
+    wanted = [(Part("core", series, spot), float(row["vcpus"])), (Part("ram", series, spot), float(row["memory_gib"]))]
     if gpu is not None:
         wanted.append((Part("gpu", gpu, spot), float(row.get("count") or 0)))
     if row.get("local_ssd_gib"):
@@ -169,16 +169,14 @@ def machine_price(row: dict[str, Any], region: str, spot: bool,
     return total
 
 
-def accelerator_price(name: str, region: str, spot: bool,
-                      parts: dict[tuple[Part, str], float]) -> float | None:
+def accelerator_price(name: str, region: str, spot: bool, parts: dict[tuple[Part, str], float]) -> float | None:
     for kind in ("gpu", "tpu"):
         if (Part(kind, name, spot), region) in parts:
             return parts[(Part(kind, name, spot), region)]
     return None
 
 
-def fetch(raw: dict[str, Any], wanted: Targets, http: Http, api_key: str,
-          base_url: str = BASE_URL) -> Fetched:
+def fetch(raw: dict[str, Any], wanted: Targets, http: Http, api_key: str, base_url: str = BASE_URL) -> Fetched:
     parts = part_prices(read_skus(http, base_url, api_key), set(wanted))
     rows = {m["machine_type"]: m for m in raw.get("machines") or []}  # N1 rows repeat per GPU count: same VM
     rows.update({m["machine_type"]: {**m, "count": 0} for m in raw.get("cpu_machines") or []})

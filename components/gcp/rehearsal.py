@@ -45,8 +45,11 @@ def _services() -> dict[str, tuple[str, tuple[str, ...]]]:
     if not raw:
         return dict(_FALLBACK_SERVICES)
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    items = raw.items() if isinstance(raw, dict) else [(r if isinstance(r, str) else r[0],
-                                                        "" if isinstance(r, str) else r[1]) for r in raw]
+    items = (
+        raw.items()
+        if isinstance(raw, dict)
+        else [(r if isinstance(r, str) else r[0], "" if isinstance(r, str) else r[1]) for r in raw]
+    )
     for name, info in items:
         fallback = _FALLBACK_SERVICES.get(name, ("", ()))
         if isinstance(info, dict):
@@ -81,8 +84,10 @@ def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:
                     labels["cloud.google.com/gke-tpu-topology"] = str(topology)
             elif spec.kind == "gpu":
                 labels["cloud.google.com/gke-accelerator"] = spec.accelerator_id
-        taints = [(t.get("key", ""), str(t.get("value", "")), _EFFECTS.get(t.get("effect", ""), t.get("effect", "")))
-                  for t in cfg.get("taints") or []]
+        taints = [
+            (t.get("key", ""), str(t.get("value", "")), _EFFECTS.get(t.get("effect", ""), t.get("effect", "")))
+            for t in cfg.get("taints") or []
+        ]
         # GKE taints GPU and TPU nodes itself, whatever the pool asks for.
         if cfg.get("guestAccelerators") and not any(t[0] == "nvidia.com/gpu" for t in taints):
             taints.append(("nvidia.com/gpu", "present", "NoSchedule"))
@@ -91,11 +96,24 @@ def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:
             taints.append(("google.com/tpu", "present", "NoSchedule"))
         auto = step.inputs.get("autoscaling") or {}
         zones = len(step.inputs.get("nodeLocations") or []) or 1
-        max_nodes = auto.get("totalMaxNodeCount") or (auto.get("maxNodeCount") or 0) * zones or \
-            step.inputs.get("nodeCount") or step.inputs.get("initialNodeCount") or 0
-        out.append({"name": name, "machine_type": machine, "labels": labels, "taints": taints,
-                    "disk_gb": cfg.get("diskSizeGb") or 100, "max_nodes": int(max_nodes),
-                    "max_pods": int(step.inputs.get("maxPodsPerNode") or 110)})
+        max_nodes = (
+            auto.get("totalMaxNodeCount")
+            or (auto.get("maxNodeCount") or 0) * zones
+            or step.inputs.get("nodeCount")
+            or step.inputs.get("initialNodeCount")
+            or 0
+        )
+        out.append(
+            {
+                "name": name,
+                "machine_type": machine,
+                "labels": labels,
+                "taints": taints,
+                "disk_gb": cfg.get("diskSizeGb") or 100,
+                "max_nodes": int(max_nodes),
+                "max_pods": int(step.inputs.get("maxPodsPerNode") or 110),
+            }
+        )
     return out
 
 
@@ -129,7 +147,7 @@ def _ports(spec: list[Any]) -> set[int]:
 
 def control_plane_ports(plan: Any, resolved: Any) -> tuple[set[int] | None, str]:
     cluster = _cluster(plan)
-    private = ((cluster.inputs.get("privateClusterConfig") or {}) if cluster else {})
+    private = (cluster.inputs.get("privateClusterConfig") or {}) if cluster else {}
     if not private.get("enablePrivateNodes"):
         return None, "public nodes: the control plane reaches them directly"
     master = private.get("masterIpv4CidrBlock")
@@ -155,8 +173,16 @@ def _covers(source: str, target: str) -> bool:
 
 
 def builtin_api_groups(plan: Any, resolved: Any) -> set[str]:
-    groups = {"networking.gke.io", "cloud.google.com", "snapshot.storage.k8s.io", "metrics.k8s.io",
-              "nodemanagement.gke.io", "internal.autoscaling.gke.io", "auto.gke.io", "warden.gke.io"}
+    groups = {
+        "networking.gke.io",
+        "cloud.google.com",
+        "snapshot.storage.k8s.io",
+        "metrics.k8s.io",
+        "nodemanagement.gke.io",
+        "internal.autoscaling.gke.io",
+        "auto.gke.io",
+        "warden.gke.io",
+    }
     cluster = _cluster(plan)
     if cluster is not None:
         inputs = cluster.inputs
@@ -177,12 +203,22 @@ def orderings(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
     if cluster is not None:
         pool = ((cluster.inputs.get("workloadIdentityConfig") or {}).get("workloadPool")) or ".svc.id.goog"
         for step in plan.steps:
-            if step.type in ("gcp:serviceaccount/iAMMember:IAMMember", "gcp:serviceaccount/iAMBinding:IAMBinding",
-                             "gcp:projects/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember"):
+            if step.type in (
+                "gcp:serviceaccount/iAMMember:IAMMember",
+                "gcp:serviceaccount/iAMBinding:IAMBinding",
+                "gcp:projects/iAMMember:IAMMember",
+                "gcp:storage/bucketIAMMember:BucketIAMMember",
+            ):
                 members = [str(step.inputs.get("member", ""))] + [str(m) for m in step.inputs.get("members") or []]
                 if any(str(pool) in m for m in members):
-                    out.append((step, cluster, f"the Workload Identity pool {pool} exists only once the cluster "
-                                              "does; IAM refuses a member of a pool that does not exist"))
+                    out.append(
+                        (
+                            step,
+                            cluster,
+                            f"the Workload Identity pool {pool} exists only once the cluster "
+                            "does; IAM refuses a member of a pool that does not exist",
+                        )
+                    )
     enabling = _enabling(plan)
     for api, (_, prefixes) in _services().items():
         service = enabling.get(api)
@@ -212,6 +248,7 @@ def required_services(plan: Any, resolved: Any) -> list[dict[str, Any]]:
         enabled: bool | None = None if api == services.PREREQUISITE else api in enabling
         if api == services.PREREQUISITE:
             how = f"it is on in every new project; if it was turned off: `gcloud services enable {api}`"
-        needs.append({"name": api, "why": why.get(api, ("llmcloud's GCP resources", ()))[0], "enabled": enabled,
-                      "how": how})
+        needs.append(
+            {"name": api, "why": why.get(api, ("llmcloud's GCP resources", ()))[0], "enabled": enabled, "how": how}
+        )
     return needs

@@ -15,14 +15,14 @@ from typing import Any
 # API -> what needs it. Checked 2026-12-01 against each product's "before you begin" page.
 REQUIRED_SERVICES: dict[str, str] = {
     "serviceusage.googleapis.com": "enabling the other APIs (on by default in new projects; llmcloud cannot "
-                                   "enable it for you)",
+    "enable it for you)",
     "cloudresourcemanager.googleapis.com": "project IAM bindings and the project-number lookup",
     "compute.googleapis.com": "VPC, subnet, Cloud Router and NAT, firewall rules, node VMs, the load "
-                              "balancer's address, SSL policy and Cloud Armor",
+    "balancer's address, SSL policy and Cloud Armor",
     "container.googleapis.com": "the GKE cluster and its node pools",
     "iam.googleapis.com": "service accounts for the nodes and the model servers",
     "iamcredentials.googleapis.com": "Workload Identity: pods exchange their Kubernetes token for the "
-                                     "Google service account's",
+    "Google service account's",
     "storage.googleapis.com": "the weights buckets",
     "logging.googleapis.com": "node, NAT and load-balancer logs",
     "monitoring.googleapis.com": "Managed Prometheus (vLLM metrics) and the KEDA queue query",
@@ -39,8 +39,11 @@ PREREQUISITE = "serviceusage.googleapis.com"
 def required_services(r: Any) -> tuple[str, ...]:
     """The APIs a resolved stack uses, in REQUIRED_SERVICES order (serviceusage first)."""
     gateway = getattr(r, "gateway", None)
-    wanted = set(REQUIRED_SERVICES) - {"secretmanager.googleapis.com", "certificatemanager.googleapis.com",
-                                       "artifactregistry.googleapis.com"}
+    wanted = set(REQUIRED_SERVICES) - {
+        "secretmanager.googleapis.com",
+        "certificatemanager.googleapis.com",
+        "artifactregistry.googleapis.com",
+    }
     if gateway is not None and gateway.key_names:
         wanted.add("secretmanager.googleapis.com")
     if gateway is not None and gateway.kind == "load_balancer":

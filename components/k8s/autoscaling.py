@@ -122,8 +122,9 @@ def scaled_object(args: QueueDepthAutoscalerArgs, namespace: str) -> dict[str, A
         # At zero replicas no pod reports a queue: the gateway's requests for the model wake it (k8s/gateway.py).
         from .gateway import wake_trigger
 
-        triggers.append(wake_trigger(args.model, namespace, server, auth.get("authenticationRef"),
-                                     query=args.wake_query))
+        triggers.append(
+            wake_trigger(args.model, namespace, server, auth.get("authenticationRef"), query=args.wake_query)
+        )
     return {
         "scaleTargetRef": {
             "apiVersion": args.target_api_version,
@@ -157,9 +158,7 @@ def scaled_object(args: QueueDepthAutoscalerArgs, namespace: str) -> dict[str, A
 class QueueDepthAutoscaler(pulumi.ComponentResource):
     """Outputs: scaled_object (its name)."""
 
-    def __init__(
-        self, name: str, args: QueueDepthAutoscalerArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: QueueDepthAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:k8s:QueueDepthAutoscaler", name, None, opts)
         if args.max_replicas < max(args.min_replicas, 1):
             raise ValueError(f"{args.model}: max replicas {args.max_replicas} < min {args.min_replicas}")

@@ -32,15 +32,29 @@ def network_policies() -> dict[str, dict[str, object]]:
     (its load balancer's health checks and proxies come from the cloud's ranges)."""
     return {
         "default-deny-ingress": {"podSelector": {}, "policyTypes": ["Ingress"]},
-        "allow-same-namespace": {"podSelector": {}, "policyTypes": ["Ingress"],
-                                 "ingress": [{"from": [{"podSelector": {}}]}]},
+        "allow-same-namespace": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {}}]}],
+        },
         "allow-metrics-scrape": {
-            "podSelector": {}, "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
-                                  for ns in METRICS_NAMESPACES],
-                         "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}]},
-        "allow-gateway-ingress": {"podSelector": {"matchLabels": GATEWAY_SELECTOR}, "policyTypes": ["Ingress"],
-                                  "ingress": [{}]},
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+                        for ns in METRICS_NAMESPACES
+                    ],
+                    "ports": [{"protocol": "TCP", "port": SERVING_PORT}],
+                }
+            ],
+        },
+        "allow-gateway-ingress": {
+            "podSelector": {"matchLabels": GATEWAY_SELECTOR},
+            "policyTypes": ["Ingress"],
+            "ingress": [{}],
+        },
     }
 
 
@@ -52,24 +66,32 @@ class ServingNamespace(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels={
-                **args.labels,
-                # GPU pods need no privileges: enforce "baseline", warn on anything "restricted" would refuse.
-                "pod-security.kubernetes.io/enforce": "baseline",
-                "pod-security.kubernetes.io/warn": "restricted",
-            }),
-            opts=child)
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.namespace,
+                labels={
+                    **args.labels,
+                    # GPU pods need no privileges: enforce "baseline", warn on anything "restricted" would refuse.
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            ),
+            opts=child,
+        )
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.service_account, namespace=ns.metadata.name,
-                                                annotations=args.annotations, labels=args.labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.service_account, namespace=ns.metadata.name, annotations=args.annotations, labels=args.labels
+            ),
             automount_service_account_token=False,  # vLLM never calls the Kubernetes API
-            opts=child)
+            opts=child,
+        )
         for policy_name, spec in network_policies().items():
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name, namespace=ns.metadata.name, labels=args.labels),
-                spec=spec, opts=child)
+                spec=spec,
+                opts=child,
+            )
         self.namespace = ns.metadata.name
         self.service_account = sa.metadata.name
         self.register_outputs({"namespace": self.namespace, "service_account": self.service_account})

@@ -60,13 +60,20 @@ def values(cluster_name: str, region: str, kubernetes_version: str | None = None
         "awsRegion": region,
         "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
         # Balance GPU groups across zones and never delete nodes with local weights mid-load.
-        "extraArgs": {"balance-similar-node-groups": True, "skip-nodes-with-local-storage": False,
-                      "expander": "least-waste", "scale-down-unneeded-time": "10m"},
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "skip-nodes-with-local-storage": False,
+            "expander": "least-waste",
+            "scale-down-unneeded-time": "10m",
+        },
         "nodeSelector": {POOL_LABEL: SYSTEM_POOL},
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
         "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
-        "containerSecurityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                     "readOnlyRootFilesystem": True},
+        "containerSecurityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+        },
     }
 
 
@@ -77,10 +84,17 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         super().__init__("llmcloud:k8s:ClusterAutoscaler", name, None, opts)
         chart = images.CLUSTER_AUTOSCALER_CHART
         release = k8s.helm.v3.Release(
-            f"{name}-release", name="cluster-autoscaler", chart=chart["chart"], version=chart["version"],
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repo"]), namespace=NAMESPACE,
+            f"{name}-release",
+            name="cluster-autoscaler",
+            chart=chart["chart"],
+            version=chart["version"],
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repo"]),
+            namespace=NAMESPACE,
             values=pulumi.Output.from_input(args.cluster_name).apply(
-                lambda n: values(n, args.region, args.kubernetes_version)),
-            atomic=True, opts=pulumi.ResourceOptions(parent=self))
+                lambda n: values(n, args.region, args.kubernetes_version)
+            ),
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.release = release.name
         self.register_outputs({"release": self.release})

@@ -29,6 +29,7 @@ from .serving import POOL_LABEL
 NAMESPACE = "kube-system"
 DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
 
+
 def plugins_for(cloud: str, pools: Iterable[ResolvedNodePool]) -> dict[str, tuple[str, ...]]:
     """kind -> names of the pools that need our device plugin on `cloud` (empty on GKE)."""
     wanted = registry.cloud(cloud).device_plugins  # accelerator kinds whose device plugin llmcloud installs
@@ -54,8 +55,11 @@ def _affinity(pools: tuple[str, ...]) -> dict[str, Any]:
 def _tolerations(taint: str) -> list[dict[str, str]]:
     return [
         {"key": taint, "operator": "Exists", "effect": "NoSchedule"},
-        *({"key": c.spot_taint[0], "operator": "Exists", "effect": "NoSchedule"} for c in registry.clouds()
-          if c.spot_taint),
+        *(
+            {"key": c.spot_taint[0], "operator": "Exists", "effect": "NoSchedule"}
+            for c in registry.clouds()
+            if c.spot_taint
+        ),
         {"key": "CriticalAddonsOnly", "operator": "Exists"},
     ]
 
@@ -63,13 +67,13 @@ def _tolerations(taint: str) -> list[dict[str, str]]:
 # Checks a device plugin cannot pass, with the reason, where scanners (checkov) read them: on the object.
 SCAN_EXCEPTIONS = {
     "checkov.io/skip1": "CKV_K8S_23=the kubelet's device-plugin directory is root-owned: the plugin must run as root "
-                        "to create its socket there (no privileges, no escalation, all capabilities dropped)",
+    "to create its socket there (no privileges, no escalation, all capabilities dropped)",
     "checkov.io/skip2": "CKV_K8S_40=runs as root for the same reason",
     "checkov.io/skip3": "CKV_K8S_8=device plugins expose no health endpoint; the kubelet re-registers a plugin "
-                        "whose socket disappears",
+    "whose socket disappears",
     "checkov.io/skip4": "CKV_K8S_9=no readiness endpoint either; a plugin is ready once registered with the kubelet",
     "checkov.io/skip5": "CKV_K8S_38=the Neuron plugin patches its node and pods through the API (RBAC limited to "
-                        "that); the NVIDIA plugin mounts no token",
+    "that); the NVIDIA plugin mounts no token",
 }
 
 
@@ -97,8 +101,12 @@ def _daemonset(
     container["securityContext"] = {**container["securityContext"], "readOnlyRootFilesystem": True}
     container["resources"]["limits"].setdefault("cpu", "200m")
     return {
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {**labels, **selector},
-                     "annotations": SCAN_EXCEPTIONS},
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {**labels, **selector},
+            "annotations": SCAN_EXCEPTIONS,
+        },
         "spec": {
             "selector": {"matchLabels": selector},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
@@ -107,8 +115,9 @@ def _daemonset(
     }
 
 
-def nvidia_daemonset(pools: tuple[str, ...], labels: Mapping[str, str],
-                     image_overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
+def nvidia_daemonset(
+    pools: tuple[str, ...], labels: Mapping[str, str], image_overrides: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     container = {
         "name": "nvidia-device-plugin",
         "image": images.replace(images.NVIDIA_DEVICE_PLUGIN_IMAGE, image_overrides),
@@ -124,8 +133,9 @@ def nvidia_daemonset(pools: tuple[str, ...], labels: Mapping[str, str],
     return _daemonset("nvidia-device-plugin", labels, pools, "nvidia.com/gpu", container)
 
 
-def neuron_daemonset(pools: tuple[str, ...], labels: Mapping[str, str],
-                     image_overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
+def neuron_daemonset(
+    pools: tuple[str, ...], labels: Mapping[str, str], image_overrides: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     container = {
         "name": "neuron-device-plugin",
         "image": images.replace(images.NEURON_DEVICE_PLUGIN_IMAGE, image_overrides),
@@ -164,9 +174,7 @@ class DevicePluginsArgs:
 class DevicePlugins(pulumi.ComponentResource):
     """Outputs: installed (accelerator kinds whose plugin this stack runs; empty on GKE)."""
 
-    def __init__(
-        self, name: str, args: DevicePluginsArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: DevicePluginsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:k8s:DevicePlugins", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         wanted = plugins_for(args.cloud, args.pools)

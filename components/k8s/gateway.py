@@ -191,8 +191,9 @@ local KEYS = {{
 {table}
 }}
 local REQUIRE_KEY = {require}
-local DENIED = {_lua_string(_error_body(
-        "missing or invalid API key: send Authorization: Bearer <key>", "invalid_api_key"))}
+local DENIED = {
+        _lua_string(_error_body("missing or invalid API key: send Authorization: Bearer <key>", "invalid_api_key"))
+    }
 {LUA_JSON}
 function envoy_on_request(handle)
   local headers = handle:headers()
@@ -224,14 +225,14 @@ end
 
 def _error_body(message: str, code: str, kind: str = "invalid_request_error") -> str:
     """OpenAI's error shape (https://platform.openai.com/docs/guides/error-codes)."""
-    return json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}},
-                      separators=(",", ":"))
+    return json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}}, separators=(",", ":"))
 
 
 def models_body(g: ResolvedGateway) -> str:
     """The /v1/models answer (OpenAI's list shape)."""
-    return json.dumps({"object": "list", "data": [
-        {"id": m, "object": "model", "owned_by": "llmcloud"} for m in sorted(g.models)]})
+    return json.dumps(
+        {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "llmcloud"} for m in sorted(g.models)]}
+    )
 
 
 def model_host(model: str, namespace: str) -> str:
@@ -246,8 +247,10 @@ def _bucket(per_minute: int, replicas: int) -> dict[str, Any]:
 
 def retry_after_seconds(g: ResolvedGateway, replicas: int = REPLICAS) -> int:
     """Retry-After of a 429: the time one token of the slowest key's bucket takes to come back."""
-    slowest = min([per_replica_limit(v, replicas) for v in g.keys.values()] or
-                  [per_replica_limit(g.rate_limit_per_minute, replicas)])
+    slowest = min(
+        [per_replica_limit(v, replicas) for v in g.keys.values()]
+        or [per_replica_limit(g.rate_limit_per_minute, replicas)]
+    )
     return max(1, math.ceil(60 / slowest))
 
 
@@ -256,21 +259,39 @@ def _json_header(key: str, value: str) -> dict[str, Any]:
 
 
 def _status_is(status: int) -> dict[str, Any]:
-    return {"status_code_filter": {"comparison": {"op": "EQ", "value": {
-        "default_value": status, "runtime_key": f"llmcloud.local_reply.{status}"}}}}
+    return {
+        "status_code_filter": {
+            "comparison": {
+                "op": "EQ",
+                "value": {"default_value": status, "runtime_key": f"llmcloud.local_reply.{status}"},
+            }
+        }
+    }
 
 
 # Envoy's own error answers, rewritten as OpenAI-style JSON: (status, message, code, type, Retry-After?).
 LOCAL_ERRORS: tuple[tuple[int, str, str, str], ...] = (
     (400, "malformed request", "bad_request", "invalid_request_error"),
     (408, "the request headers did not arrive in time", "request_timeout", "invalid_request_error"),
-    (413, f"request body larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MiB", "request_too_large",
-     "invalid_request_error"),
-    (429, "rate limit of this API key reached; retry after the Retry-After seconds", "rate_limit_exceeded",
-     "rate_limit_error"),
+    (
+        413,
+        f"request body larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MiB",
+        "request_too_large",
+        "invalid_request_error",
+    ),
+    (
+        429,
+        "rate limit of this API key reached; retry after the Retry-After seconds",
+        "rate_limit_exceeded",
+        "rate_limit_error",
+    ),
     (502, "the model server failed to answer", "bad_gateway", "server_error"),
-    (503, "no model server is ready for this model; retry after the Retry-After seconds", "model_unavailable",
-     "server_error"),
+    (
+        503,
+        "no model server is ready for this model; retry after the Retry-After seconds",
+        "model_unavailable",
+        "server_error",
+    ),
     (504, "the request ran longer than request_timeout_seconds", "timeout", "server_error"),
 )
 WAKE_RETRY_AFTER = 30  # seconds a client is asked to wait when a model did not wake within its wake timeout
@@ -281,24 +302,32 @@ def local_reply_config(g: ResolvedGateway, replicas: int = REPLICAS) -> dict[str
     Retry-After. The 401 (Lua) and 404 (direct responses) bodies are already that JSON: only labelled."""
     retry_after = {429: retry_after_seconds(g, replicas), 503: WAKE_RETRY_AFTER}
     passthrough = {"text_format_source": {"inline_string": "%LOCAL_REPLY_BODY%"}, "content_type": "application/json"}
-    mappers: list[dict[str, Any]] = [{"filter": _status_is(s), "body_format_override": passthrough}
-                                     for s in (401, 404)]
+    mappers: list[dict[str, Any]] = [{"filter": _status_is(s), "body_format_override": passthrough} for s in (401, 404)]
     for status, message, code, kind in LOCAL_ERRORS:
-        mapper: dict[str, Any] = {"filter": _status_is(status), "body": {"inline_string": _error_body(
-            message, code, kind)}, "body_format_override": passthrough}
+        mapper: dict[str, Any] = {
+            "filter": _status_is(status),
+            "body": {"inline_string": _error_body(message, code, kind)},
+            "body_format_override": passthrough,
+        }
         if status in retry_after:
             mapper["headers_to_add"] = [_json_header("retry-after", str(retry_after[status]))]
         mappers.append(mapper)
     return {"mappers": mappers}
 
 
-def _hcm(g: ResolvedGateway, stat_prefix: str, route_config: dict[str, Any],
-         http_filters: list[dict[str, Any]], *, trusted_hops: int = 0,
-         local_replies: dict[str, Any] | None = None) -> dict[str, Any]:
+def _hcm(
+    g: ResolvedGateway,
+    stat_prefix: str,
+    route_config: dict[str, Any],
+    http_filters: list[dict[str, Any]],
+    *,
+    trusted_hops: int = 0,
+    local_replies: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     t = f"{g.request_timeout_seconds}s"
     config: dict[str, Any] = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-                 "HttpConnectionManager",
+        "HttpConnectionManager",
         "stat_prefix": stat_prefix,
         "codec_type": "AUTO",
         "use_remote_address": True,
@@ -310,8 +339,10 @@ def _hcm(g: ResolvedGateway, stat_prefix: str, route_config: dict[str, Any],
         "stream_idle_timeout": t,
         "request_timeout": "0s",  # no cap on receiving the request body; the route timeout caps the whole
         "request_headers_timeout": "30s",
-        "common_http_protocol_options": {"idle_timeout": f"{g.request_timeout_seconds + 60}s",
-                                         "headers_with_underscores_action": "REJECT_REQUEST"},
+        "common_http_protocol_options": {
+            "idle_timeout": f"{g.request_timeout_seconds + 60}s",
+            "headers_with_underscores_action": "REJECT_REQUEST",
+        },
         "route_config": route_config,
         "http_filters": http_filters,
     }
@@ -327,74 +358,111 @@ def _wake_retries(g: ResolvedGateway, model: str) -> int:
 def api_routes(g: ResolvedGateway) -> dict[str, Any]:
     t = f"{g.request_timeout_seconds}s"
     json_type = [_json_header("content-type", "application/json")]
-    routes: list[dict[str, Any]] = [{
-        "name": "models",
-        "match": {"path": "/v1/models", "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
-        "direct_response": {"status": 200, "body": {"inline_string": models_body(g)}},
-        "response_headers_to_add": json_type,
-    }]
+    routes: list[dict[str, Any]] = [
+        {
+            "name": "models",
+            "match": {"path": "/v1/models", "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+            "direct_response": {"status": 200, "body": {"inline_string": models_body(g)}},
+            "response_headers_to_add": json_type,
+        }
+    ]
     for model in sorted(g.models):
-        routes.append({
-            "name": f"model-{model}",
-            "match": {"safe_regex": {"regex": INFERENCE_PATH_REGEX},
-                      "headers": [{"name": MODEL_HEADER, "string_match": {"exact": model}}]},
-            "route": {"cluster": f"model-{model}", "timeout": t, "idle_timeout": t, "retry_policy": {
-                # Retried only when the request never reached a model server: a refused connection, or the
-                # wake endpoint (no ready replica) answering. A generation that started is never repeated.
-                "retry_on": "connect-failure,refused-stream,retriable-headers",
-                "retriable_headers": [{"name": WAKE_HEADER, "present_match": True}],
-                # One attempt per WAKE_POLL_SECONDS until the model's wake timeout.
-                "num_retries": _wake_retries(g, model),
-                "retry_back_off": {"base_interval": "0.25s", "max_interval": f"{WAKE_POLL_SECONDS}s"},
-                "rate_limited_retry_back_off": {
-                    "reset_headers": [{"name": WAKE_HEADER, "format": "SECONDS"}],
-                    "max_interval": f"{WAKE_POLL_SECONDS}s"},
-            }},
-            "response_headers_to_remove": [WAKE_HEADER],
-        })
-    routes.append({
-        "name": "unknown-model",
-        "match": {"safe_regex": {"regex": INFERENCE_PATH_REGEX}},
-        "direct_response": {"status": 404, "body": {"inline_string": _error_body(
-            "unknown or missing model; GET /v1/models lists the models served here", "model_not_found")}},
-        "response_headers_to_add": json_type,
-    })
-    routes.append({
-        "name": "not-found", "match": {"prefix": "/"},
-        "direct_response": {"status": 404, "body": {"inline_string": _error_body(
-            "not found; routes: " + ", ".join(ROUTES), "not_found")}},
-        "response_headers_to_add": json_type,
-    })
+        routes.append(
+            {
+                "name": f"model-{model}",
+                "match": {
+                    "safe_regex": {"regex": INFERENCE_PATH_REGEX},
+                    "headers": [{"name": MODEL_HEADER, "string_match": {"exact": model}}],
+                },
+                "route": {
+                    "cluster": f"model-{model}",
+                    "timeout": t,
+                    "idle_timeout": t,
+                    "retry_policy": {
+                        # Retried only when the request never reached a model server: a refused connection, or the
+                        # wake endpoint (no ready replica) answering. A generation that started is never repeated.
+                        "retry_on": "connect-failure,refused-stream,retriable-headers",
+                        "retriable_headers": [{"name": WAKE_HEADER, "present_match": True}],
+                        # One attempt per WAKE_POLL_SECONDS until the model's wake timeout.
+                        "num_retries": _wake_retries(g, model),
+                        "retry_back_off": {"base_interval": "0.25s", "max_interval": f"{WAKE_POLL_SECONDS}s"},
+                        "rate_limited_retry_back_off": {
+                            "reset_headers": [{"name": WAKE_HEADER, "format": "SECONDS"}],
+                            "max_interval": f"{WAKE_POLL_SECONDS}s",
+                        },
+                    },
+                },
+                "response_headers_to_remove": [WAKE_HEADER],
+            }
+        )
+    routes.append(
+        {
+            "name": "unknown-model",
+            "match": {"safe_regex": {"regex": INFERENCE_PATH_REGEX}},
+            "direct_response": {
+                "status": 404,
+                "body": {
+                    "inline_string": _error_body(
+                        "unknown or missing model; GET /v1/models lists the models served here", "model_not_found"
+                    )
+                },
+            },
+            "response_headers_to_add": json_type,
+        }
+    )
+    routes.append(
+        {
+            "name": "not-found",
+            "match": {"prefix": "/"},
+            "direct_response": {
+                "status": 404,
+                "body": {"inline_string": _error_body("not found; routes: " + ", ".join(ROUTES), "not_found")},
+            },
+            "response_headers_to_add": json_type,
+        }
+    )
     return {"name": "api", "virtual_hosts": [{"name": "api", "domains": ["*"], "routes": routes}]}
 
 
 def api_filters(g: ResolvedGateway, keys: Mapping[str, str], replicas: int = REPLICAS) -> list[dict[str, Any]]:
     limits = sorted(g.keys.items()) if g.auth == "api_key" else [("anonymous", g.rate_limit_per_minute)]
-    descriptors = [{"entries": [{"key": "api_key", "value": name}], "token_bucket": _bucket(per_minute, replicas)}
-                   for name, per_minute in limits]
+    descriptors = [
+        {"entries": [{"key": "api_key", "value": name}], "token_bucket": _bucket(per_minute, replicas)}
+        for name, per_minute in limits
+    ]
     always = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
     return [
-        {"name": "envoy.filters.http.lua", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
-            "default_source_code": {"inline_string": lua_script(g, keys)}}},
-        {"name": "envoy.filters.http.local_ratelimit", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-            "stat_prefix": "per_key",
-            # The filter-wide bucket backs only requests no descriptor matches (none: every request that
-            # gets here has a key name), and is not consumed by the others, so keys never share a budget.
-            "token_bucket": _bucket(sum(v for _, v in limits), replicas),
-            "always_consume_default_token_bucket": False,
-            "filter_enabled": {**always, "runtime_key": "per_key_enabled"},
-            "filter_enforced": {**always, "runtime_key": "per_key_enforced"},
-            # One token bucket per key name, on every route of this listener (the /v1/models answer and
-            # 404s included), from the key name the Lua filter set after authenticating.
-            "rate_limits": [{"actions": [{"request_headers": {"header_name": KEY_HEADER,
-                                                              "descriptor_key": "api_key"}}]}],
-            "descriptors": descriptors,
-            "response_headers_to_add": [{"header": {"key": "x-llmcloud-rate-limited", "value": "true"}}],
-        }},
-        {"name": "envoy.filters.http.router", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+        {
+            "name": "envoy.filters.http.lua",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+                "default_source_code": {"inline_string": lua_script(g, keys)},
+            },
+        },
+        {
+            "name": "envoy.filters.http.local_ratelimit",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+                "stat_prefix": "per_key",
+                # The filter-wide bucket backs only requests no descriptor matches (none: every request that
+                # gets here has a key name), and is not consumed by the others, so keys never share a budget.
+                "token_bucket": _bucket(sum(v for _, v in limits), replicas),
+                "always_consume_default_token_bucket": False,
+                "filter_enabled": {**always, "runtime_key": "per_key_enabled"},
+                "filter_enforced": {**always, "runtime_key": "per_key_enforced"},
+                # One token bucket per key name, on every route of this listener (the /v1/models answer and
+                # 404s included), from the key name the Lua filter set after authenticating.
+                "rate_limits": [
+                    {"actions": [{"request_headers": {"header_name": KEY_HEADER, "descriptor_key": "api_key"}}]}
+                ],
+                "descriptors": descriptors,
+                "response_headers_to_add": [{"header": {"key": "x-llmcloud-rate-limited", "value": "true"}}],
+            },
+        },
+        {
+            "name": "envoy.filters.http.router",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+        },
     ]
 
 
@@ -403,13 +471,21 @@ def _address(port: int, host: str = "0.0.0.0") -> dict[str, Any]:
 
 
 def _listener(name: str, port: int, chain: dict[str, Any], host: str = "0.0.0.0") -> dict[str, Any]:
-    return {"name": name, "address": _address(port, host),
-            "per_connection_buffer_limit_bytes": MAX_REQUEST_BYTES, "filter_chains": [chain]}
+    return {
+        "name": name,
+        "address": _address(port, host),
+        "per_connection_buffer_limit_bytes": MAX_REQUEST_BYTES,
+        "filter_chains": [chain],
+    }
 
 
 def _router() -> list[dict[str, Any]]:
-    return [{"name": "envoy.filters.http.router", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]
+    return [
+        {
+            "name": "envoy.filters.http.router",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+        }
+    ]
 
 
 def wake_routes(g: ResolvedGateway) -> dict[str, Any]:
@@ -418,16 +494,28 @@ def wake_routes(g: ResolvedGateway) -> dict[str, Any]:
     retry that 503, with Retry-After, is what the client gets."""
     routes: list[dict[str, Any]] = []
     for model in sorted(g.models):
-        routes.append({
-            "match": {"prefix": "/", "headers": [{"name": MODEL_HEADER, "string_match": {"exact": model}}]},
-            "direct_response": {"status": 503, "body": {"inline_string": _error_body(
-                f"model {model} is starting (it was scaled to zero) and was not ready within "
-                f"{g.wake_timeouts.get(model, g.request_timeout_seconds)} s; retry after the Retry-After seconds",
-                "model_starting", "server_error")}},
-            "response_headers_to_add": [_json_header("content-type", "application/json"),
-                                        _json_header("retry-after", str(WAKE_RETRY_AFTER)),
-                                        _json_header(WAKE_HEADER, str(WAKE_POLL_SECONDS))],
-        })
+        routes.append(
+            {
+                "match": {"prefix": "/", "headers": [{"name": MODEL_HEADER, "string_match": {"exact": model}}]},
+                "direct_response": {
+                    "status": 503,
+                    "body": {
+                        "inline_string": _error_body(
+                            f"model {model} is starting (it was scaled to zero) and was not ready within "
+                            f"{g.wake_timeouts.get(model, g.request_timeout_seconds)} s; "
+                            "retry after the Retry-After seconds",
+                            "model_starting",
+                            "server_error",
+                        )
+                    },
+                },
+                "response_headers_to_add": [
+                    _json_header("content-type", "application/json"),
+                    _json_header("retry-after", str(WAKE_RETRY_AFTER)),
+                    _json_header(WAKE_HEADER, str(WAKE_POLL_SECONDS)),
+                ],
+            }
+        )
     return {"name": "wake", "virtual_hosts": [{"name": "wake", "domains": ["*"], "routes": routes}]}
 
 
@@ -449,67 +537,152 @@ def model_cluster(g: ResolvedGateway, model: str, namespace: str) -> dict[str, A
             # wake endpoint at priority 1 get requests.
             "policy": {"overprovisioning_factor": 100_000},
             "endpoints": [
-                {"priority": 0, "lb_endpoints": [{"endpoint": {"address": _address(
-                    MODEL_PORT, model_host(model, namespace))}}]},
+                {
+                    "priority": 0,
+                    "lb_endpoints": [{"endpoint": {"address": _address(MODEL_PORT, model_host(model, namespace))}}],
+                },
                 # Always a candidate: Envoy's health checks would probe it before its listener is up.
-                {"priority": 1, "lb_endpoints": [{"endpoint": {
-                    "address": _address(WAKE_PORT, "127.0.0.1"),
-                    "health_check_config": {"disable_active_health_check": True}}}]},
-            ]},
+                {
+                    "priority": 1,
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": _address(WAKE_PORT, "127.0.0.1"),
+                                "health_check_config": {"disable_active_health_check": True},
+                            }
+                        }
+                    ],
+                },
+            ],
+        },
         # vLLM answers /health once the engine serves: a pod that stops answering leaves the pool.
-        "health_checks": [{"timeout": "5s", "interval": "5s", "unhealthy_interval": "1s",
-                           "no_traffic_interval": "5s", "unhealthy_threshold": 3, "healthy_threshold": 1,
-                           "http_health_check": {"path": "/health"}}],
+        "health_checks": [
+            {
+                "timeout": "5s",
+                "interval": "5s",
+                "unhealthy_interval": "1s",
+                "no_traffic_interval": "5s",
+                "unhealthy_threshold": 3,
+                "healthy_threshold": 1,
+                "http_health_check": {"path": "/health"},
+            }
+        ],
         # Long generations hold a connection each, and held requests retry: Envoy's defaults (1,024
         # connections, 3 retries in flight) would queue or refuse at peak.
-        "circuit_breakers": {"thresholds": [{"max_connections": 10000, "max_pending_requests": 10000,
-                                             "max_requests": 10000, "max_retries": 10000}]},
+        "circuit_breakers": {
+            "thresholds": [
+                {"max_connections": 10000, "max_pending_requests": 10000, "max_requests": 10000, "max_retries": 10000}
+            ]
+        },
     }
 
 
-def envoy_config(g: ResolvedGateway, namespace: str, keys: Mapping[str, str], *, tls: bool = False,
-                 replicas: int = REPLICAS) -> dict[str, Any]:
+def envoy_config(
+    g: ResolvedGateway, namespace: str, keys: Mapping[str, str], *, tls: bool = False, replicas: int = REPLICAS
+) -> dict[str, Any]:
     """The whole Envoy bootstrap. The admin interface listens on 127.0.0.1 only, and the metrics listener
     passes GET /stats/prometheus to it and nothing else."""
-    api_chain: dict[str, Any] = {"filters": [_hcm(g, "api", api_routes(g), api_filters(g, keys, replicas),
-                                                  trusted_hops=g.trusted_hops,
-                                                  local_replies=local_reply_config(g, replicas))]}
+    api_chain: dict[str, Any] = {
+        "filters": [
+            _hcm(
+                g,
+                "api",
+                api_routes(g),
+                api_filters(g, keys, replicas),
+                trusted_hops=g.trusted_hops,
+                local_replies=local_reply_config(g, replicas),
+            )
+        ]
+    }
     if tls:
-        api_chain["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-            "common_tls_context": {
-                "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
-                "alpn_protocols": ["h2", "http/1.1"],
-                "tls_certificates": [{"certificate_chain": {"filename": f"{TLS_DIR}/tls.crt"},
-                                      "private_key": {"filename": f"{TLS_DIR}/tls.key"}}]}}}
-    health_routes = {"name": "health", "virtual_hosts": [{"name": "health", "domains": ["*"], "routes": [
-        {"match": {"path": "/healthz"}, "direct_response": {"status": 200, "body": {"inline_string": "ok"}}},
-        {"match": {"prefix": "/"}, "direct_response": {"status": 404}}]}]}
-    metrics_routes = {"name": "metrics", "virtual_hosts": [{"name": "metrics", "domains": ["*"], "routes": [
-        {"match": {"path": METRICS_PATH, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
-         "route": {"cluster": "admin", "timeout": "10s"}},
-        {"match": {"prefix": "/"}, "direct_response": {"status": 404}}]}]}
+        api_chain["transport_socket"] = {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "common_tls_context": {
+                    "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+                    "alpn_protocols": ["h2", "http/1.1"],
+                    "tls_certificates": [
+                        {
+                            "certificate_chain": {"filename": f"{TLS_DIR}/tls.crt"},
+                            "private_key": {"filename": f"{TLS_DIR}/tls.key"},
+                        }
+                    ],
+                },
+            },
+        }
+    health_routes = {
+        "name": "health",
+        "virtual_hosts": [
+            {
+                "name": "health",
+                "domains": ["*"],
+                "routes": [
+                    {
+                        "match": {"path": "/healthz"},
+                        "direct_response": {"status": 200, "body": {"inline_string": "ok"}},
+                    },
+                    {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
+                ],
+            }
+        ],
+    }
+    metrics_routes = {
+        "name": "metrics",
+        "virtual_hosts": [
+            {
+                "name": "metrics",
+                "domains": ["*"],
+                "routes": [
+                    {
+                        "match": {
+                            "path": METRICS_PATH,
+                            "headers": [{"name": ":method", "string_match": {"exact": "GET"}}],
+                        },
+                        "route": {"cluster": "admin", "timeout": "10s"},
+                    },
+                    {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
+                ],
+            }
+        ],
+    }
     clusters = [model_cluster(g, model, namespace) for model in sorted(g.models)]
-    clusters.append({"name": "admin", "type": "STATIC", "connect_timeout": "1s", "load_assignment": {
-        "cluster_name": "admin", "endpoints": [{"lb_endpoints": [{"endpoint": {
-            "address": _address(ADMIN_PORT, "127.0.0.1")}}]}]}})
+    clusters.append(
+        {
+            "name": "admin",
+            "type": "STATIC",
+            "connect_timeout": "1s",
+            "load_assignment": {
+                "cluster_name": "admin",
+                "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _address(ADMIN_PORT, "127.0.0.1")}}]}],
+            },
+        }
+    )
     return {
         "admin": {"address": _address(ADMIN_PORT, "127.0.0.1")},
         "static_resources": {
-            "listeners": [_listener("api", TLS_PORT if tls else API_PORT, api_chain),
-                          _listener("health", HEALTH_PORT, {"filters": [
-                              _hcm(g, "health", health_routes, _router())]}),
-                          _listener("metrics", METRICS_PORT, {"filters": [
-                              _hcm(g, "metrics", metrics_routes, _router())]}),
-                          _listener("wake", WAKE_PORT, {"filters": [
-                              _hcm(g, "wake", wake_routes(g), _router())]}, host="127.0.0.1")],
+            "listeners": [
+                _listener("api", TLS_PORT if tls else API_PORT, api_chain),
+                _listener("health", HEALTH_PORT, {"filters": [_hcm(g, "health", health_routes, _router())]}),
+                _listener("metrics", METRICS_PORT, {"filters": [_hcm(g, "metrics", metrics_routes, _router())]}),
+                _listener(
+                    "wake", WAKE_PORT, {"filters": [_hcm(g, "wake", wake_routes(g), _router())]}, host="127.0.0.1"
+                ),
+            ],
             "clusters": clusters,
         },
-        "overload_manager": {"resource_monitors": [{
-            "name": "envoy.resource_monitors.global_downstream_max_connections",
-            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.resource_monitors."
-                                      "downstream_connections.v3.DownstreamConnectionsConfig",
-                             "max_active_downstream_connections": 50000}}]},
+        "overload_manager": {
+            "resource_monitors": [
+                {
+                    "name": "envoy.resource_monitors.global_downstream_max_connections",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.resource_monitors."
+                        "downstream_connections.v3.DownstreamConnectionsConfig",
+                        "max_active_downstream_connections": 50000,
+                    },
+                }
+            ]
+        },
     }
 
 
@@ -573,8 +746,13 @@ def wake_query(model: str, namespace: str) -> str:
     return f"sum(rate(envoy_cluster_upstream_rq_total{{{sel}}}[2m]))"
 
 
-def wake_trigger(model: str, namespace: str, server_address: str,
-                 authentication_ref: Mapping[str, str] | None = None, query: str | None = None) -> dict[str, Any]:
+def wake_trigger(
+    model: str,
+    namespace: str,
+    server_address: str,
+    authentication_ref: Mapping[str, str] | None = None,
+    query: str | None = None,
+) -> dict[str, Any]:
     """The KEDA trigger that wakes a model at zero replicas: active (0 -> 1 replica) as soon as the gateway
     sends it any request, and it keeps the model up while requests come. Its threshold is so high that it
     never asks for a second replica: scaling beyond one is the queue-depth trigger's job. Called by
@@ -583,35 +761,68 @@ def wake_trigger(model: str, namespace: str, server_address: str,
         "type": "prometheus",
         "name": "gateway-wake",
         "metricType": "AverageValue",
-        "metadata": {"serverAddress": server_address, "query": query or wake_query(model, namespace),
-                     "threshold": str(WAKE_THRESHOLD), "activationThreshold": "0", "ignoreNullValues": "true"},
+        "metadata": {
+            "serverAddress": server_address,
+            "query": query or wake_query(model, namespace),
+            "threshold": str(WAKE_THRESHOLD),
+            "activationThreshold": "0",
+            "ignoreNullValues": "true",
+        },
     }
     if authentication_ref:
         trigger["authenticationRef"] = dict(authentication_ref)
     return trigger
 
 
-def scrape_objects(cloud: str, namespace: str, labels: Mapping[str, str],
-                   selector: Mapping[str, str]) -> list[dict[str, Any]]:
+def scrape_objects(
+    cloud: str, namespace: str, labels: Mapping[str, str], selector: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """What makes Prometheus scrape the gateway's metrics listener (the wake metric): a PodMonitoring for
     Managed Prometheus on GKE; elsewhere a ClusterIP Service of the metrics port and a ServiceMonitor
     (kube-prometheus-stack selects every ServiceMonitor, k8s/monitoring.py)."""
     endpoint = {"port": "metrics", "path": METRICS_PATH, "interval": "15s"}
-    meta = {"name": f"{NAME}-metrics", "namespace": namespace,
-            "labels": {**dict(labels), "app.kubernetes.io/component": "gateway-metrics"}}
+    meta = {
+        "name": f"{NAME}-metrics",
+        "namespace": namespace,
+        "labels": {**dict(labels), "app.kubernetes.io/component": "gateway-metrics"},
+    }
     from .. import registry
 
     if registry.cloud(cloud).managed_prometheus:  # GKE: Managed Service for Prometheus reads PodMonitorings
-        return [{"apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring", "metadata": meta,
-                 "spec": {"selector": {"matchLabels": dict(selector)}, "endpoints": [endpoint]}}]
+        return [
+            {
+                "apiVersion": "monitoring.googleapis.com/v1",
+                "kind": "PodMonitoring",
+                "metadata": meta,
+                "spec": {"selector": {"matchLabels": dict(selector)}, "endpoints": [endpoint]},
+            }
+        ]
     return [
-        {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {
-            "type": "ClusterIP", "selector": dict(selector),
-            "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]}},
-        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": meta, "spec": {
-            "selector": {"matchLabels": {"app.kubernetes.io/component": "gateway-metrics",
-                                         "app.kubernetes.io/instance": NAME}},
-            "namespaceSelector": {"matchNames": [namespace]}, "endpoints": [endpoint]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": {
+                "type": "ClusterIP",
+                "selector": dict(selector),
+                "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
+            },
+        },
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": meta,
+            "spec": {
+                "selector": {
+                    "matchLabels": {
+                        "app.kubernetes.io/component": "gateway-metrics",
+                        "app.kubernetes.io/instance": NAME,
+                    }
+                },
+                "namespaceSelector": {"matchNames": [namespace]},
+                "endpoints": [endpoint],
+            },
+        },
     ]
 
 
@@ -619,9 +830,11 @@ def _container(g: ResolvedGateway, tls: bool) -> dict[str, Any]:
     mounts = [{"name": "config", "mountPath": "/etc/envoy", "readOnly": True}]
     if tls:
         mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
-    ports = [{"name": "api", "containerPort": TLS_PORT if tls else API_PORT, "protocol": "TCP"},
-             {"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"},
-             {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}]
+    ports = [
+        {"name": "api", "containerPort": TLS_PORT if tls else API_PORT, "protocol": "TCP"},
+        {"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+    ]
     probe = {"httpGet": {"path": "/healthz", "port": "health"}, "periodSeconds": 5, "failureThreshold": 3}
     return {
         "name": "envoy",
@@ -632,9 +845,15 @@ def _container(g: ResolvedGateway, tls: bool) -> dict[str, Any]:
         "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}},
         "readinessProbe": probe,
         "livenessProbe": {**probe, "periodSeconds": 15},
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                            "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": ENVOY_UID,
-                            "runAsGroup": ENVOY_UID, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": ENVOY_UID,
+            "runAsGroup": ENVOY_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "volumeMounts": mounts,
     }
 
@@ -651,18 +870,29 @@ def deployment(args: ApiGatewayArgs, labels: dict[str, str], selector: dict[str,
             "selector": {"matchLabels": selector},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
-                "metadata": {"labels": labels,
-                             "annotations": {"llmcloud.dev/config-checksum": config_checksum(g, args.namespace, tls)}},
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {"llmcloud.dev/config-checksum": config_checksum(g, args.namespace, tls)},
+                },
                 "spec": {
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     # In-flight generations finish before a pod goes (up to the request timeout).
                     "terminationGracePeriodSeconds": g.request_timeout_seconds + 30,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": ENVOY_UID, "runAsGroup": ENVOY_UID,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
-                    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
-                                                   "whenUnsatisfiable": "ScheduleAnyway",
-                                                   "labelSelector": {"matchLabels": selector}}],
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": ENVOY_UID,
+                        "runAsGroup": ENVOY_UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": selector},
+                        }
+                    ],
                     "containers": [_container(g, tls)],
                     "volumes": volumes,
                 },
@@ -677,8 +907,10 @@ def service(args: ApiGatewayArgs, labels: dict[str, str], selector: dict[str, st
         # HTTPS only: nothing listens on 80, so plain HTTP is refused at the load balancer.
         ports = [{"name": "https", "port": 443, "targetPort": "api", "protocol": "TCP"}]
     else:
-        ports = [{"name": "http", "port": API_PORT, "targetPort": "api", "protocol": "TCP"},
-                 {"name": "health", "port": HEALTH_PORT, "targetPort": "health", "protocol": "TCP"}]
+        ports = [
+            {"name": "http", "port": API_PORT, "targetPort": "api", "protocol": "TCP"},
+            {"name": "health", "port": HEALTH_PORT, "targetPort": "health", "protocol": "TCP"},
+        ]
     for p in ports:
         container_port = TLS_PORT if p["name"] == "https" else (API_PORT if p["name"] == "http" else HEALTH_PORT)
         if container_port in args.node_ports:
@@ -688,8 +920,15 @@ def service(args: ApiGatewayArgs, labels: dict[str, str], selector: dict[str, st
         spec["externalTrafficPolicy"] = "Local"  # keeps the client address; health-checked per node
         if args.gateway.allowed_cidrs:
             spec["loadBalancerSourceRanges"] = list(args.gateway.allowed_cidrs)
-    return {"metadata": {"name": NAME, "namespace": args.namespace, "labels": labels,
-                         "annotations": dict(args.service_annotations)}, "spec": spec}
+    return {
+        "metadata": {
+            "name": NAME,
+            "namespace": args.namespace,
+            "labels": labels,
+            "annotations": dict(args.service_annotations),
+        },
+        "spec": spec,
+    }
 
 
 def api_keys(name: str, key_names: tuple[str, ...], opts: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
@@ -697,8 +936,7 @@ def api_keys(name: str, key_names: tuple[str, ...], opts: pulumi.ResourceOptions
     secret), so preview equals up and no key is derivable from anything in the repository."""
     import pulumi_random as random
 
-    return {k: random.RandomPassword(f"{name}-key-{k}", length=48, special=False, opts=opts).result
-            for k in key_names}
+    return {k: random.RandomPassword(f"{name}-key-{k}", length=48, special=False, opts=opts).result for k in key_names}
 
 
 class ApiGateway(pulumi.ComponentResource):
@@ -710,36 +948,56 @@ class ApiGateway(pulumi.ComponentResource):
         # Children do not inherit the component's depends_on (pulumi/pulumi#8721): the ServiceMonitor must
         # wait for the kube-prometheus-stack release that installs its CRD.
         after_monitoring = pulumi.ResourceOptions(
-            parent=self, depends_on=list((opts.depends_on if opts else None) or []))
+            parent=self, depends_on=list((opts.depends_on if opts else None) or [])
+        )
         g = args.gateway
         tls = args.tls_secret is not None
         selector = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/instance": NAME}
         labels = {**args.labels, **selector, "app.kubernetes.io/component": "api-gateway"}
         names = list(g.key_names)
         values = [args.keys[n] for n in names]
-        config = pulumi.Output.secret(pulumi.Output.all(*values).apply(
-            lambda vs: render_config(g, args.namespace, dict(zip(names, vs, strict=True)), tls=tls)))
+        config = pulumi.Output.secret(
+            pulumi.Output.all(*values).apply(
+                lambda vs: render_config(g, args.namespace, dict(zip(names, vs, strict=True)), tls=tls)
+            )
+        )
         secret = k8s.core.v1.Secret(
-            f"{name}-config", metadata={"name": NAME, "namespace": args.namespace, "labels": labels},
-            type="Opaque", string_data={CONFIG_FILE: config}, opts=child)
+            f"{name}-config",
+            metadata={"name": NAME, "namespace": args.namespace, "labels": labels},
+            type="Opaque",
+            string_data={CONFIG_FILE: config},
+            opts=child,
+        )
         dep = deployment(args, labels, selector)
-        k8s.apps.v1.Deployment(f"{name}-deployment", metadata=dep["metadata"], spec=dep["spec"],
-                               opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]))
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=dep["metadata"],
+            spec=dep["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
+        )
         svc = service(args, labels, selector)
-        self.service = k8s.core.v1.Service(f"{name}-service", metadata=svc["metadata"], spec=svc["spec"],
-                                           opts=child)
+        self.service = k8s.core.v1.Service(f"{name}-service", metadata=svc["metadata"], spec=svc["spec"], opts=child)
         k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb", metadata={"name": NAME, "namespace": args.namespace, "labels": labels},
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}}, opts=child)
+            f"{name}-pdb",
+            metadata={"name": NAME, "namespace": args.namespace, "labels": labels},
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            opts=child,
+        )
         # Prometheus scrapes the metrics listener: the wake trigger of scaled-to-zero models reads it.
-        for obj in scrape_objects(g.cloud, args.namespace, {**args.labels, "app.kubernetes.io/instance": NAME},
-                                  selector):
+        for obj in scrape_objects(
+            g.cloud, args.namespace, {**args.labels, "app.kubernetes.io/instance": NAME}, selector
+        ):
             if obj["kind"] == "Service":
                 k8s.core.v1.Service(f"{name}-metrics", metadata=obj["metadata"], spec=obj["spec"], opts=child)
             else:
                 k8s.apiextensions.CustomResource(
-                    f"{name}-{obj['kind'].lower()}", api_version=obj["apiVersion"], kind=obj["kind"],
-                    metadata=obj["metadata"], spec=obj["spec"], opts=after_monitoring)
+                    f"{name}-{obj['kind'].lower()}",
+                    api_version=obj["apiVersion"],
+                    kind=obj["kind"],
+                    metadata=obj["metadata"],
+                    spec=obj["spec"],
+                    opts=after_monitoring,
+                )
         self.service_name = self.service.metadata.name
         self.config_checksum = config_checksum(g, args.namespace, tls)
         self.register_outputs({"service_name": self.service_name, "config_checksum": self.config_checksum})

@@ -6,8 +6,15 @@ from __future__ import annotations
 import yaml
 
 
-def exec_kubeconfig(name: str, server: str, ca_data: str, command: str, args: list[str] | None = None,
-                    install_hint: str = "", **exec_options: object) -> str:
+def exec_kubeconfig(
+    name: str,
+    server: str,
+    ca_data: str,
+    command: str,
+    args: list[str] | None = None,
+    install_hint: str = "",
+    **exec_options: object,
+) -> str:
     user_exec: dict[str, object] = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": command}
     if args:
         user_exec["args"] = args

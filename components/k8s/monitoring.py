@@ -54,9 +54,7 @@ PROMETHEUS_STACK_VALUES = {
             "retention": "15d",
         }
     },
-    "grafana": {
-        "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}}
-    },
+    "grafana": {"sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}}},
 }
 SERVER_PODS = {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/component": "model-server"}
 
@@ -94,9 +92,7 @@ def alert_rules(args: ServingMonitoringArgs) -> list[dict[str, Any]]:
             f" > {args.kv_cache_alert_threshold}",
             "for": "15m",
             "labels": {"severity": "warning"},
-            "annotations": {
-                "summary": "{{ $labels.model_name }}: KV cache nearly full (requests get preempted)"
-            },
+            "annotations": {"summary": "{{ $labels.model_name }}: KV cache nearly full (requests get preempted)"},
         },
         {
             "alert": "VllmHighErrorRate",
@@ -118,9 +114,7 @@ def alert_rules(args: ServingMonitoringArgs) -> list[dict[str, Any]]:
     ]
 
 
-def _panel(
-    panel_id: int, title: str, exprs: list[tuple[str, str]], unit: str, x: int, y: int
-) -> dict[str, Any]:
+def _panel(panel_id: int, title: str, exprs: list[tuple[str, str]], unit: str, x: int, y: int) -> dict[str, Any]:
     return {
         "id": panel_id,
         "type": "timeseries",
@@ -128,9 +122,7 @@ def _panel(
         "datasource": {"type": "prometheus", "uid": "${datasource}"},
         "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-        "targets": [
-            {"refId": chr(65 + i), "expr": e, "legendFormat": legend} for i, (e, legend) in enumerate(exprs)
-        ],
+        "targets": [{"refId": chr(65 + i), "expr": e, "legendFormat": legend} for i, (e, legend) in enumerate(exprs)],
     }
 
 
@@ -190,11 +182,22 @@ def dashboard(namespace: str) -> dict[str, Any]:
         ),
         _panel(5, "Time to first token (TTFT)", quantiles("vllm:time_to_first_token_seconds"), "s", 0, 16),
         _panel(6, "Inter-token latency (ITL)", quantiles("vllm:inter_token_latency_seconds"), "s", 12, 16),
-        _panel(7, "Time per output token per request (TPOT)",
-               quantiles("vllm:request_time_per_output_token_seconds"), "s", 0, 24),
-        _panel(8, "Preemptions per second (KV cache full)",
-               [(f"sum by (model_name) (rate(vllm:num_preemptions_total{{{sel}}}[5m]))", "{{model_name}}")],
-               "short", 12, 24),
+        _panel(
+            7,
+            "Time per output token per request (TPOT)",
+            quantiles("vllm:request_time_per_output_token_seconds"),
+            "s",
+            0,
+            24,
+        ),
+        _panel(
+            8,
+            "Preemptions per second (KV cache full)",
+            [(f"sum by (model_name) (rate(vllm:num_preemptions_total{{{sel}}}[5m]))", "{{model_name}}")],
+            "short",
+            12,
+            24,
+        ),
     ]
     return {
         "title": "llmcloud / vLLM",
@@ -211,8 +214,7 @@ def dashboard(namespace: str) -> dict[str, Any]:
                     "name": "model",
                     "type": "query",
                     "datasource": {"type": "prometheus", "uid": "${datasource}"},
-                    "query": f'label_values(vllm:num_requests_running{{namespace="{namespace}"}}, '
-                    "model_name)",
+                    "query": f'label_values(vllm:num_requests_running{{namespace="{namespace}"}}, model_name)',
                     "includeAll": True,
                     "multi": True,
                     "current": {"text": "All", "value": "$__all"},
@@ -241,9 +243,7 @@ def service_monitor_spec(namespace: str) -> dict[str, Any]:
 class ServingMonitoring(pulumi.ComponentResource):
     """Outputs: dashboard (the ConfigMap name)."""
 
-    def __init__(
-        self, name: str, args: ServingMonitoringArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: ServingMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmcloud:k8s:ServingMonitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = dict(args.labels)
@@ -252,29 +252,42 @@ class ServingMonitoring(pulumi.ComponentResource):
         if registry.cloud(args.cloud).managed_prometheus:
             # Managed Service for Prometheus: its own scrape and rule kinds.
             api, scrape_kind, scrape_spec, rules_kind = (
-                "monitoring.googleapis.com/v1", "PodMonitoring", pod_monitoring_spec(), "Rules")
+                "monitoring.googleapis.com/v1",
+                "PodMonitoring",
+                pod_monitoring_spec(),
+                "Rules",
+            )
         else:
             api, scrape_kind, scrape_spec, rules_kind = (
-                "monitoring.coreos.com/v1", "ServiceMonitor", service_monitor_spec(args.namespace), "PrometheusRule")
+                "monitoring.coreos.com/v1",
+                "ServiceMonitor",
+                service_monitor_spec(args.namespace),
+                "PrometheusRule",
+            )
             if args.create_prometheus_stack:
                 stack = k8s.helm.v3.Release(
                     f"{name}-prometheus-stack",
                     name="kube-prometheus-stack",
                     chart=images.PROMETHEUS_STACK_CHART.chart,
                     version=images.PROMETHEUS_STACK_CHART.version,
-                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                        repo=images.PROMETHEUS_STACK_CHART.repo
-                    ),
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=images.PROMETHEUS_STACK_CHART.repo),
                     namespace="monitoring",
                     create_namespace=True,
                     values=PROMETHEUS_STACK_VALUES,
                     opts=child,
                 )
                 child = pulumi.ResourceOptions(parent=self, depends_on=[stack])
-        k8s.apiextensions.CustomResource(f"{name}-{scrape_kind.lower()}", api_version=api, kind=scrape_kind,
-                                         metadata=meta, spec=scrape_spec, opts=child)
-        k8s.apiextensions.CustomResource(f"{name}-rules", api_version=api, kind=rules_kind, metadata=meta,
-                                         spec={"groups": groups}, opts=child)
+        k8s.apiextensions.CustomResource(
+            f"{name}-{scrape_kind.lower()}",
+            api_version=api,
+            kind=scrape_kind,
+            metadata=meta,
+            spec=scrape_spec,
+            opts=child,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-rules", api_version=api, kind=rules_kind, metadata=meta, spec={"groups": groups}, opts=child
+        )
         cm = k8s.core.v1.ConfigMap(
             f"{name}-dashboard",
             metadata={

@@ -92,9 +92,7 @@ class ModelServerArgs:
     service_account: str
     bucket_urls: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)  # on every object
-    pod_labels: Mapping[str, str] = field(
-        default_factory=dict
-    )  # Platform.pod_labels (Azure workload identity)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)  # Platform.pod_labels (Azure workload identity)
     prometheus_url: str | None = None  # the autoscaler's Prometheus; default per cloud (autoscaling.py)
     project: str | None = None  # gcp: Managed Prometheus query endpoint
     wake_query: str | None = None  # PromQL that is non-zero when a scaled-to-zero model has traffic
@@ -118,11 +116,7 @@ def missing_secrets(resolved: ResolvedStack) -> list[str]:
     """Environment variables that models reference (hf_token_env) but that are unset or empty.
     `up` must refuse to deploy (exit 4); the offline plan uses an empty Secret and a notice."""
     return sorted(
-        {
-            m.hf_token_env
-            for m in resolved.models.values()
-            if m.hf_token_env and not os.environ.get(m.hf_token_env)
-        }
+        {m.hf_token_env for m in resolved.models.values() if m.hf_token_env and not os.environ.get(m.hf_token_env)}
     )
 
 
@@ -357,8 +351,11 @@ def weights_env(args: ModelServerArgs, secret_name: str | None) -> list[dict[str
             env.append({"name": "RUNAI_STREAMER_DIST", "value": "1"})
         from .. import registry
 
-        scheme = registry.cloud(args.cloud).object_store_scheme if bucket_of(model.source) else \
-            model.source.split("://", 1)[0]
+        scheme = (
+            registry.cloud(args.cloud).object_store_scheme
+            if bucket_of(model.source)
+            else model.source.split("://", 1)[0]
+        )
         if scheme == "s3" and args.region:
             env.append({"name": "AWS_REGION", "value": args.region})
         bucket = bucket_of(model.source)
@@ -453,8 +450,9 @@ def server_container(args: ModelServerArgs, image: str, role: str, secret_name: 
         c["command"] = ["/bin/sh", "-c", WORKER_SCRIPT.format(join=GROUP_JOIN_SECONDS)]
         return c
     if model.nodes_per_replica > 1:
-        script = LEADER_SCRIPT.format(join=GROUP_JOIN_SECONDS,
-                                      args=" ".join(_quote_arg(a) for a in vllm_args(model, pool)))
+        script = LEADER_SCRIPT.format(
+            join=GROUP_JOIN_SECONDS, args=" ".join(_quote_arg(a) for a in vllm_args(model, pool))
+        )
         c["command"] = ["/bin/sh", "-c", script]
     else:
         c["command"] = ["vllm", "serve"]
@@ -485,9 +483,7 @@ def pod_volumes(args: ModelServerArgs, secret_name: str | None) -> list[dict[str
     return volumes
 
 
-def pod_template(
-    args: ModelServerArgs, role: str = "server", secret_name: str | None = None
-) -> dict[str, Any]:
+def pod_template(args: ModelServerArgs, role: str = "server", secret_name: str | None = None) -> dict[str, Any]:
     """The pod of one replica (role server), or of an LWS worker (role worker)."""
     model, pool = args.model, args.pool
     image = images.serving_image(pool.image_family, model.image, pool.accelerator, args.image_overrides)
@@ -596,26 +592,32 @@ def disruption_budgets(args: ModelServerArgs) -> dict[str, dict[str, Any]]:
     The budgets select disjoint pods: the eviction API refuses pods that two budgets cover."""
     model = args.model
     if not needs_leader_worker_set(model):
-        return {model.name: {
-            "metadata": _metadata(args, model.name),
-            "spec": {"maxUnavailable": 1,
-                     "selector": {"matchLabels": {**selector_labels(model), ROLE_LABEL: "server"}}},
-        }}
+        return {
+            model.name: {
+                "metadata": _metadata(args, model.name),
+                "spec": {
+                    "maxUnavailable": 1,
+                    "selector": {"matchLabels": {**selector_labels(model), ROLE_LABEL: "server"}},
+                },
+            }
+        }
     out = {}
     for group in range(model.replicas_max):
         name = f"{model.name}-group-{group}"
         out[name] = {
             "metadata": _metadata(args, name),
-            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {
-                **selector_labels(model), LWS_NAME_LABEL: model.name, LWS_GROUP_LABEL: str(group)}}},
+            "spec": {
+                "maxUnavailable": 1,
+                "selector": {
+                    "matchLabels": {**selector_labels(model), LWS_NAME_LABEL: model.name, LWS_GROUP_LABEL: str(group)}
+                },
+            },
         }
     return out
 
 
 def needs_leader_worker_set(model: ResolvedModel) -> bool:
     return model.nodes_per_replica > 1
-
-
 
 
 # ---------------------------------------------------------------- components
@@ -703,9 +705,7 @@ class ModelServer(pulumi.ComponentResource):
             target = ("apps/v1", "Deployment")
 
         svc = service(args)
-        self.service = k8s.core.v1.Service(
-            f"{name}-service", metadata=svc["metadata"], spec=svc["spec"], opts=child
-        )
+        self.service = k8s.core.v1.Service(f"{name}-service", metadata=svc["metadata"], spec=svc["spec"], opts=child)
         for pdb_name, pdb in disruption_budgets(args).items():
             suffix = pdb_name.removeprefix(model.name)
             k8s.policy.v1.PodDisruptionBudget(
@@ -745,6 +745,4 @@ class ModelServer(pulumi.ComponentResource):
             str(PORT),
             "/v1",
         )
-        self.register_outputs(
-            {"service_name": self.service_name, "endpoint": self.endpoint, "kind": self.kind}
-        )
+        self.register_outputs({"service_name": self.service_name, "endpoint": self.endpoint, "kind": self.kind})

@@ -48,8 +48,13 @@ class Report:
         return round(sum(x.monthly or 0.0 for x in self.billable), 2)
 
     def to_json(self) -> dict[str, Any]:
-        return {"cloud": self.cloud, "stack": self.stack, "skipped": self.skipped,
-                "monthly_estimate": self.monthly, "leftovers": [x.to_json() for x in self.leftovers]}
+        return {
+            "cloud": self.cloud,
+            "stack": self.stack,
+            "skipped": self.skipped,
+            "monthly_estimate": self.monthly,
+            "leftovers": [x.to_json() for x in self.leftovers],
+        }
 
 
 def month(hourly: float | None) -> float | None:

@@ -38,8 +38,13 @@ class Violation:
     fix: str
 
     def to_json(self) -> dict[str, str]:
-        return {"rule": self.rule, "severity": self.severity, "resource": self.resource, "message": self.message,
-                "fix": self.fix}
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "resource": self.resource,
+            "message": self.message,
+            "fix": self.fix,
+        }
 
 
 Check = Callable[[list[Step], Context], Iterable[tuple[str, str]]]  # -> (resource, message)
@@ -85,14 +90,16 @@ def _of(steps: list[Step], *prefixes: str) -> Iterator[Step]:
     return (s for s in steps if s.custom and any(s.type.startswith(p) for p in prefixes))
 
 
-
-
 # ------------------------------------------------------------------------------------------- data
 
 
-@rule("LLM-DATA-001", MANDATORY, "weights buckets are never public",
-      "keep public access prevention (GCS), all four S3 public access block flags, "
-      "allowBlobPublicAccess=false and private containers (Azure)")
+@rule(
+    "LLM-DATA-001",
+    MANDATORY,
+    "weights buckets are never public",
+    "keep public access prevention (GCS), all four S3 public access block flags, "
+    "allowBlobPublicAccess=false and private containers (Azure)",
+)
 def bucket_private(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s in _of(steps, "gcp:storage/bucket:Bucket"):
         if s.inputs.get("publicAccessPrevention") != "enforced":
@@ -116,8 +123,12 @@ def bucket_private(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]
             yield s.name, f"container public access is {s.inputs.get('publicAccess')}"
 
 
-@rule("LLM-DATA-002", MANDATORY, "weights buckets are encrypted and reached over TLS only",
-      "S3: a server-side encryption configuration and a TLS-only bucket policy; Azure: HTTPS only, TLS 1.2")
+@rule(
+    "LLM-DATA-002",
+    MANDATORY,
+    "weights buckets are encrypted and reached over TLS only",
+    "S3: a server-side encryption configuration and a TLS-only bucket policy; Azure: HTTPS only, TLS 1.2",
+)
 def bucket_encrypted(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     # GCS encrypts every object at rest and serves only HTTPS: nothing to check there.
     s3 = list(_of(steps, "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"))
@@ -131,15 +142,22 @@ def bucket_encrypted(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str
             yield s.name, f"minimumTlsVersion is {s.inputs.get('minimumTlsVersion', 'unset (TLS 1.0)')}"
 
 
-@rule("LLM-DATA-003", MANDATORY, "weights buckets are versioned",
-      "versioning: true on the bucket (recovers overwritten or deleted weights)")
+@rule(
+    "LLM-DATA-003",
+    MANDATORY,
+    "weights buckets are versioned",
+    "versioning: true on the bucket (recovers overwritten or deleted weights)",
+)
 def bucket_versioned(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s in _of(steps, "gcp:storage/bucket:Bucket"):
         if _get(s.inputs, "versioning.enabled") is not True:
             yield s.name, "versioning is off"
     s3 = list(_of(steps, "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"))
-    versioning = [v for v in _of(steps, "aws:s3/bucketVersioning")
-                  if _get(v.inputs, "versioningConfiguration.status") == "Enabled"]
+    versioning = [
+        v
+        for v in _of(steps, "aws:s3/bucketVersioning")
+        if _get(v.inputs, "versioningConfiguration.status") == "Enabled"
+    ]
     if len(versioning) < len(s3):
         yield ", ".join(s.name for s in s3), "an S3 bucket is not versioned"
     for s in _of(steps, "azure-native:storage:BlobServiceProperties"):
@@ -147,8 +165,13 @@ def bucket_versioned(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str
             yield s.name, "blob versioning is off"
 
 
-@rule("LLM-DATA-004", MANDATORY, "prod keeps its data on destroy",
-      "do not set protect_data: false in prod (buckets are then protected and retained)", prod_only_mandatory=True)
+@rule(
+    "LLM-DATA-004",
+    MANDATORY,
+    "prod keeps its data on destroy",
+    "do not set protect_data: false in prod (buckets are then protected and retained)",
+    prod_only_mandatory=True,
+)
 def data_protected(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     if not ctx.prod:
         return
@@ -188,12 +211,19 @@ def _front_door(s: Step) -> bool:
     return any(is_front_door_component(t) for t in parent_types(s.urn))
 
 
-@rule("LLM-NET-001", MANDATORY, "no ingress from the whole internet except the front door",
-      "restrict source ranges, or route the traffic through the gateway")
+@rule(
+    "LLM-NET-001",
+    MANDATORY,
+    "no ingress from the whole internet except the front door",
+    "restrict source ranges, or route the traffic through the gateway",
+)
 def no_open_ingress(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s in _of(steps, "gcp:compute/firewall:Firewall"):
-        if s.inputs.get("direction", "INGRESS") == "INGRESS" and _OPEN & set(s.inputs.get("sourceRanges") or []) \
-                and not _front_door(s):
+        if (
+            s.inputs.get("direction", "INGRESS") == "INGRESS"
+            and _OPEN & set(s.inputs.get("sourceRanges") or [])
+            and not _front_door(s)
+        ):
             yield s.name, "firewall accepts 0.0.0.0/0"
     for s in _of(steps, "aws:ec2/securityGroupRule:SecurityGroupRule", "aws:vpc/securityGroupIngressRule"):
         if s.inputs.get("type", "ingress") == "ingress" and not _front_door(s):
@@ -207,13 +237,22 @@ def no_open_ingress(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]
     for s in _of(steps, "azure-native:network:SecurityRule", "azure-native:network:NetworkSecurityGroup"):
         rules = [s.inputs] if s.type.endswith("SecurityRule") else (s.inputs.get("securityRules") or [])
         for r in rules:
-            if r.get("direction") == "Inbound" and r.get("access") == "Allow" and \
-                    r.get("sourceAddressPrefix") in _OPEN and not _front_door(s):
+            if (
+                r.get("direction") == "Inbound"
+                and r.get("access") == "Allow"
+                and r.get("sourceAddressPrefix") in _OPEN
+                and not _front_door(s)
+            ):
                 yield s.name, "network security rule allows inbound from anywhere"
 
 
-@rule("LLM-NET-002", MANDATORY, "nodes have no public IP addresses in prod",
-      "cluster.private_nodes: true", prod_only_mandatory=True)
+@rule(
+    "LLM-NET-002",
+    MANDATORY,
+    "nodes have no public IP addresses in prod",
+    "cluster.private_nodes: true",
+    prod_only_mandatory=True,
+)
 def private_nodes(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s in _of(steps, "gcp:container/cluster:Cluster"):
         if _get(s.inputs, "privateClusterConfig.enablePrivateNodes") is not True:
@@ -225,12 +264,17 @@ def private_nodes(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
         yield "cluster", "cluster.private_nodes is false"
 
 
-@rule("LLM-NET-003", ADVISORY, "the Kubernetes API is not open to the whole internet",
-      "set cluster.authorized_networks to your office/VPN/CI ranges, or cluster.private_endpoint: true")
+@rule(
+    "LLM-NET-003",
+    ADVISORY,
+    "the Kubernetes API is not open to the whole internet",
+    "set cluster.authorized_networks to your office/VPN/CI ranges, or cluster.private_endpoint: true",
+)
 def api_server_exposure(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s in _of(steps, "gcp:container/cluster:Cluster"):
-        if not _get(s.inputs, "privateClusterConfig.enablePrivateEndpoint") and \
-                not _get(s.inputs, "masterAuthorizedNetworksConfig.cidrBlocks"):
+        if not _get(s.inputs, "privateClusterConfig.enablePrivateEndpoint") and not _get(
+            s.inputs, "masterAuthorizedNetworksConfig.cidrBlocks"
+        ):
             yield s.name, "the GKE control plane accepts connections from any address"
     for s in _of(steps, "aws:eks/cluster:Cluster"):
         vpc = s.inputs.get("vpcConfig") or {}
@@ -245,9 +289,13 @@ def api_server_exposure(steps: list[Step], ctx: Context) -> Iterable[tuple[str, 
 # ------------------------------------------------------------------------------------------- identity
 
 
-@rule("LLM-IAM-001", MANDATORY, "workload identity only: no static keys or key files",
-      "remove service account keys, access keys and shared-key access; llmcloud grants access through "
-      "workload identity (GKE), Pod Identity (EKS) or Entra workload identity (AKS)")
+@rule(
+    "LLM-IAM-001",
+    MANDATORY,
+    "workload identity only: no static keys or key files",
+    "remove service account keys, access keys and shared-key access; llmcloud grants access through "
+    "workload identity (GKE), Pod Identity (EKS) or Entra workload identity (AKS)",
+)
 def no_static_keys(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s in _of(steps, "gcp:serviceaccount/key:Key", "aws:iam/accessKey:AccessKey", "gcp:apikeys/key:Key"):
         yield s.name, f"{s.type} creates a long-lived credential"
@@ -257,17 +305,26 @@ def no_static_keys(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]
     for s in _of(steps, "gcp:container/nodePool:NodePool"):
         if _get(s.inputs, "nodeConfig.workloadMetadataConfig.mode") != "GKE_METADATA":
             yield s.name, "pods can read the node's credentials (workload metadata is not GKE_METADATA)"
-    bad = re.compile(r"(GOOGLE_APPLICATION_CREDENTIALS|AWS_SECRET_ACCESS_KEY|AZURE_CLIENT_SECRET|"
-                     r"AccountKey=|private_key)", re.I)
+    bad = re.compile(
+        r"(GOOGLE_APPLICATION_CREDENTIALS|AWS_SECRET_ACCESS_KEY|AZURE_CLIENT_SECRET|"
+        r"AccountKey=|private_key)",
+        re.I,
+    )
     for s in _of(steps, "kubernetes:core/v1:Secret"):
-        keys = [k for field_ in ("data", "stringData") if isinstance(s.inputs.get(field_), dict)
-                for k in s.inputs[field_]]
+        keys = [
+            k for field_ in ("data", "stringData") if isinstance(s.inputs.get(field_), dict) for k in s.inputs[field_]
+        ]
         if any(bad.search(k) for k in keys):
             yield s.name, "a Kubernetes Secret holds cloud credentials"
 
 
-@rule("LLM-API-001", MANDATORY, "every endpoint requires authentication",
-      "gateway.auth: api_key (auth: none is refused in prod)", prod_only_mandatory=True)
+@rule(
+    "LLM-API-001",
+    MANDATORY,
+    "every endpoint requires authentication",
+    "gateway.auth: api_key (auth: none is refused in prod)",
+    prod_only_mandatory=True,
+)
 def auth_on(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     if ctx.gateway_auth == "none":
         yield "gateway", "gateway.auth is none: anyone who finds the endpoint can use the models"
@@ -287,15 +344,23 @@ def _pool_has_accelerators(s: Step) -> bool:
     return False
 
 
-@rule("LLM-K8S-001", MANDATORY, "accelerator pools are tainted",
-      "keep the nvidia.com/gpu (or google.com/tpu, aws.amazon.com/neuron) NoSchedule taint, so only pods "
-      "that request accelerators land on the expensive nodes")
+@rule(
+    "LLM-K8S-001",
+    MANDATORY,
+    "accelerator pools are tainted",
+    "keep the nvidia.com/gpu (or google.com/tpu, aws.amazon.com/neuron) NoSchedule taint, so only pods "
+    "that request accelerators land on the expensive nodes",
+)
 def pools_tainted(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
-    for s in _of(steps, "gcp:container/nodePool:NodePool", "aws:eks/nodeGroup:NodeGroup",
-                 "azure-native:containerservice:AgentPool"):
+    for s in _of(
+        steps,
+        "gcp:container/nodePool:NodePool",
+        "aws:eks/nodeGroup:NodeGroup",
+        "azure-native:containerservice:AgentPool",
+    ):
         if not _pool_has_accelerators(s):
             continue
-        taints = (_get(s.inputs, "nodeConfig.taints") or s.inputs.get("taints") or s.inputs.get("nodeTaints") or [])
+        taints = _get(s.inputs, "nodeConfig.taints") or s.inputs.get("taints") or s.inputs.get("nodeTaints") or []
         text = str(taints)
         if not any(k in text for k in _accelerator_taint_keys()):
             yield s.name, "accelerator nodes have no NoSchedule taint"
@@ -308,8 +373,13 @@ def _accelerator_taint_keys() -> set[str]:
     return {a.taint.key for c in registry.CLOUDS for a in catalog.load(c).accelerators.values()}
 
 
-_WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
-              "kubernetes:batch/v1:Job", "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet")
+_WORKLOADS = (
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:batch/v1:Job",
+    "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet",
+)
 
 
 def _pod_specs(s: Step) -> Iterator[dict[str, Any]]:
@@ -330,8 +400,12 @@ def _containers(steps: list[Step]) -> Iterator[tuple[Step, dict[str, Any], dict[
                 yield s, pod, c
 
 
-@rule("LLM-K8S-002", MANDATORY, "containers are not privileged and cannot escalate",
-      "remove privileged: true; set allowPrivilegeEscalation: false")
+@rule(
+    "LLM-K8S-002",
+    MANDATORY,
+    "containers are not privileged and cannot escalate",
+    "remove privileged: true; set allowPrivilegeEscalation: false",
+)
 def not_privileged(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s, _, c in _containers(steps):
         sc = c.get("securityContext") or {}
@@ -341,8 +415,7 @@ def not_privileged(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]
             yield f"{s.name}/{c.get('name')}", "privilege escalation is not disabled"
 
 
-@rule("LLM-K8S-003", ADVISORY, "containers run as non-root",
-      "runAsNonRoot: true with a UID the image supports")
+@rule("LLM-K8S-003", ADVISORY, "containers run as non-root", "runAsNonRoot: true with a UID the image supports")
 def non_root(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s, pod, c in _containers(steps):
         pod_sc = pod.get("securityContext") or {}
@@ -351,16 +424,24 @@ def non_root(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
             yield f"{s.name}/{c.get('name')}", "may run as root"
 
 
-@rule("LLM-K8S-004", MANDATORY, "containers have resource limits",
-      "set resources.limits (memory, and the accelerator count) on every container")
+@rule(
+    "LLM-K8S-004",
+    MANDATORY,
+    "containers have resource limits",
+    "set resources.limits (memory, and the accelerator count) on every container",
+)
 def resource_limits(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s, _, c in _containers(steps):
         if not _get(c, "resources.limits"):
             yield f"{s.name}/{c.get('name')}", "no resource limits"
 
 
-@rule("LLM-K8S-005", MANDATORY, "images are pinned to a version or digest",
-      "use an explicit version tag (not latest) or a digest")
+@rule(
+    "LLM-K8S-005",
+    MANDATORY,
+    "images are pinned to a version or digest",
+    "use an explicit version tag (not latest) or a digest",
+)
 def images_pinned(steps: list[Step], ctx: Context) -> Iterable[tuple[str, str]]:
     for s, _, c in _containers(steps):
         image = str(c.get("image", ""))
@@ -381,8 +462,9 @@ def evaluate_steps(steps: list[Step], ctx: Context) -> list[Violation]:
 
 def evaluate(plan: Plan, resolved: Any) -> dict[str, Any]:
     """The policy JSON of a plan: violations, counts, and the rules that passed."""
-    ctx = Context(environment=resolved.environment, gateway_auth=resolved.gateway_auth,
-                  private_nodes=resolved.private_nodes)
+    ctx = Context(
+        environment=resolved.environment, gateway_auth=resolved.gateway_auth, private_nodes=resolved.private_nodes
+    )
     violations = evaluate_steps(plan.steps, ctx)
     failed = {v.rule for v in violations}
     return {

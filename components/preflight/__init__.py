@@ -49,16 +49,23 @@ class Report:
         return [c for c in self.checks if c.verdict in ("quota", "no-zone")]
 
     def to_json(self) -> dict[str, Any]:
-        return {"cloud": self.cloud, "region": self.region, "skipped": self.skipped,
-                "blocking": len(self.blocking), "checks": [c.to_json() for c in self.checks]}
+        return {
+            "cloud": self.cloud,
+            "region": self.region,
+            "skipped": self.skipped,
+            "blocking": len(self.blocking),
+            "checks": [c.to_json() for c in self.checks],
+        }
 
 
 def judge(check: PoolCheck) -> PoolCheck:
     """Set verdict and note from what the APIs said."""
     if check.offered is not None and not check.offered:
         check.verdict = "no-zone"
-        check.note = (f"{check.machine_type} is not offered to you in {', '.join(check.zones)}: pick other zones or "
-                      "another region (a stack-file change, not a quota request)")
+        check.note = (
+            f"{check.machine_type} is not offered to you in {', '.join(check.zones)}: pick other zones or "
+            "another region (a stack-file change, not a quota request)"
+        )
         return check
     if check.limit is None:
         check.verdict = "unknown"
@@ -68,8 +75,10 @@ def judge(check: PoolCheck) -> PoolCheck:
     if check.need > free:
         check.verdict = "quota"
         if check.limit == 0 and check.offered:
-            check.note = (f"quota {check.metric} is 0 although {', '.join(check.offered)} offer {check.machine_type}: "
-                          "it is a quota increase away, not unavailable")
+            check.note = (
+                f"quota {check.metric} is 0 although {', '.join(check.offered)} offer {check.machine_type}: "
+                "it is a quota increase away, not unavailable"
+            )
         else:
             check.note = f"needs {check.need} {check.unit}, {free:g} free of {check.limit:g}: request an increase"
         return check
@@ -81,13 +90,32 @@ def judge(check: PoolCheck) -> PoolCheck:
 
 
 # What deploy errors mean: a quota (fixable by a request) or a stockout (retry later / elsewhere).
-STOCKOUT = ("ZONE_RESOURCE_POOL_EXHAUSTED", "does not have enough resources available", "InsufficientInstanceCapacity",
-            "AllocationFailed", "ZonalAllocationFailed", "OverconstrainedAllocationRequest", "GCE_STOCKOUT")
+STOCKOUT = (
+    "ZONE_RESOURCE_POOL_EXHAUSTED",
+    "does not have enough resources available",
+    "InsufficientInstanceCapacity",
+    "AllocationFailed",
+    "ZonalAllocationFailed",
+    "OverconstrainedAllocationRequest",
+    "GCE_STOCKOUT",
+)
 # The size is not sold to this subscription/account in that zone (a no-zone verdict, not a stockout).
-RESTRICTED = ("SkuNotAvailable", "NotAvailableForSubscription", "Unsupported: Your requested instance type",
-              "is not supported in your requested Availability Zone")
-QUOTA = ("QUOTA_EXCEEDED", "Quota '", "quota exceeded", "VcpuLimitExceeded", "exceeds approved", "OperationNotAllowed",
-         "QuotaExceeded", "Insufficient regional quota")
+RESTRICTED = (
+    "SkuNotAvailable",
+    "NotAvailableForSubscription",
+    "Unsupported: Your requested instance type",
+    "is not supported in your requested Availability Zone",
+)
+QUOTA = (
+    "QUOTA_EXCEEDED",
+    "Quota '",
+    "quota exceeded",
+    "VcpuLimitExceeded",
+    "exceeds approved",
+    "OperationNotAllowed",
+    "QuotaExceeded",
+    "Insufficient regional quota",
+)
 
 
 def explain(message: str) -> str | None:

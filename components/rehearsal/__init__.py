@@ -35,8 +35,13 @@ class Finding:
     location: str | None = None  # file:line:column of `path`, filled in by rehearse()
 
     def to_json(self) -> dict[str, Any]:
-        data = {"check": self.check, "severity": self.severity, "subject": self.subject,
-                "message": self.message, "fix": self.fix}
+        data = {
+            "check": self.check,
+            "severity": self.severity,
+            "subject": self.subject,
+            "message": self.message,
+            "fix": self.fix,
+        }
         if self.path:
             data["path"] = ".".join(self.path)
         if self.location:
@@ -74,8 +79,9 @@ def rehearse(resolved: Any, plan: Any, today: _dt.date) -> list[Finding]:
     from .. import catalog
     from . import ordering, prerequisites, reachability, scheduling, versions
 
-    ctx = Context(resolved=resolved, plan=plan, today=today, facts=facts_for(resolved.cloud),
-                  catalog=catalog.load(resolved.cloud))
+    ctx = Context(
+        resolved=resolved, plan=plan, today=today, facts=facts_for(resolved.cloud), catalog=catalog.load(resolved.cloud)
+    )
     findings = list(versions.check(ctx))
     if plan is not None and any(s.custom and s.op not in UNCHANGED for s in plan.steps):
         for module in (scheduling, ordering, reachability, prerequisites):

@@ -15,10 +15,26 @@ from .pods import helm_releases
 
 # API groups every Kubernetes API server serves (no CRD needed); "core" is the empty group.
 BUILTIN_GROUPS = {
-    "core", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
-    "storage.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io", "scheduling.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io", "certificates.k8s.io", "events.k8s.io",
-    "flowcontrol.apiserver.k8s.io", "resource.k8s.io", "apiregistration.k8s.io", "authentication.k8s.io",
+    "core",
+    "apps",
+    "batch",
+    "policy",
+    "autoscaling",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "apiextensions.k8s.io",
+    "admissionregistration.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "node.k8s.io",
+    "certificates.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "resource.k8s.io",
+    "apiregistration.k8s.io",
+    "authentication.k8s.io",
     "authorization.k8s.io",
 }
 # Pulumi's own pseudo-types in the kubernetes provider (not API objects).
@@ -26,7 +42,7 @@ _PSEUDO = ("helm.sh", "yaml", "kustomize")
 
 
 def api_group(step_type: str) -> str | None:
-    """"kubernetes:keda.sh/v1alpha1:ScaledObject" -> "keda.sh"; None for non-Kubernetes types."""
+    """ "kubernetes:keda.sh/v1alpha1:ScaledObject" -> "keda.sh"; None for non-Kubernetes types."""
     if not step_type.startswith("kubernetes:"):
         return None
     group = step_type.split(":", 2)[1].rsplit("/", 1)[0]
@@ -40,8 +56,11 @@ def _crd_installers(ctx: Context) -> dict[str, list[Any]]:
         if chart is None:
             continue
         values = step.inputs.get("values") or {}
-        if chart.crd_groups and "cert-manager" in (step.inputs.get("chart") or "") and not (
-                (values.get("crds") or {}).get("enabled") or values.get("installCRDs")):
+        if (
+            chart.crd_groups
+            and "cert-manager" in (step.inputs.get("chart") or "")
+            and not ((values.get("crds") or {}).get("enabled") or values.get("installCRDs"))
+        ):
             continue  # cert-manager installs its CRDs only when asked to
         for group in chart.crd_groups:
             installers.setdefault(group, []).append(step)
@@ -56,8 +75,15 @@ def _crd_installers(ctx: Context) -> dict[str, list[Any]]:
 def check(ctx: Context) -> list[Finding]:
     plan = ctx.plan
     if not getattr(plan, "has_dependencies", True):
-        return [Finding("ordering", ADVISORY, "ordering", "not checked: the engine's events carry no dependency "
-                        "graph", "`llmcloud preview --offline` checks the same program's order")]
+        return [
+            Finding(
+                "ordering",
+                ADVISORY,
+                "ordering",
+                "not checked: the engine's events carry no dependency graph",
+                "`llmcloud preview --offline` checks the same program's order",
+            )
+        ]
     findings = []
     installers = _crd_installers(ctx)
     served = set(ctx.facts.builtin_api_groups(plan, ctx.resolved))
@@ -70,23 +96,47 @@ def check(ctx: Context) -> list[Finding]:
             continue
         sources = installers.get(group, [])
         if not sources:
-            findings.append(Finding("ordering", GATE, f"{kind} {step.name}",
-                                    f"nothing in the plan installs the {group} CRDs and the cluster does not "
-                                    "serve them",
-                                    f"install the controller that owns {group} in the same stack"))
+            findings.append(
+                Finding(
+                    "ordering",
+                    GATE,
+                    f"{kind} {step.name}",
+                    f"nothing in the plan installs the {group} CRDs and the cluster does not serve them",
+                    f"install the controller that owns {group} in the same stack",
+                )
+            )
         elif not any(plan.depends_on(step, src.urn) for src in sources):
-            findings.append(Finding("ordering", GATE, f"{kind} {step.name}",
-                                    f"does not wait for {sources[0].name}, which installs the {group} CRDs: the API "
-                                    "server refuses it (no matches for kind) when it is created first",
-                                    f"depends_on the {sources[0].name} release"))
+            findings.append(
+                Finding(
+                    "ordering",
+                    GATE,
+                    f"{kind} {step.name}",
+                    f"does not wait for {sources[0].name}, which installs the {group} CRDs: the API "
+                    "server refuses it (no matches for kind) when it is created first",
+                    f"depends_on the {sources[0].name} release",
+                )
+            )
     for dependent, required, reason in ctx.facts.orderings(plan, ctx.resolved):
         if dependent.op not in UNCHANGED and not plan.depends_on(dependent, required.urn):
-            findings.append(Finding("ordering", GATE, f"{dependent.type.rsplit(':', 1)[-1]} {dependent.name}",
-                                    f"does not wait for {required.name}: {reason}", f"depends_on {required.name}"))
+            findings.append(
+                Finding(
+                    "ordering",
+                    GATE,
+                    f"{dependent.type.rsplit(':', 1)[-1]} {dependent.name}",
+                    f"does not wait for {required.name}: {reason}",
+                    f"depends_on {required.name}",
+                )
+            )
     for dependent, required, reason in ctx.facts.propagation_delays(plan, ctx.resolved):
         sleeps = [s for s in plan.steps if s.type == "time:index/sleep:Sleep" and plan.depends_on(s, required.urn)]
         if dependent.op not in UNCHANGED and not any(plan.depends_on(dependent, s.urn) for s in sleeps):
-            findings.append(Finding("ordering", ADVISORY, f"{dependent.type.rsplit(':', 1)[-1]} {dependent.name}",
-                                    f"is created right after {required.name} with no wait: {reason}",
-                                    "a time.Sleep after the grant (pulumi-time), or rely on the provider's retries"))
+            findings.append(
+                Finding(
+                    "ordering",
+                    ADVISORY,
+                    f"{dependent.type.rsplit(':', 1)[-1]} {dependent.name}",
+                    f"is created right after {required.name} with no wait: {reason}",
+                    "a time.Sleep after the grant (pulumi-time), or rely on the provider's retries",
+                )
+            )
     return findings

@@ -19,7 +19,7 @@ _DEC = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
 
 def cpu_millis(value: Any) -> int:
-    """"500m" -> 500, "2" -> 2000, 1.5 -> 1500."""
+    """ "500m" -> 500, "2" -> 2000, 1.5 -> 1500."""
     text = str(value).strip()
     if text.endswith("m"):
         return int(float(text[:-1]))
@@ -27,7 +27,7 @@ def cpu_millis(value: Any) -> int:
 
 
 def bytes_of(value: Any) -> int:
-    """"256Mi" -> 268435456, "1G" -> 10**9, plain numbers are bytes."""
+    """ "256Mi" -> 268435456, "1G" -> 10**9, plain numbers are bytes."""
     text = str(value).strip()
     match = re.fullmatch(r"([0-9.]+)([KMGT]i?|k)?", text)
     if not match:
@@ -80,8 +80,9 @@ class PodSpec:
 
     def untolerated(self, taints: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
         """The taints (key, value, effect) this pod does not tolerate (PreferNoSchedule never blocks)."""
-        return [t for t in taints
-                if t[2] != "PreferNoSchedule" and not any(tol.tolerates(*t) for tol in self.tolerations)]
+        return [
+            t for t in taints if t[2] != "PreferNoSchedule" and not any(tol.tolerates(*t) for tol in self.tolerations)
+        ]
 
 
 def _expression(expr: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -101,14 +102,16 @@ def _tolerations(raw: Any) -> list[Toleration]:
     out = []
     for t in raw or []:
         if isinstance(t, dict):
-            out.append(Toleration(t.get("key") or None, t.get("operator") or "Equal", t.get("value"),
-                                  t.get("effect") or None))
+            out.append(
+                Toleration(t.get("key") or None, t.get("operator") or "Equal", t.get("value"), t.get("effect") or None)
+            )
     return out
 
 
 def _requests(containers: list[dict[str, Any]], init: list[dict[str, Any]]) -> dict[str, int]:
     """Effective pod requests: the sum over containers, at least the largest init container; a container
     with limits but no requests requests its limits (the API server defaults them so)."""
+
     def one(c: dict[str, Any]) -> dict[str, int]:
         res = c.get("resources") or {}
         wanted = {**(res.get("limits") or {}), **(res.get("requests") or {})}
@@ -145,13 +148,20 @@ def from_template(owner: str, kind: str, template: dict[str, Any], *, daemon: bo
     spec = template.get("spec") or {}
     labels = (template.get("metadata") or {}).get("labels") or {}
     affinity = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution") or {}
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
     terms = [list(t.get("matchExpressions") or []) for t in affinity.get("nodeSelectorTerms") or []]
     requests = _requests(spec.get("containers") or [], spec.get("initContainers") or [])
-    return PodSpec(owner=owner, kind=kind, requests=requests,
-                   node_selector={k: str(v) for k, v in (spec.get("nodeSelector") or {}).items()},
-                   required_terms=terms, tolerations=_tolerations(spec.get("tolerations")),
-                   model=labels.get("llmcloud.dev/model"), daemon=daemon)
+    return PodSpec(
+        owner=owner,
+        kind=kind,
+        requests=requests,
+        node_selector={k: str(v) for k, v in (spec.get("nodeSelector") or {}).items()},
+        required_terms=terms,
+        tolerations=_tolerations(spec.get("tolerations")),
+        model=labels.get("llmcloud.dev/model"),
+        daemon=daemon,
+    )
 
 
 def _templates(obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -164,8 +174,11 @@ def _templates(obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         return [("", obj)]
     if kind == "LeaderWorkerSet":
         lwt = spec.get("leaderWorkerTemplate") or {}
-        return [(f" {role}", lwt[key]) for role, key in (("leader", "leaderTemplate"), ("worker", "workerTemplate"))
-                if lwt.get(key)]
+        return [
+            (f" {role}", lwt[key])
+            for role, key in (("leader", "leaderTemplate"), ("worker", "workerTemplate"))
+            if lwt.get(key)
+        ]
     return []
 
 
@@ -223,78 +236,175 @@ CHARTS: dict[str, Chart] = {
     # kedacore/charts keda 2.17.x values.yaml: resources.operator|metricServer|webhooks requests 100m/100Mi;
     # one nodeSelector/tolerations for all three; metrics server serves on 6443, admission webhooks on 9443.
     "keda": Chart(
-        pods=(ChartPod("keda-operator", {"cpu": "100m", "memory": "100Mi"}, ("resources", "operator"),
-                       default_node_selector=_LINUX),
-              ChartPod("keda-operator-metrics-apiserver", {"cpu": "100m", "memory": "100Mi"},
-                       ("resources", "metricServer"), default_node_selector=_LINUX),
-              ChartPod("keda-admission-webhooks", {"cpu": "100m", "memory": "100Mi"}, ("resources", "webhooks"),
-                       default_node_selector=_LINUX, enabled_at=("webhooks", "enabled"))),
-        endpoints=(Endpoint("apiservice", "v1beta1.external.metrics.k8s.io", 6443,
-                            "the HPA cannot read queue depth: every ScaledObject stays at its current size"),
-                   Endpoint("webhook", "keda-admission", 9443, "ScaledObjects are admitted unvalidated or refused")),
-        crd_groups=("keda.sh",), source="https://github.com/kedacore/charts/blob/v2.17.2/keda/values.yaml"),
+        pods=(
+            ChartPod(
+                "keda-operator",
+                {"cpu": "100m", "memory": "100Mi"},
+                ("resources", "operator"),
+                default_node_selector=_LINUX,
+            ),
+            ChartPod(
+                "keda-operator-metrics-apiserver",
+                {"cpu": "100m", "memory": "100Mi"},
+                ("resources", "metricServer"),
+                default_node_selector=_LINUX,
+            ),
+            ChartPod(
+                "keda-admission-webhooks",
+                {"cpu": "100m", "memory": "100Mi"},
+                ("resources", "webhooks"),
+                default_node_selector=_LINUX,
+                enabled_at=("webhooks", "enabled"),
+            ),
+        ),
+        endpoints=(
+            Endpoint(
+                "apiservice",
+                "v1beta1.external.metrics.k8s.io",
+                6443,
+                "the HPA cannot read queue depth: every ScaledObject stays at its current size",
+            ),
+            Endpoint("webhook", "keda-admission", 9443, "ScaledObjects are admitted unvalidated or refused"),
+        ),
+        crd_groups=("keda.sh",),
+        source="https://github.com/kedacore/charts/blob/v2.17.2/keda/values.yaml",
+    ),
     # kubernetes-sigs/lws charts/lws/values.yaml: requests cpu 1, memory 1Gi; webhook service port 9443.
     "lws": Chart(
         pods=(ChartPod("lws-controller-manager", {"cpu": "1", "memory": "1Gi"}, ("resources",)),),
-        endpoints=(Endpoint("webhook", "lws-webhook (mutating and validating)", 9443,
-                            "every LeaderWorkerSet is refused (failurePolicy Fail)"),),
+        endpoints=(
+            Endpoint(
+                "webhook",
+                "lws-webhook (mutating and validating)",
+                9443,
+                "every LeaderWorkerSet is refused (failurePolicy Fail)",
+            ),
+        ),
         crd_groups=("leaderworkerset.x-k8s.io",),
-        source="https://github.com/kubernetes-sigs/lws/blob/main/charts/lws/values.yaml"),
+        source="https://github.com/kubernetes-sigs/lws/blob/main/charts/lws/values.yaml",
+    ),
     # jetstack cert-manager v1.18 values.yaml: no default requests; each component has its own
     # tolerations/nodeSelector (default nodeSelector kubernetes.io/os: linux); the webhook listens on 10250.
     "cert-manager": Chart(
-        pods=(ChartPod("cert-manager", {}, ("resources",), default_node_selector=_LINUX),
-              ChartPod("cert-manager-cainjector", {}, ("cainjector", "resources"), ("cainjector", "tolerations"),
-                       ("cainjector", "nodeSelector"), default_node_selector=_LINUX),
-              ChartPod("cert-manager-webhook", {}, ("webhook", "resources"), ("webhook", "tolerations"),
-                       ("webhook", "nodeSelector"), default_node_selector=_LINUX),
-              ChartPod("cert-manager-startupapicheck", {}, ("startupapicheck", "resources"),
-                       ("startupapicheck", "tolerations"), ("startupapicheck", "nodeSelector"),
-                       default_node_selector=_LINUX)),
-        endpoints=(Endpoint("webhook", "cert-manager-webhook", 10250,
-                            "Certificates and Issuers are refused (failurePolicy Fail)"),),
+        pods=(
+            ChartPod("cert-manager", {}, ("resources",), default_node_selector=_LINUX),
+            ChartPod(
+                "cert-manager-cainjector",
+                {},
+                ("cainjector", "resources"),
+                ("cainjector", "tolerations"),
+                ("cainjector", "nodeSelector"),
+                default_node_selector=_LINUX,
+            ),
+            ChartPod(
+                "cert-manager-webhook",
+                {},
+                ("webhook", "resources"),
+                ("webhook", "tolerations"),
+                ("webhook", "nodeSelector"),
+                default_node_selector=_LINUX,
+            ),
+            ChartPod(
+                "cert-manager-startupapicheck",
+                {},
+                ("startupapicheck", "resources"),
+                ("startupapicheck", "tolerations"),
+                ("startupapicheck", "nodeSelector"),
+                default_node_selector=_LINUX,
+            ),
+        ),
+        endpoints=(
+            Endpoint(
+                "webhook", "cert-manager-webhook", 10250, "Certificates and Issuers are refused (failurePolicy Fail)"
+            ),
+        ),
         crd_groups=("cert-manager.io", "acme.cert-manager.io"),
-        source="https://github.com/cert-manager/cert-manager/blob/v1.18.2/deploy/charts/cert-manager/values.yaml"),
+        source="https://github.com/cert-manager/cert-manager/blob/v1.18.2/deploy/charts/cert-manager/values.yaml",
+    ),
     # prometheus-community kube-prometheus-stack 75.x: the operator's admission webhook is served by the
     # operator on 10250; node-exporter tolerates every taint by default.
     "kube-prometheus-stack": Chart(
-        pods=(ChartPod("prometheus-operator", {}, ("prometheusOperator", "resources"),
-                       ("prometheusOperator", "tolerations"), ("prometheusOperator", "nodeSelector"),
-                       default_node_selector=_LINUX),
-              ChartPod("prometheus", {}, ("prometheus", "prometheusSpec", "resources"),
-                       ("prometheus", "prometheusSpec", "tolerations"),
-                       ("prometheus", "prometheusSpec", "nodeSelector")),
-              ChartPod("alertmanager", {}, ("alertmanager", "alertmanagerSpec", "resources"),
-                       ("alertmanager", "alertmanagerSpec", "tolerations"),
-                       ("alertmanager", "alertmanagerSpec", "nodeSelector")),
-              ChartPod("grafana", {}, ("grafana", "resources"), ("grafana", "tolerations"), ("grafana", "nodeSelector"),
-                       enabled_at=("grafana", "enabled")),
-              ChartPod("kube-state-metrics", {}, ("kube-state-metrics", "resources"),
-                       ("kube-state-metrics", "tolerations"), ("kube-state-metrics", "nodeSelector")),
-              ChartPod("prometheus-node-exporter", {}, ("prometheus-node-exporter", "resources"),
-                       ("prometheus-node-exporter", "tolerations"), ("prometheus-node-exporter", "nodeSelector"),
-                       default_tolerations=({"operator": "Exists", "effect": "NoSchedule"},), daemon=True)),
-        endpoints=(Endpoint("webhook", "kube-prometheus-stack-admission", 10250,
-                            "PrometheusRules are refused (failurePolicy Fail)"),),
+        pods=(
+            ChartPod(
+                "prometheus-operator",
+                {},
+                ("prometheusOperator", "resources"),
+                ("prometheusOperator", "tolerations"),
+                ("prometheusOperator", "nodeSelector"),
+                default_node_selector=_LINUX,
+            ),
+            ChartPod(
+                "prometheus",
+                {},
+                ("prometheus", "prometheusSpec", "resources"),
+                ("prometheus", "prometheusSpec", "tolerations"),
+                ("prometheus", "prometheusSpec", "nodeSelector"),
+            ),
+            ChartPod(
+                "alertmanager",
+                {},
+                ("alertmanager", "alertmanagerSpec", "resources"),
+                ("alertmanager", "alertmanagerSpec", "tolerations"),
+                ("alertmanager", "alertmanagerSpec", "nodeSelector"),
+            ),
+            ChartPod(
+                "grafana",
+                {},
+                ("grafana", "resources"),
+                ("grafana", "tolerations"),
+                ("grafana", "nodeSelector"),
+                enabled_at=("grafana", "enabled"),
+            ),
+            ChartPod(
+                "kube-state-metrics",
+                {},
+                ("kube-state-metrics", "resources"),
+                ("kube-state-metrics", "tolerations"),
+                ("kube-state-metrics", "nodeSelector"),
+            ),
+            ChartPod(
+                "prometheus-node-exporter",
+                {},
+                ("prometheus-node-exporter", "resources"),
+                ("prometheus-node-exporter", "tolerations"),
+                ("prometheus-node-exporter", "nodeSelector"),
+                default_tolerations=({"operator": "Exists", "effect": "NoSchedule"},),
+                daemon=True,
+            ),
+        ),
+        endpoints=(
+            Endpoint(
+                "webhook", "kube-prometheus-stack-admission", 10250, "PrometheusRules are refused (failurePolicy Fail)"
+            ),
+        ),
         crd_groups=("monitoring.coreos.com",),
-        source="https://github.com/prometheus-community/helm-charts/blob/main/charts/kube-prometheus-stack/values.yaml"),
+        source="https://github.com/prometheus-community/helm-charts/blob/main/charts/kube-prometheus-stack/values.yaml",
+    ),
     # aws/eks-charts aws-load-balancer-controller 1.15: two controller replicas, no default requests; its
     # webhooks serve on 9443 (the EKS cluster security group lets the control plane reach them).
     "aws-load-balancer-controller": Chart(
         pods=(ChartPod("aws-load-balancer-controller", {}, ("resources",), ("tolerations",), ("nodeSelector",)),),
-        endpoints=(Endpoint("webhook", "aws-load-balancer-webhook-service", 9443,
-                            "Services of type LoadBalancer and TargetGroupBindings are refused"),),
+        endpoints=(
+            Endpoint(
+                "webhook",
+                "aws-load-balancer-webhook-service",
+                9443,
+                "Services of type LoadBalancer and TargetGroupBindings are refused",
+            ),
+        ),
         crd_groups=("elbv2.k8s.aws",),
-        source="https://github.com/aws/eks-charts/blob/master/stable/aws-load-balancer-controller/values.yaml"),
+        source="https://github.com/aws/eks-charts/blob/master/stable/aws-load-balancer-controller/values.yaml",
+    ),
     # kubernetes/autoscaler charts/cluster-autoscaler 9.46: resources from values (none by default).
     "cluster-autoscaler": Chart(
         pods=(ChartPod("cluster-autoscaler", {}, ("resources",)),),
-        source="https://github.com/kubernetes/autoscaler/blob/master/charts/cluster-autoscaler/values.yaml"),
+        source="https://github.com/kubernetes/autoscaler/blob/master/charts/cluster-autoscaler/values.yaml",
+    ),
 }
 
 
 def chart_name(inputs: dict[str, Any]) -> str:
-    """"oci://registry.k8s.io/lws/charts/lws" -> "lws"; "keda" -> "keda"."""
+    """ "oci://registry.k8s.io/lws/charts/lws" -> "lws"; "keda" -> "keda"."""
     return str(inputs.get("chart", "")).rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -329,15 +439,28 @@ def helm_pods(plan: Any) -> list[PodSpec]:
             if pod.enabled_at is not None and _get(values, pod.enabled_at) is False:
                 continue
             resources = _get(values, pod.resources_at) if pod.resources_at else None
-            wanted = ({**(resources.get("limits") or {}), **(resources.get("requests") or {})}
-                      if isinstance(resources, dict) else dict(pod.requests))
+            wanted = (
+                {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+                if isinstance(resources, dict)
+                else dict(pod.requests)
+            )
             tolerations = _get(values, pod.tolerations_at)
             selector = _get(values, pod.node_selector_at)
-            pods.append(PodSpec(
-                owner=f"helm {release}: {pod.name}", kind="Helm", requests=_quantities(wanted),
-                node_selector={k: str(v) for k, v in (selector if isinstance(selector, dict)
-                                                      else dict(pod.default_node_selector)).items()},
-                tolerations=_tolerations(tolerations if isinstance(tolerations, list)
-                                         else list(pod.default_tolerations)),
-                daemon=pod.daemon))
+            pods.append(
+                PodSpec(
+                    owner=f"helm {release}: {pod.name}",
+                    kind="Helm",
+                    requests=_quantities(wanted),
+                    node_selector={
+                        k: str(v)
+                        for k, v in (
+                            selector if isinstance(selector, dict) else dict(pod.default_node_selector)
+                        ).items()
+                    },
+                    tolerations=_tolerations(
+                        tolerations if isinstance(tolerations, list) else list(pod.default_tolerations)
+                    ),
+                    daemon=pod.daemon,
+                )
+            )
     return pods

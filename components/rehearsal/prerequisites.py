@@ -18,11 +18,24 @@ def check(ctx: Context) -> list[Finding]:
     findings = []
     for need in ctx.facts.required_services(ctx.plan, ctx.resolved):
         if need["enabled"] is False:
-            findings.append(Finding("prerequisites", GATE, need["name"],
-                                    f"needed by {need['why']} and not enabled by the plan: on a fresh account the "
-                                    "first resource that uses it fails", need.get("how", "")))
+            findings.append(
+                Finding(
+                    "prerequisites",
+                    GATE,
+                    need["name"],
+                    f"needed by {need['why']} and not enabled by the plan: on a fresh account the "
+                    "first resource that uses it fails",
+                    need.get("how", ""),
+                )
+            )
         elif need["enabled"] is None:
-            findings.append(Finding("prerequisites", ADVISORY, need["name"],
-                                    f"needed by {need['why']}; the plan cannot tell whether the account has it",
-                                    need.get("how", "")))
+            findings.append(
+                Finding(
+                    "prerequisites",
+                    ADVISORY,
+                    need["name"],
+                    f"needed by {need['why']}; the plan cannot tell whether the account has it",
+                    need.get("how", ""),
+                )
+            )
     return findings

@@ -20,9 +20,14 @@ def check(ctx: Context) -> list[Finding]:
             continue
         for endpoint in chart.endpoints:
             if endpoint.port not in open_ports:
-                findings.append(Finding(
-                    "reachability", GATE, f"helm {step.inputs.get('name') or name}: {endpoint.name}",
-                    f"the control plane cannot reach the {endpoint.kind} on tcp:{endpoint.port} "
-                    f"(open: {', '.join(map(str, sorted(open_ports))) or 'none'}; {how}): {endpoint.failure}",
-                    f"allow tcp:{endpoint.port} from the control plane to the nodes"))
+                findings.append(
+                    Finding(
+                        "reachability",
+                        GATE,
+                        f"helm {step.inputs.get('name') or name}: {endpoint.name}",
+                        f"the control plane cannot reach the {endpoint.kind} on tcp:{endpoint.port} "
+                        f"(open: {', '.join(map(str, sorted(open_ports))) or 'none'}; {how}): {endpoint.failure}",
+                        f"allow tcp:{endpoint.port} from the control plane to the nodes",
+                    )
+                )
     return findings

@@ -43,14 +43,22 @@ def pools(ctx: Context) -> list[Pool]:
     machines = {m.machine_type: m for m in [*ctx.catalog.machines, *ctx.catalog.cpu_machines]}
     for raw in ctx.facts.pools(ctx.plan, ctx.resolved):
         machine = machines.get(raw["machine_type"])
-        pool = Pool(name=raw["name"], machine_type=raw["machine_type"], labels={**NODE_LABELS, **raw["labels"]},
-                    taints=list(raw["taints"]), max_nodes=int(raw.get("max_nodes", 1)), known=machine is not None)
+        pool = Pool(
+            name=raw["name"],
+            machine_type=raw["machine_type"],
+            labels={**NODE_LABELS, **raw["labels"]},
+            taints=list(raw["taints"]),
+            max_nodes=int(raw.get("max_nodes", 1)),
+            known=machine is not None,
+        )
         if machine is not None:
             max_pods = int(raw.get("max_pods", 110))
             cpu_reserved, mem_reserved = ctx.facts.reserved(machine.vcpus, machine.memory_gib, max_pods)
-            pool.allocatable = {"cpu": machine.vcpus * 1000 - cpu_reserved,
-                                "memory": int(machine.memory_gib * GIB) - mem_reserved,
-                                "pods": max_pods}
+            pool.allocatable = {
+                "cpu": machine.vcpus * 1000 - cpu_reserved,
+                "memory": int(machine.memory_gib * GIB) - mem_reserved,
+                "pods": max_pods,
+            }
             disk_gb = raw.get("disk_gb")
             if disk_gb:
                 # The boot disk holds the OS and images too; the kubelet evicts below 10-15% free.
@@ -122,15 +130,36 @@ def _pod(pod: PodSpec, node_pools: list[Pool]) -> list[Finding]:
         pool, over = too_small[0]
         detail = "; ".join(f"{p.name} ({p.machine_type}): {', '.join(o)}" for p, o in too_small)
         if pod.model:
-            return [Finding("scheduling", ERROR, pod.owner, f"no node of the pools it may use is big enough: {detail}",
-                            f"a larger machine_type for node_pools.{pool.name}, or a smaller model/quantization",
-                            path=("node_pools", pool.name, "machine_type"))]
-        return [Finding("scheduling", GATE, pod.owner, f"no node is big enough: {detail}",
-                        "lower this component's requests or give the system pool a larger machine "
-                        "(cluster.system_machine_type)")]
-    return [Finding("scheduling", GATE, pod.owner, "fits no node pool: " + "; ".join(reasons),
-                    "tolerate the pool's taint or select a pool without it (the component's values or the "
-                    "cloud's system pool settings)")]
+            return [
+                Finding(
+                    "scheduling",
+                    ERROR,
+                    pod.owner,
+                    f"no node of the pools it may use is big enough: {detail}",
+                    f"a larger machine_type for node_pools.{pool.name}, or a smaller model/quantization",
+                    path=("node_pools", pool.name, "machine_type"),
+                )
+            ]
+        return [
+            Finding(
+                "scheduling",
+                GATE,
+                pod.owner,
+                f"no node is big enough: {detail}",
+                "lower this component's requests or give the system pool a larger machine "
+                "(cluster.system_machine_type)",
+            )
+        ]
+    return [
+        Finding(
+            "scheduling",
+            GATE,
+            pod.owner,
+            "fits no node pool: " + "; ".join(reasons),
+            "tolerate the pool's taint or select a pool without it (the component's values or the "
+            "cloud's system pool settings)",
+        )
+    ]
 
 
 def _daemon(pod: PodSpec, node_pools: list[Pool]) -> list[Finding]:
@@ -141,20 +170,33 @@ def _daemon(pod: PodSpec, node_pools: list[Pool]) -> list[Finding]:
     selected = [p for p in node_pools if pod.selects(p.labels)]
     if not selected:
         severity = GATE if targeted else ADVISORY
-        return [Finding("scheduling", severity, pod.owner, "selects no node pool of the plan",
-                        "fix its node selector/affinity")]
+        return [
+            Finding(
+                "scheduling", severity, pod.owner, "selects no node pool of the plan", "fix its node selector/affinity"
+            )
+        ]
     findings = []
     for pool in selected:
         blocked = pod.untolerated(pool.taints)
         if blocked:
             severity = GATE if targeted else ADVISORY
-            findings.append(Finding("scheduling", severity, pod.owner,
-                                    f"cannot run on pool {pool.name}: taint {', '.join(_short(t) for t in blocked)} "
-                                    "not tolerated", "add the toleration"))
+            findings.append(
+                Finding(
+                    "scheduling",
+                    severity,
+                    pod.owner,
+                    f"cannot run on pool {pool.name}: taint {', '.join(_short(t) for t in blocked)} not tolerated",
+                    "add the toleration",
+                )
+            )
         elif _fits(pod, pool):
-            findings.append(Finding("scheduling", GATE, pod.owner,
-                                    f"does not fit a node of pool {pool.name}: {', '.join(_fits(pod, pool))}",
-                                    "lower its requests"))
+            findings.append(
+                Finding(
+                    "scheduling",
+                    GATE,
+                    pod.owner,
+                    f"does not fit a node of pool {pool.name}: {', '.join(_fits(pod, pool))}",
+                    "lower its requests",
+                )
+            )
     return findings
-
-

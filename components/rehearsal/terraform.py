@@ -15,40 +15,81 @@ from typing import Any
 
 from ..engine.plan import COMPUTED
 
-PROVIDERS = {"gcp": ("google", "registry.terraform.io/hashicorp/google"),
-             "aws": ("aws", "registry.terraform.io/hashicorp/aws")}
+PROVIDERS = {
+    "gcp": ("google", "registry.terraform.io/hashicorp/google"),
+    "aws": ("aws", "registry.terraform.io/hashicorp/aws"),
+}
 # Pulumi module -> Terraform name segment, where they differ.
-_MODULES = {"projects": "project", "serviceaccount": "service_account", "certificatemanager": "certificate_manager",
-            "secretmanager": "secret_manager", "apigateway": "api_gateway", "ec2": ""}
+_MODULES = {
+    "projects": "project",
+    "serviceaccount": "service_account",
+    "certificatemanager": "certificate_manager",
+    "secretmanager": "secret_manager",
+    "apigateway": "api_gateway",
+    "ec2": "",
+}
 # Whole-type exceptions to the rule.
-_TYPES = {"gcp:serviceaccount/account:Account": "google_service_account",
-          "gcp:projects/service:Service": "google_project_service",
-          "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
-          "aws:autoscaling/tag:Tag": "aws_autoscaling_group_tag",
-          "aws:s3/bucket:Bucket": "aws_s3_bucket"}
+_TYPES = {
+    "gcp:serviceaccount/account:Account": "google_service_account",
+    "gcp:projects/service:Service": "google_project_service",
+    "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
+    "aws:autoscaling/tag:Tag": "aws_autoscaling_group_tag",
+    "aws:s3/bucket:Bucket": "aws_s3_bucket",
+}
 # Block names Pulumi pluralized (Terraform's singular block name).
-_SINGULAR = {"allows": "allow", "denies": "deny", "taints": "taint", "rules": "rule",
-             "defaultActions": "default_action",
-             "lifecycleRules": "lifecycle_rule", "guestAccelerators": "guest_accelerator", "statements": "statement",
-             "ingresses": "ingress", "egresses": "egress", "conditions": "condition", "transitions": "transition",
-             "expirations": "expiration", "filters": "filter", "noncurrentVersionExpirations":
-             "noncurrent_version_expiration", "noncurrentVersionTransitions": "noncurrent_version_transition",
-             "cidrBlocks": "cidr_blocks", "accelerators": "guest_accelerator"}
+_SINGULAR = {
+    "allows": "allow",
+    "denies": "deny",
+    "taints": "taint",
+    "rules": "rule",
+    "defaultActions": "default_action",
+    "lifecycleRules": "lifecycle_rule",
+    "guestAccelerators": "guest_accelerator",
+    "statements": "statement",
+    "ingresses": "ingress",
+    "egresses": "egress",
+    "conditions": "condition",
+    "transitions": "transition",
+    "expirations": "expiration",
+    "filters": "filter",
+    "noncurrentVersionExpirations": "noncurrent_version_expiration",
+    "noncurrentVersionTransitions": "noncurrent_version_transition",
+    "cidrBlocks": "cidr_blocks",
+    "accelerators": "guest_accelerator",
+}
 # Attributes that are maps (string keys chosen by the user), not nested blocks.
-_MAPS = {"labels", "resourceLabels", "tags", "tagsAll", "metadata", "annotations", "userLabels", "defaultLabels",
-         "parameters", "variables", "environment", "nodeLabels", "effectiveLabels", "terraformLabels",
-         "stageVariables", "requestParameters", "responseParameters", "requestTemplates", "attributes"}
+_MAPS = {
+    "labels",
+    "resourceLabels",
+    "tags",
+    "tagsAll",
+    "metadata",
+    "annotations",
+    "userLabels",
+    "defaultLabels",
+    "parameters",
+    "variables",
+    "environment",
+    "nodeLabels",
+    "effectiveLabels",
+    "terraformLabels",
+    "stageVariables",
+    "requestParameters",
+    "responseParameters",
+    "requestTemplates",
+    "attributes",
+}
 
 
 def snake(name: str) -> str:
-    """"enablePrivateNodes" -> "enable_private_nodes"; "IAMMember" -> "iam_member"; "sSLPolicy" -> "ssl_policy"."""
+    """ "enablePrivateNodes" -> "enable_private_nodes"; "IAMMember" -> "iam_member"; "sSLPolicy" -> "ssl_policy"."""
     name = name[:1].upper() + name[1:]
     parts = re.findall(r"[A-Z]+(?=[A-Z][a-z0-9]|$)|[A-Z]?[a-z0-9]+|[A-Z]+", name)
     return "_".join(p.lower() for p in parts)
 
 
 def terraform_type(token: str) -> str | None:
-    """"gcp:container/cluster:Cluster" -> "google_container_cluster"; None for other providers."""
+    """ "gcp:container/cluster:Cluster" -> "google_container_cluster"; None for other providers."""
     if token in _TYPES:
         return _TYPES[token]
     provider, _, rest = token.partition(":")
@@ -105,12 +146,28 @@ def plan_json(plan: Any) -> dict[str, Any]:
         provider = PROVIDERS[step.type.split(":", 1)[0]][1]
         address = f"{tf_type}.{name}"
         addresses[step.urn] = address
-        resources.append({"address": address, "mode": "managed", "type": tf_type, "name": name,
-                          "provider_name": provider, "schema_version": 0, "values": values,
-                          "sensitive_values": {}})
-        changes.append({"address": address, "mode": "managed", "type": tf_type, "name": name,
-                        "provider_name": provider, "change": {"actions": ["create"], "before": None,
-                                                              "after": values, "after_unknown": unknown}})
+        resources.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": tf_type,
+                "name": name,
+                "provider_name": provider,
+                "schema_version": 0,
+                "values": values,
+                "sensitive_values": {},
+            }
+        )
+        changes.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": tf_type,
+                "name": name,
+                "provider_name": provider,
+                "change": {"actions": ["create"], "before": None, "after": values, "after_unknown": unknown},
+            }
+        )
     for step in plan.steps:
         address = addresses.get(step.urn)
         if address is None:
@@ -121,9 +178,21 @@ def plan_json(plan: Any) -> dict[str, Any]:
             if refs:
                 expressions[_SINGULAR.get(key) or snake(key)] = {"references": refs}
         tf_type, name = address.split(".", 1)
-        configured.append({"address": address, "mode": "managed", "type": tf_type, "name": name,
-                           "provider_config_key": tf_type.split("_", 1)[0], "expressions": expressions,
-                           "schema_version": 0})
-    return {"format_version": "1.2", "terraform_version": "1.9.8",
-            "planned_values": {"root_module": {"resources": resources}},
-            "resource_changes": changes, "configuration": {"root_module": {"resources": configured}}}
+        configured.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": tf_type,
+                "name": name,
+                "provider_config_key": tf_type.split("_", 1)[0],
+                "expressions": expressions,
+                "schema_version": 0,
+            }
+        )
+    return {
+        "format_version": "1.2",
+        "terraform_version": "1.9.8",
+        "planned_values": {"root_module": {"resources": resources}},
+        "resource_changes": changes,
+        "configuration": {"root_module": {"resources": configured}},
+    }

@@ -43,9 +43,18 @@ def _raw() -> dict[str, Any]:
 def windows(service: str) -> dict[str, Window]:
     rows = ((_raw().get("services") or {}).get(service) or {}).get("versions") or {}
     day = _dt.date.fromisoformat
-    return {str(v): Window(service, str(v), day(str(r["released"])), day(str(r["standard_end"])),
-                           day(str(r["last_end"])), day(str(r["checked"])), str(r["source"]))
-            for v, r in rows.items()}
+    return {
+        str(v): Window(
+            service,
+            str(v),
+            day(str(r["released"])),
+            day(str(r["standard_end"])),
+            day(str(r["last_end"])),
+            day(str(r["checked"])),
+            str(r["source"]),
+        )
+        for v, r in rows.items()
+    }
 
 
 def service_notes(service: str) -> dict[str, str]:
@@ -88,10 +97,15 @@ def _kubernetes(ctx: Context) -> list[Finding]:
     checked = _dt.date.fromisoformat(str(_raw().get("checked")))
     findings = []
     if (ctx.today - checked).days > STALE_DAYS:
-        findings.append(Finding("dated", ADVISORY, "Kubernetes versions",
-                                f"the support windows were checked on {checked} "
-                                f"({_days(ctx.today - checked)} ago)",
-                                f"re-read them into {DATA.name}"))
+        findings.append(
+            Finding(
+                "dated",
+                ADVISORY,
+                "Kubernetes versions",
+                f"the support windows were checked on {checked} ({_days(ctx.today - checked)} ago)",
+                f"re-read them into {DATA.name}",
+            )
+        )
     if not version:
         return findings
     default = default_version(service, ctx.today)
@@ -100,29 +114,66 @@ def _kubernetes(ctx: Context) -> list[Finding]:
     if w is None:
         newest = max(table, key=_minor) if table else None
         if newest and _minor(version) > _minor(newest):
-            findings.append(Finding("dated", ADVISORY, f"{service} {version}",
-                                    f"newer than any version in the catalog (newest {newest}, checked {checked}): "
-                                    "cannot say when its support ends", path=PATH))
+            findings.append(
+                Finding(
+                    "dated",
+                    ADVISORY,
+                    f"{service} {version}",
+                    f"newer than any version in the catalog (newest {newest}, checked {checked}): "
+                    "cannot say when its support ends",
+                    path=PATH,
+                )
+            )
         else:
-            findings.append(Finding("dated", ERROR, f"{service} {version}",
-                                    f"not a version {service.upper()} supports (catalog checked {checked})",
-                                    suggestion, path=PATH))
+            findings.append(
+                Finding(
+                    "dated",
+                    ERROR,
+                    f"{service} {version}",
+                    f"not a version {service.upper()} supports (catalog checked {checked})",
+                    suggestion,
+                    path=PATH,
+                )
+            )
         return findings
     notes = service_notes(service)
     if ctx.today > w.last_end:
-        findings.append(Finding("dated", ERROR, f"{service} {version}",
-                                f"left its last support on {w.last_end} ({_days(ctx.today - w.last_end)} before "
-                                f"{ctx.today}): {service.upper()} no longer creates it (source: {w.source})",
-                                suggestion, path=PATH))
+        findings.append(
+            Finding(
+                "dated",
+                ERROR,
+                f"{service} {version}",
+                f"left its last support on {w.last_end} ({_days(ctx.today - w.last_end)} before "
+                f"{ctx.today}): {service.upper()} no longer creates it (source: {w.source})",
+                suggestion,
+                path=PATH,
+            )
+        )
     elif ctx.today > w.standard_end:
-        findings.append(Finding("dated", ADVISORY, f"{service} {version}",
-                                f"past standard support since {w.standard_end}, supported until {w.last_end} only at "
-                                f"extra cost: {notes['extended_cost']}", suggestion, path=PATH))
+        findings.append(
+            Finding(
+                "dated",
+                ADVISORY,
+                f"{service} {version}",
+                f"past standard support since {w.standard_end}, supported until {w.last_end} only at "
+                f"extra cost: {notes['extended_cost']}",
+                suggestion,
+                path=PATH,
+            )
+        )
     elif (w.standard_end - ctx.today).days <= WARN_DAYS:
-        findings.append(Finding("dated", ADVISORY, f"{service} {version}",
-                                f"leaves standard support on {w.standard_end} "
-                                f"(in {_days(w.standard_end - ctx.today)}); "
-                                f"after that: {notes['extended_cost']}", suggestion, path=PATH))
+        findings.append(
+            Finding(
+                "dated",
+                ADVISORY,
+                f"{service} {version}",
+                f"leaves standard support on {w.standard_end} "
+                f"(in {_days(w.standard_end - ctx.today)}); "
+                f"after that: {notes['extended_cost']}",
+                suggestion,
+                path=PATH,
+            )
+        )
     return findings
 
 
@@ -134,13 +185,26 @@ def _prices(ctx: Context) -> list[Finding]:
     try:
         as_of = _dt.date.fromisoformat(str(ctx.catalog.as_of))
     except ValueError:
-        return [Finding("dated", ADVISORY, f"{ctx.resolved.cloud} prices", "the catalog's prices carry no date",
-                        "llmcloud prices refresh")]
+        return [
+            Finding(
+                "dated",
+                ADVISORY,
+                f"{ctx.resolved.cloud} prices",
+                "the catalog's prices carry no date",
+                "llmcloud prices refresh",
+            )
+        ]
     age = (ctx.today - as_of).days
     if age > STALE_DAYS:
-        return [Finding("dated", ADVISORY, f"{ctx.resolved.cloud} prices",
-                        f"the catalog's prices are as of {as_of} ({age} days old): the cost shown may be off",
-                        "llmcloud prices refresh")]
+        return [
+            Finding(
+                "dated",
+                ADVISORY,
+                f"{ctx.resolved.cloud} prices",
+                f"the catalog's prices are as of {as_of} ({age} days old): the cost shown may be off",
+                "llmcloud prices refresh",
+            )
+        ]
     return []
 
 
@@ -159,8 +223,15 @@ def _images(ctx: Context) -> list[Finding]:
         if image in used:
             age = (ctx.today - _dt.date.fromisoformat(str(day))).days
             if age > 2 * STALE_DAYS:
-                findings.append(Finding("dated", ADVISORY, image, f"released {day} ({age} days ago)",
-                                        "bump it in components/k8s/images.py"))
+                findings.append(
+                    Finding(
+                        "dated",
+                        ADVISORY,
+                        image,
+                        f"released {day} ({age} days ago)",
+                        "bump it in components/k8s/images.py",
+                    )
+                )
     return findings
 
 

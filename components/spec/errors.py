@@ -39,12 +39,18 @@ def suggestions(word: str, choices: Iterable[str]) -> list[str]:
     lowered = {c.lower(): c for c in choices}
     if w in lowered:
         return [lowered[w]]
+
     # By meaning before spelling: "A100" means one of the A100 variants (A100-40GB, A100-80GB), not
     # the A10 that differs by one character; "H100-80GB" means H100. A prefix counts only up to a
     # separator, so "A10" is not a prefix of "A100".
     def extends(longer: str, shorter: str) -> bool:
-        return (len(shorter) >= 2 and longer.startswith(shorter)
-                and len(longer) > len(shorter) and not longer[len(shorter)].isalnum())
+        return (
+            len(shorter) >= 2
+            and longer.startswith(shorter)
+            and len(longer) > len(shorter)
+            and not longer[len(shorter)].isalnum()
+        )
+
     by_meaning = [c for c in choices if extends(c.lower(), w) or extends(w, c.lower())]
     if by_meaning:
         return by_meaning[:3]
@@ -91,8 +97,13 @@ class StackError:
         """{file, line, column, path, message} for `--json` failures (redacted like render)."""
         loc = self.location
         message = self.message + (f"; {self.allowed}" if self.allowed else "")
-        return {"file": redact(loc.file) if loc else None, "line": loc.line if loc else None,
-                "column": loc.column if loc else None, "path": redact(dotted(self.path)), "message": redact(message)}
+        return {
+            "file": redact(loc.file) if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+            "path": redact(dotted(self.path)),
+            "message": redact(message),
+        }
 
 
 @dataclass

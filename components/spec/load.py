@@ -96,8 +96,16 @@ def stack_path(stack: str, root: str | os.PathLike[str] | None = None) -> FsPath
     stacks/ of the repository that holds the working directory); a path stays a path."""
     problem = _name_problem(stack)
     if problem:
-        raise StackErrors([StackError((), f"the stack name {problem}", "give an environment name (dev) or a path "
-                                      "to a .yaml file", Location("<command line>", 1, 1))])
+        raise StackErrors(
+            [
+                StackError(
+                    (),
+                    f"the stack name {problem}",
+                    "give an environment name (dev) or a path to a .yaml file",
+                    Location("<command line>", 1, 1),
+                )
+            ]
+        )
     candidate = FsPath(stack)
     if candidate.suffix in (".yaml", ".yml") or os.sep in stack or "/" in stack:
         return candidate
@@ -121,8 +129,13 @@ def _missing_file(path: FsPath) -> StackErrors:
     return StackErrors([StackError((), f"stack file not found{hint}", allowed, Location(str(path), 1, 1))])
 
 
-_KINDS = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+_KINDS = [
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+]
 
 
 def read_bounded(path: FsPath, shown: str) -> bytes:
@@ -151,8 +164,16 @@ def read_bounded(path: FsPath, shown: str) -> bytes:
 
 
 def _too_big(size: int, shown: str) -> StackErrors:
-    return StackErrors([StackError((), f"file is {size} bytes, larger than the {MAX_FILE_BYTES} bytes a stack "
-                                   "file may have", "split it or remove generated content", Location(shown, 1, 1))])
+    return StackErrors(
+        [
+            StackError(
+                (),
+                f"file is {size} bytes, larger than the {MAX_FILE_BYTES} bytes a stack file may have",
+                "split it or remove generated content",
+                Location(shown, 1, 1),
+            )
+        ]
+    )
 
 
 @dataclass
@@ -186,13 +207,26 @@ def _read(path: FsPath, chain: tuple[FsPath, ...], roots: list[FsPath]) -> _Read
     value, positions = parsed.value, parsed.positions
     errors = list(parsed.errors) + scan_secrets(parsed)
     if value is None:
-        raise StackErrors([StackError((), "the file is empty", "a stack file is a YAML map; see stacks/dev.yaml",
-                                      Location(shown, 1, 1))])
+        raise StackErrors(
+            [
+                StackError(
+                    (), "the file is empty", "a stack file is a YAML map; see stacks/dev.yaml", Location(shown, 1, 1)
+                )
+            ]
+        )
     if not isinstance(value, dict):
         kind = type(value).__name__.replace("str", "text").replace("list", "a list")
-        raise StackErrors([*errors, StackError((), f"the top level is {kind}, not a map",
-                                               "a stack file is a YAML map of keys such as cloud:, node_pools:, "
-                                               "models:", positions.find(()))])
+        raise StackErrors(
+            [
+                *errors,
+                StackError(
+                    (),
+                    f"the top level is {kind}, not a map",
+                    "a stack file is a YAML map of keys such as cloud:, node_pools:, models:",
+                    positions.find(()),
+                ),
+            ]
+        )
     invalid = set(parsed.invalid)
     base_ref = value.pop("extends", None)
     if base_ref is None:
@@ -216,9 +250,10 @@ def _read(path: FsPath, chain: tuple[FsPath, ...], roots: list[FsPath]) -> _Read
         return problem(f"cannot follow {_quoted(base_ref)} ({getattr(exc, 'strerror', None) or exc})", "")
     if not any(base_path.is_relative_to(r) for r in roots):
         where = ", ".join(dict.fromkeys(str(r) for r in roots[:2]))
-        return problem(f"{_quoted(base_ref)} is outside the repository ({where})",
-                       f"extends: reads stack files inside the repository, or in a directory listed in "
-                       f"{EXTENDS_ROOTS_ENV}")
+        return problem(
+            f"{_quoted(base_ref)} is outside the repository ({where})",
+            f"extends: reads stack files inside the repository, or in a directory listed in {EXTENDS_ROOTS_ENV}",
+        )
     here = path.resolve()
     if base_path in chain or base_path == here:
         loop = " → ".join(p.name for p in (*chain, here, base_path))
@@ -229,12 +264,17 @@ def _read(path: FsPath, chain: tuple[FsPath, ...], roots: list[FsPath]) -> _Read
         return problem(f"base file {_quoted(base_ref)} not found", f"a path relative to {path.parent}")
     base = _read(path.parent / base_ref, (*chain, here), roots)
     merged = deep_merge(base.value, value)
-    return _Read(merged, positions.merged_over(base.positions), base.errors + errors,
-                 _merge_invalid(base.invalid, invalid, value))
+    return _Read(
+        merged,
+        positions.merged_over(base.positions),
+        base.errors + errors,
+        _merge_invalid(base.invalid, invalid, value),
+    )
 
 
 def _merge_invalid(base: set[Path], child: set[Path], child_value: dict[str, Any]) -> set[Path]:
     """Values left out of a base file stay out unless the child file sets them."""
+
     def set_in_child(path: Path) -> bool:
         current: Any = child_value
         for part in path:
@@ -265,8 +305,9 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 # ---------------------------------------------------------------- literal secrets
 
 
-_SECRET_HELP = ("secrets go by reference: put it in an environment variable and name that variable "
-                "(e.g. hf_token_env: HF_TOKEN)")
+_SECRET_HELP = (
+    "secrets go by reference: put it in an environment variable and name that variable (e.g. hf_token_env: HF_TOKEN)"
+)
 
 
 def scan_secrets(parsed: Parsed) -> list[StackError]:
@@ -289,12 +330,13 @@ def scan_secrets(parsed: Parsed) -> list[StackError]:
         if line in flagged:
             continue
         flagged.add(line)
-        before = parsed.text[line_starts[line - 1]:start]
+        before = parsed.text[line_starts[line - 1] : start]
         candidates = [(c, p) for c, p in by_line.get(line, []) if c <= column]
         path = max(candidates, key=lambda cp: (cp[0], len(cp[1])))[1] if candidates else ()
         where = " in a comment" if "#" in before and not candidates else ""
-        errors.append(StackError(path, f"looks like a literal secret ({what}){where}", _SECRET_HELP,
-                                 Location(file, line, column)))
+        errors.append(
+            StackError(path, f"looks like a literal secret ({what}){where}", _SECRET_HELP, Location(file, line, column))
+        )
     decoded = [(p, k, False) for p, k in _walk_keys(parsed.value)]
     decoded += [(p, v, True) for p, v in _walk(parsed.value) if isinstance(v, str)]
     decoded += [(p, b.decode("utf-8", "replace"), True) for p, b in parsed.binary]
@@ -438,8 +480,16 @@ def _unwrap_optional(tp: Any) -> Any:
     return tp
 
 
-_TYPE_NAMES = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "a map",
-               type(None): "null", datetime: "a date"}
+_TYPE_NAMES = {
+    bool: "true/false",
+    int: "a number",
+    float: "a number",
+    str: "text",
+    list: "a list",
+    dict: "a map",
+    type(None): "null",
+    datetime: "a date",
+}
 
 # Patterns in words: what the user sees instead of a regular expression.
 _PATTERN_HELP = {
@@ -451,12 +501,22 @@ _PATTERN_HELP = {
     "environment": "lowercase letters, digits and hyphens, starting with a letter, at most 30 characters",
     "ttl": 'a number from 1 to 9999 followed by m (minutes), h (hours), d (days) or w (weeks), e.g. "8h" or "3d"',
     "domain": "a lowercase host name such as api.example.com: labels of letters, digits and hyphens, "
-              "separated by dots, ending in a top-level domain of letters",
+    "separated by dots, ending in a top-level domain of letters",
 }
 _NAME_HELP = "names are lowercase letters, digits and hyphens, starting with a letter, at most 30 characters"
-_WANTED = {"int": "a whole number", "float": "a number", "bool": "true or false", "list": "a list", "dict": "a map",
-           "model": "a map", "string": "text", "datetime": "a date and time (ISO 8601, e.g. 2026-12-01T18:00:00Z)",
-           "date": "a date", "literal": "one of the listed values", "finite": "a finite number"}
+_WANTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "list": "a list",
+    "dict": "a map",
+    "model": "a map",
+    "string": "text",
+    "datetime": "a date and time (ISO 8601, e.g. 2026-12-01T18:00:00Z)",
+    "date": "a date",
+    "literal": "one of the listed values",
+    "finite": "a finite number",
+}
 
 
 def _show(value: Any) -> str:
@@ -507,8 +567,9 @@ def _union_tags_stripped(loc: Path) -> tuple[Path, bool]:
     return tuple(out), removed
 
 
-def _convert_all(raw: list[dict[str, Any]], positions: Positions,
-                 pruned: set[Path]) -> tuple[list[StackError], list[Path]]:
+def _convert_all(
+    raw: list[dict[str, Any]], positions: Positions, pruned: set[Path]
+) -> tuple[list[StackError], list[Path]]:
     """pydantic's errors as one line each (a union's alternatives merged into one), and the locations
     to leave out before validating again."""
     groups: dict[Path, list[dict[str, Any]]] = {}
@@ -552,13 +613,21 @@ def _convert(errs: list[dict[str, Any]], loc: Path, positions: Positions) -> Sta
                 wanted.append(_WANTED.get(e["type"].split("_")[0], e["type"].split("_")[0]))
         got = _TYPE_NAMES.get(type(value), type(value).__name__)
         shown = "" if isinstance(value, dict | list) or value is None else f" {_show(value)}"
-        return StackError(loc, f"expected {' or '.join(dict.fromkeys(wanted))}, got {got}{shown}",
-                          f"allowed: {' or '.join(dict.fromkeys(wanted))}", where)
+        return StackError(
+            loc,
+            f"expected {' or '.join(dict.fromkeys(wanted))}, got {got}{shown}",
+            f"allowed: {' or '.join(dict.fromkeys(wanted))}",
+            where,
+        )
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
         allowed = sorted(model.model_fields) if model else []
-        return StackError(loc, f"unknown key {_show(str(loc[-1]))}{did_you_mean(str(loc[-1]), allowed)}",
-                          f"allowed: {', '.join(allowed)}" if allowed else "", positions.find(loc, key=True))
+        return StackError(
+            loc,
+            f"unknown key {_show(str(loc[-1]))}{did_you_mean(str(loc[-1]), allowed)}",
+            f"allowed: {', '.join(allowed)}" if allowed else "",
+            positions.find(loc, key=True),
+        )
     if kind == "missing":
         return StackError(loc, "required key is missing", f"add {loc[-1]}:", positions.find(loc[:-1]))
     if kind in ("literal_error", "enum"):
@@ -569,8 +638,9 @@ def _convert(errs: list[dict[str, Any]], loc: Path, positions: Positions) -> Sta
             hint = " (an empty value or null means nothing; write one of the values)"
         return StackError(loc, f"{_show(value)} is not allowed{hint}", f"allowed: {', '.join(choices)}", where)
     if kind == "string_pattern_mismatch":
-        help_text = _PATTERN_HELP.get(field_name, "a value in the format the field's description gives "
-                                                  "(`llmcloud schema`)")
+        help_text = _PATTERN_HELP.get(
+            field_name, "a value in the format the field's description gives (`llmcloud schema`)"
+        )
         return StackError(loc, f"{_show(value)} is not valid", f"allowed: {help_text}", where)
     base = kind.split("_")[0]
     if kind.endswith("_type") or kind.endswith("_parsing") or base in ("int", "float", "bool", "datetime"):
@@ -584,10 +654,16 @@ def _convert(errs: list[dict[str, Any]], loc: Path, positions: Positions) -> Sta
         if kind == "int_from_float":
             hint = " (a fraction)"
         return StackError(loc, f"expected {wanted}, got {got}{shown}{hint}", f"allowed: {wanted}", where)
-    bounds = {"greater_than_equal": "≥ {ge}", "greater_than": "> {gt}", "less_than_equal": "≤ {le}",
-              "less_than": "< {lt}", "string_too_long": "at most {max_length} characters",
-              "too_long": "at most {max_length} items", "too_short": "at least {min_length} items",
-              "string_too_short": "at least {min_length} characters"}
+    bounds = {
+        "greater_than_equal": "≥ {ge}",
+        "greater_than": "> {gt}",
+        "less_than_equal": "≤ {le}",
+        "less_than": "< {lt}",
+        "string_too_long": "at most {max_length} characters",
+        "too_long": "at most {max_length} items",
+        "too_short": "at least {min_length} items",
+        "string_too_short": "at least {min_length} characters",
+    }
     if kind in bounds:
         with contextlib.suppress(KeyError, IndexError, ValueError):
             return StackError(loc, f"{_show(value)} is out of range", "allowed: " + bounds[kind].format(**ctx), where)
@@ -612,43 +688,69 @@ def check_neutral(stack: LoadedStack, pruned: frozenset[Path] = frozenset()) -> 
     for name, pool in pools.items():
         path = ("node_pools", name)
         if pool.min_nodes > pool.max_nodes and fresh((*path, "min_nodes"), (*path, "max_nodes")):
-            errors.append(stack.error((*path, "min_nodes"), f"min_nodes ({pool.min_nodes}) is greater than "
-                                      f"max_nodes ({pool.max_nodes})", "min_nodes ≤ max_nodes"))
+            errors.append(
+                stack.error(
+                    (*path, "min_nodes"),
+                    f"min_nodes ({pool.min_nodes}) is greater than max_nodes ({pool.max_nodes})",
+                    "min_nodes ≤ max_nodes",
+                )
+            )
         if pool.accelerator == "none" and pool.tpu_topology:
-            errors.append(stack.error((*path, "tpu_topology"), "set on a pool without a TPU",
-                                      "only TPU pools take tpu_topology"))
+            errors.append(
+                stack.error((*path, "tpu_topology"), "set on a pool without a TPU", "only TPU pools take tpu_topology")
+            )
     for name, model in spec.models.items():
         path = ("models", name)
         pool_path = ("node_pools", model.node_pool)
         pool = pools.get(model.node_pool)
         if pool is None and fresh(pool_path, (*path, "node_pool")):
             known = sorted(pools)
-            errors.append(stack.error((*path, "node_pool"), f"no node pool named {_show(model.node_pool)}"
-                                      f"{did_you_mean(model.node_pool, known)}",
-                                      f"defined pools: {', '.join(known)}" if known else "define it under node_pools:"))
+            errors.append(
+                stack.error(
+                    (*path, "node_pool"),
+                    f"no node pool named {_show(model.node_pool)}{did_you_mean(model.node_pool, known)}",
+                    f"defined pools: {', '.join(known)}" if known else "define it under node_pools:",
+                )
+            )
         if pool is not None and not fresh(pool_path):
             pool = None  # the pool had a bad value: checks against it would guess
         if model.replicas.min > model.replicas.max and fresh((*path, "replicas")):
-            errors.append(stack.error((*path, "replicas", "min"), f"replicas.min ({model.replicas.min}) is greater "
-                                      f"than replicas.max ({model.replicas.max})", "min ≤ max"))
+            errors.append(
+                stack.error(
+                    (*path, "replicas", "min"),
+                    f"replicas.min ({model.replicas.min}) is greater than replicas.max ({model.replicas.max})",
+                    "min ≤ max",
+                )
+            )
         tp = model.tensor_parallel
         if isinstance(tp, int) and tp < 1:
             errors.append(stack.error((*path, "tensor_parallel"), f"{tp} is out of range", "allowed: ≥ 1 or auto"))
-        elif (pool is not None and pool.accelerator != "auto" and isinstance(tp, int)
-              and tp > pool.accelerators_per_node):
-            errors.append(stack.error((*path, "tensor_parallel"), f"tensor_parallel {tp} exceeds the "
-                                      f"{pool.accelerators_per_node} accelerators per node of pool {model.node_pool}",
-                                      f"allowed: 1..{pool.accelerators_per_node} (use pipeline_parallel across nodes)"))
+        elif (
+            pool is not None and pool.accelerator != "auto" and isinstance(tp, int) and tp > pool.accelerators_per_node
+        ):
+            errors.append(
+                stack.error(
+                    (*path, "tensor_parallel"),
+                    f"tensor_parallel {tp} exceeds the "
+                    f"{pool.accelerators_per_node} accelerators per node of pool {model.node_pool}",
+                    f"allowed: 1..{pool.accelerators_per_node} (use pipeline_parallel across nodes)",
+                )
+            )
         if pool is not None and pool.accelerator == "none" and model.quantization == "fp8":
-            errors.append(stack.error((*path, "quantization"), "fp8 needs an accelerator",
-                                      "use a GPU pool or no quantization"))
+            errors.append(
+                stack.error((*path, "quantization"), "fp8 needs an accelerator", "use a GPU pool or no quantization")
+            )
         if model.source.startswith("bucket://"):
             bucket = model.source.removeprefix("bucket://").split("/", 1)[0]
             if bucket not in spec.buckets and fresh(("buckets", bucket), ("buckets",)):
                 known = sorted(spec.buckets)
-                errors.append(stack.error((*path, "source"), f"no bucket named {_show(bucket)}"
-                                          f"{did_you_mean(bucket, known)}",
-                                          f"defined buckets: {', '.join(known) or 'none'}"))
+                errors.append(
+                    stack.error(
+                        (*path, "source"),
+                        f"no bucket named {_show(bucket)}{did_you_mean(bucket, known)}",
+                        f"defined buckets: {', '.join(known) or 'none'}",
+                    )
+                )
     if spec.expires_at is not None:
         try:
             deadline = spec.expires_at if spec.expires_at.tzinfo else spec.expires_at.replace(tzinfo=UTC)
@@ -656,10 +758,25 @@ def check_neutral(stack: LoadedStack, pruned: frozenset[Path] = frozenset()) -> 
         except (OverflowError, ValueError):
             year = 10_000
         if not 2000 <= year <= 9998:
-            errors.append(stack.error(("expires_at",), f"{spec.expires_at.isoformat()} is out of range",
-                                      "allowed: a deadline between the years 2000 and 9998"))
+            errors.append(
+                stack.error(
+                    ("expires_at",),
+                    f"{spec.expires_at.isoformat()} is out of range",
+                    "allowed: a deadline between the years 2000 and 9998",
+                )
+            )
     return errors
 
 
-__all__ = ["LoadedStack", "PartialStackErrors", "deep_merge", "dotted", "find_repository", "load_stack", "looks_secret",
-           "read_bounded", "redact", "stack_path"]
+__all__ = [
+    "LoadedStack",
+    "PartialStackErrors",
+    "deep_merge",
+    "dotted",
+    "find_repository",
+    "load_stack",
+    "looks_secret",
+    "read_bounded",
+    "redact",
+    "stack_path",
+]

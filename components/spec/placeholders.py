@@ -14,8 +14,9 @@ from typing import Any
 from .errors import Location, Path, dotted
 
 # RFC 5737 (IPv4) and RFC 3849 (IPv6): address ranges reserved for documentation, never routed.
-DOCUMENTATION_NETWORKS = [ipaddress.ip_network(n) for n in
-                          ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+DOCUMENTATION_NETWORKS = [
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
 # RFC 2606 / RFC 6761: names reserved for examples and tests.
 EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
 EXAMPLE_TLDS = (".example", ".test", ".invalid", ".localhost")

@@ -54,8 +54,12 @@ def _entropy(text: str) -> float:
 
 
 def _aws_secret(candidate: str) -> bool:
-    return (any(c.islower() for c in candidate) and any(c.isupper() for c in candidate)
-            and any(c.isdigit() for c in candidate) and _entropy(candidate) >= 4.0)
+    return (
+        any(c.islower() for c in candidate)
+        and any(c.isupper() for c in candidate)
+        and any(c.isdigit() for c in candidate)
+        and _entropy(candidate) >= 4.0
+    )
 
 
 MIN_LENGTH = 15  # the shortest shape above (a Slack token) is longer: shorter text is never scanned
@@ -75,7 +79,7 @@ def find(text: str) -> Iterator[tuple[int, int, str]]:
         for i in range(len(run) - 39):
             j = i + 40
             if (i == 0 or run[i - 1] == "/") and (j == len(run) or run[j] == "/") and _aws_secret(run[i:j]):
-                if j < len(text) - base and text[base + j:base + j + 1] == "=":
+                if j < len(text) - base and text[base + j : base + j + 1] == "=":
                     continue
                 yield base + i, base + j, "an AWS secret access key"
 

@@ -33,8 +33,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.skipif(_why_not() is not None
 
 
 def llmcloud(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "llmcloud.cli.main", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=3600)
+    return subprocess.run(
+        [sys.executable, "-m", "llmcloud.cli.main", *args], cwd=REPO, capture_output=True, text=True, timeout=3600
+    )
 
 
 def test_real_preview_prices_the_same_stack():

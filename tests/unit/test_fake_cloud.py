@@ -50,8 +50,9 @@ class FakeCloud(BaseCloud):
     unsupported = MappingProxyType({"tpu": "the fake cloud has no TPUs"})
     credentials_help = "none needed"
     front_door_products = MappingProxyType({"load_balancer": Product("Fake load balancer", 3_600, True)})
-    ci_login = CiLogin("Log in to the fake cloud", "fake/login", MappingProxyType({}), "FAKE_OIDC_TOKEN", "fake",
-                       ("true",), "fake")
+    ci_login = CiLogin(
+        "Log in to the fake cloud", "fake/login", MappingProxyType({}), "FAKE_OIDC_TOKEN", "fake", ("true",), "fake"
+    )
 
     def region(self, spec: Any) -> str | None:
         return "fake-1"
@@ -64,16 +65,18 @@ class FakeCloud(BaseCloud):
             def __init__(self, name: str) -> None:
                 super().__init__("llmcloud:fake:Platform", name, None, None)
                 # A "cloud resource" of the fake provider: the mock engine accepts any type token.
-                pulumi.CustomResource("fake:container:Cluster", f"{name}-cluster", {"tags": {}},
-                                      pulumi.ResourceOptions(parent=self))
+                pulumi.CustomResource(
+                    "fake:container:Cluster", f"{name}-cluster", {"tags": {}}, pulumi.ResourceOptions(parent=self)
+                )
                 self.register_outputs({})
 
         FakePlatform(f"llm-{r.environment}-platform")
-        return Platform(cluster_name=pulumi.Output.from_input("fake-cluster"),
-                        kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"),
-                        bucket_urls={k: pulumi.Output.from_input(f"fake://{b.physical_name}")
-                                     for k, b in r.buckets.items()},
-                        service_account_annotations={})
+        return Platform(
+            cluster_name=pulumi.Output.from_input("fake-cluster"),
+            kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"),
+            bucket_urls={k: pulumi.Output.from_input(f"fake://{b.physical_name}") for k, b in r.buckets.items()},
+            service_account_annotations={},
+        )
 
     def build_front_door(self, r: Any, platform: Any, provider: Any, labels: dict[str, str], opts: Any) -> Any:
         import pulumi
@@ -125,8 +128,12 @@ def test_the_fake_cloud_plans_and_prices_a_trivial_stack_offline(fake, tmp_path)
     assert r.gateway.product == "Fake load balancer"
     plan = offline.run(r)
     types = {s.type for s in plan.steps}
-    assert {"llmcloud:fake:Platform", "fake:container:Cluster", "llmcloud:fake:FrontDoor",
-            "kubernetes:core/v1:Namespace"} <= types
+    assert {
+        "llmcloud:fake:Platform",
+        "fake:container:Cluster",
+        "llmcloud:fake:FrontDoor",
+        "kubernetes:core/v1:Namespace",
+    } <= types
     assert not any(t.startswith(("gcp:", "aws:", "azure-native:")) for t in types)
     assert plan.outputs["endpoint"] == "https://api.example.com" and plan.outputs["cloud"] == "fake"
     cost = cost_for(plan, r)

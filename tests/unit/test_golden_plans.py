@@ -26,8 +26,11 @@ def test_every_bundled_stack_has_a_golden_plan(expected: dict[str, str]) -> None
 
 def test_golden_plans_unchanged(expected: dict[str, str]) -> None:
     diff = regen.differences(expected)
-    assert not diff, ("the offline plans differ from tests/golden/plans: " + ", ".join(diff)
-                      + ". If the change is intended, run `python -m tests.golden.regen` and review the diff.")
+    assert not diff, (
+        "the offline plans differ from tests/golden/plans: "
+        + ", ".join(diff)
+        + ". If the change is intended, run `python -m tests.golden.regen` and review the diff."
+    )
 
 
 def test_golden_plans_hold_no_machine_specific_values(expected: dict[str, str]) -> None:

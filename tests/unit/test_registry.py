@@ -14,10 +14,26 @@ from llmcloud.components.cloud import MEMBERS, Cloud
 
 
 def test_the_protocol_lists_what_issue_13_asks_for():
-    wanted = {"build_platform", "build_front_door", "check", "pricers", "preflight", "find_leftovers",
-              "fetch_prices", "mock_call", "has_credentials", "label_key", "label_value", "label_problem",
-              "data_resource_types", "unsupported", "region_field", "default_system_machine",
-              "in_cluster_autoscaler", "rehearsal_facts"}
+    wanted = {
+        "build_platform",
+        "build_front_door",
+        "check",
+        "pricers",
+        "preflight",
+        "find_leftovers",
+        "fetch_prices",
+        "mock_call",
+        "has_credentials",
+        "label_key",
+        "label_value",
+        "label_problem",
+        "data_resource_types",
+        "unsupported",
+        "region_field",
+        "default_system_machine",
+        "in_cluster_autoscaler",
+        "rehearsal_facts",
+    }
     assert wanted <= set(MEMBERS)
 
 
@@ -69,16 +85,20 @@ def test_unsupported_reason_reaches_the_user(tmp_path):
     from llmcloud.components.spec import StackErrors, load_stack
 
     path = tmp_path / "s.yaml"
-    path.write_text("environment: dev\ncloud: aws\naws: {region: us-east-1}\n"
-                    "node_pools: {tpu: {accelerator: TPU-v5e, accelerators_per_node: 4, max_nodes: 1}}\n")
+    path.write_text(
+        "environment: dev\ncloud: aws\naws: {region: us-east-1}\n"
+        "node_pools: {tpu: {accelerator: TPU-v5e, accelerators_per_node: 4, max_nodes: 1}}\n"
+    )
     with pytest.raises(StackErrors, match="AWS offers no TPUs"):
         resolve(load_stack(str(path)))
 
 
 def test_looking_clouds_up_is_sdk_free():
-    probe = ("import sys\nfrom llmcloud.components import registry\n"
-             "[(c.check, c.has_credentials, c.unsupported, c.front_door_products) for c in registry.clouds()]\n"
-             "sdks = ('pulumi', 'pulumi_aws', 'pulumi_azure_native', 'pulumi_gcp', 'boto3')\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in sdks))")
+    probe = (
+        "import sys\nfrom llmcloud.components import registry\n"
+        "[(c.check, c.has_credentials, c.unsupported, c.front_door_products) for c in registry.clouds()]\n"
+        "sdks = ('pulumi', 'pulumi_aws', 'pulumi_azure_native', 'pulumi_gcp', 'boto3')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in sdks))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr

@@ -23,8 +23,17 @@ from .. import DATA
 from ..validate import iter_prices, price_pair, problems
 from .base import Fetched, targets
 
-__all__ = ["Change", "FetchError", "Http", "MissingApiKey", "Refreshed", "default_out_dir", "refresh",
-           "shipped", "write"]
+__all__ = [
+    "Change",
+    "FetchError",
+    "Http",
+    "MissingApiKey",
+    "Refreshed",
+    "default_out_dir",
+    "refresh",
+    "shipped",
+    "write",
+]
 
 
 class MissingApiKey(Exception):
@@ -45,8 +54,15 @@ class Change:
         return None if not self.old else round((self.new - self.old) / self.old * 100, 1)
 
     def to_json(self) -> dict[str, Any]:
-        return {"region": self.region, "section": self.section, "name": self.name, "price": self.kind,
-                "old": self.old, "new": self.new, "delta_pct": self.delta_pct}
+        return {
+            "region": self.region,
+            "section": self.section,
+            "name": self.name,
+            "price": self.kind,
+            "old": self.old,
+            "new": self.new,
+            "delta_pct": self.delta_pct,
+        }
 
 
 @dataclass
@@ -106,8 +122,9 @@ def merge(raw: dict[str, Any], fetched: Fetched) -> Refreshed:
             if fetched.spot_from_api:
                 spot_gaps.append(f"{name} in {region}")
         elif new_spot is None and old_spot is not None:
-            result.warnings.append(f"{name} in {region}: shipped spot {old_spot} is not below the new "
-                                   f"on-demand {new_od}; spot dropped")
+            result.warnings.append(
+                f"{name} in {region}: shipped spot {old_spot} is not below the new on-demand {new_od}; spot dropped"
+            )
         result.refreshed += 1
         result.catalog["prices"][region][section][name] = [new_od, new_spot]
         if new_od != old_od:
@@ -117,20 +134,24 @@ def merge(raw: dict[str, Any], fetched: Fetched) -> Refreshed:
     if gaps:
         result.warnings.append(f"not found in the API, shipped price kept ({len(gaps)}): {', '.join(gaps)}")
     if spot_gaps:
-        result.warnings.append(f"no spot price in the API, shipped spot kept ({len(spot_gaps)}): "
-                               f"{', '.join(spot_gaps)}")
+        result.warnings.append(
+            f"no spot price in the API, shipped spot kept ({len(spot_gaps)}): {', '.join(spot_gaps)}"
+        )
     return result
 
 
-def refresh(cloud: str, http: Http | None = None, base_url: str | None = None,
-            today: _dt.date | None = None) -> Refreshed:
+def refresh(
+    cloud: str, http: Http | None = None, base_url: str | None = None, today: _dt.date | None = None
+) -> Refreshed:
     """Fetch, merge, validate. Raises FetchError / MissingApiKey (one-line messages)."""
     raw = shipped(cloud)
     fetched = fetch(cloud, raw, http or Http(), base_url)
     result = merge(raw, fetched)
     result.catalog["as_of"] = (today or _dt.date.today()).isoformat()
-    result.catalog["sources"] = [*fetched.sources, *(f"shipped catalog {raw.get('as_of')}: {s}"
-                                                     for s in raw.get("sources") or [])]
+    result.catalog["sources"] = [
+        *fetched.sources,
+        *(f"shipped catalog {raw.get('as_of')}: {s}" for s in raw.get("sources") or []),
+    ]
     result.warnings.extend(problems(result.catalog, reference=raw))
     return result
 
@@ -143,11 +164,12 @@ def write(result: Refreshed, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{result.cloud}.yaml"
     as_of = result.catalog["as_of"]
-    header = (f"# {result.cloud} catalog refreshed by `llmcloud prices refresh` on {as_of}.\n"
-              f"# Format: FORMAT.md in the llmcloud package (components/catalog/data). Used when\n"
-              f"# LLMCLOUD_CATALOG_DIR={out_dir}. Prices the APIs did not return are the shipped ones.\n")
-    body = yaml.safe_dump(result.catalog, sort_keys=False, default_flow_style=None, width=120,
-                          allow_unicode=True)
+    header = (
+        f"# {result.cloud} catalog refreshed by `llmcloud prices refresh` on {as_of}.\n"
+        f"# Format: FORMAT.md in the llmcloud package (components/catalog/data). Used when\n"
+        f"# LLMCLOUD_CATALOG_DIR={out_dir}. Prices the APIs did not return are the shipped ones.\n"
+    )
+    body = yaml.safe_dump(result.catalog, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(header + body, encoding="utf-8")
     tmp.replace(path)

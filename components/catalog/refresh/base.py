@@ -26,8 +26,7 @@ def targets(raw: dict[str, Any]) -> Targets:
     return out
 
 
-def put(table: PriceTable, region: str, section: str, name: str, on_demand: float,
-        spot: float | None) -> None:
+def put(table: PriceTable, region: str, section: str, name: str, on_demand: float, spot: float | None) -> None:
     pair = [round(on_demand, 4), None if spot is None else round(spot, 4)]
     table.setdefault(region, {}).setdefault(section, {})[name] = pair
 

@@ -26,11 +26,19 @@ def to_steps(resources: Iterable[Any]) -> list[Step]:
     for res in resources:
         opts = getattr(res, "opts", None)
         parent = getattr(res, "parent", None)
-        steps.append(Step(op="create", urn=res.urn, type=res.resource_type, inputs=dict(res.props or {}),
-                          parent=parent.urn if parent is not None else "", custom=True,
-                          protect=bool(getattr(opts, "protect", False)),
-                          # the policy SDK does not expose retainOnDelete: protect is what it can check
-                          retain_on_delete=bool(getattr(opts, "protect", False))))
+        steps.append(
+            Step(
+                op="create",
+                urn=res.urn,
+                type=res.resource_type,
+                inputs=dict(res.props or {}),
+                parent=parent.urn if parent is not None else "",
+                custom=True,
+                protect=bool(getattr(opts, "protect", False)),
+                # the policy SDK does not expose retainOnDelete: protect is what it can check
+                retain_on_delete=bool(getattr(opts, "protect", False)),
+            )
+        )
     return steps
 
 
@@ -39,8 +47,11 @@ def validator(rule: Rule, config: Callable[[Any], dict[str, Any]] | None = None)
         steps = to_steps(args.resources)
         env = environment_of(steps[0].urn) if steps else "dev"
         settings = config(args) if config else {}
-        ctx = Context(environment=env, gateway_auth=settings.get("gateway_auth", "api_key"),
-                      private_nodes=settings.get("private_nodes", True))
+        ctx = Context(
+            environment=env,
+            gateway_auth=settings.get("gateway_auth", "api_key"),
+            private_nodes=settings.get("private_nodes", True),
+        )
         for v in evaluate_steps(steps, ctx):
             if v.rule == rule.id:
                 report_violation(f"{v.resource}: {v.message}; fix: {v.fix}", None)
@@ -58,10 +69,15 @@ def policies() -> list[Any]:
         except Exception:  # no config schema declared: defaults
             return {}
 
-    return [StackValidationPolicy(
-        name=r.id.lower(), description=f"{r.title}. Fix: {r.fix}",
-        enforcement_level=EnforcementLevel.MANDATORY if r.severity == MANDATORY else EnforcementLevel.ADVISORY,
-        validate=validator(r, config)) for r in RULES]
+    return [
+        StackValidationPolicy(
+            name=r.id.lower(),
+            description=f"{r.title}. Fix: {r.fix}",
+            enforcement_level=EnforcementLevel.MANDATORY if r.severity == MANDATORY else EnforcementLevel.ADVISORY,
+            validate=validator(r, config),
+        )
+        for r in RULES
+    ]
 
 
 def pack() -> Any:

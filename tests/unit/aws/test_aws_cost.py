@@ -28,9 +28,16 @@ def _lines(step: Step, ctx: PricingContext | None = None):
 
 
 def _group(instance: str, capacity: str, lo: int, hi: int, pool: str = "l4") -> Step:
-    return _step("aws:eks/nodeGroup:NodeGroup", f"llm-dev-{pool}", {
-        "instanceTypes": [instance], "capacityType": capacity, "labels": {"llmcloud.dev/pool": pool},
-        "scalingConfig": {"minSize": lo, "maxSize": hi, "desiredSize": lo}})
+    return _step(
+        "aws:eks/nodeGroup:NodeGroup",
+        f"llm-dev-{pool}",
+        {
+            "instanceTypes": [instance],
+            "capacityType": capacity,
+            "labels": {"llmcloud.dev/pool": pool},
+            "scalingConfig": {"minSize": lo, "maxSize": hi, "desiredSize": lo},
+        },
+    )
 
 
 def test_spot_gpu_group_uses_the_spot_price():
@@ -67,13 +74,16 @@ def test_unknown_instance_type_is_not_priced():
     assert _lines(_group("x9.huge", "ON_DEMAND", 1, 1)) == []
 
 
-@pytest.mark.parametrize(("version", "support", "tier", "monthly"), [
-    ("1.34", "STANDARD", "standard", 73.0),   # 0.10 × 730
-    ("1.35", "EXTENDED", "standard", 73.0),
-    ("1.33", "EXTENDED", "extended", 438.0),  # 0.60 × 730
-    ("1.33", "STANDARD", "standard", 73.0),   # EKS upgrades it instead of charging extended support
-    (None, None, "standard", 73.0),
-])
+@pytest.mark.parametrize(
+    ("version", "support", "tier", "monthly"),
+    [
+        ("1.34", "STANDARD", "standard", 73.0),  # 0.10 × 730
+        ("1.35", "EXTENDED", "standard", 73.0),
+        ("1.33", "EXTENDED", "extended", 438.0),  # 0.60 × 730
+        ("1.33", "STANDARD", "standard", 73.0),  # EKS upgrades it instead of charging extended support
+        (None, None, "standard", 73.0),
+    ],
+)
 def test_cluster_fee_standard_or_extended_support(version, support, tier, monthly):
     inputs = {"name": "llm-dev"}
     if version:

@@ -139,11 +139,17 @@ def test_without_a_zone_nothing_waits_on_validation_and_the_records_are_named_fi
 
 
 def test_outputs_show_the_records_and_the_pending_step():
-    validation = {"resource_record_name": "_x.api.example.com.", "resource_record_type": "CNAME",
-                  "resource_record_value": "_y.acm-validations.aws."}
+    validation = {
+        "resource_record_name": "_x.api.example.com.",
+        "resource_record_type": "CNAME",
+        "resource_record_value": "_y.acm-validations.aws.",
+    }
     pending = dns_records("api.example.com", "gw-1.us-east-1.elb.amazonaws.com", validation, None, "add them")
-    assert pending["certificate"] == {"name": "_x.api.example.com.", "type": "CNAME",
-                                      "value": "_y.acm-validations.aws."}
+    assert pending["certificate"] == {
+        "name": "_x.api.example.com.",
+        "type": "CNAME",
+        "value": "_y.acm-validations.aws.",
+    }
     assert pending["CNAME"] == {"api.example.com": "gw-1.us-east-1.elb.amazonaws.com"}
     assert pending["pending"] == "add them" and pending["managed_by_llmcloud"] is False
     done = dns_records("api.example.com", "gw", validation, ZONE, None)
@@ -172,11 +178,15 @@ def test_rest_api_without_a_zone_leaves_the_custom_domain_for_later(stacks):
 
 
 def test_dns_zone_must_be_a_hosted_zone_id_on_aws(write_stack):
-    loaded = load_stack(str(write_stack("""
+    loaded = load_stack(
+        str(
+            write_stack("""
 extends: base.yaml
 cloud: aws
 gateway: {domain: api.example.com, dns_zone: example.com}
-""")))
+""")
+        )
+    )
     with pytest.raises(StackErrors) as err:
         from llmcloud.components import resolve
 
@@ -197,14 +207,16 @@ def test_catalog_zones_are_az_ids():
 
 
 def test_network_excludes_eks_control_plane_ids_and_uses_at_most_three(write_stack):
-    r = resolved(write_stack("""
+    r = resolved(
+        write_stack("""
 extends: base.yaml
 cloud: aws
 node_pools:
   h100: {accelerator: H100, accelerators_per_node: 8}
   l4: {accelerator: L4}
   t4: {accelerator: T4}
-"""))
+""")
+    )
     azs = zones.network_azs(r)
     assert 2 <= len(azs) <= zones.MAX_AZS == 3
     assert "use1-az3" not in azs  # H100 is offered in use1-az3, where EKS places no control plane
@@ -212,13 +224,17 @@ node_pools:
 
 
 def test_listing_an_excluded_az_id_is_refused(write_stack):
-    loaded = load_stack(str(write_stack("""
+    loaded = load_stack(
+        str(
+            write_stack("""
 extends: base.yaml
 cloud: aws
 aws: {region: us-east-1, zones: [use1-az3, use1-az4]}
 node_pools:
   h100: {accelerator: H100, accelerators_per_node: 8}
-""")))
+""")
+        )
+    )
     from llmcloud.components import resolve
 
     with pytest.raises(StackErrors) as err:
@@ -256,9 +272,16 @@ def test_default_version_is_the_newest_in_standard_support(stacks):
     assert p.outputs["kubernetes_version"] == newest
 
 
-@pytest.mark.parametrize(("today", "warns"), [
-    ("2026-10-02", False), ("2026-10-03", True), ("2026-12-01", True), ("2026-12-02", True), ("2026-12-03", False),
-])
+@pytest.mark.parametrize(
+    ("today", "warns"),
+    [
+        ("2026-10-02", False),
+        ("2026-10-03", True),
+        ("2026-12-01", True),
+        ("2026-12-02", True),
+        ("2026-12-03", False),
+    ],
+)
 def test_pin_warns_60_days_before_standard_support_ends(today, warns):
     table = catalog.load("aws").service("eks_versions")
     message = versions.support_warning("1.34", table, dt.date.fromisoformat(today), prod=False)
@@ -277,23 +300,29 @@ def test_prod_warning_names_the_extended_support_fee():
 
 def test_the_warning_reaches_the_plan(write_stack, monkeypatch):
     monkeypatch.setenv("LLMCLOUD_TODAY", "2026-11-15")
-    p = plan(write_stack("""
+    p = plan(
+        write_stack("""
 extends: base.yaml
 cloud: aws
 cluster: {kubernetes_version: "1.34"}
 node_pools:
   l4: {accelerator: L4, max_nodes: 1}
-"""))
+""")
+    )
     assert any("EKS standard support for Kubernetes 1.34 ends on 2026-12-02 (in 17 days)" in n for n in p.notices)
 
 
 def test_versions_that_left_extended_support_are_refused(write_stack):
-    loaded = load_stack(str(write_stack("""
+    loaded = load_stack(
+        str(
+            write_stack("""
 environment: prod
 extends: base.yaml
 cloud: aws
 cluster: {kubernetes_version: "1.31"}
-""")))
+""")
+        )
+    )
     from llmcloud.components import resolve
 
     with pytest.raises(StackErrors) as err:
@@ -323,8 +352,11 @@ def test_autoscaler_image_follows_the_cluster_minor(stacks):
     from llmcloud.components.k8s.cluster_autoscaler import IMAGE_TAGS, image_tag
 
     for name, minor in (("zoned", "1.35"), ("nozone", "1.36")):
-        release = next(s for s in p_(stacks, name).by_type("kubernetes:helm.sh/v3:Release")
-                       if s.inputs.get("name") == "cluster-autoscaler")
+        release = next(
+            s
+            for s in p_(stacks, name).by_type("kubernetes:helm.sh/v3:Release")
+            if s.inputs.get("name") == "cluster-autoscaler"
+        )
         image = release.inputs["values"]["image"]
         assert image == {"repository": "registry.k8s.io/autoscaling/cluster-autoscaler", "tag": IMAGE_TAGS[minor]}
         assert image["tag"].startswith(f"v{minor}.")
@@ -333,8 +365,11 @@ def test_autoscaler_image_follows_the_cluster_minor(stacks):
 
 def test_autoscaler_keeps_pod_identity_and_tag_scoped_policy(stacks):
     p = p_(stacks, "nozone")
-    assoc = [s.inputs for s in p.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
-             if s.inputs["serviceAccount"] == "cluster-autoscaler"]
+    assoc = [
+        s.inputs
+        for s in p.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if s.inputs["serviceAccount"] == "cluster-autoscaler"
+    ]
     assert assoc and assoc[0]["namespace"] == "kube-system"
     policy = json.loads(one(p, "aws:iam/rolePolicy:RolePolicy", "llm-nozone-autoscaler-access").inputs["policy"])
     scale = next(s for s in policy["Statement"] if s["Sid"] == "ScaleOwnGroups")
@@ -342,8 +377,11 @@ def test_autoscaler_keeps_pod_identity_and_tag_scoped_policy(stacks):
 
 
 def test_noncurrent_versions_all_expire_and_delete_markers_are_cleaned(stacks):
-    lifecycle = one(p_(stacks, "nozone"), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-                    "llm-nozone-weights-lifecycle").inputs
+    lifecycle = one(
+        p_(stacks, "nozone"),
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "llm-nozone-weights-lifecycle",
+    ).inputs
     rules = {r["id"]: r for r in lifecycle["rules"]}
     old = rules["expire-old-versions"]
     assert old["noncurrentVersionExpiration"] == {"noncurrentDays": 30}  # no newer_noncurrent_versions: none kept
@@ -360,16 +398,23 @@ def test_rest_api_warns_of_the_5_minute_idle_cut(stacks):
     assert REST_IDLE_NOTICE in p_(stacks, "restapi").notices  # request_timeout_seconds 900 > 300
 
 
-@pytest.mark.parametrize(("extra", "fragment"), [
-    ("request_timeout_seconds: 1200", "is cut at 15 minutes (900 s)"),
-    ("streaming: false, request_timeout_seconds: 60", "times out at 29 s"),
-])
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ("request_timeout_seconds: 1200", "is cut at 15 minutes (900 s)"),
+        ("streaming: false, request_timeout_seconds: 60", "times out at 29 s"),
+    ],
+)
 def test_rest_api_refuses_timeouts_it_cannot_hold(write_stack, extra, fragment):
-    loaded = load_stack(str(write_stack(f"""
+    loaded = load_stack(
+        str(
+            write_stack(f"""
 extends: base.yaml
 cloud: aws
 gateway: {{kind: managed, domain: api.example.com, {extra}}}
-""")))
+""")
+        )
+    )
     from llmcloud.components import resolve
 
     with pytest.raises(StackErrors) as err:
@@ -390,24 +435,26 @@ def test_targets_are_envoy_pods_registered_by_the_load_balancer_controller(stack
     binding = one(p, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding").inputs
     assert binding["spec"]["targetType"] == "ip" and binding["spec"]["serviceRef"]["port"] == 8080
     assert "networking" not in binding["spec"]  # llmcloud writes the security group rules itself
-    controller = next(s for s in p.by_type("kubernetes:helm.sh/v3:Release")
-                      if s.inputs.get("name") == "aws-load-balancer-controller")
+    controller = next(
+        s for s in p.by_type("kubernetes:helm.sh/v3:Release") if s.inputs.get("name") == "aws-load-balancer-controller"
+    )
     values = controller.inputs["values"]
     assert values["region"] == "us-east-1" and values["vpcId"]  # never asks IMDS (hop limit 1)
     assert values["enableServiceMutatorWebhook"] is False
-    service = next(s for s in p.by_type("kubernetes:core/v1:Service")
-                   if "front-door" in s.urn)
+    service = next(s for s in p.by_type("kubernetes:core/v1:Service") if "front-door" in s.urn)
     assert service.inputs["spec"]["type"] == "ClusterIP"
 
 
 def test_controller_may_only_change_this_stacks_target_groups(stacks):
     p = p_(stacks, "nozone")
-    policy = json.loads(one(p, "aws:iam/rolePolicy:RolePolicy",
-                            "llm-nozone-front-door-lbc-identity-access").inputs["policy"])
+    policy = json.loads(
+        one(p, "aws:iam/rolePolicy:RolePolicy", "llm-nozone-front-door-lbc-identity-access").inputs["policy"]
+    )
     register = next(s for s in policy["Statement"] if s["Sid"] == "RegisterOwnTargets")
     assert register["Resource"].endswith(":targetgroup/nozone-aws-gw*/*")
-    actions = {a for s in policy["Statement"]
-               for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    actions = {
+        a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert not [a for a in actions if "SecurityGroup" in a and not a.startswith("ec2:Describe")]
     assert not [a for a in actions if a.startswith("elasticloadbalancing:Create")]
 
@@ -462,9 +509,19 @@ def test_prod_waf_has_rate_and_ip_reputation_rules(stacks, name, target):
 def test_waf_rate_limit_has_a_floor():
     from llmcloud.components.gateway_checks import ResolvedGateway
 
-    g = ResolvedGateway(cloud="aws", kind="load_balancer", product="ALB", auth="api_key", keys={"a": 1},
-                        rate_limit_per_minute=1, request_timeout_seconds=900, streaming=True,
-                        domain="api.example.com", allowed_cidrs=(), models=())
+    g = ResolvedGateway(
+        cloud="aws",
+        kind="load_balancer",
+        product="ALB",
+        auth="api_key",
+        keys={"a": 1},
+        rate_limit_per_minute=1,
+        request_timeout_seconds=900,
+        streaming=True,
+        domain="api.example.com",
+        allowed_cidrs=(),
+        models=(),
+    )
     assert waf_rate_limit(g) == 100
 
 
@@ -477,7 +534,8 @@ def test_secrets_key_has_an_explicit_policy_and_encrypts_the_control_plane_logs(
     logs = sids["ControlPlaneLogs"]
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == (
-        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/eks/llm-prod/cluster")
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/eks/llm-prod/cluster"
+    )
     assert all(s["Principal"] != "*" for s in policy["Statement"])
     assert one(p, "aws:cloudwatch/logGroup:LogGroup").inputs["kmsKeyId"] == "<computed>"
 

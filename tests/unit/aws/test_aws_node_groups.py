@@ -15,23 +15,62 @@ AWS = catalog.load("aws")
 # written out independently of the catalog so that a wrong catalog row fails here.
 # https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html
 FAMILIES = {
-    "T4": ("g4dn",), "A10G": ("g5",), "L4": ("g6",), "L40S": ("g6e",), "A100-40GB": ("p4d",),
-    "A100-80GB": ("p4de",), "H100": ("p5",), "H200": ("p5e", "p5en"), "Inferentia2": ("inf2",),
-    "Trainium1": ("trn1",), "Trainium2": ("trn2",),
+    "T4": ("g4dn",),
+    "A10G": ("g5",),
+    "L4": ("g6",),
+    "L40S": ("g6e",),
+    "A100-40GB": ("p4d",),
+    "A100-80GB": ("p4de",),
+    "H100": ("p5",),
+    "H200": ("p5e", "p5en"),
+    "Inferentia2": ("inf2",),
+    "Trainium1": ("trn1",),
+    "Trainium2": ("trn2",),
 }
 COUNTS = {
-    "g4dn.xlarge": 1, "g4dn.2xlarge": 1, "g4dn.4xlarge": 1, "g4dn.8xlarge": 1, "g4dn.16xlarge": 1,
-    "g4dn.12xlarge": 4, "g4dn.metal": 8,
-    "g5.xlarge": 1, "g5.2xlarge": 1, "g5.4xlarge": 1, "g5.8xlarge": 1, "g5.16xlarge": 1, "g5.12xlarge": 4,
-    "g5.24xlarge": 4, "g5.48xlarge": 8,
-    "g6.xlarge": 1, "g6.2xlarge": 1, "g6.4xlarge": 1, "g6.8xlarge": 1, "g6.16xlarge": 1, "g6.12xlarge": 4,
-    "g6.24xlarge": 4, "g6.48xlarge": 8,
-    "g6e.xlarge": 1, "g6e.2xlarge": 1, "g6e.4xlarge": 1, "g6e.8xlarge": 1, "g6e.16xlarge": 1,
+    "g4dn.xlarge": 1,
+    "g4dn.2xlarge": 1,
+    "g4dn.4xlarge": 1,
+    "g4dn.8xlarge": 1,
+    "g4dn.16xlarge": 1,
+    "g4dn.12xlarge": 4,
+    "g4dn.metal": 8,
+    "g5.xlarge": 1,
+    "g5.2xlarge": 1,
+    "g5.4xlarge": 1,
+    "g5.8xlarge": 1,
+    "g5.16xlarge": 1,
+    "g5.12xlarge": 4,
+    "g5.24xlarge": 4,
+    "g5.48xlarge": 8,
+    "g6.xlarge": 1,
+    "g6.2xlarge": 1,
+    "g6.4xlarge": 1,
+    "g6.8xlarge": 1,
+    "g6.16xlarge": 1,
+    "g6.12xlarge": 4,
+    "g6.24xlarge": 4,
+    "g6.48xlarge": 8,
+    "g6e.xlarge": 1,
+    "g6e.2xlarge": 1,
+    "g6e.4xlarge": 1,
+    "g6e.8xlarge": 1,
+    "g6e.16xlarge": 1,
     "g6e.12xlarge": 4,
-    "g6e.24xlarge": 4, "g6e.48xlarge": 8,
-    "inf2.xlarge": 1, "inf2.8xlarge": 1, "inf2.24xlarge": 6, "inf2.48xlarge": 12,
-    "trn1.2xlarge": 1, "trn1.32xlarge": 16, "trn2.48xlarge": 16,
-    "p4d.24xlarge": 8, "p4de.24xlarge": 8, "p5.4xlarge": 1, "p5.48xlarge": 8, "p5e.48xlarge": 8,
+    "g6e.24xlarge": 4,
+    "g6e.48xlarge": 8,
+    "inf2.xlarge": 1,
+    "inf2.8xlarge": 1,
+    "inf2.24xlarge": 6,
+    "inf2.48xlarge": 12,
+    "trn1.2xlarge": 1,
+    "trn1.32xlarge": 16,
+    "trn2.48xlarge": 16,
+    "p4d.24xlarge": 8,
+    "p4de.24xlarge": 8,
+    "p5.4xlarge": 1,
+    "p5.48xlarge": 8,
+    "p5e.48xlarge": 8,
     "p5en.48xlarge": 8,
 }
 NVIDIA_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
@@ -44,17 +83,30 @@ RESERVATION = "cr-0123456789abcdef0"
 
 def _region_for(machine: catalog.Machine) -> str:
     """The first region that offers the accelerator in some AZ and sells this instance type."""
-    return next(r for r in sorted(AWS.regions)
-                if AWS.zones_offering(r, machine.accelerator) and AWS.machine_price(r, machine))
+    return next(
+        r for r in sorted(AWS.regions) if AWS.zones_offering(r, machine.accelerator) and AWS.machine_price(r, machine)
+    )
 
 
-def _stack(write_stack, accelerator: str, count: int, *, machine_type: str | None = None,
-           region: str = "us-east-1", spot: bool = False, min_nodes: int = 0, max_nodes: int = 1,
-           disk_gb: int = 200, name: str = "dev", reservation: str | None = None):
+def _stack(
+    write_stack,
+    accelerator: str,
+    count: int,
+    *,
+    machine_type: str | None = None,
+    region: str = "us-east-1",
+    spot: bool = False,
+    min_nodes: int = 0,
+    max_nodes: int = 1,
+    disk_gb: int = 200,
+    name: str = "dev",
+    reservation: str | None = None,
+):
     override = f"\n    machine_type: {{aws: {machine_type}}}" if machine_type else ""
     if reservation:
         override += f"\n    capacity_reservation: {reservation}"
-    return write_stack(f"""
+    return write_stack(
+        f"""
 extends: base.yaml
 cloud: aws
 aws: {{region: {region}}}
@@ -66,7 +118,9 @@ node_pools:
     max_nodes: {max_nodes}
     disk_gb: {disk_gb}
     spot: {str(spot).lower()}{override}
-""", name=name)
+""",
+        name=name,
+    )
 
 
 def _group_steps(pool, cluster_name: str = "llm-dev", region: str = "us-east-1"):
@@ -74,8 +128,13 @@ def _group_steps(pool, cluster_name: str = "llm-dev", region: str = "us-east-1")
     from llmcloud.components.aws.node_group import EksAcceleratorNodeGroup, EksAcceleratorNodeGroupArgs
 
     args = EksAcceleratorNodeGroupArgs(
-        cluster_name=cluster_name, node_role_arn="arn:aws:iam::123456789012:role/nodes",
-        subnet_ids=[f"subnet-{z}" for z in pool.zones], pool=pool, region=region, tags={"team": "ml"})
+        cluster_name=cluster_name,
+        node_role_arn="arn:aws:iam::123456789012:role/nodes",
+        subnet_ids=[f"subnet-{z}" for z in pool.zones],
+        pool=pool,
+        region=region,
+        tags={"team": "ml"},
+    )
     steps, _ = offline.capture(lambda: EksAcceleratorNodeGroup(f"llm-{pool.name}", args) and None, "test")
     return steps
 
@@ -97,8 +156,16 @@ def test_catalog_rows_are_what_ec2_documents():
 def test_every_catalog_row_becomes_a_node_group_of_that_type(write_stack, machine):
     region = _region_for(machine)
     block = machine.machine_type in CAPACITY_BLOCK_ONLY
-    r = resolved(_stack(write_stack, machine.accelerator, machine.count, machine_type=machine.machine_type,
-                        region=region, reservation=RESERVATION if block else None))
+    r = resolved(
+        _stack(
+            write_stack,
+            machine.accelerator,
+            machine.count,
+            machine_type=machine.machine_type,
+            region=region,
+            reservation=RESERVATION if block else None,
+        )
+    )
     pool = r.node_pools["p"]
     assert (pool.machine_type, pool.accelerators_per_node) == (machine.machine_type, machine.count)
     assert set(pool.zones) == set(AWS.zones_offering(region, machine.accelerator))
@@ -110,7 +177,8 @@ def test_every_catalog_row_becomes_a_node_group_of_that_type(write_stack, machin
         assert i["capacityType"] == "CAPACITY_BLOCK"
         assert lt["instanceMarketOptions"] == {"marketType": "capacity-block"}
         assert lt["capacityReservationSpecification"] == {
-            "capacityReservationTarget": {"capacityReservationId": RESERVATION}}
+            "capacityReservationTarget": {"capacityReservationId": RESERVATION}
+        }
     else:
         assert i["capacityType"] == "ON_DEMAND"
         assert "instanceMarketOptions" not in lt and "capacityReservationSpecification" not in lt
@@ -126,20 +194,28 @@ def test_every_catalog_row_becomes_a_node_group_of_that_type(write_stack, machin
     assert i["subnetIds"] == [f"subnet-{z}" for z in pool.zones]
     # scale from zero: the autoscaler learns the node's devices from the ASG tag
     resource = "aws.amazon.com/neuron" if neuron else "nvidia.com/gpu"
-    tags = {s.inputs["tag"]["key"]: s.inputs["tag"]["value"] for s in steps
-            if s.type == "aws:autoscaling/tag:Tag"}
+    tags = {s.inputs["tag"]["key"]: s.inputs["tag"]["value"] for s in steps if s.type == "aws:autoscaling/tag:Tag"}
     assert tags[f"k8s.io/cluster-autoscaler/node-template/resources/{resource}"] == str(machine.count)
 
 
-@pytest.mark.parametrize(("accelerator", "count", "region", "expected"), [
-    ("L4", 1, "us-east-1", "g6.xlarge"), ("L4", 4, "us-east-1", "g6.12xlarge"),
-    ("L4", 8, "us-east-1", "g6.48xlarge"),
-    ("A10G", 1, "us-east-1", "g5.xlarge"), ("T4", 1, "us-east-1", "g4dn.xlarge"),
-    ("L40S", 1, "us-east-1", "g6e.xlarge"), ("H100", 8, "us-east-1", "p5.48xlarge"),
-    ("H100", 1, "us-east-1", "p5.4xlarge"), ("A100-80GB", 8, "us-east-1", "p4de.24xlarge"),
-    ("Inferentia2", 1, "us-east-1", "inf2.xlarge"), ("Inferentia2", 12, "us-east-1", "inf2.48xlarge"),
-    ("Trainium1", 16, "us-east-1", "trn1.32xlarge"), ("Trainium2", 16, "us-east-2", "trn2.48xlarge"),
-])
+@pytest.mark.parametrize(
+    ("accelerator", "count", "region", "expected"),
+    [
+        ("L4", 1, "us-east-1", "g6.xlarge"),
+        ("L4", 4, "us-east-1", "g6.12xlarge"),
+        ("L4", 8, "us-east-1", "g6.48xlarge"),
+        ("A10G", 1, "us-east-1", "g5.xlarge"),
+        ("T4", 1, "us-east-1", "g4dn.xlarge"),
+        ("L40S", 1, "us-east-1", "g6e.xlarge"),
+        ("H100", 8, "us-east-1", "p5.48xlarge"),
+        ("H100", 1, "us-east-1", "p5.4xlarge"),
+        ("A100-80GB", 8, "us-east-1", "p4de.24xlarge"),
+        ("Inferentia2", 1, "us-east-1", "inf2.xlarge"),
+        ("Inferentia2", 12, "us-east-1", "inf2.48xlarge"),
+        ("Trainium1", 16, "us-east-1", "trn1.32xlarge"),
+        ("Trainium2", 16, "us-east-2", "trn2.48xlarge"),
+    ],
+)
 def test_smallest_instance_type_is_chosen(write_stack, accelerator, count, region, expected):
     reservation = RESERVATION if expected in CAPACITY_BLOCK_ONLY else None
     r = resolved(_stack(write_stack, accelerator, count, region=region, reservation=reservation))
@@ -160,8 +236,7 @@ def test_scaling_spot_disk_and_ownership_of_size(write_stack):
     ebs = lt["blockDeviceMappings"][0]["ebs"]
     assert lt["blockDeviceMappings"][0]["deviceName"] == "/dev/xvda"
     assert (ebs["volumeSize"], ebs["volumeType"], ebs["encrypted"]) == (300, "gp3", "true")
-    assert lt["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required",
-                                     "httpPutResponseHopLimit": 1}
+    assert lt["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
     # inf2 has no instance store: no user data, disk_gb sizes the root volume; EKS picks the AMI from amiType
     assert "imageId" not in lt and "userData" not in lt
     assert {t["resourceType"] for t in lt["tagSpecifications"]} == {"instance", "volume", "network-interface"}
@@ -191,12 +266,14 @@ def test_autoscaler_tags_make_scale_from_zero_work(write_stack):
 
 
 def test_cpu_pool_has_standard_ami_and_no_taint(write_stack):
-    r = resolved(write_stack("""
+    r = resolved(
+        write_stack("""
 extends: base.yaml
 cloud: aws
 node_pools:
   cpu: {accelerator: none, max_nodes: 2, machine_type: {aws: m7i.2xlarge}}
-"""))
+""")
+    )
     i = _one(_group_steps(r.node_pools["cpu"]), NG).inputs
     assert i["amiType"] == "AL2023_x86_64_STANDARD"
     assert i["instanceTypes"] == ["m7i.2xlarge"]
@@ -204,13 +281,15 @@ node_pools:
 
 
 def test_zones_override_limits_subnets(write_stack):
-    r = resolved(write_stack("""
+    r = resolved(
+        write_stack("""
 extends: base.yaml
 cloud: aws
 aws: {region: us-east-1, zones: [use1-az1, use1-az2, use1-az5]}
 node_pools:
   l4: {accelerator: L4, max_nodes: 1}
-"""))
+""")
+    )
     assert r.node_pools["l4"].zones == ("use1-az1", "use1-az2")  # use1-az5 has no L4
 
 
@@ -263,7 +342,8 @@ def test_capacity_reservation_group_arn_targets_the_group(write_stack):
     steps = _group_steps(r.node_pools["p"])
     lt = _one(steps, "aws:ec2/launchTemplate:LaunchTemplate").inputs
     assert lt["capacityReservationSpecification"] == {
-        "capacityReservationTarget": {"capacityReservationResourceGroupArn": arn}}
+        "capacityReservationTarget": {"capacityReservationResourceGroupArn": arn}
+    }
     assert _one(steps, NG).inputs["capacityType"] == "CAPACITY_BLOCK"
 
 
@@ -273,16 +353,20 @@ def test_reservation_on_an_ordinary_type_is_an_on_demand_reservation(write_stack
     lt = _one(steps, "aws:ec2/launchTemplate:LaunchTemplate").inputs
     assert _one(steps, NG).inputs["capacityType"] == "ON_DEMAND"
     assert "instanceMarketOptions" not in lt
-    assert lt["capacityReservationSpecification"]["capacityReservationTarget"] == {
-        "capacityReservationId": RESERVATION}
+    assert lt["capacityReservationSpecification"]["capacityReservationTarget"] == {"capacityReservationId": RESERVATION}
 
 
-@pytest.mark.parametrize(("accelerator", "count", "machine_type", "region"), [
-    ("H200", 8, "p5en.48xlarge", "us-east-1"), ("H200", 8, "p5e.48xlarge", "us-east-2"),
-    ("Trainium2", 16, "trn2.48xlarge", "us-east-2"),
-])
-def test_capacity_block_types_without_a_reservation_are_refused(cli, write_stack, accelerator, count,
-                                                                machine_type, region):
+@pytest.mark.parametrize(
+    ("accelerator", "count", "machine_type", "region"),
+    [
+        ("H200", 8, "p5en.48xlarge", "us-east-1"),
+        ("H200", 8, "p5e.48xlarge", "us-east-2"),
+        ("Trainium2", 16, "trn2.48xlarge", "us-east-2"),
+    ],
+)
+def test_capacity_block_types_without_a_reservation_are_refused(
+    cli, write_stack, accelerator, count, machine_type, region
+):
     path = _stack(write_stack, accelerator, count, machine_type=machine_type, region=region)
     result = cli("validate", str(path), "--cloud", "aws")
     assert result.exit_code == 2, result.output

@@ -16,8 +16,12 @@ from helpers import get, one, plan, repo_plan
 from llmcloud.components.engine.plan import SECRET
 
 REPO = Path(__file__).resolve().parents[3]
-LABELS = {"team": "ml-platform", "cost-center": "llm-serving", "llmcloud-environment": "prod",
-          "llmcloud-stack": "prod-aws"}
+LABELS = {
+    "team": "ml-platform",
+    "cost-center": "llm-serving",
+    "llmcloud-environment": "prod",
+    "llmcloud-stack": "prod-aws",
+}
 
 PROD = """
 extends: base.yaml
@@ -117,16 +121,18 @@ def test_prod_has_one_nat_per_az(stacks):
 def test_node_groups_use_only_subnets_in_their_azs():
     p = dev()
     # the mock runtime gives each resource the id "<name>-id"
-    subnet_id = {s.inputs["availabilityZoneId"]: f"{s.name}-id" for s in p.by_type("aws:ec2/subnet:Subnet")
-                 if "-private-" in s.name}
+    subnet_id = {
+        s.inputs["availabilityZoneId"]: f"{s.name}-id"
+        for s in p.by_type("aws:ec2/subnet:Subnet")
+        if "-private-" in s.name
+    }
     l4 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-l4").inputs
     assert l4["subnetIds"] == [subnet_id[z] for z in ("use1-az2", "use1-az4", "use1-az6")]
     inf2 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-inf2").inputs
     assert inf2["subnetIds"] == [subnet_id[z] for z in ("use1-az2", "use1-az4", "use1-az6")]
     # the control plane and the system nodes use every private subnet
     assert get(one(p, "aws:eks/cluster:Cluster").inputs, "vpcConfig.subnetIds") == sorted(subnet_id.values())
-    assert one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-system").inputs["subnetIds"] == sorted(
-        subnet_id.values())
+    assert one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-system").inputs["subnetIds"] == sorted(subnet_id.values())
 
 
 def test_existing_subnets_create_no_network(stacks):
@@ -147,13 +153,11 @@ def test_cluster_uses_access_entries_kms_logging_and_managed_addons():
     c = one(p, "aws:eks/cluster:Cluster").inputs
     assert c["name"] == "llm-aws-lab"
     assert c["version"] == "1.36"
-    assert c["accessConfig"] == {"authenticationMode": "API",
-                                 "bootstrapClusterCreatorAdminPermissions": False}
+    assert c["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
     assert c["bootstrapSelfManagedAddons"] is False
     assert c["encryptionConfig"]["resources"] == ["secrets"]
     assert "keyArn" in c["encryptionConfig"]["provider"]
-    assert set(c["enabledClusterLogTypes"]) == {"api", "audit", "authenticator", "controllerManager",
-                                                "scheduler"}
+    assert set(c["enabledClusterLogTypes"]) == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
     assert c["upgradePolicy"] == {"supportType": "STANDARD"}
     assert c["vpcConfig"]["endpointPrivateAccess"] is True and c["vpcConfig"]["endpointPublicAccess"] is True
     key = one(p, "aws:kms/key:Key").inputs
@@ -163,8 +167,9 @@ def test_cluster_uses_access_entries_kms_logging_and_managed_addons():
     assert logs["kmsKeyId"] == "<computed>"  # the secrets key's ARN: known once the key exists
     addons = {s.inputs["addonName"] for s in p.by_type("aws:eks/addon:Addon")}
     assert addons == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
-    assert not [s for s in p.steps if s.type == "kubernetes:core/v1:ConfigMap" and
-                get(s.inputs, "metadata.name") == "aws-auth"], "no aws-auth ConfigMap"
+    assert not [
+        s for s in p.steps if s.type == "kubernetes:core/v1:ConfigMap" and get(s.inputs, "metadata.name") == "aws-auth"
+    ], "no aws-auth ConfigMap"
 
 
 def test_coredns_waits_for_the_system_nodes():
@@ -225,7 +230,10 @@ def test_example_pools_spot_l4_and_neuron():
     assert l4["scalingConfig"] == {"minSize": 0, "maxSize": 3, "desiredSize": 0}
     inf2 = one(p, "aws:eks/nodeGroup:NodeGroup", "llm-aws-lab-inf2").inputs
     assert (inf2["instanceTypes"], inf2["capacityType"], inf2["amiType"]) == (
-        ["inf2.8xlarge"], "ON_DEMAND", "AL2023_x86_64_NEURON")
+        ["inf2.8xlarge"],
+        "ON_DEMAND",
+        "AL2023_x86_64_NEURON",
+    )
     assert inf2["taints"] == [{"key": "aws.amazon.com/neuron", "value": "present", "effect": "NO_SCHEDULE"}]
     assert "AL2_x86_64_GPU" not in json.dumps(p.to_json())
 
@@ -234,8 +242,12 @@ def test_node_role_has_the_node_policies_only():
     p = dev()
     attachments = p.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     attached = {s.inputs["policyArn"].rsplit("/", 1)[1] for s in attachments}
-    assert attached == {"AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
-                        "AmazonEC2ContainerRegistryPullOnly"}
+    assert attached == {
+        "AmazonEKSClusterPolicy",
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryPullOnly",
+    }
     trust = json.loads(one(p, "aws:iam/role:Role", "llm-aws-lab-nodes").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
 
@@ -248,10 +260,20 @@ def test_kubeconfig_is_secret_and_uses_aws_eks_get_token():
     config = yaml.safe_load(text)
     user = config["users"][0]["user"]
     assert user["exec"]["command"] == "aws"
-    assert user["exec"]["args"] == ["eks", "get-token", "--cluster-name", "llm-dev", "--region", "us-east-1",
-                                    "--output", "json"]
-    assert config["clusters"][0]["cluster"] == {"server": "https://x.eks.amazonaws.com",
-                                                "certificate-authority-data": "Q0E="}
+    assert user["exec"]["args"] == [
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "llm-dev",
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
+    ]
+    assert config["clusters"][0]["cluster"] == {
+        "server": "https://x.eks.amazonaws.com",
+        "certificate-authority-data": "Q0E=",
+    }
     assert set(user) == {"exec"}  # no token, client key or password
     assert "token:" not in text and "client-key" not in text and "password" not in text
 
@@ -272,14 +294,19 @@ def test_bucket_is_private_encrypted_versioned_tls_only(stacks, which):
     env = "aws-lab" if which == "dev" else "prod"
     assert bucket.inputs["bucket"] == f"llmcloud-{env}-aws-weights-123456789012"
     assert {k: v for k, v in s["BucketPublicAccessBlock"].inputs.items() if k != "bucket"} == {
-        "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
-        "restrictPublicBuckets": True}
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
     assert s["BucketOwnershipControls"].inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     assert s["BucketVersioning"].inputs["versioningConfiguration"] == {"status": "Enabled"}
     rule = s["BucketServerSideEncryptionConfiguration"].inputs["rules"][0]
     if which == "prod":
         assert rule["applyServerSideEncryptionByDefault"] == {
-            "sseAlgorithm": "aws:kms", "kmsMasterKeyId": PROD.split('kms_key: "')[1].split('"')[0]}
+            "sseAlgorithm": "aws:kms",
+            "kmsMasterKeyId": PROD.split('kms_key: "')[1].split('"')[0],
+        }
         assert rule["bucketKeyEnabled"] is True
     else:
         assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
@@ -310,8 +337,7 @@ def test_bucket_protected_and_retained_only_in_prod(stacks, which):
 
 def test_model_servers_read_the_bucket_through_pod_identity(stacks):
     for p, env in ((dev(), "aws-lab"), (prod(stacks), "prod")):
-        assoc = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
-                    f"llm-{env}-serving-association").inputs
+        assoc = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation", f"llm-{env}-serving-association").inputs
         assert (assoc["namespace"], assoc["serviceAccount"]) == ("llmcloud", "model-server")
         assert assoc["clusterName"] == f"llm-{env}"
         role = one(p, "aws:iam/role:Role", f"llm-{env}-serving-role")
@@ -339,21 +365,20 @@ def test_no_access_keys_and_no_annotation_needed():
     assert not p.by_type("aws:iam/user:User")
     text = json.dumps(p.to_json())
     assert "aws_secret_access_key" not in text.lower() and "secretAccessKey" not in text
-    sa = next(s for s in p.by_type("kubernetes:core/v1:ServiceAccount")
-              if get(s.inputs, "metadata.name") == "model-server")
+    sa = next(
+        s for s in p.by_type("kubernetes:core/v1:ServiceAccount") if get(s.inputs, "metadata.name") == "model-server"
+    )
     assert not get(sa.inputs, "metadata").get("annotations")
 
 
 def test_cluster_autoscaler_role_resizes_only_this_cluster():
     p = dev()
-    assoc = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
-                "llm-aws-lab-autoscaler-association")
+    assoc = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "llm-aws-lab-autoscaler-association")
     assert assoc.inputs["namespace"] == "kube-system"
     assert assoc.inputs["serviceAccount"] == "cluster-autoscaler"
     policy = _policy(one(p, "aws:iam/rolePolicy:RolePolicy", "llm-aws-lab-autoscaler-access"))
     scale = next(st for st in policy["Statement"] if "autoscaling:SetDesiredCapacity" in st["Action"])
-    assert scale["Condition"] == {"StringEquals": {
-        "aws:ResourceTag/k8s.io/cluster-autoscaler/llm-aws-lab": "owned"}}
+    assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/llm-aws-lab": "owned"}}
 
 
 # ---- every resource
@@ -406,13 +431,15 @@ def test_network_is_padded_to_the_two_azs_eks_needs(tmp_path):
 
     (tmp_path / "base.yaml").write_text((REPO / "stacks" / "base.yaml").read_text())
     stack = tmp_path / "trn2.yaml"
-    stack.write_text("extends: base.yaml\ncloud: aws\naws: {region: us-east-2}\n"
-                     "node_pools:\n  t: {accelerator: Trainium2, accelerators_per_node: 16,\n"
-                     "      capacity_reservation: cr-0123456789abcdef0}\n")
+    stack.write_text(
+        "extends: base.yaml\ncloud: aws\naws: {region: us-east-2}\n"
+        "node_pools:\n  t: {accelerator: Trainium2, accelerators_per_node: 16,\n"
+        "      capacity_reservation: cr-0123456789abcdef0}\n"
+    )
     r = resolved(stack)
     assert r.node_pools["t"].zones == ("use2-az1",)  # Trainium2: one AZ in the catalog
     assert network_azs(r) == ("use2-az1", "use2-az2")
     private, public = subnet_cidrs("10.0.0.0/16", 6)
     nets = [ipaddress.ip_network(c) for c in private + public]
-    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
     assert all(n.subnet_of(ipaddress.ip_network("10.0.0.0/16")) for n in nets)

@@ -52,8 +52,9 @@ def test_system_pool_from_the_cluster(azure_plan):
     assert line["monthly"] == {"floor": 140.16, "expected": 140.16, "max": 420.48}  # 0.192 × 730
 
 
-@pytest.mark.parametrize("tier,hourly,monthly", [("Free", 0.0, 0.0), ("Standard", 0.10, 73.0),
-                                                 ("Premium", 0.60, 438.0)])
+@pytest.mark.parametrize(
+    "tier,hourly,monthly", [("Free", 0.0, 0.0), ("Standard", 0.10, 73.0), ("Premium", 0.60, 438.0)]
+)
 def test_cluster_tier_fee(azure_plan, tier, hourly, monthly):
     line = _line(_cost(azure_plan, tier, f"tier-{tier.lower()}"), "cluster")
     assert line["sku"] == f"AKS {tier} tier"
@@ -81,8 +82,9 @@ def test_totals(azure_plan):
     assert free["floor"] == 344.23
     assert standard["floor"] == 417.23
     assert standard["expected"] == round(417.23 + 2681.29, 2)
-    assert standard["max"] == round(2 * 420.48 + 73 + 32.85 + 2.25 + 3.65 + 1.84 + 0.87 + 21.95 + 0.5 + 5362.58
-                                    + 91.54, 2)
+    assert standard["max"] == round(
+        2 * 420.48 + 73 + 32.85 + 2.25 + 3.65 + 1.84 + 0.87 + 21.95 + 0.5 + 5362.58 + 91.54, 2
+    )
     assert standard["floor"] - free["floor"] == 73.0
 
 

@@ -43,8 +43,9 @@ models:
   big: {source: hf://meta-llama/Llama-3.1-8B-Instruct, node_pool: a100, max_model_len: 8192,
         replicas: {min: 1, max: 2}}
 """
-PROD = STACK.replace("azure: {location: eastus, tier: Standard}",
-                     "environment: prod\nazure: {location: eastus, tier: Premium}")
+PROD = STACK.replace(
+    "azure: {location: eastus, tier: Standard}", "environment: prod\nazure: {location: eastus, tier: Premium}"
+)
 WITH_ZONE = STACK.replace("models:", f"gateway: {{dns_zone: {ZONE_ID}}}\nmodels:")
 
 
@@ -153,8 +154,7 @@ def test_without_dns_zone_a_zone_for_the_domain_is_created(dev):
     assert role["scope"] == f"{one(p, ZONE).name}-id"  # the created zone, not a guessed id
     assert role["roleDefinitionId"] == ROLE_IDS + "befefa01-2a29-4197-83a8-272ff33ce314"  # DNS Zone Contributor
     record = one(p, RECORD).inputs
-    assert (record["recordType"], record["relativeRecordSetName"], record["zoneName"]) == ("A", "@",
-                                                                                          "api.example.com")
+    assert (record["recordType"], record["relativeRecordSetName"], record["zoneName"]) == ("A", "@", "api.example.com")
     assert p.outputs["dns_records"] == COMPUTED  # with the zone's name_servers after up: delegate to them
 
 
@@ -166,17 +166,28 @@ def test_dns_zone_id_is_used_as_given(azure_plan):
     issuer = one(p, "kubernetes:cert-manager.io/v1:Issuer").inputs
     azure_dns = get(issuer, "spec.acme.solvers.0.dns01.azureDNS")
     assert (azure_dns["subscriptionID"], azure_dns["resourceGroupName"], azure_dns["hostedZoneName"]) == (
-        "1111", "dns-rg", "example.com")
+        "1111",
+        "dns-rg",
+        "example.com",
+    )
     record = one(p, RECORD).inputs
     assert (record["resourceGroupName"], record["zoneName"], record["relativeRecordSetName"]) == (
-        "dns-rg", "example.com", "api")
+        "dns-rg",
+        "example.com",
+        "api",
+    )
 
 
-@pytest.mark.parametrize("zone_id,message", [
-    ("example.com", "'example.com' is not an Azure DNS zone resource id"),
-    ("/subscriptions/1/resourceGroups/g/providers/Microsoft.Network/dnszones/other.org",
-     "the zone 'other.org' does not hold gateway.domain 'api.example.com'"),
-])
+@pytest.mark.parametrize(
+    "zone_id,message",
+    [
+        ("example.com", "'example.com' is not an Azure DNS zone resource id"),
+        (
+            "/subscriptions/1/resourceGroups/g/providers/Microsoft.Network/dnszones/other.org",
+            "the zone 'other.org' does not hold gateway.domain 'api.example.com'",
+        ),
+    ],
+)
 def test_bad_dns_zone_is_refused(write_stack, zone_id, message):
     path = write_stack(f"""
         extends: base.yaml
@@ -233,8 +244,9 @@ class _FakeApiServer(BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers["Content-Length"])
-        type(self).bodies.append({"auth": self.headers.get("Authorization"),
-                                  "body": json.loads(self.rfile.read(length))})
+        type(self).bodies.append(
+            {"auth": self.headers.get("Authorization"), "body": json.loads(self.rfile.read(length))}
+        )
         code = type(self).answers.pop(0) if type(self).answers else 200
         allowed = code == 200
         payload = json.dumps({"status": {"allowed": allowed}}).encode()
@@ -263,14 +275,29 @@ def api_server():
 def _kubeconfig(port: int, tmp_path: Path) -> str:
     """A kubeconfig whose user runs an exec plugin, as AKS's kubelogin one does."""
     plugin = tmp_path / "fake-kubelogin"
-    plugin.write_text("#!/bin/sh\necho '{\"kind\": \"ExecCredential\", \"status\": {\"token\": \"t0ken\"}}'\n")
+    plugin.write_text('#!/bin/sh\necho \'{"kind": "ExecCredential", "status": {"token": "t0ken"}}\'\n')
     plugin.chmod(0o755)
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "k", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
-        "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                                                  "command": str(plugin), "args": ["get-token"]}}}]})
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "c",
+            "clusters": [{"name": "k", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+            "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+            "users": [
+                {
+                    "name": "u",
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": str(plugin),
+                            "args": ["get-token"],
+                        }
+                    },
+                }
+            ],
+        }
+    )
 
 
 def test_poll_retries_403_until_the_grant_is_live(api_server, tmp_path):
@@ -278,14 +305,17 @@ def test_poll_retries_403_until_the_grant_is_live(api_server, tmp_path):
 
     _FakeApiServer.answers = [403, 403, 200]
     slept = []
-    attempts = wait_for_kubernetes_access(_kubeconfig(api_server.server_port, tmp_path), timeout=60, interval=15,
-                                          sleep=slept.append)
+    attempts = wait_for_kubernetes_access(
+        _kubeconfig(api_server.server_port, tmp_path), timeout=60, interval=15, sleep=slept.append
+    )
     assert attempts == 3
     assert slept == [15, 15]
     assert _FakeApiServer.bodies[0]["auth"] == "Bearer t0ken"
     assert _FakeApiServer.bodies[0]["body"]["kind"] == "SelfSubjectAccessReview"
-    assert _FakeApiServer.bodies[0]["body"]["spec"]["resourceAttributes"] == {"verb": "create",
-                                                                              "resource": "namespaces"}
+    assert _FakeApiServer.bodies[0]["body"]["spec"]["resourceAttributes"] == {
+        "verb": "create",
+        "resource": "namespaces",
+    }
 
 
 def test_poll_gives_up_after_its_bound(api_server, tmp_path):
@@ -294,8 +324,9 @@ def test_poll_gives_up_after_its_bound(api_server, tmp_path):
     _FakeApiServer.answers = [403] * 10
     slept = []
     with pytest.raises(NotGranted, match="after 45 s"):
-        wait_for_kubernetes_access(_kubeconfig(api_server.server_port, tmp_path), timeout=45, interval=15,
-                                   sleep=slept.append)
+        wait_for_kubernetes_access(
+            _kubeconfig(api_server.server_port, tmp_path), timeout=45, interval=15, sleep=slept.append
+        )
     assert len(_FakeApiServer.bodies) == 4  # 0, 15, 30, 45 s
     assert slept == [15, 15, 15]
 
@@ -413,8 +444,9 @@ def test_deployer_gets_blob_data_contributor(dev):
 
 def test_upgrades_only_in_the_weekly_window(dev):
     _, p = dev
-    configs = {s.inputs["configName"]: s.inputs for s in p.by_type("azure-native:containerservice:"
-                                                                    "MaintenanceConfiguration")}
+    configs = {
+        s.inputs["configName"]: s.inputs for s in p.by_type("azure-native:containerservice:MaintenanceConfiguration")
+    }
     assert set(configs) == {"aksManagedNodeOSUpgradeSchedule", "aksManagedAutoUpgradeSchedule"}
     for config in configs.values():
         window = config["maintenanceWindow"]
@@ -477,8 +509,10 @@ def test_prod_diagnostic_settings_and_monitoring_addon(prod, dev):
     assert [x["category"] for x in vault["logs"]] == ["AuditEvent"]
     assert blob["workspaceId"] == vault["workspaceId"] == f"{workspace.name}-id"
     addon = one(p, AKS).inputs["addonProfiles"]["omsagent"]
-    assert addon == {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": f"{workspace.name}-id",
-                                                 "useAADAuth": "true"}}
+    assert addon == {
+        "enabled": True,
+        "config": {"logAnalyticsWorkspaceResourceID": f"{workspace.name}-id", "useAADAuth": "true"},
+    }
     assert not dev[1].by_type(DIAG)
 
 
@@ -523,12 +557,14 @@ def test_preflight_treats_a_regional_pool_by_its_location(write_stack):
                 return {"value": [{"name": {"value": "standardNCadsH100v5Family"}, "limit": 80, "currentValue": 0}]}
             return super().get(path, params)
 
-    r = resolved(write_stack("""
+    r = resolved(
+        write_stack("""
         extends: base.yaml
         cloud: azure
         node_pools:
           h100: {accelerator: H100, max_nodes: 1}
-    """))
+    """)
+    )
     (check,) = preflight_azure.check(r, list(r.node_pools.values()), api=Api(), subscription="sub")
     assert check.machine_type == "Standard_NC40ads_H100_v5"
     assert check.offered is None and check.zones == ["eastus"]  # a regional-only size: no zone verdict

@@ -36,8 +36,9 @@ models:
   big: {source: hf://meta-llama/Llama-3.1-8B-Instruct, node_pool: a100, max_model_len: 8192,
          replicas: {min: 1, max: 3}}
 """
-PROD = EXAMPLE.replace("azure: {location: eastus, tier: Standard}",
-                       "environment: prod\nazure: {location: eastus, tier: Premium}")
+PROD = EXAMPLE.replace(
+    "azure: {location: eastus, tier: Standard}", "environment: prod\nazure: {location: eastus, tier: Premium}"
+)
 
 
 def _serving_rows() -> dict[str, list]:
@@ -47,8 +48,11 @@ def _serving_rows() -> dict[str, list]:
     for m in cat.machines:
         if not m.serving:
             continue
-        region = next(r for r in sorted(cat.prices) if m.machine_type in cat.prices[r].get("machines", {})
-                      and cat.zones_offering(r, m.accelerator))
+        region = next(
+            r
+            for r in sorted(cat.prices)
+            if m.machine_type in cat.prices[r].get("machines", {}) and cat.zones_offering(r, m.accelerator)
+        )
         by_region.setdefault(region, []).append(m)
     return by_region
 
@@ -59,7 +63,9 @@ ROWS = _serving_rows()
 def _rows_stack(region: str) -> str:
     pools = "\n".join(
         f"  r{i}: {{accelerator: {m.accelerator}, accelerators_per_node: {m.count}, max_nodes: 1,"
-        f" machine_type: {{azure: {m.machine_type}}}}}" for i, m in enumerate(ROWS[region]))
+        f" machine_type: {{azure: {m.machine_type}}}}}"
+        for i, m in enumerate(ROWS[region])
+    )
     return f"extends: base.yaml\ncloud: azure\nazure: {{location: {region}}}\nnode_pools:\n{pools}\n"
 
 
@@ -82,8 +88,11 @@ def test_every_serving_row_plans_its_vm_size_and_gpu_count(azure_plan, region):
     r, p = azure_plan(_rows_stack(region), f"rows-{region}")
     for i, m in enumerate(ROWS[region]):
         pool = r.node_pools[f"r{i}"]
-        assert (pool.machine_type, pool.accelerators_per_node, pool.accelerator) == (m.machine_type, m.count,
-                                                                                    m.accelerator)
+        assert (pool.machine_type, pool.accelerators_per_node, pool.accelerator) == (
+            m.machine_type,
+            m.count,
+            m.accelerator,
+        )
         step = one(p, POOL, f"llm-{r.environment}-r{i}")
         assert step.inputs["vmSize"] == m.machine_type
         assert step.inputs["agentPoolName"] == f"r{i}"
@@ -125,8 +134,11 @@ def test_autoscaling_disk_zones_and_version(example):
         pool = r.node_pools[name]
         inputs = one(p, POOL, f"llm-dev-{name}").inputs
         assert inputs["enableAutoScaling"] is True
-        assert (inputs["minCount"], inputs["maxCount"], inputs["count"]) == (pool.min_nodes, pool.max_nodes,
-                                                                              pool.min_nodes)
+        assert (inputs["minCount"], inputs["maxCount"], inputs["count"]) == (
+            pool.min_nodes,
+            pool.max_nodes,
+            pool.min_nodes,
+        )
         # The shipped catalog lists no zones for GPU sizes (zones.py): regional pools, never
         # AvailabilityZoneNotSupported; a refreshed catalog narrows them (test_azure_first_up.py).
         assert "availabilityZones" not in inputs
@@ -146,10 +158,12 @@ def test_cluster_security_and_networking(example):
     assert c["networkProfile"]["outboundType"] == "userAssignedNATGateway"
     assert c["disableLocalAccounts"] is True
     assert c["enableRBAC"] is True
-    assert c["aadProfile"] == {"managed": True, "enableAzureRBAC": True,
-                               "tenantID": "00000000-0000-0000-0000-000000000000"}
-    assert c["apiServerAccessProfile"] == {"enablePrivateCluster": False,
-                                           "authorizedIPRanges": ["203.0.113.0/24"]}
+    assert c["aadProfile"] == {
+        "managed": True,
+        "enableAzureRBAC": True,
+        "tenantID": "00000000-0000-0000-0000-000000000000",
+    }
+    assert c["apiServerAccessProfile"] == {"enablePrivateCluster": False, "authorizedIPRanges": ["203.0.113.0/24"]}
     assert c["identity"]["type"] == "UserAssigned"
     assert c["kubernetesVersion"] == "1.36"
     assert c["sku"] == {"name": "Base", "tier": "Standard"}
@@ -179,8 +193,10 @@ def test_control_plane_identity_manages_the_subnet(example):
 def test_deployer_is_cluster_admin_through_azure_rbac(example):
     _, p = example
     role = one(p, ROLE, "llm-dev-deployer-cluster-admin").inputs
-    assert role["roleDefinitionId"] == ("/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
-                                        "Microsoft.Authorization/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
+    assert role["roleDefinitionId"] == (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
+        "Microsoft.Authorization/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+    )
     assert role["scope"] == "llm-dev-id"
 
 
@@ -193,8 +209,7 @@ def test_network_has_nat_egress_and_no_default_outbound(example):
 
 
 def test_private_cluster(azure_plan):
-    _, p = azure_plan(EXAMPLE.replace('authorized_networks: ["203.0.113.0/24"]', "private_endpoint: true"),
-                      "dev")
+    _, p = azure_plan(EXAMPLE.replace('authorized_networks: ["203.0.113.0/24"]', "private_endpoint: true"), "dev")
     access = one(p, AKS).inputs["apiServerAccessProfile"]
     assert access == {"enablePrivateCluster": True, "privateDNSZone": "system"}
 
@@ -248,8 +263,10 @@ def test_customer_managed_key(azure_plan):
     _, p = azure_plan(EXAMPLE.replace("models:", f"buckets:\n  weights: {{kms_key: {key}}}\nmodels:"), "dev")
     a = one(p, ACCOUNT).inputs
     assert a["encryption"]["keySource"] == "Microsoft.Keyvault"
-    assert a["encryption"]["keyVaultProperties"] == {"keyVaultUri": "https://llm-vault.vault.azure.net/",
-                                                     "keyName": "weights"}  # no version: follows key rotation
+    assert a["encryption"]["keyVaultProperties"] == {
+        "keyVaultUri": "https://llm-vault.vault.azure.net/",
+        "keyName": "weights",
+    }  # no version: follows key rotation
     identity = {"encryptionUserAssignedIdentity": "llm-dev-weights-cmk-id"}
     assert a["encryption"]["encryptionIdentity"] == identity
     assert a["identity"]["type"] == "UserAssigned"
@@ -276,8 +293,13 @@ def test_issuer_is_the_clusters(monkeypatch):
         def new_resource(self, args):
             state = dict(args.inputs)
             if args.typ == AKS:
-                state.update(name="llm-t", oidcIssuerProfile={  # the wire name is issuerURL
-                    "enabled": True, "issuerURL": "https://eastus.oic.prod-aks.azure.com/t/c/"})
+                state.update(
+                    name="llm-t",
+                    oidcIssuerProfile={  # the wire name is issuerURL
+                        "enabled": True,
+                        "issuerURL": "https://eastus.oic.prod-aks.azure.com/t/c/",
+                    },
+                )
             if args.typ == FIC:
                 seen["issuer"] = args.inputs.get("issuer")
             return f"{args.name}-id", state
@@ -293,12 +315,29 @@ def test_issuer_is_the_clusters(monkeypatch):
         from llmcloud.components.azure.cluster import AksClusterArgs
         from llmcloud.components.azure.identity import AksWorkloadIdentity, AksWorkloadIdentityArgs
 
-        cluster = AksCluster("llm-t", AksClusterArgs(
-            resource_group_name="rg", location="eastus", subnet_id="s", tenant_id="t", subscription_id="sub",
-            deployer_object_id="o"))
-        identity = AksWorkloadIdentity("llm-t-serving", AksWorkloadIdentityArgs(
-            resource_group_name="rg", location="eastus", oidc_issuer_url=cluster.oidc_issuer_url,
-            subscription_id="sub", namespace="ns", service_account="sa", storage_account_ids=("acct",)))
+        cluster = AksCluster(
+            "llm-t",
+            AksClusterArgs(
+                resource_group_name="rg",
+                location="eastus",
+                subnet_id="s",
+                tenant_id="t",
+                subscription_id="sub",
+                deployer_object_id="o",
+            ),
+        )
+        identity = AksWorkloadIdentity(
+            "llm-t-serving",
+            AksWorkloadIdentityArgs(
+                resource_group_name="rg",
+                location="eastus",
+                oidc_issuer_url=cluster.oidc_issuer_url,
+                subscription_id="sub",
+                namespace="ns",
+                service_account="sa",
+                storage_account_ids=("acct",),
+            ),
+        )
         return identity.client_id
 
     program()
@@ -308,8 +347,10 @@ def test_issuer_is_the_clusters(monkeypatch):
 def test_blob_reader_role_on_the_storage_account(example):
     _, p = example
     role = one(p, ROLE, "llm-dev-serving-blob-reader-0").inputs
-    assert role["roleDefinitionId"] == ("/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
-                                        "Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")
+    assert role["roleDefinitionId"] == (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
+        "Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+    )
     assert role["scope"] == f"{one(p, ACCOUNT).name}-id"
     assert role["principalType"] == "ServicePrincipal"
     assert role["principalId"] == COMPUTED
@@ -350,8 +391,9 @@ def test_platform_contract():
         r = resolved(_example_path())
         platform = build_platform(r)
         result["pod_labels"] = platform.pod_labels
-        outputs = pulumi.Output.all(platform.service_account_annotations, platform.bucket_urls["weights"],
-                                    platform.kubeconfig)
+        outputs = pulumi.Output.all(
+            platform.service_account_annotations, platform.bucket_urls["weights"], platform.kubeconfig
+        )
         return outputs.apply(lambda a: result.update(annotations=a[0], url=a[1], kubeconfig=a[2]))
 
     program()
@@ -377,8 +419,9 @@ def test_kubeconfig_switches_kubelogin_to_azurecli():
     from llmcloud.components.engine.offline import _Answers
     from pulumi.runtime.mocks import MockCallArgs
 
-    answer, failures = _Answers().call(MockCallArgs(
-        token="azure-native:containerservice:listManagedClusterUserCredentials", args={}, provider=""))
+    answer, failures = _Answers().call(
+        MockCallArgs(token="azure-native:containerservice:listManagedClusterUserCredentials", args={}, provider="")
+    )
     assert failures == []
     config = yaml.safe_load(decode_kubeconfig(answer["kubeconfigs"][0]["value"]))
     exec_ = config["users"][0]["user"]["exec"]
@@ -417,8 +460,13 @@ def test_every_taggable_resource_has_the_stack_labels(stack, request):
     r, p = request.getfixturevalue(stack)
     taggable = [s for s in p.resources("azure-native:") if _taggable(s.type)]
     assert {s.type for s in taggable} >= {
-        RG, AKS, POOL, ACCOUNT, "azure-native:network:VirtualNetwork",
-        "azure-native:managedidentity:UserAssignedIdentity"}
+        RG,
+        AKS,
+        POOL,
+        ACCOUNT,
+        "azure-native:network:VirtualNetwork",
+        "azure-native:managedidentity:UserAssignedIdentity",
+    }
     if stack == "example":  # prod egresses through the cluster's load balancer: no NAT gateway
         assert {s.type for s in taggable} >= {"azure-native:network:NatGateway", "azure-native:network:PublicIPAddress"}
     for step in taggable:

@@ -55,8 +55,16 @@ class _Fake(BaseHTTPRequestHandler):
             return
         n = int(body.get("max_completion_tokens") or body.get("max_tokens") or 8)
         if not body.get("stream"):
-            self._send(200, {"id": "x", "object": "chat.completion", "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]})
+            self._send(
+                200,
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+                    ],
+                },
+            )
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -70,8 +78,15 @@ class _Fake(BaseHTTPRequestHandler):
 
         time.sleep(FIRST_TOKEN_DELAY)
         for _ in range(n):
-            event(json.dumps({"id": "x", "object": "chat.completion.chunk",
-                              "choices": [{"index": 0, "delta": {"content": " word"}, "finish_reason": None}]}))
+            event(
+                json.dumps(
+                    {
+                        "id": "x",
+                        "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": {"content": " word"}, "finish_reason": None}],
+                    }
+                )
+            )
             time.sleep(TOKEN_GAP)
         event("[DONE]")
         self.wfile.write(b"0\r\n\r\n")
@@ -89,8 +104,23 @@ def fake_server():
 
 def test_bench_measures_the_endpoint_and_keeps_the_key_secret(cli, fake_server, monkeypatch, tmp_path):
     monkeypatch.setenv("LLMCLOUD_API_KEY", KEY)
-    result = cli("bench", "stacks/dev.yaml", "--url", fake_server, "--concurrency", "2", "--requests", "8",
-                 "--input-tokens", "64", "--output-tokens", "16", "--timeout", "300", "--json")
+    result = cli(
+        "bench",
+        "stacks/dev.yaml",
+        "--url",
+        fake_server,
+        "--concurrency",
+        "2",
+        "--requests",
+        "8",
+        "--input-tokens",
+        "64",
+        "--output-tokens",
+        "16",
+        "--timeout",
+        "300",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     assert KEY not in result.stdout + result.stderr
     data = json.loads(result.stdout)

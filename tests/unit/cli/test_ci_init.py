@@ -26,8 +26,12 @@ def project(tmp_path, monkeypatch):
 
 
 def _schema_check(path: Path, schema: str) -> None:
-    proc = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -46,9 +50,20 @@ def test_zizmor_finds_nothing_in_the_github_workflow(cli, project):
     """The static security analyser for GitHub Actions, offline, at its most pedantic persona."""
     _github(cli, project, "--stack", "dev", "--stack", "prod", "--stack", "aws-example", "--stack", "azure-example")
     zizmor = BIN / "zizmor"
-    proc = subprocess.run([str(zizmor), "--offline", "--persona", "pedantic", "--format", "plain",
-                           str(project / ".github" / "workflows" / "llmcloud.yml")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            str(zizmor),
+            "--offline",
+            "--persona",
+            "pedantic",
+            "--format",
+            "plain",
+            str(project / ".github" / "workflows" / "llmcloud.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings" in proc.stdout + proc.stderr
 
@@ -103,8 +118,11 @@ def test_one_reaper_per_cloud_logged_in_to_its_cloud(cli, project):
     jobs = doc["jobs"]
     reapers = sorted(n for n in jobs if n.startswith("reap"))
     assert reapers == ["reap-aws", "reap-azure", "reap-gcp"]
-    login_action = {"gcp": "google-github-actions/auth@", "aws": "aws-actions/configure-aws-credentials@",
-                    "azure": "azure/login@"}
+    login_action = {
+        "gcp": "google-github-actions/auth@",
+        "aws": "aws-actions/configure-aws-credentials@",
+        "azure": "azure/login@",
+    }
     for cloud in ("gcp", "aws", "azure"):
         steps = _steps(jobs[f"reap-{cloud}"])
         logins = [s["uses"].split("@")[0] + "@" for s in steps if "OIDC" in s.get("name", "")]

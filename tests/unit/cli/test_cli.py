@@ -39,8 +39,11 @@ def test_preview_json_matches_contract_3(cli):
     plan = json.loads(result.stdout)  # stdout is JSON only
     assert {"stack", "cloud", "engine", "steps", "changeSummary", "cost", "policy"} <= set(plan)
     assert plan["stack"] == "dev-gcp" and plan["cloud"] == "gcp"
-    pool = next(s for s in plan["steps"] if s["newState"]["type"] == "gcp:container/nodePool:NodePool"
-                and s["urn"].endswith("llm-dev-l4"))
+    pool = next(
+        s
+        for s in plan["steps"]
+        if s["newState"]["type"] == "gcp:container/nodePool:NodePool" and s["urn"].endswith("llm-dev-l4")
+    )
     state = pool["newState"]
     assert state["custom"] is True and state["parent"].endswith("GkeAcceleratorNodePool::llm-dev-l4")
     assert state["inputs"]["nodeConfig"]["machineType"] == "g2-standard-4"
@@ -114,8 +117,7 @@ def test_missing_sdk_names_the_extra(cli, monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "pulumi_gcp" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pulumi_gcp" else real(name, *a))
     result = cli("preview", "dev", "--offline")
     assert result.exit_code == 4
     assert "pip install 'llmcloud[gcp]'" in result.stderr
@@ -141,16 +143,28 @@ def test_pulumi_cli_found_in_home_install(tmp_path, monkeypatch):
     assert pulumi_cli() == str(exe)
 
 
-@pytest.mark.parametrize(("args", "code"), [(["preview", "dev", "--offline", "--json", "--budget", "1"], 3),
-                                            (["preview", "dev", "--offline", "--json"], 0),
-                                            (["validate", "nosuchstack"], 2), (["--no-such-option"], 2)])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["preview", "dev", "--offline", "--json", "--budget", "1"], 3),
+        (["preview", "dev", "--offline", "--json"], 0),
+        (["validate", "nosuchstack"], 2),
+        (["--no-such-option"], 2),
+    ],
+)
 def test_console_script_exit_codes(args, code):
     """The real entry point (main), which leaves with os._exit after Pulumi work: codes and output intact."""
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "llmcloud.cli.main", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmcloud.cli.main", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == code, proc.stderr
     if "--json" in args:
         assert json.loads(proc.stdout)["stack"] == "dev-gcp"  # complete JSON: flushed before leaving
@@ -171,8 +185,9 @@ models:
     assert "not checked for fit (not in the catalog's models.yaml): mine" in plain.stderr
 
 
-@pytest.mark.parametrize(("stack", "expected"), [("aws-example", "ami=AL2023_x86_64_NVIDIA"),
-                                                 ("azure-example", "priority=Spot")])
+@pytest.mark.parametrize(
+    ("stack", "expected"), [("aws-example", "ami=AL2023_x86_64_NVIDIA"), ("azure-example", "priority=Spot")]
+)
 def test_preview_tree_shows_key_settings_on_every_cloud(cli, stack, expected):
     result = cli("preview", f"stacks/{stack}.yaml", "--offline")
     assert result.exit_code == 0, result.stderr

@@ -42,8 +42,13 @@ def test_a_small_budget_still_blocks(cli, in_repo):
 
 
 def test_leftovers_strict_without_credentials_exits_4(cli, in_repo, monkeypatch):
-    for var in ("GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS",
-                "CLOUDSDK_AUTH_ACCESS_TOKEN", "GCE_METADATA_HOST"):
+    for var in (
+        "GOOGLE_OAUTH_ACCESS_TOKEN",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_CREDENTIALS",
+        "CLOUDSDK_AUTH_ACCESS_TOKEN",
+        "GCE_METADATA_HOST",
+    ):
         monkeypatch.delenv(var, raising=False)
     assert cli("leftovers", "dev").exit_code == 0
     strict = cli("leftovers", "dev", "--strict")
@@ -68,8 +73,10 @@ def test_destroy_without_a_terminal_writes_no_state_before_refusing(cli, fake_pu
 def test_json_never_holds_nan_or_infinity():
     from llmcloud.cli.common import _finite
 
-    assert json.dumps(_finite({"a": float("inf"), "b": [float("nan"), 1.5]}), allow_nan=False) == \
-        '{"a": null, "b": [null, 1.5]}'
+    assert (
+        json.dumps(_finite({"a": float("inf"), "b": [float("nan"), 1.5]}), allow_nan=False)
+        == '{"a": null, "b": [null, 1.5]}'
+    )
 
 
 # ---- item 6: first run
@@ -119,7 +126,7 @@ def test_preview_fits_80_columns(cli, in_repo, monkeypatch):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert max(len(ln.rstrip()) for ln in lines) <= 80
-    table = lines[lines.index(next(ln for ln in lines if ln.startswith("Monthly cost"))):]
+    table = lines[lines.index(next(ln for ln in lines if ln.startswith("Monthly cost"))) :]
     # numbers and SKUs are never cut in the middle: each price and SKU appears whole on one line
     assert any("g2-standard-4 (spot)" in ln for ln in table)
     assert any("$0.3973/node-hour" in ln for ln in table)
@@ -128,9 +135,18 @@ def test_preview_fits_80_columns(cli, in_repo, monkeypatch):
 def test_compare_keeps_square_brackets(cli, in_repo, monkeypatch):
     import llmcloud.components.cost.compare as compare
 
-    monkeypatch.setattr(compare, "compare", lambda stack: [
-        {"cloud": "aws", "cost": None, "notes": ["see [docs]"],
-         "error": "the aws SDK (pulumi-aws) is not installed: pip install 'llmcloud[aws]'"}])
+    monkeypatch.setattr(
+        compare,
+        "compare",
+        lambda stack: [
+            {
+                "cloud": "aws",
+                "cost": None,
+                "notes": ["see [docs]"],
+                "error": "the aws SDK (pulumi-aws) is not installed: pip install 'llmcloud[aws]'",
+            }
+        ],
+    )
     result = cli("cost", "dev", "--compare")
     assert "pip install 'llmcloud[aws]'" in result.stdout, result.stdout
     assert "see [docs]" in result.stdout
@@ -139,27 +155,33 @@ def test_compare_keeps_square_brackets(cli, in_repo, monkeypatch):
 # ---- size on hostile input (no traceback, exit 2)
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (["meta-llama/Llama-3.1-8B-Instruct", "--cloud", "AWS"], "did you mean aws?"),
-    (["meta-llama/Llama-3.1-8B-Instruct", "--cloud", "gcpp"], "did you mean gcp?"),
-    (["meta-llama/Llama-3.1-8B-Instruct", "-q", "awq4"], "did you mean awq?"),
-    (["meta-llama/Llama-3.1-8B-Instruct", "--concurrency", "0"], "out of range"),
-    (["/dev/zero"], "not a regular file"),
-])
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["meta-llama/Llama-3.1-8B-Instruct", "--cloud", "AWS"], "did you mean aws?"),
+        (["meta-llama/Llama-3.1-8B-Instruct", "--cloud", "gcpp"], "did you mean gcp?"),
+        (["meta-llama/Llama-3.1-8B-Instruct", "-q", "awq4"], "did you mean awq?"),
+        (["meta-llama/Llama-3.1-8B-Instruct", "--concurrency", "0"], "out of range"),
+        (["/dev/zero"], "not a regular file"),
+    ],
+)
 def test_size_refuses_bad_options(cli, args, fragment):
     result = cli("size", *args)
     assert result.exit_code == 2, result.output
     assert fragment in result.stderr
 
 
-@pytest.mark.parametrize(("content", "fragment"), [
-    ("[]", "a config.json is a JSON object"),
-    ('{"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 0}', "num_attention_heads is '0'"),
-    ('{"hidden_size": 1e400, "num_hidden_layers": 32, "num_attention_heads": 32}', "hidden_size is 'inf'"),
-    ('{"hidden_size": true, "num_hidden_layers": 32, "num_attention_heads": 32}', "hidden_size is 'True'"),
-    ('{"text_config": 5, "hidden_size": 64}', "missing num_hidden_layers"),
-    ("{not json", "cannot read a config.json"),
-])
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[]", "a config.json is a JSON object"),
+        ('{"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 0}', "num_attention_heads is '0'"),
+        ('{"hidden_size": 1e400, "num_hidden_layers": 32, "num_attention_heads": 32}', "hidden_size is 'inf'"),
+        ('{"hidden_size": true, "num_hidden_layers": 32, "num_attention_heads": 32}', "hidden_size is 'True'"),
+        ('{"text_config": 5, "hidden_size": 64}', "missing num_hidden_layers"),
+        ("{not json", "cannot read a config.json"),
+    ],
+)
 def test_size_refuses_bad_configs(cli, tmp_path, content, fragment):
     path = tmp_path / "config.json"
     path.write_text(content)
@@ -196,8 +218,9 @@ def _fake_tools(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def _run_setup(venv: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(cache), "LLMCLOUD_VENV": str(venv), "LLMCLOUD_CACHE": str(cache)}
-    return subprocess.run([str(REPO / "scripts" / "test"), *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [str(REPO / "scripts" / "test"), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_setup_installs_with_constraints_through_uv_then_reuses(tmp_path):
@@ -219,8 +242,11 @@ def test_setup_installs_with_constraints_through_uv_then_reuses(tmp_path):
 
 
 def test_constraints_pin_what_pip_backtracked_over():
-    pins = dict(ln.split("==", 1) for ln in (REPO / "constraints.txt").read_text().splitlines()
-                if "==" in ln and not ln.startswith("#"))
+    pins = dict(
+        ln.split("==", 1)
+        for ln in (REPO / "constraints.txt").read_text().splitlines()
+        if "==" in ln and not ln.startswith("#")
+    )
     for name in ("boto3", "botocore", "aiobotocore", "s3fs", "pulumi", "pydantic"):
         assert name in pins, name
 
@@ -240,6 +266,12 @@ def test_closed_stdout_is_no_traceback(shell):
     import sys
 
     exe = shutil.which("llmcloud") or str(Path(sys.executable).parent / "llmcloud")
-    result = subprocess.run(["bash", "-c", shell.replace("llmcloud", exe, 1)], capture_output=True, text=True,
-                            timeout=60, cwd=REPO, check=False)
+    result = subprocess.run(
+        ["bash", "-c", shell.replace("llmcloud", exe, 1)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
     assert "Traceback" not in result.stderr, result.stderr

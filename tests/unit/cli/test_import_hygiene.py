@@ -26,18 +26,32 @@ sys.stderr.write("LOADED=" + json.dumps(heavy) + "\\n")
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["validate", "dev"], ["validate", "prod", "--json"],
-                                  ["schema"], ["validate", "dev", "--cloud", "aws"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["validate", "dev"],
+        ["validate", "prod", "--json"],
+        ["schema"],
+        ["validate", "dev", "--cloud", "aws"],
+    ],
+)
 def test_no_pulumi_or_cloud_sdk_loaded(args):
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("LOADED="))
     assert json.loads(line.removeprefix("LOADED=")) == []
 
 
 def test_offline_preview_loads_only_the_chosen_cloud():
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(["preview", "dev", "--offline", "--json"])],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(["preview", "dev", "--offline", "--json"])],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("LOADED="))
     loaded = json.loads(line.removeprefix("LOADED="))
     assert "pulumi_gcp" in loaded

@@ -39,8 +39,12 @@ def test_schema_accelerators_come_from_the_catalogs():
 
 def test_taint_format_round_trips():
     t = Taint.parse("aws.amazon.com/neuron=present:NoSchedule")
-    assert (t.key, t.value, t.effect, t.provider_effect) == ("aws.amazon.com/neuron", "present", "NoSchedule",
-                                                            "NO_SCHEDULE")
+    assert (t.key, t.value, t.effect, t.provider_effect) == (
+        "aws.amazon.com/neuron",
+        "present",
+        "NoSchedule",
+        "NO_SCHEDULE",
+    )
     assert str(t) == "aws.amazon.com/neuron=present:NoSchedule"
     assert t.toleration() == {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"}
     with pytest.raises(ValueError, match="is not key=value"):
@@ -51,5 +55,4 @@ def test_pools_carry_the_rows_facts():
     r = resolved("stacks/dev.yaml")
     pool = r.node_pools["l4"]
     acc = catalog.load("gcp").accelerators["L4"]
-    assert (pool.vendor, pool.taint, pool.image_family, pool.device_plugin) == (
-        "nvidia", acc.taint, "gpu", "nvidia")
+    assert (pool.vendor, pool.taint, pool.image_family, pool.device_plugin) == ("nvidia", acc.taint, "gpu", "nvidia")

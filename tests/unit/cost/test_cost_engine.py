@@ -37,7 +37,9 @@ def test_catalog_holds_the_prices_these_cases_use():
 def test_every_kind_of_priced_gcp_resource(write_stack):
     """Spot multi-GPU pool scaled to zero, N1 + attached T4s, a TPU slice, system pool, regional fee,
     NAT, storage and egress: each line and the totals by hand."""
-    r = resolved(write_stack("""
+    r = resolved(
+        write_stack(
+            """
 extends: base.yaml
 environment: prod
 cluster: {regional: true}
@@ -52,7 +54,10 @@ models:
     max_model_len: 4096
     replicas: {min: 3, max: 4}
 usage: {stored_gb: 500, nat_gb_month: 100, egress_gb_month: 20}
-""", name="prod"))
+""",
+            name="prod",
+        )
+    )
     cost = cost_for(plan(r.file), r)
     l4 = line(cost, "node_pools.l4x2")
     # three replicas of tensor_parallel 1 fit two per 2-GPU node: 2 nodes expected
@@ -104,8 +109,9 @@ def test_offline_and_recorded_pulumi_preview_give_the_same_numbers():
     real = Plan.from_preview_json(recorded, stack="dev-gcp", environment="dev", cloud="gcp")
     real_cost = cost_for(real, r)
     assert real_cost["monthly"] == offline_cost["monthly"]
-    assert [(ln["resource"], ln["sku"], ln["monthly"]) for ln in real_cost["lines"]] == \
-        [(ln["resource"], ln["sku"], ln["monthly"]) for ln in offline_cost["lines"]]
+    assert [(ln["resource"], ln["sku"], ln["monthly"]) for ln in real_cost["lines"]] == [
+        (ln["resource"], ln["sku"], ln["monthly"]) for ln in offline_cost["lines"]
+    ]
     bucket = next(s for s in real.steps if s.type == "gcp:storage/bucket:Bucket")
     assert bucket.inputs["labels"] == "[secret]" and bucket.inputs["selfLink"] == "<computed>"
 
@@ -131,27 +137,37 @@ def _brute_force(facts, quantization, length, seqs, cloud, region, spot):
     for m in cat.machines:
         if not m.serving or m.accelerator not in offered or (spot and not m.spot):
             continue
-        if quantization and (cat.accelerators[m.accelerator].kind != "gpu" or
-                             (quantization == "fp8" and m.accelerator == "T4")):
+        if quantization and (
+            cat.accelerators[m.accelerator].kind != "gpu" or (quantization == "fp8" and m.accelerator == "T4")
+        ):
             continue
         price = cat.machine_price(region, m)
         if price is None or (spot and price.spot is None):
             continue
-        f = fit(facts, accelerator_memory_gib=cat.accelerator_memory(m), accelerators=m.count,
-                quantization=quantization, max_model_len=length, sequences=seqs)
+        f = fit(
+            facts,
+            accelerator_memory_gib=cat.accelerator_memory(m),
+            accelerators=m.count,
+            quantization=quantization,
+            max_model_len=length,
+            sequences=seqs,
+        )
         if f.needed_gib <= f.usable_gib:
             candidate = (price.hourly(spot), m.count, m.machine_type)
             best = min(best, candidate) if best else candidate
     return best
 
 
-@pytest.mark.parametrize(("model", "quantization", "length", "seqs", "spot"), [
-    ("meta-llama/Llama-3.1-8B-Instruct", None, 8192, 1, False),
-    ("meta-llama/Llama-3.1-8B-Instruct", None, 32768, 16, True),
-    ("meta-llama/Llama-3.3-70B-Instruct", "fp8", 8192, 4, False),
-    ("meta-llama/Llama-3.3-70B-Instruct", None, 16384, 1, False),
-    ("Qwen/Qwen2.5-0.5B-Instruct", "awq", 4096, 1, True),
-])
+@pytest.mark.parametrize(
+    ("model", "quantization", "length", "seqs", "spot"),
+    [
+        ("meta-llama/Llama-3.1-8B-Instruct", None, 8192, 1, False),
+        ("meta-llama/Llama-3.1-8B-Instruct", None, 32768, 16, True),
+        ("meta-llama/Llama-3.3-70B-Instruct", "fp8", 8192, 4, False),
+        ("meta-llama/Llama-3.3-70B-Instruct", None, 16384, 1, False),
+        ("Qwen/Qwen2.5-0.5B-Instruct", "awq", 4096, 1, True),
+    ],
+)
 @pytest.mark.parametrize(("cloud", "region"), [("gcp", "us-central1"), ("aws", "us-east-1"), ("azure", "eastus")])
 def test_sizing_picks_the_cheapest_fitting_machine(model, quantization, length, seqs, spot, cloud, region):
     facts = facts_for(f"hf://{model}")
@@ -193,8 +209,10 @@ models:
 """)
     result = cli("validate", file)
     assert result.exit_code == 2
-    assert "node_pools.gpu.accelerator: auto needs models to size the pool for (models llmcloud cannot size: mine)" \
+    assert (
+        "node_pools.gpu.accelerator: auto needs models to size the pool for (models llmcloud cannot size: mine)"
         in result.stderr
+    )
 
 
 def test_size_command_ranks_across_clouds(cli):
@@ -207,9 +225,20 @@ def test_size_command_ranks_across_clouds(cli):
 
 def test_size_from_a_local_config_json(cli, tmp_path):
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32,
-                                  "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256,
-                                  "max_position_embeddings": 131072, "torch_dtype": "bfloat16"}))
+    config.write_text(
+        json.dumps(
+            {
+                "hidden_size": 4096,
+                "num_hidden_layers": 32,
+                "num_attention_heads": 32,
+                "num_key_value_heads": 8,
+                "intermediate_size": 14336,
+                "vocab_size": 128256,
+                "max_position_embeddings": 131072,
+                "torch_dtype": "bfloat16",
+            }
+        )
+    )
     data = json.loads(cli("size", str(config), "--json", "--cloud", "gcp").stdout)
     assert data["params_b"] == pytest.approx(8.03, abs=0.05)  # the Llama-3.1-8B shapes
     unknown = cli("size", "nobody/nothing-7b")
@@ -255,13 +284,19 @@ def test_cost_per_million_tokens_comes_from_the_workload_estimate():
     cost = cost_for(plan(r.file), r)
     (m,) = cost["models"]
     # No workload in dev.yaml: 1000 in / 200 out, as many in flight as the L4's KV cache holds.
-    expected = E.estimate(facts_for("hf://meta-llama/Llama-3.1-8B-Instruct"), "L4", 1, None,
-                          E.Workload(1000, 200, E.engine_constants().max_num_seqs))
+    expected = E.estimate(
+        facts_for("hf://meta-llama/Llama-3.1-8B-Instruct"),
+        "L4",
+        1,
+        None,
+        E.Workload(1000, 200, E.engine_constants().max_num_seqs),
+    )
     assert m["estimate"] is True and m["concurrency"] == expected.max_concurrency < 32  # not the old fixed 32
     assert m["tokens_per_second"] == pytest.approx(expected.output_tokens_per_second, rel=0.01)
     hourly = line(cost, "node_pools.l4")["unit_price"]
     assert m["usd_per_million_output_tokens"] == pytest.approx(
-        hourly / (expected.output_tokens_per_second * 3600) * 1e6, rel=0.01)
+        hourly / (expected.output_tokens_per_second * 3600) * 1e6, rel=0.01
+    )
 
 
 def test_workload_sets_replicas_needed_and_flags_a_missed_latency_target(write_stack):

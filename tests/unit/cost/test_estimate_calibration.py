@@ -68,19 +68,38 @@ def test_more_bandwidth_and_fp8_are_faster():
 
 
 def test_estimate_cli_json_and_errors(cli):
-    result = cli("estimate", "meta-llama/Llama-3.1-8B-Instruct", "--accelerator", "L4", "--input-tokens", "1000",
-                 "--output-tokens", "200", "--concurrency", "8", "--json")
+    result = cli(
+        "estimate",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--accelerator",
+        "L4",
+        "--input-tokens",
+        "1000",
+        "--output-tokens",
+        "200",
+        "--concurrency",
+        "8",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    for key in ("output_tokens_per_second", "total_tokens_per_second", "ttft_ms", "tpot_ms", "max_concurrency",
-                "machines"):
+    for key in (
+        "output_tokens_per_second",
+        "total_tokens_per_second",
+        "ttft_ms",
+        "tpot_ms",
+        "max_concurrency",
+        "machines",
+    ):
         assert key in data
     assert data["machines"] and {"cloud", "machine_type", "usd_per_hour", "usd_per_million_output_tokens"} <= set(
-        data["machines"][0])
+        data["machines"][0]
+    )
     assert {m["cloud"] for m in data["machines"]} >= {"gcp", "aws"}
     first = data["machines"][0]
     assert first["usd_per_million_output_tokens"] == pytest.approx(
-        first["usd_per_hour"] / (data["output_tokens_per_second"] * 3600) * 1e6, rel=0.01)
+        first["usd_per_hour"] / (data["output_tokens_per_second"] * 3600) * 1e6, rel=0.01
+    )
     for args, needle in (
         (["--concurrency", "4", "--ttft-ms", "100"], "not both"),
         ([], "give --concurrency"),
@@ -88,9 +107,28 @@ def test_estimate_cli_json_and_errors(cli):
         (["--ttft-ms", "nan"], "--ttft-ms must be"),
         (["--concurrency", "1", "-q", "awq4"], "unknown quantization 'awq4'"),
     ):
-        bad = cli("estimate", "meta-llama/Llama-3.1-8B-Instruct", "-a", "L4", "--input-tokens", "10",
-                  "--output-tokens", "10", *args)
+        bad = cli(
+            "estimate",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "-a",
+            "L4",
+            "--input-tokens",
+            "10",
+            "--output-tokens",
+            "10",
+            *args,
+        )
         assert bad.exit_code == 2 and needle in bad.stderr, (args, bad.stderr)
-    too_big = cli("estimate", "meta-llama/Llama-3.1-405B-Instruct", "-a", "L4", "--input-tokens", "10",
-                  "--output-tokens", "10", "--concurrency", "1")
+    too_big = cli(
+        "estimate",
+        "meta-llama/Llama-3.1-405B-Instruct",
+        "-a",
+        "L4",
+        "--input-tokens",
+        "10",
+        "--output-tokens",
+        "10",
+        "--concurrency",
+        "1",
+    )
     assert too_big.exit_code == 2 and "does not fit" in too_big.stderr

@@ -146,8 +146,10 @@ def test_azure_follows_next_page_link_and_filters_server_side(server):
     eastus = [r for r in server.requests if "eastus%27" in r]
     assert len(eastus) == 2 and "$skip=100" in eastus[1]
     first = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(eastus[0]).query))["$filter"]
-    assert first.startswith("serviceName eq 'Virtual Machines' and priceType eq 'Consumption' "
-                            "and armRegionName eq 'eastus' and (armSkuName eq ")
+    assert first.startswith(
+        "serviceName eq 'Virtual Machines' and priceType eq 'Consumption' "
+        "and armRegionName eq 'eastus' and (armSkuName eq "
+    )
     assert "armSkuName eq 'Standard_NC24ads_A100_v4'" in first and "armSkuName eq 'Standard_D4s_v5'" in first
     assert len(server.requests) == 2 + 7  # eastus: 2 pages; 7 other regions: 1 empty page each
 
@@ -163,10 +165,14 @@ def test_azure_changes_warnings_and_x3_check(server):
     }
     # NV36ads: 11.0 is 3.4x the shipped 3.2 (a placeholder?): warned, and its shipped spot is kept
     assert price(result, "eastus", "Standard_NV36ads_A10_v5") == [11.0, 0.8]
-    assert ("prices.eastus.machines.Standard_NV36ads_A10_v5: on-demand 11.0 is more than x3 away from 3.2 "
-            "(a discounted or placeholder SKU?)") in result.warnings
-    assert any(w.startswith("no spot price in the API, shipped spot kept (1): Standard_NV36ads_A10_v5 in eastus")
-               for w in result.warnings)
+    assert (
+        "prices.eastus.machines.Standard_NV36ads_A10_v5: on-demand 11.0 is more than x3 away from 3.2 "
+        "(a discounted or placeholder SKU?)"
+    ) in result.warnings
+    assert any(
+        w.startswith("no spot price in the API, shipped spot kept (1): Standard_NV36ads_A10_v5 in eastus")
+        for w in result.warnings
+    )
     gaps = next(w for w in result.warnings if w.startswith("not found in the API"))
     assert "Standard_NC4as_T4_v3 in eastus" in gaps and "Standard_D2s_v5 in swedencentral" in gaps
     assert result.refreshed == 4
@@ -188,9 +194,11 @@ def test_aws_streams_the_csv_offer_files_and_keeps_spot(server):
     assert [(c.name, c.old, c.new) for c in result.changes] == [("m6i.large", 0.096, 0.097)]
     assert any("spot prices kept from the shipped catalog" in n for n in result.notes)
     # only the catalog's regions are downloaded, as CSV; sa-east-1 is in the index but not in the catalog
-    assert server.requests == ["/offers/v1.0/aws/AmazonEC2/current/region_index.json",
-                               "/offers/v1.0/aws/AmazonEC2/20260728193909/eu-west-1/index.csv",
-                               "/offers/v1.0/aws/AmazonEC2/20260728193909/us-east-1/index.csv"]
+    assert server.requests == [
+        "/offers/v1.0/aws/AmazonEC2/current/region_index.json",
+        "/offers/v1.0/aws/AmazonEC2/20260728193909/eu-west-1/index.csv",
+        "/offers/v1.0/aws/AmazonEC2/20260728193909/us-east-1/index.csv",
+    ]
 
 
 def test_aws_json_offer_file_gives_the_same_prices(server):
@@ -204,13 +212,23 @@ def test_aws_json_offer_file_gives_the_same_prices(server):
 
 
 def test_aws_list_price_filter():
-    linux = {"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA", "capacitystatus": "Used",
-             "licenseModel": "No License required"}
+    linux = {
+        "operatingSystem": "Linux",
+        "tenancy": "Shared",
+        "preInstalledSw": "NA",
+        "capacitystatus": "Used",
+        "licenseModel": "No License required",
+    }
     assert aws_refresh.is_list_price(linux)
     assert aws_refresh.is_list_price({**linux, "marketoption": "OnDemand"})
-    for key, value in [("operatingSystem", "Windows"), ("tenancy", "Dedicated"), ("preInstalledSw", "SQL Web"),
-                       ("capacitystatus", "AllocatedCapacityReservation"), ("licenseModel", "Bring your own license"),
-                       ("marketoption", "CapacityBlock")]:
+    for key, value in [
+        ("operatingSystem", "Windows"),
+        ("tenancy", "Dedicated"),
+        ("preInstalledSw", "SQL Web"),
+        ("capacitystatus", "AllocatedCapacityReservation"),
+        ("licenseModel", "Bring your own license"),
+        ("marketoption", "CapacityBlock"),
+    ]:
         assert not aws_refresh.is_list_price({**linux, key: value}), key
 
 
@@ -252,8 +270,10 @@ def test_gcp_paginates_with_the_key_and_flags_x3(server, gcp_key):
     assert "pageToken" not in first and second["pageToken"] == "CAESBgoEMTAwMA"
     # "Nvidia Tesla T4 GPU running in Virginia" at 1.50 vs the shipped 0.37 (4.05x)
     assert price(result, "us-east4", "T4", "accelerators") == [1.5, 0.1644]
-    assert ("prices.us-east4.accelerators.T4: on-demand 1.5 is more than x3 away from 0.37 "
-            "(a discounted or placeholder SKU?)") in result.warnings
+    assert (
+        "prices.us-east4.accelerators.T4: on-demand 1.5 is more than x3 away from 0.37 "
+        "(a discounted or placeholder SKU?)"
+    ) in result.warnings
 
 
 def test_gcp_local_ssd_is_added_per_gib_month(server, gcp_key):
@@ -270,13 +290,15 @@ def test_gcp_sku_descriptions():
         return gcp_refresh.parse_part({"description": description, "category": {"usageType": usage}})
 
     assert part("G2 Instance Core running in Americas") == gcp_refresh.Part("core", "G2", False)
-    assert part("Spot Preemptible N1 Predefined Instance Ram running in Paris", "Preemptible") == \
-        gcp_refresh.Part("ram", "N1 Predefined", True)
+    assert part("Spot Preemptible N1 Predefined Instance Ram running in Paris", "Preemptible") == gcp_refresh.Part(
+        "ram", "N1 Predefined", True
+    )
     assert part("Nvidia H100 80GB Mega GPU running in Americas") == gcp_refresh.Part("gpu", "H100-Mega", False)
     assert part("H200 141GB GPU running in Belgium") == gcp_refresh.Part("gpu", "H200", False)
     assert part("A4 Nvidia B200 (1 gpu slice) running in Netherlands") == gcp_refresh.Part("gpu", "B200", False)
-    assert part("TpuV6e attached to Spot Preemptible VMs running in Americas", "Preemptible") == \
-        gcp_refresh.Part("tpu", "TPU-v6e", True)
+    assert part("TpuV6e attached to Spot Preemptible VMs running in Americas", "Preemptible") == gcp_refresh.Part(
+        "tpu", "TPU-v6e", True
+    )
     assert part("Commitment v1: G2 Cpu in Americas for 1 Year", "Commit1Yr") is None
     assert part("G2 Custom Instance Core running in Americas") is None
     assert part("Reserved Nvidia H100 80GB Mega GPU in Americas") is None
@@ -312,8 +334,9 @@ def test_http_gives_up_with_one_line_and_masks_the_key(server):
     server.route = gcp_route
     with pytest.raises(FetchError) as info:
         FAST.json(f"{server.url}/v1/services/6F81-5844-456A/skus?key=wrong-secret&pageSize=5000")
-    assert str(info.value) == (f"{server.url}/v1/services/6F81-5844-456A/skus?key=***&pageSize=5000: "
-                               "HTTP 403 Forbidden")
+    assert str(info.value) == (
+        f"{server.url}/v1/services/6F81-5844-456A/skus?key=***&pageSize=5000: HTTP 403 Forbidden"
+    )
     assert len(server.requests) == 1  # 403 is not retried
 
 
@@ -365,8 +388,15 @@ def test_cli_refresh_writes_to_out_and_prints_json(cli, server, tmp_path, monkey
     azure = report["clouds"]["azure"]
     assert azure["file"] == str(tmp_path / "out" / "azure.yaml")
     assert azure["as_of"] == dt.date.today().isoformat()
-    assert {"region": "eastus", "section": "machines", "name": "Standard_NC24ads_A100_v4", "price": "spot",
-            "old": 0.4444, "new": 0.5012, "delta_pct": 12.8} in azure["changes"]
+    assert {
+        "region": "eastus",
+        "section": "machines",
+        "name": "Standard_NC24ads_A100_v4",
+        "price": "spot",
+        "old": 0.4444,
+        "new": 0.5012,
+        "delta_pct": 12.8,
+    } in azure["changes"]
     assert any("x3" in w for w in azure["warnings"])
     monkeypatch.setenv("LLMCLOUD_CATALOG_DIR", str(tmp_path / "out"))
     assert catalog.load("azure").as_of == dt.date.today().isoformat()
@@ -380,11 +410,22 @@ def test_cli_refresh_prints_a_change_table_and_warnings(cli, server, tmp_path, m
     assert result.exit_code == 0, result.stderr
     row = next(ln for ln in result.stdout.splitlines() if "Standard_NV36ads_A10_v5" in ln)
     assert [cell.strip() for cell in row.split("│")[1:-1]] == [
-        "azure", "eastus", "Standard_NV36ads_A10_v5", "on-demand", "3.2", "11", "+243.8"]
-    assert f"azure: 4 prices read, 3 changed, 128 kept from the shipped catalog -> {tmp_path / 'out'}/azure.yaml" \
+        "azure",
+        "eastus",
+        "Standard_NV36ads_A10_v5",
+        "on-demand",
+        "3.2",
+        "11",
+        "+243.8",
+    ]
+    assert (
+        f"azure: 4 prices read, 3 changed, 128 kept from the shipped catalog -> {tmp_path / 'out'}/azure.yaml"
         in result.stdout
-    assert "warning: azure: prices.eastus.machines.Standard_NV36ads_A10_v5: on-demand 11.0 is more than x3" \
+    )
+    assert (
+        "warning: azure: prices.eastus.machines.Standard_NV36ads_A10_v5: on-demand 11.0 is more than x3"
         in result.stderr
+    )
 
 
 def test_cli_default_out_is_under_home(cli, server, tmp_path, monkeypatch):
@@ -400,8 +441,9 @@ def test_cli_missing_gcp_key_exits_4(cli, monkeypatch):
     monkeypatch.delenv("LLMCLOUD_GCP_API_KEY", raising=False)
     result = cli("prices", "refresh", "--cloud", "gcp")
     assert result.exit_code == 4
-    assert result.stderr.strip() == ("error: the GCP Cloud Billing Catalog API needs an API key: set GOOGLE_API_KEY "
-                                     "or LLMCLOUD_GCP_API_KEY")
+    assert result.stderr.strip() == (
+        "error: the GCP Cloud Billing Catalog API needs an API key: set GOOGLE_API_KEY or LLMCLOUD_GCP_API_KEY"
+    )
     result = cli("prices", "refresh")
     assert result.exit_code == 4 and "--cloud aws --cloud azure" in result.stderr
 

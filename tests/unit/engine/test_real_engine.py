@@ -20,34 +20,65 @@ BUCKET_COMPONENT = "urn:pulumi:dev-gcp::llmcloud::llmcloud:gcp:GcsWeightsBucket:
 BUCKET = "urn:pulumi:dev-gcp::llmcloud::llmcloud:gcp:GcsWeightsBucket$gcp:storage/bucket:Bucket::llm-dev-weights"
 CLUSTER_COMPONENT = "urn:pulumi:dev-gcp::llmcloud::llmcloud:gcp:GkeCluster::llm-dev"
 CLUSTER = "urn:pulumi:dev-gcp::llmcloud::llmcloud:gcp:GkeCluster$gcp:container/cluster:Cluster::llm-dev"
-POOL = ("urn:pulumi:dev-gcp::llmcloud::llmcloud:gcp:GkeAcceleratorNodePool$gcp:container/nodePool:NodePool::"
-        "llm-dev-l4")
+POOL = "urn:pulumi:dev-gcp::llmcloud::llmcloud:gcp:GkeAcceleratorNodePool$gcp:container/nodePool:NodePool::llm-dev-l4"
 
 STATE = [
     {"urn": STACK, "type": "pulumi:pulumi:Stack", "custom": False},
     {"urn": PROVIDER, "type": "pulumi:providers:gcp", "custom": True, "parent": STACK},
     {"urn": BUCKET_COMPONENT, "type": "llmcloud:gcp:GcsWeightsBucket", "custom": False, "parent": STACK},
-    {"urn": BUCKET, "type": "gcp:storage/bucket:Bucket", "custom": True, "parent": BUCKET_COMPONENT,
-     "provider": PROVIDER + "::04da6b54-80e4-46f7-96ec-b56ff0331ba9"},
+    {
+        "urn": BUCKET,
+        "type": "gcp:storage/bucket:Bucket",
+        "custom": True,
+        "parent": BUCKET_COMPONENT,
+        "provider": PROVIDER + "::04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+    },
     {"urn": CLUSTER_COMPONENT, "type": "llmcloud:gcp:GkeCluster", "custom": False, "parent": STACK},
-    {"urn": CLUSTER, "type": "gcp:container/cluster:Cluster", "custom": True, "parent": CLUSTER_COMPONENT,
-     "provider": PROVIDER + "::x"},
+    {
+        "urn": CLUSTER,
+        "type": "gcp:container/cluster:Cluster",
+        "custom": True,
+        "parent": CLUSTER_COMPONENT,
+        "provider": PROVIDER + "::x",
+    },
 ]
 
 
 def pre(op: str, urn: str, type_: str, inputs: dict, parent: str = STACK, protect: bool = False) -> dict:
-    return {"resourcePreEvent": {"metadata": {
-        "op": op, "urn": urn, "type": type_, "provider": "",
-        "new": {"type": type_, "urn": urn, "custom": True, "parent": parent, "inputs": inputs, "protect": protect,
-                "retainOnDelete": protect}}}}
+    return {
+        "resourcePreEvent": {
+            "metadata": {
+                "op": op,
+                "urn": urn,
+                "type": type_,
+                "provider": "",
+                "new": {
+                    "type": type_,
+                    "urn": urn,
+                    "custom": True,
+                    "parent": parent,
+                    "inputs": inputs,
+                    "protect": protect,
+                    "retainOnDelete": protect,
+                },
+            }
+        }
+    }
 
 
-POOL_INPUTS = {"nodeConfig": {"machineType": "g2-standard-4", "spot": True,
-                              "guestAccelerators": [{"type": "nvidia-l4", "count": 1}],
-                              "labels": {"llmcloud.dev/pool": "l4"},
-                              "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
-                              "workloadMetadataConfig": {"mode": "GKE_METADATA"}},
-               "autoscaling": {"totalMinNodeCount": 0, "totalMaxNodeCount": 2}}
+POOL_INPUTS = {
+    "nodeConfig": {
+        "machineType": "g2-standard-4",
+        "spot": True,
+        "guestAccelerators": [{"type": "nvidia-l4", "count": 1}],
+        "labels": {"llmcloud.dev/pool": "l4"},
+        "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
+        "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+    },
+    "autoscaling": {"totalMinNodeCount": 0, "totalMaxNodeCount": 2},
+}
+
+
 def _enabled_apis() -> tuple[str, ...]:
     """What `up` enables for the dev stack (components/gcp/services.py), as the real preview would list it."""
     from helpers import resolved
@@ -57,19 +88,37 @@ def _enabled_apis() -> tuple[str, ...]:
 
 
 # A fresh project has no API enabled: the plan enables those its resources need (the rehearsal checks it).
-APIS = [pre("create", f"urn:pulumi:dev-gcp::llmcloud::gcp:projects/service:Service::{api}",
-            "gcp:projects/service:Service",
-            {"service": api, "disableOnDestroy": False})
-        for api in _enabled_apis()]
+APIS = [
+    pre(
+        "create",
+        f"urn:pulumi:dev-gcp::llmcloud::gcp:projects/service:Service::{api}",
+        "gcp:projects/service:Service",
+        {"service": api, "disableOnDestroy": False},
+    )
+    for api in _enabled_apis()
+]
 PREVIEW_EVENTS = [
-    pre("create", CLUSTER, "gcp:container/cluster:Cluster",
-        {"location": "us-central1-a", "privateClusterConfig": {"enablePrivateNodes": True}}, CLUSTER_COMPONENT),
+    pre(
+        "create",
+        CLUSTER,
+        "gcp:container/cluster:Cluster",
+        {"location": "us-central1-a", "privateClusterConfig": {"enablePrivateNodes": True}},
+        CLUSTER_COMPONENT,
+    ),
     pre("create", POOL, "gcp:container/nodePool:NodePool", POOL_INPUTS),
-    pre("create", BUCKET, "gcp:storage/bucket:Bucket",
-        {"name": "b", "publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True,
-         "versioning": {"enabled": True},
-         "labels": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}},
-        BUCKET_COMPONENT),
+    pre(
+        "create",
+        BUCKET,
+        "gcp:storage/bucket:Bucket",
+        {
+            "name": "b",
+            "publicAccessPrevention": "enforced",
+            "uniformBucketLevelAccess": True,
+            "versioning": {"enabled": True},
+            "labels": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"},
+        },
+        BUCKET_COMPONENT,
+    ),
 ]
 
 
@@ -77,8 +126,10 @@ PREVIEW_EVENTS = [
 def fake_pulumi(fake_pulumi_cli, monkeypatch):
     """The shared stand-in (tests/conftest.py), answering with a dev-gcp state and preview by default."""
     monkeypatch.setenv("HF_TOKEN", "hf_test_value_for_the_fake_engine")
-    fake_pulumi_cli.defaults = {"resources": STATE, "preview": {"events": [*APIS, *PREVIEW_EVENTS],
-                                                                       "changes": {"create": 6}}}
+    fake_pulumi_cli.defaults = {
+        "resources": STATE,
+        "preview": {"events": [*APIS, *PREVIEW_EVENTS], "changes": {"create": 6}},
+    }
     fake_pulumi_cli.script()
     return fake_pulumi_cli
 
@@ -137,10 +188,10 @@ def test_no_passphrase_exits_4_before_running_anything(cli, fake_pulumi, monkeyp
     assert fake_pulumi.ops() == []
 
 
-@pytest.mark.parametrize(("cloud", "hint"), [("gcp", "application-default"), ("aws", "AWS_PROFILE"),
-                                             ("azure", "az login")])
-def test_no_credentials_exits_4_naming_what_the_cloud_expects(cli, fake_pulumi, monkeypatch, write_stack,
-                                                               cloud, hint):
+@pytest.mark.parametrize(
+    ("cloud", "hint"), [("gcp", "application-default"), ("aws", "AWS_PROFILE"), ("azure", "az login")]
+)
+def test_no_credentials_exits_4_naming_what_the_cloud_expects(cli, fake_pulumi, monkeypatch, write_stack, cloud, hint):
     for var in ("GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS", "AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
         monkeypatch.delenv(var, raising=False)
     file = write_stack("""
@@ -155,8 +206,11 @@ node_pools:
 
 
 def test_up_with_yes_deploys_and_masks_secret_outputs(cli, fake_pulumi):
-    fake_pulumi.script(outputs={"cluster_name": "llm-dev", "kubeconfig": "apiVersion: v1 SECRET-KUBECONFIG"},
-                       secret_outputs=["kubeconfig"], up={"events": PREVIEW_EVENTS, "changes": {"create": 3}})
+    fake_pulumi.script(
+        outputs={"cluster_name": "llm-dev", "kubeconfig": "apiVersion: v1 SECRET-KUBECONFIG"},
+        secret_outputs=["kubeconfig"],
+        up={"events": PREVIEW_EVENTS, "changes": {"create": 3}},
+    )
     result = cli("up", "dev", "--yes")
     assert result.exit_code == 0, result.stderr
     up = next(o for o in fake_pulumi.ops() if o[0] == "up")
@@ -188,16 +242,22 @@ def test_missing_hf_token_exits_4(cli, fake_pulumi, monkeypatch):
 
 
 def test_locked_stack_points_to_cancel(cli, fake_pulumi):
-    fake_pulumi.script(preview={"exit": 255, "stderr": "error: the stack is currently locked by 1 lock(s). "
-                                                    "Either wait for the other process(es) to end or delete the lock"})
+    fake_pulumi.script(
+        preview={
+            "exit": 255,
+            "stderr": "error: the stack is currently locked by 1 lock(s). "
+            "Either wait for the other process(es) to end or delete the lock",
+        }
+    )
     result = cli("preview", "dev")
     assert result.exit_code == 1
     assert "llmcloud cancel dev" in result.stderr
 
 
 def test_pending_operations_point_to_refresh(cli, fake_pulumi):
-    fake_pulumi.script(up={"exit": 255, "stderr": "error: the current deployment has 1 resource(s) with pending "
-                                                 "operations"})
+    fake_pulumi.script(
+        up={"exit": 255, "stderr": "error: the current deployment has 1 resource(s) with pending operations"}
+    )
     result = cli("up", "dev", "--yes")
     assert result.exit_code == 1
     assert "llmcloud refresh dev" in result.stderr
@@ -237,8 +297,12 @@ def test_destroy_delete_data_unprotects_then_destroys_everything(cli, fake_pulum
 
 
 def test_drift_exits_5_when_changes_are_found(cli, fake_pulumi):
-    fake_pulumi.script(preview={"events": [pre("update", POOL, "gcp:container/nodePool:NodePool", POOL_INPUTS)],
-                                "changes": {"update": 1}})
+    fake_pulumi.script(
+        preview={
+            "events": [pre("update", POOL, "gcp:container/nodePool:NodePool", POOL_INPUTS)],
+            "changes": {"update": 1},
+        }
+    )
     result = cli("preview", "dev", "--expect-no-changes")
     assert result.exit_code == 5
     assert "1 to update" in result.stderr
@@ -247,14 +311,16 @@ def test_drift_exits_5_when_changes_are_found(cli, fake_pulumi):
 
 
 def test_no_drift_exits_0(cli, fake_pulumi):
-    fake_pulumi.script(preview={"events": [pre("same", POOL, "gcp:container/nodePool:NodePool", POOL_INPUTS)],
-                                "changes": {"same": 1}})
+    fake_pulumi.script(
+        preview={"events": [pre("same", POOL, "gcp:container/nodePool:NodePool", POOL_INPUTS)], "changes": {"same": 1}}
+    )
     assert cli("preview", "dev", "--expect-no-changes", "--json").exit_code == 0
 
 
 def test_outputs_masks_secrets_unless_asked(cli, fake_pulumi):
-    fake_pulumi.script(outputs={"endpoint": "https://1.2.3.4", "api_key": "sk-live-0123456789abcdefghijkl"},
-                       secret_outputs=["api_key"])
+    fake_pulumi.script(
+        outputs={"endpoint": "https://1.2.3.4", "api_key": "sk-live-0123456789abcdefghijkl"}, secret_outputs=["api_key"]
+    )
     masked = cli("outputs", "dev", "--json")
     assert json.loads(masked.stdout) == {"endpoint": "https://1.2.3.4", "api_key": "[secret]"}
     shown = cli("outputs", "dev", "--json", "--show-secrets")
@@ -265,7 +331,7 @@ def test_up_json_writes_engine_events_as_json_lines(cli, fake_pulumi):
     fake_pulumi.script(up={"events": PREVIEW_EVENTS, "changes": {"create": 3}}, outputs={"cluster_name": "c"})
     result = cli("up", "dev", "--yes", "--json")
     assert result.exit_code == 0, result.stderr
-    lines = [json.loads(line) for line in result.stdout.strip().splitlines() if line.startswith("{\"")]
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines() if line.startswith('{"')]
     events = [ln for ln in lines if "event" in ln]
     assert [e["urn"] for e in events if e["event"] == "resourcePre"] == [CLUSTER, POOL, BUCKET]
     assert any(e["event"] == "summary" for e in events)
@@ -273,13 +339,18 @@ def test_up_json_writes_engine_events_as_json_lines(cli, fake_pulumi):
 
 def test_outputs_print_the_endpoint_and_a_curl_example_with_the_key_masked(cli, fake_pulumi):
     key = "k" * 48
-    fake_pulumi.script(outputs={"endpoint": "https://api.example.com", "api_keys": {"default": key},
-                                "gateway": {"kind": "load_balancer", "auth": "api_key", "models": ["llama-8b"]}},
-                       secret_outputs=["api_keys"])
+    fake_pulumi.script(
+        outputs={
+            "endpoint": "https://api.example.com",
+            "api_keys": {"default": key},
+            "gateway": {"kind": "load_balancer", "auth": "api_key", "models": ["llama-8b"]},
+        },
+        secret_outputs=["api_keys"],
+    )
     result = cli("outputs", "dev")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "endpoint: https://api.example.com" in out
     assert "curl -N https://api.example.com/v1/chat/completions" in out
-    assert 'Authorization: Bearer $LLMCLOUD_API_KEY' in out and '"model": "llama-8b"' in out
+    assert "Authorization: Bearer $LLMCLOUD_API_KEY" in out and '"model": "llama-8b"' in out
     assert key not in out and "llmcloud outputs dev --show-secrets" in out

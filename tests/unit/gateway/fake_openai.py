@@ -95,9 +95,16 @@ class FakeOpenAI:
                 if request.get("stream"):
                     self._stream(request)
                     return
-                self._json(200, {"served_by": fake.name, "model": request.get("model"), "path": self.path,
-                                 "object": "chat.completion", "choices": [{"index": 0, "message": {
-                                     "role": "assistant", "content": "hello"}}]})
+                self._json(
+                    200,
+                    {
+                        "served_by": fake.name,
+                        "model": request.get("model"),
+                        "path": self.path,
+                        "object": "chat.completion",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"}}],
+                    },
+                )
 
             def _chunk(self, data: bytes) -> None:
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

@@ -21,9 +21,19 @@ STACKS = Path(__file__).resolve().parents[3] / "stacks"
 
 
 def _g(**kw) -> ResolvedGateway:
-    base = dict(cloud="gcp", kind="load_balancer", product="x", auth="api_key", keys={"default": 600, "batch": 60},
-                rate_limit_per_minute=600, request_timeout_seconds=900, streaming=True, domain="api.example.com",
-                allowed_cidrs=(), models=("llama-8b", "qwen-7b"))
+    base = dict(
+        cloud="gcp",
+        kind="load_balancer",
+        product="x",
+        auth="api_key",
+        keys={"default": 600, "batch": 60},
+        rate_limit_per_minute=600,
+        request_timeout_seconds=900,
+        streaming=True,
+        domain="api.example.com",
+        allowed_cidrs=(),
+        models=("llama-8b", "qwen-7b"),
+    )
     base.update(kw)
     return ResolvedGateway(**base)
 
@@ -81,17 +91,22 @@ def test_rate_limit_per_key():
     rl = hcm["http_filters"][1]["typed_config"]
     buckets = {d["entries"][0]["value"]: d["token_bucket"] for d in rl["descriptors"]}
     # Two replicas each keep half of the per-minute budget.
-    assert buckets == {"default": {"max_tokens": 300, "tokens_per_fill": 300, "fill_interval": "60s"},
-                       "batch": {"max_tokens": 30, "tokens_per_fill": 30, "fill_interval": "60s"}}
+    assert buckets == {
+        "default": {"max_tokens": 300, "tokens_per_fill": 300, "fill_interval": "60s"},
+        "batch": {"max_tokens": 30, "tokens_per_fill": 30, "fill_interval": "60s"},
+    }
     # The filter's own rate_limits (not route-level descriptors, which Envoy deprecates): every route.
-    assert rl["rate_limits"] == [{"actions": [{"request_headers": {"header_name": gw.KEY_HEADER,
-                                                                   "descriptor_key": "api_key"}}]}]
+    assert rl["rate_limits"] == [
+        {"actions": [{"request_headers": {"header_name": gw.KEY_HEADER, "descriptor_key": "api_key"}}]}
+    ]
     assert rl["always_consume_default_token_bucket"] is False
     assert "rate_limits" not in hcm["route_config"]["virtual_hosts"][0]
     one = gw.envoy_config(_g(), "llmcloud", KEYS, replicas=1)  # gateway serve: one replica, the stack's rates
     rl1 = _api(one)[1]["http_filters"][1]["typed_config"]
     assert {d["entries"][0]["value"]: d["token_bucket"]["max_tokens"] for d in rl1["descriptors"]} == {
-        "default": 600, "batch": 60}
+        "default": 600,
+        "batch": 60,
+    }
 
 
 def test_every_local_reply_is_openai_json_and_429_503_say_when_to_retry():
@@ -103,15 +118,28 @@ def test_every_local_reply_is_openai_json_and_429_503_say_when_to_retry():
         assert m["body_format_override"]["content_type"] == "application/json"
     for status in (413, 429, 503, 504):
         assert set(json.loads(by_status[status]["body"]["inline_string"])["error"]) == {
-            "message", "type", "param", "code"}
-    retry = {s: [h["header"]["value"] for h in by_status[s].get("headers_to_add", [])
-                 if h["header"]["key"] == "retry-after"] for s in (429, 503)}
+            "message",
+            "type",
+            "param",
+            "code",
+        }
+    retry = {
+        s: [h["header"]["value"] for h in by_status[s].get("headers_to_add", []) if h["header"]["key"] == "retry-after"]
+        for s in (429, 503)
+    }
     assert retry == {429: ["2"], 503: [str(gw.WAKE_RETRY_AFTER)]}  # batch: 30 a minute per replica
 
 
-@pytest.mark.parametrize("cloud,kind,hops", [("gcp", "load_balancer", 2), ("aws", "load_balancer", 1),
-                                             ("aws", "managed", 1), ("azure", "load_balancer", 0),
-                                             ("azure", "managed", 1)])
+@pytest.mark.parametrize(
+    "cloud,kind,hops",
+    [
+        ("gcp", "load_balancer", 2),
+        ("aws", "load_balancer", 1),
+        ("aws", "managed", 1),
+        ("azure", "load_balancer", 0),
+        ("azure", "managed", 1),
+    ],
+)
 def test_trusted_hops_per_product(cloud, kind, hops):
     assert product_of(cloud, kind).trusted_hops == hops
     _, hcm = _api(gw.envoy_config(_g(trusted_hops=hops), "llmcloud", KEYS))
@@ -138,7 +166,9 @@ def test_routes_by_model_with_streaming_timeouts():
     assert qwen["type"] == "STRICT_DNS" and qwen["lb_policy"] == "LEAST_REQUEST"
     assert (pods["priority"], wake["priority"]) == (0, 1)
     assert wake["lb_endpoints"][0]["endpoint"]["address"]["socket_address"] == {
-        "address": "127.0.0.1", "port_value": gw.WAKE_PORT}
+        "address": "127.0.0.1",
+        "port_value": gw.WAKE_PORT,
+    }
 
 
 def test_wake_retries_cover_the_wake_timeout():
@@ -159,15 +189,15 @@ def test_wake_timeout_defaults_to_the_startup_probe_budget_capped_by_the_route_t
     r = resolved(STACKS / "prod.yaml")
     for m in r.models.values():
         assert startup_budget_seconds(m) == startup_budget_minutes(m) * 60
-        assert r.gateway.wake_timeouts[m.name] == min(startup_budget_minutes(m) * 60,
-                                                      r.gateway.request_timeout_seconds)
+        assert r.gateway.wake_timeouts[m.name] == min(startup_budget_minutes(m) * 60, r.gateway.request_timeout_seconds)
         assert wake_timeout(m, 42, 900) == 42 and wake_timeout(m, 5000, 900) == 900
 
 
 def test_wake_trigger_reads_the_gateways_request_metric():
     t = gw.wake_trigger("llama-8b", "llmcloud", "http://prom:9090", {"name": "auth"})
     assert t["metadata"]["query"] == (
-        'sum(rate(envoy_cluster_upstream_rq_total{namespace="llmcloud",envoy_cluster_name="model-llama-8b"}[2m]))')
+        'sum(rate(envoy_cluster_upstream_rq_total{namespace="llmcloud",envoy_cluster_name="model-llama-8b"}[2m]))'
+    )
     assert t["metadata"]["activationThreshold"] == "0" and int(t["metadata"]["threshold"]) == gw.WAKE_THRESHOLD
     assert t["authenticationRef"] == {"name": "auth"}
 
@@ -183,8 +213,12 @@ def test_the_deployed_bootstrap_passes_envoy_validate(stack, tmp_path):
     g = resolved(STACKS / f"{stack}.yaml").gateway
     path = tmp_path / "envoy.yaml"
     path.write_text(gw.render_config(g, "llmcloud", {n: f"{n}-" + "k" * 40 for n in g.key_names}))
-    out = subprocess.run([binary, "--mode", "validate", "-c", str(path), "--base-id",
-                          str(random.randint(1, 2**31 - 1))], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [binary, "--mode", "validate", "-c", str(path), "--base-id", str(random.randint(1, 2**31 - 1))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "deprecated" not in out.stderr.lower()
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout

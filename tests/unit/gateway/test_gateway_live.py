@@ -60,8 +60,20 @@ class Gateway:
 
     def __init__(self, stack: Path, keys_file: Path, upstreams: dict[str, str]) -> None:
         self.port = free_port()
-        args = [sys.executable, "-m", "llmcloud.cli.main", "gateway", "serve", str(stack), "--listen",
-                f"127.0.0.1:{self.port}", "--keys-file", str(keys_file), "--concurrency", "1"]
+        args = [
+            sys.executable,
+            "-m",
+            "llmcloud.cli.main",
+            "gateway",
+            "serve",
+            str(stack),
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            "--keys-file",
+            str(keys_file),
+            "--concurrency",
+            "1",
+        ]
         for model, url in upstreams.items():
             args += ["--upstream", f"{model}={url}"]
         # stderr to a file: a pipe nobody drains could fill and stall Envoy's logging
@@ -93,8 +105,15 @@ class Gateway:
                 self.proc.wait(5)
         self.log.close()
 
-    def request(self, method: str, path: str, body: dict | bytes | None = None, key: str | None = DEFAULT_KEY,
-                headers: dict[str, str] | None = None, timeout: float = 15) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | bytes | None = None,
+        key: str | None = DEFAULT_KEY,
+        headers: dict[str, str] | None = None,
+        timeout: float = 15,
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         h = {"content-type": "application/json", **(headers or {})}
         if key is not None:
@@ -124,11 +143,20 @@ def setup(tmp_path_factory):
     keys_file.write_text("".join(f"{n}: {v}\n" for n, v in KEYS.items()))
     servers = {"llama-8b": fake.FakeOpenAI("llama").start(), "qwen-7b": fake.FakeOpenAI("qwen").start()}
     late_port, sleepy_port = free_port(), free_port()  # nothing listens there (yet)
-    upstreams = {**{m: s.url for m, s in servers.items()}, "late": f"http://127.0.0.1:{late_port}",
-                 "sleepy": f"http://127.0.0.1:{sleepy_port}"}
+    upstreams = {
+        **{m: s.url for m, s in servers.items()},
+        "late": f"http://127.0.0.1:{late_port}",
+        "sleepy": f"http://127.0.0.1:{sleepy_port}",
+    }
     g = Gateway(stacks / "live.yaml", keys_file, upstreams)
-    yield {"gw": g, "servers": servers, "late_port": late_port, "stacks": stacks, "keys_file": keys_file,
-           "upstreams": upstreams}
+    yield {
+        "gw": g,
+        "servers": servers,
+        "late_port": late_port,
+        "stacks": stacks,
+        "keys_file": keys_file,
+        "upstreams": upstreams,
+    }
     g.stop()
     for s in servers.values():
         s.stop()
@@ -143,18 +171,29 @@ def _error(body: bytes) -> dict:
 # ---------------------------------------------------------------- auth and key hygiene
 
 
-@pytest.mark.parametrize("auth", [f"Bearer {DEFAULT_KEY}", f"bearer {DEFAULT_KEY}", f"BEARER {DEFAULT_KEY}",
-                                  f"BeArEr   {DEFAULT_KEY}  "])
+@pytest.mark.parametrize(
+    "auth", [f"Bearer {DEFAULT_KEY}", f"bearer {DEFAULT_KEY}", f"BEARER {DEFAULT_KEY}", f"BeArEr   {DEFAULT_KEY}  "]
+)
 def test_every_documented_key_form_is_accepted(setup, auth):
     status, headers, body = setup["gw"].request("GET", "/v1/models", key=None, headers={"authorization": auth})
     assert status == 200 and headers["content-type"] == "application/json"
     assert {m["id"] for m in json.loads(body)["data"]} == {"llama-8b", "qwen-7b", "late", "sleepy"}
 
 
-@pytest.mark.parametrize("headers", [
-    {}, {"authorization": "Bearer"}, {"authorization": f"Basic {DEFAULT_KEY}"}, {"authorization": "Bearer wrong"},
-    {"authorization": f"Bearer {DEFAULT_KEY} extra"}, {"authorization": f"Bearer {DEFAULT_KEY[:-1]}"},
-    {"authorization": DEFAULT_KEY}, {"x-api-key": DEFAULT_KEY}, {"x-llmcloud-key": "default"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"authorization": "Bearer"},
+        {"authorization": f"Basic {DEFAULT_KEY}"},
+        {"authorization": "Bearer wrong"},
+        {"authorization": f"Bearer {DEFAULT_KEY} extra"},
+        {"authorization": f"Bearer {DEFAULT_KEY[:-1]}"},
+        {"authorization": DEFAULT_KEY},
+        {"x-api-key": DEFAULT_KEY},
+        {"x-llmcloud-key": "default"},
+    ],
+)
 @pytest.mark.parametrize("path", ["/v1/models", "/v1/chat/completions", "/nowhere"])
 def test_refusals_are_401_json_on_every_route(setup, headers, path):
     method = "GET" if path == "/v1/models" else "POST"
@@ -172,8 +211,9 @@ def test_key_query_parameter_is_not_a_key(setup):
 def test_key_is_never_forwarded_and_gateway_headers_cannot_be_forged(setup):
     llama = setup["servers"]["llama-8b"]
     before = len(llama.seen)
-    status, _, body = setup["gw"].chat({"model": "llama-8b", "messages": []},
-                                       headers={"x-llmcloud-key": "batch", "x-llmcloud-model": "qwen-7b"})
+    status, _, body = setup["gw"].chat(
+        {"model": "llama-8b", "messages": []}, headers={"x-llmcloud-key": "batch", "x-llmcloud-model": "qwen-7b"}
+    )
     assert status == 200 and json.loads(body)["served_by"] == "llama"
     seen = llama.seen[before:]
     assert len(seen) == 1
@@ -195,33 +235,54 @@ def test_every_inference_route_reaches_its_model(setup, path, model, server):
     assert answer["served_by"] == server and answer["path"] == path and answer["model"] == model
 
 
-@pytest.mark.parametrize("body,server", [
-    # The top-level key wins, wherever it is, whatever nested "model" comes first.
-    ({"metadata": {"model": "qwen-7b"}, "model": "llama-8b"}, "llama"),
-    ({"messages": [{"role": "user", "content": '"model": "qwen-7b"'}], "model": "llama-8b"}, "llama"),
-    ({"tools": [{"function": {"parameters": {"model": "qwen-7b"}}}], "stream": False, "model": "llama-8b"}, "llama"),
-    (b'{"mod\\u0065l": "qwen-7b", "messages": []}', "qwen"),  # as a JSON parser reads the key
-    (b'  {\n "model" :\t"qwen-7b" }', "qwen"),
-])
+@pytest.mark.parametrize(
+    "body,server",
+    [
+        # The top-level key wins, wherever it is, whatever nested "model" comes first.
+        ({"metadata": {"model": "qwen-7b"}, "model": "llama-8b"}, "llama"),
+        ({"messages": [{"role": "user", "content": '"model": "qwen-7b"'}], "model": "llama-8b"}, "llama"),
+        (
+            {"tools": [{"function": {"parameters": {"model": "qwen-7b"}}}], "stream": False, "model": "llama-8b"},
+            "llama",
+        ),
+        (b'{"mod\\u0065l": "qwen-7b", "messages": []}', "qwen"),  # as a JSON parser reads the key
+        (b'  {\n "model" :\t"qwen-7b" }', "qwen"),
+    ],
+)
 def test_routing_reads_the_top_level_model_only(setup, body, server):
     status, _, answer = setup["gw"].chat(body)
     assert status == 200, answer
     assert json.loads(answer)["served_by"] == server
 
 
-@pytest.mark.parametrize("body", [
-    {"model": "gpt-4"}, {"messages": []}, {"metadata": {"model": "llama-8b"}}, {"model": ["llama-8b"]},
-    {"model": 7}, b"not json", b'["model", "llama-8b"]', b"",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model": "gpt-4"},
+        {"messages": []},
+        {"metadata": {"model": "llama-8b"}},
+        {"model": ["llama-8b"]},
+        {"model": 7},
+        b"not json",
+        b'["model", "llama-8b"]',
+        b"",
+    ],
+)
 def test_unknown_or_missing_model_is_openai_json_404(setup, body):
     status, headers, answer = setup["gw"].chat(body)
     assert status == 404 and headers["content-type"] == "application/json"
     assert _error(answer)["code"] == "model_not_found"
 
 
-@pytest.mark.parametrize("method,path,code", [
-    ("GET", "/", "not_found"), ("POST", "/v1/models", "not_found"), ("GET", "/v2/models", "not_found"),
-    ("GET", "/v1/chat/completions", "model_not_found")])  # no body, so no model
+@pytest.mark.parametrize(
+    "method,path,code",
+    [
+        ("GET", "/", "not_found"),
+        ("POST", "/v1/models", "not_found"),
+        ("GET", "/v2/models", "not_found"),
+        ("GET", "/v1/chat/completions", "model_not_found"),
+    ],
+)  # no body, so no model
 def test_other_paths_are_json_404(setup, method, path, code):
     status, headers, answer = setup["gw"].request(method, path, {"model": "llama-8b"} if method == "POST" else None)
     assert status == 404 and headers["content-type"] == "application/json"
@@ -262,8 +323,13 @@ def test_admin_and_backend_metrics_are_unreachable(setup):
             assert status == 404 and _error(body)["code"] == "not_found", (method, path)
     # The metrics listener answers GET /stats/prometheus and nothing else (no /quitquitquit, no config dump).
     metrics = http.client.HTTPConnection("127.0.0.1", int(g.metrics_url.split(":")[2].split("/")[0]), timeout=5)
-    for method, path in [("POST", "/quitquitquit"), ("GET", "/config_dump"), ("POST", "/stats/prometheus"),
-                         ("GET", "/clusters"), ("POST", "/logging")]:
+    for method, path in [
+        ("POST", "/quitquitquit"),
+        ("GET", "/config_dump"),
+        ("POST", "/stats/prometheus"),
+        ("GET", "/clusters"),
+        ("POST", "/logging"),
+    ]:
         metrics.request(method, path)
         resp = metrics.getresponse()
         resp.read()
@@ -285,7 +351,7 @@ def _events(resp: http.client.HTTPResponse):
     for raw in resp:
         line = raw.decode().strip()
         if line.startswith("data: "):
-            yield line[len("data: "):]
+            yield line[len("data: ") :]
 
 
 def test_streaming_is_not_buffered(setup):
@@ -297,8 +363,12 @@ def test_streaming_is_not_buffered(setup):
     qwen.last_event_sent.clear()
     conn = http.client.HTTPConnection("127.0.0.1", setup["gw"].port, timeout=15)
     try:
-        conn.request("POST", "/v1/chat/completions", json.dumps({"model": "qwen-7b", "stream": True, "events": 5}),
-                     {"authorization": f"Bearer {DEFAULT_KEY}", "content-type": "application/json"})
+        conn.request(
+            "POST",
+            "/v1/chat/completions",
+            json.dumps({"model": "qwen-7b", "stream": True, "events": 5}),
+            {"authorization": f"Bearer {DEFAULT_KEY}", "content-type": "application/json"},
+        )
         resp = conn.getresponse()
         assert resp.status == 200 and resp.getheader("content-type") == "text/event-stream"
         events = _events(resp)
@@ -318,8 +388,12 @@ def test_a_long_stream_survives(setup):
     llama.event_interval = 0.01
     try:
         conn = http.client.HTTPConnection("127.0.0.1", setup["gw"].port, timeout=15)
-        conn.request("POST", "/v1/completions", json.dumps({"model": "llama-8b", "stream": True, "events": 150}),
-                     {"authorization": f"Bearer {DEFAULT_KEY}"})
+        conn.request(
+            "POST",
+            "/v1/completions",
+            json.dumps({"model": "llama-8b", "stream": True, "events": 150}),
+            {"authorization": f"Bearer {DEFAULT_KEY}"},
+        )
         events = list(_events(conn.getresponse()))
         conn.close()
     finally:

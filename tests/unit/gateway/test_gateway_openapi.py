@@ -6,9 +6,19 @@ from llmcloud.components.gateway_checks import ResolvedGateway
 from llmcloud.components.gateway_openapi import ROUTES, openapi3, swagger2
 from openapi_spec_validator import validate
 
-G = ResolvedGateway(cloud="aws", kind="managed", product="x", auth="api_key", keys={"default": 600},
-                    rate_limit_per_minute=600, request_timeout_seconds=900, streaming=True, domain="api.example.com",
-                    allowed_cidrs=(), models=("llama-8b",))
+G = ResolvedGateway(
+    cloud="aws",
+    kind="managed",
+    product="x",
+    auth="api_key",
+    keys={"default": 600},
+    rate_limit_per_minute=600,
+    request_timeout_seconds=900,
+    streaming=True,
+    domain="api.example.com",
+    allowed_cidrs=(),
+    models=("llama-8b",),
+)
 
 
 def test_openapi3_valid_with_bearer_on_every_route():

@@ -42,8 +42,13 @@ def test_gcp_gke_gateway_https_only_with_long_backend_timeout():
     assert "networking.gke.io/certmap" in gateway.inputs["metadata"]["annotations"]
     policy = one(p, "kubernetes:networking.gke.io/v1:GCPBackendPolicy")
     assert get(policy.inputs, "spec.default.timeoutSec") == 900 + 60
-    assert get(one(p, "kubernetes:networking.gke.io/v1:HealthCheckPolicy").inputs,
-               "spec.default.config.httpHealthCheck.port") == gw.HEALTH_PORT
+    assert (
+        get(
+            one(p, "kubernetes:networking.gke.io/v1:HealthCheckPolicy").inputs,
+            "spec.default.config.httpHealthCheck.port",
+        )
+        == gw.HEALTH_PORT
+    )
     assert one(p, "gcp:compute/sSLPolicy:SSLPolicy").inputs["minTlsVersion"] == "TLS_1_2"
     cert = one(p, "gcp:certificatemanager/certificate:Certificate")
     assert get(cert.inputs, "managed.domains") == ["api.example.com"]
@@ -55,8 +60,11 @@ def test_gcp_gke_gateway_https_only_with_long_backend_timeout():
 def test_aws_alb_idle_timeout_tls_and_redirect(write_stack):
     # With a hosted zone (issue 18): without one the HTTPS listener waits for the certificate (a later up).
     stacks = Path(__file__).resolve().parents[3] / "stacks"
-    p = plan(write_stack((stacks / "aws-example.yaml").read_text() + "\ngateway: {dns_zone: Z0123456789ABCDEFGHIJ}\n",
-                         name="zoned"))
+    p = plan(
+        write_stack(
+            (stacks / "aws-example.yaml").read_text() + "\ngateway: {dns_zone: Z0123456789ABCDEFGHIJ}\n", name="zoned"
+        )
+    )
     _envoy_common(p)
     alb = one(p, "aws:lb/loadBalancer:LoadBalancer")
     assert alb.inputs["loadBalancerType"] == "application" and alb.inputs["idleTimeout"] == 960
@@ -69,8 +77,11 @@ def test_aws_alb_idle_timeout_tls_and_redirect(write_stack):
     svc = next(s for s in p.by_type("kubernetes:core/v1:Service") if s.name.endswith("front-door-envoy-service"))
     assert svc.inputs["spec"]["type"] == "ClusterIP"  # IP targets: the Load Balancer Controller registers pods
     # The internet-facing security group is the front door's (policy LLM-NET-001 allows it by name).
-    assert all("gateway" in s.name for s in p.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-               if s.inputs.get("cidrIpv4") == "0.0.0.0/0")
+    assert all(
+        "gateway" in s.name
+        for s in p.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if s.inputs.get("cidrIpv4") == "0.0.0.0/0"
+    )
 
 
 def test_azure_load_balancer_tls_at_envoy_no_port_80():
@@ -95,8 +106,9 @@ def test_key_values_never_reach_the_plan(cloud, write_stack, monkeypatch):
     import importlib
 
     module = importlib.import_module(f"llmcloud.components.{cloud}.front_door")
-    monkeypatch.setattr(module, "api_keys", lambda name, names, opts: {
-        n: pulumi.Output.secret(f"{SENTINEL}{n}") for n in names})
+    monkeypatch.setattr(
+        module, "api_keys", lambda name, names, opts: {n: pulumi.Output.secret(f"{SENTINEL}{n}") for n in names}
+    )
     path = write_stack(f"""
         extends: base.yaml
         cloud: {cloud}
@@ -111,8 +123,10 @@ def test_aws_managed_rest_api_streams_through_a_vpc_link(write_stack):
     """kind managed on AWS: a REST API whose integration streams (STREAM, 900 s) through a VPC link to an
     internal NLB in front of the same Envoy; only the custom domain (TLS 1.2) answers."""
     stacks = Path(__file__).resolve().parents[3] / "stacks"
-    file = write_stack((stacks / "aws-example.yaml").read_text()
-                       + "\ngateway: {kind: managed, dns_zone: Z0123456789ABCDEFGHIJ}\n", name="managed")
+    file = write_stack(
+        (stacks / "aws-example.yaml").read_text() + "\ngateway: {kind: managed, dns_zone: Z0123456789ABCDEFGHIJ}\n",
+        name="managed",
+    )
     p = plan(file)
     _envoy_common(p)
     integration = one(p, "aws:apigateway/integration:Integration").inputs
@@ -141,8 +155,10 @@ def test_azure_managed_api_management_streams_within_240_s(write_stack):
     from openapi_spec_validator import validate
 
     stacks = Path(__file__).resolve().parents[3] / "stacks"
-    file = write_stack((stacks / "azure-example.yaml").read_text()
-                       + "\ngateway: {kind: managed, request_timeout_seconds: 240}\n", name="managed")
+    file = write_stack(
+        (stacks / "azure-example.yaml").read_text() + "\ngateway: {kind: managed, request_timeout_seconds: 240}\n",
+        name="managed",
+    )
     p = plan(file)
     assert p.outputs["api_keys"] == SECRET
     service = one(p, "azure-native:apimanagement:ApiManagementService").inputs

@@ -15,22 +15,40 @@ def _validate(cli, write_stack, cloud: str, gateway: str):
     return cli("validate", str(path))
 
 
-@pytest.mark.parametrize(("cloud", "gateway", "expected"), [
-    ("gcp", "{kind: managed}", f"gateway.kind: {gc.GCP_MANAGED[0]}; {gc.GCP_MANAGED[1]}"),
-    ("gcp", "{kind: managed, streaming: false, request_timeout_seconds: 60}",
-     f"gateway.kind: {gc.GCP_MANAGED[0]}; {gc.GCP_MANAGED[1]}"),
-    ("aws", "{kind: managed, request_timeout_seconds: 1200}",
-     f"gateway.kind: {gc.AWS_MANAGED_TIMEOUT[0]}; {gc.AWS_MANAGED_TIMEOUT[1]}"),
-    ("aws", "{kind: managed, streaming: false, request_timeout_seconds: 120}",
-     f"gateway.kind: {gc.AWS_MANAGED_BUFFERED[0]}; {gc.AWS_MANAGED_BUFFERED[1]}"),
-    ("aws", "{request_timeout_seconds: 3941}",
-     f"gateway.request_timeout_seconds: {gc.AWS_ALB_TIMEOUT[0]}; {gc.AWS_ALB_TIMEOUT[1]}"),
-    ("azure", "{kind: managed}", f"gateway.kind: {gc.AZURE_MANAGED_TIMEOUT[0]}; {gc.AZURE_MANAGED_TIMEOUT[1]}"),
-    ("azure", "{request_timeout_seconds: 6000}",
-     f"gateway.request_timeout_seconds: {gc.AZURE_LB_TIMEOUT[0]}; {gc.AZURE_LB_TIMEOUT[1]}"),
-    ("gcp", "{domain: null}", f"gateway.domain: {gc.DOMAIN_REQUIRED[0]}; {gc.DOMAIN_REQUIRED[1]}"),
-    ("aws", "{allowed_cidrs: [10.0.0.300/8]}", "gateway.allowed_cidrs[0]: '10.0.0.300/8' is not a CIDR"),
-])
+@pytest.mark.parametrize(
+    ("cloud", "gateway", "expected"),
+    [
+        ("gcp", "{kind: managed}", f"gateway.kind: {gc.GCP_MANAGED[0]}; {gc.GCP_MANAGED[1]}"),
+        (
+            "gcp",
+            "{kind: managed, streaming: false, request_timeout_seconds: 60}",
+            f"gateway.kind: {gc.GCP_MANAGED[0]}; {gc.GCP_MANAGED[1]}",
+        ),
+        (
+            "aws",
+            "{kind: managed, request_timeout_seconds: 1200}",
+            f"gateway.kind: {gc.AWS_MANAGED_TIMEOUT[0]}; {gc.AWS_MANAGED_TIMEOUT[1]}",
+        ),
+        (
+            "aws",
+            "{kind: managed, streaming: false, request_timeout_seconds: 120}",
+            f"gateway.kind: {gc.AWS_MANAGED_BUFFERED[0]}; {gc.AWS_MANAGED_BUFFERED[1]}",
+        ),
+        (
+            "aws",
+            "{request_timeout_seconds: 3941}",
+            f"gateway.request_timeout_seconds: {gc.AWS_ALB_TIMEOUT[0]}; {gc.AWS_ALB_TIMEOUT[1]}",
+        ),
+        ("azure", "{kind: managed}", f"gateway.kind: {gc.AZURE_MANAGED_TIMEOUT[0]}; {gc.AZURE_MANAGED_TIMEOUT[1]}"),
+        (
+            "azure",
+            "{request_timeout_seconds: 6000}",
+            f"gateway.request_timeout_seconds: {gc.AZURE_LB_TIMEOUT[0]}; {gc.AZURE_LB_TIMEOUT[1]}",
+        ),
+        ("gcp", "{domain: null}", f"gateway.domain: {gc.DOMAIN_REQUIRED[0]}; {gc.DOMAIN_REQUIRED[1]}"),
+        ("aws", "{allowed_cidrs: [10.0.0.300/8]}", "gateway.allowed_cidrs[0]: '10.0.0.300/8' is not a CIDR"),
+    ],
+)
 def test_refused(cli, write_stack, cloud, gateway, expected):
     result = _validate(cli, write_stack, cloud, gateway)
     assert result.exit_code == 2, result.output
@@ -38,8 +56,9 @@ def test_refused(cli, write_stack, cloud, gateway, expected):
 
 
 def test_exact_gcp_message():
-    assert gc.GCP_MANAGED[0] == ("GCP API Gateway: 15 s backend deadline by default, streaming not settable "
-                                 "through pulumi-gcp")
+    assert gc.GCP_MANAGED[0] == (
+        "GCP API Gateway: 15 s backend deadline by default, streaming not settable through pulumi-gcp"
+    )
     assert gc.GCP_MANAGED[1].startswith("use kind: load_balancer (GKE Gateway API)")
 
 

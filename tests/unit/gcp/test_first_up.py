@@ -62,13 +62,22 @@ def test_every_api_the_plan_uses_is_enabled_and_kept_on_destroy(stack):
     for s in services.values():
         assert s.inputs["disableOnDestroy"] is False
         assert s.inputs["project"] == "llmcloud-demo"
-    used = {api for s in p.resources("gcp:") if s.type != "gcp:projects/service:Service"
-            for prefix, api in API_OF_TYPE.items() if s.type.startswith(prefix)}
+    used = {
+        api
+        for s in p.resources("gcp:")
+        if s.type != "gcp:projects/service:Service"
+        for prefix, api in API_OF_TYPE.items()
+        if s.type.startswith(prefix)
+    }
     assert used, "the plan has Google Cloud resources"
     assert used <= set(services), f"used but not enabled: {sorted(used - set(services))}"
     # what the nodes and pods call at run time
-    for api in ("containerfilesystem.googleapis.com", "monitoring.googleapis.com", "iamcredentials.googleapis.com",
-                "logging.googleapis.com"):
+    for api in (
+        "containerfilesystem.googleapis.com",
+        "monitoring.googleapis.com",
+        "iamcredentials.googleapis.com",
+        "logging.googleapis.com",
+    ):
         assert api in services
     # Service Usage enables the others: it is a prerequisite, never a resource
     assert "serviceusage.googleapis.com" not in services
@@ -81,14 +90,16 @@ def test_cluster_and_every_cloud_resource_wait_for_the_apis(monkeypatch):
     deps, p = _deps(REPO / "stacks" / "dev.yaml", monkeypatch)
     services = {s.name for s in p.by_type("gcp:projects/service:Service")}
     assert services
-    container_api = next(s.name for s in p.by_type("gcp:projects/service:Service")
-                         if s.inputs["service"] == "container.googleapis.com")
+    container_api = next(
+        s.name for s in p.by_type("gcp:projects/service:Service") if s.inputs["service"] == "container.googleapis.com"
+    )
     assert container_api in deps["llm-dev"]  # the cluster
     for step in p.resources("gcp:"):
         if step.type == "gcp:projects/service:Service":
             continue
         assert deps[step.name] & services or any(
-            deps[step.name] & {d} and deps.get(d, set()) & services for d in deps[step.name]), step.name
+            deps[step.name] & {d} and deps.get(d, set()) & services for d in deps[step.name]
+        ), step.name
 
 
 def test_a_stack_without_api_keys_does_not_enable_secret_manager(write_stack):
@@ -104,8 +115,10 @@ def test_workload_identity_members_wait_for_the_cluster(monkeypatch):
         assert "llm-dev" in deps[name], f"{name} must wait for the cluster"
     member = one(p, "gcp:projects/iAMMember:IAMMember", "llm-dev-serving-metrics-keda").inputs["member"]
     # the pool comes from the cluster's workloadIdentityConfig (echoed by the offline engine)
-    assert member == ("principal://iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/"
-                      "llmcloud-demo.svc.id.goog/subject/ns/keda/sa/keda-operator")
+    assert member == (
+        "principal://iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/"
+        "llmcloud-demo.svc.id.goog/subject/ns/keda/sa/keda-operator"
+    )
 
 
 # ------------------------------------------------------------------ 3. control plane -> webhooks
@@ -138,8 +151,10 @@ def test_on_demand_is_refused_where_google_sells_none(write_stack, accelerator, 
 
     cat = catalog.load("gcp")
     region = next(r for r in sorted(cat.regions) if cat.zones_offering(r, accelerator))
-    body = (f"gcp: {{project: llmcloud-demo, region: {region}}}\nnode_pools:\n  p: {{accelerator: {accelerator}, "
-            f"accelerators_per_node: {count}, max_nodes: 1, spot: SPOT}}\n")
+    body = (
+        f"gcp: {{project: llmcloud-demo, region: {region}}}\nnode_pools:\n  p: {{accelerator: {accelerator}, "
+        f"accelerators_per_node: {count}, max_nodes: 1, spot: SPOT}}\n"
+    )
     with pytest.raises(StackErrors) as err:
         resolved(_gcp_stack(write_stack, body.replace("SPOT", "false")))
     text = str(err.value)
@@ -148,8 +163,9 @@ def test_on_demand_is_refused_where_google_sells_none(write_stack, accelerator, 
 
 
 def test_eight_gpu_a3_high_stays_on_demand(write_stack):
-    r = resolved(_gcp_stack(write_stack, "node_pools:\n  p: {accelerator: H100, accelerators_per_node: 8, "
-                                         "max_nodes: 1}\n"))
+    r = resolved(
+        _gcp_stack(write_stack, "node_pools:\n  p: {accelerator: H100, accelerators_per_node: 8, max_nodes: 1}\n")
+    )
     assert r.node_pools["p"].machine_type == "a3-highgpu-8g" and not r.node_pools["p"].spot
 
 
@@ -172,8 +188,9 @@ def test_service_account_ids_are_valid_and_distinct_for_long_environment_names(w
 def test_initial_total_is_within_min_and_max(stack):
     for pool in repo_plan(stack).by_type(POOL):
         i = pool.inputs
-        zones = len(i.get("nodeLocations") or []) or (len(one(repo_plan(stack), CLUSTER).inputs.get("nodeLocations")
-                                                         or []) or 1)
+        zones = len(i.get("nodeLocations") or []) or (
+            len(one(repo_plan(stack), CLUSTER).inputs.get("nodeLocations") or []) or 1
+        )
         total = i["initialNodeCount"] * zones
         lo, hi = i["autoscaling"]["totalMinNodeCount"], i["autoscaling"]["totalMaxNodeCount"]
         assert lo <= total <= hi, (pool.name, total, lo, hi)
@@ -183,8 +200,11 @@ def test_a_pool_whose_per_zone_start_would_exceed_max_uses_fewer_zones(write_sta
     r = resolved(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 1, max_nodes: 2}\n"))
     zones = r.node_pools["l4"].zones
     assert len(zones) >= 3  # one node in each would be 3 > max_nodes 2
-    pool = one(plan(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 1, max_nodes: 2}\n")),
-               POOL, "llm-dev-l4").inputs
+    pool = one(
+        plan(_gcp_stack(write_stack, "node_pools:\n  l4: {accelerator: L4, min_nodes: 1, max_nodes: 2}\n")),
+        POOL,
+        "llm-dev-l4",
+    ).inputs
     assert pool["nodeLocations"] == list(zones[:2]) and pool["initialNodeCount"] == 1
     assert checks.initial_node_count(1, 5, 3) == 1
     assert checks.initial_node_count(4, 6, 3) == 2
@@ -211,8 +231,11 @@ def test_prod_placeholder_range_blocks_up_but_not_preview():
     blockers = checks.deploy_blockers(r)
     assert blockers and "203.0.113.0/24" in blockers[0]
     assert "PLACEHOLDER" in (REPO / "stacks" / "prod.yaml").read_text()
-    assert checks.documentation_ranges(["203.0.113.0/25", "198.51.100.7/32", "8.8.8.0/24", "2001:db8::/48"]) == \
-        ["203.0.113.0/25", "198.51.100.7/32", "2001:db8::/48"]
+    assert checks.documentation_ranges(["203.0.113.0/25", "198.51.100.7/32", "8.8.8.0/24", "2001:db8::/48"]) == [
+        "203.0.113.0/25",
+        "198.51.100.7/32",
+        "2001:db8::/48",
+    ]
 
 
 def test_prod_with_a_real_range_deploys(write_stack):
@@ -259,8 +282,11 @@ def test_default_pool_and_every_pool_run_as_the_node_service_account():
     accounts = {s.inputs["nodeConfig"]["serviceAccount"] for s in p.by_type(POOL)}
     assert accounts == {cluster["nodeConfig"]["serviceAccount"]}
     roles = {s.inputs["role"] for s in p.by_type("gcp:projects/iAMMember:IAMMember") if "-nodes-" in s.name}
-    assert {"roles/container.defaultNodeServiceAccount", "roles/serviceusage.serviceUsageConsumer",
-            "roles/artifactregistry.reader"} <= roles
+    assert {
+        "roles/container.defaultNodeServiceAccount",
+        "roles/serviceusage.serviceUsageConsumer",
+        "roles/artifactregistry.reader",
+    } <= roles
     assert "roles/editor" not in roles
 
 
@@ -269,8 +295,17 @@ def test_default_pool_and_every_pool_run_as_the_node_service_account():
 def test_monitoring_keeps_kube_state_metrics_and_adds_dcgm_for_gpus(stack, dcgm):
     components = one(repo_plan(stack), CLUSTER).inputs["monitoringConfig"]["enableComponents"]
     # POD/DEPLOYMENT/...: the kube state metrics package that the vLLM restart alert reads
-    assert {"SYSTEM_COMPONENTS", "POD", "DEPLOYMENT", "STATEFULSET", "DAEMONSET", "HPA", "STORAGE", "CADVISOR",
-            "KUBELET"} <= set(components)
+    assert {
+        "SYSTEM_COMPONENTS",
+        "POD",
+        "DEPLOYMENT",
+        "STATEFULSET",
+        "DAEMONSET",
+        "HPA",
+        "STORAGE",
+        "CADVISOR",
+        "KUBELET",
+    } <= set(components)
     assert ("DCGM" in components) is dcgm
 
 
@@ -329,8 +364,9 @@ def test_up_without_the_auth_plugin_exits_4_before_the_engine(cli, fake_pulumi_c
     import shutil
 
     which = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "gke-gcloud-auth-plugin"
-                        else which(name, *a, **k))
+    monkeypatch.setattr(
+        shutil, "which", lambda name, *a, **k: None if name == "gke-gcloud-auth-plugin" else which(name, *a, **k)
+    )
     monkeypatch.setenv("HF_TOKEN", "hf_test")
     result = cli("up", "dev", "--yes")
     assert result.exit_code == 4
@@ -355,8 +391,7 @@ def test_image_cache_is_a_docker_hub_remote_repository(write_stack):
     assert repo["remoteRepositoryConfig"]["dockerRepository"] == {"publicRepository": "DOCKER_HUB"}
     assert repo["location"] == "us-central1"
     assert p.outputs["image_cache"] == "us-central1-docker.pkg.dev/llmcloud-demo/llmcloud-docker-hub"
-    assert "artifactregistry.googleapis.com" in {s.inputs["service"] for s in
-                                                 p.by_type("gcp:projects/service:Service")}
+    assert "artifactregistry.googleapis.com" in {s.inputs["service"] for s in p.by_type("gcp:projects/service:Service")}
     assert not repo_plan("dev").by_type("gcp:artifactregistry/repository:Repository")
 
 
@@ -382,14 +417,17 @@ def test_prod_has_flow_logs_intranode_visibility_and_bucket_access_logs():
     assert logs.inputs["publicAccessPrevention"] == "enforced" and logs.inputs["uniformBucketLevelAccess"] is True
     assert logs.protect is True
     writer = one(p, "gcp:storage/bucketIAMMember:BucketIAMMember", "llm-prod-weights-access-logs-writer").inputs
-    assert (writer["role"], writer["member"]) == ("roles/storage.objectCreator",
-                                                  "group:cloud-storage-analytics@google.com")
+    assert (writer["role"], writer["member"]) == (
+        "roles/storage.objectCreator",
+        "group:cloud-storage-analytics@google.com",
+    )
     # the log bucket is not priced as a second copy of the weights
     from llmcloud.components.cost import cost_for
 
     cost = cost_for(p, resolved(REPO / "stacks" / "prod.yaml"))
-    assert [line["resource"] for line in cost["lines"] if line["resource"].startswith("buckets.")] == \
-        ["buckets.weights"]
+    assert [line["resource"] for line in cost["lines"] if line["resource"].startswith("buckets.")] == [
+        "buckets.weights"
+    ]
     assert not repo_plan("dev").by_type("gcp:storage/bucket:Bucket")[1:]  # dev: no log bucket
 
 

@@ -25,12 +25,31 @@ FAMILIES = {
     "TPU-v6e": ("ct6e-standard-", "tpu-v6e-slice"),
 }
 GPU_COUNTS = {  # accelerators per machine as GCP documents them, for shapes whose name carries the count
-    "a2-highgpu-1g": 1, "a2-highgpu-2g": 2, "a2-highgpu-4g": 4, "a2-highgpu-8g": 8, "a2-megagpu-16g": 16,
-    "a2-ultragpu-1g": 1, "a2-ultragpu-2g": 2, "a2-ultragpu-4g": 4, "a2-ultragpu-8g": 8,
-    "a3-highgpu-1g": 1, "a3-highgpu-2g": 2, "a3-highgpu-4g": 4, "a3-highgpu-8g": 8, "a3-megagpu-8g": 8,
-    "a3-ultragpu-8g": 8, "a4-highgpu-8g": 8, "g2-standard-24": 2, "g2-standard-48": 4, "g2-standard-96": 8,
-    "ct5lp-hightpu-1t": 1, "ct5lp-hightpu-4t": 4, "ct5lp-hightpu-8t": 8,
-    "ct6e-standard-1t": 1, "ct6e-standard-4t": 4, "ct6e-standard-8t": 8,
+    "a2-highgpu-1g": 1,
+    "a2-highgpu-2g": 2,
+    "a2-highgpu-4g": 4,
+    "a2-highgpu-8g": 8,
+    "a2-megagpu-16g": 16,
+    "a2-ultragpu-1g": 1,
+    "a2-ultragpu-2g": 2,
+    "a2-ultragpu-4g": 4,
+    "a2-ultragpu-8g": 8,
+    "a3-highgpu-1g": 1,
+    "a3-highgpu-2g": 2,
+    "a3-highgpu-4g": 4,
+    "a3-highgpu-8g": 8,
+    "a3-megagpu-8g": 8,
+    "a3-ultragpu-8g": 8,
+    "a4-highgpu-8g": 8,
+    "g2-standard-24": 2,
+    "g2-standard-48": 4,
+    "g2-standard-96": 8,
+    "ct5lp-hightpu-1t": 1,
+    "ct5lp-hightpu-4t": 4,
+    "ct5lp-hightpu-8t": 8,
+    "ct6e-standard-1t": 1,
+    "ct6e-standard-4t": 4,
+    "ct6e-standard-8t": 8,
 }
 
 
@@ -38,8 +57,9 @@ def _region_for(accelerator: str) -> str:
     return next(r for r in sorted(GCP.regions) if GCP.zones_offering(r, accelerator))
 
 
-def _pool_stack(write_stack, accelerator: str, count: int, machine_type: str | None = None, spot: bool = False,
-                env: str = "dev"):
+def _pool_stack(
+    write_stack, accelerator: str, count: int, machine_type: str | None = None, spot: bool = False, env: str = "dev"
+):
     override = f"\n    machine_type: {{gcp: {machine_type}}}" if machine_type else ""
     return write_stack(f"""
 extends: base.yaml
@@ -58,10 +78,18 @@ def _pool_steps(r, pool_name: str = "p"):
     from llmcloud.components.gcp.node_pool import GkeAcceleratorNodePool, GkeAcceleratorNodePoolArgs
 
     pool = r.node_pools[pool_name]
-    steps, _ = offline.capture(lambda: GkeAcceleratorNodePool(
-        f"llm-{pool_name}", GkeAcceleratorNodePoolArgs(cluster_id="c", location=r.region, pool=pool,
-                                                       service_account="sa@x", labels=r.labels)) and None,
-        "test")
+    steps, _ = offline.capture(
+        lambda: (
+            GkeAcceleratorNodePool(
+                f"llm-{pool_name}",
+                GkeAcceleratorNodePoolArgs(
+                    cluster_id="c", location=r.region, pool=pool, service_account="sa@x", labels=r.labels
+                ),
+            )
+            and None
+        ),
+        "test",
+    )
     return one_step(steps, "gcp:container/nodePool:NodePool")
 
 
@@ -83,8 +111,15 @@ def test_every_catalog_machine_gets_its_family_accelerator_and_count(write_stack
     # Shapes sold without on-demand (A3 High 1/2/4g, A3 Ultra, A4) are planned as spot (issue 17 item 4).
     from llmcloud.components.gcp.checks import NO_ON_DEMAND
 
-    r = resolved(_pool_stack(write_stack, machine.accelerator, machine.count, machine.machine_type,
-                             spot=machine.machine_type in NO_ON_DEMAND))
+    r = resolved(
+        _pool_stack(
+            write_stack,
+            machine.accelerator,
+            machine.count,
+            machine.machine_type,
+            spot=machine.machine_type in NO_ON_DEMAND,
+        )
+    )
     pool = r.node_pools["p"]
     assert (pool.machine_type, pool.accelerators_per_node) == (machine.machine_type, machine.count)
     step = _pool_steps(r)
@@ -106,22 +141,33 @@ def test_every_catalog_machine_gets_its_family_accelerator_and_count(write_stack
     assert cfg["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
 
 
-@pytest.mark.parametrize(("accelerator", "count", "expected"), [
-    ("L4", 1, "g2-standard-4"), ("L4", 2, "g2-standard-24"), ("L4", 8, "g2-standard-96"),
-    ("T4", 1, "n1-standard-4"), ("A100-40GB", 1, "a2-highgpu-1g"), ("A100-80GB", 4, "a2-ultragpu-4g"),
-    ("H100", 8, "a3-highgpu-8g"), ("TPU-v5e", 8, "ct5lp-hightpu-8t"), ("TPU-v6e", 4, "ct6e-standard-4t"),
-])
+@pytest.mark.parametrize(
+    ("accelerator", "count", "expected"),
+    [
+        ("L4", 1, "g2-standard-4"),
+        ("L4", 2, "g2-standard-24"),
+        ("L4", 8, "g2-standard-96"),
+        ("T4", 1, "n1-standard-4"),
+        ("A100-40GB", 1, "a2-highgpu-1g"),
+        ("A100-80GB", 4, "a2-ultragpu-4g"),
+        ("H100", 8, "a3-highgpu-8g"),
+        ("TPU-v5e", 8, "ct5lp-hightpu-8t"),
+        ("TPU-v6e", 4, "ct6e-standard-4t"),
+    ],
+)
 def test_smallest_machine_is_chosen(write_stack, accelerator, count, expected):
     r = resolved(_pool_stack(write_stack, accelerator, count))
     assert r.node_pools["p"].machine_type == expected
 
 
 def test_autoscaling_spot_and_ownership_of_size(write_stack):
-    r = resolved(write_stack("""
+    r = resolved(
+        write_stack("""
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4, min_nodes: 1, max_nodes: 5, spot: true}
-"""))
+""")
+    )
     step = _pool_steps(r, "l4")
     assert step.inputs["autoscaling"] == {"totalMinNodeCount": 1, "totalMaxNodeCount": 5, "locationPolicy": "ANY"}
     assert step.inputs["nodeConfig"]["spot"] is True
@@ -181,11 +227,13 @@ def test_bucket_is_private_versioned_and_protected_only_in_prod(env):
 
 def test_cmek_is_used_when_given(write_stack):
     key = "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"
-    p = plan(write_stack(f"""
+    p = plan(
+        write_stack(f"""
 extends: base.yaml
 buckets:
   weights: {{kms_key: {key}}}
-"""))
+""")
+    )
     assert one(p, "gcp:storage/bucket:Bucket").inputs["encryption"] == {"defaultKmsKeyName": key}
 
 
@@ -208,10 +256,16 @@ def test_workload_identity_binding_reads_bucket_without_keys():
 def test_labels_on_every_gcp_resource_that_takes_them():
     p = repo_plan("prod")
     for step in p.resources("gcp:"):
-        labels = step.inputs.get("labels") or step.inputs.get("resourceLabels") or \
-            step.inputs.get("nodeConfig", {}).get("resourceLabels")
-        if step.type in ("gcp:storage/bucket:Bucket", "gcp:container/cluster:Cluster",
-                         "gcp:container/nodePool:NodePool"):
+        labels = (
+            step.inputs.get("labels")
+            or step.inputs.get("resourceLabels")
+            or step.inputs.get("nodeConfig", {}).get("resourceLabels")
+        )
+        if step.type in (
+            "gcp:storage/bucket:Bucket",
+            "gcp:container/cluster:Cluster",
+            "gcp:container/nodePool:NodePool",
+        ):
             assert labels and labels["llmcloud-stack"] == "prod-gcp", step.urn
             assert labels["llmcloud-environment"] == "prod"
             assert labels["team"] == "ml-platform"

@@ -33,8 +33,12 @@ def pod_specs(obj: Any) -> Iterator[dict[str, Any]]:
 
 
 def rendered_images(p: Any) -> set[str]:
-    return {c["image"] for o in objects(p) for spec in pod_specs(o)
-            for c in spec.get("containers", []) + spec.get("initContainers", [])}
+    return {
+        c["image"]
+        for o in objects(p)
+        for spec in pod_specs(o)
+        for c in spec.get("containers", []) + spec.get("initContainers", [])
+    }
 
 
 def allowed(stack_file: Path) -> dict[str, str]:

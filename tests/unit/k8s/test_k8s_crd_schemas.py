@@ -35,8 +35,12 @@ def _strict(schema: Any) -> Any:
     fields. Value validations (oneOf/anyOf/allOf/not branches) only constrain listed fields: left as they are."""
     if isinstance(schema, dict):
         out = {k: v if k in ("oneOf", "anyOf", "allOf", "not") else _strict(v) for k, v in schema.items()}
-        if (out.get("type") == "object" and "properties" in out and "additionalProperties" not in out
-                and not out.get("x-kubernetes-preserve-unknown-fields")):
+        if (
+            out.get("type") == "object"
+            and "properties" in out
+            and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")
+        ):
             out["additionalProperties"] = False
         return out
     if isinstance(schema, list):
@@ -60,14 +64,22 @@ def schemas() -> dict[tuple[str, str], dict[str, Any]]:
 def _errors(obj: dict[str, Any]) -> list[str]:
     schema = schemas()[(obj["apiVersion"], obj["kind"])]
     validator = jsonschema.Draft7Validator(schema)
-    return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:200]}"
-            for e in validator.iter_errors(obj)]
+    return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:200]}" for e in validator.iter_errors(obj)]
 
 
 def test_the_stored_crds_cover_the_kinds_the_issue_names() -> None:
     kinds = {kind for _, kind in schemas()}
-    assert {"ScaledObject", "TriggerAuthentication", "LeaderWorkerSet", "Gateway", "HTTPRoute", "PodMonitoring",
-            "Rules", "ServiceMonitor", "PrometheusRule"} <= kinds
+    assert {
+        "ScaledObject",
+        "TriggerAuthentication",
+        "LeaderWorkerSet",
+        "Gateway",
+        "HTTPRoute",
+        "PodMonitoring",
+        "Rules",
+        "ServiceMonitor",
+        "PrometheusRule",
+    } <= kinds
     sources = (CRDS / "SOURCES.md").read_text()
     for path in CRDS.glob("*.yaml"):
         assert path.name in sources, f"{path.name} has no source in SOURCES.md"

@@ -14,9 +14,7 @@ from llmcloud.cli.manifests import objects
 from llmcloud.components.engine.plan import COMPUTED, SECRET
 
 K8S_VERSION = "1.31"
-STACKS = sorted(
-    p.stem for p in (Path(__file__).resolve().parents[3] / "stacks").glob("*.yaml") if p.stem != "base"
-)
+STACKS = sorted(p.stem for p in (Path(__file__).resolve().parents[3] / "stacks").glob("*.yaml") if p.stem != "base")
 
 # Custom resources: apiVersion -> kind -> required top-level spec fields.
 CRDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -25,19 +23,21 @@ CRDS: dict[str, dict[str, tuple[str, ...]]] = {
     "monitoring.googleapis.com/v1": {"PodMonitoring": ("selector", "endpoints"), "Rules": ("groups",)},
     "monitoring.coreos.com/v1": {"ServiceMonitor": ("selector", "endpoints"), "PrometheusRule": ("groups",)},
     # the front door (issue 6, README "The front door")
-    "gateway.networking.k8s.io/v1": {"Gateway": ("gatewayClassName", "listeners"),
-                                     "HTTPRoute": ("parentRefs", "rules")},
-    "networking.gke.io/v1": {"GCPBackendPolicy": ("default", "targetRef"),
-                             "HealthCheckPolicy": ("default", "targetRef"),
-                             "GCPGatewayPolicy": ("default", "targetRef")},
+    "gateway.networking.k8s.io/v1": {
+        "Gateway": ("gatewayClassName", "listeners"),
+        "HTTPRoute": ("parentRefs", "rules"),
+    },
+    "networking.gke.io/v1": {
+        "GCPBackendPolicy": ("default", "targetRef"),
+        "HealthCheckPolicy": ("default", "targetRef"),
+        "GCPGatewayPolicy": ("default", "targetRef"),
+    },
     "cert-manager.io/v1": {"Certificate": ("secretName", "dnsNames", "issuerRef"), "Issuer": ("acme",)},
     # AWS front door targets (issue 18): the AWS Load Balancer Controller's binding
     "elbv2.k8s.aws/v1beta1": {"TargetGroupBinding": ("serviceRef", "targetGroupARN", "targetType")},
 }
 # Plausible values for what a preview cannot know.
-PLACEHOLDERS = {
-    ("ServiceAccount", "annotations"): {"iam.gke.io/gcp-service-account": "sa@p.iam.gserviceaccount.com"}
-}
+PLACEHOLDERS = {("ServiceAccount", "annotations"): {"iam.gke.io/gcp-service-account": "sa@p.iam.gserviceaccount.com"}}
 
 
 def _substitute(value: Any, key: str = "") -> Any:
@@ -71,9 +71,7 @@ def _validatable(obj: dict[str, Any]) -> dict[str, Any]:
 def test_core_objects_validate_against_the_schema(stack: str) -> None:
     objs = _plan_objects(stack)
     core = [o for o in objs if o["apiVersion"] not in CRDS]
-    assert any(o["kind"] in ("Deployment",) for o in core) or any(
-        o["kind"] == "LeaderWorkerSet" for o in objs
-    )
+    assert any(o["kind"] in ("Deployment",) for o in core) or any(o["kind"] == "LeaderWorkerSet" for o in objs)
     for obj in core:
         try:
             kubernetes_validate.validate(_validatable(obj), K8S_VERSION, strict=True)

@@ -61,9 +61,11 @@ def test_renovate_tracks_every_image_and_chart_pin() -> None:
 
 
 def test_renovate_tracks_image_and_chart_constants_in_other_components() -> None:
-    sample = ('ENVOY_IMAGE = "docker.io/envoyproxy/envoy:v1.36.2"\n'
-              'X_CHART = {"chart": "cluster-autoscaler", "repo": "https://kubernetes.github.io/autoscaler",\n'
-              '           "version": "9.59.0"}\n')
+    sample = (
+        'ENVOY_IMAGE = "docker.io/envoyproxy/envoy:v1.36.2"\n'
+        'X_CHART = {"chart": "cluster-autoscaler", "repo": "https://kubernetes.github.io/autoscaler",\n'
+        '           "version": "9.59.0"}\n'
+    )
     tracked = _tracked("components/k8s/gateway.py", sample)
     assert ("docker.io/envoyproxy/envoy", "v1.36.2") in tracked
     assert ("cluster-autoscaler", "9.59.0") in tracked

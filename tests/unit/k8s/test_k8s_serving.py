@@ -53,10 +53,7 @@ def test_gpu_requests_limits_selector_tolerations() -> None:
     assert pod["nodeSelector"] == {"llmcloud.dev/pool": "l4"}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
     spread = pod["topologySpreadConstraints"][0]
-    assert (
-        spread["topologyKey"] == "topology.kubernetes.io/zone"
-        and spread["whenUnsatisfiable"] == "ScheduleAnyway"
-    )
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone" and spread["whenUnsatisfiable"] == "ScheduleAnyway"
 
 
 def test_vllm_args_from_the_spec() -> None:
@@ -121,8 +118,15 @@ def test_bucket_source_becomes_the_bucket_url_and_azure_gets_its_account() -> No
     r = resolved(STACKS / "prod.yaml")
     model, pool = r.models["llama-8b"], r.node_pools[r.models["llama-8b"].node_pool]
     assert serving.is_object_store(model.source)
-    args = serving.ModelServerArgs(model=model, pool=pool, cloud="azure", namespace="llm", service_account="sa",
-                                   bucket_urls={"weights": "az://weights"}, storage_accounts={"weights": "acct1"})
+    args = serving.ModelServerArgs(
+        model=model,
+        pool=pool,
+        cloud="azure",
+        namespace="llm",
+        service_account="sa",
+        bucket_urls={"weights": "az://weights"},
+        storage_accounts={"weights": "acct1"},
+    )
     env = {e["name"]: e["value"] for e in serving.weights_env(args, None)}
     assert env["LLMCLOUD_MODEL"] == "az://weights/" + model.source.removeprefix("bucket://weights/")
     assert env["AZURE_STORAGE_ACCOUNT_NAME"] == "acct1"
@@ -143,8 +147,11 @@ def test_hub_weights_downloaded_by_vllm_into_a_sized_volume_that_is_requested() 
     volumes = {v["name"]: v for v in pod["volumes"]}
     weights = int(volumes["weights"]["emptyDir"]["sizeLimit"].removesuffix("Gi"))
     assert 15 <= weights <= 20  # 8.03 B params in bf16 = 15 GiB + 5 % + 2 GiB; never the 2x with original/
-    disk = sum(int(v["emptyDir"]["sizeLimit"].removesuffix("Gi")) for v in pod["volumes"]
-               if "emptyDir" in v and v["emptyDir"].get("medium") != "Memory")
+    disk = sum(
+        int(v["emptyDir"]["sizeLimit"].removesuffix("Gi"))
+        for v in pod["volumes"]
+        if "emptyDir" in v and v["emptyDir"].get("medium") != "Memory"
+    )
     request = int(vllm["resources"]["requests"]["ephemeral-storage"].removesuffix("Gi"))
     assert request == int(vllm["resources"]["limits"]["ephemeral-storage"].removesuffix("Gi"))
     assert request >= disk  # every on-disk volume is requested
@@ -159,8 +166,14 @@ def test_any_uid_gets_home_user_and_writable_caches() -> None:
             env = _env(vllm)
             assert env["HOME"] == serving.HOME_DIR and env["USER"] and env["LOGNAME"]
             writable = [m["mountPath"] for m in vllm["volumeMounts"] if not m.get("readOnly")]
-            for var in ("HF_HOME", "VLLM_CACHE_ROOT", "TRITON_CACHE_DIR", "TORCHINDUCTOR_CACHE_DIR",
-                        "XDG_CACHE_HOME", "TMPDIR"):
+            for var in (
+                "HF_HOME",
+                "VLLM_CACHE_ROOT",
+                "TRITON_CACHE_DIR",
+                "TORCHINDUCTOR_CACHE_DIR",
+                "XDG_CACHE_HOME",
+                "TMPDIR",
+            ):
                 assert any(env[var].startswith(path) for path in writable), (stack, var, env[var])
 
 
@@ -193,9 +206,7 @@ def test_images_pinned_never_latest() -> None:
         images.serving_image("gpu", "vllm/vllm-openai:latest")
     with pytest.raises(ValueError, match="not pinned"):
         images.serving_image("gpu", "vllm/vllm-openai")
-    assert (
-        images.serving_image("gpu", "registry.example/vllm@sha256:abc") == "registry.example/vllm@sha256:abc"
-    )
+    assert images.serving_image("gpu", "registry.example/vllm@sha256:abc") == "registry.example/vllm@sha256:abc"
 
 
 def test_service_pdb_and_no_annotation_scraping() -> None:
@@ -241,9 +252,7 @@ def test_multi_host_model_is_a_leader_worker_set() -> None:
     release = [s for s in p.by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]]
     assert release and release[0].inputs["version"] == images.LWS_CHART.version
     # no LWS controller where no model needs it
-    assert not [
-        s for s in repo_plan("dev").by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]
-    ]
+    assert not [s for s in repo_plan("dev").by_type("kubernetes:helm.sh/v3:Release") if "lws" in s.inputs["chart"]]
 
 
 # ------------------------------------------------------------------ autoscaling
@@ -265,11 +274,7 @@ def test_scale_to_zero_for_min_zero_on_an_lws() -> None:
     so = one(repo_plan("gcp-tpu"), SCALED_OBJECT, "llama-70b-autoscaler-scaledobject").inputs["spec"]
     assert so["minReplicaCount"] == 0 and so["maxReplicaCount"] == 1
     assert so["scaleTargetRef"]["kind"] == "LeaderWorkerSet"
-    keda = [
-        s
-        for s in repo_plan("gcp-tpu").by_type("kubernetes:helm.sh/v3:Release")
-        if s.inputs["chart"] == "keda"
-    ]
+    keda = [s for s in repo_plan("gcp-tpu").by_type("kubernetes:helm.sh/v3:Release") if s.inputs["chart"] == "keda"]
     assert keda and keda[0].inputs["version"] == images.KEDA_CHART.version
 
 
@@ -371,8 +376,16 @@ def test_autoscaler_scales_on_kv_cache_and_running_requests_as_well_as_the_queue
         assert t["authenticationRef"] == {"name": "llama-70b-gmp"}  # GKE: Managed Prometheus identity
     # a wake trigger (the front door's request count) is added next to them, not instead
     args = autoscaling.QueueDepthAutoscalerArgs(
-        model="m", namespace="llm", target_api_version="apps/v1", target_kind="Deployment", target_name="m",
-        min_replicas=0, max_replicas=2, cloud="aws", wake_query="sum(rate(x[1m]))")
+        model="m",
+        namespace="llm",
+        target_api_version="apps/v1",
+        target_kind="Deployment",
+        target_name="m",
+        min_replicas=0,
+        max_replicas=2,
+        cloud="aws",
+        wake_query="sum(rate(x[1m]))",
+    )
     names = [t["name"] for t in autoscaling.scaled_object(args, "llm")["triggers"]]
     assert names == ["queue-depth", "kv-cache", "running", "gateway-wake"]
 

@@ -15,12 +15,16 @@ def _validate(cli, write_stack, text: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("method", ["awq", "gptq", "awq_marlin"])
 def test_pre_quantized_method_on_a_bf16_checkpoint_is_refused(cli, write_stack, method: str) -> None:
-    code, err = _validate(cli, write_stack, f"""
+    code, err = _validate(
+        cli,
+        write_stack,
+        f"""
         extends: base.yaml
         node_pools: {{t4: {{accelerator: T4, max_nodes: 1}}}}
         models:
           qwen: {{source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: t4, quantization: {method}, max_model_len: 4096}}
-    """)
+    """,
+    )
     assert code == 2
     assert "models.qwen.quantization" in err and "bfloat16 checkpoint" in err and "fp8 or bitsandbytes" in err
 
@@ -38,57 +42,75 @@ def test_awq_checkpoint_with_awq_passes_and_with_fp8_is_refused(cli, write_stack
 
 
 def test_names_vllm_does_not_know_are_schema_errors(cli, write_stack) -> None:
-    code, err = _validate(cli, write_stack, """
+    code, err = _validate(
+        cli,
+        write_stack,
+        """
         extends: base.yaml
         node_pools: {l4: {accelerator: L4, max_nodes: 1}}
         models:
           m: {source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: l4, quantization: int4}
-    """)
+    """,
+    )
     assert code == 2 and "models.m.quantization" in err and "bitsandbytes" in err
 
 
 def test_unknown_checkpoint_with_quantization_is_warned_not_refused(cli, write_stack) -> None:
-    result = cli("validate", write_stack("""
+    result = cli(
+        "validate",
+        write_stack("""
         extends: base.yaml
         node_pools: {l4: {accelerator: L4, max_nodes: 1}}
         models:
           m: {source: hf://someone/private-model, node_pool: l4, quantization: awq}
-    """))
+    """),
+    )
     assert result.exit_code == 0, result.stderr
     assert "does not know hf://someone/private-model" in result.stderr
 
 
 def test_neuron_with_object_store_weights_is_refused(cli, write_stack) -> None:
-    result = cli("validate", write_stack("""
+    result = cli(
+        "validate",
+        write_stack("""
         extends: base.yaml
         cloud: aws
         node_pools: {inf2: {accelerator: Inferentia2, max_nodes: 1}}
         models:
           m: {source: s3://my-bucket/meta-llama/Llama-3.1-8B-Instruct, node_pool: inf2, max_model_len: 4096}
-    """))
+    """),
+    )
     assert result.exit_code == 2 and "models.m.source" in result.stderr and "Neuron" in result.stderr
 
 
 def test_pool_disk_too_small_is_refused_with_the_numbers(cli, write_stack) -> None:
-    code, err = _validate(cli, write_stack, """
+    code, err = _validate(
+        cli,
+        write_stack,
+        """
         extends: base.yaml
         node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200, spot: true}}
         models:
           llama-70b: {source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: h100, max_model_len: 8192,
                       quantization: fp8}
-    """)
+    """,
+    )
     assert code == 2
     assert "node_pools.h100.disk_gb" in err
     assert "disk_gb 200 (186 GiB)" in err and "weights 140" in err
     assert "raise node_pools.h100.disk_gb to at least" in err
     # the same model streamed from a bucket writes nothing but caches: the same disk holds it
-    code, err = _validate(cli, write_stack, """
+    code, err = _validate(
+        cli,
+        write_stack,
+        """
         extends: base.yaml
         node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200, spot: true}}
         models:
           llama-70b: {source: bucket://weights/meta-llama/Llama-3.3-70B-Instruct, node_pool: h100,
                       max_model_len: 8192, quantization: fp8}
-    """)
+    """,
+    )
     assert code == 0, err
 
 
@@ -110,13 +132,17 @@ def test_the_suggested_disk_is_enough_and_one_less_is_not(cli, write_stack) -> N
 
 def test_image_overrides_only_for_reviewed_images_and_pinned(cli, write_stack) -> None:
     gpu = images.SERVING_IMAGES["gpu"]
-    code, err = _validate(cli, write_stack, f"""
+    code, err = _validate(
+        cli,
+        write_stack,
+        f"""
         extends: base.yaml
         node_pools: {{l4: {{accelerator: L4, max_nodes: 1}}}}
         images:
           docker.io/someone/else:1.0: registry.internal/else:1.0
           {gpu}: registry.internal/vllm-openai:latest
-    """)
+    """,
+    )
     assert code == 2
     assert "is not an image llmcloud deploys" in err and "is not pinned" in err
     path = write_stack(f"""

@@ -100,8 +100,9 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     import huggingface_hub.constants as constants
 
     monkeypatch.setattr(constants, "ENDPOINT", os.environ["HF_ENDPOINT"])
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        os.environ["HF_ENDPOINT"] + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(
+        constants, "HUGGINGFACE_CO_URL_TEMPLATE", os.environ["HF_ENDPOINT"] + "/{repo_id}/resolve/{revision}/{filename}"
+    )
     yield state
     server.shutdown()
 
@@ -171,8 +172,13 @@ def test_sync_copies_weights_only_checksummed_and_resumes(cli, write_stack, hub:
     assert first.exit_code == 0, first.stderr
     keys = _objects(bucket)
     prefix = "meta-llama/Llama-3.1-8B-Instruct/"
-    expected = {"config.json", "tokenizer.json", "model-00001-of-00002.safetensors",
-                "model-00002-of-00002.safetensors", "model.safetensors.index.json"}
+    expected = {
+        "config.json",
+        "tokenizer.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+        "model.safetensors.index.json",
+    }
     assert {k.removeprefix(prefix) for k in keys} == expected | {".llmcloud-sync.json"}
     assert keys[prefix + "model-00001-of-00002.safetensors"] == 3 << 20
     assert not any("original/" in k or k.endswith("README.md") for k in keys)
@@ -186,7 +192,8 @@ def test_sync_copies_weights_only_checksummed_and_resumes(cli, write_stack, hub:
     import boto3
 
     boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).put_object(
-        Bucket=bucket, Key=prefix + "model-00002-of-00002.safetensors", Body=b"truncated")
+        Bucket=bucket, Key=prefix + "model-00002-of-00002.safetensors", Body=b"truncated"
+    )
     third = cli("weights", "sync", path, "--bucket-url", f"s3://{bucket}", "--json")
     assert json.loads(third.stdout)["synced"][0]["uploaded"] == 1
     assert hub.downloads == ["model-00002-of-00002.safetensors"]
@@ -226,7 +233,9 @@ def test_up_gate_checks_hub_models_and_skips_what_it_cannot_ask(write_stack, hub
     from llmcloud.cli import weights
     from llmcloud.cli.common import load
 
-    stack = STACK.replace('"bucket://weights/meta-llama/Llama-3.1-8B-Instruct"', '"hf://meta-llama/Llama-3.1-8B-Instruct"')
+    stack = STACK.replace(
+        '"bucket://weights/meta-llama/Llama-3.1-8B-Instruct"', '"hf://meta-llama/Llama-3.1-8B-Instruct"'
+    )
     _, r = load(str(write_stack(stack)), None)
     weights.weights_gate(r)  # the stand-in has it
     hub.gated.add(REPO)

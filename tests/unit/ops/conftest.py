@@ -42,8 +42,15 @@ def recorded():
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
-            rec.requests.append({"method": method, "path": url.path, "query": query, "body": body,
-                                 "auth": self.headers.get("Authorization")})
+            rec.requests.append(
+                {
+                    "method": method,
+                    "path": url.path,
+                    "query": query,
+                    "body": body,
+                    "auth": self.headers.get("Authorization"),
+                }
+            )
             answer = rec.routes.get((method, url.path))
             if callable(answer):
                 answer = answer(query, body)
@@ -90,8 +97,11 @@ def moto_server():
     pytest.importorskip("boto3")
     pytest.importorskip("moto.server")
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 20
     while time.time() < deadline:

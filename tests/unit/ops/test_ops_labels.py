@@ -65,7 +65,10 @@ def test_the_table_comes_from_the_sdk():
 
 def test_component_labels_are_kept_and_stack_labels_added():
     assert L.merge({"team": "mine", "Name": "x"}, {"team": "ml", "llmcloud-stack": "s"}) == {
-        "team": "mine", "Name": "x", "llmcloud-stack": "s"}
+        "team": "mine",
+        "Name": "x",
+        "llmcloud-stack": "s",
+    }
     p = repo_plan("aws-example")
     vpc = next(s for s in p.resources() if s.type == "aws:ec2/vpc:Vpc")
     stack_name = resolved("stacks/aws-example.yaml").stack_name

@@ -14,13 +14,25 @@ def test_aws_leftovers_from_the_tagging_api(aws_env):
 
     ec2 = boto3.client("ec2", region_name="us-east-1")
     tags = [{"Key": "llmcloud-stack", "Value": "dev-aws"}, {"Key": "Name", "Value": "llm-dev-cache"}]
-    volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=100, VolumeType="gp3",
-                               TagSpecifications=[{"ResourceType": "volume", "Tags": tags}])
+    volume = ec2.create_volume(
+        AvailabilityZone="us-east-1a",
+        Size=100,
+        VolumeType="gp3",
+        TagSpecifications=[{"ResourceType": "volume", "Tags": tags}],
+    )
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ec2.run_instances(ImageId=image, InstanceType="m6i.xlarge", MinCount=1, MaxCount=1,
-                      TagSpecifications=[{"ResourceType": "instance", "Tags": [tags[0]]}])
-    ec2.create_volume(AvailabilityZone="us-east-1a", Size=5, TagSpecifications=[
-        {"ResourceType": "volume", "Tags": [{"Key": "llmcloud-stack", "Value": "prod-aws"}]}])
+    ec2.run_instances(
+        ImageId=image,
+        InstanceType="m6i.xlarge",
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [tags[0]]}],
+    )
+    ec2.create_volume(
+        AvailabilityZone="us-east-1a",
+        Size=5,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "llmcloud-stack", "Value": "prod-aws"}]}],
+    )
     tagging = boto3.client("resourcegroupstaggingapi", region_name="us-east-1")
     report = leftovers.run("aws", "dev-aws", region="us-east-1", tagging=tagging, ec2=ec2)
     assert report.skipped is None
@@ -38,8 +50,11 @@ def test_aws_leftovers_from_the_tagging_api(aws_env):
 def test_aws_prices_of_types_moto_does_not_tag():
     from llmcloud.components.aws import leftovers as aws
 
-    eip = aws._price(leftovers.Leftover("ec2:elastic-ip", "ip", "arn:aws:ec2:us-east-1:1:elastic-ip/eipalloc-1"),
-                     "us-east-1", ec2=None)
+    eip = aws._price(
+        leftovers.Leftover("ec2:elastic-ip", "ip", "arn:aws:ec2:us-east-1:1:elastic-ip/eipalloc-1"),
+        "us-east-1",
+        ec2=None,
+    )
     assert eip.monthly == 3.65
     bucket = aws._price(leftovers.Leftover("s3", "b", "arn:aws:s3:::b"), "us-east-1", ec2=None)
     assert bucket.kept
@@ -48,8 +63,9 @@ def test_aws_prices_of_types_moto_does_not_tag():
 
 def test_gcp_leftovers_from_cloud_asset_inventory(recorded):
     recorded.add("GET", "/v1/projects/llmcloud-demo:searchAllResources", "gcp_assets_dev-gcp.json")
-    report = leftovers.run("gcp", "dev-gcp", project="llmcloud-demo", region="us-central1",
-                           api=JsonApi(recorded.url, "t"))
+    report = leftovers.run(
+        "gcp", "dev-gcp", project="llmcloud-demo", region="us-central1", api=JsonApi(recorded.url, "t")
+    )
     assert recorded.requests[0]["query"]["query"] == "labels.llmcloud-stack:dev-gcp"
     names = {x.name: x for x in report.leftovers}
     assert set(names) == {"gke-llm-dev-l4-1a2b3c-pvc", "llm-dev-ingress", "llmcloud-demo-dev-gcp-weights"}
@@ -61,8 +77,7 @@ def test_gcp_leftovers_from_cloud_asset_inventory(recorded):
 
 def test_azure_leftovers_from_resource_graph(recorded):
     recorded.add("POST", "/providers/Microsoft.ResourceGraph/resources", "azure_graph_dev-azure.json")
-    report = leftovers.run("azure", "dev-azure", region="eastus", api=JsonApi(recorded.url, "t"),
-                           subscription="sub-1")
+    report = leftovers.run("azure", "dev-azure", region="eastus", api=JsonApi(recorded.url, "t"), subscription="sub-1")
     body = recorded.requests[0]["body"]
     assert body["subscriptions"] == ["sub-1"] and "tags['llmcloud-stack'] == 'dev-azure'" in body["query"]
     by_type = {x.type: x for x in report.leftovers}

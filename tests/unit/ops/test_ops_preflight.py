@@ -18,8 +18,9 @@ from llmcloud.components.ops_http import JsonApi
 
 GCP_ROUTES = {
     ("GET", "/compute/v1/projects/llmcloud-demo/regions/us-central1"): "gcp_region_us-central1.json",
-    ("GET", "/compute/v1/projects/llmcloud-demo/aggregated/acceleratorTypes"):
-        lambda q, _: "gcp_accelerator_types_" + q["filter"].split('"')[1] + ".json",
+    ("GET", "/compute/v1/projects/llmcloud-demo/aggregated/acceleratorTypes"): lambda q, _: (
+        "gcp_accelerator_types_" + q["filter"].split('"')[1] + ".json"
+    ),
 }
 
 
@@ -60,11 +61,11 @@ node_pools:
 
 
 def test_azure_family_quota_zero_with_the_sku_in_every_zone(recorded):
-    recorded.add("GET", "/subscriptions/sub-1/providers/Microsoft.Compute/locations/eastus/usages",
-                 "azure_usages_eastus.json")
+    recorded.add(
+        "GET", "/subscriptions/sub-1/providers/Microsoft.Compute/locations/eastus/usages", "azure_usages_eastus.json"
+    )
     recorded.add("GET", "/subscriptions/sub-1/providers/Microsoft.Compute/skus", "azure_skus_eastus.json")
-    report = preflight.run(resolved("stacks/azure-example.yaml"), api=JsonApi(recorded.url, "t"),
-                           subscription="sub-1")
+    report = preflight.run(resolved("stacks/azure-example.yaml"), api=JsonApi(recorded.url, "t"), subscription="sub-1")
     by_pool = {c.pool: c for c in report.checks}
     t4, a100 = by_pool["t4"], by_pool["a100"]
     # spot counts against lowPriorityCores (3): 2 nodes x 4 vCPUs = 8 do not fit
@@ -106,20 +107,36 @@ def test_aws_quota_codes():
     assert aws_preflight.quota_code("m6i.xlarge", spot=False) == "L-1216C47A"
 
 
-@pytest.mark.parametrize(("message", "kind"), [
-    ("The zone 'projects/p/zones/us-central1-a' does not have enough resources available to fulfill the request. "
-     "'(resource type:compute)'", "stockout"),
-    ("Instance 'gke-x' creation failed: Code: 'ZONE_RESOURCE_POOL_EXHAUSTED'", "stockout"),
-    ("Quota 'PREEMPTIBLE_NVIDIA_L4_GPUS' exceeded.  Limit: 0.0 in region us-central1.", "quota"),
-    ("InsufficientInstanceCapacity: We currently do not have sufficient g6.xlarge capacity in the AZ", "stockout"),
-    ("VcpuLimitExceeded: You have requested more vCPU capacity than your current vCPU limit of 0", "quota"),
-    ("OperationNotAllowed: Operation could not be completed as it results in exceeding approved "
-     "standardNCADSA100v4Family Cores quota.", "quota"),
-    ("SkuNotAvailable: The requested VM size Standard_NC24ads_A100_v4 is currently not available in location "
-     "eastus", "restricted"),
-    ("AllocationFailed: Allocation failed. We do not have sufficient capacity for the requested VM size", "stockout"),
-    ("something else", None),
-])
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (
+            "The zone 'projects/p/zones/us-central1-a' does not have enough resources "
+            "available to fulfill the request. "
+            "'(resource type:compute)'",
+            "stockout",
+        ),
+        ("Instance 'gke-x' creation failed: Code: 'ZONE_RESOURCE_POOL_EXHAUSTED'", "stockout"),
+        ("Quota 'PREEMPTIBLE_NVIDIA_L4_GPUS' exceeded.  Limit: 0.0 in region us-central1.", "quota"),
+        ("InsufficientInstanceCapacity: We currently do not have sufficient g6.xlarge capacity in the AZ", "stockout"),
+        ("VcpuLimitExceeded: You have requested more vCPU capacity than your current vCPU limit of 0", "quota"),
+        (
+            "OperationNotAllowed: Operation could not be completed as it results in exceeding approved "
+            "standardNCADSA100v4Family Cores quota.",
+            "quota",
+        ),
+        (
+            "SkuNotAvailable: The requested VM size Standard_NC24ads_A100_v4 is currently not available in location "
+            "eastus",
+            "restricted",
+        ),
+        (
+            "AllocationFailed: Allocation failed. We do not have sufficient capacity for the requested VM size",
+            "stockout",
+        ),
+        ("something else", None),
+    ],
+)
 def test_explain_tells_quota_from_stockout(message, kind):
     assert preflight.explain(message) == kind
 
@@ -138,8 +155,13 @@ def test_cli_preflight_table_and_strict(cli, recorded, monkeypatch):
 
 
 def test_cli_preflight_skipped_without_credentials(cli, monkeypatch):
-    for var in ("GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS",
-                "CLOUDSDK_AUTH_ACCESS_TOKEN", "GCE_METADATA_HOST"):
+    for var in (
+        "GOOGLE_OAUTH_ACCESS_TOKEN",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_CREDENTIALS",
+        "CLOUDSDK_AUTH_ACCESS_TOKEN",
+        "GCE_METADATA_HOST",
+    ):
         monkeypatch.delenv(var, raising=False)
     result = cli("preflight", "dev")
     assert result.exit_code == 0

@@ -15,22 +15,46 @@ def _state(stack: str) -> list[dict]:
         {"urn": f"{root}pulumi:pulumi:Stack::llmcloud-{stack}", "type": "pulumi:pulumi:Stack", "custom": False},
         {"urn": f"{root}pulumi:providers:gcp::gcp", "type": "pulumi:providers:gcp", "custom": True},
         {"urn": f"{root}llmcloud:gcp:GcsWeightsBucket::w", "type": "llmcloud:gcp:GcsWeightsBucket", "custom": False},
-        {"urn": f"{root}llmcloud:gcp:GcsWeightsBucket$gcp:storage/bucket:Bucket::w",
-         "type": "gcp:storage/bucket:Bucket", "custom": True, "parent": f"{root}llmcloud:gcp:GcsWeightsBucket::w",
-         "provider": f"{root}pulumi:providers:gcp::gcp::0000"},
+        {
+            "urn": f"{root}llmcloud:gcp:GcsWeightsBucket$gcp:storage/bucket:Bucket::w",
+            "type": "gcp:storage/bucket:Bucket",
+            "custom": True,
+            "parent": f"{root}llmcloud:gcp:GcsWeightsBucket::w",
+            "provider": f"{root}pulumi:providers:gcp::gcp::0000",
+        },
         {"urn": f"{root}gcp:container/cluster:Cluster::llm", "type": "gcp:container/cluster:Cluster", "custom": True},
     ]
 
 
 def _scenario(fake):
-    fake.script(stacks={
-        EXPIRED: {"lastUpdate": "2026-01-05T10:00:00.000Z", "resourceCount": 5, "resources": _state(EXPIRED),
-                  "outputs": {"cloud": "gcp", "environment": "dev", "owner": "alice",
-                              "expires_at": "2026-01-05T18:00:00Z", "monthly_cost_expected": 697.0}},
-        LIVE: {"lastUpdate": "2026-01-05T10:00:00.000Z", "resourceCount": 5, "resources": _state(LIVE),
-               "outputs": {"cloud": "gcp", "environment": "feature", "owner": "bob",
-                           "expires_at": "2999-01-01T00:00:00Z", "monthly_cost_expected": 100.0}},
-    })
+    fake.script(
+        stacks={
+            EXPIRED: {
+                "lastUpdate": "2026-01-05T10:00:00.000Z",
+                "resourceCount": 5,
+                "resources": _state(EXPIRED),
+                "outputs": {
+                    "cloud": "gcp",
+                    "environment": "dev",
+                    "owner": "alice",
+                    "expires_at": "2026-01-05T18:00:00Z",
+                    "monthly_cost_expected": 697.0,
+                },
+            },
+            LIVE: {
+                "lastUpdate": "2026-01-05T10:00:00.000Z",
+                "resourceCount": 5,
+                "resources": _state(LIVE),
+                "outputs": {
+                    "cloud": "gcp",
+                    "environment": "feature",
+                    "owner": "bob",
+                    "expires_at": "2999-01-01T00:00:00Z",
+                    "monthly_cost_expected": 100.0,
+                },
+            },
+        }
+    )
 
 
 def _destroys(fake) -> list[list[str]]:
@@ -100,8 +124,10 @@ def test_up_records_expiry_and_cost_and_runs_the_preflight(cli, fake_pulumi, wri
 def test_up_strict_stops_on_a_blocked_pool_before_deploying(cli, fake_pulumi, recorded, monkeypatch):
     for (method, path), answer in {
         ("GET", "/compute/v1/projects/llmcloud-demo/regions/us-central1"): "gcp_region_us-central1.json",
-        ("GET", "/compute/v1/projects/llmcloud-demo/aggregated/acceleratorTypes"):
-            "gcp_accelerator_types_nvidia-l4.json",
+        (
+            "GET",
+            "/compute/v1/projects/llmcloud-demo/aggregated/acceleratorTypes",
+        ): "gcp_accelerator_types_nvidia-l4.json",
     }.items():
         recorded.add(method, path, answer)
     monkeypatch.setenv("HF_TOKEN", "hf_test_value_for_the_fake_engine")

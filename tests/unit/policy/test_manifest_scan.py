@@ -25,8 +25,10 @@ STACKS = sorted(p.stem for p in (REPO / "stacks").glob("*.yaml") if p.stem != "b
 def _checkov() -> str:
     exe = os.environ.get("LLMCLOUD_CHECKOV")
     if not exe or not Path(exe).exists():
-        pytest.fail("checkov is needed: python3 -m venv .cache/checkov && .cache/checkov/bin/pip install "
-                    "checkov==3.3.30 and export LLMCLOUD_CHECKOV=.cache/checkov/bin/checkov (./scripts/test does this)")
+        pytest.fail(
+            "checkov is needed: python3 -m venv .cache/checkov && .cache/checkov/bin/pip install "
+            "checkov==3.3.30 and export LLMCLOUD_CHECKOV=.cache/checkov/bin/checkov (./scripts/test does this)"
+        )
     return exe
 
 
@@ -39,11 +41,28 @@ def test_rendered_manifests_pass_checkov(cli, stack, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert list(out.glob("Deployment-*.yaml")) or list(out.glob("LeaderWorkerSet-*.yaml"))
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
-    proc = subprocess.run([checkov, "-d", str(out), "--framework", "kubernetes", "--skip-download", "-o", "json",
-                           "--skip-check", SKIPPED], capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [
+            checkov,
+            "-d",
+            str(out),
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "-o",
+            "json",
+            "--skip-check",
+            SKIPPED,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     report = json.loads(proc.stdout)
     reports = report if isinstance(report, list) else [report]
-    failed = [f"{f['check_id']} {f['resource']}"
-              for r in reports for f in r.get("results", {}).get("failed_checks", [])]
+    failed = [
+        f"{f['check_id']} {f['resource']}" for r in reports for f in r.get("results", {}).get("failed_checks", [])
+    ]
     assert failed == []
     assert sum(r.get("summary", {}).get("passed", 0) for r in reports) > 50

@@ -17,59 +17,133 @@ DEV, PROD = Context("dev"), Context("prod")
 
 
 def step(type_: str, inputs: dict, name: str = "r", protect: bool = False, retain: bool = False) -> Step:
-    return Step(op="create", urn=f"urn:pulumi:s::llmcloud::{type_}::{name}", type=type_, inputs=inputs,
-                protect=protect, retain_on_delete=retain)
+    return Step(
+        op="create",
+        urn=f"urn:pulumi:s::llmcloud::{type_}::{name}",
+        type=type_,
+        inputs=inputs,
+        protect=protect,
+        retain_on_delete=retain,
+    )
 
 
 def pod(container: dict, pod_sc: dict | None = None) -> dict:
     return {"spec": {"template": {"spec": {"securityContext": pod_sc or {}, "containers": [container]}}}}
 
 
-GOOD_CONTAINER = {"name": "c", "image": "vllm/vllm-openai:v0.10.1.1",
-                  "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
-                  "resources": {"limits": {"memory": "1Gi"}}}
+GOOD_CONTAINER = {
+    "name": "c",
+    "image": "vllm/vllm-openai:v0.10.1.1",
+    "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    "resources": {"limits": {"memory": "1Gi"}},
+}
 GOOD_GCS = {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True, "versioning": {"enabled": True}}
-GOOD_ACCOUNT = {"allowBlobPublicAccess": False, "enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2",
-                "allowSharedKeyAccess": False}
+GOOD_ACCOUNT = {
+    "allowBlobPublicAccess": False,
+    "enableHttpsTrafficOnly": True,
+    "minimumTlsVersion": "TLS1_2",
+    "allowSharedKeyAccess": False,
+}
 PAB = {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True}
 
 # rule id -> (context, violating steps, compliant steps)
 CASES = {
-    "LLM-DATA-001": (DEV, [step("gcp:storage/bucket:Bucket", {**GOOD_GCS, "publicAccessPrevention": "inherited"})],
-                     [step("gcp:storage/bucket:Bucket", GOOD_GCS)]),
-    "LLM-DATA-002": (DEV, [step("azure-native:storage:StorageAccount",
-                                {**GOOD_ACCOUNT, "minimumTlsVersion": "TLS1_0"})],
-                     [step("azure-native:storage:StorageAccount", GOOD_ACCOUNT)]),
-    "LLM-DATA-003": (DEV, [step("gcp:storage/bucket:Bucket", {**GOOD_GCS, "versioning": {"enabled": False}})],
-                     [step("gcp:storage/bucket:Bucket", GOOD_GCS)]),
-    "LLM-DATA-004": (PROD, [step("gcp:storage/bucket:Bucket", GOOD_GCS)],
-                     [step("gcp:storage/bucket:Bucket", GOOD_GCS, protect=True, retain=True)]),
-    "LLM-NET-001": (DEV, [step("gcp:compute/firewall:Firewall", {"sourceRanges": ["0.0.0.0/0"]}, "allow-all")],
-                    [step("gcp:compute/firewall:Firewall", {"sourceRanges": ["10.0.0.0/8"]}, "internal")]),
-    "LLM-NET-002": (PROD, [step("gcp:container/cluster:Cluster",
-                                {"privateClusterConfig": {"enablePrivateNodes": False}})],
-                    [step("gcp:container/cluster:Cluster", {"privateClusterConfig": {"enablePrivateNodes": True},
-                                                            "masterAuthorizedNetworksConfig": {"cidrBlocks": [{}]}})]),
-    "LLM-NET-003": (DEV, [step("aws:eks/cluster:Cluster", {"vpcConfig": {"endpointPublicAccess": True}})],
-                    [step("aws:eks/cluster:Cluster", {"vpcConfig": {"endpointPublicAccess": False}})]),
-    "LLM-IAM-001": (DEV, [step("gcp:serviceaccount/key:Key", {"serviceAccountId": "sa"})],
-                    [step("gcp:serviceaccount/account:Account", {"accountId": "sa"})]),
+    "LLM-DATA-001": (
+        DEV,
+        [step("gcp:storage/bucket:Bucket", {**GOOD_GCS, "publicAccessPrevention": "inherited"})],
+        [step("gcp:storage/bucket:Bucket", GOOD_GCS)],
+    ),
+    "LLM-DATA-002": (
+        DEV,
+        [step("azure-native:storage:StorageAccount", {**GOOD_ACCOUNT, "minimumTlsVersion": "TLS1_0"})],
+        [step("azure-native:storage:StorageAccount", GOOD_ACCOUNT)],
+    ),
+    "LLM-DATA-003": (
+        DEV,
+        [step("gcp:storage/bucket:Bucket", {**GOOD_GCS, "versioning": {"enabled": False}})],
+        [step("gcp:storage/bucket:Bucket", GOOD_GCS)],
+    ),
+    "LLM-DATA-004": (
+        PROD,
+        [step("gcp:storage/bucket:Bucket", GOOD_GCS)],
+        [step("gcp:storage/bucket:Bucket", GOOD_GCS, protect=True, retain=True)],
+    ),
+    "LLM-NET-001": (
+        DEV,
+        [step("gcp:compute/firewall:Firewall", {"sourceRanges": ["0.0.0.0/0"]}, "allow-all")],
+        [step("gcp:compute/firewall:Firewall", {"sourceRanges": ["10.0.0.0/8"]}, "internal")],
+    ),
+    "LLM-NET-002": (
+        PROD,
+        [step("gcp:container/cluster:Cluster", {"privateClusterConfig": {"enablePrivateNodes": False}})],
+        [
+            step(
+                "gcp:container/cluster:Cluster",
+                {
+                    "privateClusterConfig": {"enablePrivateNodes": True},
+                    "masterAuthorizedNetworksConfig": {"cidrBlocks": [{}]},
+                },
+            )
+        ],
+    ),
+    "LLM-NET-003": (
+        DEV,
+        [step("aws:eks/cluster:Cluster", {"vpcConfig": {"endpointPublicAccess": True}})],
+        [step("aws:eks/cluster:Cluster", {"vpcConfig": {"endpointPublicAccess": False}})],
+    ),
+    "LLM-IAM-001": (
+        DEV,
+        [step("gcp:serviceaccount/key:Key", {"serviceAccountId": "sa"})],
+        [step("gcp:serviceaccount/account:Account", {"accountId": "sa"})],
+    ),
     "LLM-API-001": (Context("prod", gateway_auth="none"), [], []),
-    "LLM-K8S-001": (DEV, [step("aws:eks/nodeGroup:NodeGroup", {"amiType": "AL2023_x86_64_NVIDIA", "taints": []})],
-                    [step("aws:eks/nodeGroup:NodeGroup", {"amiType": "AL2023_x86_64_NVIDIA", "taints": [
-                        {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]})]),
-    "LLM-K8S-002": (DEV, [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "securityContext": {
-                        "privileged": True}}))], [step("kubernetes:apps/v1:Deployment", pod(GOOD_CONTAINER))]),
-    "LLM-K8S-003": (DEV, [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "securityContext": {
-                        "allowPrivilegeEscalation": False}}))],
-                    [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "securityContext": {
-                        "allowPrivilegeEscalation": False}}, {"runAsNonRoot": True}))]),
-    "LLM-K8S-004": (DEV, [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "resources": {}}))],
-                    [step("kubernetes:apps/v1:Deployment", pod(GOOD_CONTAINER))]),
-    "LLM-K8S-005": (DEV, [step("kubernetes:apps/v1:Deployment",
-                               pod({**GOOD_CONTAINER, "image": "vllm/vllm-openai:latest"}))],
-                    [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER,
-                                                                "image": "vllm/vllm-openai@sha256:" + "a" * 64}))]),
+    "LLM-K8S-001": (
+        DEV,
+        [step("aws:eks/nodeGroup:NodeGroup", {"amiType": "AL2023_x86_64_NVIDIA", "taints": []})],
+        [
+            step(
+                "aws:eks/nodeGroup:NodeGroup",
+                {
+                    "amiType": "AL2023_x86_64_NVIDIA",
+                    "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
+                },
+            )
+        ],
+    ),
+    "LLM-K8S-002": (
+        DEV,
+        [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "securityContext": {"privileged": True}}))],
+        [step("kubernetes:apps/v1:Deployment", pod(GOOD_CONTAINER))],
+    ),
+    "LLM-K8S-003": (
+        DEV,
+        [
+            step(
+                "kubernetes:apps/v1:Deployment",
+                pod({**GOOD_CONTAINER, "securityContext": {"allowPrivilegeEscalation": False}}),
+            )
+        ],
+        [
+            step(
+                "kubernetes:apps/v1:Deployment",
+                pod({**GOOD_CONTAINER, "securityContext": {"allowPrivilegeEscalation": False}}, {"runAsNonRoot": True}),
+            )
+        ],
+    ),
+    "LLM-K8S-004": (
+        DEV,
+        [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "resources": {}}))],
+        [step("kubernetes:apps/v1:Deployment", pod(GOOD_CONTAINER))],
+    ),
+    "LLM-K8S-005": (
+        DEV,
+        [step("kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "image": "vllm/vllm-openai:latest"}))],
+        [
+            step(
+                "kubernetes:apps/v1:Deployment", pod({**GOOD_CONTAINER, "image": "vllm/vllm-openai@sha256:" + "a" * 64})
+            )
+        ],
+    ),
 }
 
 
@@ -89,12 +163,17 @@ def test_s3_buckets_need_all_companions():
     bucket = step("aws:s3/bucketV2:BucketV2", {"bucket": "b"}, "weights")
     bad = {v.rule for v in evaluate_steps([bucket], DEV)}
     assert {"LLM-DATA-001", "LLM-DATA-002", "LLM-DATA-003"} <= bad
-    good = [bucket, step("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", PAB),
-            step("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", {}),
-            step("aws:s3/bucketVersioning:BucketVersioning", {"versioningConfiguration": {"status": "Enabled"}})]
+    good = [
+        bucket,
+        step("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", PAB),
+        step("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", {}),
+        step("aws:s3/bucketVersioning:BucketVersioning", {"versioningConfiguration": {"status": "Enabled"}}),
+    ]
     assert not {"LLM-DATA-001", "LLM-DATA-002", "LLM-DATA-003"} & {v.rule for v in evaluate_steps(good, DEV)}
-    half = [*good[:1],
-            step("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", {**PAB, "ignorePublicAcls": False})]
+    half = [
+        *good[:1],
+        step("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", {**PAB, "ignorePublicAcls": False}),
+    ]
     messages = [v.message for v in evaluate_steps(half, DEV) if v.rule == "LLM-DATA-001"]
     assert messages == ["public access block flags not set: ignorePublicAcls"]
 
@@ -115,12 +194,15 @@ def test_bundled_stacks_pass_every_mandatory_rule(name):
 
 def test_prod_without_data_protection_is_blocked_with_exit_3(cli, write_stack, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    file = write_stack("""
+    file = write_stack(
+        """
 extends: base.yaml
 environment: prod
 protect_data: false
 gateway: {auth: none}
-""", name="prod")
+""",
+        name="prod",
+    )
     result = cli("preview", file, "--offline", "--json")
     assert result.exit_code == 3, result.stderr
     policy = json.loads(result.stdout)["policy"]
@@ -167,8 +249,10 @@ def test_policy_pack_reports_the_same_findings():
 
     python = os.environ.get("LLMCLOUD_POLICY_PYTHON")
     if not python:
-        pytest.fail("LLMCLOUD_POLICY_PYTHON is not set: python3 -m venv .cache/policy && "
-                    ".cache/policy/bin/pip install pulumi-policy==1.21.0 (./scripts/test does this)")
+        pytest.fail(
+            "LLMCLOUD_POLICY_PYTHON is not set: python3 -m venv .cache/policy && "
+            ".cache/policy/bin/pip install pulumi-policy==1.21.0 (./scripts/test does this)"
+        )
     env = {**os.environ, "PYTHONPATH": str(REPO / ".editable")}
     proc = subprocess.run([python, "-c", PACK_PROBE], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -30,9 +30,15 @@ def _clean(*texts: str) -> None:
 
 def test_offline_commands_never_show_the_token(cli, planted, tmp_path):
     outputs = []
-    for args in (["preview", "dev", "--offline"], ["preview", "dev", "--offline", "--json"], ["cost", "dev"],
-                 ["cost", "dev", "--json"], ["render", "dev"], ["render", "dev", "-o", str(tmp_path / "out")],
-                 ["validate", "dev", "--json"]):
+    for args in (
+        ["preview", "dev", "--offline"],
+        ["preview", "dev", "--offline", "--json"],
+        ["cost", "dev"],
+        ["cost", "dev", "--json"],
+        ["render", "dev"],
+        ["render", "dev", "-o", str(tmp_path / "out")],
+        ["validate", "dev", "--json"],
+    ):
         result = cli(*args)
         assert result.exit_code == 0, (args, result.stderr)
         outputs += [result.stdout, result.stderr]
@@ -67,10 +73,15 @@ def test_engine_errors_and_outputs_are_redacted(cli, planted, tmp_path, monkeypa
     monkeypatch.setenv("FAKE_PULUMI_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("LLMCLOUD_PASSPHRASE", "pass")
     monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.x")
-    scenario.write_text(json.dumps({
-        "outputs": {"endpoint": "https://api.example.com", "api_keys": {"default": API_KEY}},
-        "secret_outputs": ["api_keys"],
-        "preview": {"exit": 255, "stderr": f"error: provider said: bad token {TOKEN} / key {API_KEY}"}}))
+    scenario.write_text(
+        json.dumps(
+            {
+                "outputs": {"endpoint": "https://api.example.com", "api_keys": {"default": API_KEY}},
+                "secret_outputs": ["api_keys"],
+                "preview": {"exit": 255, "stderr": f"error: provider said: bad token {TOKEN} / key {API_KEY}"},
+            }
+        )
+    )
     masked = cli("outputs", "dev", "--json")
     assert masked.exit_code == 0, masked.stderr
     failed = cli("preview", "dev")

@@ -53,8 +53,9 @@ def test_type_and_attribute_names_follow_terraform():
 
 
 def test_conversion_shapes_blocks_maps_unknowns_and_references():
-    plan = Plan.from_preview_json(json.loads((GOLDEN / "dev.gcp.json").read_text()), stack="dev-gcp",
-                                  environment="dev", cloud="gcp")
+    plan = Plan.from_preview_json(
+        json.loads((GOLDEN / "dev.gcp.json").read_text()), stack="dev-gcp", environment="dev", cloud="gcp"
+    )
     tf = plan_json(plan)
     by_type = {r["type"]: r for r in tf["planned_values"]["root_module"]["resources"]}
     cluster = by_type["google_container_cluster"]["values"]
@@ -65,16 +66,23 @@ def test_conversion_shapes_blocks_maps_unknowns_and_references():
     change = next(c for c in tf["resource_changes"] if c["type"] == "google_container_cluster")
     assert change["change"]["after_unknown"].get("network") is True  # <computed> -> unknown
     configured = {r["address"]: r for r in tf["configuration"]["root_module"]["resources"]}
-    refs = [r for c in configured.values() if c["type"] == "google_container_node_pool"
-            for e in c["expressions"].values() for r in e["references"]]
+    refs = [
+        r
+        for c in configured.values()
+        if c["type"] == "google_container_node_pool"
+        for e in c["expressions"].values()
+        for r in e["references"]
+    ]
     assert any(r.startswith("google_container_cluster.") for r in refs)  # propertyDependencies -> references
 
 
 def test_checkov_terraform_plan_rules_on_bundled_stacks(tmp_path):
     checkov = os.environ.get("LLMCLOUD_CHECKOV")
     if not checkov or not Path(checkov).exists():
-        pytest.fail("checkov is needed: python3 -m venv .cache/checkov && .cache/checkov/bin/pip install "
-                    "checkov==3.3.30 and export LLMCLOUD_CHECKOV=.cache/checkov/bin/checkov (./scripts/test does this)")
+        pytest.fail(
+            "checkov is needed: python3 -m venv .cache/checkov && .cache/checkov/bin/pip install "
+            "checkov==3.3.30 and export LLMCLOUD_CHECKOV=.cache/checkov/bin/checkov (./scripts/test does this)"
+        )
     plans = _bridged_plans()
     assert {p.stem.rsplit(".", 1)[-1] for p in plans} == {"gcp", "aws"}
     for path in plans:
@@ -82,8 +90,13 @@ def test_checkov_terraform_plan_rules_on_bundled_stacks(tmp_path):
         plan = Plan.from_preview_json(data, stack=data["stack"], environment=data["environment"], cloud=data["cloud"])
         (tmp_path / f"{path.stem.replace('.', '-')}.tfplan.json").write_text(json.dumps(plan_json(plan)))
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
-    proc = subprocess.run([checkov, "-d", str(tmp_path), "--framework", "terraform_plan", "--skip-download",
-                           "-o", "json"], capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run(
+        [checkov, "-d", str(tmp_path), "--framework", "terraform_plan", "--skip-download", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     report = json.loads(proc.stdout)
     report = report[0] if isinstance(report, list) else report
@@ -91,8 +104,11 @@ def test_checkov_terraform_plan_rules_on_bundled_stacks(tmp_path):
     assert report["summary"]["resource_count"] > 100  # the scan saw the resources, not an empty plan
     failed = {(f["check_id"], f["resource"].split(".")[0]): f for f in report["results"]["failed_checks"]}
     exceptions = _exceptions()
-    unlisted = sorted(f"{c} {t} ({failed[(c, t)]['check_name']}) in {failed[(c, t)]['file_path']}"
-                      for c, t in failed if (c, t) not in exceptions)
+    unlisted = sorted(
+        f"{c} {t} ({failed[(c, t)]['check_name']}) in {failed[(c, t)]['file_path']}"
+        for c, t in failed
+        if (c, t) not in exceptions
+    )
     assert not unlisted, "checkov checks failing and not in the exceptions file:\n" + "\n".join(unlisted)
     stale = sorted(f"{check} {rtype}" for check, rtype in exceptions if (check, rtype) not in failed)
     assert not stale, f"these exceptions no longer fail: remove them from {EXCEPTIONS.name}:\n" + "\n".join(stale)

@@ -68,7 +68,8 @@ def test_scheduling_a_tainted_system_pool_strands_the_charts():
 def test_scheduling_values_that_tolerate_the_taint_fix_it():
     r, plan = _load("dev", "aws")
     _one(plan, "aws:eks/nodeGroup:NodeGroup", "EksCluster").inputs["taints"] = [
-        {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
+        {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
+    ]
     keda = _one(plan, "kubernetes:helm.sh/v3:Release", "keda")
     keda.inputs["values"] = {"tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}]}
     assert not _of(rehearse(r, plan, TODAY), "scheduling", "helm keda")
@@ -103,8 +104,9 @@ def test_ordering_custom_resource_before_its_crd():
 def test_ordering_workload_identity_member_before_the_cluster():
     r, plan = _load("dev", "gcp")
     cluster = _one(plan, "gcp:container/cluster:Cluster")
-    member = next(s for s in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember")
-                  if "svc.id.goog" in s.inputs["member"])
+    member = next(
+        s for s in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember") if "svc.id.goog" in s.inputs["member"]
+    )
     member.dependencies = []  # neither directly nor through its service account (which waits for the cluster)
     member.property_dependencies = {}
     found = _of(rehearse(r, plan, TODAY), "ordering", f"IAMMember {member.name}: does not wait for {cluster.name}")
@@ -151,10 +153,18 @@ def test_reachability_private_gke_needs_a_rule_for_webhook_ports():
     assert any("LeaderWorkerSet is refused" in f.message for f in found)
     cluster = _one(plan, "gcp:container/cluster:Cluster")
     master = cluster.inputs["privateClusterConfig"]["masterIpv4CidrBlock"]
-    plan.steps.append(Step(op="create", urn="urn:pulumi:t::llmcloud::gcp:compute/firewall:Firewall::webhooks",
-                           type="gcp:compute/firewall:Firewall",
-                           inputs={"direction": "INGRESS", "sourceRanges": [master],
-                                   "allows": [{"protocol": "tcp", "ports": ["6443", "9443"]}]}))
+    plan.steps.append(
+        Step(
+            op="create",
+            urn="urn:pulumi:t::llmcloud::gcp:compute/firewall:Firewall::webhooks",
+            type="gcp:compute/firewall:Firewall",
+            inputs={
+                "direction": "INGRESS",
+                "sourceRanges": [master],
+                "allows": [{"protocol": "tcp", "ports": ["6443", "9443"]}],
+            },
+        )
+    )
     assert not _of(rehearse(r, plan, TODAY), "reachability")
 
 
@@ -174,8 +184,12 @@ def test_prerequisites_gcp_apis_the_plan_does_not_enable():
     plan.steps = [s for s in plan.steps if s.type != "gcp:projects/service:Service"]
     found = _of(rehearse(r, plan, TODAY), "prerequisites", "container.googleapis.com")
     assert found and found[0].severity == GATE
-    enable = Step(op="create", urn="urn:pulumi:t::llmcloud::gcp:projects/service:Service::container",
-                  type="gcp:projects/service:Service", inputs={"service": "container.googleapis.com"})
+    enable = Step(
+        op="create",
+        urn="urn:pulumi:t::llmcloud::gcp:projects/service:Service::container",
+        type="gcp:projects/service:Service",
+        inputs={"service": "container.googleapis.com"},
+    )
     plan.steps.insert(0, enable)
     assert not _of(rehearse(r, plan, TODAY), "prerequisites", "container.googleapis.com")
     # ... and once enabled in the plan, the cluster must wait for it

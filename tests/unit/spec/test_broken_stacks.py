@@ -21,64 +21,128 @@ models:
 
 # (id, stack text, expected line, dotted path, message fragment, extra CLI args)
 CASES = [
-    ("unknown-top-key", """
+    (
+        "unknown-top-key",
+        """
 extends: base.yaml
 node_pool:
   l4: {accelerator: L4}
-""", 2, "node_pool", "unknown key 'node_pool' (did you mean node_pools?)", []),
-    ("unknown-nested-key", """
+""",
+        2,
+        "node_pool",
+        "unknown key 'node_pool' (did you mean node_pools?)",
+        [],
+    ),
+    (
+        "unknown-nested-key",
+        """
 extends: base.yaml
 node_pools:
   l4:
     accelerator: L4
     max_node: 2
-""", 5, "node_pools.l4.max_node", "unknown key 'max_node' (did you mean max_nodes?)", []),
-    ("wrong-type-int", """
+""",
+        5,
+        "node_pools.l4.max_node",
+        "unknown key 'max_node' (did you mean max_nodes?)",
+        [],
+    ),
+    (
+        "wrong-type-int",
+        """
 extends: base.yaml
 node_pools:
   l4:
     accelerator: L4
     max_nodes: two
-""", 5, "node_pools.l4.max_nodes", "expected a whole number, got text 'two'", []),
-    ("wrong-type-bool", """
+""",
+        5,
+        "node_pools.l4.max_nodes",
+        "expected a whole number, got text 'two'",
+        [],
+    ),
+    (
+        "wrong-type-bool",
+        """
 extends: base.yaml
 node_pools:
   l4:
     accelerator: L4
     spot: sometimes
-""", 5, "node_pools.l4.spot", "expected true or false", []),
-    ("bad-accelerator", """
+""",
+        5,
+        "node_pools.l4.spot",
+        "expected true or false",
+        [],
+    ),
+    (
+        "bad-accelerator",
+        """
 extends: base.yaml
 node_pools:
   l4:
     accelerator: L5
-""", 4, "node_pools.l4.accelerator", "'L5' is not allowed (did you mean L4?)", []),
-    ("accelerator-case", """
+""",
+        4,
+        "node_pools.l4.accelerator",
+        "'L5' is not allowed (did you mean L4?)",
+        [],
+    ),
+    (
+        "accelerator-case",
+        """
 extends: base.yaml
 node_pools:
   l4:
     accelerator: l4
-""", 4, "node_pools.l4.accelerator", "(did you mean L4?)", []),
-    ("accelerator-not-on-cloud", """
+""",
+        4,
+        "node_pools.l4.accelerator",
+        "(did you mean L4?)",
+        [],
+    ),
+    (
+        "accelerator-not-on-cloud",
+        """
 extends: base.yaml
 node_pools:
   inf:
     accelerator: Inferentia2
-""", 4, "node_pools.inf.accelerator", "Inferentia2 is not offered on gcp (Inferentia and Trainium exist only on AWS)",
-     []),
-    ("accelerator-not-in-region", """
+""",
+        4,
+        "node_pools.inf.accelerator",
+        "Inferentia2 is not offered on gcp (Inferentia and Trainium exist only on AWS)",
+        [],
+    ),
+    (
+        "accelerator-not-in-region",
+        """
 extends: base.yaml
 gcp: {project: llmcloud-demo, region: asia-southeast1}
 node_pools:
   tpu:
     accelerator: TPU-v6e
     accelerators_per_node: 4
-""", 5, "node_pools.tpu.accelerator", "TPU-v6e is not offered in asia-southeast1", []),
-    ("unknown-region", """
+""",
+        5,
+        "node_pools.tpu.accelerator",
+        "TPU-v6e is not offered in asia-southeast1",
+        [],
+    ),
+    (
+        "unknown-region",
+        """
 extends: base.yaml
 gcp: {project: llmcloud-demo, region: us-central9}
-""", 2, "gcp.region", "'us-central9' is not a gcp region llmcloud knows (did you mean us-central1?)", []),
-    ("missing-pool", """
+""",
+        2,
+        "gcp.region",
+        "'us-central9' is not a gcp region llmcloud knows (did you mean us-central1?)",
+        [],
+    ),
+    (
+        "missing-pool",
+        """
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4, max_nodes: 2}
@@ -86,16 +150,30 @@ models:
   llama:
     source: hf://meta-llama/Llama-3.1-8B-Instruct
     node_pool: l-4
-""", 7, "models.llama.node_pool", "no node pool named 'l-4' (did you mean l4?)", []),
-    ("min-greater-than-max", """
+""",
+        7,
+        "models.llama.node_pool",
+        "no node pool named 'l-4' (did you mean l4?)",
+        [],
+    ),
+    (
+        "min-greater-than-max",
+        """
 extends: base.yaml
 node_pools:
   l4:
     accelerator: L4
     min_nodes: 3
     max_nodes: 2
-""", 5, "node_pools.l4.min_nodes", "min_nodes (3) is greater than max_nodes (2)", []),
-    ("replicas-min-greater-than-max", """
+""",
+        5,
+        "node_pools.l4.min_nodes",
+        "min_nodes (3) is greater than max_nodes (2)",
+        [],
+    ),
+    (
+        "replicas-min-greater-than-max",
+        """
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4, max_nodes: 4}
@@ -104,8 +182,15 @@ models:
     source: hf://meta-llama/Llama-3.1-8B-Instruct
     node_pool: l4
     replicas: {min: 3, max: 2}
-""", 8, "models.llama.replicas.min", "replicas.min (3) is greater than replicas.max (2)", []),
-    ("tensor-parallel-too-big", """
+""",
+        8,
+        "models.llama.replicas.min",
+        "replicas.min (3) is greater than replicas.max (2)",
+        [],
+    ),
+    (
+        "tensor-parallel-too-big",
+        """
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4, accelerators_per_node: 2, max_nodes: 2}
@@ -114,29 +199,64 @@ models:
     source: hf://meta-llama/Llama-3.1-8B-Instruct
     node_pool: l4
     tensor_parallel: 4
-""", 8, "models.llama.tensor_parallel", "tensor_parallel 4 exceeds the 2 accelerators per node of pool l4", []),
-    ("malformed-yaml", """
+""",
+        8,
+        "models.llama.tensor_parallel",
+        "tensor_parallel 4 exceeds the 2 accelerators per node of pool l4",
+        [],
+    ),
+    (
+        "malformed-yaml",
+        """
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4
 models: {}
-""", 4, "(root)", "invalid YAML", []),
+""",
+        4,
+        "(root)",
+        "invalid YAML",
+        [],
+    ),
     ("empty-file", "", 1, "(root)", "the file is empty", []),
-    ("list-instead-of-map", """
+    (
+        "list-instead-of-map",
+        """
 extends: base.yaml
 node_pools:
   - accelerator: L4
-""", 3, "node_pools", "expected a map, got a list", []),
-    ("scalar-root", """
+""",
+        3,
+        "node_pools",
+        "expected a map, got a list",
+        [],
+    ),
+    (
+        "scalar-root",
+        """
 just a string
-""", 1, "(root)", "the top level is text, not a map", []),
-    ("duplicate-key", """
+""",
+        1,
+        "(root)",
+        "the top level is text, not a map",
+        [],
+    ),
+    (
+        "duplicate-key",
+        """
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4}
   l4: {accelerator: T4}
-""", 4, "node_pools.l4", "duplicate key", []),
-    ("literal-token", """
+""",
+        4,
+        "node_pools.l4",
+        "duplicate key",
+        [],
+    ),
+    (
+        "literal-token",
+        """
 extends: base.yaml
 models:
   llama:
@@ -145,8 +265,15 @@ models:
     hf_token_env: hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789
 node_pools:
   l4: {accelerator: L4}
-""", 6, "models.llama.hf_token_env", "looks like a literal secret", []),
-    ("bad-source-scheme", """
+""",
+        6,
+        "models.llama.hf_token_env",
+        "looks like a literal secret",
+        [],
+    ),
+    (
+        "bad-source-scheme",
+        """
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4}
@@ -154,32 +281,67 @@ models:
   llama:
     source: ftp://example.com/model
     node_pool: l4
-""", 6, "models.llama.source", "'ftp://example.com/model' is not valid", []),
-    ("bad-pool-name", """
+""",
+        6,
+        "models.llama.source",
+        "'ftp://example.com/model' is not valid",
+        [],
+    ),
+    (
+        "bad-pool-name",
+        """
 extends: base.yaml
 node_pools:
   L4_Pool: {accelerator: L4}
-""", 3, "node_pools.L4_Pool", "'L4_Pool' is not a valid name", []),
-    ("unquoted-version", """
+""",
+        3,
+        "node_pools.L4_Pool",
+        "'L4_Pool' is not a valid name",
+        [],
+    ),
+    (
+        "unquoted-version",
+        """
 extends: base.yaml
 cluster:
   kubernetes_version: 1.30
-""", 3, "cluster.kubernetes_version", 'YAML read 1.30 as a number 1.3: quote it, "1.30"', []),
-    ("count-not-offered", """
+""",
+        3,
+        "cluster.kubernetes_version",
+        'YAML read 1.30 as a number 1.3: quote it, "1.30"',
+        [],
+    ),
+    (
+        "count-not-offered",
+        """
 extends: base.yaml
 node_pools:
   l4:
     accelerator: L4
     accelerators_per_node: 3
-""", 5, "node_pools.l4.accelerators_per_node", "no gcp machine carries 3 × L4", []),
-    ("machine-type-mismatch", """
+""",
+        5,
+        "node_pools.l4.accelerators_per_node",
+        "no gcp machine carries 3 × L4",
+        [],
+    ),
+    (
+        "machine-type-mismatch",
+        """
 extends: base.yaml
 node_pools:
   l4:
     accelerator: L4
     machine_type: {gcp: a2-highgpu-1g}
-""", 5, "node_pools.l4.machine_type.gcp", "a2-highgpu-1g does not carry L4", []),
-    ("tpu-topology-not-multiple", """
+""",
+        5,
+        "node_pools.l4.machine_type.gcp",
+        "a2-highgpu-1g does not carry L4",
+        [],
+    ),
+    (
+        "tpu-topology-not-multiple",
+        """
 extends: base.yaml
 gcp: {project: llmcloud-demo, region: us-west4}
 node_pools:
@@ -188,8 +350,15 @@ node_pools:
     accelerators_per_node: 4
     tpu_topology: "3x3"
     max_nodes: 4
-""", 7, "node_pools.tpu.tpu_topology", "3x3 has 9 chips, not a multiple of the 4 chips", []),
-    ("multihost-wrong-size", """
+""",
+        7,
+        "node_pools.tpu.tpu_topology",
+        "3x3 has 9 chips, not a multiple of the 4 chips",
+        [],
+    ),
+    (
+        "multihost-wrong-size",
+        """
 extends: base.yaml
 gcp: {project: llmcloud-demo, region: us-west4}
 node_pools:
@@ -198,8 +367,15 @@ node_pools:
     accelerators_per_node: 4
     tpu_topology: "4x4"
     max_nodes: 2
-""", 8, "node_pools.tpu.max_nodes", "a 4x4 slice of ct5lp-hightpu-4t has 4 hosts", []),
-    ("bucket-reference", """
+""",
+        8,
+        "node_pools.tpu.max_nodes",
+        "a 4x4 slice of ct5lp-hightpu-4t has 4 hosts",
+        [],
+    ),
+    (
+        "bucket-reference",
+        """
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4}
@@ -207,26 +383,53 @@ models:
   llama:
     source: bucket://weigths/llama
     node_pool: l4
-""", 6, "models.llama.source", "no bucket named 'weigths' (did you mean weights?)", []),
-    ("zone-not-in-region", """
+""",
+        6,
+        "models.llama.source",
+        "no bucket named 'weigths' (did you mean weights?)",
+        [],
+    ),
+    (
+        "zone-not-in-region",
+        """
 extends: base.yaml
 gcp: {project: llmcloud-demo, region: us-central1, zones: [us-east1-b]}
-""", 2, "gcp.zones[0]", "'us-east1-b' is not a zone of us-central1", []),
-    ("no-gcp-block-for-gcp", """
+""",
+        2,
+        "gcp.zones[0]",
+        "'us-east1-b' is not a zone of us-central1",
+        [],
+    ),
+    (
+        "no-gcp-block-for-gcp",
+        """
 cloud: gcp
 node_pools:
   l4: {accelerator: L4}
-""", 1, "gcp", "the target cloud is gcp but the stack has no gcp: block", []),
-    ("negative-min", """
+""",
+        1,
+        "gcp",
+        "the target cloud is gcp but the stack has no gcp: block",
+        [],
+    ),
+    (
+        "negative-min",
+        """
 extends: base.yaml
 node_pools:
   l4: {accelerator: L4, min_nodes: -1}
-""", 3, "node_pools.l4.min_nodes", "-1 is out of range; allowed: ≥ 0", []),
+""",
+        3,
+        "node_pools.l4.min_nodes",
+        "-1 is out of range; allowed: ≥ 0",
+        [],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "path", "fragment", "extra"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("text", "line", "path", "fragment", "extra"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_broken_stack_file_reports_line_path_and_exit_2(cli, write_stack, text, line, path, fragment, extra):
     file = write_stack(text)
     result = cli("validate", file, *extra)
@@ -265,12 +468,15 @@ node_pools:
 
 
 def test_error_in_base_file_points_into_base(cli, write_stack):
-    base = write_stack("""
+    base = write_stack(
+        """
 cloud: gcp
 gcp: {project: llmcloud-demo}
 node_pools:
   l4: {accelerator: L4, max_nodez: 2}
-""", name="base")
+""",
+        name="base",
+    )
     child = write_stack("extends: base.yaml\n")
     result = cli("validate", child)
     assert result.exit_code == 2

@@ -18,18 +18,44 @@ REPO = Path(__file__).resolve().parents[3]
 DEV = (REPO / "stacks" / "dev.yaml").read_text()
 # derandomize: CI must give the same answer for the same code; hunt with more examples and seeds by hand
 # (pytest --hypothesis-seed=N; 3,000 random examples passed when this was written).
-SETTINGS = settings(max_examples=100, derandomize=True, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=100, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=40),
-                    st.sampled_from(["L4", "auto", "hf://x/y", "bucket://weights/m", "1.30", "no", "~", "null"]))
-keys = st.one_of(st.sampled_from(["node_pools", "models", "gcp", "cluster", "accelerator", "min_nodes", "max_nodes",
-                                  "source", "node_pool", "replicas", "extends", "labels", "budget", "cloud"]),
-                 st.text(min_size=1, max_size=12))
-documents = st.recursive(scalars, lambda children: st.one_of(st.lists(children, max_size=4),
-                                                             st.dictionaries(keys, children, max_size=5)),
-                         max_leaves=25)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.sampled_from(["L4", "auto", "hf://x/y", "bucket://weights/m", "1.30", "no", "~", "null"]),
+)
+keys = st.one_of(
+    st.sampled_from(
+        [
+            "node_pools",
+            "models",
+            "gcp",
+            "cluster",
+            "accelerator",
+            "min_nodes",
+            "max_nodes",
+            "source",
+            "node_pool",
+            "replicas",
+            "extends",
+            "labels",
+            "budget",
+            "cloud",
+        ]
+    ),
+    st.text(min_size=1, max_size=12),
+)
+documents = st.recursive(
+    scalars,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=5)),
+    max_leaves=25,
+)
 
 
 def _check(path: Path) -> None:
@@ -67,7 +93,7 @@ def test_mutated_valid_stack(tmp_path_factory, data):
         elif kind == "insert":
             raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=8))
         elif kind == "delete" and raw:
-            del raw[pos:pos + data.draw(st.integers(1, 20))]
+            del raw[pos : pos + data.draw(st.integers(1, 20))]
         else:
             del raw[pos:]
     directory = tmp_path_factory.mktemp("mutated")
@@ -97,12 +123,14 @@ CASES = {
     "non-mapping-root-number": ("42\n", "the top level is int, not a map"),
     "binary": ("\x00\x01\x02\xff", "not UTF-8 text"),
     "python-tag": ("cloud: !!python/object/apply:os.system ['true']\n", "cannot read this value"),
-    "huge-number": ("extends: base.yaml\nnode_pools:\n  l4: {accelerator: L4, max_nodes: " + "9" * 400 + "}\n",
-                    "out of range"),
+    "huge-number": (
+        "extends: base.yaml\nnode_pools:\n  l4: {accelerator: L4, max_nodes: " + "9" * 400 + "}\n",
+        "out of range",
+    ),
     "two-documents": ("cloud: gcp\n---\ncloud: aws\n", "one YAML document per stack file"),
     "unicode-keys": ("extends: base.yaml\nnödé_pööls: {}\n", "unknown key 'nödé_pööls'"),
     "tab-indent": ("cloud: gcp\n\tnode_pools: {}\n", "invalid YAML"),
-    "nul-in-text": ("cloud: \"gcp\\0\"\n", "is not allowed"),
+    "nul-in-text": ('cloud: "gcp\\0"\n', "is not allowed"),
 }
 
 

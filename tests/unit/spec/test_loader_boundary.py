@@ -16,23 +16,32 @@ POOL = "node_pools:\n  l4: {accelerator: L4}\n"
 
 # (id, text after `extends: base.yaml`, fragment expected on a located line)
 REPRODUCERS = [
-    ("int-tag-bad", "node_pools:\n  l4: {accelerator: L4, max_nodes: !!int abc}\n",
-     'node_pools.l4.max_nodes: !!int "abc" cannot be read as a whole number'),
+    (
+        "int-tag-bad",
+        "node_pools:\n  l4: {accelerator: L4, max_nodes: !!int abc}\n",
+        'node_pools.l4.max_nodes: !!int "abc" cannot be read as a whole number',
+    ),
     ("bool-tag-bad", "protect_data: !!bool maybe\n", 'protect_data: !!bool "maybe" cannot be read as true or false'),
     ("timestamp-tag-bad", "expires_at: !!timestamp next-friday\n", "cannot be read as a date or time"),
     ("tag-on-key", "!!int abc: 1\n", "a key may not carry a YAML tag"),
     ("unknown-tag", "owner: !secret x\n", "unsupported YAML tag !secret"),
     ("set-tag", "labels: !!set {a, b}\n", "unsupported YAML tag tag:yaml.org,2002:set"),
-    ("int-4301-digits", "node_pools:\n  l4: {accelerator: L4, max_nodes: " + "9" * 4301 + "}\n",
-     "is out of range (a number of 4301 digits)"),
+    (
+        "int-4301-digits",
+        "node_pools:\n  l4: {accelerator: L4, max_nodes: " + "9" * 4301 + "}\n",
+        "is out of range (a number of 4301 digits)",
+    ),
     ("float-overflow", "budget: {monthly_usd: 1.0e+400}\n", "is not a finite number"),
     ("inf-in-usage", "usage: {stored_gb: .inf}\n", '".inf" is not a finite number'),
     ("nan-budget", "budget: {monthly_usd: .nan}\n", '".nan" is not a finite number'),
     ("merge-null", "node_pools:\n  l4: {<<: ~, accelerator: L4}\n", "cannot merge here"),
     ("merge-list-of-ints", "node_pools:\n  l4: {<<: [1, 2], accelerator: L4}\n", "cannot merge here"),
     ("year-9999-negative-offset", "expires_at: 9999-12-31T23:00:00-05:00\n", "is out of range"),
-    ("bool-for-int", "node_pools:\n  l4: {accelerator: L4, max_nodes: true}\n",
-     "node_pools.l4.max_nodes: expected a whole number, got true/false true"),
+    (
+        "bool-for-int",
+        "node_pools:\n  l4: {accelerator: L4, max_nodes: true}\n",
+        "node_pools.l4.max_nodes: expected a whole number, got true/false true",
+    ),
     ("text-for-int", 'node_pools:\n  l4: {accelerator: L4, max_nodes: "2"}\n', "expected a whole number, got text '2'"),
     ("binary-value", "owner: !!binary aGVsbG8=\n", "binary data (!!binary) is not allowed"),
     ("duplicate-key", "owner: a\nowner: b\n", "duplicate key"),
@@ -40,9 +49,12 @@ REPRODUCERS = [
     ("h100-80gb-by-meaning", "node_pools:\n  l4: {accelerator: H100-80GB}\n", "(did you mean H100?)"),
     ("auth-null-no-guess", "gateway: {auth: null}\n", "null is not allowed (an empty value or null means nothing"),
     ("domain-in-words", "gateway: {domain: Not_A_Domain}\n", "allowed: a lowercase host name such as api.example.com"),
-    ("ttl-in-words", "ttl: 8 hours\n", 'a number from 1 to 9999 followed by m (minutes), h (hours)'),
-    ("tensor-parallel-fraction", POOL + "models:\n  m: {source: hf://a/b, node_pool: l4, tensor_parallel: 1.5}\n",
-     "models.m.tensor_parallel: expected a whole number or auto, got a number 1.5"),
+    ("ttl-in-words", "ttl: 8 hours\n", "a number from 1 to 9999 followed by m (minutes), h (hours)"),
+    (
+        "tensor-parallel-fraction",
+        POOL + "models:\n  m: {source: hf://a/b, node_pool: l4, tensor_parallel: 1.5}\n",
+        "models.m.tensor_parallel: expected a whole number or auto, got a number 1.5",
+    ),
     ("version-as-written", "cluster: {kubernetes_version: 1.30}\n", 'YAML read 1.30 as a number 1.3: quote it, "1.30"'),
 ]
 
@@ -61,8 +73,10 @@ def test_reproducer_is_a_located_one_line_error(cli, write_stack, text, fragment
 
 
 def test_regex_never_shown_for_any_pattern_field(cli, write_stack):
-    file = write_stack(BASE + "ttl: x\ngateway: {domain: X}\ngcp: {project: P}\nenvironment: Dev\n"
-                       "node_pools:\n  l4: {accelerator: L4, tpu_topology: q}\n")
+    file = write_stack(
+        BASE + "ttl: x\ngateway: {domain: X}\ngcp: {project: P}\nenvironment: Dev\n"
+        "node_pools:\n  l4: {accelerator: L4, tpu_topology: q}\n"
+    )
     result = cli("validate", file)
     assert result.exit_code == 2
     assert "^" not in result.stderr and "pattern" not in result.stderr, result.stderr
@@ -70,10 +84,12 @@ def test_regex_never_shown_for_any_pattern_field(cli, write_stack):
 
 def test_every_problem_at_once_including_cross_field(cli, write_stack):
     """A field error no longer hides the cross-field ones: one run shows both."""
-    file = write_stack(BASE + "node_pools:\n  l4: {accelerator: L4, spot: maybe}\n  t4: {accelerator: T4}\n"
-                       "models:\n  m: {source: hf://a/b, node_pool: nope}\n"
-                       "  n: {source: hf://a/b, node_pool: l4, replicas: {min: 3, max: 2}}\n"
-                       "usage: {stored_gb: .inf}\n")
+    file = write_stack(
+        BASE + "node_pools:\n  l4: {accelerator: L4, spot: maybe}\n  t4: {accelerator: T4}\n"
+        "models:\n  m: {source: hf://a/b, node_pool: nope}\n"
+        "  n: {source: hf://a/b, node_pool: l4, replicas: {min: 3, max: 2}}\n"
+        "usage: {stored_gb: .inf}\n"
+    )
     result = cli("validate", file)
     assert result.exit_code == 2
     err = result.stderr
@@ -116,9 +132,15 @@ def test_json_failure_is_json_on_stdout_with_the_same_exit_code(cli, write_stack
     assert result.stderr  # people still see the lines
 
 
-@pytest.mark.parametrize("args", [["preview", "nope", "--offline", "--json"], ["cost", "nope", "--json"],
-                                  ["validate", "dev", "--cloud", "AWS", "--json"],
-                                  ["preview", "dev", "--offline", "--json", "--budget", "nan"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["preview", "nope", "--offline", "--json"],
+        ["cost", "nope", "--json"],
+        ["validate", "dev", "--cloud", "AWS", "--json"],
+        ["preview", "dev", "--offline", "--json", "--budget", "nan"],
+    ],
+)
 def test_json_failures_of_other_commands(cli, monkeypatch, args):
     from pathlib import Path
 
@@ -161,10 +183,15 @@ def test_extends_root_can_be_allowed(cli, write_stack, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
 
 
-@pytest.mark.parametrize(("ref", "fragment"), [('"base\\0.yaml"', "contains a control character"),
-                                               ("a" * 300 + ".yaml", "305 bytes long"),
-                                               ("base.txt", "is not a stack file"),
-                                               ("[base.yaml]", "must be a file name")])
+@pytest.mark.parametrize(
+    ("ref", "fragment"),
+    [
+        ('"base\\0.yaml"', "contains a control character"),
+        ("a" * 300 + ".yaml", "305 bytes long"),
+        ("base.txt", "is not a stack file"),
+        ("[base.yaml]", "must be a file name"),
+    ],
+)
 def test_extends_names_are_checked_before_the_file_system(cli, write_stack, ref, fragment):
     file = write_stack(f"extends: {ref}\n")
     result = cli("validate", file)

@@ -20,13 +20,18 @@ TOKENS = {
     "aws-secret": R40,
     "google-api": "AIza" + "SyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW",
     "github-classic": "ghp_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
-    "github-fine-grained": "github_pat_" + "11ABCDEFG0" + "a1B2c3D4e5F6g7H8i9J0k1_"
-                           + "L2m3N4o5P6q7R8s9T0u1V2w3X4y5Z6a7B8c9D0e1F2g3H4i5J6k7L8m9N0o1P",
+    "github-fine-grained": "github_pat_"
+    + "11ABCDEFG0"
+    + "a1B2c3D4e5F6g7H8i9J0k1_"
+    + "L2m3N4o5P6q7R8s9T0u1V2w3X4y5Z6a7B8c9D0e1F2g3H4i5J6k7L8m9N0o1P",
     "gitlab": "glpat-" + "AbCdEfGhIjKlMnOpQrSt",
     "slack-bot": "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
     "stripe": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
-    "jwt": "eyJhbGciOiJIUzI1NiJ9" + "." + "eyJzdWIiOiIxMjM0NTY3ODkwIn0" + "."
-           + "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9"
+    + "."
+    + "eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+    + "."
+    + "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "private-key": "-----BEGIN RSA " + "PRIVATE KEY-----",
     "azure-conn": "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + "A" * 20 + "b1c2d3e4f5g6h7i8j9k0==",
     "azure-bare-key": "Zm9vYmFy" * 10 + "QUJDREVGR0hJSktMTU4=="[:6] + "==",
@@ -46,10 +51,19 @@ def test_every_shape_is_recognised_and_redacted():
 
 
 def test_ordinary_values_are_not_secrets():
-    for text in ["meta-llama/Llama-3.1-8B-Instruct", "hf://Qwen/Qwen2.5-7B-Instruct", "us-central1", "203.0.113.0/24",
-                 "g2-standard-4", "0123456789abcdef0123456789abcdef01234567",  # a git SHA (hex only)
-                 "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/x",
-                 "vllm/vllm-openai@sha256:" + "0" * 64, "api.example.com", "HF_TOKEN", "llmcloud-demo"]:
+    for text in [
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "hf://Qwen/Qwen2.5-7B-Instruct",
+        "us-central1",
+        "203.0.113.0/24",
+        "g2-standard-4",
+        "0123456789abcdef0123456789abcdef01234567",  # a git SHA (hex only)
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/x",
+        "vllm/vllm-openai@sha256:" + "0" * 64,
+        "api.example.com",
+        "HF_TOKEN",
+        "llmcloud-demo",
+    ]:
         assert not secrets.looks_secret(text), text
 
 
@@ -65,7 +79,7 @@ PLACES = {
     "trailing-comment": "cloud: gcp  # {t}\n",
     "block-scalar": "owner: |\n  {t}\n",
     "extends": 'extends: "{t}.yaml"\n',
-    "escaped": "owner: \"{escaped}\"\n",
+    "escaped": 'owner: "{escaped}"\n',
     "binary": "owner: !!binary {b64}\n",
     "backend": 'backend: "s3://{t}"\n',
     "list-item": 'cluster: {{authorized_networks: ["{t}"]}}\n',
@@ -104,8 +118,9 @@ def test_every_token_in_every_place_is_refused_in_process(write_stack, place):
         assert "looks like a literal secret" in rendered or place == "extends", (name, place, rendered)
 
 
-CLI_CASES = sorted({("github-fine-grained", p) for p in PLACES} | {(t, "label-key") for t in TOKENS}
-                   | {(t, "comment") for t in TOKENS})
+CLI_CASES = sorted(
+    {("github-fine-grained", p) for p in PLACES} | {(t, "label-key") for t in TOKENS} | {(t, "comment") for t in TOKENS}
+)
 
 
 @pytest.mark.parametrize(("name", "place"), CLI_CASES)
@@ -140,8 +155,16 @@ def test_detect_secrets_finds_nothing_we_miss():
     from detect_secrets.plugins.slack import SlackDetector
     from detect_secrets.plugins.stripe import StripeDetector
 
-    plugins = [AWSKeyDetector(), AzureStorageKeyDetector(), GitHubTokenDetector(), JwtTokenDetector(),
-               PrivateKeyDetector(), SendGridDetector(), SlackDetector(), StripeDetector()]
+    plugins = [
+        AWSKeyDetector(),
+        AzureStorageKeyDetector(),
+        GitHubTokenDetector(),
+        JwtTokenDetector(),
+        PrivateKeyDetector(),
+        SendGridDetector(),
+        SlackDetector(),
+        StripeDetector(),
+    ]
     lines = [f"value: {t}" for t in TOKENS.values()] + [f"aws_secret_access_key = {R40}"]
     flagged_by_them = 0
     for line in lines:
