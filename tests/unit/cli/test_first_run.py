@@ -232,13 +232,13 @@ def test_setup_installs_with_constraints_through_uv_then_reuses(tmp_path):
     calls = log.read_text().splitlines()
     install = next(c for c in calls if c.startswith("uv pip install"))
     assert "-c constraints.txt" in install and "-e .[test]" in install
-    assert calls[-1] == "python -m pytest -q tests/unit"
+    assert calls[-1] == "python -m pytest -n auto -q tests/unit"  # every core: pytest-xdist
     # second run: dependencies unchanged, nothing installed
     log.write_text("")
     second = _run_setup(venv, cache, "-q")
     assert second.returncode == 0
     assert "reusing" in second.stderr
-    assert log.read_text().splitlines() == ["python -m pytest -q"]
+    assert log.read_text().splitlines() == ["python -m pytest -n auto -q"]
 
 
 def test_constraints_pin_what_pip_backtracked_over():
