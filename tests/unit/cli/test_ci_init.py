@@ -178,3 +178,19 @@ def test_existing_file_needs_force(cli, project):
     again = cli("ci", "init")
     assert again.exit_code == 2 and "--force" in again.stderr
     assert cli("ci", "init", "--force").exit_code == 0
+
+
+def test_renovate_tracks_every_pinned_action():
+    """renovate.json's regex manager for cli/ci.py finds every (action, commit, tag) of ACTIONS."""
+    import json
+
+    from llmcloud.cli.ci import ACTIONS
+
+    managers = json.loads((REPO / "renovate.json").read_text())["customManagers"]
+    [manager] = [m for m in managers if any("cli/ci" in f for f in m["managerFilePatterns"])]
+    pattern = re.compile(manager["matchStrings"][0].replace("(?<", "(?P<"))
+    found = {
+        m["depName"]: (m["currentDigest"], m["currentValue"])
+        for m in pattern.finditer((REPO / "cli" / "ci.py").read_text())
+    }
+    assert found == ACTIONS
