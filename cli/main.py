@@ -300,9 +300,34 @@ def ci_init(
 app.add_typer(__import__("llmcloud.cli.gateway", fromlist=["app"]).app, name="gateway")  # gateway serve
 
 
-from .weights import app as weights_app  # noqa: E402  (cli/weights.py: llmcloud weights sync)
-
+weights_app = typer.Typer(help="Model weights: mirror Hub models into the stack's bucket.", no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
+
+
+@weights_app.command("sync")
+def weights_sync(
+    stack: str = StackArgument,
+    cloud: str | None = CloudOption,
+    model: str | None = typer.Option(None, "--model", "-m", help="Only this model (a key of models:)."),
+    hub: str | None = typer.Option(
+        None,
+        "--from",
+        help="Hub repository, hf://org/model[@revision]; default the last two parts of the model's bucket path.",
+    ),
+    bucket: str | None = typer.Option(
+        None,
+        "--bucket-url",
+        help="The bucket's URL (gs://, s3://, az://); default the stack's bucket by its planned name.",
+    ),
+    parallel: int = typer.Option(8, "--parallel", min=1, max=64, help="Files copied at once."),
+    json: bool = JsonOption,
+) -> None:
+    """Copy a model's weights from the Hugging Face Hub into the stack's bucket (weights only, parallel,
+    resumable, checksummed). HF_TOKEN for gated models; HF_ENDPOINT for a Hub mirror."""
+    from .weights import sync
+
+    sync(stack, cloud, model=model, hub=hub, bucket=bucket, parallel=parallel, json_mode=json)
+
 
 prices_app = typer.Typer(
     help="The price catalog: refresh it from the clouds' public pricing APIs.", no_args_is_help=True

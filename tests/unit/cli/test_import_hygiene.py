@@ -21,7 +21,9 @@ except SystemExit:
     pass
 heavy = sorted({m.split(".")[0] for m in sys.modules
                 if m.split(".")[0] in ("pulumi", "pulumi_gcp", "pulumi_aws", "pulumi_azure_native",
-                                       "pulumi_kubernetes", "grpc")})
+                                       "pulumi_kubernetes", "grpc")}
+               # network clients load only in the commands that talk to a network (weights sync, bench, ...)
+               | {m for m in sys.modules if m in ("urllib.request", "http.client")})
 sys.stderr.write("LOADED=" + json.dumps(heavy) + "\\n")
 """
 
