@@ -151,22 +151,17 @@ def cost_table(cost: dict[str, Any], title: str = "Monthly cost", width: int | N
             escape(line["sku"]),
             f"{q['floor']}/{q['expected']}/{q['max']}",
             f"${line['unit_price']:,.4f}/{line['unit']}",
-            money(m["floor"]),
-            money(m["expected"]),
-            money(m["max"]),
+            *_bands(m),
         )
-    total = cost["monthly"]
     table.add_section()
-    table.add_row(
-        "[bold]total[/]",
-        "",
-        "",
-        "",
-        f"[bold]{money(total['floor'])}[/]",
-        f"[bold]{money(total['expected'])}[/]",
-        f"[bold]{money(total['max'])}[/]",
-    )
+    table.add_row("[bold]total[/]", "", "", "", *_bands(cost["monthly"], bold=True))
     return table
+
+
+def _bands(monthly: dict[str, float], *, bold: bool = False) -> list[str]:
+    """The floor / expected / max cells of a cost row."""
+    cells = [money(monthly[band]) for band in ("floor", "expected", "max")]
+    return [f"[bold]{c}[/]" for c in cells] if bold else cells
 
 
 def _narrow_cost_table(cost: dict[str, Any], title: str) -> Table:
@@ -191,19 +186,10 @@ def _narrow_cost_table(cost: dict[str, Any], title: str) -> Table:
             f"[bold]{escape(line['resource'])}[/]\n{escape(line['sku'])}\n"
             f"${line['unit_price']:,.4f}/{escape(line['unit'])}",
             f"{q['floor']}/{q['expected']}/{q['max']}",
-            money(m["floor"]),
-            money(m["expected"]),
-            money(m["max"]),
+            *_bands(m),
         )
-    total = cost["monthly"]
     table.add_section()
-    table.add_row(
-        "[bold]total[/]",
-        "",
-        f"[bold]{money(total['floor'])}[/]",
-        f"[bold]{money(total['expected'])}[/]",
-        f"[bold]{money(total['max'])}[/]",
-    )
+    table.add_row("[bold]total[/]", "", *_bands(cost["monthly"], bold=True))
     return table
 
 

@@ -133,16 +133,13 @@ def secret(step: Step, ctx: PricingContext) -> Iterator[Line]:
 @pricer("aws", "aws:apigateway/restApi:RestApi")
 def rest_api(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """gateway.kind managed: REST API calls, per million (usage.requests_per_month)."""
-    price = float(ctx.catalog.service("front_door_million_requests", ctx.region, 0.0))
-    millions = ctx.usage.requests_per_month / 1e6
-    yield Line(
+    yield ctx.per_month(
         "front_door",
         "API Gateway REST API requests",
         "million requests",
-        price,
-        Band(millions, millions, millions),
-        hours=1,
-        note="usage.requests_per_month",
+        "front_door_million_requests",
+        ctx.usage.requests_per_month / 1e6,
+        "usage.requests_per_month",
     )
 
 
@@ -150,27 +147,21 @@ def rest_api(step: Step, ctx: PricingContext) -> Iterator[Line]:
 def web_acl(step: Step, ctx: PricingContext) -> Iterator[Line]:
     """prod's WAFv2 web ACL: the ACL, each rule, and every request it inspects."""
     yield ctx.monthly("front_door.waf", "WAFv2 web ACL", "web-ACL-month", "waf_web_acl_month")
-    rules = len(step.inputs.get("rules") or [])
-    price = float(ctx.catalog.service("waf_rule_month", ctx.region, 0.0))
-    yield Line(
+    yield ctx.per_month(
         "front_door.waf",
         "WAFv2 rules",
         "rule-month",
-        price,
-        Band(rules, rules, rules),
-        hours=1,
-        note="rate-based + managed IP reputation",
+        "waf_rule_month",
+        len(step.inputs.get("rules") or []),
+        "rate-based + managed IP reputation",
     )
-    millions = ctx.usage.requests_per_month / 1e6
-    price = float(ctx.catalog.service("waf_million_requests", ctx.region, 0.0))
-    yield Line(
+    yield ctx.per_month(
         "front_door.waf",
         "WAFv2 requests",
         "million requests",
-        price,
-        Band(millions, millions, millions),
-        hours=1,
-        note="usage.requests_per_month",
+        "waf_million_requests",
+        ctx.usage.requests_per_month / 1e6,
+        "usage.requests_per_month",
     )
 
 

@@ -117,7 +117,11 @@ class PricingContext:
     def per_gb(self, resource: str, sku: str, price_key: str, gb: float, note: str, unit: str = "GB") -> Line:
         """A usage-based line: GB (a month, or stored: unit GB-month) from the stack's usage: at the
         catalog's per-GB price."""
-        return Line(resource, sku, unit, self.price(price_key), Band(gb, gb, gb), hours=1, note=note)
+        return self.per_month(resource, sku, unit, price_key, gb, note)
+
+    def per_month(self, resource: str, sku: str, unit: str, price_key: str, quantity: float, note: str) -> Line:
+        """`quantity` units a month (requests in millions, rules, GB) at the catalog's per-unit price."""
+        return Line(resource, sku, unit, self.price(price_key), Band(quantity, quantity, quantity), hours=1, note=note)
 
     def key_of(self, step: Step) -> str:
         """The stack key (bucket or pool name) behind a resource named with the stack's prefix."""
