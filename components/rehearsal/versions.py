@@ -208,15 +208,24 @@ def _prices(ctx: Context) -> list[Finding]:
     return []
 
 
+def _image_dates() -> dict[str, str]:
+    """image reference -> the day its pin was checked upstream, from every ImagePin in components/k8s/images.py."""
+    from ..k8s import images
+
+    pins: list[Any] = []
+    for value in vars(images).values():
+        if isinstance(value, images.ImagePin):
+            pins.append(value)
+        elif isinstance(value, dict):
+            pins.extend(v for v in value.values() if isinstance(v, images.ImagePin))
+    return {pin.ref: pin.checked for pin in pins}
+
+
 def _images(ctx: Context) -> list[Finding]:
-    """Images with a recorded date (components/k8s/images.py IMAGE_DATES: image -> YYYY-MM-DD, when present)."""
-    try:
-        from ..k8s import images
-    except ImportError:  # pragma: no cover
+    """Pinned images the plan runs whose pin was last checked upstream long ago (ImagePin.checked)."""
+    if ctx.plan is None:
         return []
-    dates = getattr(images, "IMAGE_DATES", None) or {}
-    if ctx.plan is None or not dates:
-        return []
+    dates = _image_dates()
     used = {c.get("image") for s in ctx.plan.steps for c in _containers(s.inputs)}
     findings = []
     for image, day in sorted(dates.items()):
@@ -228,8 +237,8 @@ def _images(ctx: Context) -> list[Finding]:
                         "dated",
                         ADVISORY,
                         image,
-                        f"released {day} ({age} days ago)",
-                        "bump it in components/k8s/images.py",
+                        f"pin last checked upstream {day} ({age} days ago)",
+                        "check for a newer release and bump it in components/k8s/images.py",
                     )
                 )
     return findings

@@ -312,3 +312,16 @@ def test_offline_plan_records_dependencies_like_pulumi_preview_json():
     plan = Plan.from_preview_json(copy.deepcopy(data), stack="dev-gcp", environment="dev", cloud="gcp")
     first = data["steps"][0]["newState"]
     assert plan.to_json()["steps"][0]["newState"].get("dependencies") == first.get("dependencies")
+
+
+def test_dated_images_are_advised_once_their_pin_is_old():
+    """Every pinned image carries the day it was checked upstream (components/k8s/images.py); a plan that runs
+    one checked more than a year before `today` gets an advisory naming it, and none on the day of the check."""
+    from llmcloud.components.k8s import images
+
+    r, plan = _load("dev", "gcp")
+    served = {f.subject for f in rehearse(r, plan, TODAY) if f.check == "dated"}
+    assert not any("vllm" in s for s in served)
+    later = dt.date.fromisoformat(images.CHECKED) + dt.timedelta(days=400)
+    dated = {f.subject for f in rehearse(r, plan, later) if f.check == "dated"}
+    assert any("vllm" in s for s in dated), dated  # the serving image the plan runs
