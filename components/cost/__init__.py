@@ -286,8 +286,9 @@ def token_costs(cost: dict[str, Any], resolved: Any) -> list[dict[str, Any]]:
             w.ttft_ms if w else None,
             w.tpot_ms if w else None,
         )
-        if workload.concurrency is None and workload.ttft_ms is None and workload.tpot_ms is None:
-            workload = E.Workload(workload.input_tokens, workload.output_tokens, E.engine_constants().max_num_seqs)
+        # No concurrency and no latency target: as many in flight as the KV cache holds (estimate() finds
+        # the largest concurrency that meets the targets, and with none that is the KV-cache cap), never
+        # more clients than the batch, whose queueing would only inflate the TTFT.
         accelerators = model.tensor_parallel * model.nodes_per_replica
         try:
             result = E.estimate(facts, pool.accelerator, accelerators, model.quantization, workload)

@@ -1,0 +1,96 @@
+"""components/sdk.py: provider SDK sub-packages load only the resources used, and every name resolves to
+the very object the SDK's own `__init__` would have bound (checked name by name against a full import)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from llmcloud.components import sdk
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# What a process sees for every public name of a package: kind, defining module, qualified name.
+_DUMP = """
+import importlib, json, sys, types
+import llmcloud.components  # installs the hook unless LLMCLOUD_FULL_SDK_IMPORTS is set
+from llmcloud.components import sdk
+package = importlib.import_module(sys.argv[1])
+getattr(package, "__builtins__", None)  # a lazily imported package (pulumi's lazy_import) loads on this
+names = json.loads(sys.argv[2]) if len(sys.argv) > 2 else None
+if names is None:
+    names = sorted(n for n, v in vars(package).items() if not n.startswith("_")
+                   and not (isinstance(v, types.ModuleType) and not v.__name__.startswith(sys.argv[1] + ".")))
+def describe(value):
+    if isinstance(value, types.ModuleType):
+        return ["module", value.__name__, ""]
+    return [type(value).__name__, getattr(value, "__module__", ""), getattr(value, "__qualname__", "")]
+print(json.dumps({"names": {n: describe(getattr(package, n)) for n in names}, "full_loads": sdk.FULL_LOADS,
+                  "modules": sorted(m for m in sys.modules if m.startswith(sys.argv[1] + "."))}))
+"""
+
+
+def _run(package: str, *extra: str, full: bool = False) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "LLMCLOUD_FULL_SDK_IMPORTS"}
+    if full:
+        env["LLMCLOUD_FULL_SDK_IMPORTS"] = "1"
+    proc = subprocess.run(
+        [sys.executable, "-c", _DUMP, package, *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_export_only_inits_are_recognised_and_others_left_alone():
+    assert sdk.exports("import typing\nfrom .. import _utilities\nfrom .a import *\nfrom ._inputs import *\n") == [
+        "a",
+        "_inputs",
+    ]
+    lazy = "import typing\nif typing.TYPE_CHECKING:\n    import x\nelse:\n    v1 = _utilities.lazy_import('x')\n"
+    assert sdk.exports(lazy) is None  # pulumi_kubernetes.core's lazy sub-package table: not ours to change
+    assert sdk.exports("from .a import *\nimport os\n") is None
+    assert sdk.candidates("SSLPolicyArgs", ["ssl_policy", "_inputs"])[:2] == ["ssl_policy", "_inputs"]
+    assert sdk.candidates("Deployment", ["Deployment", "_inputs"])[0] == "Deployment"
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["pulumi_kubernetes.core.v1", "pulumi_gcp.container", "pulumi_azure_native.containerservice", "pulumi_aws.eks"],
+)
+def test_every_name_resolves_to_what_the_sdk_itself_binds(package):
+    full = _run(package, full=True)
+    assert full["full_loads"] == [] and len(full["names"]) > 30
+    slim = _run(package, json.dumps(sorted(full["names"])))
+    assert slim["names"] == full["names"]
+    assert slim["full_loads"] == []  # every name found by the search: the real __init__ never had to run
+
+
+def test_a_resource_loads_its_own_module_not_the_whole_service():
+    one = _run("pulumi_gcp.compute", json.dumps(["Network", "RouterNatLogConfigArgs", "outputs"]))
+    assert one["names"]["Network"] == ["type", "pulumi_gcp.compute.network", "Network"]
+    assert one["names"]["outputs"][0] == "module"
+    assert "pulumi_gcp.compute.autoscaler" not in one["modules"] and len(one["modules"]) < 20
+    everything = _run("pulumi_gcp.compute", json.dumps(["Network"]), full=True)
+    assert "pulumi_gcp.compute.autoscaler" in everything["modules"] and len(everything["modules"]) > 200
+
+
+def test_an_unknown_name_runs_the_real_init_and_still_fails_like_the_sdk():
+    code = (
+        "import llmcloud.components, pulumi_gcp as gcp\n"
+        "from llmcloud.components import sdk\n"
+        "try:\n    gcp.storage.NoSuchResource\nexcept AttributeError as exc:\n    print('AttributeError', exc)\n"
+        "print(sdk.FULL_LOADS)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "AttributeError" in proc.stdout and "NoSuchResource" in proc.stdout
+    assert "['pulumi_gcp.storage']" in proc.stdout
