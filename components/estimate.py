@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import yamldata
 from .sizing import GIB, ModelFacts, bytes_per_param
 
 DATA = Path(__file__).parent / "catalog" / "data"
@@ -128,7 +127,7 @@ class Estimate:
 
 @functools.cache
 def _data() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "performance.yaml").read_text(encoding="utf-8"))
+    return yamldata.load((DATA / "performance.yaml").read_text(encoding="utf-8"))
 
 
 def engine_constants(**overrides: Any) -> Engine:

@@ -15,9 +15,8 @@ import statistics
 from dataclasses import replace
 from typing import Any
 
-import yaml
-
 from . import estimate as E
+from . import yamldata
 from .sizing import load_models
 
 # constant -> the values the search may take (coarse, so the fit is fast and stable)
@@ -34,7 +33,7 @@ GRID: dict[str, list[float]] = {
 
 @functools.cache
 def measurements() -> list[dict[str, Any]]:
-    return yaml.safe_load((E.DATA / "calibration.yaml").read_text(encoding="utf-8"))["measurements"]
+    return yamldata.load((E.DATA / "calibration.yaml").read_text(encoding="utf-8"))["measurements"]
 
 
 def errors(rows: list[dict[str, Any]], engine: E.Engine) -> list[tuple[str, str, float, float, float]]:

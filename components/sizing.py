@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from . import yamldata
 
 if TYPE_CHECKING:
     from .resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
@@ -99,7 +99,7 @@ class Fit:
 @functools.cache
 def load_models() -> dict[str, ModelFacts]:
     """models.yaml as facts keyed by the lowercased org/model name."""
-    raw = yaml.safe_load(MODELS_FILE.read_text(encoding="utf-8"))
+    raw = yamldata.load(MODELS_FILE.read_text(encoding="utf-8"))
     out: dict[str, ModelFacts] = {}
     for name, row in (raw.get("models") or {}).items():
         out[name.lower()] = ModelFacts(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .. import yamldata
 
 DATA = Path(__file__).parent / "data"
 HOURS_PER_MONTH = 730
@@ -238,7 +238,7 @@ def accelerator_names() -> tuple[str, ...]:
         if start is None:
             continue
         end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in ("", " ", "#")), len(lines))
-        section = yaml.safe_load("\n".join(lines[start:end])) or {}
+        section = yamldata.load("\n".join(lines[start:end])) or {}
         names.update(dict.fromkeys(section.get("accelerators") or {}))
     return tuple(names)
 
@@ -260,9 +260,8 @@ def kind_of(accelerator: str) -> str | None:
 
 @functools.cache
 def _load_file(cloud: str, path: Path, mtime_ns: int) -> CloudCatalog:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as fh:
-        raw = yaml.load(fh, Loader=loader)
+        raw = yamldata.load(fh)
     accelerators = {name: _accelerator(path, name, a) for name, a in raw.get("accelerators", {}).items()}
     prices: dict[str, dict[str, dict[str, Price]]] = {}
     for region, sections in (raw.get("prices") or {}).items():

@@ -35,9 +35,9 @@ class Window:
 
 @functools.cache
 def _raw() -> dict[str, Any]:
-    import yaml
+    from .. import yamldata
 
-    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    return yamldata.load(DATA.read_text(encoding="utf-8"))
 
 
 def windows(service: str) -> dict[str, Window]:
