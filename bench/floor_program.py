@@ -1,9 +1,11 @@
 """The floor under `llmcloud preview --offline`: a bare Pulumi program, under the same mock runtime, that
 registers exactly the resources of a golden plan (same types, names, parents and count) with no llmcloud
 code at all. With --import-sdks it first imports the provider SDK modules those types live in (what any
-Pulumi Python program of these resources pays). bench/bench_cli.py times it next to the real preview.
+Pulumi Python program of these resources pays); with --import-classes it loads only the resource classes
+themselves, through the import hook llmcloud uses (components/sdk.py), the floor under llmcloud's own way
+of loading the SDKs. bench/bench_cli.py times it next to the real preview.
 
-    python bench/floor_program.py tests/golden/plans/dev.gcp.json [--import-sdks]
+    python bench/floor_program.py tests/golden/plans/dev.gcp.json [--import-sdks | --import-classes]
 """
 
 from __future__ import annotations
@@ -46,7 +48,15 @@ def sdk_modules(types: set[str]) -> set[str]:
 def main() -> None:
     plan = json.loads(Path(sys.argv[1]).read_text())
     steps = plan["steps"]
-    if "--import-sdks" in sys.argv:
+    if "--import-classes" in sys.argv:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / ".editable"))
+        from llmcloud.components import sdk  # noqa: F401  (installs the hook)
+
+        for t in sorted({s["newState"]["type"] for s in steps if s["newState"]["custom"]}):
+            for module in sdk_modules({t}):  # none for pulumi:providers:* (the runtime's own)
+                with contextlib.suppress(ImportError, AttributeError):
+                    getattr(importlib.import_module(module), t.rsplit(":", 1)[-1])
+    elif "--import-sdks" in sys.argv:
         for name in sorted(sdk_modules({s["newState"]["type"] for s in steps if s["newState"]["custom"]})):
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
