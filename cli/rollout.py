@@ -97,8 +97,24 @@ def _unknown(model: ResolvedModel, detail: str) -> ModelRollout:
     return ModelRollout(model.name, _kind(model), "unknown", None, None, _budget_minutes(model), detail)
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "no output")[:200]
+# kubectl's stderr is never shown as is: it can quote the kubeconfig (tokens, keys) when it cannot parse it.
+_KUBECTL_ERRORS = (
+    (("NotFound", "not found"), "the workload is not in the cluster (yet)"),
+    (("Unauthorized", "Forbidden", "forbidden"), "the kubeconfig's credentials were refused"),
+    (
+        ("was refused", "connection refused", "Unable to connect", "no such host", "i/o timeout", "Timeout",
+         "deadline exceeded"),
+        "the API server did not answer",
+    ),
+    (("executable", "exec plugin", "getting credentials"), "the kubeconfig's credential plugin failed"),
+)
+
+
+def _kubectl_error(stderr: str, code: int) -> str:
+    for needles, meaning in _KUBECTL_ERRORS:
+        if any(n in stderr for n in needles):
+            return meaning
+    return f"kubectl failed (exit {code})"
 
 
 def statuses(
@@ -136,7 +152,7 @@ def _read(exe: str, kubeconfig_path: str, namespace: str, model: ResolvedModel) 
     except (OSError, subprocess.TimeoutExpired) as exc:
         return _unknown(model, f"kubectl did not answer ({type(exc).__name__}); {how}")
     if done.returncode != 0:
-        return _unknown(model, f"{_first_line(done.stderr)}; {how}")
+        return _unknown(model, f"{_kubectl_error(done.stderr, done.returncode)}; {how}")
     try:
         obj = json.loads(done.stdout)
     except ValueError:

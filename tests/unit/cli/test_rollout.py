@@ -126,7 +126,9 @@ def test_a_missing_workload_is_unknown_with_the_command_to_check(tmp_path):
     with FakeApiServer({}) as api:
         (status,) = rollout.statuses(_dev(), api.kubeconfig())
     assert status.state == "unknown" and status.ready is None
-    assert "not found" in status.detail and "kubectl -n llmcloud get deployment llama-8b" in status.detail
+    assert status.detail == (
+        "the workload is not in the cluster (yet); check with `kubectl -n llmcloud get deployment llama-8b`"
+    )
     assert set(Path(tempfile.gettempdir()).glob("llmcloud-kubeconfig-*")) == before  # the kubeconfig file is gone
 
 
@@ -162,7 +164,15 @@ def test_an_unreachable_api_server_is_unknown_not_an_error():
     with FakeApiServer({}) as api:
         config = api.kubeconfig()  # the server stops before the call: connection refused
     (status,) = rollout.statuses(_dev(), config)
-    assert status.state == "unknown" and "check with" in status.detail
+    assert status.state == "unknown" and status.detail.startswith("the API server did not answer; check with")
+
+
+@needs_kubectl
+def test_kubectl_errors_never_quote_the_kubeconfig():
+    # kubectl echoes a kubeconfig it cannot parse; the detail is a fixed phrase, never its stderr
+    (status,) = rollout.statuses(_dev(), "apiVersion: v1 SECRET-TOKEN-abc123")
+    assert status.state == "unknown"
+    assert "SECRET-TOKEN" not in status.detail and "SECRET-TOKEN" not in status.line()
 
 
 def _documents(text: str) -> list[dict]:
