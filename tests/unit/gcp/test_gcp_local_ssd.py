@@ -76,3 +76,27 @@ def test_the_rehearsal_counts_local_ssd_as_the_nodes_ephemeral_storage(write_sta
     assert rehearsal._local_ssd_gib(with_ssd) == 6000
     assert rehearsal._local_ssd_gib(without) == 0
     assert rehearsal._local_ssd_gib({"ephemeralStorageLocalSsdConfig": {"localSsdCount": "<computed>"}}) == 0
+
+
+def test_a_planned_a3_pool_gives_the_rehearsal_its_local_ssd_and_unknown_models_a_share_of_it(write_stack):
+    from dataclasses import replace
+
+    from helpers import plan
+    from llmcloud.components.gcp import rehearsal
+    from llmcloud.components.k8s.weights import weights_volume_gib
+
+    path = write_stack("""
+extends: base.yaml
+node_pools:
+  h100: {accelerator: H100, accelerators_per_node: 8, max_nodes: 1, disk_gb: 200}
+  l4: {accelerator: L4, max_nodes: 1, disk_gb: 200}
+models:
+  llama-8b: {source: hf://meta-llama/Llama-3.1-8B-Instruct, node_pool: h100, max_model_len: 8192}
+""")
+    r = resolved(path)
+    pools = {p["name"]: p for p in rehearsal.pools(plan(path), r)}
+    assert pools["h100"]["disk_gb"] == 6000  # a3-highgpu-8g: 16 x 375 GiB
+    assert pools["l4"]["disk_gb"] == 200  # g2: the boot disk
+    unknown = replace(r.models["llama-8b"], source="hf://someone/unknown-model")
+    assert weights_volume_gib(unknown, r.node_pools["h100"]) == 3600  # 60 % of the local SSD
+    assert weights_volume_gib(unknown, r.node_pools["l4"]) == 120  # 60 % of the boot disk
