@@ -89,6 +89,10 @@ def up(
     from .cost import record
 
     record(r.stack_name, plan.cost)  # for `llmcloud cost STACK --diff deployed`
+    # Models are not awaited (skipAwait): say what each is doing, read from the cluster (cli/rollout.py)
+    from .rollout import report
+
+    rollouts = report(r, result["outputs"], lambda: make_engine(None).outputs(show_secrets=True))
     if json_mode:
         emit_json(
             {
@@ -96,6 +100,7 @@ def up(
                 "summary": result["summary"],
                 "outputs": result["outputs"],
                 "cost": plan.cost["monthly"],
+                "models": [m.to_json() for m in rollouts],
             }
         )
     else:
@@ -103,6 +108,8 @@ def up(
         for key, value in result["outputs"].items():
             if key != "kubeconfig":
                 out.print(f"{key}: {value}")
+        for m in rollouts:
+            out.print(m.line(), markup=False)
 
 
 def destroy(stack: str, cloud: str | None, *, yes: bool, delete_data: bool, json_mode: bool = False) -> None:

@@ -254,6 +254,11 @@ class Cloud(Protocol):
         """What the rehearsal asks of this cloud (components/<cloud>/rehearsal.py), or None while absent."""
         ...
 
+    def ephemeral_local_ssd_gib(self, machine: Any) -> int:
+        """GiB of local SSD/NVMe this cloud's node pool puts a node's ephemeral storage (emptyDir, images) on,
+        for a catalog machine row; 0: the boot disk holds it (validate then checks `disk_gb`)."""
+        ...
+
 
 class BaseCloud:
     """Shared implementation of `Cloud`: each member imports the cloud's conventional submodule when
@@ -292,6 +297,9 @@ class BaseCloud:
 
     def weights_url(self, bucket: Any) -> str:
         raise NotImplementedError(f"{self.name}: no object store")
+
+    def ephemeral_local_ssd_gib(self, machine: Any) -> int:
+        return 0
 
     def __repr__(self) -> str:
         return f"<Cloud {self.name}>"

@@ -49,6 +49,9 @@ class ResolvedNodePool:
     image_family: str = "cpu"
     cores_per_device: int = 1
     capacity_reservation: str | None = None  # aws: Capacity Block / reservation id or resource group ARN
+    # GiB of local SSD/NVMe the cloud's node pool puts ephemeral storage on (Cloud.ephemeral_local_ssd_gib);
+    # 0: the boot disk (disk_gb) holds it.
+    local_ssd_gib: int = 0
 
 
 @dataclass(frozen=True)
@@ -461,6 +464,7 @@ def _resolve_pool(
         image_family=acc.image_family,
         cores_per_device=acc.cores_per_device,
         capacity_reservation=pool.capacity_reservation,
+        local_ssd_gib=registry.cloud(cloud).ephemeral_local_ssd_gib(machine),
     )
 
 

@@ -40,10 +40,6 @@ IMAGE_GIB = {"gpu": 25, "tpu": 15, "neuron": 20, "cpu": 10}
 # container runtime and logs.
 KUBELET_FREE_SHARE = 0.10
 SYSTEM_GIB = 8
-# Clouds whose node pool components put ephemeral storage (emptyDir) on the machine's local SSD/NVMe when it
-# has one; validate then checks that capacity instead of the boot disk. None yet: GKE's
-# ephemeral_storage_local_ssd_config is set in components/gcp/node_pool.py (issue 17) from node_disk_needs_gib.
-LOCAL_SSD_EPHEMERAL: tuple[str, ...] = ()
 GB = 10**9
 GIB = 2**30
 
@@ -160,14 +156,10 @@ def _neuron_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
 
 
 def disk_capacity_gib(cloud: str, pool: ResolvedNodePool) -> tuple[float, str]:
-    """(GiB the pool's pods can write, where): the boot disk, or local SSD where the cloud puts ephemeral
-    storage there."""
-    if cloud in LOCAL_SSD_EPHEMERAL:
-        from . import catalog
-
-        machine = next((m for m in catalog.load(cloud).machines if m.machine_type == pool.machine_type), None)
-        if machine is not None and machine.local_ssd_gib:
-            return float(machine.local_ssd_gib), f"{machine.local_ssd_gib} GiB of local SSD"
+    """(GiB the pool's pods can write, where): the local SSD/NVMe the cloud's node pool puts ephemeral
+    storage on (ResolvedNodePool.local_ssd_gib, from Cloud.ephemeral_local_ssd_gib), else the boot disk."""
+    if pool.local_ssd_gib:
+        return float(pool.local_ssd_gib), f"{pool.machine_type}'s {pool.local_ssd_gib} GiB of local SSD"
     return pool.disk_gb * GB / GIB, f"disk_gb {pool.disk_gb} ({pool.disk_gb * GB / GIB:.0f} GiB)"
 
 
@@ -217,14 +209,19 @@ def _disk_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
         )
         parts = " + ".join(f"{k} {v}" for k, v in disk_need(biggest, pool).items())
         need_gb = required_disk_gb(pods_gib, image)
+        if pool.local_ssd_gib:  # disk_gb does not hold pods here: the machine's local SSD does
+            field = ("node_pools", pool_name, "accelerator")
+            fix = "pick a machine with more local SSD (more accelerators per node), or "
+        else:
+            field = ("node_pools", pool_name, "disk_gb")
+            fix = f"raise node_pools.{pool_name}.disk_gb to at least {need_gb}, or "
         errors.append(
             loaded.error(
-                ("node_pools", pool_name, "disk_gb"),
+                field,
                 f"{where} cannot hold what runs on a node: {pods_gib} GiB for model pods (model {biggest.name}: {parts}"
                 f" GiB per pod) + {image} GiB serving image + {reserve} GiB kept free (kubelet eviction 10 % and "
                 f"{SYSTEM_GIB} GiB system) = {total} GiB",
-                f"raise node_pools.{pool_name}.disk_gb to at least {need_gb}, or serve the weights from a bucket "
-                "(bucket://, streamed into accelerator memory, nothing on disk)",
+                fix + "serve the weights from a bucket (bucket://, streamed into accelerator memory, nothing on disk)",
             )
         )
     return errors

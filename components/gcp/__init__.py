@@ -101,6 +101,12 @@ class Gcp(BaseCloud):
             raise ValueError("the GKE Managed Prometheus endpoint needs the project id")
         return f"https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus"
 
+    def ephemeral_local_ssd_gib(self, machine: Any) -> int:
+        # Bundled Local SSD (A2 Ultra, A3, A4) backs ephemeral storage: components/gcp/local_ssd.py
+        from .local_ssd import bundled_local_ssd_count, ephemeral_gib
+
+        return ephemeral_gib(bundled_local_ssd_count(machine.local_ssd_gib))
+
     def node_selector(self, pool: Any) -> dict[str, str]:
         if pool.kind != "tpu":
             return {}

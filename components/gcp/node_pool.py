@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -23,6 +24,7 @@ import pulumi_gcp as gcp
 from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
 from .checks import initial_node_count, pool_zone_count, pool_zones
+from .local_ssd import LOCAL_SSD_GIB
 from .options import child
 
 # Machine families that need gVNIC for their NIC bandwidth (A3 and A4 refuse to boot without it).
@@ -45,9 +47,20 @@ def node_labels(pool: ResolvedNodePool) -> dict[str, str]:
     return {POOL_LABEL: pool.name}
 
 
+def local_ssd_count(pool: ResolvedNodePool) -> int:
+    """Local SSD disks backing the node's ephemeral storage: the machine's bundled ones (resolve sets
+    pool.local_ssd_gib from Gcp.ephemeral_local_ssd_gib), 0 for machines without."""
+    return pool.local_ssd_gib // LOCAL_SSD_GIB
+
+
 def taints(pool: ResolvedNodePool) -> list[tuple[str, str, str]]:
     # The accelerator's taint from its catalog row, in the GKE API's spelling.
     return [(pool.taint.key, pool.taint.value, pool.taint.provider_effect)] if pool.taint else []
+
+
+def local_ssd_config(pool: ResolvedNodePool) -> Any:
+    count = local_ssd_count(pool)
+    return gcp.container.NodePoolNodeConfigEphemeralStorageLocalSsdConfigArgs(local_ssd_count=count) if count else None
 
 
 class GkeAcceleratorNodePool(pulumi.ComponentResource):
@@ -96,6 +109,8 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
                 spot=pool.spot,
                 disk_size_gb=pool.disk_gb,
                 disk_type="pd-balanced" if family not in ("a3", "a4", "ct6e") else "hyperdisk-balanced",
+                # Bundled Local SSD holds emptyDir, images and writable layers (components/gcp/local_ssd.py).
+                ephemeral_storage_local_ssd_config=local_ssd_config(pool),
                 image_type="COS_CONTAINERD",
                 gvnic=gcp.container.NodePoolNodeConfigGvnicArgs(enabled=True) if family in GVNIC_FAMILIES else None,
                 # Image streaming: containers start before the multi-GB serving image is fully pulled.

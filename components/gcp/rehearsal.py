@@ -109,12 +109,20 @@ def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:
                 "machine_type": machine,
                 "labels": labels,
                 "taints": taints,
-                "disk_gb": cfg.get("diskSizeGb") or 100,
+                # Local SSD backing ephemeral storage replaces the boot disk for pods (components/gcp/local_ssd.py).
+                "disk_gb": _local_ssd_gib(cfg) or cfg.get("diskSizeGb") or 100,
                 "max_nodes": int(max_nodes),
                 "max_pods": int(step.inputs.get("maxPodsPerNode") or 110),
             }
         )
     return out
+
+
+def _local_ssd_gib(node_config: dict[str, Any]) -> int:
+    from llmcloud.components.gcp.local_ssd import ephemeral_gib
+
+    count = (node_config.get("ephemeralStorageLocalSsdConfig") or {}).get("localSsdCount") or 0
+    return ephemeral_gib(int(count)) if isinstance(count, int) else 0
 
 
 def reserved(vcpus: int, memory_gib: float, max_pods: int) -> tuple[int, int]:

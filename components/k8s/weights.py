@@ -43,12 +43,13 @@ def bucket_of(source: str) -> str | None:
 def weights_volume_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
     """sizeLimit of the node-local volume vLLM downloads a Hub model into: the checkpoint's safetensors
     + 5 % (config, tokenizer, index) + 2 GiB; 0 for object-store sources (streamed, never on disk).
-    An unknown Hub model gets 60 % of the boot disk (the rest holds the images)."""
+    An unknown Hub model gets 60 % of the node's ephemeral storage (the rest holds the images): the local
+    SSD where the node pool puts ephemeral storage there (pool.local_ssd_gib), else the boot disk."""
     if is_object_store(model.source):
         return 0
     size = weights_size_gib(model.source, None)  # on disk: the checkpoint as published
     if size is None:
-        return max(20, int(pool.disk_gb * 0.6))
+        return max(20, int((pool.local_ssd_gib or pool.disk_gb) * 0.6))
     return math.ceil(size * 1.05 + 2)
 
 

@@ -89,25 +89,25 @@ def test_pool_disk_too_small_is_refused_with_the_numbers(cli, write_stack) -> No
         write_stack,
         """
         extends: base.yaml
-        node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200, spot: true}}
+        node_pools: {a100: {accelerator: A100-40GB, accelerators_per_node: 4, max_nodes: 1, disk_gb: 200, spot: true}}
         models:
-          llama-70b: {source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: h100, max_model_len: 8192,
+          llama-70b: {source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: a100, max_model_len: 8192,
                       quantization: fp8}
     """,
     )
     assert code == 2
-    assert "node_pools.h100.disk_gb" in err
+    assert "node_pools.a100.disk_gb" in err
     assert "disk_gb 200 (186 GiB)" in err and "weights 140" in err
-    assert "raise node_pools.h100.disk_gb to at least" in err
+    assert "raise node_pools.a100.disk_gb to at least" in err
     # the same model streamed from a bucket writes nothing but caches: the same disk holds it
     code, err = _validate(
         cli,
         write_stack,
         """
         extends: base.yaml
-        node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200, spot: true}}
+        node_pools: {a100: {accelerator: A100-40GB, accelerators_per_node: 4, max_nodes: 1, disk_gb: 200, spot: true}}
         models:
-          llama-70b: {source: bucket://weights/meta-llama/Llama-3.3-70B-Instruct, node_pool: h100,
+          llama-70b: {source: bucket://weights/meta-llama/Llama-3.3-70B-Instruct, node_pool: a100,
                       max_model_len: 8192, quantization: fp8}
     """,
     )
@@ -119,15 +119,54 @@ def test_the_suggested_disk_is_enough_and_one_less_is_not(cli, write_stack) -> N
 
     stack = """
         extends: base.yaml
-        node_pools: {{h100: {{accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: {disk}, spot: true}}}}
+        node_pools:
+          a100: {{accelerator: A100-40GB, accelerators_per_node: 4, max_nodes: 1, disk_gb: {disk}, spot: true}}
         models:
-          llama-70b: {{source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: h100, max_model_len: 8192,
+          llama-70b: {{source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: a100, max_model_len: 8192,
                       quantization: fp8}}
     """
     _, err = _validate(cli, write_stack, stack.format(disk=200))
     suggested = int(re.search(r"disk_gb to at least (\d+)", err).group(1))
     assert _validate(cli, write_stack, stack.format(disk=suggested))[0] == 0
     assert _validate(cli, write_stack, stack.format(disk=suggested - 1))[0] == 2
+
+
+LOCAL_SSD_STACK = """
+    extends: base.yaml
+    node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200, spot: true}}
+    models:
+      llama-70b: {source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: h100, max_model_len: 8192,
+                  quantization: fp8}
+"""
+
+
+def test_bundled_local_ssd_holds_the_pods_instead_of_the_boot_disk(cli, write_stack) -> None:
+    # a3-highgpu-2g comes with 4 x 375 GiB Local SSD; GKE puts ephemeral storage there, so the 200 GB boot
+    # disk that refuses this model on a2-highgpu-4g (above) does not matter
+    from llmcloud.components.serving_checks import disk_capacity_gib
+
+    path = write_stack(LOCAL_SSD_STACK)
+    pool = resolved(path).node_pools["h100"]
+    assert (pool.machine_type, pool.local_ssd_gib) == ("a3-highgpu-2g", 1500)
+    assert disk_capacity_gib("gcp", pool) == (1500.0, "a3-highgpu-2g's 1500 GiB of local SSD")
+    assert _validate(cli, write_stack, LOCAL_SSD_STACK)[0] == 0
+
+
+def test_local_ssd_too_small_is_refused_with_its_numbers(write_stack) -> None:
+    from dataclasses import replace
+
+    from llmcloud.components import serving_checks
+    from llmcloud.components.spec import load_stack
+
+    path = write_stack(LOCAL_SSD_STACK)
+    r = resolved(path)
+    small = replace(r, node_pools={**r.node_pools, "h100": replace(r.node_pools["h100"], local_ssd_gib=150)})
+    errors = serving_checks._disk_errors(load_stack(str(path)), small)
+    assert len(errors) == 1
+    text = str(errors[0])
+    assert "a3-highgpu-2g's 150 GiB of local SSD cannot hold" in text and "weights 140" in text
+    assert "pick a machine with more local SSD" in text and "disk_gb to at least" not in text
+    assert serving_checks._disk_errors(load_stack(str(path)), r) == []
 
 
 def test_image_overrides_only_for_reviewed_images_and_pinned(cli, write_stack) -> None:
