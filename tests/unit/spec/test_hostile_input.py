@@ -60,7 +60,7 @@ documents = st.recursive(
 
 def _check(path: Path) -> None:
     """load + resolve: a StackErrors with located, one-line messages, or a valid stack. Nothing else."""
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds, not wall: bounded work, whatever else the machine runs
     try:
         resolve(load_stack(str(path)))
     except StackErrors as exc:
@@ -69,7 +69,7 @@ def _check(path: Path) -> None:
             line = e.render()
             assert "\n" not in line, line
             assert line.startswith(str(path)) or line.startswith(str(path.parent))
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
 
 
 @SETTINGS
@@ -141,9 +141,9 @@ def test_known_hostile_files(cli, tmp_path, name):
     path = tmp_path / "dev.yaml"
     path.write_bytes(text.encode("utf-8", "surrogateescape") if name != "binary" else b"\x00\x01\x02\xff")
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: a busy machine's waiting for a core does not count
     result = cli("validate", path)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert result.exit_code == 2, result.output
@@ -155,8 +155,8 @@ def test_known_hostile_files(cli, tmp_path, name):
 def test_enormous_file_is_refused_before_parsing(cli, tmp_path):
     path = tmp_path / "dev.yaml"
     path.write_text("labels:\n" + "".join(f"  k{i}: v{i}\n" for i in range(200_000)))
-    start = time.perf_counter()
+    start = time.process_time()
     result = cli("validate", path)
     assert result.exit_code == 2
     assert "larger than the 1048576 bytes a stack file may have" in result.stderr
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2  # CPU seconds: the file is refused unread

@@ -228,11 +228,11 @@ def test_large_file_is_refused_before_it_is_read(cli, tmp_path):
     big = tmp_path / "dev.yaml"
     with big.open("wb") as f:
         f.truncate(2 * 1024**3)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: reading 2 GiB would show; a busy machine would not
     result = cli("validate", big)
     assert result.exit_code == 2
     assert "larger than the 1048576 bytes" in result.stderr
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
 
 
 @pytest.mark.parametrize("name", ["dev\0", "x" * 2000, "dev\n"])
