@@ -380,7 +380,7 @@ CHARTS: dict[str, Chart] = {
         crd_groups=("monitoring.coreos.com",),
         source="https://github.com/prometheus-community/helm-charts/blob/main/charts/kube-prometheus-stack/values.yaml",
     ),
-    # aws/eks-charts aws-load-balancer-controller 1.15: two controller replicas, no default requests; its
+    # aws/eks-charts aws-load-balancer-controller 3.5.0: two controller replicas, no default requests; its
     # webhooks serve on 9443 (the EKS cluster security group lets the control plane reach them).
     "aws-load-balancer-controller": Chart(
         pods=(ChartPod("aws-load-balancer-controller", {}, ("resources",), ("tolerations",), ("nodeSelector",)),),
@@ -395,10 +395,11 @@ CHARTS: dict[str, Chart] = {
         crd_groups=("elbv2.k8s.aws",),
         source="https://github.com/aws/eks-charts/blob/master/stable/aws-load-balancer-controller/values.yaml",
     ),
-    # kubernetes/autoscaler charts/cluster-autoscaler 9.46: resources from values (none by default).
+    # kubernetes/autoscaler chart cluster-autoscaler 9.59.0: resources from values (none by default).
     "cluster-autoscaler": Chart(
         pods=(ChartPod("cluster-autoscaler", {}, ("resources",)),),
-        source="https://github.com/kubernetes/autoscaler/blob/master/charts/cluster-autoscaler/values.yaml",
+        source="https://github.com/kubernetes/autoscaler/blob/cluster-autoscaler-chart-9.59.0/"
+        "cluster-autoscaler/charts/cluster-autoscaler/values.yaml",
     ),
 }
 

@@ -106,3 +106,14 @@ def test_the_stack_schema_offers_exactly_the_methods_the_checks_know() -> None:
     known = set(serving_checks.ON_THE_FLY) | {m for ms in serving_checks.PRE_QUANTIZED.values() for m in ms}
     assert offered == known
     assert not offered & {"bitsandbytes", "gguf", "int8", "int4"}  # not vLLM v0.33.0 methods
+
+
+def test_renovate_tracks_the_charts_pinned_as_dicts() -> None:
+    from llmcloud.components.aws import load_balancer_controller as lbc
+
+    tracked = _tracked("components/k8s/images.py", IMAGES_PY.read_text())
+    assert ("cluster-autoscaler", images.CLUSTER_AUTOSCALER_CHART["version"]) in tracked
+    lbc_py = ROOT / "components" / "aws" / "load_balancer_controller.py"
+    assert ("aws-load-balancer-controller", lbc.CHART["version"]) in _tracked(
+        "components/aws/load_balancer_controller.py", lbc_py.read_text()
+    )
