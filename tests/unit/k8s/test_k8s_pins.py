@@ -117,3 +117,12 @@ def test_renovate_tracks_the_charts_pinned_as_dicts() -> None:
     assert ("aws-load-balancer-controller", lbc.CHART["version"]) in _tracked(
         "components/aws/load_balancer_controller.py", lbc_py.read_text()
     )
+
+
+def test_renovate_tracks_every_cluster_autoscaler_image_tag() -> None:
+    from llmcloud.components.k8s import cluster_autoscaler
+
+    path = ROOT / "components" / "k8s" / "cluster_autoscaler.py"
+    tracked = _tracked("components/k8s/cluster_autoscaler.py", path.read_text())
+    dep = "registry.k8s.io/autoscaling/cluster-autoscaler"
+    assert {(dep, tag) for tag in cluster_autoscaler.IMAGE_TAGS.values()} <= tracked
