@@ -170,7 +170,7 @@ KEDA_CHART = ChartPin(
     "kedacore/keda v2.20.2. The release page https://github.com/kedacore/charts/releases/tag/v2.21.1 "
     "(2026-11-16) shows 2.21.1, but neither repository's snapshot reaches it, so its CRDs could not be read",
 )
-# The Azure front door's certificates (components/azure/front_door.py should read this pin).
+# The Azure front door's certificates (components/azure/front_door.py reads this pin).
 CERT_MANAGER_CHART = ChartPin(
     "cert-manager",
     "v1.21.1",

@@ -61,7 +61,8 @@ HF_SECRET_KEY = "token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 MODEL_ENV = "LLMCLOUD_MODEL"  # the model reference; args use $(LLMCLOUD_MODEL) so it may be computed
 # The vLLM images run as root by default but need no root: with HOME, USER and every cache on writable
-# volumes they run as any UID (vLLM >= 0.22 calls getpwuid unless USER is set; getpass reads USER first).
+# volumes they run as any UID (vLLM >= 0.22 calls getpwuid unless USER is set; getpass reads USER first:
+# at v0.33.0 vllm/config/vllm.py calls getpass.getuser() for its temporary directory).
 RUN_AS_USER = 10001
 USER_NAME = "vllm"
 
