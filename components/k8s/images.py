@@ -92,8 +92,8 @@ ENVOY_IMAGE = "docker.io/envoyproxy/envoy:v1.40.0"
 # AWS Neuron DLCs with vLLM: the table "vllm-inference-neuronx" of aws-neuron/deep-learning-containers README.md
 # at commit 2be9ed1d (2026-08-17, the newest stored). The vllm-neuron plugin DLCs (vLLM 0.21 and later)
 # support trn2/trn3 only; the newest DLC that supports inf2 and trn1 is the vLLM 0.16 one (vllm-neuronx on NxD
-# Inference, Neuron 2.31.1). Neuron 2.33.0 is released (awsdocs release notes, 2026-10-19) but its DLC tags
-# are not in any stored page, so the Trainium2 pin is the newest row of the README (Neuron 2.32.0).
+# Inference, Neuron 2.31.1). Neuron 2.33.0 is released (awsdocs release notes, 2026-10-19), but no stored page
+# names a DLC tag for it, so the Trainium2 pin is the newest row of the README (Neuron 2.32.0).
 _NEURON_DLC_README = "https://github.com/aws-neuron/deep-learning-containers/blob/2be9ed1d5da9d7c8e15d7abac1eb7f550ed3a723/README.md#vllm-inference-neuronx"
 NEURON_SERVING: dict[str, ImagePin] = {
     "Inferentia2": ImagePin(
@@ -115,8 +115,8 @@ NEURON_SERVING: dict[str, ImagePin] = {
         "neuron/pytorch-inference-vllm-neuronx",
         "0.24.0.1.1.0-neuronx-py313-sdk2.32.0-ubuntu24.04",
         _NEURON_DLC_README,
-        note="newest README row (vllm-neuron plugin 0.24.0.1.1.0, Neuron 2.32.0, trn2/trn3); a Neuron 2.33 DLC "
-        "exists but its tag could not be read here",
+        note="newest README row (vllm-neuron plugin 0.24.0.1.1.0, Neuron 2.32.0, trn2/trn3); Neuron 2.33.0 is "
+        "released, but no stored page names a DLC tag for it",
     ),
 }
 
