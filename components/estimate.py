@@ -36,10 +36,13 @@ KV_BYTES = 2  # vLLM's default KV cache dtype ("auto") is the model's 16-bit dty
 COMPUTE_PRECISION = {
     None: "bf16",
     "fp8": "fp8",
+    "fp8_per_tensor": "fp8",
+    "fp8_per_block": "fp8",
+    "fp8_per_channel": "fp8",
+    "mxfp8": "fp8",
     "int8": "int8",
     "awq": "bf16",
     "gptq": "bf16",
-    "bitsandbytes": "bf16",
     "int4": "bf16",
 }
 

@@ -19,7 +19,9 @@ from .sizing import Fit, ModelFacts, fit
 
 # vLLM's fp8 kernels need compute capability 8.0 or newer (Ampere); the T4 is 7.5.
 # https://docs.vllm.ai/en/latest/features/quantization/supported_hardware.html
-QUANTIZATION_UNSUPPORTED: dict[str, set[str]] = {"fp8": {"T4"}}
+QUANTIZATION_UNSUPPORTED: dict[str, set[str]] = {
+    m: {"T4"} for m in ("fp8", "fp8_per_tensor", "fp8_per_block", "fp8_per_channel", "mxfp8")
+}
 
 Demand = tuple[ModelFacts, str | None, int | None, int, float]  # facts, quantization, max_model_len, seqs, gmu
 
@@ -56,7 +58,7 @@ def options(demands: list[Demand], cloud: str, region: str, *, spot: bool = Fals
     cat = catalog.load(cloud)
     zones = cat.regions.get(region, {})
     offered = {a for accs in zones.values() for a in accs}
-    # vLLM's quantized kernels (fp8, AWQ, GPTQ, bitsandbytes) are CUDA kernels: quantized models size onto GPUs.
+    # vLLM's quantized kernels (fp8, AWQ, GPTQ) are CUDA kernels: quantized models size onto GPUs.
     gpu_only = any(q for _, q, _, _, _ in demands)
     out = []
     for machine in cat.machines:

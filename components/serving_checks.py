@@ -1,10 +1,10 @@
 """Checks of the serving layer that `validate` runs before anything is planned (README, "The serving layer").
 
 - `images:` replaces only reviewed images (components/k8s/images.py), by pinned references.
-- `quantization:` is one of vLLM's methods and fits the checkpoint: fp8 and bitsandbytes quantize a
-  bf16/fp16 checkpoint on load; awq, gptq, ... need a checkpoint published in that format. The catalog
-  (models.yaml `quantization`) knows which Hub checkpoints are pre-quantized; for a checkpoint it does not
-  know, `serving_warnings` warns instead of guessing.
+- `quantization:` is one of vLLM's methods and fits the checkpoint: fp8_per_tensor, fp8_per_block, ...
+  quantize a bf16/fp16 checkpoint on load; fp8, awq, gptq, ... need a checkpoint published in that
+  format. The catalog (models.yaml `quantization`) knows which Hub checkpoints are pre-quantized; for a
+  checkpoint it does not know, `serving_warnings` warns instead of guessing.
 - Neuron images load weights from local disk (NxD Inference): object-store sources are refused there.
 - Every node pool's disk holds what its model pods write (ephemeral-storage), the serving image and the
   kubelet's reserve; a pool whose disk is too small is refused with the numbers.
@@ -21,16 +21,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
 
-# vLLM quantization methods that read the weights as published in a bf16/fp16 checkpoint and quantize on load.
-ON_THE_FLY = ("fp8", "bitsandbytes", "experts_int8")
+# vLLM's --quantization names, read from vLLM v0.33.0 (the pinned images.VLLM_VERSION), in the release wheel
+# vllm-0.33.0 from PyPI (2026-12-01): vllm/model_executor/layers/quantization/__init__.py QuantizationMethods
+# and vllm/config/quantization.py _ONLINE_SHORTHANDS. At that tag `fp8` reads fp8 checkpoints only (Fp8Config
+# refuses online quantization and names fp8_per_tensor instead), and bitsandbytes and gguf are gone.
+VLLM_QUANTIZATION_TAG = "v0.33.0"
+# Methods that read the weights as published in a bf16/fp16 checkpoint and quantize on load (the online
+# shorthands; experts_int8 quantizes MoE experts only and leaves linear layers in bf16).
+ON_THE_FLY = ("fp8_per_tensor", "fp8_per_block", "fp8_per_channel", "mxfp8", "experts_int8")
 # Methods that need a checkpoint in that format: checkpoint quant_method -> --quantization values that read it.
 PRE_QUANTIZED = {
+    "fp8": ("fp8",),
     "awq": ("awq", "awq_marlin"),
     "gptq": ("gptq", "gptq_marlin"),
     "compressed-tensors": ("compressed-tensors",),
     "modelopt": ("modelopt",),
     "modelopt_fp4": ("modelopt_fp4",),
-    "gguf": ("gguf",),
     "torchao": ("torchao",),
 }
 # Uncompressed size of the serving image on the node's disk (GiB), per accelerator kind. Estimates from

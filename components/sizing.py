@@ -4,7 +4,7 @@ Pure Python (no Pulumi, no SDK): `validate` runs it. Model facts come from the c
 models.yaml (config.json numbers per model family). The formula, in GiB (2**30 bytes):
 
     weights  = params × bytes_per_param(dtype, quantization)
-               bf16/fp16 2, fp32 served as bf16 2, 8-bit methods 1, 4-bit methods (awq, gptq, bitsandbytes) 0.5 × 1.05
+               bf16/fp16 2, fp32 served as bf16 2, 8-bit methods 1, 4-bit methods (awq, gptq) 0.5 × 1.05
                (4-bit formats carry per-group scales and zero points: about 5 % on top)
     kv_cache = 2 (K and V) × layers × kv_heads × head_dim × 2 bytes × max_model_len × 1 sequence
                vLLM refuses to start unless one sequence of max_model_len fits in the KV cache; more
@@ -41,6 +41,10 @@ DTYPE_BYTES = {"bfloat16": 2.0, "float16": 2.0, "float32": 2.0}  # fp32 checkpoi
 # 4-bit formats half a byte plus their scales.
 QUANT_BYTES = {
     "fp8": 1.0,
+    "fp8_per_tensor": 1.0,
+    "fp8_per_block": 1.0,
+    "fp8_per_channel": 1.0,
+    "mxfp8": 1.0 * 1.03,  # one 8-bit scale per 32 weights
     "experts_int8": 1.0,
     "compressed-tensors": 1.0,  # the common case (FP8/INT8 W8A8); 4-bit compressed-tensors checkpoints are smaller
     "modelopt": 1.0,
@@ -50,8 +54,6 @@ QUANT_BYTES = {
     "gptq": 0.5 * 1.05,
     "gptq_marlin": 0.5 * 1.05,
     "modelopt_fp4": 0.5 * 1.125,
-    "gguf": 0.5 * 1.2,
-    "bitsandbytes": 0.5 * 1.05,
 }
 KV_BYTES = 2  # KV cache in the activation dtype (bf16/fp16); fp8 KV cache is an opt-in we don't set
 OVERHEAD_PER_ACCELERATOR_GIB = 1.5
@@ -235,7 +237,7 @@ def unknown_models(resolved: Any) -> list[str]:
 
 def weights_size_gib(source: str, quantization: str | None) -> float | None:
     """Size of the weights on disk (for the node-local volume, the node disk check and the startup probe),
-    if known: the checkpoint as published (its own quantization, else its dtype). vLLM quantizes fp8 and
-    bitsandbytes on load, so `quantization` does not shrink what is on disk."""
+    if known: the checkpoint as published (its own quantization, else its dtype). vLLM's on-load methods
+    (fp8_per_tensor, ...) quantize in memory, so `quantization` does not shrink what is on disk."""
     facts = facts_for(source)
     return weights_gib(facts, facts.checkpoint_quantization) if facts else None

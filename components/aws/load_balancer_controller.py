@@ -27,8 +27,11 @@ from .identity import EksPodIdentity, EksPodIdentityArgs
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
-# Chart 1.15.0 ships controller v2.15.0 (aws/eks-charts, release asked for in issue #1267, checked 2026-12-01).
-CHART = {"chart": "aws-load-balancer-controller", "repo": "https://aws.github.io/eks-charts", "version": "1.15.0"}
+# Chart 3.5.0 ships controller v3.5.0 (aws/eks-charts stable/aws-load-balancer-controller/Chart.yaml at commit
+# 5239609, 2026-08-03, the newest stored; every value below exists in its values.yaml; the controller's
+# docs/install/iam_policy.json is unchanged since v2.15.0). TargetGroupBinding CRD of v3.5.0 in
+# tests/data/crds. Checked 2026-12-01.
+CHART = {"chart": "aws-load-balancer-controller", "repo": "https://aws.github.io/eks-charts", "version": "3.5.0"}
 TGB_API_VERSION = "elbv2.k8s.aws/v1beta1"
 
 

@@ -50,10 +50,12 @@ import pulumi_random as random
 
 from ..gateway_checks import ResolvedGateway
 from ..k8s.gateway import API_PORT, NAME, ApiGateway, ApiGatewayArgs, api_keys
+from ..k8s.images import CERT_MANAGER_CHART as _CM
 from .checks import parse_zone_id
 from .identity import DNS_ZONE_CONTRIBUTOR, TOKEN_AUDIENCE, role_definition_id, subject
 
-CERT_MANAGER_CHART = {"chart": "cert-manager", "repo": "https://charts.jetstack.io", "version": "v1.18.2"}
+# The pin lives in components/k8s/images.py (its source and check date there; renovate.json tracks it).
+CERT_MANAGER_CHART = {"chart": _CM.chart, "repo": _CM.repo, "version": _CM.version}
 CERT_MANAGER_NAMESPACE = "cert-manager"
 CERT_MANAGER_SA = "cert-manager"
 SECRET_LIFETIME_DAYS = 365

@@ -35,13 +35,13 @@ OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 # creates; every webhook or aggregated API server that listens elsewhere needs its own rule.
 # Port -> who listens there, read from each chart at the version llmcloud pins (checked 2026-12-01):
 CONTROL_PLANE_PORTS: dict[int, str] = {
-    # Read at keda 2.17.2 and lws 0.7.0; the pins moved to keda 2.21.1 and lws 0.10.0 (#15) and these
-    # chart defaults were not re-read at the new tags (2026-12-01): re-check them on the next bump.
-    6443: "KEDA metrics API server (kedacore/charts keda 2.21.1: metricsServer portHttpsTarget 6443)",
-    9443: "KEDA admission webhooks (keda 2.21.1: webhooks.port default 9443) and the LeaderWorkerSet "
+    # Re-read at the pinned tags on 2026-12-01 (#15 pins): kedacore/charts v2.20.2, kubernetes-sigs/lws v0.10.0,
+    # cert-manager v1.21.1, kube-prometheus-stack-88.5.3.
+    6443: "KEDA metrics API server (kedacore/charts keda 2.20.2: metricsServer portHttpsTarget 6443)",
+    9443: "KEDA admission webhooks (keda 2.20.2: webhooks.port default 9443) and the LeaderWorkerSet "
     "webhook (kubernetes-sigs/lws chart 0.10.0: service.port 9443)",
-    10250: "cert-manager webhook (jetstack cert-manager v1.18.2: webhook.securePort 10250) and the "
-    "Prometheus Operator webhook (kube-prometheus-stack 75.15.1: prometheusOperator.tls.internalPort "
+    10250: "cert-manager webhook (jetstack cert-manager v1.21.1: webhook.securePort 10250) and the "
+    "Prometheus Operator webhook (kube-prometheus-stack 88.5.3: prometheusOperator.tls.internalPort "
     "10250); GKE's own rule opens it too",
 }
 # Weekend nights (UTC): upgrades and repairs wait for them. GKE needs at least 48 hours of windows in

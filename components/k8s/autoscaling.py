@@ -8,8 +8,9 @@ largest replica count any of them asks for:
   preempt or queue);
 - running: requests being generated per replica above the model's target (default
   TARGET_RUNNING_PER_REPLICA, at least the stack's expected_concurrency).
-Metric names are vLLM's at the pinned version (vllm/v1/metrics/loggers.py: vllm:num_requests_waiting,
-vllm:num_requests_running, vllm:kv_cache_usage_perc; vllm:gpu_cache_usage_perc is gone since 0.12).
+Metric names are vLLM's at the pinned version, read at v0.33.0 (vllm/v1/metrics/loggers.py of the release
+wheel: vllm:num_requests_waiting, vllm:num_requests_running, vllm:kv_cache_usage_perc; the old
+vllm:gpu_cache_usage_perc is gone since 0.12; monitoring.VLLM_METRICS_TAG).
 
 Why KEDA and not an HPA on an external metric: one object works on every cloud (only the Prometheus
 address differs), and it scales to zero when replicas.min is 0, which an HPA cannot. CPU is the

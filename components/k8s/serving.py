@@ -61,7 +61,8 @@ HF_SECRET_KEY = "token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 MODEL_ENV = "LLMCLOUD_MODEL"  # the model reference; args use $(LLMCLOUD_MODEL) so it may be computed
 # The vLLM images run as root by default but need no root: with HOME, USER and every cache on writable
-# volumes they run as any UID (vLLM >= 0.22 calls getpwuid unless USER is set; getpass reads USER first).
+# volumes they run as any UID (vLLM >= 0.22 calls getpwuid unless USER is set; getpass reads USER first:
+# at v0.33.0 vllm/config/vllm.py calls getpass.getuser() for its temporary directory).
 RUN_AS_USER = 10001
 USER_NAME = "vllm"
 
@@ -196,6 +197,12 @@ def neuron_max_num_seqs(model: ResolvedModel, pool: ResolvedNodePool) -> int:
     return int(max(1, min(NEURON_MAX_NUM_SEQS, free // per_seq if per_seq else 1)))
 
 
+def streams_distributed(model: ResolvedModel, pool: ResolvedNodePool) -> bool:
+    """Object-store weights on a GPU node with tensor parallelism: the node's ranks split the reads."""
+    tp, _ = parallelism(model, pool)
+    return is_object_store(model.source) and pool.kind == "gpu" and tp > 1
+
+
 def vllm_args(model: ResolvedModel, pool: ResolvedNodePool) -> list[str]:
     """`vllm serve` arguments; the model reference is $(LLMCLOUD_MODEL), which Kubernetes expands
     from the container's environment."""
@@ -215,6 +222,11 @@ def vllm_args(model: ResolvedModel, pool: ResolvedNodePool) -> list[str]:
         args += ["--gpu-memory-utilization", f"{model.gpu_memory_utilization:.2f}"]
     if is_object_store(model.source):
         args += ["--load-format", "runai_streamer"]
+        if streams_distributed(model, pool):
+            # vLLM v0.33.0 (model_loader/runai_streamer_loader.py) streams distributed only when the loader's
+            # extra config says so (keys: distributed, concurrency, memory_limit); RUNAI_STREAMER_DIST alone
+            # is not enough, since vLLM then passes is_distributed=False to the streamer.
+            args += ["--model-loader-extra-config", '{"distributed": true}']
     else:
         _, revision = hub_repo(model.source)
         if revision:
@@ -343,11 +355,11 @@ def weights_env(args: ModelServerArgs, secret_name: str | None) -> list[dict[str
             {"name": "RUNAI_STREAMER_CONCURRENCY", "value": str(STREAMER_CONCURRENCY)},
             {"name": "RUNAI_STREAMER_MEMORY_LIMIT", "value": str(streamer_memory_limit_bytes(model, pool))},
         ]
-        tp, _ = parallelism(model, pool)
-        if pool.kind == "gpu" and tp > 1:
-            # Each rank of the node reads 1/TP of the checkpoint and broadcasts it over NCCL. The streamer's
-            # `auto` covers s3:// and gs:// only; set it for az:// too. Local mode (the default): the
-            # nodes of a multi-node group do not split the reads over the slower inter-node network.
+        if streams_distributed(model, pool):
+            # Each rank of the node reads 1/TP of the checkpoint and broadcasts it over NCCL (with the
+            # loader's {"distributed": true}, vllm_args). runai-model-streamer 0.15.7 reads RUNAI_STREAMER_DIST
+            # (0, 1, auto) only once vLLM asks for distributed streaming; 1 states it. Local mode (the
+            # default): the nodes of a multi-node group do not split the reads over the inter-node network.
             env.append({"name": "RUNAI_STREAMER_DIST", "value": "1"})
         from .. import registry
 

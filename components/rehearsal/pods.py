@@ -233,7 +233,7 @@ class Chart:
 _LINUX = (("kubernetes.io/os", "linux"),)
 
 CHARTS: dict[str, Chart] = {
-    # kedacore/charts keda 2.17.x values.yaml: resources.operator|metricServer|webhooks requests 100m/100Mi;
+    # kedacore/charts keda 2.20.2 values.yaml (the pin): resources.operator|metricServer|webhooks requests 100m/100Mi;
     # one nodeSelector/tolerations for all three; metrics server serves on 6443, admission webhooks on 9443.
     "keda": Chart(
         pods=(
@@ -267,7 +267,7 @@ CHARTS: dict[str, Chart] = {
             Endpoint("webhook", "keda-admission", 9443, "ScaledObjects are admitted unvalidated or refused"),
         ),
         crd_groups=("keda.sh",),
-        source="https://github.com/kedacore/charts/blob/v2.17.2/keda/values.yaml",
+        source="https://github.com/kedacore/charts/blob/v2.20.2/keda/values.yaml",
     ),
     # kubernetes-sigs/lws charts/lws/values.yaml: requests cpu 1, memory 1Gi; webhook service port 9443.
     "lws": Chart(
@@ -281,9 +281,9 @@ CHARTS: dict[str, Chart] = {
             ),
         ),
         crd_groups=("leaderworkerset.x-k8s.io",),
-        source="https://github.com/kubernetes-sigs/lws/blob/main/charts/lws/values.yaml",
+        source="https://github.com/kubernetes-sigs/lws/blob/v0.10.0/charts/lws/values.yaml",
     ),
-    # jetstack cert-manager v1.18 values.yaml: no default requests; each component has its own
+    # jetstack cert-manager v1.21.1 values.yaml (the pin): no default requests; each component has its own
     # tolerations/nodeSelector (default nodeSelector kubernetes.io/os: linux); the webhook listens on 10250.
     "cert-manager": Chart(
         pods=(
@@ -319,10 +319,11 @@ CHARTS: dict[str, Chart] = {
             ),
         ),
         crd_groups=("cert-manager.io", "acme.cert-manager.io"),
-        source="https://github.com/cert-manager/cert-manager/blob/v1.18.2/deploy/charts/cert-manager/values.yaml",
+        source="https://github.com/cert-manager/cert-manager/blob/v1.21.1/deploy/charts/cert-manager/values.yaml",
     ),
-    # prometheus-community kube-prometheus-stack 75.x: the operator's admission webhook is served by the
-    # operator on 10250; node-exporter tolerates every taint by default.
+    # prometheus-community kube-prometheus-stack 88.5.3 (the pin): the operator's admission webhook is served by
+    # the operator on 10250 (prometheusOperator.tls.internalPort); node-exporter (chart 4.56.1) tolerates every
+    # NoSchedule taint by default; the operator's nodeSelector is empty by default.
     "kube-prometheus-stack": Chart(
         pods=(
             ChartPod(
@@ -331,7 +332,6 @@ CHARTS: dict[str, Chart] = {
                 ("prometheusOperator", "resources"),
                 ("prometheusOperator", "tolerations"),
                 ("prometheusOperator", "nodeSelector"),
-                default_node_selector=_LINUX,
             ),
             ChartPod(
                 "prometheus",
@@ -378,9 +378,9 @@ CHARTS: dict[str, Chart] = {
             ),
         ),
         crd_groups=("monitoring.coreos.com",),
-        source="https://github.com/prometheus-community/helm-charts/blob/main/charts/kube-prometheus-stack/values.yaml",
+        source="https://github.com/prometheus-community/helm-charts/blob/kube-prometheus-stack-88.5.3/charts/kube-prometheus-stack/values.yaml",
     ),
-    # aws/eks-charts aws-load-balancer-controller 1.15: two controller replicas, no default requests; its
+    # aws/eks-charts aws-load-balancer-controller 3.5.0: two controller replicas, no default requests; its
     # webhooks serve on 9443 (the EKS cluster security group lets the control plane reach them).
     "aws-load-balancer-controller": Chart(
         pods=(ChartPod("aws-load-balancer-controller", {}, ("resources",), ("tolerations",), ("nodeSelector",)),),
@@ -393,12 +393,13 @@ CHARTS: dict[str, Chart] = {
             ),
         ),
         crd_groups=("elbv2.k8s.aws",),
-        source="https://github.com/aws/eks-charts/blob/master/stable/aws-load-balancer-controller/values.yaml",
+        source="https://github.com/aws/eks-charts/blob/5239609/stable/aws-load-balancer-controller/values.yaml",
     ),
-    # kubernetes/autoscaler charts/cluster-autoscaler 9.46: resources from values (none by default).
+    # kubernetes/autoscaler chart cluster-autoscaler 9.59.0: resources from values (none by default).
     "cluster-autoscaler": Chart(
         pods=(ChartPod("cluster-autoscaler", {}, ("resources",)),),
-        source="https://github.com/kubernetes/autoscaler/blob/master/charts/cluster-autoscaler/values.yaml",
+        source="https://github.com/kubernetes/autoscaler/blob/cluster-autoscaler-chart-9.59.0/"
+        "cluster-autoscaler/charts/cluster-autoscaler/values.yaml",
     ),
 }
 

@@ -181,8 +181,13 @@ class ModelSpec(_Spec):
     runtime: Literal["vllm"] = Field("vllm", description="Serving engine.")
     quantization: (
         Literal[
+            # vLLM v0.33.0's names (components/serving_checks.py VLLM_QUANTIZATION_TAG)
+            "fp8_per_tensor",
+            "fp8_per_block",
+            "fp8_per_channel",
+            "mxfp8",
+            "experts_int8",
             "fp8",
-            "bitsandbytes",
             "awq",
             "awq_marlin",
             "gptq",
@@ -190,16 +195,15 @@ class ModelSpec(_Spec):
             "compressed-tensors",
             "modelopt",
             "modelopt_fp4",
-            "gguf",
-            "experts_int8",
             "torchao",
         ]
         | None
     ) = Field(
         None,
-        description="vLLM's --quantization method. fp8 and bitsandbytes quantize a bf16/fp16 checkpoint "
-        "on the fly; awq, gptq, compressed-tensors, modelopt... need a checkpoint published in that format "
-        "(the catalog knows which Hub checkpoints are); null: the checkpoint's own format.",
+        description="vLLM's --quantization method (vLLM v0.33.0). fp8_per_tensor, fp8_per_block, fp8_per_channel "
+        "and mxfp8 quantize a bf16/fp16 checkpoint on load; fp8, awq, gptq, compressed-tensors, modelopt... need a "
+        "checkpoint published in that format (the catalog knows which Hub checkpoints are); null: the "
+        "checkpoint's own format.",
     )
     max_model_len: int | None = Field(None, ge=128, le=2_097_152, description="Context length served.")
     tensor_parallel: int | Literal["auto"] = Field(

@@ -188,14 +188,14 @@ models:
   llama:
     source: hf://meta-llama/Llama-3.3-70B-Instruct
     node_pool: gpu
-    quantization: fp8
+    quantization: fp8_per_tensor
     max_model_len: 8192
 """)
     result = cli("validate", file, "--json")
     assert result.exit_code == 0, result.stderr
     pool = json.loads(result.stdout)["node_pools"]["gpu"]
     facts = facts_for("hf://meta-llama/Llama-3.3-70B-Instruct")
-    best = _brute_force(facts, "fp8", 8192, 1, "gcp", "us-central1", False)
+    best = _brute_force(facts, "fp8_per_tensor", 8192, 1, "gcp", "us-central1", False)
     assert (pool["machine_type"], pool["accelerators_per_node"]) == (best[2], best[1])
 
 

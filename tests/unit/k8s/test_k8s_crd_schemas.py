@@ -23,10 +23,7 @@ CRDS = ROOT / "tests" / "data" / "crds"
 INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
 COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
 K8S_VERSION = "1.31"
-# Custom resources whose CRDs are not stored (GKE-managed policies, cert-manager, the AWS Load Balancer
-# Controller's TargetGroupBinding, added with #18): SOURCES.md says why; test_k8s_manifests checks their
-# required fields.
-NOT_STORED = {"networking.gke.io", "cert-manager.io", "elbv2.k8s.aws"}
+# Every custom resource kind llmcloud renders has its CRD stored (SOURCES.md); a kind without one fails.
 BUILT_IN_GROUPS = {"rbac.authorization.k8s.io", "networking.k8s.io", "apiextensions.k8s.io", "storage.k8s.io"}
 
 
@@ -61,9 +58,17 @@ def schemas() -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
+def is_custom(obj: dict[str, Any]) -> bool:
+    group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
+    return "." in group and group not in BUILT_IN_GROUPS
+
+
 def _errors(obj: dict[str, Any]) -> list[str]:
-    schema = schemas()[(obj["apiVersion"], obj["kind"])]
-    validator = jsonschema.Draft7Validator(schema)
+    """Schema errors of a custom resource; a kind whose CRD is not stored is an error itself."""
+    key = (obj["apiVersion"], obj["kind"])
+    if key not in schemas():
+        return [f"no stored CRD for {key[0]} {key[1]} (tests/data/crds, SOURCES.md)"]
+    validator = jsonschema.Draft7Validator(schemas()[key])
     return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:200]}" for e in validator.iter_errors(obj)]
 
 
@@ -79,6 +84,12 @@ def test_the_stored_crds_cover_the_kinds_the_issue_names() -> None:
         "Rules",
         "ServiceMonitor",
         "PrometheusRule",
+        "TargetGroupBinding",
+        "Certificate",
+        "Issuer",
+        "GCPBackendPolicy",
+        "GCPGatewayPolicy",
+        "HealthCheckPolicy",
     } <= kinds
     sources = (CRDS / "SOURCES.md").read_text()
     for path in CRDS.glob("*.yaml"):
@@ -89,12 +100,8 @@ def test_the_stored_crds_cover_the_kinds_the_issue_names() -> None:
 def test_rendered_custom_resources_validate_against_the_pinned_crds(stack: str, cloud: str) -> None:
     checked = 0
     for obj in objects(repo_plan(stack, cloud)):
-        group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
-        if "." not in group or group in BUILT_IN_GROUPS:
+        if not is_custom(obj):
             continue  # built-in kinds: the next test
-        if group in NOT_STORED:
-            continue
-        assert (obj["apiVersion"], obj["kind"]) in schemas(), f"no stored CRD for {obj['apiVersion']} {obj['kind']}"
         errors = _errors(obj)
         assert not errors, f"{stack} on {cloud}: {obj['kind']}/{obj['metadata']['name']}: {errors[:5]}"
         checked += 1
@@ -104,12 +111,19 @@ def test_rendered_custom_resources_validate_against_the_pinned_crds(stack: str, 
 @pytest.mark.parametrize(("stack", "cloud"), COMBOS)
 def test_rendered_built_in_objects_pass_kubernetes_validate_strict(stack: str, cloud: str) -> None:
     for obj in objects(repo_plan(stack, cloud)):
-        if (obj["apiVersion"], obj["kind"]) in schemas() or obj["apiVersion"].split("/")[0] in NOT_STORED:
+        if is_custom(obj):
             continue
         try:
             kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         except kubernetes_validate.ValidationError as exc:
             pytest.fail(f"{stack} on {cloud}: {obj['kind']}/{obj['metadata'].get('name')}: {str(exc).splitlines()[0]}")
+
+
+def test_a_kind_without_a_stored_crd_fails() -> None:
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {}}
+    assert is_custom(widget) and any("no stored CRD" in e for e in _errors(widget))
+    so = next(o for o in objects(repo_plan("dev")) if o["kind"] == "ScaledObject")
+    assert any("no stored CRD" in e for e in _errors({**so, "apiVersion": "keda.sh/v1beta9"}))
 
 
 def test_the_schema_check_catches_a_wrong_field() -> None:
@@ -140,3 +154,33 @@ def test_no_map_is_replaced_by_a_placeholder_string() -> None:
     for stack, cloud in COMBOS:
         for obj in objects(repo_plan(stack, cloud)):
             walk(obj)
+
+
+def _sources() -> dict[str, tuple[str, str]]:
+    """file -> (repository, tag), from SOURCES.md's table."""
+    rows = {}
+    for line in (CRDS / "SOURCES.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].endswith(".yaml"):
+            rows[cells[0]] = (cells[1], cells[2])
+    return rows
+
+
+def test_the_crd_tags_are_the_pinned_versions() -> None:
+    from llmcloud.components.aws import load_balancer_controller as lbc
+    from llmcloud.components.k8s import images
+
+    expected = {
+        "kedacore/keda": f"v{images.KEDA_CHART.version}",
+        "kubernetes-sigs/lws": f"v{images.LWS_CHART.version}",
+        "prometheus-community/helm-charts": f"kube-prometheus-stack-{images.PROMETHEUS_STACK_CHART.version}",
+        "cert-manager/cert-manager": images.CERT_MANAGER_CHART.version,
+        # the chart's appVersion equals its version since chart 3.0.0
+        "kubernetes-sigs/aws-load-balancer-controller": f"v{lbc.CHART['version']}",
+    }
+    rows = _sources()
+    assert set(rows) == {p.name for p in CRDS.glob("*.yaml")}
+    for file, (repo, tag) in rows.items():
+        if repo in expected:
+            assert tag == expected[repo], f"{file}: CRD from {repo} {tag}, but the pin is {expected[repo]}"
+    assert set(expected) <= {repo for repo, _ in rows.values()}

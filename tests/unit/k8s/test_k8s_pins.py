@@ -84,3 +84,45 @@ def test_model_image_dockerfiles_build_on_the_pinned_vllm_images() -> None:
         pin = images.SERVING[kind]
         frm = re.search(r"^FROM (\S+)", text, re.M).group(1)
         assert frm.endswith(f"{pin.repository}:{pin.tag}"), (kind, frm)
+
+
+def test_vllm_facts_were_read_at_the_pinned_tag() -> None:
+    """Bumping VLLM_VERSION means re-reading the metric names and quantization methods at the new tag."""
+    from llmcloud.components import serving_checks
+    from llmcloud.components.k8s import monitoring
+
+    assert monitoring.VLLM_METRICS_TAG == images.VLLM_VERSION
+    assert serving_checks.VLLM_QUANTIZATION_TAG == images.VLLM_VERSION
+
+
+def test_the_stack_schema_offers_exactly_the_methods_the_checks_know() -> None:
+    from typing import get_args
+
+    from llmcloud.components import serving_checks
+    from llmcloud.components.spec.model import ModelSpec
+
+    annotation = ModelSpec.model_fields["quantization"].annotation
+    offered = {a for arg in get_args(annotation) for a in get_args(arg)}
+    known = set(serving_checks.ON_THE_FLY) | {m for ms in serving_checks.PRE_QUANTIZED.values() for m in ms}
+    assert offered == known
+    assert not offered & {"bitsandbytes", "gguf", "int8", "int4"}  # not vLLM v0.33.0 methods
+
+
+def test_renovate_tracks_the_charts_pinned_as_dicts() -> None:
+    from llmcloud.components.aws import load_balancer_controller as lbc
+
+    tracked = _tracked("components/k8s/images.py", IMAGES_PY.read_text())
+    assert ("cluster-autoscaler", images.CLUSTER_AUTOSCALER_CHART["version"]) in tracked
+    lbc_py = ROOT / "components" / "aws" / "load_balancer_controller.py"
+    assert ("aws-load-balancer-controller", lbc.CHART["version"]) in _tracked(
+        "components/aws/load_balancer_controller.py", lbc_py.read_text()
+    )
+
+
+def test_renovate_tracks_every_cluster_autoscaler_image_tag() -> None:
+    from llmcloud.components.k8s import cluster_autoscaler
+
+    path = ROOT / "components" / "k8s" / "cluster_autoscaler.py"
+    tracked = _tracked("components/k8s/cluster_autoscaler.py", path.read_text())
+    dep = "registry.k8s.io/autoscaling/cluster-autoscaler"
+    assert {(dep, tag) for tag in cluster_autoscaler.IMAGE_TAGS.values()} <= tracked

@@ -63,7 +63,7 @@ def test_vllm_args_from_the_spec() -> None:
     assert _arg(args, "--tensor-parallel-size") == "2"
     assert _arg(args, "--pipeline-parallel-size") == "1"
     assert _arg(args, "--max-model-len") == "16384"
-    assert _arg(args, "--quantization") == "fp8"
+    assert _arg(args, "--quantization") == "fp8_per_tensor"
     assert _arg(args, "--gpu-memory-utilization") == "0.90"
     assert _arg(args, "--port") == "8000"
     assert args[0] == "$(LLMCLOUD_MODEL)"  # `vllm serve MODEL`, expanded by Kubernetes from the env
@@ -106,6 +106,8 @@ def test_bucket_weights_stream_into_vllm_without_init_container_or_disk() -> Non
     env = _env(vllm)
     assert env["LLMCLOUD_MODEL"]  # the bucket's URL + path (computed in a preview)
     assert env["RUNAI_STREAMER_DIST"] == "1"  # TP 2: the node's ranks split the reads
+    # vLLM v0.33.0 streams distributed only when the loader's extra config asks for it
+    assert json.loads(_arg(vllm["args"], "--model-loader-extra-config")) == {"distributed": True}
     assert 0 < int(env["RUNAI_STREAMER_MEMORY_LIMIT"]) <= 16 * 2**30
     assert not any("KEY" in name or "SECRET" in name or "CREDENTIALS" in name for name in env)
     assert "weights" not in {v["name"] for v in pod["volumes"]}  # nothing on disk

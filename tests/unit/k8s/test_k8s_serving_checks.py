@@ -26,7 +26,8 @@ def test_pre_quantized_method_on_a_bf16_checkpoint_is_refused(cli, write_stack, 
     """,
     )
     assert code == 2
-    assert "models.qwen.quantization" in err and "bfloat16 checkpoint" in err and "fp8 or bitsandbytes" in err
+    assert "models.qwen.quantization" in err and "bfloat16 checkpoint" in err
+    assert "fp8_per_tensor or fp8_per_block" in err
 
 
 def test_awq_checkpoint_with_awq_passes_and_with_fp8_is_refused(cli, write_stack) -> None:
@@ -52,7 +53,37 @@ def test_names_vllm_does_not_know_are_schema_errors(cli, write_stack) -> None:
           m: {source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: l4, quantization: int4}
     """,
     )
-    assert code == 2 and "models.m.quantization" in err and "bitsandbytes" in err
+    assert code == 2 and "models.m.quantization" in err and "fp8_per_tensor" in err
+
+
+@pytest.mark.parametrize("method", ["bitsandbytes", "gguf"])
+def test_methods_vllm_0_33_no_longer_has_are_schema_errors(cli, write_stack, method: str) -> None:
+    code, err = _validate(
+        cli,
+        write_stack,
+        f"""
+        extends: base.yaml
+        node_pools: {{l4: {{accelerator: L4, max_nodes: 1}}}}
+        models:
+          m: {{source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: l4, quantization: {method}}}
+    """,
+    )
+    assert code == 2 and "models.m.quantization" in err and "fp8_per_tensor" in err
+
+
+def test_fp8_on_a_bf16_checkpoint_is_refused_with_the_on_load_method(cli, write_stack) -> None:
+    # vLLM v0.33.0: `--quantization fp8` reads fp8 checkpoints only; Fp8Config names fp8_per_tensor instead.
+    code, err = _validate(
+        cli,
+        write_stack,
+        """
+        extends: base.yaml
+        node_pools: {l4: {accelerator: L4, max_nodes: 1}}
+        models:
+          m: {source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: l4, quantization: fp8, max_model_len: 4096}
+    """,
+    )
+    assert code == 2 and "fp8 needs a checkpoint published in that format" in err and "fp8_per_tensor" in err
 
 
 def test_unknown_checkpoint_with_quantization_is_warned_not_refused(cli, write_stack) -> None:
@@ -92,7 +123,7 @@ def test_pool_disk_too_small_is_refused_with_the_numbers(cli, write_stack) -> No
         node_pools: {a100: {accelerator: A100-40GB, accelerators_per_node: 4, max_nodes: 1, disk_gb: 200, spot: true}}
         models:
           llama-70b: {source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: a100, max_model_len: 8192,
-                      quantization: fp8}
+                      quantization: fp8_per_tensor}
     """,
     )
     assert code == 2
@@ -108,7 +139,7 @@ def test_pool_disk_too_small_is_refused_with_the_numbers(cli, write_stack) -> No
         node_pools: {a100: {accelerator: A100-40GB, accelerators_per_node: 4, max_nodes: 1, disk_gb: 200, spot: true}}
         models:
           llama-70b: {source: bucket://weights/meta-llama/Llama-3.3-70B-Instruct, node_pool: a100,
-                      max_model_len: 8192, quantization: fp8}
+                      max_model_len: 8192, quantization: fp8_per_tensor}
     """,
     )
     assert code == 0, err
@@ -123,7 +154,7 @@ def test_the_suggested_disk_is_enough_and_one_less_is_not(cli, write_stack) -> N
           a100: {{accelerator: A100-40GB, accelerators_per_node: 4, max_nodes: 1, disk_gb: {disk}, spot: true}}
         models:
           llama-70b: {{source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: a100, max_model_len: 8192,
-                      quantization: fp8}}
+                      quantization: fp8_per_tensor}}
     """
     _, err = _validate(cli, write_stack, stack.format(disk=200))
     suggested = int(re.search(r"disk_gb to at least (\d+)", err).group(1))
@@ -136,7 +167,7 @@ LOCAL_SSD_STACK = """
     node_pools: {h100: {accelerator: H100, accelerators_per_node: 2, max_nodes: 1, disk_gb: 200, spot: true}}
     models:
       llama-70b: {source: hf://meta-llama/Llama-3.3-70B-Instruct, node_pool: h100, max_model_len: 8192,
-                  quantization: fp8}
+                  quantization: fp8_per_tensor}
 """
 
 
