@@ -114,7 +114,9 @@ def service_annotations(g: ResolvedGateway, stack_name: str) -> dict[str, str]:
 
 
 class AzureFrontDoor(pulumi.ComponentResource):
-    """Outputs: endpoint, api_keys (secret), dns_records."""
+    """Outputs: endpoint, api_keys (secret), dns_records; name_servers (the created zone's, else None)."""
+
+    name_servers: pulumi.Output[list[str]] | None = None
 
     def __init__(
         self,
@@ -216,6 +218,7 @@ class AzureFrontDoor(pulumi.ComponentResource):
             )
             zone_id, zone_rg_name, zone_sub_id = created.id, args.resource_group_name, args.subscription_id
             name_servers = created.name_servers
+            self.name_servers = created.name_servers
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-acme-id",
             resource_group_name=args.resource_group_name,
@@ -457,7 +460,7 @@ def build_front_door(
     r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> AzureFrontDoor:
     ctx = platform.front_door
-    return AzureFrontDoor(
+    door = AzureFrontDoor(
         f"llm-{r.environment}-front-door",
         AzureFrontDoorArgs(
             gateway=r.gateway,
@@ -480,3 +483,9 @@ def build_front_door(
         k8s_provider,
         opts,
     )
+    if door.name_servers is not None:
+        # A stack output of its own, printed by `up` and `llmcloud outputs`: the parent zone must delegate the
+        # domain to these (NS records) before cert-manager can answer ACME in the created zone. The program
+        # builds its outputs from platform.outputs after the front door, so the cloud adds it there.
+        platform.outputs["dns_name_servers"] = door.name_servers
+    return door

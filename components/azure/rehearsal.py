@@ -28,7 +28,10 @@ _PROVIDERS = {
     "azure-native:managedidentity:": "Microsoft.ManagedIdentity",
     "azure-native:apimanagement:": "Microsoft.ApiManagement",
     "azure-native:operationalinsights:": "Microsoft.OperationalInsights",
+    "azure-native:dns:": "Microsoft.Network",
+    "azure-native:monitor:": "Microsoft.Insights",  # diagnostic settings
 }
+GENERIC = "azure-native:resources:Resource"  # the namespace is an input (prod's StandardV2 NAT gateway)
 
 
 def _taints(raw: list[Any]) -> list[tuple[str, str, str]]:
@@ -137,10 +140,21 @@ def propagation_delays(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
 
 
 def required_services(plan: Any, resolved: Any) -> list[dict[str, Any]]:
-    types = [s.type for s in plan.steps if s.custom]
+    users_of: dict[str, set[str]] = {}
+    for step in plan.steps:
+        if not step.custom:
+            continue
+        if step.type == GENERIC:
+            namespace = str(step.inputs.get("resourceProviderNamespace") or "")
+            user = f"{step.inputs.get('resourceType')} (generic resource)"
+        else:
+            namespace = next((ns for prefix, ns in _PROVIDERS.items() if step.type.startswith(prefix)), "")
+            user = step.type.split(":")[2]
+        if namespace:
+            users_of.setdefault(namespace, set()).add(user)
     needs = []
-    for prefix, namespace in _PROVIDERS.items():
-        users = sorted({t.split(":")[2] for t in types if t.startswith(prefix)})
+    for namespace in [*dict.fromkeys(_PROVIDERS.values()), *sorted(set(users_of) - set(_PROVIDERS.values()))]:
+        users = sorted(users_of.get(namespace, ()))
         if users:
             needs.append(
                 {
