@@ -125,10 +125,16 @@ def test_a_pool_named_addons_is_refused(write_stack):
 
 @pytest.mark.parametrize("stack", ["azure-example", "azure-prod"])
 def test_bundled_stacks_pin_a_supported_aks_version(stack):
-    # AKS release calendar (checked 2026-12-01): 1.36 GA Jun 2026, end of life Jun 2027, LTS until Jun 2028;
-    # 1.31 (the old pin) ended Nov 2025. https://learn.microsoft.com/azure/aks/supported-kubernetes-versions
+    # The dated AKS window of the catalog (kubernetes.yaml, the rehearsal's source): in community support on the
+    # day of this check (2026-12-01) with months to spare; 1.31, the old pin, ended Nov 2025.
+    import datetime as dt
+
+    from llmcloud.components.rehearsal.versions import windows
+
     r = resolved(REPO / "stacks" / f"{stack}.yaml")
-    assert r.kubernetes_version == "1.36"
+    window = windows("aks")[r.kubernetes_version]
+    assert window.released <= dt.date(2026, 12, 1) < window.standard_end - dt.timedelta(days=180)
+    assert windows("aks")["1.31"].standard_end < dt.date(2026, 12, 1)
 
 
 def test_bundled_prod_stack_is_premium_lts_on_azure():
@@ -568,7 +574,11 @@ def test_api_server_authorizes_the_nat_egress_address():
         ranges = authorized_ranges(("203.0.113.0/24",), "20.1.2.3")
         return ranges[0], await ranges[1].future()
 
-    assert asyncio.run(resolve()) == ("203.0.113.0/24", "20.1.2.3/32")
+    loop = asyncio.new_event_loop()  # not asyncio.run: it unsets the loop the Pulumi runtime of other tests uses
+    try:
+        assert loop.run_until_complete(resolve()) == ("203.0.113.0/24", "20.1.2.3/32")
+    finally:
+        loop.close()
 
 
 def test_prod_plan_authorizes_the_nat_address(prod):
