@@ -239,7 +239,8 @@ class AzureFrontDoor(pulumi.ComponentResource):
             f"{name}-acme-dns",
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",
-            role_definition_id=role_definition_id(args.subscription_id, DNS_ZONE_CONTRIBUTOR),
+            # the role's id in the zone's own subscription: gateway.dns_zone may live in another one
+            role_definition_id=role_definition_id(zone_sub_id, DNS_ZONE_CONTRIBUTOR),
             scope=zone_id,
             description="cert-manager answers ACME DNS-01 for the llmcloud endpoint",
             opts=cloud,

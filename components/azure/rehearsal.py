@@ -132,10 +132,21 @@ def orderings(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
     return out
 
 
+WAIT = "pulumi-python:dynamic:Resource"  # rbac_wait.RbacPropagationWait (inputs: trigger, mode, timeout)
+
+
+def _waits_between(plan: Any, dependent: Any, grant: Any) -> bool:
+    """Whether `dependent` waits on an RbacPropagationWait that itself follows `grant` (the neutral check knows
+    only time.Sleep)."""
+    waits = [s for s in plan.by_type(WAIT) if s.inputs.get("mode") in ("sleep", "kubernetes")]
+    return any(plan.depends_on(w, grant.urn) and plan.depends_on(dependent, w.urn) for w in waits)
+
+
 def propagation_delays(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
     return [
         (cluster, ra, "Azure role assignments can take up to 10 minutes to apply")
         for cluster, ra in _control_plane_grants(plan)
+        if not _waits_between(plan, cluster, ra)
     ]
 
 

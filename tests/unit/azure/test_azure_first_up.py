@@ -170,6 +170,10 @@ def test_dns_zone_id_is_used_as_given(azure_plan):
     assert not p.by_type(ZONE)
     role = one(p, ROLE, "llm-dev-front-door-acme-dns").inputs
     assert role["scope"] == ZONE_ID
+    # the built-in role's id in the zone's subscription (1111), not the stack's
+    assert role["roleDefinitionId"] == (
+        "/subscriptions/1111/providers/Microsoft.Authorization/roleDefinitions/befefa01-2a29-4197-83a8-272ff33ce314"
+    )
     issuer = one(p, "kubernetes:cert-manager.io/v1:Issuer").inputs
     azure_dns = get(issuer, "spec.acme.solvers.0.dns01.azureDNS")
     assert (azure_dns["subscriptionID"], azure_dns["resourceGroupName"], azure_dns["hostedZoneName"]) == (
@@ -266,6 +270,27 @@ def test_waits_are_planned_after_their_role_assignments(dev):
     # re-run when the role assignment is replaced (its id)
     assert waits["llm-dev-admin-role-propagation"]["trigger"] == "llm-dev-deployer-cluster-admin-id"
     assert waits["llm-dev-subnet-role-propagation"]["trigger"] == "llm-dev-subnet-network-contributor-id"
+
+
+def test_rehearsal_sees_the_subnet_grant_wait(prod):
+    # The cluster waits on the RbacPropagationWait after its Network Contributor grant: no "no wait" advisory.
+    # Without that wait in its dependencies, the advisory comes back.
+    import dataclasses
+
+    from llmcloud.components.azure.rehearsal import propagation_delays
+
+    _, p = prod
+    assert propagation_delays(p, None) == []
+    cluster = one(p, AKS)
+    waits = {s.urn for s in p.by_type(WAIT)}
+    bare = dataclasses.replace(
+        cluster,
+        dependencies=[d for d in cluster.dependencies if d not in waits],
+        property_dependencies={},
+    )
+    p2 = dataclasses.replace(p, steps=[bare if s is cluster else s for s in p.steps])
+    ((dependent, grant, _),) = propagation_delays(p2, None)
+    assert (dependent.name, grant.name) == ("llm-prod", "llm-prod-subnet-network-contributor")
 
 
 def test_platform_gates_kubernetes_on_the_admin_grant():
