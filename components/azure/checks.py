@@ -118,6 +118,7 @@ def check(loaded: Any, r: Any) -> list[StackError]:
         seen.setdefault(aks, name)
     errors += _zone_errors(loaded, r)
     errors += _dns_errors(loaded, r)
+    errors += _egress_errors(loaded, r, cat)
     if r.private_endpoint and r.authorized_networks:
         errors.append(
             loaded.error(
@@ -170,6 +171,14 @@ def _dns_errors(loaded: Any, r: Any) -> list[StackError]:
     if not zone_id:
         return []
     path = ("gateway", "dns_zone")
+    if getattr(r.gateway, "kind", None) == "managed":
+        return [
+            loaded.error(
+                path,
+                "kind managed (API Management) answers on its own host name and writes no record in dns_zone",
+                "remove dns_zone, or use kind: load_balancer",
+            )
+        ]
     try:
         _, _, zone = parse_zone_id(zone_id)
     except ValueError as exc:
@@ -191,6 +200,21 @@ def _dns_errors(loaded: Any, r: Any) -> list[StackError]:
             )
         ]
     return []
+
+
+def _egress_errors(loaded: Any, r: Any, cat: Any) -> list[StackError]:
+    """Prod egresses through a StandardV2 NAT gateway (network.py), which some locations do not offer."""
+    if r.environment != "prod" or (r.cloud_options or {}).get("subnet_id"):
+        return []
+    if r.region not in (cat.service("nat_gateway_v2_unsupported") or ()):
+        return []
+    return [
+        loaded.error(
+            ("azure", "location"),
+            f"{r.region} offers no StandardV2 (zone-redundant) NAT gateway, which prod egresses through",
+            "deploy prod in another location, or give azure.subnet_id (a subnet with your own egress)",
+        )
+    ]
 
 
 def _zone_errors(loaded: Any, r: Any) -> list[StackError]:

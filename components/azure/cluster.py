@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -53,6 +54,18 @@ MAINTENANCE_CONFIGS = ("aksManagedNodeOSUpgradeSchedule", "aksManagedAutoUpgrade
 OUTBOUND_IPS = 2  # prod, loadBalancer egress: 2 x 64,000 SNAT ports shared by the nodes
 
 
+def authorized_ranges(ranges: tuple[str, ...], egress_ip: pulumi.Input[str] | None) -> list[Any] | None:
+    """The API server's authorized ranges: the stack's, plus the nodes' NAT egress address (/32) when ranges
+    are set at all. AKS allows its load balancer's outbound IPs by itself, not a user-assigned NAT gateway's:
+    https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges (read 2026-12-01)."""
+    if not ranges:
+        return None
+    out: list[Any] = list(ranges)
+    if egress_ip is not None:
+        out.append(pulumi.Output.from_input(egress_ip).apply(lambda a: f"{a}/32"))
+    return out
+
+
 @dataclass(frozen=True)
 class AksClusterArgs:
     resource_group_name: pulumi.Input[str]
@@ -75,6 +88,7 @@ class AksClusterArgs:
     enable_encryption_at_host: bool = False
     log_analytics_workspace_id: pulumi.Input[str] | None = None  # set: the monitoring add-on sends there
     outbound_ip_count: int | None = None  # loadBalancer egress: AKS-managed outbound IPs
+    egress_ip: pulumi.Input[str] | None = None  # the NAT gateway's address: authorized with the ranges
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -142,7 +156,7 @@ class AksCluster(pulumi.ComponentResource):
         access = containerservice.ManagedClusterAPIServerAccessProfileArgs(
             enable_private_cluster=args.private_cluster,
             private_dns_zone="system" if args.private_cluster else None,
-            authorized_ip_ranges=list(args.authorized_ip_ranges) or None,
+            authorized_ip_ranges=authorized_ranges(args.authorized_ip_ranges, args.egress_ip),
         )
         lb_profile = None
         if args.outbound_type == "loadBalancer" and args.outbound_ip_count:

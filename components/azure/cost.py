@@ -1,5 +1,6 @@
 """Azure pricers: AKS agent pools (GPU, CPU, Spot), the cluster's system pool and tier fee, the NAT
-gateway and its public IP, the load balancer of a cluster that egresses through it, Blob storage."""
+gateway and its public IP (Standard, or prod's StandardV2 generic resources), the load balancer of a cluster
+that egresses through it, Blob storage."""
 
 from __future__ import annotations
 
@@ -97,6 +98,22 @@ def nat_gateway(step: Step, ctx: PricingContext) -> Iterator[Line]:
 @pricer("azure", "azure-native:network:PublicIPAddress")
 def public_ip(step: Step, ctx: PricingContext) -> Iterator[Line]:
     yield ctx.hourly("network.nat", "Standard public IPv4 (static)", "ip-hour", "public_ip_hour")
+
+
+def _is_generic_network(step: Step) -> bool:
+    return step.inputs.get("resourceProviderNamespace") == "Microsoft.Network" and step.inputs.get(
+        "resourceType"
+    ) in ("natGateways", "publicIPAddresses")
+
+
+@pricer("azure", "azure-native:resources:Resource", when=_is_generic_network)
+def generic_network(step: Step, ctx: PricingContext) -> Iterator[Line]:
+    """Prod's StandardV2 NAT gateway and its public IP, declared as generic ARM resources (network.py):
+    StandardV2 costs what Standard costs (nat-sku); the StandardV2 IP is priced as a Standard one (assumed)."""
+    if step.inputs.get("resourceType") == "natGateways":
+        yield from nat_gateway(step, ctx)
+    else:
+        yield ctx.hourly("network.nat", "StandardV2 public IPv4 (static)", "ip-hour", "public_ip_hour")
 
 
 @pricer("azure", "azure-native:storage:StorageAccount")

@@ -116,7 +116,9 @@ def service_annotations(g: ResolvedGateway, stack_name: str) -> dict[str, str]:
 
 
 class AzureFrontDoor(pulumi.ComponentResource):
-    """Outputs: endpoint, api_keys (secret), dns_records."""
+    """Outputs: endpoint, api_keys (secret), dns_records; name_servers (the created zone's, else None)."""
+
+    name_servers: pulumi.Output[list[str]] | None = None
 
     def __init__(
         self,
@@ -218,6 +220,7 @@ class AzureFrontDoor(pulumi.ComponentResource):
             )
             zone_id, zone_rg_name, zone_sub_id = created.id, args.resource_group_name, args.subscription_id
             name_servers = created.name_servers
+            self.name_servers = created.name_servers
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-acme-id",
             resource_group_name=args.resource_group_name,
@@ -238,7 +241,8 @@ class AzureFrontDoor(pulumi.ComponentResource):
             f"{name}-acme-dns",
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",
-            role_definition_id=role_definition_id(args.subscription_id, DNS_ZONE_CONTRIBUTOR),
+            # the role's id in the zone's own subscription: gateway.dns_zone may live in another one
+            role_definition_id=role_definition_id(zone_sub_id, DNS_ZONE_CONTRIBUTOR),
             scope=zone_id,
             description="cert-manager answers ACME DNS-01 for the llmcloud endpoint",
             opts=cloud,
@@ -459,7 +463,7 @@ def build_front_door(
     r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> AzureFrontDoor:
     ctx = platform.front_door
-    return AzureFrontDoor(
+    door = AzureFrontDoor(
         f"llm-{r.environment}-front-door",
         AzureFrontDoorArgs(
             gateway=r.gateway,
@@ -482,3 +486,9 @@ def build_front_door(
         k8s_provider,
         opts,
     )
+    if door.name_servers is not None:
+        # A stack output of its own, printed by `up` and `llmcloud outputs`: the parent zone must delegate the
+        # domain to these (NS records) before cert-manager can answer ACME in the created zone. The program
+        # builds its outputs from platform.outputs after the front door, so the cloud adds it there.
+        platform.outputs["dns_name_servers"] = door.name_servers
+    return door

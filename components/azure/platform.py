@@ -4,7 +4,8 @@ the diagnostic settings.
 
 Prod (environment prod) turns on what azure-native's resources are not scanned for by checkov (tests assert
 it on the plan instead): host encryption on every pool, storage and Key Vault firewalls (Deny, cluster subnet
-and the operators' public CIDRs allowed), blob and vault audit logs, Container Insights, zone-redundant egress.
+and the operators' public CIDRs allowed), blob and vault audit logs, Container Insights, zone-redundant egress
+(a StandardV2 NAT gateway).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def build_platform(r: ResolvedStack) -> Platform:
 
     subnet_id = options.get("subnet_id")
     vnet_name = None
+    egress_ip: pulumi.Input[str] | None = None
     if subnet_id:
         # The subnet is someone else's: egress is their NAT/UDR or the cluster's load balancer; in prod it needs
         # the Microsoft.Storage and Microsoft.KeyVault service endpoints for the firewalls below (README).
@@ -120,16 +122,19 @@ def build_platform(r: ResolvedStack) -> Platform:
             AzureNetworkArgs(
                 resource_group_name=rg_name,
                 location=r.region,
-                create_nat=not prod,
+                # prod: the zone-redundant StandardV2 NAT gateway; elsewhere the (zonal, same-priced) Standard one.
+                nat_sku="StandardV2" if prod else "Standard",
                 service_endpoints=SERVICE_ENDPOINTS if prod else (),
                 tags=tags,
             ),
             opts,
         )
         subnet_id = network.subnet_id
-        # prod: a Standard NAT gateway is zonal, the cluster's load balancer egress is zone-redundant.
-        outbound = "loadBalancer" if prod else "userAssignedNATGateway"
+        outbound = "userAssignedNATGateway"
         vnet_name = network.vnet_name
+        # Nodes reach a public API server from the NAT gateway's address: AKS adds only its own load-balancer
+        # outbound IPs to the authorized ranges, so the NAT's must be listed (api-server-authorized-ip-ranges).
+        egress_ip = network.nat_ip_address
 
     wanted_zones = options.get("zones") or None
     cluster = AksCluster(
@@ -153,7 +158,8 @@ def build_platform(r: ResolvedStack) -> Platform:
             node_resource_group=f"{r.resource_group}-{name}-nodes"[:80],
             enable_encryption_at_host=prod,
             log_analytics_workspace_id=workspace_id,
-            outbound_ip_count=OUTBOUND_IPS if prod else None,
+            outbound_ip_count=OUTBOUND_IPS if prod and outbound == "loadBalancer" else None,
+            egress_ip=egress_ip,
             tags=tags,
         ),
         opts,

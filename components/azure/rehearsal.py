@@ -28,7 +28,10 @@ _PROVIDERS = {
     "azure-native:managedidentity:": "Microsoft.ManagedIdentity",
     "azure-native:apimanagement:": "Microsoft.ApiManagement",
     "azure-native:operationalinsights:": "Microsoft.OperationalInsights",
+    "azure-native:dns:": "Microsoft.Network",
+    "azure-native:monitor:": "Microsoft.Insights",  # diagnostic settings
 }
+GENERIC = "azure-native:resources:Resource"  # the namespace is an input (prod's StandardV2 NAT gateway)
 
 
 def _taints(raw: list[Any]) -> list[tuple[str, str, str]]:
@@ -129,18 +132,40 @@ def orderings(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
     return out
 
 
+WAIT = "pulumi-python:dynamic:Resource"  # rbac_wait.RbacPropagationWait (inputs: trigger, mode, timeout)
+
+
+def _waits_between(plan: Any, dependent: Any, grant: Any) -> bool:
+    """Whether `dependent` waits on an RbacPropagationWait that itself follows `grant` (the neutral check knows
+    only time.Sleep)."""
+    waits = [s for s in plan.by_type(WAIT) if s.inputs.get("mode") in ("sleep", "kubernetes")]
+    return any(plan.depends_on(w, grant.urn) and plan.depends_on(dependent, w.urn) for w in waits)
+
+
 def propagation_delays(plan: Any, resolved: Any) -> list[tuple[Any, Any, str]]:
     return [
         (cluster, ra, "Azure role assignments can take up to 10 minutes to apply")
         for cluster, ra in _control_plane_grants(plan)
+        if not _waits_between(plan, cluster, ra)
     ]
 
 
 def required_services(plan: Any, resolved: Any) -> list[dict[str, Any]]:
-    types = [s.type for s in plan.steps if s.custom]
+    users_of: dict[str, set[str]] = {}
+    for step in plan.steps:
+        if not step.custom:
+            continue
+        if step.type == GENERIC:
+            namespace = str(step.inputs.get("resourceProviderNamespace") or "")
+            user = f"{step.inputs.get('resourceType')} (generic resource)"
+        else:
+            namespace = next((ns for prefix, ns in _PROVIDERS.items() if step.type.startswith(prefix)), "")
+            user = step.type.split(":")[2]
+        if namespace:
+            users_of.setdefault(namespace, set()).add(user)
     needs = []
-    for prefix, namespace in _PROVIDERS.items():
-        users = sorted({t.split(":")[2] for t in types if t.startswith(prefix)})
+    for namespace in [*dict.fromkeys(_PROVIDERS.values()), *sorted(set(users_of) - set(_PROVIDERS.values()))]:
+        users = sorted(users_of.get(namespace, ()))
         if users:
             needs.append(
                 {

@@ -132,11 +132,22 @@ def test_addon_pool_and_dns_zone(azure_plan):
     assert zone["monthly"]["floor"] == 0.5  # created because the stack names no gateway.dns_zone
 
 
-def test_prod_egress_through_the_load_balancer(azure_plan):
+def test_prod_egress_through_a_standard_v2_nat_gateway(azure_plan):
     cost = _cost(azure_plan, "Standard", "prod")
+    # StandardV2 costs what Standard costs (nat-sku); its public IP is priced as a Standard one
+    assert _line(cost, "network.nat", "NAT gateway")["monthly"]["floor"] == 32.85  # 0.045 × 730
+    assert _line(cost, "network.nat", "StandardV2 public IPv4 (static)")["monthly"]["floor"] == 3.65  # 0.005 × 730
+    assert _line(cost, "network.nat", "NAT gateway data processed")["unit_price"] == 0.045
+    assert not [x for x in cost["lines"] if x["resource"] == "network.load_balancer"]
+    assert _line(cost, "node_pools.addons")["quantity"]["floor"] == 2
+
+
+def test_prod_on_its_own_subnet_egresses_through_the_load_balancer(azure_plan):
+    text = BASE.replace("tier: {tier}}}", "tier: {tier}, subnet_id: /subscriptions/1/resourceGroups/n/providers/"
+                        "Microsoft.Network/virtualNetworks/v/subnets/s}}")
+    cost = _cost(azure_plan, "Standard", "prod", text)
     assert not [x for x in cost["lines"] if x["resource"] == "network.nat"]
     ips = _line(cost, "network.load_balancer", "Standard public IPv4 (AKS-managed outbound)")
     assert ips["quantity"]["floor"] == 2
     assert ips["monthly"]["floor"] == 7.3  # 2 × 0.005 × 730
     assert _line(cost, "network.load_balancer", "Standard Load Balancer (outbound)")["monthly"]["floor"] == 18.25
-    assert _line(cost, "node_pools.addons")["quantity"]["floor"] == 2

@@ -3,6 +3,7 @@ scanned by checkov, so the prod security settings are checked here) and on the h
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -124,10 +125,16 @@ def test_a_pool_named_addons_is_refused(write_stack):
 
 @pytest.mark.parametrize("stack", ["azure-example", "azure-prod"])
 def test_bundled_stacks_pin_a_supported_aks_version(stack):
-    # AKS release calendar (checked 2026-12-01): 1.36 GA Jun 2026, end of life Jun 2027, LTS until Jun 2028;
-    # 1.31 (the old pin) ended Nov 2025. https://learn.microsoft.com/azure/aks/supported-kubernetes-versions
+    # The dated AKS window of the catalog (kubernetes.yaml, the rehearsal's source): in community support on the
+    # day of this check (2026-12-01) with months to spare; 1.31, the old pin, ended Nov 2025.
+    import datetime as dt
+
+    from llmcloud.components.rehearsal.versions import windows
+
     r = resolved(REPO / "stacks" / f"{stack}.yaml")
-    assert r.kubernetes_version == "1.36"
+    window = windows("aks")[r.kubernetes_version]
+    assert window.released <= dt.date(2026, 12, 1) < window.standard_end - dt.timedelta(days=180)
+    assert windows("aks")["1.31"].standard_end < dt.date(2026, 12, 1)
 
 
 def test_bundled_prod_stack_is_premium_lts_on_azure():
@@ -163,6 +170,10 @@ def test_dns_zone_id_is_used_as_given(azure_plan):
     assert not p.by_type(ZONE)
     role = one(p, ROLE, "llm-dev-front-door-acme-dns").inputs
     assert role["scope"] == ZONE_ID
+    # the built-in role's id in the zone's subscription (1111), not the stack's
+    assert role["roleDefinitionId"] == (
+        "/subscriptions/1111/providers/Microsoft.Authorization/roleDefinitions/befefa01-2a29-4197-83a8-272ff33ce314"
+    )
     issuer = one(p, "kubernetes:cert-manager.io/v1:Issuer").inputs
     azure_dns = get(issuer, "spec.acme.solvers.0.dns01.azureDNS")
     assert (azure_dns["subscriptionID"], azure_dns["resourceGroupName"], azure_dns["hostedZoneName"]) == (
@@ -202,6 +213,49 @@ def test_bad_dns_zone_is_refused(write_stack, zone_id, message):
     assert f"gateway.dns_zone: {message}" in error
 
 
+def test_created_zones_name_servers_are_a_stack_output(dev, azure_plan):
+    _, p = dev
+    # Known once the zone exists; `up` prints every output and `llmcloud outputs` shows it: delegate to these.
+    assert p.outputs["dns_name_servers"] == COMPUTED
+    # with the user's own zone there is nothing to delegate
+    _, given = azure_plan(WITH_ZONE, "dev")
+    assert "dns_name_servers" not in given.outputs
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Azure (AKS)") :]
+    assert "`dns_name_servers`" in section[: section.index("\n## ", 5)]
+
+
+def test_dns_zone_errors_exit_2_at_the_field(write_stack, cli):
+    path = write_stack("""
+        extends: base.yaml
+        cloud: azure
+        gateway: {dns_zone: "/subscriptions/1/resourceGroups/g/providers/Microsoft.Network/dnszones/other.org"}
+        node_pools:
+          t4: {accelerator: T4, max_nodes: 1}
+    """)
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    assert (
+        f"{path}:3:21: gateway.dns_zone: the zone 'other.org' does not hold gateway.domain 'api.example.com'"
+    ) in result.stderr
+
+
+def test_dns_zone_with_kind_managed_is_refused(write_stack, cli):
+    # API Management answers on its own host and writes no record: a zone given for it would serve nothing.
+    path = write_stack(f"""
+        extends: base.yaml
+        cloud: azure
+        gateway: {{kind: managed, request_timeout_seconds: 200, dns_zone: "{ZONE_ID}"}}
+        node_pools:
+          t4: {{accelerator: T4, max_nodes: 1}}
+    """)
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    assert f"{path}:3:" in result.stderr
+    assert "gateway.dns_zone: kind managed (API Management) answers on its own host name" in result.stderr
+    assert "remove dns_zone, or use kind: load_balancer" in result.stderr
+
+
 # ---- 4. role assignments propagate before the Kubernetes phase
 
 
@@ -216,6 +270,27 @@ def test_waits_are_planned_after_their_role_assignments(dev):
     # re-run when the role assignment is replaced (its id)
     assert waits["llm-dev-admin-role-propagation"]["trigger"] == "llm-dev-deployer-cluster-admin-id"
     assert waits["llm-dev-subnet-role-propagation"]["trigger"] == "llm-dev-subnet-network-contributor-id"
+
+
+def test_rehearsal_sees_the_subnet_grant_wait(prod):
+    # The cluster waits on the RbacPropagationWait after its Network Contributor grant: no "no wait" advisory.
+    # Without that wait in its dependencies, the advisory comes back.
+    import dataclasses
+
+    from llmcloud.components.azure.rehearsal import propagation_delays
+
+    _, p = prod
+    assert propagation_delays(p, None) == []
+    cluster = one(p, AKS)
+    waits = {s.urn for s in p.by_type(WAIT)}
+    bare = dataclasses.replace(
+        cluster,
+        dependencies=[d for d in cluster.dependencies if d not in waits],
+        property_dependencies={},
+    )
+    p2 = dataclasses.replace(p, steps=[bare if s is cluster else s for s in p.steps])
+    ((dependent, grant, _),) = propagation_delays(p2, None)
+    assert (dependent.name, grant.name) == ("llm-prod", "llm-prod-subnet-network-contributor")
 
 
 def test_platform_gates_kubernetes_on_the_admin_grant():
@@ -455,18 +530,132 @@ def test_upgrades_only_in_the_weekly_window(dev):
     assert one(p, AKS).inputs["autoUpgradeProfile"]["nodeOSUpgradeChannel"] == "NodeImage"
 
 
-# ---- 9. egress that survives a zone
+# ---- 9. egress that survives a zone: a StandardV2 NAT gateway in prod
+GENERIC = "azure-native:resources:Resource"
+GOLDEN = REPO / "tests" / "golden" / "plans"
 
 
-def test_prod_egress_is_zone_redundant(dev, prod):
-    _, p = prod
-    assert not p.by_type("azure-native:network:NatGateway")
+def _generic(p, resource_type):
+    (step,) = [s for s in p.by_type(GENERIC) if s.inputs["resourceType"] == resource_type]
+    return step
+
+
+def _check_v2_egress(p):
+    """Prod's egress as a plan shows it: the StandardV2 NAT gateway and public IP as generic ARM resources at the
+    network API that knows the SKU, the node subnet associated with that gateway, the cluster's outbound type."""
+    ip, nat = _generic(p, "publicIPAddresses"), _generic(p, "natGateways")
+    for step in (ip, nat):
+        assert step.inputs["resourceProviderNamespace"] == "Microsoft.Network"
+        assert step.inputs["apiVersion"] == "2025-05-01"
+        assert step.inputs["parentResourcePath"] == ""
+        assert step.inputs["sku"]["name"] == "StandardV2"
+        assert "zones" not in step.inputs  # both are zone-redundant by default (nat-availability-zones)
+    assert ip.inputs["sku"]["tier"] == "Regional"
+    assert ip.inputs["properties"] == {"publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4"}
+    assert nat.inputs["properties"]["publicIpAddresses"] == [{"id": f"{ip.name}-id"}]
+    assert not p.by_type("azure-native:network:NatGateway") and not p.by_type("azure-native:network:PublicIPAddress")
+    subnet = one(p, "azure-native:network:Subnet").inputs
+    assert subnet["natGateway"] == {"id": f"{nat.name}-id"}
+    assert subnet["defaultOutboundAccess"] is False
     network = one(p, AKS).inputs["networkProfile"]
-    assert network["outboundType"] == "loadBalancer"
-    assert network["loadBalancerProfile"]["managedOutboundIPs"]["count"] == 2
-    assert one(p, "azure-native:network:Subnet").inputs["defaultOutboundAccess"] is False
-    # dev keeps its (single-zone, cheaper) NAT gateway
-    assert one(dev[1], AKS).inputs["networkProfile"]["outboundType"] == "userAssignedNATGateway"
+    assert network["outboundType"] == "userAssignedNATGateway"
+    assert "loadBalancerProfile" not in network
+
+
+def test_prod_egress_is_a_zone_redundant_nat_gateway(dev, prod):
+    _check_v2_egress(prod[1])
+    # dev keeps its (zonal, same-priced) Standard NAT gateway from the typed SDK
+    _, d = dev
+    assert not d.by_type(GENERIC)
+    assert one(d, "azure-native:network:NatGateway").inputs["sku"] == {"name": "Standard"}
+    assert one(d, "azure-native:network:PublicIPAddress").inputs["sku"] == {"name": "Standard", "tier": "Regional"}
+    assert one(d, AKS).inputs["networkProfile"]["outboundType"] == "userAssignedNATGateway"
+
+
+def test_bundled_prod_stack_egresses_through_a_standard_v2_nat_gateway():
+    from llmcloud.components.engine.plan import Plan
+
+    raw = json.loads((GOLDEN / "azure-prod.azure.json").read_text())  # test_golden_plans keeps it current
+    _check_v2_egress(Plan.from_preview_json(raw, stack=raw["stack"], environment="prod", cloud="azure"))
+
+
+def test_sdk_network_module_still_lacks_standard_v2():
+    # Why the generic resource: the pinned SDK's typed NAT gateway cannot say StandardV2. When an SDK update adds it,
+    # this fails: move prod to network.NatGateway (with aliases, or the gateway is replaced).
+    from pulumi_azure_native.network import NatGatewaySkuName, PublicIPAddressSkuName
+
+    assert [m.value for m in NatGatewaySkuName] == ["Standard"]
+    assert "StandardV2" not in [m.value for m in PublicIPAddressSkuName]
+
+
+def test_api_server_authorizes_the_nat_egress_address():
+    import pulumi
+    from llmcloud.components.azure.cluster import authorized_ranges
+
+    assert authorized_ranges((), pulumi.Output.from_input("20.1.2.3")) is None  # no ranges: the API server is open
+    assert authorized_ranges(("203.0.113.0/24",), None) == ["203.0.113.0/24"]
+
+    async def resolve():
+        ranges = authorized_ranges(("203.0.113.0/24",), "20.1.2.3")
+        return ranges[0], await ranges[1].future()
+
+    loop = asyncio.new_event_loop()  # not asyncio.run: it unsets the loop the Pulumi runtime of other tests uses
+    try:
+        assert loop.run_until_complete(resolve()) == ("203.0.113.0/24", "20.1.2.3/32")
+    finally:
+        loop.close()
+
+
+def test_prod_plan_authorizes_the_nat_address(prod):
+    _, p = prod
+    ranges = one(p, AKS).inputs["apiServerAccessProfile"]["authorizedIPRanges"]
+    assert ranges == ["203.0.113.0/24", "10.1.0.0/16", COMPUTED]  # the StandardV2 IP's address, known once created
+
+
+def test_no_priced_location_lacks_standard_v2():
+    from llmcloud.components import catalog
+
+    cat = catalog.load("azure")
+    unsupported = set(cat.service("nat_gateway_v2_unsupported"))
+    assert "canadaeast" in unsupported and len(unsupported) == 6  # nat-sku "Known limitations", read 2026-12-01
+    assert not unsupported & set(cat.prices)
+
+
+def test_prod_where_standard_v2_is_missing_is_refused(write_stack, cli, monkeypatch):
+    from llmcloud.components import catalog
+
+    cat = catalog.load("azure")
+    monkeypatch.setitem(cat.services, "nat_gateway_v2_unsupported", ["eastus"])
+    text = """
+        extends: base.yaml
+        environment: prod
+        cloud: azure
+        azure: {location: eastus}
+        node_pools:
+          t4: {accelerator: T4, max_nodes: 1}
+    """
+    path = write_stack(text)
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "location: eastus" in t)
+    assert (
+        f"{path}:{line}:19: azure.location: eastus offers no StandardV2 (zone-redundant) NAT gateway, which prod "
+        "egresses through; deploy prod in another location, or give azure.subnet_id"
+    ) in result.stderr
+    # with its own subnet, prod does not need the NAT gateway
+    path = write_stack(text.replace("{location: eastus}", "{location: eastus, subnet_id: /subscriptions/1/x}"))
+    assert cli("validate", path).exit_code == 0
+
+
+def test_rehearsal_names_the_providers_of_generic_and_dns_resources(prod):
+    from llmcloud.components.azure.rehearsal import required_services
+
+    _, p = prod
+    needs = {n["name"]: n["why"] for n in required_services(p, None)}
+    network = needs["resource provider Microsoft.Network"]
+    assert "natGateways (generic resource)" in network and "publicIPAddresses (generic resource)" in network
+    assert "Zone" in network and "RecordSet" in network
+    assert needs["resource provider Microsoft.Insights"] == "DiagnosticSetting"
 
 
 # ---- 10. prod security (checkov does not scan azure-native)
