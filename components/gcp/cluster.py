@@ -32,18 +32,46 @@ MASTER_CIDR = "172.16.0.0/28"
 OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 # The control plane of a private cluster reaches nodes only on 443 and 10250 through the rule GKE
-# creates; every webhook or aggregated API server that listens elsewhere needs its own rule.
-# Port -> who listens there, read from each chart at the version llmcloud pins (checked 2026-12-01):
-CONTROL_PLANE_PORTS: dict[int, str] = {
-    # Read at keda 2.17.2 and lws 0.7.0; the pins moved to keda 2.21.1 and lws 0.10.0 (#15) and these
-    # chart defaults were not re-read at the new tags (2026-12-01): re-check them on the next bump.
-    6443: "KEDA metrics API server (kedacore/charts keda 2.21.1: metricsServer portHttpsTarget 6443)",
-    9443: "KEDA admission webhooks (keda 2.21.1: webhooks.port default 9443) and the LeaderWorkerSet "
-    "webhook (kubernetes-sigs/lws chart 0.10.0: service.port 9443)",
-    10250: "cert-manager webhook (jetstack cert-manager v1.18.2: webhook.securePort 10250) and the "
-    "Prometheus Operator webhook (kube-prometheus-stack 75.15.1: prometheusOperator.tls.internalPort "
-    "10250); GKE's own rule opens it too",
+# creates (gke-<cluster>-<id>-master); every webhook or aggregated API server that listens elsewhere
+# needs its own rule. Per chart llmcloud installs on GKE: the version pinned in components/k8s/images.py
+# when the ports were read, where they were read, and port -> who listens there (checked 2026-12-01).
+# cert-manager and kube-prometheus-stack are not installed on GKE (Azure front door; AWS/Azure
+# monitoring); their webhooks listen on 10250 anyway (cert-manager v1.21.1, tag 2026-07-29:
+# webhook.securePort 10250; kube-prometheus-stack 88.5.3, tag 2026-08-21:
+# prometheusOperator.tls.internalPort 10250), which GKE's own rule opens.
+GKE_OPEN_PORTS = (443, 10250)
+
+
+@dataclass(frozen=True)
+class ChartPorts:
+    pinned: str  # the pin these ports were read for; a bump must re-read them (tests/unit/gcp)
+    read_at: str
+    ports: dict[int, str]
+
+
+CHART_CONTROL_PLANE_PORTS: dict[str, ChartPorts] = {
+    "keda": ChartPorts(
+        "2.21.1",
+        # Tag v2.21.1 is not in the stored kedacore/charts mirror (its newest tag is v2.20.2, 2026-07-31).
+        "kedacore/charts main at 1444d00 (2026-08-13, Chart.yaml version 2.20.2); v2.17.2 and v2.20.2 agree",
+        {
+            6443: "KEDA metrics API server (values service.portHttpsTarget 6443: the container port "
+            "behind the v1beta1.external.metrics.k8s.io APIService)",
+            9443: "KEDA admission webhooks (templates/webhooks: containerPort webhooks.port | default 9443)",
+        },
+    ),
+    "lws": ChartPorts(
+        "0.10.0",
+        "kubernetes-sigs/lws tag v0.10.0 (2026-08-11), charts/lws",
+        {
+            9443: "LeaderWorkerSet webhook (values service.port 9443; lws-webhook-service targetPort 9443)",
+        },
+    ),
 }
+CONTROL_PLANE_PORTS: tuple[int, ...] = tuple(
+    sorted({p for chart in CHART_CONTROL_PLANE_PORTS.values() for p in chart.ports if p not in GKE_OPEN_PORTS})
+)
+
 # Weekend nights (UTC): upgrades and repairs wait for them. GKE needs at least 48 hours of windows in
 # any 32 days, each window at least 4 hours; this gives two 8-hour windows a week.
 # https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions

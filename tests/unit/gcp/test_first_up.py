@@ -122,26 +122,47 @@ def test_workload_identity_members_wait_for_the_cluster(monkeypatch):
 
 
 # ------------------------------------------------------------------ 3. control plane -> webhooks
+def _firewall_ports(p) -> set[int]:
+    fw = one(p, "gcp:compute/firewall:Firewall")
+    return {int(port) for allow in fw.inputs["allows"] if allow["protocol"] == "tcp" for port in allow["ports"]}
+
+
 def test_control_plane_reaches_every_webhook_and_aggregated_api_port():
     p = repo_plan("dev")
     fw = one(p, "gcp:compute/firewall:Firewall")
     cluster = one(p, CLUSTER).inputs
     assert fw.inputs["direction"] == "INGRESS"
     assert fw.inputs["sourceRanges"] == [cluster["privateClusterConfig"]["masterIpv4CidrBlock"]]
-    ports = {int(port) for allow in fw.inputs["allows"] if allow["protocol"] == "tcp" for port in allow["ports"]}
-    # KEDA metrics API server 6443, KEDA and LWS webhooks 9443, cert-manager / Prometheus Operator 10250
-    assert {6443, 9443, 10250} <= ports
+    # KEDA metrics API server 6443, KEDA and LWS webhooks 9443; 443/10250 are GKE's own rule
+    assert _firewall_ports(p) == {6443, 9443}
     assert fw.inputs["targetServiceAccounts"]  # only the cluster's nodes, not the whole VPC
     assert fw.inputs["network"] == one(p, "gcp:container/cluster:Cluster").inputs["network"]
 
 
-def test_webhook_ports_match_what_the_pinned_charts_listen_on():
-    from llmcloud.components.gcp.cluster import CONTROL_PLANE_PORTS
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_every_chart_installed_on_gke_has_its_ports_open(stack):
+    from llmcloud.components.gcp.cluster import CHART_CONTROL_PLANE_PORTS, GKE_OPEN_PORTS
     from llmcloud.components.k8s import images
 
-    # the ports were read at these chart versions: a bump must re-check them
-    assert images.KEDA_CHART.version == "2.21.1" and "keda 2.21.1" in CONTROL_PLANE_PORTS[6443]
-    assert images.LWS_CHART.version == "0.10.0" and "lws chart 0.10.0" in CONTROL_PLANE_PORTS[9443]
+    p = repo_plan(stack)
+    by_ref = {pin.chart: key for key, pin in images.CHARTS.items()}
+    releases = p.by_type("kubernetes:helm.sh/v3:Release")
+    assert releases
+    for release in releases:
+        key = by_ref[release.inputs["chart"]]
+        # a chart installed on GKE whose ports nobody read would fail here
+        entry = CHART_CONTROL_PLANE_PORTS[key]
+        assert release.inputs["version"] == entry.pinned, f"{key} moved: re-read its webhook ports"
+        assert set(entry.ports) - set(GKE_OPEN_PORTS) <= _firewall_ports(p)
+
+
+def test_webhook_ports_were_read_at_the_pinned_versions():
+    from llmcloud.components.gcp.cluster import CHART_CONTROL_PLANE_PORTS
+    from llmcloud.components.k8s import images
+
+    for key, entry in CHART_CONTROL_PLANE_PORTS.items():
+        assert images.CHARTS[key].version == entry.pinned, f"{key} moved: re-read its webhook ports"
+        assert entry.read_at and entry.ports
 
 
 # ------------------------------------------------------------------ 4. no on-demand A3 High 1/2/4g, A3 Ultra, A4
