@@ -111,6 +111,8 @@ class GkeClusterArgs:
     deletion_protection: bool = False  # protect_data: the cluster cannot be deleted until it is lifted
     enable_gpu_metrics: bool = False  # DCGM metrics, when a pool has GPUs
     enable_gcs_fuse: bool = False  # the Cloud Storage FUSE CSI driver, only when a workload mounts a bucket
+    # gcp.maintenance_exclusions, checked and in UTC (components/gcp/checks.py: maintenance_exclusions)
+    maintenance_exclusions: tuple[dict[str, str | None], ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()  # the enabled APIs
 
@@ -193,7 +195,19 @@ class GkeCluster(pulumi.ComponentResource):
             maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
                 recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
                     start_time=MAINTENANCE_WINDOW[0], end_time=MAINTENANCE_WINDOW[1], recurrence=MAINTENANCE_WINDOW[2]
-                )
+                ),
+                maintenance_exclusions=[
+                    gcp.container.ClusterMaintenancePolicyMaintenanceExclusionArgs(
+                        exclusion_name=e["name"],
+                        start_time=e["start"],
+                        end_time=e["end"],
+                        exclusion_options=gcp.container.ClusterMaintenancePolicyMaintenanceExclusionExclusionOptionsArgs(
+                            scope=e["scope"], end_time_behavior=e["end_time_behavior"]
+                        ),
+                    )
+                    for e in args.maintenance_exclusions
+                ]
+                or None,
             ),
             # No client certificate: people and llmcloud sign in with Google identities (gke-gcloud-auth-plugin).
             master_auth=gcp.container.ClusterMasterAuthArgs(

@@ -8,7 +8,7 @@ import pulumi_gcp as gcp
 from ..platform import Platform
 from ..resolve import ResolvedStack
 from .bucket import GcsWeightsBucket, GcsWeightsBucketArgs
-from .checks import account_id
+from .checks import account_id, maintenance_exclusions
 from .cluster import GkeCluster, GkeClusterArgs
 from .identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
 from .network import GcpNetwork, GcpNetworkArgs
@@ -100,6 +100,7 @@ def build_platform(r: ResolvedStack) -> Platform:
             system_machine_type=r.system_machine_type,
             deletion_protection=r.protect_data,
             enable_gpu_metrics=any(p.kind == "gpu" for p in r.node_pools.values()),
+            maintenance_exclusions=tuple(maintenance_exclusions(r)),
             labels=r.labels,
             depends_on=services,
         ),

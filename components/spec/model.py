@@ -32,6 +32,28 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
 
 
+class GkeMaintenanceExclusionSpec(_Spec):
+    """A time in which GKE does not upgrade the cluster (gcp.maintenance_exclusions); rules checked by
+    components/gcp/checks.py."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")] = Field(
+        description="Name of the exclusion, e.g. launch-freeze."
+    )
+    # Quoted or not (YAML reads an unquoted time as a timestamp); checked by components/gcp/checks.py.
+    start: datetime | Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="Start, RFC 3339 with an offset, e.g. 2026-12-20T00:00:00Z."
+    )
+    end: datetime | Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="End, RFC 3339 with an offset; or end_of_support (the minor scopes only): until the "
+        "cluster's minor version leaves support, renewed with each minor upgrade."
+    )
+    scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = Field(
+        "NO_UPGRADES",
+        description="NO_UPGRADES: nothing, patches included (at most 30 days); NO_MINOR_UPGRADES: patches "
+        "only; NO_MINOR_OR_NODE_UPGRADES: control-plane patches only, no node upgrades.",
+    )
+
+
 class GcpSpec(_Spec):
     """Google Cloud placement."""
 
@@ -46,6 +68,11 @@ class GcpSpec(_Spec):
         False,
         description="Create an Artifact Registry remote repository that caches Docker Hub images in the "
         "region (output image_cache): image streaming only speeds up images pulled from Artifact Registry.",
+    )
+    maintenance_exclusions: list[GkeMaintenanceExclusionSpec] = Field(
+        default_factory=list,
+        description="Times in which GKE does not upgrade the cluster (at most 20), on top of the weekend "
+        "maintenance window.",
     )
 
 

@@ -353,6 +353,75 @@ def test_accelerator_pools_upgrade_in_place_inside_a_maintenance_window(stack):
         assert pool.inputs["upgradeSettings"] == {"strategy": "SURGE", "maxSurge": 0, "maxUnavailable": 1}
 
 
+def _exclusions_stack(write_stack, rows: str) -> Path:
+    return _gcp_stack(write_stack, f"gcp:\n  project: llmcloud-demo\n  maintenance_exclusions:\n{rows}")
+
+
+def test_maintenance_exclusions_reach_the_cluster_in_utc(write_stack):
+    path = _exclusions_stack(
+        write_stack,
+        "    - {name: launch, start: 2026-12-20T00:00:00Z, end: '2027-01-05T00:00:00+01:00'}\n"
+        "    - {name: hold, start: '2026-12-01T00:00:00Z', end: end_of_support, scope: NO_MINOR_OR_NODE_UPGRADES}\n",
+    )
+    policy = one(plan(path), CLUSTER).inputs["maintenancePolicy"]
+    assert policy["recurringWindow"]["recurrence"] == "FREQ=WEEKLY;BYDAY=SA,SU"
+    launch, hold = policy["maintenanceExclusions"]
+    # GKE returns UTC: any other offset would be a diff on every preview
+    assert launch == {
+        "exclusionName": "launch",
+        "startTime": "2026-12-20T00:00:00Z",
+        "endTime": "2027-01-04T23:00:00Z",
+        "exclusionOptions": {"scope": "NO_UPGRADES"},
+    }
+    assert "endTime" not in hold
+    assert hold["exclusionOptions"] == {"scope": "NO_MINOR_OR_NODE_UPGRADES", "endTimeBehavior": "UNTIL_END_OF_SUPPORT"}
+
+
+def test_bundled_stacks_have_no_exclusions():
+    for stack in GCP_STACKS:
+        assert "maintenanceExclusions" not in one(repo_plan(stack), CLUSTER).inputs["maintenancePolicy"]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "text"),
+    [
+        ("{name: a, start: 2026-12-01T00:00:00Z, end: 2027-01-01T00:00:01Z}", "[0].end", "at most 30 days"),
+        ("{name: a, start: 2026-12-01T00:00:00Z, end: end_of_support}", "[0].end", "minor scopes"),
+        ("{name: a, start: 2026-12-02T00:00:00Z, end: 2026-12-01T00:00:00Z}", "[0].end", "not after start"),
+        ("{name: a, start: 2026-12-01T00:00:00, end: 2026-12-02T00:00:00Z}", "[0].start", "RFC 3339"),
+        ("{name: a, start: 'next monday', end: 2026-12-02T00:00:00Z}", "[0].start", "RFC 3339"),
+        ("{name: a, start: 2026-12-01T00:00:00Z, end: '2026-12-02'}", "[0].end", "RFC 3339"),
+    ],
+)
+def test_exclusions_gke_would_refuse_are_located_errors(write_stack, cli, row, field, text):
+    path = _exclusions_stack(write_stack, f"    - {row}\n")
+    result = cli("validate", str(path))
+    assert result.exit_code == 2
+    line = next(ln for ln in result.output.splitlines() if f"gcp.maintenance_exclusions{field}" in ln)
+    assert re.match(rf"^{re.escape(str(path))}:5:\d+: ", line) and text in line
+    assert "Traceback" not in result.output
+
+
+def test_no_upgrades_for_exactly_thirty_days_and_minor_scopes_for_longer_are_valid(write_stack):
+    path = _exclusions_stack(
+        write_stack,
+        "    - {name: a, start: 2026-12-01T00:00:00Z, end: 2026-12-31T00:00:00Z}\n"
+        "    - {name: b, start: 2026-12-01T00:00:00Z, end: 2027-06-01T00:00:00Z, scope: NO_MINOR_UPGRADES}\n",
+    )
+    assert len(resolved(path).cloud_options["maintenance_exclusions"]) == 2
+
+
+def test_more_than_twenty_exclusions_and_repeated_names_are_refused(write_stack):
+    rows = "".join(
+        f"    - {{name: e{i % 20}, start: 2026-12-01T00:00:00Z, end: 2026-12-02T00:00:00Z}}\n" for i in range(21)
+    )
+    with pytest.raises(StackErrors) as err:
+        resolved(_exclusions_stack(write_stack, rows))
+    text = str(err.value)
+    assert "21 maintenance exclusions: GKE keeps at most 20" in text
+    assert "gcp.maintenance_exclusions[20].name" in text and "used twice" in text
+
+
 # ------------------------------------------------------------------ 14. bucket lifecycle
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_old_versions_go_after_three_newer_or_thirty_days(stack):
