@@ -49,6 +49,8 @@ class ResolvedNodePool:
     image_family: str = "cpu"
     cores_per_device: int = 1
     capacity_reservation: str | None = None  # aws: Capacity Block / reservation id or resource group ARN
+    provisioning: str | None = None  # gcp: flex_start | reservation (None: on demand or spot)
+    reservation: str | None = None  # gcp: the reservation of provisioning: reservation
 
 
 @dataclass(frozen=True)
@@ -461,6 +463,8 @@ def _resolve_pool(
         image_family=acc.image_family,
         cores_per_device=acc.cores_per_device,
         capacity_reservation=pool.capacity_reservation,
+        provisioning=pool.provisioning,
+        reservation=pool.reservation,
     )
 
 

@@ -234,22 +234,93 @@ def check_maintenance_exclusions(loaded: Any) -> list[Any]:
     return errors
 
 
+# Flex-start and reservations (node_pools.<name>.provisioning), checked 2026-12-01 against GKE "About
+# flex-start provisioning" (https://cloud.google.com/kubernetes-engine/docs/concepts/dws): GPUs, TPUs in
+# single-host slices, and H4D; a node runs at most seven days; billed at Dynamic Workload Scheduler prices
+# (discounts "up to 53 %", no fixed rate: the cost preview prices it as on demand). The node pool
+# settings (autoscaling from 0 nodes, no reservation, no auto-repair, location policy ANY) follow GKE's
+# flex-start node pool command; pulumi-gcp 10.2.0 NodePoolNodeConfigArgs has flex_start and
+# reservation_affinity (SPECIFIC_RESERVATION by the key compute.googleapis.com/reservation-name).
+PROVISIONING_HINT = (
+    "set spot: true, or provisioning: flex_start, or provisioning: reservation with reservation: <name>"
+)
+
+
+def _check_provisioning(loaded: Any, r: Any) -> list[Any]:
+    errors = []
+    for name, spec in (getattr(loaded.spec, "node_pools", None) or {}).items():
+        path = ("node_pools", name)
+        pool = r.node_pools.get(name)
+        how = spec.provisioning
+        if how and spec.spot:
+            errors.append(
+                loaded.error(
+                    (*path, "provisioning"),
+                    f"provisioning: {how} and spot: true are two ways to buy the same nodes",
+                    "one of them",
+                )
+            )
+        if how == "reservation" and not spec.reservation:
+            errors.append(
+                loaded.error(
+                    (*path, "provisioning"),
+                    "provisioning: reservation names no reservation",
+                    "reservation: <name> (or projects/<project>/reservations/<name>)",
+                )
+            )
+        if spec.reservation and how != "reservation":
+            errors.append(
+                loaded.error(
+                    (*path, "reservation"),
+                    "reservation is set but the pool does not use it",
+                    "provisioning: reservation",
+                )
+            )
+        if how == "flex_start" and pool is not None:
+            if pool.kind not in ("gpu", "tpu"):
+                errors.append(
+                    loaded.error(
+                        (*path, "provisioning"),
+                        f"flex-start provisions GPU and TPU nodes; {pool.machine_type} has neither",
+                        "flex_start on a GPU or TPU pool, or no provisioning",
+                    )
+                )
+            elif pool.kind == "tpu" and pool.hosts_per_slice > 1:
+                errors.append(
+                    loaded.error(
+                        (*path, "provisioning"),
+                        f"flex-start takes single-host TPU slices only; {pool.tpu_topology} spans "
+                        f"{pool.hosts_per_slice} hosts",
+                        "a one-host topology, or spot / reservation",
+                    )
+                )
+    return errors
+
+
 def check(loaded: Any, r: Any) -> list[Any]:
-    errors = check_maintenance_exclusions(loaded)
+    errors = check_maintenance_exclusions(loaded) + _check_provisioning(loaded, r)
     for name, pool in r.node_pools.items():
         path = ("node_pools", name)
         reason = NO_ON_DEMAND.get(pool.machine_type)
-        if reason and not pool.spot:
+        if reason and not pool.spot and not pool.provisioning:
             errors.append(
                 loaded.error(
                     (*path, "spot"),
                     f"{pool.machine_type} cannot run on demand: {reason}",
-                    "set spot: true (Flex-start and reservations are not supported by llmcloud yet)"
+                    PROVISIONING_HINT
                     + (
                         "; or accelerators_per_node: 8 (a3-highgpu-8g is sold on demand)"
                         if pool.machine_type.startswith("a3-highgpu-")
                         else ""
                     ),
+                )
+            )
+        elif reason and pool.provisioning == "reservation" and pool.machine_type.startswith("a3-highgpu-"):
+            errors.append(
+                loaded.error(
+                    (*path, "provisioning"),
+                    f"{pool.machine_type} cannot use a reservation: {reason}",
+                    "spot: true or provisioning: flex_start",
                 )
             )
     return errors

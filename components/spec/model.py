@@ -134,6 +134,26 @@ class NodePoolSpec(_Spec):
     min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes; 0 lets the pool scale to zero.")
     max_nodes: int = Field(1, ge=1, le=1000, description="Most nodes the autoscaler may add.")
     spot: bool = Field(False, description="Spot/preemptible capacity: cheaper, can be reclaimed.")
+    provisioning: Literal["flex_start", "reservation"] | None = Field(
+        None,
+        description="gcp: how GKE obtains the nodes instead of on demand or spot: flex_start (Dynamic "
+        "Workload Scheduler; a node runs at most 7 days, then is replaced) or reservation (the Compute Engine "
+        "reservation named in `reservation`). Not together with spot.",
+    )
+    reservation: (
+        Annotated[
+            str,
+            StringConstraints(
+                max_length=200,
+                pattern=r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="gcp, with provisioning: reservation: the reservation's name, or "
+        "projects/<project>/reservations/<name> for a reservation shared from another project.",
+    )
     machine_type: dict[Cloud, str] = Field(
         default_factory=dict, description="Per-cloud override; must carry the accelerator and count."
     )

@@ -190,6 +190,86 @@ def test_eight_gpu_a3_high_stays_on_demand(write_stack):
     assert r.node_pools["p"].machine_type == "a3-highgpu-8g" and not r.node_pools["p"].spot
 
 
+def _a3_pool(write_stack, extra: str, accelerator: str = "H100", count: int = 1) -> Path:
+    fields = extra if "max_nodes" in extra else f"max_nodes: 2, {extra}"
+    return _gcp_stack(
+        write_stack, f"node_pools:\n  p: {{accelerator: {accelerator}, accelerators_per_node: {count}, {fields}}}\n"
+    )
+
+
+def _pool_step(path: Path):
+    return next(s for s in plan(path).by_type(POOL) if s.name.endswith("-p"))
+
+
+def test_flex_start_pool_is_built_as_gke_documents(write_stack):
+    r = resolved(_a3_pool(write_stack, "provisioning: flex_start"))
+    assert r.node_pools["p"].machine_type == "a3-highgpu-1g" and not r.node_pools["p"].spot
+    pool = _pool_step(_a3_pool(write_stack, "provisioning: flex_start")).inputs
+    cfg = pool["nodeConfig"]
+    assert cfg["flexStart"] is True and not cfg.get("spot")
+    assert cfg["reservationAffinity"] == {"consumeReservationType": "NO_RESERVATION"}
+    assert pool["initialNodeCount"] == 0 and pool["autoscaling"]["locationPolicy"] == "ANY"
+    assert pool["management"]["autoRepair"] is False
+
+
+def test_reservation_pool_consumes_the_named_reservation(write_stack):
+    path = _a3_pool(write_stack, "provisioning: reservation, reservation: h200-res", "H200", 8)
+    cfg = _pool_step(path).inputs["nodeConfig"]
+    assert cfg["reservationAffinity"] == {
+        "consumeReservationType": "SPECIFIC_RESERVATION",
+        "key": "compute.googleapis.com/reservation-name",
+        "values": ["h200-res"],
+    }
+    assert "flexStart" not in cfg and not cfg.get("spot")
+
+
+def test_on_demand_and_spot_pools_have_no_provisioning_settings():
+    for stack in GCP_STACKS:
+        for step in repo_plan(stack).by_type(POOL):
+            assert "flexStart" not in step.inputs["nodeConfig"]
+            assert "reservationAffinity" not in step.inputs["nodeConfig"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "accelerator", "count", "field", "text"),
+    [
+        ("provisioning: flex_start, spot: true", "H100", 1, "provisioning", "two ways to buy"),
+        ("provisioning: reservation", "H200", 8, "provisioning", "names no reservation"),
+        ("reservation: h200-res, spot: true", "H200", 8, "reservation", "does not use it"),
+        ("provisioning: reservation, reservation: r1", "H100", 1, "provisioning", "cannot use a reservation"),
+        ("provisioning: flex_start, tpu_topology: 4x4, max_nodes: 4", "TPU-v5e", 4, "provisioning", "single-host"),
+        ("provisioning: reservation, reservation: 'Bad_Name'", "H200", 8, "reservation", ""),
+    ],
+)
+def test_provisioning_gke_would_refuse_is_a_located_error(write_stack, cli, extra, accelerator, count, field, text):
+    result = cli("validate", str(_a3_pool(write_stack, extra, accelerator, count)))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    line = next(ln for ln in result.output.splitlines() if f"node_pools.p.{field}" in ln)
+    assert re.search(r"dev\.yaml:\d+:\d+: ", line) and text in line
+
+
+def test_flex_start_on_a_cpu_pool_is_refused(write_stack):
+    with pytest.raises(StackErrors) as err:
+        resolved(_a3_pool(write_stack, "provisioning: flex_start", "none", 1))
+    assert "node_pools.p.provisioning" in str(err.value) and "GPU and TPU" in str(err.value)
+
+
+def test_flex_start_and_reservation_are_priced_as_on_demand_and_say_so(write_stack):
+    from llmcloud.components.cost import price_plan
+
+    def line(extra, accelerator="H200", count=8):
+        p = plan(_a3_pool(write_stack, extra, accelerator, count))
+        cost = price_plan(p, region="us-central1", expected_nodes={})
+        return next(ln for ln in cost["lines"] if ln["resource"] == "node_pools.p")
+
+    flex = line("provisioning: flex_start")
+    reserved = line("provisioning: reservation, reservation: h200-res")
+    spot = line("spot: true")
+    assert flex["unit_price"] == reserved["unit_price"] > spot["unit_price"]
+    assert "flex-start: priced as on demand" in flex["note"] and "8 × H200" in flex["note"]
+    assert "reservation" in reserved["note"]
+
+
 # ------------------------------------------------------------------ 5. service account ids
 ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 
