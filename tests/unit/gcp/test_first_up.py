@@ -239,6 +239,7 @@ def test_on_demand_and_spot_pools_have_no_provisioning_settings():
         ("provisioning: reservation, reservation: r1", "H100", 1, "provisioning", "cannot use a reservation"),
         ("provisioning: flex_start, tpu_topology: 4x4, max_nodes: 4", "TPU-v5e", 4, "provisioning", "single-host"),
         ("provisioning: reservation, reservation: 'Bad_Name'", "H200", 8, "reservation", ""),
+        ("spot: true, capacity_reservation: cr-0123456789abcdef0", "H200", 8, "capacity_reservation", "aws"),
     ],
 )
 def test_provisioning_gke_would_refuse_is_a_located_error(write_stack, cli, extra, accelerator, count, field, text):
@@ -268,6 +269,22 @@ def test_flex_start_and_reservation_are_priced_as_on_demand_and_say_so(write_sta
     assert flex["unit_price"] == reserved["unit_price"] > spot["unit_price"]
     assert "flex-start: priced as on demand" in flex["note"] and "8 × H200" in flex["note"]
     assert "reservation" in reserved["note"]
+
+
+def test_flex_start_preflight_reads_the_preemptible_quota(write_stack):
+    from llmcloud.components.gcp import preflight
+
+    class Api:  # the two Compute Engine reads preflight makes, answered from memory
+        def get(self, path, params=None):
+            if path.endswith("/regions/us-central1"):
+                return {"quotas": [{"metric": "PREEMPTIBLE_NVIDIA_H100_GPUS", "limit": 16, "usage": 0}]}
+            return {"items": {"zones/us-central1-a": {"acceleratorTypes": [{}]}}}
+
+    for extra, metric in (("provisioning: flex_start", "PREEMPTIBLE_NVIDIA_H100_GPUS"), ("spot: false", None)):
+        r = resolved(_a3_pool(write_stack, extra, "H100", 8))
+        [c] = preflight.check(r, list(r.node_pools.values()), api=Api())
+        assert c.metric == (metric or "NVIDIA_H100_GPUS")
+        assert (c.limit == 16) is bool(metric)
 
 
 # ------------------------------------------------------------------ 5. service account ids
