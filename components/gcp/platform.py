@@ -8,7 +8,7 @@ import pulumi_gcp as gcp
 from ..platform import Platform
 from ..resolve import ResolvedStack
 from .bucket import GcsWeightsBucket, GcsWeightsBucketArgs
-from .checks import account_id, maintenance_exclusions
+from .checks import account_id, gcp_option, maintenance_exclusions
 from .cluster import GkeCluster, GkeClusterArgs
 from .identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
 from .network import GcpNetwork, GcpNetworkArgs
@@ -153,7 +153,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         "workload_pool": cluster.workload_pool,
         "serving_service_account": identity.email,
     }
-    if r.cloud_options.get("image_cache"):
+    if gcp_option(r, "image_cache"):
         outputs["image_cache"] = GcpImageCache(f"{name}-image-cache", r, services, opts).url
 
     return Platform(
