@@ -104,8 +104,11 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
             placement_policy=placement,
             # Flex-start: auto-repair off, as in GKE's flex-start node pool command (--no-enable-autorepair).
             management=gcp.container.NodePoolManagementArgs(auto_repair=not flex, auto_upgrade=True),
+            # Flex-start nodes get GKE's short-lived upgrades (strategy SHORT_LIVED, chosen by GKE: "for
+            # nodes that use flex-start VMs, GKE uses short-lived upgrades", node-pool-upgrade-strategies,
+            # checked 2026-12-01); the surge settings are for the others.
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(strategy="SURGE", max_surge=0, max_unavailable=1)
-            if pool.kind in ("gpu", "tpu")
+            if pool.kind in ("gpu", "tpu") and not flex
             else None,
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=pool.machine_type,

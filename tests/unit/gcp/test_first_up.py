@@ -210,6 +210,7 @@ def test_flex_start_pool_is_built_as_gke_documents(write_stack):
     assert cfg["reservationAffinity"] == {"consumeReservationType": "NO_RESERVATION"}
     assert pool["initialNodeCount"] == 0 and pool["autoscaling"]["locationPolicy"] == "ANY"
     assert pool["management"]["autoRepair"] is False
+    assert "upgradeSettings" not in pool  # GKE picks short-lived upgrades for flex-start nodes
 
 
 def test_reservation_pool_consumes_the_named_reservation(write_stack):
