@@ -238,9 +238,12 @@ def check_maintenance_exclusions(loaded: Any) -> list[Any]:
 # flex-start provisioning" (https://cloud.google.com/kubernetes-engine/docs/concepts/dws): GPUs, TPUs in
 # single-host slices, and H4D; a node runs at most seven days; billed at Dynamic Workload Scheduler prices
 # (discounts "up to 53 %", no fixed rate: the cost preview prices it as on demand). The node pool
-# settings (autoscaling from 0 nodes, no reservation, no auto-repair, location policy ANY) follow GKE's
-# flex-start node pool command; pulumi-gcp 10.2.0 NodePoolNodeConfigArgs has flex_start and
-# reservation_affinity (SPECIFIC_RESERVATION by the key compute.googleapis.com/reservation-name).
+# settings (autoscaling from 0 nodes, reservation affinity none, auto-repair off, location policy ANY)
+# are those of GKE's flex-start guide command; its English page was not among the stored copies, so
+# they were checked against public flex-start node pool configurations instead (same four settings).
+# Upgrades: GKE uses short-lived upgrades for flex-start nodes (node-pool-upgrade-strategies).
+# pulumi-gcp 10.2.0 NodePoolNodeConfigArgs has flex_start and reservation_affinity
+# (SPECIFIC_RESERVATION by the key compute.googleapis.com/reservation-name).
 PROVISIONING_HINT = (
     "set spot: true, or provisioning: flex_start, or provisioning: reservation with reservation: <name>"
 )

@@ -102,7 +102,7 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
                 location_policy="ANY" if pool.spot or flex else "BALANCED",
             ),
             placement_policy=placement,
-            # Flex-start: auto-repair off, as in GKE's flex-start node pool command (--no-enable-autorepair).
+            # Flex-start: auto-repair off, as GKE's flex-start guide creates its pools (see checks.py).
             management=gcp.container.NodePoolManagementArgs(auto_repair=not flex, auto_upgrade=True),
             # Flex-start nodes get GKE's short-lived upgrades (strategy SHORT_LIVED, chosen by GKE: "for
             # nodes that use flex-start VMs, GKE uses short-lived upgrades", node-pool-upgrade-strategies,
