@@ -103,9 +103,12 @@ def documentation_ranges(cidrs: tuple[str, ...] | list[str]) -> list[str]:
 #   20 maintenance exclusions at a time"; the provider's MaxItems went from 3 to 20 on 2023-07-25);
 # - scopes NO_UPGRADES, NO_MINOR_UPGRADES, NO_MINOR_OR_NODE_UPGRADES: GKE REST reference, Shared.Types/Scope;
 # - NO_UPGRADES lasts at most 30 days; the minor scopes may last until the minor version's end of
-#   support, fixed or as end_time_behavior UNTIL_END_OF_SUPPORT (MaintenanceExclusionOptions.EndTimeBehavior;
-#   pulumi-gcp: "exactly one of end_time and exclusion_options.end_time_behavior"):
-#   https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions
+#   support, fixed or as end_time_behavior UNTIL_END_OF_SUPPORT (MaintenanceExclusionOptions.EndTimeBehavior
+#   in the GKE API reference; pulumi-gcp: "exactly one of end_time and exclusion_options.end_time_behavior").
+#   The durations are GKE's "Scope of maintenance to exclude" rules
+#   (https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions); that
+#   section was not in the stored copies of the page, so they are not re-read here: GKE has the last
+#   word at `up`.
 #   A fixed end past the version's end of support is refused by GKE at `up`: llmcloud has no GKE version
 #   calendar offline to check it against.
 # - times in RFC 3339 "Zulu" form: GKE returns UTC, so any other offset would show a diff on every
