@@ -52,6 +52,8 @@ class ResolvedNodePool:
     # GiB of local SSD/NVMe the cloud's node pool puts ephemeral storage on (Cloud.ephemeral_local_ssd_gib);
     # 0: the boot disk (disk_gb) holds it.
     local_ssd_gib: int = 0
+    provisioning: str | None = None  # gcp: flex_start | reservation (None: on demand or spot)
+    reservation: str | None = None  # gcp: the reservation of provisioning: reservation
 
 
 @dataclass(frozen=True)
@@ -465,6 +467,8 @@ def _resolve_pool(
         cores_per_device=acc.cores_per_device,
         capacity_reservation=pool.capacity_reservation,
         local_ssd_gib=registry.cloud(cloud).ephemeral_local_ssd_gib(machine),
+        provisioning=pool.provisioning,
+        reservation=pool.reservation,
     )
 
 

@@ -98,22 +98,243 @@ def documentation_ranges(cidrs: tuple[str, ...] | list[str]) -> list[str]:
     return found
 
 
-def check(loaded: Any, r: Any) -> list[Any]:
+# GKE maintenance exclusions (gcp.maintenance_exclusions), checked 2026-12-01:
+# - at most 20 per cluster: pulumi-gcp 10.2.0 ClusterMaintenancePolicyArgs.maintenance_exclusions ("up to
+#   20 maintenance exclusions at a time"; the provider's MaxItems went from 3 to 20 on 2023-07-25);
+# - scopes NO_UPGRADES, NO_MINOR_UPGRADES, NO_MINOR_OR_NODE_UPGRADES: GKE REST reference, Shared.Types/Scope;
+# - NO_UPGRADES lasts at most 30 days; the minor scopes may last until the minor version's end of
+#   support, fixed or as end_time_behavior UNTIL_END_OF_SUPPORT (MaintenanceExclusionOptions.EndTimeBehavior
+#   in the GKE API reference; pulumi-gcp: "exactly one of end_time and exclusion_options.end_time_behavior").
+#   The durations are GKE's "Scope of maintenance to exclude" rules
+#   (https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions); that
+#   section was not in the stored copies of the page, so they are not re-read here: GKE has the last
+#   word at `up`.
+#   A fixed end past the version's end of support is refused by GKE at `up`: llmcloud has no GKE version
+#   calendar offline to check it against.
+# - times in RFC 3339 "Zulu" form: GKE returns UTC, so any other offset would show a diff on every
+#   preview (pulumi-gcp docs); llmcloud converts them to UTC.
+MAX_MAINTENANCE_EXCLUSIONS = 20
+NO_UPGRADES_MAX_DAYS = 30
+MINOR_SCOPES = ("NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES")
+
+
+def gcp_option(r: Any, name: str, default: Any = None) -> Any:
+    """One `gcp:` option of a resolved stack, whether cloud_options is a mapping or a typed object."""
+    options = getattr(r, "cloud_options", None) or {}
+    if isinstance(options, dict):
+        return options.get(name, default)
+    return getattr(options, name, default)
+
+
+END_OF_SUPPORT = "end_of_support"
+_RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+
+
+def exclusion_time(value: Any) -> Any:
+    """A start/end value as an aware datetime; None when it is not an RFC 3339 time with an offset."""
+    import re
+    from datetime import datetime
+
+    if isinstance(value, str):
+        if not re.match(_RFC3339, value):
+            return None
+        try:
+            value = datetime.fromisoformat(value.replace("z", "Z"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    return value
+
+
+def _utc(value: Any) -> str:
+    from datetime import UTC
+
+    return exclusion_time(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def maintenance_exclusions(r: Any) -> list[dict[str, str | None]]:
+    """The stack's exclusions as the cluster takes them: name, start, end (or None with
+    end_time_behavior UNTIL_END_OF_SUPPORT), scope; times in UTC."""
+    out = []
+    for e in gcp_option(r, "maintenance_exclusions") or []:
+        get = e.get if isinstance(e, dict) else lambda k, e=e: getattr(e, k)
+        end = get("end")
+        out.append(
+            {
+                "name": get("name"),
+                "start": _utc(get("start")),
+                "end": None if end == END_OF_SUPPORT else _utc(end),
+                "scope": get("scope"),
+                "end_time_behavior": "UNTIL_END_OF_SUPPORT" if end == END_OF_SUPPORT else None,
+            }
+        )
+    return out
+
+
+def check_maintenance_exclusions(loaded: Any) -> list[Any]:
+    gcp = getattr(loaded.spec, "gcp", None)
+    exclusions = list(getattr(gcp, "maintenance_exclusions", None) or [])
     errors = []
+    base = ("gcp", "maintenance_exclusions")
+    if len(exclusions) > MAX_MAINTENANCE_EXCLUSIONS:
+        errors.append(
+            loaded.error(
+                base,
+                f"{len(exclusions)} maintenance exclusions: GKE keeps at most {MAX_MAINTENANCE_EXCLUSIONS} per cluster",
+                "remove past or overlapping exclusions",
+            )
+        )
+    seen: dict[str, int] = {}
+    for i, e in enumerate(exclusions):
+        path = (*base, i)
+        if e.name in seen:
+            errors.append(
+                loaded.error((*path, "name"), f"exclusion name {e.name!r} is used twice", "each name once")
+            )
+        seen.setdefault(e.name, i)
+        times = {}
+        for k in ("start", "end"):
+            value = getattr(e, k)
+            if k == "end" and value == END_OF_SUPPORT:
+                continue
+            times[k] = exclusion_time(value)
+            if times[k] is None:
+                errors.append(
+                    loaded.error(
+                        (*path, k),
+                        f"{k} {str(value)!r} is not an RFC 3339 time with a UTC offset (Z for UTC)"
+                        + (" (end_of_support is the other choice)" if k == "end" else ""),
+                        "e.g. 2026-12-20T00:00:00Z or 2026-12-20T01:00:00+01:00",
+                    )
+                )
+        if None in times.values():
+            continue
+        if e.end == END_OF_SUPPORT:
+            if e.scope not in MINOR_SCOPES:
+                errors.append(
+                    loaded.error(
+                        (*path, "end"),
+                        f"end_of_support is for the minor scopes; a {e.scope} exclusion lasts at most "
+                        f"{NO_UPGRADES_MAX_DAYS} days",
+                        "a fixed end, or scope: " + " / ".join(MINOR_SCOPES),
+                    )
+                )
+            continue
+        start, end = times["start"], times["end"]
+        if end <= start:
+            errors.append(loaded.error((*path, "end"), "end is not after start", "an end later than start"))
+        elif e.scope == "NO_UPGRADES" and (end - start).total_seconds() > NO_UPGRADES_MAX_DAYS * 86400:
+            days = (end - start).total_seconds() / 86400
+            errors.append(
+                loaded.error(
+                    (*path, "end"),
+                    f"a NO_UPGRADES exclusion lasts at most {NO_UPGRADES_MAX_DAYS} days; this one {days:.1f}",
+                    f"end within {NO_UPGRADES_MAX_DAYS} days of start, or scope: NO_MINOR_UPGRADES / "
+                    "NO_MINOR_OR_NODE_UPGRADES (up to the version's end of support)",
+                )
+            )
+    return errors
+
+
+# Flex-start and reservations (node_pools.<name>.provisioning), checked 2026-12-01 against GKE "About
+# flex-start provisioning" (https://cloud.google.com/kubernetes-engine/docs/concepts/dws): GPUs, TPUs in
+# single-host slices, and H4D; a node runs at most seven days; billed at Dynamic Workload Scheduler prices
+# (discounts "up to 53 %", no fixed rate: the cost preview prices it as on demand). The node pool
+# settings (autoscaling from 0 nodes, reservation affinity none, auto-repair off, location policy ANY)
+# are those of GKE's flex-start guide command; its English page was not among the stored copies, so
+# they were checked against public flex-start node pool configurations instead (same four settings).
+# Upgrades: GKE uses short-lived upgrades for flex-start nodes (node-pool-upgrade-strategies).
+# pulumi-gcp 10.2.0 NodePoolNodeConfigArgs has flex_start and reservation_affinity
+# (SPECIFIC_RESERVATION by the key compute.googleapis.com/reservation-name).
+PROVISIONING_HINT = (
+    "set spot: true, or provisioning: flex_start, or provisioning: reservation with reservation: <name>"
+)
+
+
+def _check_provisioning(loaded: Any, r: Any) -> list[Any]:
+    errors = []
+    for name, spec in (getattr(loaded.spec, "node_pools", None) or {}).items():
+        path = ("node_pools", name)
+        pool = r.node_pools.get(name)
+        how = spec.provisioning
+        if spec.capacity_reservation:
+            errors.append(
+                loaded.error(
+                    (*path, "capacity_reservation"),
+                    "capacity_reservation names an EC2 Capacity Block or reservation (aws); GKE cannot use it",
+                    "on gcp: provisioning: reservation with reservation: <name>",
+                )
+            )
+        if how and spec.spot:
+            errors.append(
+                loaded.error(
+                    (*path, "provisioning"),
+                    f"provisioning: {how} and spot: true are two ways to buy the same nodes",
+                    "one of them",
+                )
+            )
+        if how == "reservation" and not spec.reservation:
+            errors.append(
+                loaded.error(
+                    (*path, "provisioning"),
+                    "provisioning: reservation names no reservation",
+                    "reservation: <name> (or projects/<project>/reservations/<name>)",
+                )
+            )
+        if spec.reservation and how != "reservation":
+            errors.append(
+                loaded.error(
+                    (*path, "reservation"),
+                    "reservation is set but the pool does not use it",
+                    "provisioning: reservation",
+                )
+            )
+        if how == "flex_start" and pool is not None:
+            if pool.kind not in ("gpu", "tpu"):
+                errors.append(
+                    loaded.error(
+                        (*path, "provisioning"),
+                        f"flex-start provisions GPU and TPU nodes; {pool.machine_type} has neither",
+                        "flex_start on a GPU or TPU pool, or no provisioning",
+                    )
+                )
+            elif pool.kind == "tpu" and pool.hosts_per_slice > 1:
+                errors.append(
+                    loaded.error(
+                        (*path, "provisioning"),
+                        f"flex-start takes single-host TPU slices only; {pool.tpu_topology} spans "
+                        f"{pool.hosts_per_slice} hosts",
+                        "a one-host topology, or spot / reservation",
+                    )
+                )
+    return errors
+
+
+def check(loaded: Any, r: Any) -> list[Any]:
+    errors = check_maintenance_exclusions(loaded) + _check_provisioning(loaded, r)
     for name, pool in r.node_pools.items():
         path = ("node_pools", name)
         reason = NO_ON_DEMAND.get(pool.machine_type)
-        if reason and not pool.spot:
+        if reason and not pool.spot and not pool.provisioning:
             errors.append(
                 loaded.error(
                     (*path, "spot"),
                     f"{pool.machine_type} cannot run on demand: {reason}",
-                    "set spot: true (Flex-start and reservations are not supported by llmcloud yet)"
+                    PROVISIONING_HINT
                     + (
                         "; or accelerators_per_node: 8 (a3-highgpu-8g is sold on demand)"
                         if pool.machine_type.startswith("a3-highgpu-")
                         else ""
                     ),
+                )
+            )
+        elif reason and pool.provisioning == "reservation" and pool.machine_type.startswith("a3-highgpu-"):
+            errors.append(
+                loaded.error(
+                    (*path, "provisioning"),
+                    f"{pool.machine_type} cannot use a reservation: {reason}",
+                    "spot: true or provisioning: flex_start",
                 )
             )
     return errors

@@ -32,18 +32,45 @@ MASTER_CIDR = "172.16.0.0/28"
 OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 # The control plane of a private cluster reaches nodes only on 443 and 10250 through the rule GKE
-# creates; every webhook or aggregated API server that listens elsewhere needs its own rule.
-# Port -> who listens there, read from each chart at the version llmcloud pins (checked 2026-12-01):
-CONTROL_PLANE_PORTS: dict[int, str] = {
-    # Re-read at the pinned tags on 2026-12-01 (#15 pins): kedacore/charts v2.20.2, kubernetes-sigs/lws v0.10.0,
-    # cert-manager v1.21.1, kube-prometheus-stack-88.5.3.
-    6443: "KEDA metrics API server (kedacore/charts keda 2.20.2: metricsServer portHttpsTarget 6443)",
-    9443: "KEDA admission webhooks (keda 2.20.2: webhooks.port default 9443) and the LeaderWorkerSet "
-    "webhook (kubernetes-sigs/lws chart 0.10.0: service.port 9443)",
-    10250: "cert-manager webhook (jetstack cert-manager v1.21.1: webhook.securePort 10250) and the "
-    "Prometheus Operator webhook (kube-prometheus-stack 88.5.3: prometheusOperator.tls.internalPort "
-    "10250); GKE's own rule opens it too",
+# creates (gke-<cluster>-<id>-master); every webhook or aggregated API server that listens elsewhere
+# needs its own rule. Per chart llmcloud installs on GKE: the version pinned in components/k8s/images.py
+# when the ports were read, where they were read, and port -> who listens there (checked 2026-12-01).
+# cert-manager and kube-prometheus-stack are not installed on GKE (Azure front door; AWS/Azure
+# monitoring); their webhooks listen on 10250 anyway (cert-manager v1.21.1, tag 2026-07-29:
+# webhook.securePort 10250; kube-prometheus-stack 88.5.3, tag 2026-08-21:
+# prometheusOperator.tls.internalPort 10250), which GKE's own rule opens.
+GKE_OPEN_PORTS = (443, 10250)
+
+
+@dataclass(frozen=True)
+class ChartPorts:
+    pinned: str  # the pin these ports were read for; a bump must re-read them (tests/unit/gcp)
+    read_at: str
+    ports: dict[int, str]
+
+
+CHART_CONTROL_PLANE_PORTS: dict[str, ChartPorts] = {
+    "keda": ChartPorts(
+        "2.20.2",
+        "kedacore/charts tag v2.20.2 (2026-07-31) and main at 1444d00 (2026-08-13); v2.17.2 agrees",
+        {
+            6443: "KEDA metrics API server (values service.portHttpsTarget 6443: the container port "
+            "behind the v1beta1.external.metrics.k8s.io APIService)",
+            9443: "KEDA admission webhooks (templates/webhooks: containerPort webhooks.port | default 9443)",
+        },
+    ),
+    "lws": ChartPorts(
+        "0.10.0",
+        "kubernetes-sigs/lws tag v0.10.0 (2026-08-11), charts/lws",
+        {
+            9443: "LeaderWorkerSet webhook (values service.port 9443; lws-webhook-service targetPort 9443)",
+        },
+    ),
 }
+CONTROL_PLANE_PORTS: tuple[int, ...] = tuple(
+    sorted({p for chart in CHART_CONTROL_PLANE_PORTS.values() for p in chart.ports if p not in GKE_OPEN_PORTS})
+)
+
 # Weekend nights (UTC): upgrades and repairs wait for them. GKE needs at least 48 hours of windows in
 # any 32 days, each window at least 4 hours; this gives two 8-hour windows a week.
 # https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions
@@ -83,6 +110,8 @@ class GkeClusterArgs:
     deletion_protection: bool = False  # protect_data: the cluster cannot be deleted until it is lifted
     enable_gpu_metrics: bool = False  # DCGM metrics, when a pool has GPUs
     enable_gcs_fuse: bool = False  # the Cloud Storage FUSE CSI driver, only when a workload mounts a bucket
+    # gcp.maintenance_exclusions, checked and in UTC (components/gcp/checks.py: maintenance_exclusions)
+    maintenance_exclusions: tuple[dict[str, str | None], ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()  # the enabled APIs
 
@@ -165,7 +194,19 @@ class GkeCluster(pulumi.ComponentResource):
             maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
                 recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
                     start_time=MAINTENANCE_WINDOW[0], end_time=MAINTENANCE_WINDOW[1], recurrence=MAINTENANCE_WINDOW[2]
-                )
+                ),
+                maintenance_exclusions=[
+                    gcp.container.ClusterMaintenancePolicyMaintenanceExclusionArgs(
+                        exclusion_name=e["name"],
+                        start_time=e["start"],
+                        end_time=e["end"],
+                        exclusion_options=gcp.container.ClusterMaintenancePolicyMaintenanceExclusionExclusionOptionsArgs(
+                            scope=e["scope"], end_time_behavior=e["end_time_behavior"]
+                        ),
+                    )
+                    for e in args.maintenance_exclusions
+                ]
+                or None,
             ),
             # No client certificate: people and llmcloud sign in with Google identities (gke-gcloud-auth-plugin).
             master_auth=gcp.container.ClusterMasterAuthArgs(

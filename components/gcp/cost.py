@@ -39,6 +39,16 @@ def node_pool(step: Step, ctx: PricingContext) -> Iterator[Line]:
         note = f"VM + {machine.count} × {machine.accelerator} billed per GPU-hour"
     elif machine.accelerator and cat.accelerators[machine.accelerator].billing == "per_chip":
         note = f"{machine.count} TPU chips × chip-hour price"
+    # Flex-start is billed at Dynamic Workload Scheduler prices: discounts "up to 53 %", no fixed rate, so
+    # the on-demand price is the honest upper bound (https://cloud.google.com/kubernetes-engine/docs/concepts/dws).
+    # A reservation bills its VMs at on-demand rates whether nodes use them or not.
+    affinity = (cfg.get("reservationAffinity") or {}).get("consumeReservationType")
+    if cfg.get("flexStart"):
+        note = "; ".join(filter(None, [note, "flex-start: priced as on demand (DWS discounts up to 53 %)"]))
+    elif affinity == "SPECIFIC_RESERVATION":
+        note = "; ".join(filter(None, [note, "from a reservation: on-demand rate, billed while reserved"]))
+    if note and machine.accelerator and "×" not in note:
+        note = f"{machine.count} × {machine.accelerator} per node; {note}"
     yield node_line(resource, machine, price.hourly(spot), spot, pool_band(lo, hi, expected), note)
 
 

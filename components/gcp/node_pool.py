@@ -84,6 +84,20 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
         if pool.kind == "tpu" and pool.hosts_per_slice > 1:
             placement = gcp.container.NodePoolPlacementPolicyArgs(type="COMPACT", tpu_topology=pool.tpu_topology)
         family = pool.machine_type.split("-")[0]
+        flex = pool.provisioning == "flex_start"
+        # Flex-start nodes come only from the autoscaler and never from a reservation; a reservation pool
+        # takes its nodes from the named one (components/gcp/checks.py: flex-start and reservations).
+        affinity = None
+        if flex:
+            affinity = gcp.container.NodePoolNodeConfigReservationAffinityArgs(
+                consume_reservation_type="NO_RESERVATION"
+            )
+        elif pool.provisioning == "reservation":
+            affinity = gcp.container.NodePoolNodeConfigReservationAffinityArgs(
+                consume_reservation_type="SPECIFIC_RESERVATION",
+                key="compute.googleapis.com/reservation-name",
+                values=[pool.reservation or ""],
+            )
         self.node_pool = gcp.container.NodePool(
             name,
             cluster=args.cluster_id,
@@ -91,22 +105,30 @@ class GkeAcceleratorNodePool(pulumi.ComponentResource):
             # A TPU slice lives in one zone; GPUs spread over the zones that have them, as many as keep
             # the initial total within min..max (initial_node_count is per zone: components/gcp/checks.py).
             node_locations=list(pool_zones(pool)),
-            initial_node_count=initial_node_count(pool.min_nodes, pool.max_nodes, pool_zone_count(pool)) or 0,
+            initial_node_count=0
+            if flex
+            else initial_node_count(pool.min_nodes, pool.max_nodes, pool_zone_count(pool)) or 0,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=pool.min_nodes,
                 total_max_node_count=pool.max_nodes,
                 # Spot capacity comes and goes per zone: ANY takes whatever zone has it.
-                location_policy="ANY" if pool.spot else "BALANCED",
+                location_policy="ANY" if pool.spot or flex else "BALANCED",
             ),
             placement_policy=placement,
-            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            # Flex-start: auto-repair off, as GKE's flex-start guide creates its pools (see checks.py).
+            management=gcp.container.NodePoolManagementArgs(auto_repair=not flex, auto_upgrade=True),
+            # Flex-start nodes get GKE's short-lived upgrades (strategy SHORT_LIVED, chosen by GKE: "for
+            # nodes that use flex-start VMs, GKE uses short-lived upgrades", node-pool-upgrade-strategies,
+            # checked 2026-12-01); the surge settings are for the others.
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(strategy="SURGE", max_surge=0, max_unavailable=1)
-            if pool.kind in ("gpu", "tpu")
+            if pool.kind in ("gpu", "tpu") and not flex
             else None,
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=pool.machine_type,
                 guest_accelerators=accelerators,
                 spot=pool.spot,
+                flex_start=True if flex else None,
+                reservation_affinity=affinity,
                 disk_size_gb=pool.disk_gb,
                 disk_type="pd-balanced" if family not in ("a3", "a4", "ct6e") else "hyperdisk-balanced",
                 # Bundled Local SSD holds emptyDir, images and writable layers (components/gcp/local_ssd.py).

@@ -8,7 +8,7 @@ import pulumi_gcp as gcp
 from ..platform import Platform
 from ..resolve import ResolvedStack
 from .bucket import GcsWeightsBucket, GcsWeightsBucketArgs
-from .checks import account_id
+from .checks import account_id, gcp_option, maintenance_exclusions
 from .cluster import GkeCluster, GkeClusterArgs
 from .identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
 from .network import GcpNetwork, GcpNetworkArgs
@@ -100,6 +100,7 @@ def build_platform(r: ResolvedStack) -> Platform:
             system_machine_type=r.system_machine_type,
             deletion_protection=r.protect_data,
             enable_gpu_metrics=any(p.kind == "gpu" for p in r.node_pools.values()),
+            maintenance_exclusions=tuple(maintenance_exclusions(r)),
             labels=r.labels,
             depends_on=services,
         ),
@@ -152,7 +153,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         "workload_pool": cluster.workload_pool,
         "serving_service_account": identity.email,
     }
-    if r.cloud_options.get("image_cache"):
+    if gcp_option(r, "image_cache"):
         outputs["image_cache"] = GcpImageCache(f"{name}-image-cache", r, services, opts).url
 
     return Platform(

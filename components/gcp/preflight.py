@@ -64,7 +64,10 @@ def check(resolved: Any, pools: list[Any], api: JsonApi | None = None) -> list[P
             offered_zones = _aggregated(api, project, "acceleratorTypes", pool.accelerator_id, "acceleratorTypes")
         else:  # TPU hosts (ct5lp-, ct6e-) are machine types of their own
             offered_zones = _aggregated(api, project, "machineTypes", pool.machine_type, "machineTypes")
-        metric = metric_for(pool.accelerator_id or "", pool.spot)
+        # Flex-start counts against the preemptible quota too: "DWS Flex Start consumes the preemptible
+        # version of the GPU quota pool" (https://cloud.google.com/managed-spark/docs/guides/dws-serverless,
+        # the Dynamic Workload Scheduler behind GKE's flex-start; checked 2026-12-01).
+        metric = metric_for(pool.accelerator_id or "", pool.spot or getattr(pool, "provisioning", None) == "flex_start")
         quota = quotas.get(metric)
         unit = "TPU chips" if pool.kind == "tpu" else "GPUs"
         c = PoolCheck(

@@ -48,7 +48,9 @@ def required_services(r: Any) -> tuple[str, ...]:
         wanted.add("secretmanager.googleapis.com")
     if gateway is not None and gateway.kind == "load_balancer":
         wanted.add("certificatemanager.googleapis.com")
-    if (getattr(r, "cloud_options", None) or {}).get("image_cache"):
+    from .checks import gcp_option
+
+    if gcp_option(r, "image_cache"):
         wanted.add("artifactregistry.googleapis.com")
     return tuple(api for api in REQUIRED_SERVICES if api in wanted)
 

@@ -32,6 +32,28 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
 
 
+class GkeMaintenanceExclusionSpec(_Spec):
+    """A time in which GKE does not upgrade the cluster (gcp.maintenance_exclusions); rules checked by
+    components/gcp/checks.py."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")] = Field(
+        description="Name of the exclusion, e.g. launch-freeze."
+    )
+    # Quoted or not (YAML reads an unquoted time as a timestamp); checked by components/gcp/checks.py.
+    start: datetime | Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="Start, RFC 3339 with an offset, e.g. 2026-12-20T00:00:00Z."
+    )
+    end: datetime | Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="End, RFC 3339 with an offset; or end_of_support (the minor scopes only): until the "
+        "cluster's minor version leaves support, renewed with each minor upgrade."
+    )
+    scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = Field(
+        "NO_UPGRADES",
+        description="NO_UPGRADES: nothing, patches included (at most 30 days); NO_MINOR_UPGRADES: patches "
+        "only; NO_MINOR_OR_NODE_UPGRADES: control-plane patches only, no node upgrades.",
+    )
+
+
 class GcpSpec(_Spec):
     """Google Cloud placement."""
 
@@ -46,6 +68,11 @@ class GcpSpec(_Spec):
         False,
         description="Create an Artifact Registry remote repository that caches Docker Hub images in the "
         "region (output image_cache): image streaming only speeds up images pulled from Artifact Registry.",
+    )
+    maintenance_exclusions: list[GkeMaintenanceExclusionSpec] = Field(
+        default_factory=list,
+        description="Times in which GKE does not upgrade the cluster (at most 20), on top of the weekend "
+        "maintenance window.",
     )
 
 
@@ -107,6 +134,26 @@ class NodePoolSpec(_Spec):
     min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes; 0 lets the pool scale to zero.")
     max_nodes: int = Field(1, ge=1, le=1000, description="Most nodes the autoscaler may add.")
     spot: bool = Field(False, description="Spot/preemptible capacity: cheaper, can be reclaimed.")
+    provisioning: Literal["flex_start", "reservation"] | None = Field(
+        None,
+        description="gcp: how GKE obtains the nodes instead of on demand or spot: flex_start (Dynamic "
+        "Workload Scheduler; a node runs at most 7 days, then is replaced) or reservation (the Compute Engine "
+        "reservation named in `reservation`). Not together with spot.",
+    )
+    reservation: (
+        Annotated[
+            str,
+            StringConstraints(
+                max_length=200,
+                pattern=r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="gcp, with provisioning: reservation: the reservation's name, or "
+        "projects/<project>/reservations/<name> for a reservation shared from another project.",
+    )
     machine_type: dict[Cloud, str] = Field(
         default_factory=dict, description="Per-cloud override; must carry the accelerator and count."
     )

@@ -122,26 +122,47 @@ def test_workload_identity_members_wait_for_the_cluster(monkeypatch):
 
 
 # ------------------------------------------------------------------ 3. control plane -> webhooks
+def _firewall_ports(p) -> set[int]:
+    fw = one(p, "gcp:compute/firewall:Firewall")
+    return {int(port) for allow in fw.inputs["allows"] if allow["protocol"] == "tcp" for port in allow["ports"]}
+
+
 def test_control_plane_reaches_every_webhook_and_aggregated_api_port():
     p = repo_plan("dev")
     fw = one(p, "gcp:compute/firewall:Firewall")
     cluster = one(p, CLUSTER).inputs
     assert fw.inputs["direction"] == "INGRESS"
     assert fw.inputs["sourceRanges"] == [cluster["privateClusterConfig"]["masterIpv4CidrBlock"]]
-    ports = {int(port) for allow in fw.inputs["allows"] if allow["protocol"] == "tcp" for port in allow["ports"]}
-    # KEDA metrics API server 6443, KEDA and LWS webhooks 9443, cert-manager / Prometheus Operator 10250
-    assert {6443, 9443, 10250} <= ports
+    # KEDA metrics API server 6443, KEDA and LWS webhooks 9443; 443/10250 are GKE's own rule
+    assert _firewall_ports(p) == {6443, 9443}
     assert fw.inputs["targetServiceAccounts"]  # only the cluster's nodes, not the whole VPC
     assert fw.inputs["network"] == one(p, "gcp:container/cluster:Cluster").inputs["network"]
 
 
-def test_webhook_ports_match_what_the_pinned_charts_listen_on():
-    from llmcloud.components.gcp.cluster import CONTROL_PLANE_PORTS
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_every_chart_installed_on_gke_has_its_ports_open(stack):
+    from llmcloud.components.gcp.cluster import CHART_CONTROL_PLANE_PORTS, GKE_OPEN_PORTS
     from llmcloud.components.k8s import images
 
-    # the ports were read at these chart versions: a bump must re-check them
-    assert f"keda {images.KEDA_CHART.version}" in CONTROL_PLANE_PORTS[6443]
-    assert images.LWS_CHART.version == "0.10.0" and "lws chart 0.10.0" in CONTROL_PLANE_PORTS[9443]
+    p = repo_plan(stack)
+    by_ref = {pin.chart: key for key, pin in images.CHARTS.items()}
+    releases = p.by_type("kubernetes:helm.sh/v3:Release")
+    assert releases
+    for release in releases:
+        key = by_ref[release.inputs["chart"]]
+        # a chart installed on GKE whose ports nobody read would fail here
+        entry = CHART_CONTROL_PLANE_PORTS[key]
+        assert release.inputs["version"] == entry.pinned, f"{key} moved: re-read its webhook ports"
+        assert set(entry.ports) - set(GKE_OPEN_PORTS) <= _firewall_ports(p)
+
+
+def test_webhook_ports_were_read_at_the_pinned_versions():
+    from llmcloud.components.gcp.cluster import CHART_CONTROL_PLANE_PORTS
+    from llmcloud.components.k8s import images
+
+    for key, entry in CHART_CONTROL_PLANE_PORTS.items():
+        assert images.CHARTS[key].version == entry.pinned, f"{key} moved: re-read its webhook ports"
+        assert entry.read_at and entry.ports
 
 
 # ------------------------------------------------------------------ 4. no on-demand A3 High 1/2/4g, A3 Ultra, A4
@@ -167,6 +188,104 @@ def test_eight_gpu_a3_high_stays_on_demand(write_stack):
         _gcp_stack(write_stack, "node_pools:\n  p: {accelerator: H100, accelerators_per_node: 8, max_nodes: 1}\n")
     )
     assert r.node_pools["p"].machine_type == "a3-highgpu-8g" and not r.node_pools["p"].spot
+
+
+def _a3_pool(write_stack, extra: str, accelerator: str = "H100", count: int = 1) -> Path:
+    fields = extra if "max_nodes" in extra else f"max_nodes: 2, {extra}"
+    return _gcp_stack(
+        write_stack, f"node_pools:\n  p: {{accelerator: {accelerator}, accelerators_per_node: {count}, {fields}}}\n"
+    )
+
+
+def _pool_step(path: Path):
+    return next(s for s in plan(path).by_type(POOL) if s.name.endswith("-p"))
+
+
+def test_flex_start_pool_is_built_as_gke_documents(write_stack):
+    r = resolved(_a3_pool(write_stack, "provisioning: flex_start"))
+    assert r.node_pools["p"].machine_type == "a3-highgpu-1g" and not r.node_pools["p"].spot
+    pool = _pool_step(_a3_pool(write_stack, "provisioning: flex_start")).inputs
+    cfg = pool["nodeConfig"]
+    assert cfg["flexStart"] is True and not cfg.get("spot")
+    assert cfg["reservationAffinity"] == {"consumeReservationType": "NO_RESERVATION"}
+    assert pool["initialNodeCount"] == 0 and pool["autoscaling"]["locationPolicy"] == "ANY"
+    assert pool["management"]["autoRepair"] is False
+    assert "upgradeSettings" not in pool  # GKE picks short-lived upgrades for flex-start nodes
+
+
+def test_reservation_pool_consumes_the_named_reservation(write_stack):
+    path = _a3_pool(write_stack, "provisioning: reservation, reservation: h200-res", "H200", 8)
+    cfg = _pool_step(path).inputs["nodeConfig"]
+    assert cfg["reservationAffinity"] == {
+        "consumeReservationType": "SPECIFIC_RESERVATION",
+        "key": "compute.googleapis.com/reservation-name",
+        "values": ["h200-res"],
+    }
+    assert "flexStart" not in cfg and not cfg.get("spot")
+
+
+def test_on_demand_and_spot_pools_have_no_provisioning_settings():
+    for stack in GCP_STACKS:
+        for step in repo_plan(stack).by_type(POOL):
+            assert "flexStart" not in step.inputs["nodeConfig"]
+            assert "reservationAffinity" not in step.inputs["nodeConfig"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "accelerator", "count", "field", "text"),
+    [
+        ("provisioning: flex_start, spot: true", "H100", 1, "provisioning", "two ways to buy"),
+        ("provisioning: reservation", "H200", 8, "provisioning", "names no reservation"),
+        ("reservation: h200-res, spot: true", "H200", 8, "reservation", "does not use it"),
+        ("provisioning: reservation, reservation: r1", "H100", 1, "provisioning", "cannot use a reservation"),
+        ("provisioning: flex_start, tpu_topology: 4x4, max_nodes: 4", "TPU-v5e", 4, "provisioning", "single-host"),
+        ("provisioning: reservation, reservation: 'Bad_Name'", "H200", 8, "reservation", ""),
+        ("spot: true, capacity_reservation: cr-0123456789abcdef0", "H200", 8, "capacity_reservation", "aws"),
+    ],
+)
+def test_provisioning_gke_would_refuse_is_a_located_error(write_stack, cli, extra, accelerator, count, field, text):
+    result = cli("validate", str(_a3_pool(write_stack, extra, accelerator, count)))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    line = next(ln for ln in result.output.splitlines() if f"node_pools.p.{field}" in ln)
+    assert re.search(r"dev\.yaml:\d+:\d+: ", line) and text in line
+
+
+def test_flex_start_on_a_cpu_pool_is_refused(write_stack):
+    with pytest.raises(StackErrors) as err:
+        resolved(_a3_pool(write_stack, "provisioning: flex_start", "none", 1))
+    assert "node_pools.p.provisioning" in str(err.value) and "GPU and TPU" in str(err.value)
+
+
+def test_flex_start_and_reservation_are_priced_as_on_demand_and_say_so(write_stack):
+    from llmcloud.components.cost import price_plan
+
+    def line(extra, accelerator="H200", count=8):
+        p = plan(_a3_pool(write_stack, extra, accelerator, count))
+        cost = price_plan(p, region="us-central1", expected_nodes={})
+        return next(ln for ln in cost["lines"] if ln["resource"] == "node_pools.p")
+
+    flex = line("provisioning: flex_start")
+    reserved = line("provisioning: reservation, reservation: h200-res")
+    spot = line("spot: true")
+    assert flex["unit_price"] == reserved["unit_price"] > spot["unit_price"]
+    assert "flex-start: priced as on demand" in flex["note"] and "8 × H200" in flex["note"]
+    assert "reservation" in reserved["note"]
+
+
+def test_flex_start_preflight_reads_the_preemptible_quota(write_stack):
+    from llmcloud.components.gcp import preflight
+
+    class Api:  # the two Compute Engine reads preflight makes, answered from memory
+        def get(self, path, params=None):
+            if path.endswith("/regions/us-central1"):
+                return {"quotas": [{"metric": "PREEMPTIBLE_NVIDIA_H100_GPUS", "limit": 16, "usage": 0}]}
+            return {"items": {"zones/us-central1-a": {"acceleratorTypes": [{}]}}}
+
+    for extra, metric in (("provisioning: flex_start", "PREEMPTIBLE_NVIDIA_H100_GPUS"), ("spot: false", None)):
+        r = resolved(_a3_pool(write_stack, extra, "H100", 8))
+        [c] = preflight.check(r, list(r.node_pools.values()), api=Api())
+        assert c.metric == (metric or "NVIDIA_H100_GPUS")
+        assert (c.limit == 16) is bool(metric)
 
 
 # ------------------------------------------------------------------ 5. service account ids
@@ -332,6 +451,93 @@ def test_accelerator_pools_upgrade_in_place_inside_a_maintenance_window(stack):
         assert pool.inputs["upgradeSettings"] == {"strategy": "SURGE", "maxSurge": 0, "maxUnavailable": 1}
 
 
+def _exclusions_stack(write_stack, rows: str) -> Path:
+    return _gcp_stack(write_stack, f"gcp:\n  project: llmcloud-demo\n  maintenance_exclusions:\n{rows}")
+
+
+def test_maintenance_exclusions_reach_the_cluster_in_utc(write_stack):
+    path = _exclusions_stack(
+        write_stack,
+        "    - {name: launch, start: 2026-12-20T00:00:00Z, end: '2027-01-05T00:00:00+01:00'}\n"
+        "    - {name: hold, start: '2026-12-01T00:00:00Z', end: end_of_support, scope: NO_MINOR_OR_NODE_UPGRADES}\n",
+    )
+    policy = one(plan(path), CLUSTER).inputs["maintenancePolicy"]
+    assert policy["recurringWindow"]["recurrence"] == "FREQ=WEEKLY;BYDAY=SA,SU"
+    launch, hold = policy["maintenanceExclusions"]
+    # GKE returns UTC: any other offset would be a diff on every preview
+    assert launch == {
+        "exclusionName": "launch",
+        "startTime": "2026-12-20T00:00:00Z",
+        "endTime": "2027-01-04T23:00:00Z",
+        "exclusionOptions": {"scope": "NO_UPGRADES"},
+    }
+    assert "endTime" not in hold
+    assert hold["exclusionOptions"] == {"scope": "NO_MINOR_OR_NODE_UPGRADES", "endTimeBehavior": "UNTIL_END_OF_SUPPORT"}
+
+
+def test_gcp_options_read_the_same_from_a_mapping_or_a_typed_block(write_stack):
+    """cloud_options may become the typed GcpSpec (issue 13): the one reader takes both."""
+    from types import SimpleNamespace
+
+    from llmcloud.components.gcp.checks import gcp_option, maintenance_exclusions
+
+    path = _exclusions_stack(
+        write_stack, "    - {name: a, start: 2026-12-01T00:00:00Z, end: 2026-12-02T00:00:00+02:00}\n"
+    )
+    r = resolved(path)
+    spec = r.cloud_options  # today: a mapping
+    typed = SimpleNamespace(cloud_options=SimpleNamespace(**{k: v for k, v in spec.items()}))
+    typed.cloud_options.maintenance_exclusions = [SimpleNamespace(**e) for e in spec["maintenance_exclusions"]]
+    assert maintenance_exclusions(r) == maintenance_exclusions(typed)
+    assert maintenance_exclusions(r)[0]["end"] == "2026-12-01T22:00:00Z"
+    assert gcp_option(typed, "image_cache") is gcp_option(r, "image_cache") is False
+
+
+def test_bundled_stacks_have_no_exclusions():
+    for stack in GCP_STACKS:
+        assert "maintenanceExclusions" not in one(repo_plan(stack), CLUSTER).inputs["maintenancePolicy"]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "text"),
+    [
+        ("{name: a, start: 2026-12-01T00:00:00Z, end: 2027-01-01T00:00:01Z}", "[0].end", "at most 30 days"),
+        ("{name: a, start: 2026-12-01T00:00:00Z, end: end_of_support}", "[0].end", "minor scopes"),
+        ("{name: a, start: 2026-12-02T00:00:00Z, end: 2026-12-01T00:00:00Z}", "[0].end", "not after start"),
+        ("{name: a, start: 2026-12-01T00:00:00, end: 2026-12-02T00:00:00Z}", "[0].start", "RFC 3339"),
+        ("{name: a, start: 'next monday', end: 2026-12-02T00:00:00Z}", "[0].start", "RFC 3339"),
+        ("{name: a, start: 2026-12-01T00:00:00Z, end: '2026-12-02'}", "[0].end", "RFC 3339"),
+    ],
+)
+def test_exclusions_gke_would_refuse_are_located_errors(write_stack, cli, row, field, text):
+    path = _exclusions_stack(write_stack, f"    - {row}\n")
+    result = cli("validate", str(path))
+    assert result.exit_code == 2
+    line = next(ln for ln in result.output.splitlines() if f"gcp.maintenance_exclusions{field}" in ln)
+    assert re.match(rf"^{re.escape(str(path))}:5:\d+: ", line) and text in line
+    assert "Traceback" not in result.output
+
+
+def test_no_upgrades_for_exactly_thirty_days_and_minor_scopes_for_longer_are_valid(write_stack):
+    path = _exclusions_stack(
+        write_stack,
+        "    - {name: a, start: 2026-12-01T00:00:00Z, end: 2026-12-31T00:00:00Z}\n"
+        "    - {name: b, start: 2026-12-01T00:00:00Z, end: 2027-06-01T00:00:00Z, scope: NO_MINOR_UPGRADES}\n",
+    )
+    assert len(resolved(path).cloud_options["maintenance_exclusions"]) == 2
+
+
+def test_more_than_twenty_exclusions_and_repeated_names_are_refused(write_stack):
+    rows = "".join(
+        f"    - {{name: e{i % 20}, start: 2026-12-01T00:00:00Z, end: 2026-12-02T00:00:00Z}}\n" for i in range(21)
+    )
+    with pytest.raises(StackErrors) as err:
+        resolved(_exclusions_stack(write_stack, rows))
+    text = str(err.value)
+    assert "21 maintenance exclusions: GKE keeps at most 20" in text
+    assert "gcp.maintenance_exclusions[20].name" in text and "used twice" in text
+
+
 # ------------------------------------------------------------------ 14. bucket lifecycle
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_old_versions_go_after_three_newer_or_thirty_days(stack):
@@ -429,6 +635,45 @@ def test_prod_has_flow_logs_intranode_visibility_and_bucket_access_logs():
         "buckets.weights"
     ]
     assert not repo_plan("dev").by_type("gcp:storage/bucket:Bucket")[1:]  # dev: no log bucket
+
+
+def test_checkov_passes_prod_on_flow_logs_intranode_visibility_bucket_logging_and_authorized_networks(tmp_path):
+    """Item 20 with independent rules: checkov's own checks on prod's converted plan."""
+    import json
+    import os
+    import subprocess
+
+    from llmcloud.components.engine.plan import Plan
+    from llmcloud.components.rehearsal.terraform import plan_json
+
+    checkov = os.environ.get("LLMCLOUD_CHECKOV")
+    if not checkov or not Path(checkov).exists():
+        pytest.fail("checkov is needed (LLMCLOUD_CHECKOV; ./scripts/test installs it)")
+    data = json.loads((REPO / "tests" / "golden" / "plans" / "prod.gcp.json").read_text())
+    plan = Plan.from_preview_json(data, stack=data["stack"], environment=data["environment"], cloud=data["cloud"])
+    (tmp_path / "prod.tfplan.json").write_text(json.dumps(plan_json(plan)))
+    rules = ["--check", "CKV_GCP_26,CKV_GCP_61,CKV_GCP_62,CKV_GCP_20"]
+    proc = subprocess.run(
+        [checkov, "-d", str(tmp_path), "--framework", "terraform_plan", "--skip-download", "-o", "json", *rules],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
+        timeout=600,
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    report = report[0] if isinstance(report, list) else report
+    passed = {(f["check_id"], f["resource"]) for f in report["results"]["passed_checks"]}
+    failed = {(f["check_id"], f["resource"]) for f in report["results"]["failed_checks"]}
+    expected = {
+        ("CKV_GCP_26", "google_compute_subnetwork.llm-prod-net-nodes"),  # VPC flow logs
+        ("CKV_GCP_61", "google_container_cluster.llm-prod"),  # intranode visibility
+        ("CKV_GCP_62", "google_storage_bucket.llm-prod-weights"),  # bucket usage logs
+        ("CKV_GCP_20", "google_container_cluster.llm-prod"),  # master authorized networks
+    }
+    assert expected <= passed, sorted(expected - passed)
+    # the only failure: the log bucket does not log itself
+    assert failed <= {("CKV_GCP_62", "google_storage_bucket.llm-prod-weights-access-logs")}, sorted(failed)
 
 
 # ------------------------------------------------------------------ README: IAM roles per resource type
