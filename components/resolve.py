@@ -335,6 +335,9 @@ def _cloud_options(block: Any) -> dict[str, object]:
     return block.model_dump() if block is not None else {}
 
 
+POOL_CLOUD_FIELDS = ("provisioning", "reservation", "capacity_reservation")
+
+
 def _resolve_pool(
     loaded: LoadedStack,
     cat: CloudCatalog,
@@ -346,6 +349,15 @@ def _resolve_pool(
     errors: list[StackError],
 ) -> ResolvedNodePool | None:
     path = ("node_pools", name)
+    # Pool fields only some clouds can honour: the cloud's `unsupported` table says which, and why
+    # (node_pools.<field> entries), so a field is refused where it would be ignored.
+    unsupported = registry.unsupported()
+    for field_name in POOL_CLOUD_FIELDS:
+        reason = unsupported.get((cloud, f"node_pools.{field_name}"))
+        if reason and getattr(pool, field_name, None):
+            errors.append(
+                loaded.error((*path, field_name), f"{field_name} has no meaning on {cloud}: {reason}", "remove it")
+            )
     if pool.accelerator == "none":
         machine_type = pool.machine_type.get(cloud, registry.cloud(cloud).default_system_machine)
         cpu = cat.cpu_machine(machine_type)

@@ -86,7 +86,14 @@ class Aws(BaseCloud):
     default_system_machine = "m6i.xlarge"
     in_cluster_autoscaler = True  # EKS managed node groups scale only when the Cluster Autoscaler asks
     data_resource_types = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-    unsupported = MappingProxyType({"tpu": "AWS offers no TPUs; use Inferentia2/Trainium (Neuron) or a GPU"})
+    unsupported = MappingProxyType(
+        {
+            "tpu": "AWS offers no TPUs; use Inferentia2/Trainium (Neuron) or a GPU",
+            "node_pools.provisioning": "flex-start and GCE reservations are GKE's; on AWS set capacity_reservation "
+            "(an EC2 Capacity Block or reservation)",
+            "node_pools.reservation": "a GCE reservation name; on AWS set capacity_reservation instead",
+        }
+    )
     credentials_help = (
         "AWS credentials: AWS_PROFILE or ~/.aws/config (`aws sso login`), a role via "
         "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (OIDC in CI), or a container/instance role"

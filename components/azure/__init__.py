@@ -94,7 +94,14 @@ class Azure(BaseCloud):
     # The account holds the container; the container is kept with it (its account is protected and retained).
     data_resource_types = ("azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer")
     unsupported = MappingProxyType(
-        {"tpu": "Azure offers no TPUs; use a GPU", "neuron": "Inferentia and Trainium exist only on AWS"}
+        {
+            "tpu": "Azure offers no TPUs; use a GPU",
+            "neuron": "Inferentia and Trainium exist only on AWS",
+            "node_pools.provisioning": "flex-start and GCE reservations are GKE's; llmcloud builds no Azure "
+            "capacity reservation groups",
+            "node_pools.reservation": "a GCE reservation name; llmcloud builds no Azure capacity reservation groups",
+            "node_pools.capacity_reservation": "an EC2 Capacity Block or reservation (aws); AKS cannot use it",
+        }
     )
     credentials_help = (
         "Azure credentials: `az login`, or ARM_CLIENT_ID + ARM_TENANT_ID with ARM_USE_OIDC=true / "

@@ -102,3 +102,30 @@ def test_looking_clouds_up_is_sdk_free():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize(
+    "cloud, accelerator, field, value",
+    [
+        ("aws", "L4", "provisioning", "flex_start"),
+        ("aws", "L4", "reservation", "my-reservation"),
+        ("azure", "A100-80GB", "provisioning", "flex_start"),
+        ("azure", "A100-80GB", "capacity_reservation", "cr-0123456789abcdef0"),
+    ],
+)
+def test_a_pool_field_another_cloud_owns_is_refused_not_ignored(cli, write_stack, cloud, accelerator, field, value):
+    """GKE's flex-start/reservations and EC2 Capacity Blocks are read only by their cloud: on another, the
+    unsupported table refuses them at the field (exit 2) instead of planning as if they were not there."""
+    path = write_stack(
+        f"""
+        extends: base.yaml
+        node_pools:
+          gpu: {{accelerator: {accelerator}, accelerators_per_node: 1, max_nodes: 1, {field}: {value}}}
+        models:
+          m: {{source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: gpu, max_model_len: 4096}}
+        """
+    )
+    result = cli("validate", path, "--cloud", cloud)
+    assert result.exit_code == 2, result.output
+    assert f"node_pools.gpu.{field}" in result.stderr and f"{field} has no meaning on {cloud}" in result.stderr
+    assert (cloud, f"node_pools.{field}") in registry.unsupported()
