@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from . import catalog, registry
 from .catalog import CloudCatalog, Machine, Taint
 from .spec.errors import StackError, StackErrors, did_you_mean
@@ -109,7 +111,10 @@ class ResolvedStack:
     gateway_auth: str
     budget_monthly_usd: float | None
     backend: str | None
-    cloud_options: dict[str, object] = field(default_factory=dict)
+    # The stack's block for this cloud (Cloud.block): its frozen model from components/spec/model.py (GcpSpec,
+    # AwsSpec, AzureSpec), None for a cloud without one. Cloud code reads it typed, through `options(r)` in
+    # components/<cloud>/__init__.py; neutral code asks the Cloud object (e.g. Cloud.cluster_tier).
+    cloud_options: BaseModel | None = None
     usage: dict[str, float] = field(default_factory=dict)  # the stack's usage: section (cost)
     namespace: str = NAMESPACE
     service_account: str = SERVING_SERVICE_ACCOUNT
@@ -320,14 +325,10 @@ def _assemble(
         gateway_auth=spec.gateway.auth,
         budget_monthly_usd=spec.budget.monthly_usd,
         backend=spec.backend,
-        cloud_options=_cloud_options(door.block(spec)),
+        cloud_options=door.block(spec),
         usage=spec.usage.model_dump(),
         service_account=door.serving_service_account(spec.environment),
     )
-
-
-def _cloud_options(block: Any) -> dict[str, object]:
-    return block.model_dump() if block is not None else {}
 
 
 def _resolve_pool(

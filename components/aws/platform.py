@@ -10,6 +10,7 @@ from ..k8s.cluster_autoscaler import NAMESPACE as AUTOSCALER_NAMESPACE
 from ..k8s.cluster_autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
 from ..platform import Platform
 from ..resolve import ResolvedStack
+from . import aws_options
 from .bucket import S3WeightsBucket, S3WeightsBucketArgs
 from .cluster import EksCluster, EksClusterArgs
 from .identity import EksPodIdentity, EksPodIdentityArgs, bucket_read_policy, cluster_autoscaler_policy
@@ -43,14 +44,14 @@ def build_platform(r: ResolvedStack) -> Platform:
         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[audit.policy])) if audit else opts
     )
 
-    existing = list(r.cloud_options.get("subnet_ids") or [])
+    existing = list(aws_options(r).subnet_ids or [])
     outputs: dict[str, object] = {}
     front_door: dict[str, object] = {"provider": provider}  # what components/aws/front_door.py builds on
     if existing:
         # Existing private subnets: every group uses all of them (the stack owner picked their AZs).
         private_all: pulumi.Input[list[str]] = existing
         private_by_az: dict[str, pulumi.Input[str]] | None = None
-        outputs["vpc_id"] = r.cloud_options.get("vpc_id") or ""
+        outputs["vpc_id"] = aws_options(r).vpc_id or ""
     else:
         network = AwsNetwork(
             f"{name}-net",

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import catalog
 from ..spec.errors import StackError
+from . import azure_options
 
 SYSTEM_POOL = "system"  # the AKS system pool's name (cluster.py)
 # The untainted CPU user pool for what llmcloud installs besides the models (platform.py): the system pool
@@ -197,7 +198,7 @@ def _zone_errors(loaded: Any, r: Any) -> list[StackError]:
     """azure.zones that leave a zonal VM size with none of its zones (zones.py): AvailabilityZoneNotSupported."""
     from .zones import vm_zones
 
-    wanted = (r.cloud_options or {}).get("zones")
+    wanted = azure_options(r).zones
     if not wanted:
         return []
     errors = []

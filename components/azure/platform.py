@@ -21,6 +21,7 @@ from pulumi_azure_native.provider import Provider
 from .. import catalog
 from ..platform import Platform
 from ..resolve import ResolvedNodePool, ResolvedStack
+from . import azure_options
 from .agent_pool import AksGpuAgentPool, AksGpuAgentPoolArgs
 from .checks import ADDON_POOL, ADDON_VM_SIZE
 from .cluster import OUTBOUND_IPS, AksCluster, AksClusterArgs
@@ -80,7 +81,7 @@ def build_platform(r: ResolvedStack) -> Platform:
     opts = pulumi.ResourceOptions(providers=[provider])
     name = f"llm-{r.environment}"
     tags = dict(r.labels)  # azure-native has no default tags: every taggable resource gets them explicitly
-    options = r.cloud_options
+    block = azure_options(r)  # the stack's azure: block
     client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=provider))
 
     # With protected data the resource group must outlive `destroy` too: deleting a resource group
@@ -108,7 +109,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         )
         workspace_id = workspace.id
 
-    subnet_id = options.get("subnet_id")
+    subnet_id = block.subnet_id
     vnet_name = None
     if subnet_id:
         # The subnet is someone else's: egress is their NAT/UDR or the cluster's load balancer; in prod it needs
@@ -131,7 +132,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         outbound = "loadBalancer" if prod else "userAssignedNATGateway"
         vnet_name = network.vnet_name
 
-    wanted_zones = options.get("zones") or None
+    wanted_zones = block.zones or None
     cluster = AksCluster(
         name,
         AksClusterArgs(
@@ -141,7 +142,7 @@ def build_platform(r: ResolvedStack) -> Platform:
             tenant_id=client.tenant_id,
             subscription_id=client.subscription_id,
             deployer_object_id=client.object_id,
-            tier=str(options.get("tier") or "Standard"),
+            tier=block.tier,
             kubernetes_version=r.kubernetes_version,
             outbound_type=outbound,
             private_cluster=r.private_endpoint,

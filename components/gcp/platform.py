@@ -7,6 +7,7 @@ import pulumi_gcp as gcp
 
 from ..platform import Platform
 from ..resolve import ResolvedStack
+from . import gcp_options
 from .bucket import GcsWeightsBucket, GcsWeightsBucketArgs
 from .checks import account_id
 from .cluster import GkeCluster, GkeClusterArgs
@@ -152,7 +153,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         "workload_pool": cluster.workload_pool,
         "serving_service_account": identity.email,
     }
-    if r.cloud_options.get("image_cache"):
+    if gcp_options(r).image_cache:
         outputs["image_cache"] = GcpImageCache(f"{name}-image-cache", r, services, opts).url
 
     return Platform(
