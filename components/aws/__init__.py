@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -16,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
 
 if TYPE_CHECKING:
+    import pulumi
+
     from ..gateway_checks import Product
     from ..resolve import ResolvedBucket, ResolvedStack
     from ..spec.errors import StackError
     from ..spec.load import LoadedStack
     from ..spec.model import AwsSpec
+    from .cluster import EksCluster
 
 # Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
 _BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
@@ -157,6 +161,20 @@ class Aws(BaseCloud):
         from . import rehearsal  # pure Python; mypy checks the module against RehearsalFacts
 
         return rehearsal
+
+
+@dataclass(frozen=True)
+class AwsFrontDoorInputs:
+    """What components/aws/front_door.py builds on, from the platform (Platform.front_door)."""
+
+    provider: pulumi.ProviderResource  # the aws provider of the stack's region
+    vpc_id: pulumi.Input[str]
+    cluster: EksCluster  # its name and node security group
+    tags: dict[str, str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    public_subnet_ids: pulumi.Input[list[str]] | None = None  # None: existing subnets, found by their elb tag
+    log_bucket: pulumi.Input[str] | None = None  # prod: the audit-log bucket the load balancer logs to
+    log_bucket_ready: pulumi.Resource | None = None  # its policy, which lets the load balancer write
 
 
 def aws_options(r: ResolvedStack) -> AwsSpec:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
 
 if TYPE_CHECKING:
+    import pulumi
+
     from ..gateway_checks import Product
     from ..resolve import ResolvedBucket, ResolvedStack
     from ..spec.errors import StackError
@@ -188,6 +191,24 @@ class Azure(BaseCloud):
         from . import rehearsal  # pure Python; mypy checks the module against RehearsalFacts
 
         return rehearsal
+
+
+@dataclass(frozen=True)
+class AzureFrontDoorInputs:
+    """What components/azure/front_door.py builds on, from the platform (Platform.front_door)."""
+
+    provider: pulumi.ProviderResource  # the azure-native provider of the stack's location
+    resource_group_name: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str | None]  # as the cluster reports it
+    deployer_object_id: pulumi.Output[str]
+    tags: dict[str, str]
+    prod: bool
+    vnet_name: pulumi.Output[str] | None = None  # None: the stack's own subnet (azure.subnet_id)
+    allowed_subnet_ids: tuple[str | None, ...] = ()
+    allowed_ip_ranges: tuple[str, ...] = ()  # the operators' public ranges (cluster.authorized_networks)
+    log_analytics_workspace_id: pulumi.Output[str] | None = None  # prod
 
 
 def azure_options(r: ResolvedStack) -> AzureSpec:

@@ -21,7 +21,7 @@ from pulumi_azure_native.provider import Provider
 from .. import catalog
 from ..platform import Platform
 from ..resolve import ResolvedNodePool, ResolvedStack
-from . import azure_options
+from . import AzureFrontDoorInputs, azure_options
 from .agent_pool import AksGpuAgentPool, AksGpuAgentPoolArgs
 from .checks import ADDON_POOL, ADDON_VM_SIZE
 from .cluster import OUTBOUND_IPS, AksCluster, AksClusterArgs
@@ -229,20 +229,20 @@ def build_platform(r: ResolvedStack) -> Platform:
         # The Kubernetes phase waits for the pools (the add-on pool: Envoy, KEDA, cert-manager schedule) and
         # for the deployer's cluster-admin grant to be live (a bounded poll, rbac_wait.py).
         depends_on=[*pools, identity, cluster.admin_role, cluster.access_ready],
-        front_door={
-            "provider": provider,
-            "resource_group_name": rg_name,
-            "tenant_id": client.tenant_id,
-            "subscription_id": client.subscription_id,
-            "oidc_issuer_url": cluster.oidc_issuer_url,
-            "deployer_object_id": client.object_id,
-            "tags": tags,
-            "vnet_name": vnet_name,
-            "prod": prod,
-            "allowed_subnet_ids": (subnet_id,),
-            "allowed_ip_ranges": operators,
-            "log_analytics_workspace_id": workspace_id,
-        },
+        front_door=AzureFrontDoorInputs(
+            provider=provider,
+            resource_group_name=rg_name,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            deployer_object_id=client.object_id,
+            tags=tags,
+            prod=prod,
+            vnet_name=vnet_name,
+            allowed_subnet_ids=(subnet_id,),
+            allowed_ip_ranges=operators,
+            log_analytics_workspace_id=workspace_id,
+        ),
         outputs={
             "cluster_fqdn": cluster.fqdn,
             "oidc_issuer_url": cluster.oidc_issuer_url,

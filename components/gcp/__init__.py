@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
 
 if TYPE_CHECKING:
+    import pulumi
+
     from ..catalog.refresh.base import Fetched, Targets
     from ..gateway_checks import Product
     from ..http import Http
@@ -192,6 +195,14 @@ class Gcp(BaseCloud):
         from . import rehearsal  # pure Python; mypy checks the module against RehearsalFacts
 
         return rehearsal
+
+
+@dataclass(frozen=True)
+class GcpFrontDoorInputs:
+    """What components/gcp/front_door.py builds on, from the platform (Platform.front_door)."""
+
+    provider: pulumi.ProviderResource  # the gcp provider of the stack's project
+    services: tuple[pulumi.Resource, ...] = ()  # the enabled APIs (Secret Manager, Certificate Manager, Compute)
 
 
 def gcp_options(r: ResolvedStack) -> GcpSpec:

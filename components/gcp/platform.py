@@ -7,7 +7,7 @@ import pulumi_gcp as gcp
 
 from ..platform import Platform
 from ..resolve import ResolvedStack
-from . import gcp_options
+from . import GcpFrontDoorInputs, gcp_options
 from .bucket import GcsWeightsBucket, GcsWeightsBucketArgs
 from .checks import account_id
 from .cluster import GkeCluster, GkeClusterArgs
@@ -162,6 +162,6 @@ def build_platform(r: ResolvedStack) -> Platform:
         bucket_urls={k: b.url for k, b in buckets.items()},
         service_account_annotations=identity.annotations,
         depends_on=[*pools, identity],
-        front_door={"provider": provider, "services": services},
+        front_door=GcpFrontDoorInputs(provider=provider, services=tuple(services)),
         outputs=outputs,
     )
