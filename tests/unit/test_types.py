@@ -36,9 +36,6 @@ UNCHECKED = {
     "components/k8s/autoscaling.py",
     "components/k8s/gateway.py",
     "components/k8s/serving.py",
-    "components/rehearsal/ordering.py",
-    "components/rehearsal/pods.py",
-    "components/rehearsal/terraform.py",
 }
 TYPED = sorted(
     str(p.relative_to(ROOT))
@@ -70,12 +67,20 @@ def test_a_cloud_missing_a_member_fails_the_check(tmp_path):
     pytest.importorskip("mypy")
     bad = tmp_path / "bad.py"
     bad.write_text("from components.cloud import Cloud\n\nclass Half:\n    name = 'half'\n\nCLOUD: Cloud = Half()\n")
+    # and a rehearsal module missing members is not RehearsalFacts
+    (tmp_path / "half_facts.py").write_text("KUBERNETES_SERVICE = 'x'\n")
+    facts = tmp_path / "uses_facts.py"
+    facts.write_text(
+        "from components.cloud import RehearsalFacts\nimport half_facts\n\nF: RehearsalFacts = half_facts\n"
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "c"), str(bad)],
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "c"), str(bad), str(facts)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
-        env={**shutil.os.environ, "MYPYPATH": str(ROOT)},
+        env={**shutil.os.environ, "MYPYPATH": f"{ROOT}{shutil.os.pathsep}{tmp_path}"},
     )
-    assert proc.returncode == 1 and "Incompatible types in assignment" in proc.stdout, proc.stdout
+    assert proc.returncode == 1, proc.stdout
+    assert "bad.py:6: error: Incompatible types in assignment" in proc.stdout, proc.stdout
+    assert "uses_facts.py:4: error: Incompatible types in assignment" in proc.stdout, proc.stdout
