@@ -27,7 +27,6 @@ UNCHECKED = {
     "components/azure/leftovers.py",
     "components/azure/platform.py",
     "components/azure/rehearsal.py",
-    "components/estimate.py",
     "components/estimate_fit.py",
     "components/gcp/cluster.py",
     "components/gcp/front_door.py",
