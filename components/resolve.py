@@ -112,7 +112,7 @@ class ResolvedStack:
     budget_monthly_usd: float | None
     backend: str | None
     # The stack's block for this cloud (Cloud.block): its frozen model from components/spec/model.py (GcpSpec,
-    # AwsSpec, AzureSpec), None for a cloud without one. Cloud code reads it typed, through `options(r)` in
+    # AwsSpec, AzureSpec), None for a cloud without one. Cloud code reads it typed, through `gcp_options(r)` ... in
     # components/<cloud>/__init__.py; neutral code asks the Cloud object (e.g. Cloud.cluster_tier).
     cloud_options: BaseModel | None = None
     usage: dict[str, float] = field(default_factory=dict)  # the stack's usage: section (cost)
