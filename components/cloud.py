@@ -22,16 +22,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, get_args, runtime_checkable
 
 if TYPE_CHECKING:
+    import pulumi
+    from pydantic import BaseModel
+
     from .catalog.refresh.base import Fetched, Targets
     from .cost import Pricer
+    from .engine.plan import Plan, Step
+    from .gateway_checks import Product
     from .http import Http
     from .leftovers import Leftover
     from .platform import FrontDoor, Platform
     from .preflight import PoolCheck
-    from .resolve import ResolvedNodePool, ResolvedStack
+    from .resolve import ResolvedBucket, ResolvedNodePool, ResolvedStack
     from .spec.errors import StackError
     from .spec.load import LoadedStack
     from .spec.model import StackSpec
@@ -49,6 +54,42 @@ class CiLogin:
     gitlab_audience: str
     gitlab_script: tuple[str, ...]  # shell lines that turn the token into the cloud SDKs' credentials
     backend_scheme: str  # the Pulumi state backend URL scheme of this cloud's buckets (gs, s3, azblob)
+
+
+class RehearsalFacts(Protocol):
+    """What the deploy rehearsal (components/rehearsal/) asks of a cloud: the module
+    components/<cloud>/rehearsal.py implements it (pure Python, no SDK). `plan` and `resolved` are the
+    stack's Plan and ResolvedStack."""
+
+    KUBERNETES_SERVICE: str  # gke | eks | aks: the catalog's Kubernetes version windows
+
+    def pools(self, plan: Plan, resolved: ResolvedStack) -> list[dict[str, Any]]:
+        """The planned node pools as the scheduling check reads them (machine, taints, labels, max pods)."""
+        ...
+
+    def reserved(self, vcpus: int, memory_gib: float, max_pods: int) -> tuple[int, int]:
+        """CPU (millicores) and memory (bytes) the cloud reserves on a node of this size."""
+        ...
+
+    def control_plane_ports(self, plan: Plan, resolved: ResolvedStack) -> tuple[set[int] | None, str]:
+        """Ports the control plane can reach on the nodes (None: all), and how the plan says so."""
+        ...
+
+    def builtin_api_groups(self, plan: Plan, resolved: ResolvedStack) -> set[str]:
+        """API groups the cluster serves before anything is installed (the cloud's own CRDs)."""
+        ...
+
+    def orderings(self, plan: Plan, resolved: ResolvedStack) -> list[tuple[Step, Step, str]]:
+        """(dependent, required, why) pairs of steps the deploy must order."""
+        ...
+
+    def propagation_delays(self, plan: Plan, resolved: ResolvedStack) -> list[tuple[Step, Step, str]]:
+        """(dependent, required, why): created right after `required`, it may fail until that propagates."""
+        ...
+
+    def required_services(self, plan: Plan, resolved: ResolvedStack) -> list[dict[str, Any]]:
+        """The cloud APIs the stack needs, each with whether the plan enables it."""
+        ...
 
 
 @runtime_checkable
@@ -106,7 +147,7 @@ class Cloud(Protocol):
 
     # gateway kind -> gateway_checks.Product (name, max timeout, streams)
     @property
-    def front_door_products(self) -> Mapping[str, Any]: ...
+    def front_door_products(self) -> Mapping[str, Product]: ...
 
     # accelerator kinds whose device plugin llmcloud installs (the cloud does not)
     @property
@@ -133,8 +174,14 @@ class Cloud(Protocol):
         ...
 
     # ---- the stack file
-    def block(self, spec: StackSpec) -> Any:
-        """The stack's block for this cloud (`gcp:`, `aws:` ...), or None when the stack has none."""
+    def block(self, spec: StackSpec) -> BaseModel | None:
+        """The stack's block for this cloud (`gcp:`, `aws:` ...: its frozen model in components/spec/model.py),
+        or None when the stack has none. Resolve keeps it as `ResolvedStack.cloud_options`."""
+        ...
+
+    def cluster_tier(self, resolved: ResolvedStack) -> str:
+        """The managed control plane's pricing tier the cost engine prices, lower case ("standard" on a cloud
+        with one tier; AKS: free | standard | premium from `azure.tier`)."""
         ...
 
     def block_missing(self, spec: StackSpec) -> str | None:
@@ -184,7 +231,12 @@ class Cloud(Protocol):
         ...
 
     def build_front_door(
-        self, r: ResolvedStack, platform: Platform, provider: Any, labels: dict[str, str], opts: Any
+        self,
+        r: ResolvedStack,
+        platform: Platform,
+        provider: pulumi.ProviderResource,
+        labels: dict[str, str],
+        opts: pulumi.ResourceOptions,
     ) -> FrontDoor:
         """The one HTTPS endpoint in front of the models: contract in components/front_door.py."""
         ...
@@ -211,15 +263,17 @@ class Cloud(Protocol):
         """Whether credentials for the cloud's SDK are present (no network)."""
         ...
 
-    def preflight(self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: Any) -> list[PoolCheck]:
+    def preflight(
+        self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: object
+    ) -> list[PoolCheck]:
         """Quota and zone availability of each accelerator pool, asked of the cloud's APIs."""
         ...
 
-    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, Any]:
+    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, str | None]:
         """The keyword arguments `find_leftovers` needs besides the stack (region, project)."""
         ...
 
-    def find_leftovers(self, stack: str, **clients: Any) -> list[Leftover]:
+    def find_leftovers(self, stack: str, **clients: object) -> list[Leftover]:
         """Resources still labelled with the stack after destroy, priced where known."""
         ...
 
@@ -229,7 +283,7 @@ class Cloud(Protocol):
     @property
     def object_store_scheme(self) -> str: ...  # the URL scheme of its buckets for vLLM's streamer: gs, s3, az
 
-    def weights_url(self, bucket: Any) -> str:
+    def weights_url(self, bucket: ResolvedBucket) -> str:
         """The object-store URL of a resolved weights bucket, as vLLM's streamer and `weights sync` read it."""
         ...
 
@@ -250,8 +304,9 @@ class Cloud(Protocol):
         """What would leave a deployed stack unreachable (refused by `up`, exit 2), e.g. placeholder ranges."""
         ...
 
-    def rehearsal_facts(self) -> Any:
-        """What the rehearsal asks of this cloud (components/<cloud>/rehearsal.py), or None while absent."""
+    def rehearsal_facts(self) -> RehearsalFacts | None:
+        """What the rehearsal asks of this cloud (its module components/<cloud>/rehearsal.py), or None: the
+        cloud has none yet, and the checks that need its facts are skipped."""
         ...
 
     def ephemeral_local_ssd_gib(self, machine: Any) -> int:
@@ -287,7 +342,7 @@ class BaseCloud:
     package = ""  # where the submodules live (default llmcloud.components.<name>)
 
     @property
-    def front_door_products(self) -> Mapping[str, Any]:  # kind -> gateway_checks.Product
+    def front_door_products(self) -> Mapping[str, Product]:  # kind -> gateway_checks.Product
         return MappingProxyType({})
 
     object_store_scheme = ""  # the URL scheme of its buckets for vLLM's streamer: gs, s3, az
@@ -295,7 +350,7 @@ class BaseCloud:
     def front_door_problems(self, loaded: LoadedStack, resolved: ResolvedStack, kind: str) -> list[StackError]:
         return []
 
-    def weights_url(self, bucket: Any) -> str:
+    def weights_url(self, bucket: ResolvedBucket) -> str:
         raise NotImplementedError(f"{self.name}: no object store")
 
     def ephemeral_local_ssd_gib(self, machine: Any) -> int:
@@ -325,8 +380,12 @@ class BaseCloud:
         return {}
 
     # ---- the stack file
-    def block(self, spec: StackSpec) -> Any:
-        return getattr(spec, self.name, None)
+    def block(self, spec: StackSpec) -> BaseModel | None:
+        block: BaseModel | None = getattr(spec, self.name, None)  # StackSpec.<name>: the block's model or None
+        return block
+
+    def cluster_tier(self, resolved: ResolvedStack) -> str:
+        return "standard"
 
     def block_missing(self, spec: StackSpec) -> str | None:
         return None
@@ -336,10 +395,13 @@ class BaseCloud:
         return getattr(block, self.region_field) if block is not None else None
 
     def default_region(self) -> str:
+        from pydantic import BaseModel
+
         from .spec.model import StackSpec
 
-        annotation: Any = StackSpec.model_fields[self.name].annotation
-        block: Any = next(t for t in getattr(annotation, "__args__", (annotation,)) if t is not type(None))
+        annotation = StackSpec.model_fields[self.name].annotation  # GcpSpec | None, AwsSpec, ...
+        types = get_args(annotation) or (annotation,)
+        block = next(t for t in types if isinstance(t, type) and issubclass(t, BaseModel))
         return str(block.model_fields[self.region_field].default)
 
     def project(self, spec: StackSpec) -> str | None:
@@ -373,7 +435,12 @@ class BaseCloud:
         return self._module("platform").build_platform(r)  # type: ignore[no-any-return]
 
     def build_front_door(
-        self, r: ResolvedStack, platform: Platform, provider: Any, labels: dict[str, str], opts: Any
+        self,
+        r: ResolvedStack,
+        platform: Platform,
+        provider: pulumi.ProviderResource,
+        labels: dict[str, str],
+        opts: pulumi.ResourceOptions,
     ) -> FrontDoor:
         self.require_sdk()
         return self._module("front_door").build_front_door(r, platform, provider, labels, opts)  # type: ignore[no-any-return]
@@ -402,13 +469,15 @@ class BaseCloud:
     def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
         return False
 
-    def preflight(self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: Any) -> list[PoolCheck]:
+    def preflight(
+        self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: object
+    ) -> list[PoolCheck]:
         return self._module("preflight").check(resolved, pools, **clients)  # type: ignore[no-any-return]
 
-    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, Any]:
+    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, str | None]:
         return {"region": resolved.region}
 
-    def find_leftovers(self, stack: str, **clients: Any) -> list[Leftover]:
+    def find_leftovers(self, stack: str, **clients: object) -> list[Leftover]:
         return self._module("leftovers").find(stack, **clients)  # type: ignore[no-any-return]
 
     def serving_service_account(self, environment: str) -> str:
@@ -426,12 +495,22 @@ class BaseCloud:
             return []
         return list(getattr(self._module("checks"), "deploy_blockers", lambda _r: [])(resolved))
 
-    def rehearsal_facts(self) -> Any:
-        # The rehearsal helper's module (components/<cloud>/rehearsal.py); None until it exists.
-        if not self._has_module("rehearsal"):
-            return None
-        module = self._module("rehearsal")
-        return getattr(module, "FACTS", module)
+    def rehearsal_facts(self) -> RehearsalFacts | None:
+        # A cloud with facts returns its module (`from . import rehearsal`), which mypy then checks against
+        # RehearsalFacts (tests/unit/test_types.py).
+        return None
+
+
+_Options = TypeVar("_Options")
+
+
+def typed_options(resolved: ResolvedStack, kind: type[_Options]) -> _Options:
+    """`resolved.cloud_options` as the cloud's own block type (each cloud's `options(r)` calls this): a
+    stack resolved for another cloud, or without the block, is a programming error, not a user's."""
+    options = resolved.cloud_options
+    if not isinstance(options, kind):
+        raise TypeError(f"{resolved.stack_name}: cloud options are {type(options).__name__}, not {kind.__name__}")
+    return options
 
 
 def any_env(env: Mapping[str, str], *names: str) -> bool:

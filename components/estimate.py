@@ -137,8 +137,9 @@ def engine_constants(**overrides: Any) -> Engine:
     base = dict(_data()["engine"])
     base.update(overrides)
     by_chip = {str(k): float(v) for k, v in (base.pop("prefill_efficiency_by_accelerator", None) or {}).items()}
-    values = {k: (int(v) if k == "max_num_seqs" else float(v)) for k, v in base.items()}
-    return Engine(**values, prefill_efficiency_by_accelerator=by_chip)
+    values = {k: float(v) for k, v in base.items()}
+    max_num_seqs = int(values.pop("max_num_seqs"))
+    return Engine(max_num_seqs=max_num_seqs, prefill_efficiency_by_accelerator=by_chip, **values)
 
 
 @functools.cache

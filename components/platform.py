@@ -4,9 +4,11 @@ cloud-neutral Kubernetes layer that runs on it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pulumi
+
+_Inputs = TypeVar("_Inputs")
 
 
 @dataclass
@@ -22,9 +24,17 @@ class Platform:
     # The Kubernetes provider waits for these (the grant that lets the deployer call the cluster's API).
     provider_depends_on: list[pulumi.Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
-    # What the cloud's front door (components/<cloud>/front_door.py) builds on: the cloud provider,
-    # and per cloud the network pieces (aws: vpc_id, public_subnet_ids, node ASG, node security group).
-    front_door: dict[str, Any] = field(default_factory=dict)
+    # What the cloud's front door (components/<cloud>/front_door.py) builds on: the cloud's own frozen
+    # dataclass (GcpFrontDoorInputs ... in components/<cloud>/__init__.py): the provider and, per cloud, the
+    # network and identity pieces. The front door reads it with `front_door_inputs(<its type>)`.
+    front_door: object = None
+
+    def front_door_inputs(self, kind: type[_Inputs]) -> _Inputs:
+        """`front_door` as the cloud's own type: another type is a programming error, not a user's."""
+        if not isinstance(self.front_door, kind):
+            got = type(self.front_door).__name__
+            raise TypeError(f"the platform's front-door inputs are {got}, not {kind.__name__}")
+        return self.front_door
 
 
 class FrontDoor(Protocol):

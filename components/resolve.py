@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from . import catalog, registry
 from .catalog import CloudCatalog, Machine, Taint
 from .spec.errors import StackError, StackErrors, did_you_mean
@@ -114,7 +116,10 @@ class ResolvedStack:
     gateway_auth: str
     budget_monthly_usd: float | None
     backend: str | None
-    cloud_options: dict[str, object] = field(default_factory=dict)
+    # The stack's block for this cloud (Cloud.block): its frozen model from components/spec/model.py (GcpSpec,
+    # AwsSpec, AzureSpec), None for a cloud without one. Cloud code reads it typed, through `gcp_options(r)` ... in
+    # components/<cloud>/__init__.py; neutral code asks the Cloud object (e.g. Cloud.cluster_tier).
+    cloud_options: BaseModel | None = None
     usage: dict[str, float] = field(default_factory=dict)  # the stack's usage: section (cost)
     namespace: str = NAMESPACE
     service_account: str = SERVING_SERVICE_ACCOUNT
@@ -201,26 +206,27 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
 
     stack_name = f"{spec.environment}-{cloud}"
     pools: dict[str, ResolvedNodePool] = {}
-    for name, pool in spec.node_pools.items():
-        if pool.accelerator == "auto":
-            pool = _size_pool(loaded, cloud, region, name, pool, errors)
-            if pool is None:
-                continue
-        resolved = _resolve_pool(loaded, cat, cloud, region, zones_override, name, pool, errors)
-        if resolved:
-            pools[name] = resolved
+    for name, pool_spec in spec.node_pools.items():
+        sized: NodePoolSpec | None = pool_spec
+        if pool_spec.accelerator == "auto":
+            sized = _size_pool(loaded, cloud, region, name, pool_spec, errors)
+        if sized is None:
+            continue
+        resolved_pool = _resolve_pool(loaded, cat, cloud, region, zones_override, name, sized, errors)
+        if resolved_pool:
+            pools[name] = resolved_pool
 
-    models = {}
-    for name, model in spec.models.items():
-        pool = pools.get(model.node_pool)
-        if pool:
-            models[name] = _resolve_model(loaded, name, model, pool, errors)
+    models: dict[str, ResolvedModel] = {}
+    for name, model_spec in spec.models.items():
+        on = pools.get(model_spec.node_pool)
+        if on:
+            models[name] = _resolve_model(loaded, name, model_spec, on, errors)
 
     # Fit check (components/sizing.py): weights + KV cache + overhead vs. accelerator memory.
     from .sizing import FIT_HINT, fit_error
 
-    for name, model in models.items():
-        message = fit_error(model, pools[model.node_pool])
+    for name, fitted in models.items():
+        message = fit_error(fitted, pools[fitted.node_pool])
         if message:
             errors.append(loaded.error(("models", name, "node_pool"), message, FIT_HINT))
 
@@ -325,14 +331,10 @@ def _assemble(
         gateway_auth=spec.gateway.auth,
         budget_monthly_usd=spec.budget.monthly_usd,
         backend=spec.backend,
-        cloud_options=_cloud_options(door.block(spec)),
+        cloud_options=door.block(spec),
         usage=spec.usage.model_dump(),
         service_account=door.serving_service_account(spec.environment),
     )
-
-
-def _cloud_options(block: Any) -> dict[str, object]:
-    return block.model_dump() if block is not None else {}
 
 
 POOL_CLOUD_FIELDS = ("provisioning", "reservation", "capacity_reservation")
@@ -414,7 +416,7 @@ def _resolve_pool(
         )
         return None
     if zones_override:
-        zones = [z for z in zones_override if z in zones_with]
+        zones = tuple(z for z in zones_override if z in zones_with)
         if not zones:
             errors.append(
                 loaded.error(
@@ -425,7 +427,7 @@ def _resolve_pool(
             )
             return None
     else:
-        zones = zones_with
+        zones = tuple(zones_with)
 
     machine = _pick_machine(loaded, cat, cloud, name, pool, errors)
     if machine is None:
@@ -441,9 +443,10 @@ def _resolve_pool(
         return None
     hosts = 1
     if acc.kind == "tpu":
-        hosts = _tpu_hosts(loaded, name, pool, machine, errors)
-        if hosts is None:
+        slice_hosts = _tpu_hosts(loaded, name, pool, machine, errors)
+        if slice_hosts is None:
             return None
+        hosts = slice_hosts
         # A multi-host slice only works whole: the pool is 0 or one slice (GKE sizes it atomically).
         if hosts > 1 and (pool.max_nodes != hosts or pool.min_nodes not in (0, hosts)):
             errors.append(
@@ -488,12 +491,13 @@ def _size_pool(
     loaded: LoadedStack, cloud: str, region: str, name: str, pool: NodePoolSpec, errors: list[StackError]
 ) -> NodePoolSpec | None:
     """accelerator: auto -> the cheapest machine that fits every model on the pool (components/optimizer)."""
-    from .optimizer import cheapest
+    from .optimizer import Demand, cheapest
     from .sizing import facts_for
 
     path = ("node_pools", name, "accelerator")
     models = {m_name: m for m_name, m in loaded.spec.models.items() if m.node_pool == name}
-    unknown = sorted(m_name for m_name, m in models.items() if facts_for(m.source) is None)
+    facts = {m_name: facts_for(m.source) for m_name, m in models.items()}
+    unknown = sorted(m_name for m_name, f in facts.items() if f is None)
     if not models or unknown:
         why = f"models llmcloud cannot size: {', '.join(unknown)}" if unknown else "no model runs on it"
         errors.append(
@@ -504,15 +508,10 @@ def _size_pool(
             )
         )
         return None
-    demands = [
-        (
-            facts_for(m.source),
-            m.quantization,
-            m.max_model_len,
-            m.expected_concurrency,  # type: ignore[misc]
-            m.gpu_memory_utilization,
-        )
-        for m in models.values()
+    demands: list[Demand] = [
+        (f, m.quantization, m.max_model_len, m.expected_concurrency, m.gpu_memory_utilization)
+        for m_name, m in models.items()
+        if (f := facts[m_name]) is not None  # all of them: unknown models returned above
     ]
     option = cheapest(demands, cloud, region, spot=pool.spot)
     if option is None:
@@ -565,12 +564,12 @@ def _pick_machine(
     else:
         fitting = [m for m in rows if m.count == pool.accelerators_per_node]
         if not fitting:
-            counts = sorted({m.count for m in rows})
+            offered = sorted({m.count for m in rows})
             errors.append(
                 loaded.error(
                     (*path, "accelerators_per_node"),
                     f"no {cloud} machine carries {pool.accelerators_per_node} × {pool.accelerator}",
-                    f"allowed: {', '.join(map(str, counts))}",
+                    f"allowed: {', '.join(map(str, offered))}",
                 )
             )
             return None

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, CiLogin, Cloud, any_env
+from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
+
+if TYPE_CHECKING:
+    import pulumi
+
+    from ..gateway_checks import Product
+    from ..resolve import ResolvedBucket, ResolvedStack
+    from ..spec.errors import StackError
+    from ..spec.load import LoadedStack
+    from ..spec.model import AwsSpec
+    from .cluster import EksCluster
 
 # Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
 _BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
@@ -29,7 +40,7 @@ class Aws(BaseCloud):
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py).
     # Never used: API Gateway HTTP APIs (30 s integration cap, no response streaming).
     @property
-    def front_door_products(self) -> Mapping[str, Any]:
+    def front_door_products(self) -> Mapping[str, Product]:
         from ..gateway_checks import (
             AWS_ALB_TIMEOUT,
             AWS_BUFFERED_MAX,
@@ -58,14 +69,11 @@ class Aws(BaseCloud):
             }
         )
 
-    def front_door_problems(self, loaded: Any, resolved: Any, kind: str) -> list[Any]:
+    def front_door_problems(self, loaded: LoadedStack, resolved: ResolvedStack, kind: str) -> list[StackError]:
         from ..gateway_checks import AWS_EXISTING_SUBNETS
 
-        if (
-            kind == "load_balancer"
-            and resolved.cloud_options.get("subnet_ids")
-            and not resolved.cloud_options.get("vpc_id")
-        ):
+        block = aws_options(resolved)
+        if kind == "load_balancer" and block.subnet_ids and not block.vpc_id:
             return [loaded.error(("aws", "subnet_ids"), *AWS_EXISTING_SUBNETS)]
         return []
 
@@ -153,8 +161,34 @@ class Aws(BaseCloud):
             or (home / ".aws" / "config").is_file()
         )
 
-    def weights_url(self, bucket: Any) -> str:
+    def weights_url(self, bucket: ResolvedBucket) -> str:
         return f"s3://{bucket.physical_name}"
+
+    def rehearsal_facts(self) -> RehearsalFacts:
+        from . import rehearsal  # pure Python; mypy checks the module against RehearsalFacts
+
+        return rehearsal
+
+
+@dataclass(frozen=True)
+class AwsFrontDoorInputs:
+    """What components/aws/front_door.py builds on, from the platform (Platform.front_door)."""
+
+    provider: pulumi.ProviderResource  # the aws provider of the stack's region
+    vpc_id: pulumi.Input[str]
+    cluster: EksCluster  # its name and node security group
+    tags: dict[str, str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    public_subnet_ids: pulumi.Input[list[str]] | None = None  # None: existing subnets, found by their elb tag
+    log_bucket: pulumi.Input[str] | None = None  # prod: the audit-log bucket the load balancer logs to
+    log_bucket_ready: pulumi.Resource | None = None  # its policy, which lets the load balancer write
+
+
+def aws_options(r: ResolvedStack) -> AwsSpec:
+    """The stack's `aws:` block of a stack resolved for aws (ResolvedStack.cloud_options), typed."""
+    from ..spec.model import AwsSpec  # pydantic: imported when called (the policy pack's venv has none)
+
+    return typed_options(r, AwsSpec)
 
 
 CLOUD: Cloud = Aws()  # mypy checks Aws against the Cloud protocol (tests/unit/test_types.py)

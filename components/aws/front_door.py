@@ -38,6 +38,7 @@ import pulumi_kubernetes as k8s
 
 from ..gateway_checks import ResolvedGateway
 from ..k8s.gateway import API_PORT, HEALTH_PORT, ApiGateway, ApiGatewayArgs, api_keys
+from . import AwsFrontDoorInputs
 from .load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs, target_group_binding
 
 
@@ -654,17 +655,17 @@ def waf_rate_limit(g: ResolvedGateway) -> int:
 def build_front_door(
     r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> AwsFrontDoor:
-    ctx = platform.front_door
-    cluster = ctx["cluster"]
-    public = ctx.get("public_subnet_ids")
+    ctx = platform.front_door_inputs(AwsFrontDoorInputs)
+    cluster = ctx.cluster
+    public = ctx.public_subnet_ids
     if public is None:
         # Existing subnets: the VPC's public subnets carry the tag EKS load balancers look for.
         public = aws.ec2.get_subnets_output(
             filters=[
-                aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[ctx["vpc_id"]]),
+                aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[ctx.vpc_id]),
                 aws.ec2.GetSubnetsFilterArgs(name="tag:kubernetes.io/role/elb", values=["1"]),
             ],
-            opts=pulumi.InvokeOutputOptions(provider=ctx.get("provider")),
+            opts=pulumi.InvokeOutputOptions(provider=ctx.provider),
         ).ids
     return AwsFrontDoor(
         f"llm-{r.environment}-front-door",
@@ -672,19 +673,19 @@ def build_front_door(
             gateway=r.gateway,
             namespace=r.namespace,
             stack_name=r.stack_name,
-            vpc_id=ctx["vpc_id"],
+            vpc_id=ctx.vpc_id,
             public_subnet_ids=public,
             node_security_group_id=cluster.security_group_id,
             cluster_name=cluster.name,
             region=r.region,
-            private_subnet_ids=ctx.get("private_subnet_ids"),
-            tags=ctx.get("tags", r.labels),
+            private_subnet_ids=ctx.private_subnet_ids,
+            tags=ctx.tags,
             k8s_labels=k8s_labels,
             prod=r.environment == "prod",
-            log_bucket=ctx.get("log_bucket"),
-            log_bucket_ready=ctx.get("log_bucket_ready"),
+            log_bucket=ctx.log_bucket,
+            log_bucket_ready=ctx.log_bucket_ready,
         ),
-        ctx.get("provider"),
+        ctx.provider,
         k8s_provider,
         opts,
     )

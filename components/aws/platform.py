@@ -10,6 +10,7 @@ from ..k8s.cluster_autoscaler import NAMESPACE as AUTOSCALER_NAMESPACE
 from ..k8s.cluster_autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
 from ..platform import Platform
 from ..resolve import ResolvedStack
+from . import AwsFrontDoorInputs, aws_options
 from .bucket import S3WeightsBucket, S3WeightsBucketArgs
 from .cluster import EksCluster, EksClusterArgs
 from .identity import EksPodIdentity, EksPodIdentityArgs, bucket_read_policy, cluster_autoscaler_policy
@@ -43,14 +44,15 @@ def build_platform(r: ResolvedStack) -> Platform:
         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[audit.policy])) if audit else opts
     )
 
-    existing = list(r.cloud_options.get("subnet_ids") or [])
+    existing = list(aws_options(r).subnet_ids or [])
     outputs: dict[str, object] = {}
-    front_door: dict[str, object] = {"provider": provider}  # what components/aws/front_door.py builds on
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: pulumi.Input[list[str]] | None = None  # existing subnets: the front door finds them
     if existing:
         # Existing private subnets: every group uses all of them (the stack owner picked their AZs).
         private_all: pulumi.Input[list[str]] = existing
         private_by_az: dict[str, pulumi.Input[str]] | None = None
-        outputs["vpc_id"] = r.cloud_options.get("vpc_id") or ""
+        vpc_id = aws_options(r).vpc_id or ""
     else:
         network = AwsNetwork(
             f"{name}-net",
@@ -66,8 +68,9 @@ def build_platform(r: ResolvedStack) -> Platform:
         )
         private_all = network.private_subnet_ids
         private_by_az = network.private_subnets
-        outputs["vpc_id"] = network.vpc_id
-        front_door["public_subnet_ids"] = network.public_subnet_ids
+        vpc_id = network.vpc_id
+        public_subnet_ids = network.public_subnet_ids
+    outputs["vpc_id"] = vpc_id
 
     cluster_name = name
     version = cluster_version(r)  # the stack's pin, else the newest version in standard support
@@ -158,15 +161,16 @@ def build_platform(r: ResolvedStack) -> Platform:
         depends_on=[*groups, *cluster.addons.values(), serving, autoscaler],
         # The deployer may call Kubernetes only once its access policy is associated.
         provider_depends_on=[cluster.admin_access],
-        front_door={
-            **front_door,
-            "vpc_id": outputs["vpc_id"],
-            "cluster": cluster,
-            "tags": tags,
-            "log_bucket": audit.name if audit else None,
-            "log_bucket_ready": audit.policy if audit else None,
-            "private_subnet_ids": private_all,
-        },
+        front_door=AwsFrontDoorInputs(
+            provider=provider,
+            vpc_id=vpc_id,
+            cluster=cluster,
+            tags=tags,
+            private_subnet_ids=private_all,
+            public_subnet_ids=public_subnet_ids,
+            log_bucket=audit.name if audit else None,
+            log_bucket_ready=audit.policy if audit else None,
+        ),
         outputs={
             "kubernetes_version": version,
             "cluster_endpoint": cluster.endpoint,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import catalog
+from . import aws_options
 
 MAX_AZS = 3
 MIN_AZS = 2
@@ -28,7 +29,7 @@ def network_azs(r: Any) -> tuple[str, ...]:
     """The AZ IDs of the VPC's subnets for `r` (a ResolvedStack on aws), two or three, sorted."""
     cat = catalog.load("aws")
     excluded = excluded_zone_ids(r.region)
-    preferred = [z for z in (r.cloud_options.get("zones") or []) if z not in excluded]
+    preferred = [z for z in (aws_options(r).zones or []) if z not in excluded]
     order = preferred + [z for z in sorted(cat.regions.get(r.region, {})) if z not in excluded and z not in preferred]
     pools = [set(p.zones) - excluded for p in r.node_pools.values()]
     pools = [p for p in pools if p]

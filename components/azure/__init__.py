@@ -11,14 +11,21 @@ import base64
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, CiLogin, Cloud, any_env
+from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
 
 if TYPE_CHECKING:
-    from ..spec.model import StackSpec
+    import pulumi
+
+    from ..gateway_checks import Product
+    from ..resolve import ResolvedBucket, ResolvedStack
+    from ..spec.errors import StackError
+    from ..spec.load import LoadedStack
+    from ..spec.model import AzureSpec, StackSpec
 
 # Tags: https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations
 _BAD = re.compile(r"[<>%&\\?/]")
@@ -35,7 +42,7 @@ class Azure(BaseCloud):
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py).
     # Never used: API Management Consumption (no SSE).
     @property
-    def front_door_products(self) -> Mapping[str, Any]:
+    def front_door_products(self) -> Mapping[str, Product]:
         from ..gateway_checks import AZURE_LB_TIMEOUT, AZURE_MANAGED_TIMEOUT, LB_TIMEOUT_MARGIN, Product
 
         return MappingProxyType(
@@ -55,10 +62,10 @@ class Azure(BaseCloud):
             }
         )
 
-    def front_door_problems(self, loaded: Any, resolved: Any, kind: str) -> list[Any]:
+    def front_door_problems(self, loaded: LoadedStack, resolved: ResolvedStack, kind: str) -> list[StackError]:
         from ..gateway_checks import AZURE_MANAGED_SUBNET
 
-        if kind == "managed" and resolved.cloud_options.get("subnet_id"):
+        if kind == "managed" and azure_options(resolved).subnet_id:
             return [
                 loaded.error(
                     ("azure", "subnet_id"),
@@ -181,8 +188,41 @@ class Azure(BaseCloud):
             or (home / ".azure" / "azureProfile.json").is_file()
         )
 
-    def weights_url(self, bucket: Any) -> str:
+    def cluster_tier(self, resolved: ResolvedStack) -> str:
+        return azure_options(resolved).tier.lower()  # AKS pricing tier: Free, Standard (SLA), Premium (LTS)
+
+    def weights_url(self, bucket: ResolvedBucket) -> str:
         return f"az://{bucket.name}"  # the container; the account: AZURE_STORAGE_ACCOUNT_NAME
+
+    def rehearsal_facts(self) -> RehearsalFacts:
+        from . import rehearsal  # pure Python; mypy checks the module against RehearsalFacts
+
+        return rehearsal
+
+
+@dataclass(frozen=True)
+class AzureFrontDoorInputs:
+    """What components/azure/front_door.py builds on, from the platform (Platform.front_door)."""
+
+    provider: pulumi.ProviderResource  # the azure-native provider of the stack's location
+    resource_group_name: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str | None]  # as the cluster reports it
+    deployer_object_id: pulumi.Output[str]
+    tags: dict[str, str]
+    prod: bool
+    vnet_name: pulumi.Output[str] | None = None  # None: the stack's own subnet (azure.subnet_id)
+    allowed_subnet_ids: tuple[str | None, ...] = ()
+    allowed_ip_ranges: tuple[str, ...] = ()  # the operators' public ranges (cluster.authorized_networks)
+    log_analytics_workspace_id: pulumi.Output[str] | None = None  # prod
+
+
+def azure_options(r: ResolvedStack) -> AzureSpec:
+    """The stack's `azure:` block of a stack resolved for azure (ResolvedStack.cloud_options), typed."""
+    from ..spec.model import AzureSpec  # pydantic: imported when called (the policy pack's venv has none)
+
+    return typed_options(r, AzureSpec)
 
 
 CLOUD: Cloud = Azure()  # mypy checks Azure against the Cloud protocol (tests/unit/test_types.py)

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import catalog
 from ..spec.errors import StackError
+from . import azure_options
 
 SYSTEM_POOL = "system"  # the AKS system pool's name (cluster.py)
 # The untainted CPU user pool for what llmcloud installs besides the models (platform.py): the system pool
@@ -204,7 +205,9 @@ def _dns_errors(loaded: Any, r: Any) -> list[StackError]:
 
 def _egress_errors(loaded: Any, r: Any, cat: Any) -> list[StackError]:
     """Prod egresses through a StandardV2 NAT gateway (network.py), which some locations do not offer."""
-    if r.environment != "prod" or (r.cloud_options or {}).get("subnet_id"):
+    from . import azure_options
+
+    if r.environment != "prod" or azure_options(r).subnet_id:
         return []
     if r.region not in (cat.service("nat_gateway_v2_unsupported") or ()):
         return []
@@ -221,7 +224,7 @@ def _zone_errors(loaded: Any, r: Any) -> list[StackError]:
     """azure.zones that leave a zonal VM size with none of its zones (zones.py): AvailabilityZoneNotSupported."""
     from .zones import vm_zones
 
-    wanted = (r.cloud_options or {}).get("zones")
+    wanted = azure_options(r).zones
     if not wanted:
         return []
     errors = []

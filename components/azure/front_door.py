@@ -51,6 +51,7 @@ import pulumi_random as random
 from ..gateway_checks import ResolvedGateway
 from ..k8s.gateway import API_PORT, NAME, ApiGateway, ApiGatewayArgs, api_keys
 from ..k8s.images import CERT_MANAGER_CHART as _CM
+from . import AzureFrontDoorInputs
 from .checks import parse_zone_id
 from .identity import DNS_ZONE_CONTRIBUTOR, TOKEN_AUDIENCE, role_definition_id, subject
 
@@ -462,27 +463,27 @@ def _ingress_ip(status: Any) -> str:
 def build_front_door(
     r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> AzureFrontDoor:
-    ctx = platform.front_door
+    ctx = platform.front_door_inputs(AzureFrontDoorInputs)
     door = AzureFrontDoor(
         f"llm-{r.environment}-front-door",
         AzureFrontDoorArgs(
             gateway=r.gateway,
             namespace=r.namespace,
             stack_name=r.stack_name,
-            resource_group_name=ctx["resource_group_name"],
+            resource_group_name=ctx.resource_group_name,
             location=r.region,
-            tenant_id=ctx["tenant_id"],
-            subscription_id=ctx["subscription_id"],
-            oidc_issuer_url=ctx["oidc_issuer_url"],
-            vnet_name=ctx.get("vnet_name"),
-            prod=bool(ctx.get("prod")),
-            allowed_subnet_ids=tuple(ctx.get("allowed_subnet_ids", ())),
-            allowed_ip_ranges=tuple(ctx.get("allowed_ip_ranges", ())),
-            log_analytics_workspace_id=ctx.get("log_analytics_workspace_id"),
-            tags=ctx.get("tags", r.labels),
+            tenant_id=ctx.tenant_id,
+            subscription_id=ctx.subscription_id,
+            oidc_issuer_url=ctx.oidc_issuer_url,
+            vnet_name=ctx.vnet_name,
+            prod=ctx.prod,
+            allowed_subnet_ids=ctx.allowed_subnet_ids,
+            allowed_ip_ranges=ctx.allowed_ip_ranges,
+            log_analytics_workspace_id=ctx.log_analytics_workspace_id,
+            tags=ctx.tags,
             k8s_labels=k8s_labels,
         ),
-        ctx.get("provider"),
+        ctx.provider,
         k8s_provider,
         opts,
     )

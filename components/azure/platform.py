@@ -22,6 +22,7 @@ from pulumi_azure_native.provider import Provider
 from .. import catalog
 from ..platform import Platform
 from ..resolve import ResolvedNodePool, ResolvedStack
+from . import AzureFrontDoorInputs, azure_options
 from .agent_pool import AksGpuAgentPool, AksGpuAgentPoolArgs
 from .checks import ADDON_POOL, ADDON_VM_SIZE
 from .cluster import OUTBOUND_IPS, AksCluster, AksClusterArgs
@@ -81,7 +82,7 @@ def build_platform(r: ResolvedStack) -> Platform:
     opts = pulumi.ResourceOptions(providers=[provider])
     name = f"llm-{r.environment}"
     tags = dict(r.labels)  # azure-native has no default tags: every taggable resource gets them explicitly
-    options = r.cloud_options
+    block = azure_options(r)  # the stack's azure: block
     client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=provider))
 
     # With protected data the resource group must outlive `destroy` too: deleting a resource group
@@ -109,7 +110,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         )
         workspace_id = workspace.id
 
-    subnet_id = options.get("subnet_id")
+    subnet_id = block.subnet_id
     vnet_name = None
     egress_ip: pulumi.Input[str] | None = None
     if subnet_id:
@@ -136,7 +137,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         # outbound IPs to the authorized ranges, so the NAT's must be listed (api-server-authorized-ip-ranges).
         egress_ip = network.nat_ip_address
 
-    wanted_zones = options.get("zones") or None
+    wanted_zones = block.zones or None
     cluster = AksCluster(
         name,
         AksClusterArgs(
@@ -146,7 +147,7 @@ def build_platform(r: ResolvedStack) -> Platform:
             tenant_id=client.tenant_id,
             subscription_id=client.subscription_id,
             deployer_object_id=client.object_id,
-            tier=str(options.get("tier") or "Standard"),
+            tier=block.tier,
             kubernetes_version=r.kubernetes_version,
             outbound_type=outbound,
             private_cluster=r.private_endpoint,
@@ -234,20 +235,20 @@ def build_platform(r: ResolvedStack) -> Platform:
         # The Kubernetes phase waits for the pools (the add-on pool: Envoy, KEDA, cert-manager schedule) and
         # for the deployer's cluster-admin grant to be live (a bounded poll, rbac_wait.py).
         depends_on=[*pools, identity, cluster.admin_role, cluster.access_ready],
-        front_door={
-            "provider": provider,
-            "resource_group_name": rg_name,
-            "tenant_id": client.tenant_id,
-            "subscription_id": client.subscription_id,
-            "oidc_issuer_url": cluster.oidc_issuer_url,
-            "deployer_object_id": client.object_id,
-            "tags": tags,
-            "vnet_name": vnet_name,
-            "prod": prod,
-            "allowed_subnet_ids": (subnet_id,),
-            "allowed_ip_ranges": operators,
-            "log_analytics_workspace_id": workspace_id,
-        },
+        front_door=AzureFrontDoorInputs(
+            provider=provider,
+            resource_group_name=rg_name,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            deployer_object_id=client.object_id,
+            tags=tags,
+            prod=prod,
+            vnet_name=vnet_name,
+            allowed_subnet_ids=(subnet_id,),
+            allowed_ip_ranges=operators,
+            log_analytics_workspace_id=workspace_id,
+        ),
         outputs={
             "cluster_fqdn": cluster.fqdn,
             "oidc_issuer_url": cluster.oidc_issuer_url,

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..ops_http import AZURE_ARM, JsonApi, azure_token
 from ..preflight import PoolCheck, judge
+from . import azure_options
 
 USAGES_API = "2023-09-01"
 SKUS_API = "2021-07-01"
@@ -93,7 +94,7 @@ def check(
         # then the question is only whether the location sells the size to this subscription.
         from .zones import pool_zones
 
-        zones = pool_zones(location, pool.machine_type, (resolved.cloud_options or {}).get("zones"))
+        zones = pool_zones(location, pool.machine_type, azure_options(resolved).zones)
         regional = not zones
         if regional:  # AKS may use any zone the size has here: report them all
             zones = tuple(

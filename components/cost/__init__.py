@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import registry
 from ..catalog import HOURS_PER_MONTH, CloudCatalog, Machine
 from ..catalog import load as load_catalog
 from ..engine.plan import Plan, Step
@@ -154,8 +155,6 @@ def registered_pricers(cloud: str) -> dict[str, Pricer]:
 
 
 def _load_pricers(cloud: str) -> Mapping[str, Pricer]:
-    from .. import registry
-
     return registry.cloud(cloud).pricers()
 
 
@@ -239,7 +238,7 @@ def cost_for(plan: Plan, resolved: Any) -> dict[str, Any]:
         region=resolved.region,
         expected_nodes=expected_nodes(resolved),
         usage=Usage(**usage) if usage else None,
-        cluster_tier=str(resolved.cloud_options.get("tier", "standard")).lower(),
+        cluster_tier=registry.cloud(resolved.cloud).cluster_tier(resolved),
     )
     cost["models"] = token_costs(cost, resolved)
     return cost

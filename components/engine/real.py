@@ -138,9 +138,12 @@ class RealEngine:
             env_vars=self.settings.env,
             pulumi_command=command,
         )
+        def program() -> None:
+            build(target)  # declares the resources and exports the stack outputs
+
         try:
             return auto.create_or_select_stack(
-                stack_name=target.stack_name, project_name=PROJECT, program=lambda: build(target), opts=opts
+                stack_name=target.stack_name, project_name=PROJECT, program=program, opts=opts
             )
         except auto.CommandError as exc:
             raise self._explain(exc) from None

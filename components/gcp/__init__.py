@@ -10,15 +10,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, CiLogin, Cloud, any_env
+from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
 
 if TYPE_CHECKING:
-    from ..resolve import ResolvedStack
-    from ..spec.model import StackSpec
+    import pulumi
+
+    from ..catalog.refresh.base import Fetched, Targets
+    from ..gateway_checks import Product
+    from ..http import Http
+    from ..resolve import ResolvedBucket, ResolvedNodePool, ResolvedStack
+    from ..spec.model import GcpSpec, StackSpec
 
 # Labels: https://cloud.google.com/compute/docs/labeling-resources#requirements
 _BAD = re.compile(r"[^a-z0-9_-]")
@@ -33,7 +39,7 @@ class Gcp(BaseCloud):
 
     # gateway kind -> the product llmcloud builds (limits checked by components/gateway_checks.py)
     @property
-    def front_door_products(self) -> Mapping[str, Any]:
+    def front_door_products(self) -> Mapping[str, Product]:
         from ..gateway_checks import GCP_MANAGED, Product
 
         return MappingProxyType(
@@ -107,7 +113,7 @@ class Gcp(BaseCloud):
 
         return ephemeral_gib(bundled_local_ssd_count(machine.local_ssd_gib))
 
-    def node_selector(self, pool: Any) -> dict[str, str]:
+    def node_selector(self, pool: ResolvedNodePool) -> dict[str, str]:
         if pool.kind != "tpu":
             return {}
         # GKE schedules TPU pods by these two labels (https://cloud.google.com/kubernetes-engine/docs/how-to/tpus)
@@ -147,7 +153,7 @@ class Gcp(BaseCloud):
             return {"number": "000000000000", "project": args.get("projectId", "offline")}
         return None
 
-    def fetch_prices(self, raw: dict[str, Any], wanted: Any, http: Any, base_url: str | None) -> Any:
+    def fetch_prices(self, raw: dict[str, Any], wanted: Targets, http: Http, base_url: str | None) -> Fetched:
         from ..catalog.refresh import MissingApiKey
         from . import prices
 
@@ -180,7 +186,7 @@ class Gcp(BaseCloud):
             or adc.is_file()
         )
 
-    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, Any]:
+    def leftover_scope(self, resolved: ResolvedStack) -> dict[str, str | None]:
         return {"region": resolved.region, "project": resolved.project}
 
     def serving_service_account(self, environment: str) -> str:
@@ -188,8 +194,28 @@ class Gcp(BaseCloud):
 
         return serving_service_account(environment)
 
-    def weights_url(self, bucket: Any) -> str:
+    def weights_url(self, bucket: ResolvedBucket) -> str:
         return f"gs://{bucket.physical_name}"
+
+    def rehearsal_facts(self) -> RehearsalFacts:
+        from . import rehearsal  # pure Python; mypy checks the module against RehearsalFacts
+
+        return rehearsal
+
+
+@dataclass(frozen=True)
+class GcpFrontDoorInputs:
+    """What components/gcp/front_door.py builds on, from the platform (Platform.front_door)."""
+
+    provider: pulumi.ProviderResource  # the gcp provider of the stack's project
+    services: tuple[pulumi.Resource, ...] = ()  # the enabled APIs (Secret Manager, Certificate Manager, Compute)
+
+
+def gcp_options(r: ResolvedStack) -> GcpSpec:
+    """The stack's `gcp:` block of a stack resolved for gcp (ResolvedStack.cloud_options), typed."""
+    from ..spec.model import GcpSpec  # pydantic: imported when called (the policy pack's venv has none)
+
+    return typed_options(r, GcpSpec)
 
 
 CLOUD: Cloud = Gcp()  # mypy checks Gcp against the Cloud protocol (tests/unit/test_types.py)

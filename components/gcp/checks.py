@@ -118,14 +118,6 @@ NO_UPGRADES_MAX_DAYS = 30
 MINOR_SCOPES = ("NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES")
 
 
-def gcp_option(r: Any, name: str, default: Any = None) -> Any:
-    """One `gcp:` option of a resolved stack, whether cloud_options is a mapping or a typed object."""
-    options = getattr(r, "cloud_options", None) or {}
-    if isinstance(options, dict):
-        return options.get(name, default)
-    return getattr(options, name, default)
-
-
 END_OF_SUPPORT = "end_of_support"
 _RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 
@@ -156,16 +148,17 @@ def _utc(value: Any) -> str:
 def maintenance_exclusions(r: Any) -> list[dict[str, str | None]]:
     """The stack's exclusions as the cluster takes them: name, start, end (or None with
     end_time_behavior UNTIL_END_OF_SUPPORT), scope; times in UTC."""
+    from . import gcp_options
+
     out = []
-    for e in gcp_option(r, "maintenance_exclusions") or []:
-        get = e.get if isinstance(e, dict) else lambda k, e=e: getattr(e, k)
-        end = get("end")
+    for e in gcp_options(r).maintenance_exclusions or []:
+        end = e.end
         out.append(
             {
-                "name": get("name"),
-                "start": _utc(get("start")),
+                "name": e.name,
+                "start": _utc(e.start),
                 "end": None if end == END_OF_SUPPORT else _utc(end),
-                "scope": get("scope"),
+                "scope": e.scope,
                 "end_time_behavior": "UNTIL_END_OF_SUPPORT" if end == END_OF_SUPPORT else None,
             }
         )

@@ -26,6 +26,7 @@ import pulumi_kubernetes as k8s
 
 from ..gateway_checks import ResolvedGateway
 from ..k8s.gateway import API_PORT, HEALTH_PORT, NAME, ApiGateway, ApiGatewayArgs, api_keys
+from . import GcpFrontDoorInputs
 from .checks import armor_rule_ranges
 
 GATEWAY_CLASS = "gke-l7-global-external-managed"
@@ -264,6 +265,7 @@ class GcpFrontDoor(pulumi.ComponentResource):
 def build_front_door(
     r: Any, platform: Any, k8s_provider: Any, k8s_labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> GcpFrontDoor:
+    inputs = platform.front_door_inputs(GcpFrontDoorInputs)
     return GcpFrontDoor(
         f"llm-{r.environment}-front-door",
         GcpFrontDoorArgs(
@@ -273,9 +275,9 @@ def build_front_door(
             stack_name=r.stack_name,
             labels=r.labels,
             k8s_labels=k8s_labels,
-            services=tuple(platform.front_door.get("services", ())),
+            services=inputs.services,
         ),
-        platform.front_door.get("provider"),
+        inputs.provider,
         k8s_provider,
         opts,
     )

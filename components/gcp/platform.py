@@ -7,8 +7,9 @@ import pulumi_gcp as gcp
 
 from ..platform import Platform
 from ..resolve import ResolvedStack
+from . import GcpFrontDoorInputs, gcp_options
 from .bucket import GcsWeightsBucket, GcsWeightsBucketArgs
-from .checks import account_id, gcp_option, maintenance_exclusions
+from .checks import account_id, maintenance_exclusions
 from .cluster import GkeCluster, GkeClusterArgs
 from .identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
 from .network import GcpNetwork, GcpNetworkArgs
@@ -153,7 +154,7 @@ def build_platform(r: ResolvedStack) -> Platform:
         "workload_pool": cluster.workload_pool,
         "serving_service_account": identity.email,
     }
-    if gcp_option(r, "image_cache"):
+    if gcp_options(r).image_cache:
         outputs["image_cache"] = GcpImageCache(f"{name}-image-cache", r, services, opts).url
 
     return Platform(
@@ -162,6 +163,6 @@ def build_platform(r: ResolvedStack) -> Platform:
         bucket_urls={k: b.url for k, b in buckets.items()},
         service_account_annotations=identity.annotations,
         depends_on=[*pools, identity],
-        front_door={"provider": provider, "services": services},
+        front_door=GcpFrontDoorInputs(provider=provider, services=tuple(services)),
         outputs=outputs,
     )

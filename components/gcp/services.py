@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import gcp_options
+
 # API -> what needs it. Checked 2026-12-01 against each product's "before you begin" page.
 REQUIRED_SERVICES: dict[str, str] = {
     "serviceusage.googleapis.com": "enabling the other APIs (on by default in new projects; llmcloud cannot "
@@ -48,9 +50,7 @@ def required_services(r: Any) -> tuple[str, ...]:
         wanted.add("secretmanager.googleapis.com")
     if gateway is not None and gateway.kind == "load_balancer":
         wanted.add("certificatemanager.googleapis.com")
-    from .checks import gcp_option
-
-    if gcp_option(r, "image_cache"):
+    if gcp_options(r).image_cache:
         wanted.add("artifactregistry.googleapis.com")
     return tuple(api for api in REQUIRED_SERVICES if api in wanted)
 

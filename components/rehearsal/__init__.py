@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..cloud import RehearsalFacts
 
 ERROR, GATE, ADVISORY = "error", "gate", "advisory"
 # Steps the deploy leaves as they are: a deployed stack whose preview changes nothing has nothing to rehearse
@@ -62,16 +65,19 @@ class Context:
     resolved: Any
     plan: Any
     today: _dt.date
-    facts: Any
+    facts: RehearsalFacts
     catalog: Any
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def facts_for(cloud: str) -> Any:
-    """The cloud's rehearsal facts module (components/<cloud>/rehearsal.py): pure Python, no SDK."""
-    import importlib
+def facts_for(cloud: str) -> RehearsalFacts:
+    """The cloud's rehearsal facts (Cloud.rehearsal_facts: components/<cloud>/rehearsal.py), pure Python, no SDK."""
+    from .. import registry
 
-    return importlib.import_module(f"llmcloud.components.{cloud}.rehearsal")
+    facts = registry.cloud(cloud).rehearsal_facts()
+    if facts is None:
+        raise registry.NotImplementedForCloud(f"{cloud}: no rehearsal facts (components/{cloud}/rehearsal.py)")
+    return facts
 
 
 def rehearse(resolved: Any, plan: Any, today: _dt.date) -> list[Finding]:

@@ -66,9 +66,9 @@ def _crd_installers(ctx: Context) -> dict[str, list[Any]]:
             installers.setdefault(group, []).append(step)
     for step in ctx.plan.steps:
         if step.type == "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition":
-            group = (step.inputs.get("spec") or {}).get("group")
-            if group:
-                installers.setdefault(group, []).append(step)
+            crd_group = (step.inputs.get("spec") or {}).get("group")
+            if crd_group:
+                installers.setdefault(str(crd_group), []).append(step)
     return installers
 
 

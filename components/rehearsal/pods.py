@@ -86,7 +86,7 @@ class PodSpec:
 
 
 def _expression(expr: dict[str, Any], labels: dict[str, str]) -> bool:
-    key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
+    key, op, values = str(expr.get("key") or ""), expr.get("operator"), [str(v) for v in expr.get("values") or []]
     if op == "In":
         return labels.get(key) in values
     if op == "NotIn":

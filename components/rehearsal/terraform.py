@@ -169,18 +169,18 @@ def plan_json(plan: Any) -> dict[str, Any]:
             }
         )
     for step in plan.steps:
-        address = addresses.get(step.urn)
-        if address is None:
+        found = addresses.get(step.urn)
+        if found is None:
             continue
         expressions = {}
         for key, urns in (step.property_dependencies or {}).items():
             refs = [r for u in urns if (target := addresses.get(u)) for r in (f"{target}.id", target)]
             if refs:
                 expressions[_SINGULAR.get(key) or snake(key)] = {"references": refs}
-        tf_type, name = address.split(".", 1)
+        tf_type, name = found.split(".", 1)
         configured.append(
             {
-                "address": address,
+                "address": found,
                 "mode": "managed",
                 "type": tf_type,
                 "name": name,

@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,6 +23,9 @@ from .errors import Location, Path, StackError, StackErrors, did_you_mean, dotte
 from .model import StackSpec
 from .secrets import looks_secret, redact
 from .yamlpos import MAX_FILE_BYTES, Parsed, Positions, parse
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 MAX_EXTENDS_DEPTH = 8
 MAX_NAME_BYTES = 255  # one path component (the file systems' NAME_MAX)
@@ -341,15 +344,15 @@ def scan_secrets(parsed: Parsed) -> list[StackError]:
     decoded += [(p, v, True) for p, v in _walk(parsed.value) if isinstance(v, str)]
     decoded += [(p, b.decode("utf-8", "replace"), True) for p, b in parsed.binary]
     for p, text, is_value in decoded:
-        what = secrets.first(text)
-        if what is None:
+        found = secrets.first(text)
+        if found is None:
             continue
-        loc = parsed.positions.find(p, key=not is_value)
-        if loc is not None and loc.line in flagged:
+        at = parsed.positions.find(p, key=not is_value)
+        if at is not None and at.line in flagged:
             continue
-        if loc is not None:
-            flagged.add(loc.line)
-        errors.append(StackError(p, f"looks like a literal secret ({what})", _SECRET_HELP, loc))
+        if at is not None:
+            flagged.add(at.line)
+        errors.append(StackError(p, f"looks like a literal secret ({found})", _SECRET_HELP, at))
     return errors
 
 
@@ -401,9 +404,9 @@ def load_stack(stack: str, root: str | os.PathLike[str] | None = None) -> Loaded
         errors += check_neutral(loaded, frozenset(pruned))
         if not errors:
             return loaded
-    exc = PartialStackErrors(_sorted(errors))
-    exc.partial, exc.pruned = loaded, frozenset(pruned)
-    raise exc
+    failure = PartialStackErrors(_sorted(errors))
+    failure.partial, failure.pruned = loaded, frozenset(pruned)
+    raise failure
 
 
 def _prepare(data: dict[str, Any]) -> None:
@@ -568,11 +571,11 @@ def _union_tags_stripped(loc: Path) -> tuple[Path, bool]:
 
 
 def _convert_all(
-    raw: list[dict[str, Any]], positions: Positions, pruned: set[Path]
+    raw: list[ErrorDetails], positions: Positions, pruned: set[Path]
 ) -> tuple[list[StackError], list[Path]]:
     """pydantic's errors as one line each (a union's alternatives merged into one), and the locations
     to leave out before validating again."""
-    groups: dict[Path, list[dict[str, Any]]] = {}
+    groups: dict[Path, list[ErrorDetails]] = {}
     for err in raw:
         loc, _ = _union_tags_stripped(tuple(err["loc"]))
         groups.setdefault(loc, []).append(err)
@@ -594,7 +597,7 @@ def _convert_all(
     return errors, to_prune
 
 
-def _convert(errs: list[dict[str, Any]], loc: Path, positions: Positions) -> StackError:
+def _convert(errs: list[ErrorDetails], loc: Path, positions: Positions) -> StackError:
     err = errs[0]
     kind: str = err["type"]
     value = err.get("input")
@@ -644,16 +647,16 @@ def _convert(errs: list[dict[str, Any]], loc: Path, positions: Positions) -> Sta
         return StackError(loc, f"{_show(value)} is not valid", f"allowed: {help_text}", where)
     base = kind.split("_")[0]
     if kind.endswith("_type") or kind.endswith("_parsing") or base in ("int", "float", "bool", "datetime"):
-        wanted = _WANTED.get(base, base)
+        wanted_type = _WANTED.get(base, base)
         got = _TYPE_NAMES.get(type(value), type(value).__name__)
         shown = "" if isinstance(value, dict | list) or value is None else f" {_show(value)}"
         hint = ""
-        if wanted == "text" and isinstance(value, int | float | bool):
+        if wanted_type == "text" and isinstance(value, int | float | bool):
             written = positions.raw.get(loc, _show(value))
             hint = f' (YAML read {written} as {got} {_show(value)}: quote it, "{written}")'
         if kind == "int_from_float":
             hint = " (a fraction)"
-        return StackError(loc, f"expected {wanted}, got {got}{shown}{hint}", f"allowed: {wanted}", where)
+        return StackError(loc, f"expected {wanted_type}, got {got}{shown}{hint}", f"allowed: {wanted_type}", where)
     bounds = {
         "greater_than_equal": "≥ {ge}",
         "greater_than": "> {gt}",
@@ -702,8 +705,8 @@ def check_neutral(stack: LoadedStack, pruned: frozenset[Path] = frozenset()) -> 
     for name, model in spec.models.items():
         path = ("models", name)
         pool_path = ("node_pools", model.node_pool)
-        pool = pools.get(model.node_pool)
-        if pool is None and fresh(pool_path, (*path, "node_pool")):
+        model_pool = pools.get(model.node_pool)
+        if model_pool is None and fresh(pool_path, (*path, "node_pool")):
             known = sorted(pools)
             errors.append(
                 stack.error(
@@ -712,8 +715,8 @@ def check_neutral(stack: LoadedStack, pruned: frozenset[Path] = frozenset()) -> 
                     f"defined pools: {', '.join(known)}" if known else "define it under node_pools:",
                 )
             )
-        if pool is not None and not fresh(pool_path):
-            pool = None  # the pool had a bad value: checks against it would guess
+        if model_pool is not None and not fresh(pool_path):
+            model_pool = None  # the pool had a bad value: checks against it would guess
         if model.replicas.min > model.replicas.max and fresh((*path, "replicas")):
             errors.append(
                 stack.error(
@@ -726,17 +729,20 @@ def check_neutral(stack: LoadedStack, pruned: frozenset[Path] = frozenset()) -> 
         if isinstance(tp, int) and tp < 1:
             errors.append(stack.error((*path, "tensor_parallel"), f"{tp} is out of range", "allowed: ≥ 1 or auto"))
         elif (
-            pool is not None and pool.accelerator != "auto" and isinstance(tp, int) and tp > pool.accelerators_per_node
+            model_pool is not None
+            and model_pool.accelerator != "auto"
+            and isinstance(tp, int)
+            and tp > model_pool.accelerators_per_node
         ):
             errors.append(
                 stack.error(
                     (*path, "tensor_parallel"),
                     f"tensor_parallel {tp} exceeds the "
-                    f"{pool.accelerators_per_node} accelerators per node of pool {model.node_pool}",
-                    f"allowed: 1..{pool.accelerators_per_node} (use pipeline_parallel across nodes)",
+                    f"{model_pool.accelerators_per_node} accelerators per node of pool {model.node_pool}",
+                    f"allowed: 1..{model_pool.accelerators_per_node} (use pipeline_parallel across nodes)",
                 )
             )
-        if pool is not None and pool.accelerator == "none" and model.quantization == "fp8":
+        if model_pool is not None and model_pool.accelerator == "none" and model.quantization == "fp8":
             errors.append(
                 stack.error((*path, "quantization"), "fp8 needs an accelerator", "use a GPU pool or no quantization")
             )

@@ -8,17 +8,20 @@ the JSON Schema (`llmcloud schema`) that editors use for completion.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..catalog import accelerator_names
 from ..registry import CLOUDS
 
-Cloud = Literal[CLOUDS]  # type: ignore[valid-type]  # the clouds of components/registry.py
-
-# Every accelerator some cloud's catalog lists (components/catalog/data/<cloud>.yaml), plus none and auto.
-AcceleratorName = Literal[(*accelerator_names(), "none", "auto")]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # both Literals are computed from data at import: to a type checker they are strings
+    Cloud = str
+    AcceleratorName = str
+else:
+    Cloud = Literal[CLOUDS]  # the clouds of components/registry.py
+    # Every accelerator some cloud's catalog lists (components/catalog/data/<cloud>.yaml), plus none and auto.
+    AcceleratorName = Literal[(*accelerator_names(), "none", "auto")]
 
 # DNS-1123 labels: names become parts of Kubernetes and cloud resource names.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$")]
@@ -395,11 +398,11 @@ class StackSpec(_Spec):
         "{docker.io/vllm/vllm-openai:v0.33.0: registry.internal/vllm-openai:v0.33.0}.",
     )
 
-    def cloud_block(self, cloud: str) -> GcpSpec | AwsSpec | AzureSpec | None:
+    def cloud_block(self, cloud: str) -> BaseModel | None:
         """The stack's block for `cloud` (gcp:, aws:, azure:), or None."""
         from ..registry import cloud as cloud_of
 
-        return cloud_of(cloud).block(self)  # type: ignore[no-any-return]
+        return cloud_of(cloud).block(self)
 
     def region_path(self, cloud: str) -> tuple[str, str]:
         """Where `cloud`'s region is set: gcp.region, aws.region, azure.location (its Cloud.region_field)."""

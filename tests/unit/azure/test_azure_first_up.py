@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 import yaml
 from helpers import get, one, resolved
-from llmcloud.components.azure import checks, zones
+from llmcloud.components.azure import azure_options, checks, zones
 from llmcloud.components.engine.plan import COMPUTED, SECRET
 from llmcloud.components.spec import StackErrors
 
@@ -139,7 +139,7 @@ def test_bundled_stacks_pin_a_supported_aks_version(stack):
 
 def test_bundled_prod_stack_is_premium_lts_on_azure():
     r = resolved(REPO / "stacks" / "azure-prod.yaml")
-    assert (r.environment, r.cloud, r.cloud_options["tier"]) == ("prod", "azure", "Premium")
+    assert (r.environment, r.cloud, azure_options(r).tier) == ("prod", "azure", "Premium")
     assert {p.accelerator for p in r.node_pools.values()} == {"A10", "A100-80GB"}
 
 

@@ -475,22 +475,18 @@ def test_maintenance_exclusions_reach_the_cluster_in_utc(write_stack):
     assert hold["exclusionOptions"] == {"scope": "NO_MINOR_OR_NODE_UPGRADES", "endTimeBehavior": "UNTIL_END_OF_SUPPORT"}
 
 
-def test_gcp_options_read_the_same_from_a_mapping_or_a_typed_block(write_stack):
-    """cloud_options may become the typed GcpSpec (issue 13): the one reader takes both."""
-    from types import SimpleNamespace
-
-    from llmcloud.components.gcp.checks import gcp_option, maintenance_exclusions
+def test_exclusion_times_reach_the_cluster_in_utc_from_the_typed_block(write_stack):
+    """cloud_options is the stack's typed GcpSpec (issue 13): exclusions are read as attributes."""
+    from llmcloud.components.gcp import gcp_options
+    from llmcloud.components.gcp.checks import maintenance_exclusions
 
     path = _exclusions_stack(
         write_stack, "    - {name: a, start: 2026-12-01T00:00:00Z, end: 2026-12-02T00:00:00+02:00}\n"
     )
     r = resolved(path)
-    spec = r.cloud_options  # today: a mapping
-    typed = SimpleNamespace(cloud_options=SimpleNamespace(**{k: v for k, v in spec.items()}))
-    typed.cloud_options.maintenance_exclusions = [SimpleNamespace(**e) for e in spec["maintenance_exclusions"]]
-    assert maintenance_exclusions(r) == maintenance_exclusions(typed)
+    assert gcp_options(r).maintenance_exclusions[0].name == "a"
     assert maintenance_exclusions(r)[0]["end"] == "2026-12-01T22:00:00Z"
-    assert gcp_option(typed, "image_cache") is gcp_option(r, "image_cache") is False
+    assert gcp_options(r).image_cache is False
 
 
 def test_bundled_stacks_have_no_exclusions():
