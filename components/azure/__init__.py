@@ -177,5 +177,11 @@ class Azure(BaseCloud):
     def weights_url(self, bucket: Any) -> str:
         return f"az://{bucket.name}"  # the container; the account: AZURE_STORAGE_ACCOUNT_NAME
 
+    def ephemeral_local_ssd_gib(self, machine: Any) -> int:
+        # GPU pools on sizes with a large temp disk use kubeletDiskType Temporary: components/azure/temp_disk.py
+        from .temp_disk import kubelet_temp_disk_gib
+
+        return kubelet_temp_disk_gib(machine)
+
 
 CLOUD: Cloud = Azure()  # mypy checks Azure against the Cloud protocol (tests/unit/test_types.py)
