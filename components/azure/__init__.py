@@ -199,6 +199,12 @@ class Azure(BaseCloud):
 
         return rehearsal
 
+    def ephemeral_local_ssd_gib(self, machine: Any) -> int:
+        # GPU pools on sizes with a large temp disk use kubeletDiskType Temporary: components/azure/temp_disk.py
+        from .temp_disk import kubelet_temp_disk_gib
+
+        return kubelet_temp_disk_gib(machine)
+
 
 @dataclass(frozen=True)
 class AzureFrontDoorInputs:

@@ -14,6 +14,10 @@
   https://learn.microsoft.com/azure/aks/spot-node-pool
 - The code owns min and max; the cluster autoscaler owns the current size (ignore_changes on count).
 - Zones come from the catalog per VM size and location (zones.py); none = a regional pool.
+- Ephemeral storage: on sizes whose temporary disk is larger than the default OS disk, kubeletDiskType
+  Temporary puts emptyDir volumes, containerd's data and kubelet's ephemeral storage on it; resolve sets
+  pool.local_ssd_gib to its size (Azure.ephemeral_local_ssd_gib, components/azure/temp_disk.py). Other
+  pools keep them on the managed OS disk (`disk_gb`).
 - Host encryption (prod): temp and OS-disk caches are encrypted on the VM host. The subscription needs
   the feature Microsoft.Compute/EncryptionAtHost registered first (README "Azure", first `up`).
   https://learn.microsoft.com/azure/aks/enable-host-encryption
@@ -29,6 +33,7 @@ import pulumi_azure_native.containerservice as containerservice
 
 from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
+from .temp_disk import kubelet_disk_type
 
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 ACCELERATOR_LABEL = "llmcloud.dev/accelerator"
@@ -88,6 +93,9 @@ class AksGpuAgentPool(pulumi.ComponentResource):
             os_sku="Ubuntu",
             os_disk_size_gb=pool.disk_gb,
             os_disk_type="Managed",
+            # Temporary: pods write to the VM's temp disk (components/azure/temp_disk.py). Unset is AKS's
+            # default, OS; left unset so pools deployed before this setting see no change.
+            kubelet_disk_type=kubelet_disk_type(pool.local_ssd_gib),
             orchestrator_version=args.kubernetes_version,
             availability_zones=list(pool.zones if args.zones is None else args.zones) or None,
             vnet_subnet_id=args.subnet_id,

@@ -59,10 +59,21 @@ def _pool(profile: dict[str, Any], name: str, mode: str) -> dict[str, Any]:
         "machine_type": str(profile.get("vmSize", "")),
         "labels": labels,
         "taints": taints,
-        "disk_gb": profile.get("osDiskSizeGB") or 128,
+        # kubeletDiskType Temporary: pods write to the VM's temp disk, not the OS disk (components/azure/temp_disk.py).
+        "disk_gb": _temp_disk_gib(profile) or profile.get("osDiskSizeGB") or 128,
         "max_nodes": int(max_nodes or 0),
         "max_pods": int(profile.get("maxPods") or 250),
     }
+
+
+def _temp_disk_gib(profile: dict[str, Any]) -> int:
+    """GiB of temp disk holding the pods of an agent pool with kubeletDiskType Temporary (catalog row), else 0."""
+    if profile.get("kubeletDiskType") != "Temporary":
+        return 0
+    from llmcloud.components.catalog import load
+
+    size = str(profile.get("vmSize", ""))
+    return next((m.temp_disk_gib for m in load("azure").machines if m.machine_type == size), 0)
 
 
 def pools(plan: Any, resolved: Any) -> list[dict[str, Any]]:

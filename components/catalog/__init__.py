@@ -78,6 +78,7 @@ class Machine:
     vcpus: int
     memory_gib: float
     local_ssd_gib: int = 0
+    temp_disk_gib: int = 0  # the VM's temporary (resource) disk, where one exists (Azure; FORMAT.md)
     spot: bool = True
     tpu_topology: str | None = None
     serving: bool = True
