@@ -102,8 +102,15 @@ _KUBECTL_ERRORS = (
     (("NotFound", "not found"), "the workload is not in the cluster (yet)"),
     (("Unauthorized", "Forbidden", "forbidden"), "the kubeconfig's credentials were refused"),
     (
-        ("was refused", "connection refused", "Unable to connect", "no such host", "i/o timeout", "Timeout",
-         "deadline exceeded"),
+        (
+            "was refused",
+            "connection refused",
+            "Unable to connect",
+            "no such host",
+            "i/o timeout",
+            "Timeout",
+            "deadline exceeded",
+        ),
         "the API server did not answer",
     ),
     (("executable", "exec plugin", "getting credentials"), "the kubeconfig's credential plugin failed"),

@@ -263,9 +263,7 @@ class Cloud(Protocol):
         """Whether credentials for the cloud's SDK are present (no network)."""
         ...
 
-    def preflight(
-        self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: object
-    ) -> list[PoolCheck]:
+    def preflight(self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: object) -> list[PoolCheck]:
         """Quota and zone availability of each accelerator pool, asked of the cloud's APIs."""
         ...
 
@@ -469,9 +467,7 @@ class BaseCloud:
     def has_credentials(self, env: Mapping[str, str], home: Path) -> bool:
         return False
 
-    def preflight(
-        self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: object
-    ) -> list[PoolCheck]:
+    def preflight(self, resolved: ResolvedStack, pools: list[ResolvedNodePool], **clients: object) -> list[PoolCheck]:
         return self._module("preflight").check(resolved, pools, **clients)  # type: ignore[no-any-return]
 
     def leftover_scope(self, resolved: ResolvedStack) -> dict[str, str | None]:

@@ -101,9 +101,10 @@ def public_ip(step: Step, ctx: PricingContext) -> Iterator[Line]:
 
 
 def _is_generic_network(step: Step) -> bool:
-    return step.inputs.get("resourceProviderNamespace") == "Microsoft.Network" and step.inputs.get(
-        "resourceType"
-    ) in ("natGateways", "publicIPAddresses")
+    return step.inputs.get("resourceProviderNamespace") == "Microsoft.Network" and step.inputs.get("resourceType") in (
+        "natGateways",
+        "publicIPAddresses",
+    )
 
 
 @pricer("azure", "azure-native:resources:Resource", when=_is_generic_network)

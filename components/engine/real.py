@@ -138,6 +138,7 @@ class RealEngine:
             env_vars=self.settings.env,
             pulumi_command=command,
         )
+
         def program() -> None:
             build(target)  # declares the resources and exports the stack outputs
 

@@ -182,9 +182,7 @@ def check_maintenance_exclusions(loaded: Any) -> list[Any]:
     for i, e in enumerate(exclusions):
         path = (*base, i)
         if e.name in seen:
-            errors.append(
-                loaded.error((*path, "name"), f"exclusion name {e.name!r} is used twice", "each name once")
-            )
+            errors.append(loaded.error((*path, "name"), f"exclusion name {e.name!r} is used twice", "each name once"))
         seen.setdefault(e.name, i)
         times = {}
         for k in ("start", "end"):
@@ -240,9 +238,7 @@ def check_maintenance_exclusions(loaded: Any) -> list[Any]:
 # Upgrades: GKE uses short-lived upgrades for flex-start nodes (node-pool-upgrade-strategies).
 # pulumi-gcp 10.2.0 NodePoolNodeConfigArgs has flex_start and reservation_affinity
 # (SPECIFIC_RESERVATION by the key compute.googleapis.com/reservation-name).
-PROVISIONING_HINT = (
-    "set spot: true, or provisioning: flex_start, or provisioning: reservation with reservation: <name>"
-)
+PROVISIONING_HINT = "set spot: true, or provisioning: flex_start, or provisioning: reservation with reservation: <name>"
 
 
 def _check_provisioning(loaded: Any, r: Any) -> list[Any]:

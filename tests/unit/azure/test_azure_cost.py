@@ -143,8 +143,11 @@ def test_prod_egress_through_a_standard_v2_nat_gateway(azure_plan):
 
 
 def test_prod_on_its_own_subnet_egresses_through_the_load_balancer(azure_plan):
-    text = BASE.replace("tier: {tier}}}", "tier: {tier}, subnet_id: /subscriptions/1/resourceGroups/n/providers/"
-                        "Microsoft.Network/virtualNetworks/v/subnets/s}}")
+    text = BASE.replace(
+        "tier: {tier}}}",
+        "tier: {tier}, subnet_id: /subscriptions/1/resourceGroups/n/providers/"
+        "Microsoft.Network/virtualNetworks/v/subnets/s}}",
+    )
     cost = _cost(azure_plan, "Standard", "prod", text)
     assert not [x for x in cost["lines"] if x["resource"] == "network.nat"]
     ips = _line(cost, "network.load_balancer", "Standard public IPv4 (AKS-managed outbound)")

@@ -36,8 +36,13 @@ class FakeApiServer:
                 code = 200 if obj is not None else 404
                 if obj is None:
                     name = path.rsplit("/", 1)[-1]
-                    obj = {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404,
-                           "message": f'deployments.apps "{name}" not found'}
+                    obj = {
+                        "kind": "Status",
+                        "status": "Failure",
+                        "reason": "NotFound",
+                        "code": 404,
+                        "message": f'deployments.apps "{name}" not found',
+                    }
                 body = json.dumps(obj).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
