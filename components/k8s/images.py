@@ -183,11 +183,10 @@ CERT_MANAGER_CHART = ChartPin(
 # cluster's minor (components/k8s/cluster_autoscaler.py IMAGE_TAGS). Tag cluster-autoscaler-chart-9.59.0
 # (commit 5a0b98e4, 2026-07-21): cluster-autoscaler/charts/cluster-autoscaler/Chart.yaml version 9.59.0,
 # every value llmcloud sets exists in its values.yaml; checked 2026-12-01.
-CLUSTER_AUTOSCALER_CHART = {
-    "chart": "cluster-autoscaler",
-    "repo": "https://kubernetes.github.io/autoscaler",
-    "version": "9.59.0",
-}  # one dict literal: renovate.json's chart-dict manager reads it
+# fmt: off
+CLUSTER_AUTOSCALER_CHART = {"chart": "cluster-autoscaler", "repo": "https://kubernetes.github.io/autoscaler",
+                            "version": "9.59.0"}  # one dict literal: renovate.json's chart-dict manager reads it
+# fmt: on
 
 CHARTS: dict[str, ChartPin] = {
     "lws": LWS_CHART,

@@ -520,7 +520,7 @@ def test_no_upgrades_for_exactly_thirty_days_and_minor_scopes_for_longer_are_val
         "    - {name: a, start: 2026-12-01T00:00:00Z, end: 2026-12-31T00:00:00Z}\n"
         "    - {name: b, start: 2026-12-01T00:00:00Z, end: 2027-06-01T00:00:00Z, scope: NO_MINOR_UPGRADES}\n",
     )
-    assert len(resolved(path).cloud_options["maintenance_exclusions"]) == 2
+    assert len(resolved(path).cloud_options.maintenance_exclusions) == 2
 
 
 def test_more_than_twenty_exclusions_and_repeated_names_are_refused(write_stack):
