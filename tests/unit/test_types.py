@@ -49,37 +49,29 @@ def test_the_unchecked_modules_exist():
     assert {"components/cloud.py", "components/resolve.py", "cli/pipeline.py"} <= set(TYPED)
 
 
-def test_contract_modules_type_check(tmp_path):
-    pytest.importorskip("mypy")
-    cache = Path(shutil.os.environ.get("LLMCLOUD_MYPY_CACHE", tmp_path / "mypy-cache"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(cache), *TYPED],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_a_cloud_missing_a_member_fails_the_check(tmp_path):
+def test_contract_modules_type_check_and_a_half_cloud_fails(tmp_path):
+    """One mypy run (its start-up and the pydantic plugin are most of the time): the checked modules have no
+    error, and two deliberately broken files next to them do: a cloud missing members is not a `Cloud`, a
+    rehearsal module missing members is not `RehearsalFacts`, so the structural check can fail."""
     pytest.importorskip("mypy")
     bad = tmp_path / "bad.py"
     bad.write_text("from components.cloud import Cloud\n\nclass Half:\n    name = 'half'\n\nCLOUD: Cloud = Half()\n")
-    # and a rehearsal module missing members is not RehearsalFacts
     (tmp_path / "half_facts.py").write_text("KUBERNETES_SERVICE = 'x'\n")
     facts = tmp_path / "uses_facts.py"
     facts.write_text(
         "from components.cloud import RehearsalFacts\nimport half_facts\n\nF: RehearsalFacts = half_facts\n"
     )
+    cache = Path(shutil.os.environ.get("LLMCLOUD_MYPY_CACHE", tmp_path / "mypy-cache"))
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "c"), str(bad), str(facts)],
+        [sys.executable, "-m", "mypy", "--cache-dir", str(cache), *TYPED, str(bad), str(facts)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
         env={**shutil.os.environ, "MYPYPATH": f"{ROOT}{shutil.os.pathsep}{tmp_path}"},
     )
-    assert proc.returncode == 1, proc.stdout
-    assert "bad.py:6: error: Incompatible types in assignment" in proc.stdout, proc.stdout
-    assert "uses_facts.py:4: error: Incompatible types in assignment" in proc.stdout, proc.stdout
+    errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert [e for e in errors if not e.startswith(str(tmp_path))] == [], proc.stdout  # the real modules: clean
+    assert any(e.startswith(f"{bad}:6: error: Incompatible types in assignment") for e in errors), proc.stdout
+    assert any(e.startswith(f"{facts}:4: error: Incompatible types in assignment") for e in errors), proc.stdout
