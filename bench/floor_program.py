@@ -59,7 +59,9 @@ def main() -> None:
     elif "--import-sdks" in sys.argv:
         for name in sorted(sdk_modules({s["newState"]["type"] for s in steps if s["newState"]["custom"]})):
             with contextlib.suppress(ImportError):
-                importlib.import_module(name)
+                # pulumi's top-level packages import sub-packages lazily: touching an attribute runs the
+                # sub-package's __init__, which is what a program that uses its classes pays
+                getattr(importlib.import_module(name), "__builtins__", None)
     pulumi.runtime.set_mocks(_Mocks(), project="llmcloud", stack=plan["stack"], preview=True)
 
     def program():
