@@ -12,7 +12,7 @@ import stat
 import types
 import typing
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
@@ -491,7 +491,8 @@ _TYPE_NAMES = {
     list: "a list",
     dict: "a map",
     type(None): "null",
-    datetime: "a date",
+    datetime: "a date and time",
+    date: "a date",
 }
 
 # Patterns in words: what the user sees instead of a regular expression.
@@ -505,6 +506,12 @@ _PATTERN_HELP = {
     "ttl": 'a number from 1 to 9999 followed by m (minutes), h (hours), d (days) or w (weeks), e.g. "8h" or "3d"',
     "domain": "a lowercase host name such as api.example.com: labels of letters, digits and hyphens, "
     "separated by dots, ending in a top-level domain of letters",
+    "reservation": "a Compute Engine reservation name (lowercase letters, digits and hyphens, starting with a "
+    "letter, at most 63 characters), or projects/<project>/reservations/<name> for one shared from another "
+    "project",
+    "capacity_reservation": "an EC2 capacity reservation id (cr- and 17 hexadecimal digits) or the ARN of a "
+    "capacity reservation resource group",
+    "name": "text without control characters, at most 128 characters",
 }
 _NAME_HELP = "names are lowercase letters, digits and hyphens, starting with a letter, at most 30 characters"
 _WANTED = {
@@ -533,6 +540,8 @@ def _show(value: Any) -> str:
         return json.dumps(text, ensure_ascii=False).replace('"', "'") if text.isprintable() else repr(text)
     if isinstance(value, dict | list):
         return _TYPE_NAMES[type(value)]
+    if isinstance(value, date):  # datetime too: YAML read an unquoted date/time; show it as written
+        return value.isoformat()
     return redact(repr(value))
 
 

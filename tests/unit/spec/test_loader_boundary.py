@@ -250,3 +250,30 @@ def test_stack_names_resolve_from_any_directory_in_the_repository(cli, monkeypat
     result = cli("validate", "dev")
     assert result.exit_code == 0, result.stderr
     assert "stacks/dev.yaml is valid" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        # an unquoted date is a YAML date: shown as written, never as Python's datetime.date(2026, 12, 1)
+        (
+            "gcp: {maintenance_exclusions: [{name: a, start: 2026-12-01, end: end_of_support}]}",
+            "gcp.maintenance_exclusions[0].start: expected a date and time (ISO 8601, e.g. 2026-12-01T18:00:00Z) "
+            "or text, got a date 2026-12-01",
+        ),
+        # patterns in words, not a regular expression or "see the schema"
+        (
+            "node_pools: {l4: {accelerator: L4, max_nodes: 1, reservation: 'projects/x/reservations/'}}",
+            "allowed: a Compute Engine reservation name",
+        ),
+        (
+            "node_pools: {l4: {accelerator: L4, max_nodes: 1, capacity_reservation: cr-1}}",
+            "allowed: an EC2 capacity reservation id (cr- and 17 hexadecimal digits)",
+        ),
+    ],
+)
+def test_new_fields_explain_themselves(cli, write_stack, body, expected):
+    path = write_stack(f"extends: base.yaml\n{body}\n")
+    result = cli("validate", path)
+    assert result.exit_code == 2 and expected in result.stderr, result.stderr
+    assert "datetime." not in result.stderr and "format the field's description gives" not in result.stderr
