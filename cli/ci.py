@@ -29,7 +29,8 @@ PULUMI_VERSION = "3.272.0"
 # Files that, when present in the repository, pin every transitive dependency of the install.
 CONSTRAINT_FILES = ("constraints.txt",)
 
-# Every action the workflow uses, pinned to the commit its release tag points at. Read from each
+# The actions every workflow uses (each cloud's login action is pinned in its Cloud object: CI_LOGIN_ACTION),
+# pinned to the commit its release tag points at. Read from each
 # action's repository at the tag (git rev-parse TAG^{commit}) on ACTIONS_CHECKED; renovate.json
 # (github-actions manager) proposes updates and keeps the version comments current.
 ACTIONS_CHECKED = "2026-12-01"
@@ -39,10 +40,16 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "actions/cache": ("27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
     "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
-    "google-github-actions/auth": ("7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0"),
-    "aws-actions/configure-aws-credentials": ("e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"),
-    "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
 }
+
+
+def pinned_actions() -> dict[str, tuple[str, str]]:
+    """Every action a workflow may use -> (commit, tag): the workflow's own (ACTIONS) and each registered
+    cloud's login action (its Cloud object's ci_login)."""
+    from llmcloud.components import registry
+
+    logins = (registry.cloud(c).ci_login for c in registry.CLOUDS)
+    return {**ACTIONS, **{login.github_action: login.github_action_pin for login in logins}}
 
 
 def _login(cloud: str):  # -> CiLogin: each cloud's OIDC login facts (components/<cloud>/__init__.py)
@@ -92,7 +99,7 @@ def stacks(root: Path, names: list[str] | None) -> list[CiStack]:
 
 
 def _uses(action: str) -> str:
-    sha, _tag = ACTIONS[action]
+    sha, _tag = pinned_actions()[action]
     return f"{action}@{sha}"
 
 
@@ -297,7 +304,7 @@ _PERMISSION_WHY = {
 def _annotate(text: str) -> str:
     """`uses: owner/action@<sha>` gets `# vX.Y.Z` (the tag a reviewer and Renovate read); each job
     permission gets the reason it is granted."""
-    tags = {sha: tag for sha, tag in ACTIONS.values()}
+    tags = {sha: tag for sha, tag in pinned_actions().values()}
     text = _USES_LINE.sub(lambda m: f"{m.group(0)} # {tags[m.group(3)]}", text)
     for grant, why in _PERMISSION_WHY.items():
         text = re.sub(rf"^(\s+{re.escape(grant)})$", rf"\1 # {why}", text, flags=re.M)

@@ -48,12 +48,15 @@ class CiLogin:
     Values in `${{ vars.X }}` / `$X` form are variables the user sets once (README, "CI pipelines")."""
 
     github_step: str  # the step's name
-    github_action: str  # owner/action, pinned to a commit in cli/ci.py's ACTIONS
+    github_action: str  # owner/action
     github_with: Mapping[str, str]
     gitlab_token_var: str  # the id_tokens variable holding GitLab's OIDC token
     gitlab_audience: str
     gitlab_script: tuple[str, ...]  # shell lines that turn the token into the cloud SDKs' credentials
     backend_scheme: str  # the Pulumi state backend URL scheme of this cloud's buckets (gs, s3, azblob)
+    # (commit, tag) the workflow pins github_action to: the commit the release tag points at, kept in the
+    # cloud's own module as CI_LOGIN_ACTION, which renovate.json's regex manager updates
+    github_action_pin: tuple[str, str]
 
 
 class RehearsalFacts(Protocol):

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 _BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
 
 
+# The CI login action, pinned to the commit its release tag points at (git rev-parse TAG^{commit} in the
+# action's repository, checked 2026-12-01); renovate.json proposes updates.
+CI_LOGIN_ACTION = ("aws-actions/configure-aws-credentials", "e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3")
+
+
 class Aws(BaseCloud):
     name = "aws"
     title = "AWS"
@@ -79,7 +84,7 @@ class Aws(BaseCloud):
 
     ci_login = CiLogin(
         "Authenticate to AWS (OIDC)",
-        "aws-actions/configure-aws-credentials",
+        CI_LOGIN_ACTION[0],
         MappingProxyType({"role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}"}),
         "AWS_OIDC_TOKEN",
         "sts.amazonaws.com",
@@ -88,6 +93,7 @@ class Aws(BaseCloud):
             'export AWS_WEB_IDENTITY_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" AWS_ROLE_ARN="$AWS_ROLE_ARN"',
         ),
         "s3",
+        CI_LOGIN_ACTION[1:],
     )
     token_prefix = "aws"
     region_field = "region"

@@ -32,6 +32,11 @@ _BAD = re.compile(r"[<>%&\\?/]")
 _ZERO = "00000000-0000-0000-0000-000000000000"
 
 
+# The CI login action, pinned to the commit its release tag points at (git rev-parse TAG^{commit} in the
+# action's repository, checked 2026-12-01); renovate.json proposes updates.
+CI_LOGIN_ACTION = ("azure/login", "f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1")
+
+
 class Azure(BaseCloud):
     name = "azure"
     title = "Azure"
@@ -77,7 +82,7 @@ class Azure(BaseCloud):
 
     ci_login = CiLogin(
         "Authenticate to Azure (OIDC)",
-        "azure/login",
+        CI_LOGIN_ACTION[0],
         MappingProxyType(
             {
                 "client-id": "${{ vars.AZURE_CLIENT_ID }}",
@@ -93,6 +98,7 @@ class Azure(BaseCloud):
             'ARM_CLIENT_ID="$AZURE_CLIENT_ID" ARM_TENANT_ID="$AZURE_TENANT_ID"',
         ),
         "azblob",
+        CI_LOGIN_ACTION[1:],
     )
     token_prefix = "azure-native"
     region_field = "location"

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 _BAD = re.compile(r"[^a-z0-9_-]")
 
 
+# The CI login action, pinned to the commit its release tag points at (git rev-parse TAG^{commit} in the
+# action's repository, checked 2026-12-01); renovate.json proposes updates.
+CI_LOGIN_ACTION = ("google-github-actions/auth", "7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0")
+
+
 class Gcp(BaseCloud):
     name = "gcp"
     title = "Google Cloud"
@@ -62,7 +67,7 @@ class Gcp(BaseCloud):
 
     ci_login = CiLogin(
         "Authenticate to Google Cloud (OIDC)",
-        "google-github-actions/auth",
+        CI_LOGIN_ACTION[0],
         MappingProxyType(
             {
                 "workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
@@ -79,6 +84,7 @@ class Gcp(BaseCloud):
             'export GOOGLE_APPLICATION_CREDENTIALS="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
         ),
         "gs",
+        CI_LOGIN_ACTION[1:],
     )
     token_prefix = "gcp"
     region_field = "region"

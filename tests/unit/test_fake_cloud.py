@@ -51,7 +51,14 @@ class FakeCloud(BaseCloud):
     credentials_help = "none needed"
     front_door_products = MappingProxyType({"load_balancer": Product("Fake load balancer", 3_600, True)})
     ci_login = CiLogin(
-        "Log in to the fake cloud", "fake/login", MappingProxyType({}), "FAKE_OIDC_TOKEN", "fake", ("true",), "fake"
+        "Log in to the fake cloud",
+        "fake/login",
+        MappingProxyType({}),
+        "FAKE_OIDC_TOKEN",
+        "fake",
+        ("true",),
+        "fake",
+        ("0" * 40, "v1.0.0"),
     )
 
     def region(self, spec: Any) -> str | None:

@@ -74,7 +74,9 @@ def test_github_workflow_matches_githubs_schema(cli, project):
 
 
 def test_every_action_is_pinned_to_a_commit_with_its_tag(cli, project):
-    from llmcloud.cli.ci import ACTIONS
+    from llmcloud.cli.ci import pinned_actions
+
+    ACTIONS = pinned_actions()  # the workflow's own and each cloud's login action
 
     text, _ = _github(cli, project, "--stack", "dev", "--stack", "aws-example", "--stack", "azure-example")
     uses = [line for line in text.splitlines() if "uses:" in line]
@@ -181,16 +183,32 @@ def test_existing_file_needs_force(cli, project):
 
 
 def test_renovate_tracks_every_pinned_action():
-    """renovate.json's regex manager for cli/ci.py finds every (action, commit, tag) of ACTIONS."""
+    """renovate.json's regex managers find every (action, commit, tag): ACTIONS in cli/ci.py and each
+    cloud's CI_LOGIN_ACTION in components/<cloud>/__init__.py."""
     import json
 
-    from llmcloud.cli.ci import ACTIONS
+    from llmcloud.cli.ci import ACTIONS, pinned_actions
+    from llmcloud.components import registry
 
     managers = json.loads((REPO / "renovate.json").read_text())["customManagers"]
-    [manager] = [m for m in managers if any("cli/ci" in f for f in m["managerFilePatterns"])]
-    pattern = re.compile(manager["matchStrings"][0].replace("(?<", "(?P<"))
-    found = {
-        m["depName"]: (m["currentDigest"], m["currentValue"])
-        for m in pattern.finditer((REPO / "cli" / "ci.py").read_text())
-    }
-    assert found == ACTIONS
+
+    def found_in(path: Path) -> dict[str, tuple[str, str]]:
+        rel = str(path.relative_to(REPO))
+        out = {}
+        for m in managers:
+            if not any(re.search(f.strip("/"), rel) for f in m["managerFilePatterns"]):
+                continue
+            for regex in m["matchStrings"]:
+                for hit in re.finditer(regex.replace("(?<", "(?P<"), path.read_text()):
+                    groups = hit.groupdict()
+                    if "currentDigest" in groups:
+                        out[groups["depName"]] = (groups["currentDigest"], groups["currentValue"])
+        return out
+
+    assert found_in(REPO / "cli" / "ci.py") == ACTIONS
+    found = dict(ACTIONS)
+    for cloud in registry.CLOUDS:
+        login = found_in(REPO / "components" / cloud / "__init__.py")
+        assert login == {registry.cloud(cloud).ci_login.github_action: registry.cloud(cloud).ci_login.github_action_pin}
+        found.update(login)
+    assert found == pinned_actions()
