@@ -858,8 +858,11 @@ def _container(g: ResolvedGateway, tls: bool) -> dict[str, Any]:
     }
 
 
-def deployment(args: ApiGatewayArgs, labels: dict[str, str], selector: dict[str, str]) -> dict[str, Any]:
+def deployment(
+    args: ApiGatewayArgs, labels: dict[str, str], selector: dict[str, str], checksum: str | None = None
+) -> dict[str, Any]:
     g, tls = args.gateway, args.tls_secret is not None
+    checksum = checksum or config_checksum(g, args.namespace, tls)
     volumes: list[dict[str, Any]] = [{"name": "config", "secret": {"secretName": NAME}}]
     if tls:
         volumes.append({"name": "tls", "secret": {"secretName": args.tls_secret}})
@@ -872,7 +875,7 @@ def deployment(args: ApiGatewayArgs, labels: dict[str, str], selector: dict[str,
             "template": {
                 "metadata": {
                     "labels": labels,
-                    "annotations": {"llmcloud.dev/config-checksum": config_checksum(g, args.namespace, tls)},
+                    "annotations": {"llmcloud.dev/config-checksum": checksum},
                 },
                 "spec": {
                     "automountServiceAccountToken": False,
@@ -968,7 +971,10 @@ class ApiGateway(pulumi.ComponentResource):
             string_data={CONFIG_FILE: config},
             opts=child,
         )
-        dep = deployment(args, labels, selector)
+        # Rendering the configuration is the front door's costliest step (about 20 ms per model): once
+        # with placeholder keys for the checksum, once with the keys for the Secret.
+        self.config_checksum = config_checksum(g, args.namespace, tls)
+        dep = deployment(args, labels, selector, self.config_checksum)
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=dep["metadata"],
@@ -999,5 +1005,4 @@ class ApiGateway(pulumi.ComponentResource):
                     opts=after_monitoring,
                 )
         self.service_name = self.service.metadata.name
-        self.config_checksum = config_checksum(g, args.namespace, tls)
         self.register_outputs({"service_name": self.service_name, "config_checksum": self.config_checksum})
