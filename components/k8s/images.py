@@ -50,7 +50,9 @@ class ChartPin:
 # 0.32.0 (`pip index versions`, 2026-12-01). The vLLM facts llmcloud relies on (CLI flags, metric names,
 # quantization methods, the Run:ai streamer loader) were read at v0.33.0 in the release wheel
 # vllm-0.33.0-cp38-abi3-manylinux_2_28_x86_64.whl from PyPI (vllm/_version.py: 0.33.0, commit 4ba787ec9);
-# the vllm-project/vllm repository (1.1 GB) is over the snapshot limit, so its tag could not be fetched.
+# the vllm-project/vllm repository (1.1 GB) is over the snapshot limit, so its tag could not be fetched; the
+# release's source distribution vllm-0.33.0.tar.gz from PyPI (sha256 f4c33c2503d52bb4..., as PyPI's simple
+# index lists it) carries the tree of the release, docker/ included: read there on 2026-12-01 (below).
 VLLM_VERSION = "v0.33.0"
 VLLM_TPU_VERSION = "v0.32.0"
 
@@ -62,10 +64,11 @@ SERVING: dict[str, ImagePin] = {
         VLLM_VERSION,
         "https://pypi.org/project/vllm/0.33.0/",
         verified=False,
-        note="the vllm 0.33.0 release is on PyPI (its wheel declares the extra runai = "
-        "runai-model-streamer[azure,gcs,s3]>=0.15.7); Docker Hub's tag list is not in the stored copies, so "
-        "the image tag v0.33.0 itself is unconfirmed, and so is the streamer inside the image (docker/Dockerfile "
-        "could not be read at the tag)",
+        note="the vllm 0.33.0 release is on PyPI; its docker/Dockerfile (in the release's sdist) installs "
+        "runai-model-streamer[s3,gcs,azure]>=0.15.7 in the vllm-runtime-base stage that vllm-openai builds on "
+        '(line 983) and ends with ENTRYPOINT ["vllm", "serve"], so an image built from the release carries the '
+        "streamer and its three object stores; Docker Hub's tag list is not in the stored copies, so that the "
+        "published tag v0.33.0 is that build is unconfirmed",
     ),
     "tpu": ImagePin(
         "docker.io",
@@ -81,8 +84,9 @@ SERVING: dict[str, ImagePin] = {
         VLLM_VERSION,
         "https://docs.vllm.ai/en/latest/getting_started/installation/cpu.html",
         verified=False,
-        note="x86 AVX-512 release image named on vLLM's CPU install page; that its tag follows the vLLM "
-        "release is an assumption no stored page confirms",
+        note="x86 AVX-512 release image named on vLLM's CPU install page; docker/Dockerfile.cpu at v0.33.0 "
+        "installs vllm[audio,bench,runai] (the streamer with its object stores); that the published tag follows "
+        "the vLLM release is an assumption no stored page confirms",
     ),
 }
 
