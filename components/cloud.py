@@ -315,6 +315,11 @@ class Cloud(Protocol):
         for a catalog machine row; 0: the boot disk holds it (validate then checks `disk_gb`)."""
         ...
 
+    def local_volume(self, machine: Any) -> tuple[str, int] | None:
+        """(StorageClass, GiB) of the local NVMe a pod's weights volume is carved from as a generic ephemeral
+        volume on a catalog machine row, or None: the weights volume is an emptyDir."""
+        ...
+
 
 class BaseCloud:
     """Shared implementation of `Cloud`: each member imports the cloud's conventional submodule when
@@ -356,6 +361,9 @@ class BaseCloud:
 
     def ephemeral_local_ssd_gib(self, machine: Any) -> int:
         return 0
+
+    def local_volume(self, machine: Any) -> tuple[str, int] | None:
+        return None
 
     def __repr__(self) -> str:
         return f"<Cloud {self.name}>"

@@ -24,6 +24,9 @@ class Platform:
     # The Kubernetes provider waits for these (the grant that lets the deployer call the cluster's API).
     provider_depends_on: list[pulumi.Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Cluster-scoped StorageClass manifests the Kubernetes phase creates before the model servers (e.g. the
+    # local NVMe class of Azure Container Storage); the model pods' volumes name them (pool.local_volume_class).
+    storage_classes: list[dict[str, Any]] = field(default_factory=list)
     # What the cloud's front door (components/<cloud>/front_door.py) builds on: the cloud's own frozen
     # dataclass (GcpFrontDoorInputs ... in components/<cloud>/__init__.py): the provider and, per cloud, the
     # network and identity pieces. The front door reads it with `front_door_inputs(<its type>)`.

@@ -105,6 +105,20 @@ def _serving_layer(
         on_cluster,
     )
     controllers: list[pulumi.Resource] = [namespace, plugins, KedaOperator("keda", on_cluster)]
+    for sc in platform.storage_classes:  # e.g. AKS local NVMe (Platform.storage_classes)
+        import pulumi_kubernetes as k8s
+
+        controllers.append(
+            k8s.storage.v1.StorageClass(
+                f"storage-class-{sc['metadata']['name']}",
+                metadata=sc["metadata"],
+                provisioner=sc["provisioner"],
+                reclaim_policy=sc.get("reclaimPolicy"),
+                volume_binding_mode=sc.get("volumeBindingMode"),
+                allow_volume_expansion=sc.get("allowVolumeExpansion"),
+                opts=on_cluster,
+            )
+        )
     if registry.cloud(r.cloud).in_cluster_autoscaler:  # e.g. EKS; GKE and AKS autoscale node pools themselves
         from .k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 

@@ -54,6 +54,11 @@ class ResolvedNodePool:
     # GiB of local SSD/NVMe the cloud's node pool puts ephemeral storage on (Cloud.ephemeral_local_ssd_gib);
     # 0: the boot disk (disk_gb) holds it.
     local_ssd_gib: int = 0
+    # Local NVMe the model pods' weights volume is carved from as a generic ephemeral volume of StorageClass
+    # `local_volume_class` (Cloud.local_volume; e.g. AKS + Azure Container Storage); 0/"": none, the weights
+    # volume is an emptyDir on the node's ephemeral storage.
+    local_volume_gib: int = 0
+    local_volume_class: str = ""
     provisioning: str | None = None  # gcp: flex_start | reservation (None: on demand or spot)
     reservation: str | None = None  # gcp: the reservation of provisioning: reservation
 
@@ -482,9 +487,14 @@ def _resolve_pool(
         cores_per_device=acc.cores_per_device,
         capacity_reservation=pool.capacity_reservation,
         local_ssd_gib=registry.cloud(cloud).ephemeral_local_ssd_gib(machine),
+        **_local_volume(registry.cloud(cloud).local_volume(machine)),
         provisioning=pool.provisioning,
         reservation=pool.reservation,
     )
+
+
+def _local_volume(volume: tuple[str, int] | None) -> dict[str, Any]:
+    return {"local_volume_class": volume[0], "local_volume_gib": volume[1]} if volume else {}
 
 
 def _size_pool(

@@ -174,7 +174,8 @@ def disk_need(model: ResolvedModel, pool: ResolvedNodePool) -> dict[str, int]:
     from .k8s import weights as serving
 
     parts = {
-        "weights": serving.weights_volume_gib(model, pool),
+        # a weights volume on the pool's local NVMe (a PVC) is not on the node's disk: _local_volume_errors
+        "weights": 0 if pool.local_volume_gib else serving.weights_volume_gib(model, pool),
         "home": serving.HOME_GIB,
         "tmp": serving.TMP_GIB,
         "writable layer": serving.WRITABLE_LAYER_GIB,
@@ -196,10 +197,37 @@ def required_disk_gb(pods_gib: int, image_gib: int) -> int:
     return gb
 
 
+def _local_volume_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
+    """Pools whose weights volumes live on local NVMe (pool.local_volume_gib): the volumes of one node's
+    model pods must fit in that NVMe."""
+    from .k8s.weights import local_volume_needs_gib, weights_volume_gib
+
+    errors = []
+    for pool_name, need in local_volume_needs_gib(resolved).items():
+        pool = resolved.node_pools[pool_name]
+        if need <= pool.local_volume_gib:
+            continue
+        biggest = max(
+            (m for m in resolved.models.values() if m.node_pool == pool_name),
+            key=lambda m: weights_volume_gib(m, pool),
+        )
+        errors.append(
+            loaded.error(
+                ("node_pools", pool_name, "accelerator"),
+                f"{pool.machine_type}'s {pool.local_volume_gib} GiB of local NVMe cannot hold the weights volumes "
+                f"of the model pods on a node: {need} GiB (model {biggest.name}: weights "
+                f"{weights_volume_gib(biggest, pool)} GiB per pod)",
+                "pick a machine with more local NVMe (more accelerators per node), fewer replicas per node, or "
+                "serve the weights from a bucket (bucket://, streamed into accelerator memory, nothing on disk)",
+            )
+        )
+    return errors
+
+
 def _disk_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
     from .k8s.weights import node_disk_needs_gib
 
-    errors = []
+    errors = _local_volume_errors(loaded, resolved)
     needs = node_disk_needs_gib(resolved)
     for pool_name, pods_gib in needs.items():
         pool = resolved.node_pools[pool_name]

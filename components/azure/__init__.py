@@ -211,6 +211,13 @@ class Azure(BaseCloud):
 
         return kubelet_temp_disk_gib(machine)
 
+    def local_volume(self, machine: Any) -> tuple[str, int] | None:
+        # GPU sizes with local NVMe data disks: Azure Container Storage volumes (components/azure/nvme.py)
+        from .nvme import STORAGE_CLASS, nvme_gib
+
+        gib = nvme_gib(machine)
+        return (STORAGE_CLASS, gib) if gib else None
+
 
 @dataclass(frozen=True)
 class AzureFrontDoorInputs:

@@ -23,11 +23,12 @@ from .. import catalog
 from ..platform import Platform
 from ..resolve import ResolvedNodePool, ResolvedStack
 from . import AzureFrontDoorInputs, azure_options
-from .agent_pool import AksGpuAgentPool, AksGpuAgentPoolArgs
+from .agent_pool import AksGpuAgentPool, AksGpuAgentPoolArgs, agent_pool_name
 from .checks import ADDON_POOL, ADDON_VM_SIZE
 from .cluster import OUTBOUND_IPS, AksCluster, AksClusterArgs
 from .identity import USE_LABEL, AksWorkloadIdentity, AksWorkloadIdentityArgs
 from .network import AzureNetwork, AzureNetworkArgs
+from .nvme import container_storage_extension, storage_class
 from .storage import BlobWeightsStorage, BlobWeightsStorageArgs
 from .zones import pool_zones
 
@@ -188,6 +189,19 @@ def build_platform(r: ResolvedStack) -> Platform:
     addons = dataclasses.replace(addons, zones=pool_zones(r.region, addons.machine_type, wanted_zones))
     pools.append(agent_pool(addons, addons.zones))
 
+    # Pools on VM sizes with local NVMe data disks: Azure Container Storage carves the weights volumes from them.
+    nvme_pools = [agent_pool_name(p.name) for p in r.node_pools.values() if p.local_volume_gib]
+    storage_extras: list[pulumi.Resource] = []
+    if nvme_pools:
+        storage_extras.append(
+            container_storage_extension(
+                f"{name}-container-storage",
+                rg_name,
+                cluster.name,
+                pulumi.ResourceOptions(providers=[provider], depends_on=pools),
+            )
+        )
+
     operators = public_ranges(r.authorized_networks)
     sku = "Standard_ZRS" if prod else "Standard_LRS"
     stores = {
@@ -234,7 +248,8 @@ def build_platform(r: ResolvedStack) -> Platform:
         pod_labels={USE_LABEL: "true"},
         # The Kubernetes phase waits for the pools (the add-on pool: Envoy, KEDA, cert-manager schedule) and
         # for the deployer's cluster-admin grant to be live (a bounded poll, rbac_wait.py).
-        depends_on=[*pools, identity, cluster.admin_role, cluster.access_ready],
+        depends_on=[*pools, *storage_extras, identity, cluster.admin_role, cluster.access_ready],
+        storage_classes=[storage_class(nvme_pools)] if nvme_pools else [],
         front_door=AzureFrontDoorInputs(
             provider=provider,
             resource_group_name=rg_name,

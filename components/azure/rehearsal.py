@@ -30,6 +30,7 @@ _PROVIDERS = {
     "azure-native:operationalinsights:": "Microsoft.OperationalInsights",
     "azure-native:dns:": "Microsoft.Network",
     "azure-native:monitor:": "Microsoft.Insights",  # diagnostic settings
+    "azure-native:kubernetesconfiguration:": "Microsoft.KubernetesConfiguration",  # cluster extensions (nvme.py)
 }
 GENERIC = "azure-native:resources:Resource"  # the namespace is an input (prod's StandardV2 NAT gateway)
 

@@ -16,9 +16,8 @@ Facts (read 2026-12-01):
   (XenitAB/terraform-modules#1153, 2024). Whether a subscription still needs a feature registration could
   not be checked here: a real `up` is the check.
 - Temp disk sizes: the catalog rows' `temp_disk_gib`, from each size page (catalog/data/azure.yaml header).
-  The NVMe data disks of NC A100 v4 and ND H100/H200 v5 are not the temp disk and are not used
-  (AKS "Best practices for ephemeral NVMe data disks": emptyDir on NVMe needs custom node bootstrap or
-  Azure Container Storage).
+  The NVMe data disks of NC A100 v4 and ND H100/H200 v5 are not the temp disk: the model pods' weights
+  volume goes there through Azure Container Storage (components/azure/nvme.py).
 - `osDiskType` stays `Managed`: an ephemeral OS disk placed on the temp disk takes its size out of it
   ("the final size of the temporary disk will equal the initial size ... minus the OS image size", same sample).
 

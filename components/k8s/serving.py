@@ -478,11 +478,29 @@ def server_container(args: ModelServerArgs, image: str, role: str, secret_name: 
     return c
 
 
+def weights_volume(model: ResolvedModel, pool: ResolvedNodePool) -> dict[str, Any]:
+    """The volume vLLM downloads a Hub model into: a generic ephemeral volume of the pool's local NVMe
+    StorageClass where the cloud offers one (pool.local_volume_class, e.g. AKS + Azure Container Storage;
+    created with the pod, deleted with it), else an emptyDir on the node's ephemeral storage."""
+    size = f"{weights_volume_gib(model, pool)}Gi"
+    if not pool.local_volume_class:
+        return {"name": "weights", "emptyDir": {"sizeLimit": size}}
+    claim = {
+        "metadata": {"labels": selector_labels(model)},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": pool.local_volume_class,
+            "resources": {"requests": {"storage": size}},
+        },
+    }
+    return {"name": "weights", "ephemeral": {"volumeClaimTemplate": claim}}
+
+
 def pod_volumes(args: ModelServerArgs, secret_name: str | None) -> list[dict[str, Any]]:
     model, pool = args.model, args.pool
     volumes: list[dict[str, Any]] = []
     if not is_object_store(model.source):
-        volumes.append({"name": "weights", "emptyDir": {"sizeLimit": f"{weights_volume_gib(model, pool)}Gi"}})
+        volumes.append(weights_volume(model, pool))
     volumes += [
         {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{shm_size_gib(pool, model)}Gi"}},
         {"name": "home", "emptyDir": {"sizeLimit": f"{HOME_GIB}Gi"}},

@@ -43,23 +43,39 @@ def bucket_of(source: str) -> str | None:
 def weights_volume_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
     """sizeLimit of the node-local volume vLLM downloads a Hub model into: the checkpoint's safetensors
     + 5 % (config, tokenizer, index) + 2 GiB; 0 for object-store sources (streamed, never on disk).
-    An unknown Hub model gets 60 % of the node's ephemeral storage (the rest holds the images): the local
-    SSD where the node pool puts ephemeral storage there (pool.local_ssd_gib), else the boot disk."""
+    An unknown Hub model gets 60 % of where the volume lives: the pool's local NVMe volume capacity
+    (pool.local_volume_gib), else the node's ephemeral storage (the rest holds the images): the local SSD
+    where the node pool puts ephemeral storage there (pool.local_ssd_gib), else the boot disk."""
     if is_object_store(model.source):
         return 0
     size = weights_size_gib(model.source, None)  # on disk: the checkpoint as published
     if size is None:
-        return max(20, int((pool.local_ssd_gib or pool.disk_gb) * 0.6))
+        return max(20, int((pool.local_volume_gib or pool.local_ssd_gib or pool.disk_gb) * 0.6))
     return math.ceil(size * 1.05 + 2)
 
 
 def ephemeral_storage_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
     """What one pod of the model writes to the node's disk: every on-disk volume's sizeLimit plus the
-    writable-layer allowance. The pod requests (and is limited to) exactly this."""
-    total = weights_volume_gib(model, pool) + HOME_GIB + TMP_GIB + WRITABLE_LAYER_GIB
+    writable-layer allowance. The pod requests (and is limited to) exactly this. A weights volume on the
+    pool's local NVMe (pool.local_volume_gib: a generic ephemeral volume, a PVC) is not ephemeral-storage."""
+    weights = 0 if pool.local_volume_gib else weights_volume_gib(model, pool)
+    total = weights + HOME_GIB + TMP_GIB + WRITABLE_LAYER_GIB
     if pool.kind == "neuron":
         total += NEURON_ARTIFACTS_GIB
     return total
+
+
+def local_volume_needs_gib(resolved: ResolvedStack) -> dict[str, int]:
+    """pool -> GiB of the pool's local NVMe volume capacity the weights volumes of the model pods on one
+    node claim (pools with pool.local_volume_gib only; Hub models the catalog cannot size are left out)."""
+    need: dict[str, int] = {}
+    for m in resolved.models.values():
+        pool = resolved.node_pools[m.node_pool]
+        if not pool.local_volume_gib or is_object_store(m.source) or weights_size_gib(m.source, None) is None:
+            continue
+        per_node = weights_volume_gib(m, pool) * (1 if m.nodes_per_replica > 1 else m.replicas_per_node)
+        need[pool.name] = max(need.get(pool.name, 0), per_node)
+    return need
 
 
 def node_disk_needs_gib(resolved: ResolvedStack) -> dict[str, int]:

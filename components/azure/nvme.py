@@ -1,0 +1,91 @@
+"""Local NVMe data disks of AKS GPU nodes for the model pods' weights volume, through Azure Container Storage
+(version 2) (pure Python except `container_storage_extension`, which imports the SDK when called).
+
+Facts (read 2026-12-01; MicrosoftDocs/azure-docs `articles/storage/container-storage/`):
+- Status: Azure Container Storage v2.0.0 is generally available (local NVMe only), v2.1.0 GA (adds Elastic
+  SAN and the installer that installs a CSI driver when a StorageClass asks for it): AKS blog
+  https://blog.aks.azure.com/2026/04/08/acstor-v2.1-ga; install page below ("latest production version").
+- Install (https://learn.microsoft.com/azure/storage/container-storage/install-container-storage-aks,
+  ms.date 09/10/2025, version 2.x.x): `az aks update --enable-azure-container-storage` (installer only) or
+  `... ephemeralDisk` (installer + local NVMe driver + a default StorageClass). The same page's Terraform
+  form is a cluster extension: name `acstor` ("must be acstor for Azure CLI compatibility"), extension type
+  `microsoft.azurecontainerstoragev2`, configuration setting `enable-azure-container-storage: "true"`; the
+  latest version, upgraded automatically. Prerequisites: Linux node pools on a VM size with local NVMe data
+  disks ("storage-optimized or GPU-accelerated VMs"); the `Microsoft.KubernetesConfiguration` resource
+  provider registered on the subscription (cluster extensions). pulumi-azure-native 3.29.0 has
+  `kubernetesconfiguration.Extension` (ARM Microsoft.KubernetesConfiguration/extensions).
+- Installer-only: "Creating a StorageClass later triggers the correct CSI driver installation". The local
+  NVMe StorageClass: provisioner `localdisk.csi.acstor.io`, `volumeBindingMode: WaitForFirstConsumer`,
+  reclaim `Delete` (same page's `kubectl get sc` output; Azure/local-csi-driver docs). The driver stripes all
+  local NVMe disks of a VM and by default serves generic ephemeral volumes only
+  (use-container-storage-with-local-disk, v2 page). Where the CSI driver runs is set by the StorageClass
+  annotation `storageoperator.acstor.io/nodeAffinity` (manage-local-container-storage-interface-driver-placement):
+  llmcloud limits it to the NVMe pools (label `kubernetes.azure.com/agentpool`).
+- NVMe capacity per VM size: the catalog row's `local_ssd_gib` where it is the NVMe data disks, i.e. where it is
+  more than twice the temporary disk (catalog/data/azure.yaml header: NC A100 v4 960 GiB per GPU,
+  ND H100/H200 v5 8 x 3.5 TB); on the other rows local_ssd_gib is about the temporary disk itself.
+Not verified here (no Azure account): that the managed extension's CSI node DaemonSet tolerates the GPU pools'
+`nvidia.com/gpu` taint (the open-source chart takes tolerations from values, `daemonset.tolerations`), and that
+the GPU sizes' NVMe disks match the driver's disk filter (model "Microsoft NVMe Direct Disk" / "v2").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+STORAGE_CLASS = "llmcloud-local-nvme"
+PROVISIONER = "localdisk.csi.acstor.io"
+NODE_AFFINITY_ANNOTATION = "storageoperator.acstor.io/nodeAffinity"
+AGENT_POOL_LABEL = "kubernetes.azure.com/agentpool"
+EXTENSION_NAME = "acstor"
+EXTENSION_TYPE = "microsoft.azurecontainerstoragev2"
+
+
+def nvme_gib(machine: Any) -> int:
+    """GiB of local NVMe data disks on a GPU VM size (catalog row), 0: none (the row's local storage is its
+    temporary disk)."""
+    local = int(getattr(machine, "local_ssd_gib", 0) or 0)
+    temp = int(getattr(machine, "temp_disk_gib", 0) or 0)
+    if machine.accelerator is None or local <= 2 * temp:
+        return 0
+    return local
+
+
+def storage_class(agent_pools: Iterable[str]) -> dict[str, Any]:
+    """The local NVMe StorageClass; creating it makes the installer deploy the CSI driver on those pools."""
+    affinity = (
+        "requiredDuringSchedulingIgnoredDuringExecution:\n"
+        "  nodeSelectorTerms:\n"
+        "  - matchExpressions:\n"
+        f"    - key: {AGENT_POOL_LABEL}\n"
+        "      operator: In\n"
+        f"      values: [{', '.join(sorted(agent_pools))}]\n"
+    )
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": STORAGE_CLASS, "annotations": {NODE_AFFINITY_ANNOTATION: affinity}},
+        "provisioner": PROVISIONER,
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
+    }
+
+
+def container_storage_extension(name: str, resource_group_name: Any, cluster_name: Any, opts: Any) -> Any:
+    """Azure Container Storage (v2, installer) as a cluster extension of the AKS cluster."""
+    import pulumi_azure_native.kubernetesconfiguration as kubernetesconfiguration
+
+    return kubernetesconfiguration.Extension(
+        name,
+        extension_name=EXTENSION_NAME,
+        extension_type=EXTENSION_TYPE,
+        cluster_rp="Microsoft.ContainerService",
+        cluster_resource_name="managedClusters",
+        cluster_name=cluster_name,
+        resource_group_name=resource_group_name,
+        auto_upgrade_minor_version=True,
+        configuration_settings={"enable-azure-container-storage": "true"},
+        opts=opts,
+    )

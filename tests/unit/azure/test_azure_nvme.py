@@ -1,0 +1,168 @@
+"""AKS GPU pools on sizes with local NVMe data disks (NC A100 v4, ND H100/H200 v5): Azure Container Storage v2
+is installed as a cluster extension, its local NVMe StorageClass is created, and the model pods' Hub-download
+volume is a generic ephemeral volume there instead of an emptyDir (components/azure/nvme.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import yaml
+from helpers import one, repo_plan, resolved
+from llmcloud.components import catalog
+from llmcloud.components.azure.nvme import PROVISIONER, STORAGE_CLASS, nvme_gib
+from llmcloud.components.k8s import serving
+from llmcloud.components.k8s.weights import ephemeral_storage_gib, weights_volume_gib
+
+AZURE = catalog.load("azure")
+EXTENSION = "azure-native:kubernetesconfiguration:Extension"
+STORAGE_CLASS_TYPE = "kubernetes:storage.k8s.io/v1:StorageClass"
+# NVMe data disks per size as the catalog header gives them (NC A100 v4: 960 GiB per GPU; ND H100/H200 v5:
+# 8 x 3.5 TB), written out so that a changed row or rule fails here; every other GPU size has none.
+NVME_GIB = {
+    "Standard_NC24ads_A100_v4": 960,
+    "Standard_NC48ads_A100_v4": 1920,
+    "Standard_NC96ads_A100_v4": 3840,
+    "Standard_ND96isr_H100_v5": 28000,
+    "Standard_ND96isr_H200_v5": 28000,
+}
+
+
+@pytest.mark.parametrize("machine", AZURE.machines, ids=[m.machine_type for m in AZURE.machines])
+def test_only_the_nvme_sizes_get_a_local_volume(machine) -> None:
+    from llmcloud.components.registry import cloud
+
+    gib = NVME_GIB.get(machine.machine_type, 0)
+    assert nvme_gib(machine) == gib
+    assert cloud("azure").local_volume(machine) == ((STORAGE_CLASS, gib) if gib else None)
+
+
+def test_other_clouds_have_no_local_volume() -> None:
+    from llmcloud.components.registry import cloud
+
+    for name in ("gcp", "aws"):
+        for machine in catalog.load(name).machines:
+            assert cloud(name).local_volume(machine) is None, (name, machine.machine_type)
+
+
+def test_the_example_plan_installs_container_storage_for_its_a100_pool() -> None:
+    p = repo_plan("azure-example")
+    ext = one(p, EXTENSION)
+    assert ext.inputs["extensionName"] == "acstor"
+    assert ext.inputs["extensionType"] == "microsoft.azurecontainerstoragev2"
+    assert (ext.inputs["clusterRp"], ext.inputs["clusterResourceName"]) == (
+        "Microsoft.ContainerService",
+        "managedClusters",
+    )
+    assert ext.inputs["configurationSettings"] == {"enable-azure-container-storage": "true"}
+    assert ext.inputs["autoUpgradeMinorVersion"] is True
+    sc = one(p, STORAGE_CLASS_TYPE)
+    assert sc.inputs["provisioner"] == PROVISIONER
+    assert sc.inputs["metadata"]["name"] == STORAGE_CLASS
+    assert sc.inputs["volumeBindingMode"] == "WaitForFirstConsumer"
+    affinity = yaml.safe_load(sc.inputs["metadata"]["annotations"]["storageoperator.acstor.io/nodeAffinity"])
+    term = affinity["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+    # The CSI driver runs on the NVMe pool only: the T4 pool (NC4as_T4_v3) has no NVMe data disks
+    assert term["matchExpressions"] == [{"key": "kubernetes.azure.com/agentpool", "operator": "In", "values": ["a100"]}]
+    # The extension waits for the agent pools (it deploys onto them), the StorageClass for the extension
+    pools = [s for s in p.by_type("azure-native:containerservice:AgentPool")]
+    assert all(p.depends_on(ext, pool.urn) for pool in pools)
+    assert p.depends_on(sc, ext.urn)
+
+
+T4_ONLY = """
+extends: base.yaml
+cloud: azure
+azure: {location: eastus, resource_group: llm-dev}
+node_pools:
+  t4: {accelerator: T4, accelerators_per_node: 1, max_nodes: 1}
+models:
+  qwen-7b:
+    source: hf://Qwen/Qwen2.5-7B-Instruct-AWQ
+    node_pool: t4
+    quantization: awq
+    max_model_len: 4096
+"""
+
+
+def test_a_stack_without_nvme_pools_has_neither(write_stack) -> None:
+    from helpers import plan
+
+    p = plan(write_stack(T4_ONLY))
+    assert p.by_type(EXTENSION) == [] and p.by_type(STORAGE_CLASS_TYPE) == []
+    weights = next(v for v in _pod_spec(p, "qwen-7b")["volumes"] if v["name"] == "weights")
+    assert set(weights) == {"name", "emptyDir"}
+
+
+def test_the_prod_plan_puts_the_a100_pool_on_nvme() -> None:
+    p = repo_plan("azure-prod")
+    sc = one(p, STORAGE_CLASS_TYPE)
+    assert "values: [a100]" in sc.inputs["metadata"]["annotations"]["storageoperator.acstor.io/nodeAffinity"]
+    assert one(p, EXTENSION).inputs["extensionType"] == "microsoft.azurecontainerstoragev2"
+
+
+def _pod_spec(p, model: str) -> dict:
+    dep = one(p, "kubernetes:apps/v1:Deployment", f"{model}-deployment")
+    return dep.inputs["spec"]["template"]["spec"]
+
+
+def test_model_pods_on_the_nvme_pool_download_into_a_generic_ephemeral_volume() -> None:
+    p = repo_plan("azure-example")
+    r = resolved(_stack("azure-example"))
+    pool = r.node_pools["a100"]
+    assert (pool.local_volume_class, pool.local_volume_gib) == (STORAGE_CLASS, 960)
+    spec = _pod_spec(p, "llama-8b")
+    weights = next(v for v in spec["volumes"] if v["name"] == "weights")
+    assert "emptyDir" not in weights
+    claim = weights["ephemeral"]["volumeClaimTemplate"]["spec"]
+    size = weights_volume_gib(r.models["llama-8b"], pool)
+    assert claim == {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": STORAGE_CLASS,
+        "resources": {"requests": {"storage": f"{size}Gi"}},
+    }
+    # The PVC is not the node's ephemeral storage: the pod requests only home, tmp and the writable layer
+    container = spec["containers"][0]
+    eph = ephemeral_storage_gib(r.models["llama-8b"], pool)
+    assert eph == serving.HOME_GIB + serving.TMP_GIB + serving.WRITABLE_LAYER_GIB
+    assert container["resources"]["requests"]["ephemeral-storage"] == f"{eph}Gi"
+    # The T4 pool keeps its emptyDir (no NVMe), sized and counted in ephemeral-storage as before
+    t4 = next(v for v in _pod_spec(p, "qwen-7b")["volumes"] if v["name"] == "weights")
+    assert set(t4) == {"name", "emptyDir"}
+
+
+def test_weights_larger_than_the_nvme_are_refused_with_the_numbers(write_stack) -> None:
+    from llmcloud.components import serving_checks
+    from llmcloud.components.spec import load_stack
+
+    path = _stack("azure-example")
+    r = resolved(path)
+    assert serving_checks._disk_errors(load_stack(str(path)), r) == []
+    small = replace(r, node_pools={**r.node_pools, "a100": replace(r.node_pools["a100"], local_volume_gib=10)})
+    errors = serving_checks._disk_errors(load_stack(str(path)), small)
+    assert len(errors) == 1
+    text = " ".join(str(errors[0]).split())
+    size = weights_volume_gib(r.models["llama-8b"], r.node_pools["a100"])
+    assert "Standard_NC24ads_A100_v4's 10 GiB of local NVMe cannot hold" in text
+    assert f"{size} GiB (model llama-8b: weights {size} GiB per pod)" in text
+    assert errors[0].path == ("node_pools", "a100", "accelerator")
+
+
+def test_an_unknown_hub_model_gets_a_share_of_the_nvme() -> None:
+    r = resolved(_stack("azure-example"))
+    unknown = replace(r.models["llama-8b"], source="hf://someone/unknown-model")
+    assert weights_volume_gib(unknown, r.node_pools["a100"]) == 576  # 60 % of 960 GiB
+
+
+def test_the_rehearsal_lists_the_extensions_resource_provider() -> None:
+    from llmcloud.components.azure import rehearsal
+
+    needs = rehearsal.required_services(repo_plan("azure-example"), None)
+    names = {n["name"]: n["why"] for n in needs}
+    assert names["resource provider Microsoft.KubernetesConfiguration"] == "Extension"
+
+
+def _stack(name: str):
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[3] / "stacks" / f"{name}.yaml"
