@@ -211,8 +211,11 @@ class Azure(BaseCloud):
 
         return kubelet_temp_disk_gib(machine)
 
-    def local_volume(self, machine: Any) -> tuple[str, int] | None:
-        # GPU sizes with local NVMe data disks: Azure Container Storage volumes (components/azure/nvme.py)
+    def local_volume(self, machine: Any, options: Any) -> tuple[str, int] | None:
+        # GPU sizes with local NVMe data disks, when the stack opts in (azure.local_nvme): Azure Container
+        # Storage volumes (components/azure/nvme.py)
+        if not getattr(options, "local_nvme", False):
+            return None
         from .nvme import STORAGE_CLASS, nvme_gib
 
         gib = nvme_gib(machine)

@@ -102,6 +102,12 @@ class AzureSpec(_Spec):
     tier: Literal["Free", "Standard", "Premium"] = Field(
         "Standard", description="AKS pricing tier: Free (no SLA), Standard (SLA), Premium (LTS)."
     )
+    local_nvme: bool = Field(
+        False,
+        description="Put the model pods' weights volumes on the local NVMe data disks of GPU sizes that have them "
+        "(NC A100 v4, ND H100/H200 v5) through Azure Container Storage v2 (a cluster extension and a StorageClass). "
+        "Off by default: not yet run on a real cluster (README, 'Disks that fit').",
+    )
 
 
 class ClusterSpec(_Spec):

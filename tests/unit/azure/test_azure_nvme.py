@@ -1,19 +1,22 @@
-"""AKS GPU pools on sizes with local NVMe data disks (NC A100 v4, ND H100/H200 v5): Azure Container Storage v2
-is installed as a cluster extension, its local NVMe StorageClass is created, and the model pods' Hub-download
-volume is a generic ephemeral volume there instead of an emptyDir (components/azure/nvme.py)."""
+"""AKS GPU pools on sizes with local NVMe data disks (NC A100 v4, ND H100/H200 v5), with `azure.local_nvme: true`:
+Azure Container Storage v2 is installed as a cluster extension, its local NVMe StorageClass is created, and the
+model pods' Hub-download volume is a generic ephemeral volume there instead of an emptyDir
+(components/azure/nvme.py). Off by default: the bundled stacks keep the emptyDir."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
-from helpers import one, repo_plan, resolved
+from helpers import one, plan, repo_plan, resolved
 from llmcloud.components import catalog
 from llmcloud.components.azure.nvme import PROVISIONER, STORAGE_CLASS, nvme_gib
 from llmcloud.components.k8s import serving
 from llmcloud.components.k8s.weights import ephemeral_storage_gib, weights_volume_gib
 
+REPO = Path(__file__).resolve().parents[3]
 AZURE = catalog.load("azure")
 EXTENSION = "azure-native:kubernetesconfiguration:Extension"
 STORAGE_CLASS_TYPE = "kubernetes:storage.k8s.io/v1:StorageClass"
@@ -28,13 +31,47 @@ NVME_GIB = {
 }
 
 
+ON = type("AzureOptions", (), {"local_nvme": True})()  # what the stack's typed `azure:` block answers
+
+
+def _opt_in(name: str, tmp_path_factory) -> Path:
+    """A bundled Azure stack with `azure.local_nvme: true` (the bundled ones leave it off)."""
+    stacks = tmp_path_factory.mktemp(name) / "stacks"
+    stacks.mkdir()
+    (stacks / "base.yaml").write_text((REPO / "stacks" / "base.yaml").read_text())
+    text = (REPO / "stacks" / f"{name}.yaml").read_text()
+    assert text.count("\nazure:\n") == 1
+    path = stacks / f"{name}.yaml"
+    path.write_text(text.replace("\nazure:\n", "\nazure:\n  local_nvme: true\n"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory) -> Path:
+    return _opt_in("azure-example", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def example_plan(example):
+    return plan(example)
+
+
 @pytest.mark.parametrize("machine", AZURE.machines, ids=[m.machine_type for m in AZURE.machines])
 def test_only_the_nvme_sizes_get_a_local_volume(machine) -> None:
     from llmcloud.components.registry import cloud
 
     gib = NVME_GIB.get(machine.machine_type, 0)
     assert nvme_gib(machine) == gib
-    assert cloud("azure").local_volume(machine) == ((STORAGE_CLASS, gib) if gib else None)
+    assert cloud("azure").local_volume(machine, ON) == ((STORAGE_CLASS, gib) if gib else None)
+    assert cloud("azure").local_volume(machine, None) is None  # off unless the stack asks
+
+
+def test_the_bundled_stacks_keep_the_empty_dir() -> None:
+    for name in ("azure-example", "azure-prod"):
+        p = repo_plan(name)
+        assert p.by_type(EXTENSION) == [] and p.by_type(STORAGE_CLASS_TYPE) == [], name
+    weights = next(v for v in _pod_spec(repo_plan("azure-example"), "llama-8b")["volumes"] if v["name"] == "weights")
+    assert set(weights) == {"name", "emptyDir"}
 
 
 def test_other_clouds_have_no_local_volume() -> None:
@@ -42,11 +79,11 @@ def test_other_clouds_have_no_local_volume() -> None:
 
     for name in ("gcp", "aws"):
         for machine in catalog.load(name).machines:
-            assert cloud(name).local_volume(machine) is None, (name, machine.machine_type)
+            assert cloud(name).local_volume(machine, ON) is None, (name, machine.machine_type)
 
 
-def test_the_example_plan_installs_container_storage_for_its_a100_pool() -> None:
-    p = repo_plan("azure-example")
+def test_the_example_plan_installs_container_storage_for_its_a100_pool(example_plan) -> None:
+    p = example_plan
     ext = one(p, EXTENSION)
     assert ext.inputs["extensionName"] == "acstor"
     assert ext.inputs["extensionType"] == "microsoft.azurecontainerstoragev2"
@@ -94,8 +131,8 @@ def test_a_stack_without_nvme_pools_has_neither(write_stack) -> None:
     assert set(weights) == {"name", "emptyDir"}
 
 
-def test_the_prod_plan_puts_the_a100_pool_on_nvme() -> None:
-    p = repo_plan("azure-prod")
+def test_the_prod_plan_puts_the_a100_pool_on_nvme(tmp_path_factory) -> None:
+    p = plan(_opt_in("azure-prod", tmp_path_factory))
     sc = one(p, STORAGE_CLASS_TYPE)
     assert "values: [a100]" in sc.inputs["metadata"]["annotations"]["storageoperator.acstor.io/nodeAffinity"]
     assert one(p, EXTENSION).inputs["extensionType"] == "microsoft.azurecontainerstoragev2"
@@ -106,9 +143,9 @@ def _pod_spec(p, model: str) -> dict:
     return dep.inputs["spec"]["template"]["spec"]
 
 
-def test_model_pods_on_the_nvme_pool_download_into_a_generic_ephemeral_volume() -> None:
-    p = repo_plan("azure-example")
-    r = resolved(_stack("azure-example"))
+def test_model_pods_on_the_nvme_pool_download_into_a_generic_ephemeral_volume(example, example_plan) -> None:
+    p = example_plan
+    r = resolved(example)
     pool = r.node_pools["a100"]
     assert (pool.local_volume_class, pool.local_volume_gib) == (STORAGE_CLASS, 960)
     spec = _pod_spec(p, "llama-8b")
@@ -131,11 +168,11 @@ def test_model_pods_on_the_nvme_pool_download_into_a_generic_ephemeral_volume() 
     assert set(t4) == {"name", "emptyDir"}
 
 
-def test_weights_larger_than_the_nvme_are_refused_with_the_numbers(write_stack) -> None:
+def test_weights_larger_than_the_nvme_are_refused_with_the_numbers(example) -> None:
     from llmcloud.components import serving_checks
     from llmcloud.components.spec import load_stack
 
-    path = _stack("azure-example")
+    path = example
     r = resolved(path)
     assert serving_checks._disk_errors(load_stack(str(path)), r) == []
     small = replace(r, node_pools={**r.node_pools, "a100": replace(r.node_pools["a100"], local_volume_gib=10)})
@@ -148,21 +185,15 @@ def test_weights_larger_than_the_nvme_are_refused_with_the_numbers(write_stack) 
     assert errors[0].path == ("node_pools", "a100", "accelerator")
 
 
-def test_an_unknown_hub_model_gets_a_share_of_the_nvme() -> None:
-    r = resolved(_stack("azure-example"))
+def test_an_unknown_hub_model_gets_a_share_of_the_nvme(example) -> None:
+    r = resolved(example)
     unknown = replace(r.models["llama-8b"], source="hf://someone/unknown-model")
     assert weights_volume_gib(unknown, r.node_pools["a100"]) == 576  # 60 % of 960 GiB
 
 
-def test_the_rehearsal_lists_the_extensions_resource_provider() -> None:
+def test_the_rehearsal_lists_the_extensions_resource_provider(example_plan) -> None:
     from llmcloud.components.azure import rehearsal
 
-    needs = rehearsal.required_services(repo_plan("azure-example"), None)
+    needs = rehearsal.required_services(example_plan, None)
     names = {n["name"]: n["why"] for n in needs}
     assert names["resource provider Microsoft.KubernetesConfiguration"] == "Extension"
-
-
-def _stack(name: str):
-    from pathlib import Path
-
-    return Path(__file__).resolve().parents[3] / "stacks" / f"{name}.yaml"

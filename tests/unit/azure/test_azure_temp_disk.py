@@ -136,20 +136,12 @@ def test_a_model_that_fits_the_temp_disk_but_not_the_os_disk_passes(cli, write_s
     assert "node_pools.a10.disk_gb: disk_gb 50 (47 GiB) cannot hold" in result.stderr
 
 
-def test_a_model_that_fits_neither_is_refused_with_the_temp_disk_numbers(write_stack) -> None:
-    # NC96ads_A100_v4 also has 3840 GiB of NVMe data disks, where the weights now live (test_azure_nvme.py):
-    # the temp disk's check is exercised with the NVMe taken away, the check as it was before them.
-    from llmcloud.components import serving_checks
-    from llmcloud.components.spec import load_stack
-
+def test_a_model_that_fits_neither_is_refused_with_the_temp_disk_numbers(cli, write_stack) -> None:
     path = write_stack(FITS_NEITHER)
-    r = resolved(path)
-    assert serving_checks._disk_errors(load_stack(str(path)), r) == []
-    no_nvme = replace(r.node_pools["a100"], local_volume_gib=0, local_volume_class="")
-    without = replace(r, node_pools={**r.node_pools, "a100": no_nvme})
-    errors = serving_checks._disk_errors(load_stack(str(path)), without)
-    err = " ".join(" ".join(str(e) for e in errors).split())
-    assert "Standard_NC96ads_A100_v4's 256 GiB of local SSD cannot hold" in err
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    err = " ".join(result.stderr.split())
+    assert "node_pools.a100.accelerator: Standard_NC96ads_A100_v4's 256 GiB of local SSD cannot hold" in err
     assert "200 GiB for model pods" in err and "= 259 GiB" in err
     assert "disk_gb to at least" not in err  # disk_gb is the OS disk only on this size
 
