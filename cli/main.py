@@ -362,7 +362,7 @@ def prices_refresh(
 @app.command()
 def size(
     model: str = typer.Argument(..., help="Hugging Face id (meta-llama/Llama-3.1-8B-Instruct) or a config.json path."),
-    quantization: str | None = typer.Option(None, "--quantization", "-q", help="fp8, awq, gptq, int8, int4, ..."),
+    quantization: str | None = typer.Option(None, "--quantization", "-q", help="fp8_per_tensor, awq, gptq, ..."),
     max_model_len: int | None = typer.Option(None, "--max-model-len", help="Context served; default the model's."),
     concurrency: int = typer.Option(1, "--concurrency", help="Sequences whose KV cache must fit at once."),
     spot: bool = typer.Option(False, "--spot", help="Spot prices (machines sold as spot only)."),
@@ -393,7 +393,7 @@ def estimate(
     model: str = typer.Argument(..., help="Hugging Face id from the catalog, e.g. meta-llama/Llama-3.1-8B-Instruct."),
     accelerator: str = typer.Option(..., "--accelerator", "-a", help="L4, A100-80GB, H100, TPU-v6e, ..."),
     count: int = typer.Option(1, "--count", "-n", help="Accelerators per replica (tensor parallel)."),
-    quantization: str | None = typer.Option(None, "--quantization", "-q", help="fp8, awq, gptq, int8, ..."),
+    quantization: str | None = typer.Option(None, "--quantization", "-q", help="fp8_per_tensor, awq, gptq, ..."),
     input_tokens: int = typer.Option(..., "--input-tokens", help="Prompt tokens per request."),
     output_tokens: int = typer.Option(..., "--output-tokens", help="Generated tokens per request."),
     concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight at once."),

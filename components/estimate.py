@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from . import yamldata
-from .sizing import GIB, ModelFacts, bytes_per_param
+from .sizing import GIB, KV_BYTES, ModelFacts, bytes_per_param
 
 DATA = Path(__file__).parent / "catalog" / "data"
-KV_BYTES = 2  # vLLM's default KV cache dtype ("auto") is the model's 16-bit dtype, also for fp8 weights
 # quantization -> the precision its matmuls run in on a chip that has tensor cores for it
 COMPUTE_PRECISION = {
     None: "bf16",
@@ -40,11 +39,7 @@ COMPUTE_PRECISION = {
     "fp8_per_block": "fp8",
     "fp8_per_channel": "fp8",
     "mxfp8": "fp8",
-    "int8": "int8",
-    "awq": "bf16",
-    "gptq": "bf16",
-    "int4": "bf16",
-}
+}  # every other method (awq, gptq: 4-bit weights, 16-bit matmuls) computes in bf16
 
 
 class EstimateError(ValueError):
