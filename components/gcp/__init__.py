@@ -91,7 +91,13 @@ class Gcp(BaseCloud):
     default_system_machine = "e2-standard-4"
     in_cluster_autoscaler = False  # GKE autoscales node pools itself
     data_resource_types = ("gcp:storage/bucket:Bucket",)
-    unsupported = MappingProxyType({"neuron": "Inferentia and Trainium exist only on AWS"})
+    unsupported = MappingProxyType(
+        {
+            "neuron": "Inferentia and Trainium exist only on AWS",
+            "node_pools.capacity_reservation": "it names an EC2 Capacity Block or reservation (aws); on gcp use "
+            "provisioning: reservation with reservation: <name>",
+        }
+    )
     credentials_help = (
         "Google application-default credentials: `gcloud auth application-default login`, "
         "GOOGLE_APPLICATION_CREDENTIALS (a workload identity federation config in CI), or "

@@ -247,14 +247,6 @@ def _check_provisioning(loaded: Any, r: Any) -> list[Any]:
         path = ("node_pools", name)
         pool = r.node_pools.get(name)
         how = spec.provisioning
-        if spec.capacity_reservation:
-            errors.append(
-                loaded.error(
-                    (*path, "capacity_reservation"),
-                    "capacity_reservation names an EC2 Capacity Block or reservation (aws); GKE cannot use it",
-                    "on gcp: provisioning: reservation with reservation: <name>",
-                )
-            )
         if how and spec.spot:
             errors.append(
                 loaded.error(
