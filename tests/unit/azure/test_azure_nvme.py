@@ -197,3 +197,17 @@ def test_the_rehearsal_lists_the_extensions_resource_provider(example_plan) -> N
     needs = rehearsal.required_services(example_plan, None)
     names = {n["name"]: n["why"] for n in needs}
     assert names["resource provider Microsoft.KubernetesConfiguration"] == "Extension"
+
+
+def test_the_opt_in_objects_pass_kubernetes_validate_strict(example_plan) -> None:
+    """The bundled stacks leave the option off, so the CRD/kubernetes-validate sweep over them never sees these:
+    the StorageClass and the Deployment with its generic ephemeral volume are validated here (strict)."""
+    import kubernetes_validate
+    from llmcloud.cli.manifests import objects
+
+    checked = []
+    for obj in objects(example_plan):
+        if obj["kind"] in ("StorageClass", "Deployment"):
+            kubernetes_validate.validate(obj, "1.31", strict=True)
+            checked.append(obj["kind"])
+    assert "StorageClass" in checked and "Deployment" in checked
