@@ -858,11 +858,9 @@ def _container(g: ResolvedGateway, tls: bool) -> dict[str, Any]:
     }
 
 
-def deployment(
-    args: ApiGatewayArgs, labels: dict[str, str], selector: dict[str, str], checksum: str | None = None
-) -> dict[str, Any]:
+def deployment(args: ApiGatewayArgs, labels: dict[str, str], selector: dict[str, str], checksum: str) -> dict[str, Any]:
+    """`checksum`: config_checksum of the configuration the pods mount (rolls them when it changes)."""
     g, tls = args.gateway, args.tls_secret is not None
-    checksum = checksum or config_checksum(g, args.namespace, tls)
     volumes: list[dict[str, Any]] = [{"name": "config", "secret": {"secretName": NAME}}]
     if tls:
         volumes.append({"name": "tls", "secret": {"secretName": args.tls_secret}})
