@@ -26,7 +26,12 @@ import re
 import sys
 import types
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the protocol's base class for the type checker only: importlib.abc costs start-up ~6 ms
+    from importlib.abc import Loader as _LoaderBase
+else:
+    _LoaderBase = object
 
 PROVIDERS = ("pulumi_gcp.", "pulumi_aws.", "pulumi_azure_native.", "pulumi_kubernetes.", "pulumi_random.")
 _EXPORT = re.compile(r"from \.(\w+) import \*")
@@ -87,7 +92,7 @@ def exported(module: types.ModuleType) -> Any:
     return names if names is not None else [n for n in vars(module) if not n.startswith("_")]
 
 
-class _Loader:  # the import system's loader protocol (importlib.abc would cost CLI start-up ~6 ms)
+class _Loader(_LoaderBase):
     def __init__(self, real: Any, modules: list[str]) -> None:
         self.real = real
         self.modules = modules
