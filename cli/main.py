@@ -13,6 +13,10 @@ import os
 import sys
 from enum import StrEnum
 
+# llmcloud's schema models are its own: pydantic's plugin discovery (an entry-point scan of every installed
+# distribution, ~25 ms a run) has nothing to find for them. A user's explicit setting wins.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 import typer
 from llmcloud.components.registry import CLOUDS
 

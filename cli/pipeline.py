@@ -7,6 +7,8 @@ command module, so the CLI has no import cycle (tests/unit/cli/test_cli_imports.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -169,13 +171,16 @@ def budget_reason(plan: Plan, r: ResolvedStack, budget: float | None, band: str)
 
 def policy_gate(plan: Plan) -> str | None:
     """Warn about advisory findings; a reason to stop (exit 3) when a mandatory rule is violated."""
-    err = stderr()
-    for v in plan.policy.get("violations", []):
-        color = "red" if v["severity"] == "mandatory" else "yellow"
-        err.print(
-            f"[{color}]{v['severity']}[/] {v['rule']} {v['resource']}: {v['message']}; fix: {v['fix']}",
-            markup=True,
-            highlight=False,
-        )
+    violations = plan.policy.get("violations", [])
+    colored = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    err = stderr() if violations and colored else None  # rich only where colour shows (its import: ~40 ms)
+    for v in violations:
+        line = f"{v['rule']} {v['resource']}: {v['message']}; fix: {v['fix']}"
+        if err is None:
+            sys.stderr.write(f"{v['severity']} {line}\n")
+        else:
+            color = "red" if v["severity"] == "mandatory" else "yellow"
+            err.print(f"[{color}]{v['severity']}[/] ", end="", markup=True, highlight=False)
+            err.print(line, markup=False, highlight=False)  # the message is text, never markup
     n = plan.policy.get("mandatory", 0)
     return f"{n} mandatory policy violation{'s' if n != 1 else ''}" if n else None

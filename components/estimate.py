@@ -125,7 +125,7 @@ class Estimate:
 
 @functools.cache
 def _data() -> dict[str, Any]:
-    return yamldata.load((DATA / "performance.yaml").read_text(encoding="utf-8"))
+    return yamldata.load_file(DATA / "performance.yaml")
 
 
 def engine_constants(**overrides: Any) -> Engine:

@@ -33,7 +33,7 @@ GRID: dict[str, list[float]] = {
 
 @functools.cache
 def measurements() -> list[dict[str, Any]]:
-    return yamldata.load((E.DATA / "calibration.yaml").read_text(encoding="utf-8"))["measurements"]
+    return yamldata.load_file(E.DATA / "calibration.yaml")["measurements"]
 
 
 def errors(rows: list[dict[str, Any]], engine: E.Engine) -> list[tuple[str, str, float, float, float]]:

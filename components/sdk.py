@@ -28,6 +28,8 @@ import types
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import sdk_types
+
 if TYPE_CHECKING:  # the protocol's base class for the type checker only: importlib.abc costs start-up ~6 ms
     from importlib.abc import Loader as _LoaderBase
 else:
@@ -112,14 +114,18 @@ class _Loader(_LoaderBase):
                 FULL_LOADS.append(package)
                 real.exec_module(module)  # the SDK's own __init__: every `from .x import *`
 
-        def load(sub_name: str) -> types.ModuleType:
+        def load(sub_name: str, wanted: str) -> types.ModuleType:
             """Import one submodule and bind what `from .sub import *` would (importing it bound the
             module object under its own name; pulumi_kubernetes' `Namespace` module exports `Namespace`,
             pulumi_aws' `get_addon` module exports `get_addon`: the exported object wins, as in the SDK)."""
             sub = importlib.import_module(f"{package}.{sub_name}")
             if sub_name not in vars(module):  # still loading (outputs.py runs `from . import outputs`)
                 setattr(module, sub_name, sub)
-            if sub_name != "outputs":  # `from . import outputs` binds the module only
+            lazy = sdk_types.lazy_state(sub)
+            if lazy is not None:  # a lazily defined type module: bind only the name asked for
+                if sub_name != "outputs" and wanted in lazy.order:
+                    setattr(module, wanted, lazy.getattr(wanted))
+            elif sub_name != "outputs":  # `from . import outputs` binds the module only
                 values = vars(sub)
                 for exported_name in exported(sub):
                     if exported_name in values:  # a module still loading has not defined them all yet
@@ -134,7 +140,7 @@ class _Loader(_LoaderBase):
                 raise AttributeError(name)
             if not state["full"]:
                 for candidate in candidates(name, modules):
-                    load(candidate)
+                    load(candidate, name)
                     if name in vars(module):
                         return vars(module)[name]
                 load_all()
@@ -153,8 +159,16 @@ class _Finder:  # a meta path finder (duck-typed, as above)
         if not fullname.startswith(PROVIDERS):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None or not spec.submodule_search_locations or not spec.origin:
+        if spec is None or spec.loader is None or not spec.origin:
             return None
+        if not spec.submodule_search_locations:  # a module file: types defined lazily (components/sdk_types.py)
+            if not spec.origin.endswith(".py"):
+                return None
+            loader = sdk_types.loader_for(fullname, spec.origin, spec.loader)
+            if loader is None:
+                return None
+            spec.loader = loader
+            return spec
         try:
             with open(spec.origin, encoding="utf-8") as handle:
                 modules = exports(handle.read())

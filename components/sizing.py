@@ -101,7 +101,7 @@ class Fit:
 @functools.cache
 def load_models() -> dict[str, ModelFacts]:
     """models.yaml as facts keyed by the lowercased org/model name."""
-    raw = yamldata.load(MODELS_FILE.read_text(encoding="utf-8"))
+    raw = yamldata.load_file(MODELS_FILE)
     out: dict[str, ModelFacts] = {}
     for name, row in (raw.get("models") or {}).items():
         out[name.lower()] = ModelFacts(

@@ -261,8 +261,7 @@ def kind_of(accelerator: str) -> str | None:
 
 @functools.cache
 def _load_file(cloud: str, path: Path, mtime_ns: int) -> CloudCatalog:
-    with path.open(encoding="utf-8") as fh:
-        raw = yamldata.load(fh)
+    raw = yamldata.load_file(path)
     accelerators = {name: _accelerator(path, name, a) for name, a in raw.get("accelerators", {}).items()}
     prices: dict[str, dict[str, dict[str, Price]]] = {}
     for region, sections in (raw.get("prices") or {}).items():

@@ -31,8 +31,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
+from .. import yamldata
 from ..gateway_checks import ResolvedGateway
 from . import images
 from .serving import PORT as MODEL_PORT
@@ -727,7 +727,7 @@ def localize(config: dict[str, Any], upstreams: Mapping[str, tuple[str, int]], p
 
 
 def render_config(g: ResolvedGateway, namespace: str, keys: Mapping[str, str], *, tls: bool = False) -> str:
-    return yaml.safe_dump(envoy_config(g, namespace, keys, tls=tls), sort_keys=False, width=1000)
+    return yamldata.dump(envoy_config(g, namespace, keys, tls=tls), sort_keys=False, width=1000)
 
 
 def config_checksum(g: ResolvedGateway, namespace: str, tls: bool) -> str:

@@ -37,7 +37,7 @@ class Window:
 def _raw() -> dict[str, Any]:
     from .. import yamldata
 
-    return yamldata.load(DATA.read_text(encoding="utf-8"))
+    return yamldata.load_file(DATA)
 
 
 def windows(service: str) -> dict[str, Window]:

@@ -1,0 +1,34 @@
+"""Where llmcloud keeps what it can rebuild: `$LLMCLOUD_CACHE`, default `$XDG_CACHE_HOME/llmcloud` or
+`~/.cache/llmcloud`; `LLMCLOUD_CACHE=off` keeps nothing (every run rebuilds in memory). Everything in it is
+keyed by the source file it came from (path, size, modification time) and written atomically, so deleting it
+is always safe."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def path(kind: str) -> str | None:
+    """The directory for one kind of cached thing (`sdk`, `data`), or None when caching is off."""
+    setting = os.environ.get("LLMCLOUD_CACHE", "")
+    if setting.lower() in ("off", "0", "false", "no"):
+        return None
+    base = setting or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "llmcloud"
+    )
+    return os.path.join(base, kind)
+
+
+def write_atomically(target: str, data: bytes) -> None:
+    """Replace `target` with `data` in one step (readers see the old file or the new one, never half of
+    either); a cache that cannot be written is simply not kept."""
+    temporary = f"{target}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)

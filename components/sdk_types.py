@@ -1,0 +1,279 @@
+"""Provider SDK type modules (`_inputs.py`, `outputs.py`) define a class when it is first used.
+
+A generated sub-package keeps the input and output types of all its resources in two files: about 1,950
+classes and 4.8 MB in `pulumi_gcp/compute/_inputs.py`. Defining them is most of a Pulumi Python program's
+start-up (each class builds typing objects for every property), while a program needs a few of them: those
+its resources' arguments and results name, and what those name in turn.
+
+`TypesLoader` runs the module's header (its imports and `__all__`) and leaves the classes undefined. A
+class is defined when it is first looked up: as an attribute (`outputs.ClusterNodeConfig`, the module's
+`__getattr__`) or as a global name, by the module's code or by an annotation evaluated against its globals
+(`typing.get_type_hints`, which Pulumi uses to translate property names): the module's `__builtins__` is a
+copy of the real builtins whose `__missing__` defines the class asked for. Only the classes a program
+touches are ever built, each exactly as the file would have built it. A resource module next to an
+`_inputs.py` (`ResourceLoader`) gets the same builtins, so its `from ._inputs import *` may bind only what
+is defined so far (`__all__` is withheld while it runs) and the rest still resolves on first use. Anyone
+else asking for `__all__` gets every class defined, as from the SDK itself.
+
+The split is textual and checked: a header, then only top-level classes with their decorators; any other
+top-level statement after the first class, a duplicate name, or an `__all__` naming something that is not a
+class of the file makes the module run whole (`EAGER` lists it), so an unusual file costs time, never
+correctness. The classes are the SDK's own code, compiled with the file's name and line numbers.
+
+The class statements are compiled once and kept, with the file's list of classes, in llmcloud's cache
+(components/cachedir.py: `sdk/`), keyed by the source file's path, size and modification time and the
+interpreter's bytecode version; anything unreadable there is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import marshal
+import os
+import re
+import sys
+import types
+from typing import Any
+
+from . import cachedir
+
+CACHE_VERSION = 1
+_COL0 = re.compile(r"^[^\s#]", re.M)  # a line that starts a top-level statement (or sits in a string)
+_CLASS = re.compile(r"class (\w+)\s*[:(]")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+EAGER: list[str] = []  # type modules that had to run whole (tests assert which)
+_quiet = 0  # > 0 while a resource module runs its `from ._inputs import *`
+
+Chunk = tuple[str, int, int, int]  # class name, start offset, end offset, first line
+
+
+def split(source: str) -> tuple[str, list[Chunk]] | None:
+    """(header, classes) of a generated type module; None when it has any other shape."""
+    chunks: list[list[Any]] = []
+    pending: tuple[int, int] | None = None  # decorators waiting for their class: offset, line
+    line, previous = 1, 0
+    for match in _COL0.finditer(source):
+        start = match.start()
+        line += source.count("\n", previous, start)
+        previous = start
+        if source.startswith("@", start):
+            pending = pending or (start, line)
+            continue
+        named = _CLASS.match(source, start)
+        if named:
+            begin, begin_line = pending or (start, line)
+            pending = None
+            if chunks:
+                chunks[-1][2] = begin
+            chunks.append([named.group(1), begin, len(source), begin_line])
+        elif chunks or pending:
+            return None  # a statement between or after the classes: not a shape this loader knows
+    if pending or not chunks:
+        return None
+    return source[: chunks[0][1]], [(c[0], c[1], c[2], c[3]) for c in chunks]
+
+
+class _Cache:
+    """One file per source file: a marshalled dict, replaced atomically."""
+
+    def __init__(self, origin: str, *extra: str) -> None:
+        self.origin = origin
+        self.path: str | None = None
+        directory = cachedir.path("sdk")
+        if directory is None:
+            return
+        try:
+            parts = [origin, *extra]
+            stats = [f"{p}:{os.stat(p).st_size}:{os.stat(p).st_mtime_ns}" for p in parts]
+        except OSError:
+            return
+        import hashlib  # here, not at the top: `llmcloud --help` imports this module and never gets here
+        import importlib.util
+
+        key = "|".join([*stats, importlib.util.MAGIC_NUMBER.hex(), str(sys.flags.optimize), str(CACHE_VERSION)])
+        self.path = os.path.join(directory, hashlib.sha1(key.encode()).hexdigest()[:32] + ".bin")
+
+    def read(self) -> dict[str, Any]:
+        if self.path is None:
+            return {}
+        try:
+            with open(self.path, "rb") as handle:
+                data = marshal.load(handle)
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def write(self, data: dict[str, Any]) -> None:
+        if self.path is not None:
+            cachedir.write_atomically(self.path, marshal.dumps(data))
+
+
+def _read(origin: str) -> str:
+    with open(origin, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _compile(text: str, origin: str, first_line: int) -> types.CodeType:
+    # dont_inherit: this module's `from __future__ import annotations` must not change the SDK's code
+    return compile("\n" * (first_line - 1) + text, origin, "exec", dont_inherit=True)
+
+
+class _LazyTypes:
+    """The state behind one lazily defined type module."""
+
+    def __init__(self, module: types.ModuleType, origin: str, cache: _Cache, data: dict[str, Any]) -> None:
+        self.module = module
+        self.namespace = vars(module)
+        self.origin = origin
+        self.cache = cache
+        self.data = data  # names (in source order), all (its __all__), header and code {name: bytes}
+        self.order = {name: i for i, name in enumerate(data["names"])}
+        self._chunks: dict[str, Chunk] | None = None
+        self._source = ""
+
+    def chunks(self) -> dict[str, Chunk]:
+        if self._chunks is None:
+            self._source = _read(self.origin)
+            parts = split(self._source)
+            found = {c[0]: c for c in parts[1]} if parts else {}
+            if list(found) != self.data["names"]:  # the file changed under a live process
+                raise ImportError(f"{self.origin} changed while it was in use")
+            self._chunks = found
+        return self._chunks
+
+    def code(self, name: str) -> tuple[types.CodeType, bool]:
+        """The class statement's code, and whether it was compiled now (the cache must be written)."""
+        blob = self.data["code"].get(name)
+        if blob is not None:
+            try:
+                return marshal.loads(blob), False
+            except (EOFError, ValueError, TypeError):
+                pass
+        _, start, end, first_line = self.chunks()[name]
+        code = _compile(self._source[start:end], self.origin, first_line)
+        self.data["code"][name] = marshal.dumps(code)
+        return code, True
+
+    def define(self, name: str) -> Any:
+        """Run the class statement of `name` (once); a class it names is defined when its code looks it up."""
+        namespace = self.namespace
+        if name not in namespace:
+            code, compiled = self.code(name)
+            exec(code, namespace)  # the SDK's own class statement
+            if compiled:
+                self.cache.write(self.data)
+        return namespace[name]
+
+    def getattr(self, name: str) -> Any:
+        if name in self.order:
+            return self.define(name)
+        if name == "__all__":
+            if _quiet:
+                raise AttributeError(name)  # a resource module's star import: bind what is defined
+            for each in self.data["names"]:  # source order, as the file itself runs them
+                self.define(each)
+            self.namespace["__all__"] = list(self.data["all"])
+            return self.namespace["__all__"]
+        raise AttributeError(f"module {self.module.__name__!r} has no attribute {name!r}")
+
+
+class _Builtins(dict):  # type: ignore[type-arg]
+    """The builtins of a lazily loaded SDK module: a name its code (or an annotation evaluated against its
+    globals) looks up and does not find is a class of the type module, defined then."""
+
+    def __init__(self, types_state: _LazyTypes) -> None:
+        super().__init__(vars(builtins))
+        self.types_state = types_state
+
+    def __missing__(self, name: str) -> Any:
+        if name in self.types_state.order:
+            return self.types_state.define(name)
+        raise KeyError(name)
+
+
+def lazy_state(module: types.ModuleType) -> _LazyTypes | None:
+    state = vars(module).get("__llmcloud_lazy__")
+    return state if isinstance(state, _LazyTypes) else None
+
+
+class TypesLoader:
+    """Loader for `_inputs.py` / `outputs.py` of a provider sub-package (duck-typed importlib loader)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def create_module(self, spec: Any) -> types.ModuleType | None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        origin = module.__spec__.origin if module.__spec__ else None
+        if not origin:
+            self.real.exec_module(module)
+            return
+        cache = _Cache(origin)
+        data = cache.read()
+        if not {"names", "all", "header", "code"} <= data.keys():
+            try:
+                parts = split(_read(origin))
+            except (OSError, UnicodeDecodeError):
+                parts = None
+            names = [c[0] for c in parts[1]] if parts else []
+            if parts is None or len(set(names)) != len(names):
+                return self._eager(module)
+            header = _compile(parts[0], origin, 1)
+            data = {"names": names, "all": None, "header": marshal.dumps(header), "code": {}}
+        namespace = vars(module)
+        state = _LazyTypes(module, origin, cache, data)
+        namespace["__builtins__"] = _Builtins(state)
+        exec(marshal.loads(data["header"]), namespace)  # the SDK's own imports and __all__
+        exported = namespace.pop("__all__", None)
+        if not isinstance(exported, list) or not set(exported) <= set(data["names"]):
+            return self._eager(module)
+        if data["all"] != exported:
+            data["all"] = exported
+            cache.write(data)
+        namespace["__llmcloud_lazy__"] = state
+        namespace["__getattr__"] = state.getattr
+
+    def _eager(self, module: types.ModuleType) -> None:
+        EAGER.append(module.__name__)
+        vars(module).pop("__builtins__", None)  # the file runs whole, with the real builtins
+        self.real.exec_module(module)
+
+
+class ResourceLoader:
+    """Loader for a provider module next to an `_inputs.py` (resources, data sources): a class of `_inputs` its
+    code names is defined when looked up, and its `from ._inputs import *` binds only what is defined."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def create_module(self, spec: Any) -> types.ModuleType | None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        global _quiet
+        package = module.__name__.rpartition(".")[0]
+        state = lazy_state(importlib.import_module(f"{package}._inputs"))
+        if state is None:
+            self.real.exec_module(module)
+            return
+        vars(module)["__builtins__"] = _Builtins(state)
+        _quiet += 1
+        try:
+            self.real.exec_module(module)
+        finally:
+            _quiet -= 1
+
+
+def loader_for(fullname: str, origin: str, real: Any) -> Any | None:
+    """The lazy loader for a provider SDK module file, or None to leave it alone."""
+    leaf = fullname.rpartition(".")[2]
+    if leaf in ("_inputs", "outputs"):
+        return TypesLoader(real)
+    if leaf.startswith("_") and leaf not in ("__init__",):
+        return None
+    if os.path.exists(os.path.join(os.path.dirname(origin), "_inputs.py")):
+        return ResourceLoader(real)
+    return None

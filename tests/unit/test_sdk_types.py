@@ -1,0 +1,219 @@
+"""components/sdk_types.py: SDK type modules define a class on first use, the very class the file defines,
+and anything unusual runs the file whole."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import types
+import typing
+from pathlib import Path
+
+import pytest
+from llmcloud.components import sdk_types
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TYPES_FILE = '''\
+import typing
+from typing import Optional
+
+__all__ = ["Base", "Child", "Other", "Unused"]
+
+@typing.final
+class Base:
+    """A docstring."""
+
+    value: int = 1
+
+class Child(Base):
+    def get(self) -> Optional["Other"]:
+        return None
+
+class Other:
+    pass
+
+class Unused:
+    raise RuntimeError("never defined unless asked for")
+'''
+
+
+def _load(tmp_path: Path, source: str, name: str = "fake_types") -> types.ModuleType:
+    path = tmp_path / f"{name}.py"
+    if not path.exists() or path.read_text() != source:  # rewriting would change its mtime: a new cache key
+        path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader)
+    spec.loader = sdk_types.TypesLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLMCLOUD_CACHE", str(tmp_path / "cache"))
+    sdk_types.EAGER.clear()
+
+
+def test_split_finds_the_header_and_each_class_with_its_decorators():
+    parts = sdk_types.split(TYPES_FILE)
+    assert parts is not None
+    header, chunks = parts
+    assert header.rstrip().endswith('__all__ = ["Base", "Child", "Other", "Unused"]')
+    assert [c[0] for c in chunks] == ["Base", "Child", "Other", "Unused"]
+    base = chunks[0]
+    assert TYPES_FILE[base[1] : base[2]].startswith("@typing.final\nclass Base:")
+    assert base[3] == TYPES_FILE[: base[1]].count("\n") + 1  # first line, as the file numbers it
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "Base.extra = 2\n",  # a statement after the classes
+        "@typing.final\n",  # a decorator with no class
+        "if True:\n    pass\n",
+        'class Late:\n    """text\nat column zero"""\n',  # inside a string: cannot tell, so not split
+    ],
+)
+def test_any_other_shape_is_not_split(tail):
+    assert sdk_types.split(TYPES_FILE + tail) is None
+
+
+def test_a_class_is_defined_on_first_use_with_what_it_names(tmp_path):
+    module = _load(tmp_path, TYPES_FILE)
+    assert "Child" not in vars(module) and "Unused" not in vars(module)
+    child = module.Child  # its base class is looked up as a global name while its statement runs
+    assert child.__mro__[1] is module.Base and child.__module__ == "fake_types"
+    assert "Other" not in vars(module)
+    assert typing.get_type_hints(child.get)["return"] == module.Other | None  # a string annotation
+    assert "Unused" not in vars(module)  # nothing named it
+    assert child.get.__code__.co_filename == str(tmp_path / "fake_types.py")
+    assert (
+        child.get.__code__.co_firstlineno
+        == TYPES_FILE.splitlines().index('    def get(self) -> Optional["Other"]:') + 1
+    )
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        module.Missing  # noqa: B018
+
+
+def test_a_star_import_under_a_resource_module_binds_what_is_defined_and_all_defines_everything(tmp_path, monkeypatch):
+    module = _load(
+        tmp_path, TYPES_FILE.replace('    raise RuntimeError("never defined unless asked for")\n', "    pass\n")
+    )
+    monkeypatch.setitem(sys.modules, "fake_types", module)
+    assert module.Child
+    namespace: dict = {}
+    monkeypatch.setattr(sdk_types, "_quiet", 1)  # what ResourceLoader sets while a resource module runs
+    exec("from fake_types import *", namespace)
+    assert {"Base", "Child"} <= namespace.keys() and "Other" not in namespace
+    monkeypatch.setattr(sdk_types, "_quiet", 0)
+    assert module.__all__ == ["Base", "Child", "Other", "Unused"]
+    assert all(name in vars(module) for name in module.__all__)
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        (TYPES_FILE + "Base.extra = 2\n", "a statement after the classes"),
+        (TYPES_FILE.replace('"Unused"]', '"Unused", "NotAClass"]'), "__all__ names something else"),
+        (TYPES_FILE + "class Other:\n    pass\n", "a duplicate class"),
+    ],
+)
+def test_an_unusual_file_runs_whole(tmp_path, source, why):
+    source = source.replace('    raise RuntimeError("never defined unless asked for")\n', "    pass\n")
+    module = _load(tmp_path, source)
+    assert sdk_types.EAGER == ["fake_types"], why
+    assert "Other" in vars(module) and sdk_types.lazy_state(module) is None
+
+
+def test_compiled_classes_are_kept_and_a_broken_cache_is_rebuilt(tmp_path, monkeypatch):
+    module = _load(tmp_path, TYPES_FILE)
+    assert module.Child.__name__ == "Child"
+    cache_files = list((tmp_path / "cache" / "sdk").glob("*.bin"))
+    assert len(cache_files) == 1
+    # A second process would read the classes back without compiling anything.
+    monkeypatch.setattr(sdk_types, "_compile", lambda *a: (_ for _ in ()).throw(AssertionError("compiled")))
+    again = _load(tmp_path, TYPES_FILE, name="fake_types")
+    assert again.Child.__mro__[1] is again.Base
+    monkeypatch.undo()
+    monkeypatch.setenv("LLMCLOUD_CACHE", str(tmp_path / "cache"))
+    cache_files[0].write_bytes(b"not marshal data")
+    rebuilt = _load(tmp_path, TYPES_FILE)
+    assert rebuilt.Other.__name__ == "Other"
+
+
+def test_cache_off_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLMCLOUD_CACHE", "off")
+    assert _load(tmp_path, TYPES_FILE).Child
+    assert not (tmp_path / "cache").exists()
+
+
+_REPORT = """
+import json, sys, inspect
+import llmcloud.components
+from llmcloud.components import sdk_types
+import pulumi_gcp as gcp
+gcp.container.Cluster, gcp.compute.Network
+inputs = sys.modules["pulumi_gcp.container._inputs"]
+state = sdk_types.lazy_state(inputs)
+node = inputs.ClusterNodeConfigArgs
+out = {
+    "lazy": state is not None,
+    "defined": sum(1 for n in state.order if n in vars(inputs)) if state else None,
+    "total": len(state.order) if state else None,
+    "node": [node.__module__, node.__qualname__, inspect.getsourcelines(node)[1]],
+    "eager": sdk_types.EAGER,
+}
+out["all"] = len(inputs.__all__)
+out["after_all"] = sum(1 for n in state.order if n in vars(inputs)) if state else None
+print(json.dumps(out))
+"""
+
+
+def _report(tmp_path: Path, **env: str) -> dict:
+    full_env = {**os.environ, "LLMCLOUD_CACHE": str(tmp_path / "cache"), **env}
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPORT], capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_real_sdk_modules_load_lazily_and_keep_the_files_line_numbers(tmp_path):
+    lazy = _report(tmp_path)
+    assert lazy["lazy"] and lazy["eager"] == []
+    assert lazy["defined"] < lazy["total"] / 2  # most of the service's types are never built
+    assert lazy["all"] == lazy["total"]
+    assert lazy["after_all"] == lazy["total"]  # asking for __all__ builds them all, as the SDK would
+    full = _report(tmp_path, LLMCLOUD_FULL_SDK_IMPORTS="1")
+    assert not full["lazy"]
+    assert lazy["node"] == full["node"]  # same module, same name, same first line in the same file
+
+
+def test_the_offline_plan_is_the_same_with_and_without_lazy_types_and_stable(tmp_path):
+    """Byte for byte: what the SDK's own import gives, the lazy one gives, and two runs agree (registrations
+    arrive in varying order; the plan sorts them)."""
+
+    def preview(**env: str) -> str:
+        full_env = {**os.environ, "LLMCLOUD_CACHE": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t", **env}
+        proc = subprocess.run(
+            [sys.executable, "-m", "llmcloud.cli.main", "preview", "dev", "--offline", "--json"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=full_env,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    first, second = preview(), preview()
+    full = preview(LLMCLOUD_FULL_SDK_IMPORTS="1")
+    assert first == second == full
+    steps = json.loads(first)["steps"]
+    assert [s["urn"] for s in steps] == sorted(s["urn"] for s in steps)
