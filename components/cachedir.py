@@ -1,5 +1,5 @@
-"""Where llmcloud keeps what it can rebuild: `$LLMCLOUD_CACHE`, default `$XDG_CACHE_HOME/llmcloud` or
-`~/.cache/llmcloud`; `LLMCLOUD_CACHE=off` keeps nothing (every run rebuilds in memory). Everything in it is
+"""Where llmcloud keeps what it can rebuild: `$LLMCLOUD_CACHE_DIR`, default `$XDG_CACHE_HOME/llmcloud` or
+`~/.cache/llmcloud`; `LLMCLOUD_CACHE_DIR=off` keeps nothing (every run rebuilds in memory). Everything in it is
 keyed by the source file it came from (path, size, modification time) and written atomically, so deleting it
 is always safe."""
 
@@ -11,7 +11,7 @@ import os
 
 def path(kind: str) -> str | None:
     """The directory for one kind of cached thing (`sdk`, `data`), or None when caching is off."""
-    setting = os.environ.get("LLMCLOUD_CACHE", "")
+    setting = os.environ.get("LLMCLOUD_CACHE_DIR", "")
     if setting.lower() in ("off", "0", "false", "no"):
         return None
     base = setting or os.path.join(

@@ -13,7 +13,7 @@ from llmcloud.components import cachedir, yamldata
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LLMCLOUD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LLMCLOUD_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache" / "data"
 
 
@@ -50,11 +50,11 @@ def test_a_syntax_error_names_the_file(tmp_path, cache):
 def test_cache_off_and_unwritable_cache_keep_nothing(tmp_path, monkeypatch):
     data = tmp_path / "d.yaml"
     data.write_text("k: v\n")
-    monkeypatch.setenv("LLMCLOUD_CACHE", "off")
+    monkeypatch.setenv("LLMCLOUD_CACHE_DIR", "off")
     assert cachedir.path("data") is None and yamldata.load_file(data) == {"k": "v"}
     blocker = tmp_path / "file-not-dir"
     blocker.write_text("")
-    monkeypatch.setenv("LLMCLOUD_CACHE", str(blocker))  # a file where the directory should be
+    monkeypatch.setenv("LLMCLOUD_CACHE_DIR", str(blocker))  # a file where the directory should be
     assert yamldata.load_file(data) == {"k": "v"}
 
 

@@ -56,7 +56,7 @@ def _load(tmp_path: Path, source: str, name: str = "fake_types") -> types.Module
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LLMCLOUD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LLMCLOUD_CACHE_DIR", str(tmp_path / "cache"))
     sdk_types.EAGER.clear()
 
 
@@ -141,14 +141,14 @@ def test_compiled_classes_are_kept_and_a_broken_cache_is_rebuilt(tmp_path, monke
     again = _load(tmp_path, TYPES_FILE, name="fake_types")
     assert again.Child.__mro__[1] is again.Base
     monkeypatch.undo()
-    monkeypatch.setenv("LLMCLOUD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LLMCLOUD_CACHE_DIR", str(tmp_path / "cache"))
     cache_files[0].write_bytes(b"not marshal data")
     rebuilt = _load(tmp_path, TYPES_FILE)
     assert rebuilt.Other.__name__ == "Other"
 
 
 def test_cache_off_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("LLMCLOUD_CACHE", "off")
+    monkeypatch.setenv("LLMCLOUD_CACHE_DIR", "off")
     assert _load(tmp_path, TYPES_FILE).Child
     assert not (tmp_path / "cache").exists()
 
@@ -176,7 +176,7 @@ print(json.dumps(out))
 
 
 def _report(tmp_path: Path, **env: str) -> dict:
-    full_env = {**os.environ, "LLMCLOUD_CACHE": str(tmp_path / "cache"), **env}
+    full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), **env}
     proc = subprocess.run(
         [sys.executable, "-c", _REPORT], capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=300
     )
@@ -200,7 +200,7 @@ def test_the_offline_plan_is_the_same_with_and_without_lazy_types_and_stable(tmp
     arrive in varying order; the plan sorts them)."""
 
     def preview(**env: str) -> str:
-        full_env = {**os.environ, "LLMCLOUD_CACHE": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t", **env}
+        full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t", **env}
         proc = subprocess.run(
             [sys.executable, "-m", "llmcloud.cli.main", "preview", "dev", "--offline", "--json"],
             capture_output=True,
