@@ -1,0 +1,128 @@
+"""The `llmcloud` executable: help screens come from llmcloud's cache, everything else from cli/main.py.
+
+Typer alone takes about 0.1 s to import here, so `llmcloud --help` cannot start faster than that through
+it. The help text is the same every time as long as nothing that renders it changes, so the first run
+renders it through Typer as usual and keeps the text; later runs print the kept text without importing
+Typer. The key covers everything the text depends on: the arguments, the width Click formats for, every
+file of llmcloud's CLI and registry (size and modification time), the installed Typer, the interpreter, and
+the LLMCLOUD_* environment. Only argument lists that ask for help and nothing else are served
+(`llmcloud`, `llmcloud --help`, `llmcloud COMMAND --help`, the same with -h). LLMCLOUD_CACHE_DIR=off (or
+any failure to read or write the cache) means Typer renders it every time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs this path ~5 ms
+if TYPE_CHECKING:
+    from typing import Any
+
+_HELP_FLAGS = ("--help", "-h")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _help_request(args: list[str]) -> bool:
+    if not args:
+        return True  # no_args_is_help
+    *words, last = args
+    return last in _HELP_FLAGS and len(words) <= 2 and all(_is_command(w) for w in words)
+
+
+def _is_command(word: str) -> bool:
+    return word[:1].isalpha() and word.islower() and all(c.isalnum() or c == "-" for c in word)
+
+
+def _typer_file() -> str | None:
+    for entry in sys.path:
+        candidate = os.path.join(entry or ".", "typer", "__init__.py")
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _key(args: list[str]) -> str | None:
+    typer_file = _typer_file()
+    if typer_file is None:
+        return None
+    try:
+        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        columns = 80
+    files = [typer_file, os.path.join(os.path.dirname(_HERE), "components", "registry.py")]
+    files += sorted(os.path.join(_HERE, name) for name in os.listdir(_HERE) if name.endswith(".py"))
+    parts = [repr(args), str(min(columns, 80)), sys.version, sys.executable]
+    for path in files:
+        stat = os.stat(path)
+        parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+    parts += sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("LLMCLOUD_"))
+    import hashlib
+
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _cache_file(args: list[str]) -> str | None:
+    from llmcloud.components import cachedir
+
+    directory = cachedir.path("help")
+    if directory is None:
+        return None
+    try:
+        key = _key(args)
+    except OSError:
+        return None
+    return os.path.join(directory, f"{key}.txt") if key else None
+
+
+class _Tee:
+    """stdout that also keeps what was written."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        written = int(self.stream.write(text))  # raises for bytes (Click probes streams with b"")
+        self.parts.append(text)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    cached = _cache_file(args) if _help_request(args) else None
+    if cached is not None:
+        try:
+            with open(cached, encoding="utf-8") as handle:
+                code, _, text = handle.read().partition("\n")
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            sys.exit(int(code))
+        except (OSError, ValueError):
+            pass
+    from .main import main as run
+
+    if cached is None:
+        run()
+        return
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee  # type: ignore[assignment]
+    code: Any = 0
+    try:
+        run()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        sys.stdout = tee.stream
+    if isinstance(code, int) and code in (0, 2) and tee.parts:
+        from llmcloud.components import cachedir
+
+        cachedir.write_atomically(cached, f"{code}\n{''.join(tee.parts)}".encode())
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
