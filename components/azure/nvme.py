@@ -24,9 +24,33 @@ Facts (read 2026-12-01; MicrosoftDocs/azure-docs `articles/storage/container-sto
 - NVMe capacity per VM size: the catalog row's `local_ssd_gib` where it is the NVMe data disks, i.e. where it is
   more than twice the temporary disk (catalog/data/azure.yaml header: NC A100 v4 960 GiB per GPU,
   ND H100/H200 v5 8 x 3.5 TB); on the other rows local_ssd_gib is about the temporary disk itself.
-Not verified here (no Azure account): that the managed extension's CSI node DaemonSet tolerates the GPU pools'
-`nvidia.com/gpu` taint (the open-source chart takes tolerations from values, `daemonset.tolerations`), and that
+- The CSI node DaemonSet runs on GPU nodes (read 2026-12-01 in Azure/local-csi-driver, the open-source driver
+  Microsoft's docs name, newest tag v0.3.0 = a9b1c9c6197ea90505c533bdb7e6540acadaec2c, 2026-08-03):
+  `charts/latest/values.yaml` `daemonset.tolerations` are two key-less `operator: Exists` entries, effects
+  NoSchedule and NoExecute, so every such taint (nvidia.com/gpu, spot) is tolerated; `daemonset.nodeSelector`
+  is empty ("all nodes"); `templates/daemonset.yaml` sets `priorityClassName: system-node-critical`. Unchanged
+  since commit ef18f9f (2025-06-20), same at v0.2.5, v0.2.13, v0.2.19. Microsoft Learn "Manage local CSI
+  driver placement" (ms.date 2/5/2026): without a node affinity rule the driver runs on every node; placement
+  is the StorageClass annotation above (its required... form only; preferred... is not supported).
+- Generic ephemeral volumes need no annotation: the driver's admission webhook (v0.3.0
+  `internal/webhook/enforceEphemeral/handler.go`) admits a claim of this provisioner when a Pod owns it (what
+  the ephemeral-volume controller sets) or when it carries `localdisk.csi.acstor.io/accept-ephemeral-storage:
+  "true"`, which is for standalone PVCs ("use-container-storage-with-local-disk": generic ephemeral volumes
+  by default, the annotation "for use cases that require persistent volume claims").
+- The cluster autoscaler cannot add a node for a pod that waits for such a volume (read 2026-12-01): the
+  driver publishes CSIStorageCapacity per node (`--enable-capacity` with strict per-node topology,
+  daemonset.yaml), and the autoscaler's simulated template node matches none, so the scheduler check fails
+  and no scale-up happens (Azure/local-csi-driver docs/user-guide.md "Limitations", added 2026-05-21 by
+  PR #463; kubernetes/autoscaler#9700, 2026-05-27, on AKS; from zero nodes too: kubernetes/autoscaler#5093,
+  the same check with another node-local driver; the driver-side fix,
+  Azure/local-csi-driver PR #505 "storage capacity for templated nodes", is open and not in v0.3.0). Hence
+  the default below: NVMe only on pools the autoscaler never has to grow.
+Not verified here (no Azure account): that the managed extension ships exactly that chart's values, and that
 the GPU sizes' NVMe disks match the driver's disk filter (model "Microsoft NVMe Direct Disk" / "v2").
+
+When (`local_volume_gib`): `azure.local_nvme` false: never; true: every pool on an NVMe size (the user
+accepts that the autoscaler cannot grow it for model pods); unset (the default): pools on an NVMe size with
+a fixed node count (`min_nodes == max_nodes`), whose nodes all exist before any model pod waits.
 """
 
 from __future__ import annotations
@@ -50,6 +74,18 @@ def nvme_gib(machine: Any) -> int:
     if machine.accelerator is None or local <= 2 * temp:
         return 0
     return local
+
+
+def local_volume_gib(option: bool | None, machine: Any, pool: Any) -> int:
+    """GiB of local NVMe a pool's weights volumes are carved from (0: emptyDir), given `azure.local_nvme`
+    (`option`) and the stack's node pool spec (`pool`, None: treated as one the autoscaler grows)."""
+    gib = nvme_gib(machine)
+    if not gib or option is False:
+        return 0
+    if option is True:
+        return gib
+    fixed = pool is not None and pool.min_nodes == pool.max_nodes
+    return gib if fixed else 0
 
 
 def storage_class(agent_pools: Iterable[str]) -> dict[str, Any]:
