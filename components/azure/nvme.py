@@ -49,7 +49,8 @@ Not verified here (no Azure account): that the managed extension ships exactly t
 the GPU sizes' NVMe disks match the driver's disk filter (model "Microsoft NVMe Direct Disk" / "v2").
 
 When (`local_volume_gib`): `azure.local_nvme` false: never; true: every pool on an NVMe size (the user
-accepts that the autoscaler cannot grow it for model pods); unset (the default): pools on an NVMe size with
+accepts that the autoscaler cannot grow it for model pods; `autoscaled_pool_errors` refuses a pool whose
+min_nodes cannot hold its Hub models' minimum replicas); unset (the default): pools on an NVMe size with
 a fixed node count (`min_nodes == max_nodes`), whose nodes all exist before any model pod waits.
 """
 
@@ -86,6 +87,34 @@ def local_volume_gib(option: bool | None, machine: Any, pool: Any) -> int:
         return gib
     fixed = pool is not None and pool.min_nodes == pool.max_nodes
     return gib if fixed else 0
+
+
+def autoscaled_pool_errors(loaded: Any, r: Any) -> list[Any]:
+    """`azure.local_nvme: true` on a pool the autoscaler grows: its model pods with a weights volume there
+    (Hub models; bucket models stream and have none) get no node from the autoscaler, so the nodes that exist
+    from the start (`min_nodes`) must hold their minimum replicas, or they never start."""
+    from ..k8s.weights import is_object_store
+
+    errors = []
+    for name, pool in r.node_pools.items():
+        if not pool.local_volume_gib or pool.min_nodes == pool.max_nodes:
+            continue
+        models = [m for m in r.models.values() if m.node_pool == name and not is_object_store(m.source)]
+        need = sum(m.nodes_for(m.replicas_min) for m in models)
+        if need > pool.min_nodes:
+            detail = ", ".join(f"{m.name}: {m.replicas_min}" for m in models if m.replicas_min)
+            nodes = f"{need} node{'s' if need > 1 else ''}"
+            errors.append(
+                loaded.error(
+                    ("node_pools", name, "min_nodes"),
+                    f"with azure.local_nvme: true the weights volumes of pool {name}'s model pods are on local "
+                    f"NVMe, and the cluster autoscaler adds no node for a pod waiting on such a volume: the "
+                    f"minimum replicas ({detail}) need {nodes}, min_nodes is {pool.min_nodes}",
+                    f"set node_pools.{name}.min_nodes to at least {need} (min_nodes = max_nodes: a fixed size), "
+                    "or leave azure.local_nvme unset (local NVMe on fixed-size pools only)",
+                )
+            )
+    return errors
 
 
 def storage_class(agent_pools: Iterable[str]) -> dict[str, Any]:

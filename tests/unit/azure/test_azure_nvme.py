@@ -42,11 +42,12 @@ A100_AUTOSCALED = (
     "  a100:\n    accelerator: A100-80GB\n    accelerators_per_node: 1\n    min_nodes: 0\n    max_nodes: 2\n"
 )
 A100_FIXED = A100_AUTOSCALED.replace("min_nodes: 0", "min_nodes: 2")
+A100_ONE_NODE_UP = A100_AUTOSCALED.replace("min_nodes: 0", "min_nodes: 1")  # 1..2: holds llama-8b's 1 replica
 
 
-def _variant(name: str, tmp_path_factory, option: bool | None = None, fixed: bool = False) -> Path:
-    """A bundled Azure stack with `azure.local_nvme` set (None: left unset) and, with `fixed`, azure-example's
-    A100 pool at a fixed size."""
+def _variant(name: str, tmp_path_factory, option: bool | None = None, a100: str | None = None) -> Path:
+    """A bundled Azure stack with `azure.local_nvme` set (None: left unset) and, with `a100`, azure-example's
+    A100 pool replaced by that text."""
     stacks = tmp_path_factory.mktemp(name) / "stacks"
     stacks.mkdir()
     (stacks / "base.yaml").write_text((REPO / "stacks" / "base.yaml").read_text())
@@ -54,16 +55,18 @@ def _variant(name: str, tmp_path_factory, option: bool | None = None, fixed: boo
     assert text.count("\nazure:\n") == 1
     if option is not None:
         text = text.replace("\nazure:\n", f"\nazure:\n  local_nvme: {str(option).lower()}\n")
-    if fixed:
+    if a100:
         assert text.count(A100_AUTOSCALED) == 1
-        text = text.replace(A100_AUTOSCALED, A100_FIXED)
+        text = text.replace(A100_AUTOSCALED, a100)
     path = stacks / f"{name}.yaml"
     path.write_text(text)
     return path
 
 
 def _opt_in(name: str, tmp_path_factory) -> Path:
-    return _variant(name, tmp_path_factory, option=True)
+    """`azure.local_nvme: true`; azure-example's A100 pool then starts with the node its llama-8b replica
+    needs (1..2: still autoscaled), since the autoscaler adds none for it (test_true_on_..._is_refused)."""
+    return _variant(name, tmp_path_factory, option=True, a100=A100_ONE_NODE_UP if name == "azure-example" else None)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +109,7 @@ def test_the_bundled_stacks_keep_the_empty_dir() -> None:
 @pytest.fixture(scope="module")
 def fixed_plan(tmp_path_factory):
     """azure-example with its A100 pool at two nodes (min = max) and `azure.local_nvme` unset: NVMe by default."""
-    return plan(_variant("azure-example", tmp_path_factory, fixed=True))
+    return plan(_variant("azure-example", tmp_path_factory, a100=A100_FIXED))
 
 
 def test_a_fixed_size_nvme_pool_gets_local_nvme_by_default(fixed_plan) -> None:
@@ -131,7 +134,7 @@ def test_a_fixed_size_nvme_pool_gets_local_nvme_by_default(fixed_plan) -> None:
 
 
 def test_local_nvme_false_keeps_the_empty_dir_on_a_fixed_size_pool(tmp_path_factory) -> None:
-    p = plan(_variant("azure-example", tmp_path_factory, option=False, fixed=True))
+    p = plan(_variant("azure-example", tmp_path_factory, option=False, a100=A100_FIXED))
     assert p.by_type(EXTENSION) == [] and p.by_type(STORAGE_CLASS_TYPE) == []
     weights = next(v for v in _pod_spec(p, "llama-8b")["volumes"] if v["name"] == "weights")
     assert set(weights) == {"name", "emptyDir"}
@@ -276,3 +279,21 @@ def test_the_opt_in_objects_pass_kubernetes_validate_strict(example_plan) -> Non
             kubernetes_validate.validate(obj, "1.31", strict=True)
             checked.append(obj["kind"])
     assert "StorageClass" in checked and "Deployment" in checked
+
+
+def test_true_on_a_pool_that_starts_empty_is_refused(tmp_path_factory, cli) -> None:
+    """azure-example as bundled (A100 pool 0..2, llama-8b min 1 replica from the Hub) with `local_nvme: true`:
+    the replica would wait for a node the autoscaler never adds."""
+    path = _variant("azure-example", tmp_path_factory, option=True)
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    text = " ".join(result.stderr.split())
+    assert (
+        "node_pools.a100.min_nodes: with azure.local_nvme: true the weights volumes of pool a100's model pods are "
+        "on local NVMe, and the cluster autoscaler adds no node for a pod waiting on such a volume: the minimum "
+        "replicas (llama-8b: 1) need 1 node, min_nodes is 0"
+    ) in text
+    assert "set node_pools.a100.min_nodes to at least 1" in text
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip() == "a100:")
+    assert f"{path}:" in text and "Traceback" not in result.stderr
+    assert any(f":{n}:" in text for n in range(line, line + 6)), text
