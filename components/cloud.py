@@ -315,10 +315,10 @@ class Cloud(Protocol):
         for a catalog machine row; 0: the boot disk holds it (validate then checks `disk_gb`)."""
         ...
 
-    def local_volume(self, machine: Any, options: Any) -> tuple[str, int] | None:
+    def local_volume(self, machine: Any, options: Any, pool: Any = None) -> tuple[str, int] | None:
         """(StorageClass, GiB) of the local NVMe a pod's weights volume is carved from as a generic ephemeral
-        volume on a catalog machine row, given the stack's cloud block (`options`, the typed block or None),
-        or None: the weights volume is an emptyDir."""
+        volume on a catalog machine row, given the stack's cloud block (`options`, the typed block or None)
+        and node pool (`pool`, its NodePoolSpec or None), or None: the weights volume is an emptyDir."""
         ...
 
 
@@ -363,7 +363,7 @@ class BaseCloud:
     def ephemeral_local_ssd_gib(self, machine: Any) -> int:
         return 0
 
-    def local_volume(self, machine: Any, options: Any) -> tuple[str, int] | None:
+    def local_volume(self, machine: Any, options: Any, pool: Any = None) -> tuple[str, int] | None:
         return None
 
     def __repr__(self) -> str:

@@ -487,7 +487,7 @@ def _resolve_pool(
         cores_per_device=acc.cores_per_device,
         capacity_reservation=pool.capacity_reservation,
         local_ssd_gib=registry.cloud(cloud).ephemeral_local_ssd_gib(machine),
-        **_local_volume(registry.cloud(cloud).local_volume(machine, registry.cloud(cloud).block(loaded.spec))),
+        **_local_volume(registry.cloud(cloud).local_volume(machine, registry.cloud(cloud).block(loaded.spec), pool)),
         provisioning=pool.provisioning,
         reservation=pool.reservation,
     )

@@ -211,14 +211,12 @@ class Azure(BaseCloud):
 
         return kubelet_temp_disk_gib(machine)
 
-    def local_volume(self, machine: Any, options: Any) -> tuple[str, int] | None:
-        # GPU sizes with local NVMe data disks, when the stack opts in (azure.local_nvme): Azure Container
-        # Storage volumes (components/azure/nvme.py)
-        if not getattr(options, "local_nvme", False):
-            return None
-        from .nvme import STORAGE_CLASS, nvme_gib
+    def local_volume(self, machine: Any, options: Any, pool: Any = None) -> tuple[str, int] | None:
+        # GPU sizes with local NVMe data disks: Azure Container Storage volumes, by default on pools of a fixed
+        # size (the autoscaler cannot grow a pool for them), all or none with azure.local_nvme (nvme.py)
+        from .nvme import STORAGE_CLASS, local_volume_gib
 
-        gib = nvme_gib(machine)
+        gib = local_volume_gib(getattr(options, "local_nvme", None), machine, pool)
         return (STORAGE_CLASS, gib) if gib else None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from .. import catalog
 from ..spec.errors import StackError
 from . import azure_options
+from .nvme import autoscaled_pool_errors
 
 SYSTEM_POOL = "system"  # the AKS system pool's name (cluster.py)
 # The untainted CPU user pool for what llmcloud installs besides the models (platform.py): the system pool
@@ -120,6 +121,7 @@ def check(loaded: Any, r: Any) -> list[StackError]:
     errors += _zone_errors(loaded, r)
     errors += _dns_errors(loaded, r)
     errors += _egress_errors(loaded, r, cat)
+    errors += autoscaled_pool_errors(loaded, r)  # local NVMe on a pool the autoscaler grows (nvme.py)
     if r.private_endpoint and r.authorized_networks:
         errors.append(
             loaded.error(

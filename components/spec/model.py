@@ -102,11 +102,14 @@ class AzureSpec(_Spec):
     tier: Literal["Free", "Standard", "Premium"] = Field(
         "Standard", description="AKS pricing tier: Free (no SLA), Standard (SLA), Premium (LTS)."
     )
-    local_nvme: bool = Field(
-        False,
-        description="Put the model pods' weights volumes on the local NVMe data disks of GPU sizes that have them "
-        "(NC A100 v4, ND H100/H200 v5) through Azure Container Storage v2 (a cluster extension and a StorageClass). "
-        "Off by default: not yet run on a real cluster (README, 'Disks that fit').",
+    local_nvme: bool | None = Field(
+        None,
+        description="Put the model pods' Hub-download volumes on the local NVMe data disks of GPU sizes that have "
+        "them (NC A100 v4, ND H100/H200 v5) through Azure Container Storage v2 (a cluster extension and a "
+        "StorageClass). Default (unset): on for such pools of a fixed size (min_nodes == max_nodes), because the "
+        "cluster autoscaler cannot add a node for a pod waiting on such a volume; true: on for every such pool "
+        "(its autoscaler then adds no node for model pods); false: off (emptyDir on the OS or temporary disk). README, "
+        "'Disks that fit'.",
     )
 
 

@@ -1,12 +1,14 @@
-"""AKS GPU pools on sizes with local NVMe data disks (NC A100 v4, ND H100/H200 v5), with `azure.local_nvme: true`:
-Azure Container Storage v2 is installed as a cluster extension, its local NVMe StorageClass is created, and the
-model pods' Hub-download volume is a generic ephemeral volume there instead of an emptyDir
-(components/azure/nvme.py). Off by default: the bundled stacks keep the emptyDir."""
+"""AKS GPU pools on sizes with local NVMe data disks (NC A100 v4, ND H100/H200 v5): Azure Container Storage v2 is
+installed as a cluster extension, its local NVMe StorageClass is created, and the model pods' Hub-download volume
+is a generic ephemeral volume there instead of an emptyDir (components/azure/nvme.py). By default on pools of a
+fixed size only (the cluster autoscaler cannot add a node for a pod waiting on such a volume); `azure.local_nvme:
+true` puts every NVMe pool there, `false` none. The bundled stacks' NVMe pools autoscale: they keep the emptyDir."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -31,19 +33,40 @@ NVME_GIB = {
 }
 
 
-ON = type("AzureOptions", (), {"local_nvme": True})()  # what the stack's typed `azure:` block answers
+# what the stack's typed `azure:` block answers, and two node pool specs
+ON, OFF, UNSET = (SimpleNamespace(local_nvme=v) for v in (True, False, None))
+FIXED = SimpleNamespace(min_nodes=2, max_nodes=2)
+AUTOSCALED = SimpleNamespace(min_nodes=1, max_nodes=3)
+# azure-example's A100 pool, and the same pool at a fixed size
+A100_AUTOSCALED = (
+    "  a100:\n    accelerator: A100-80GB\n    accelerators_per_node: 1\n    min_nodes: 0\n    max_nodes: 2\n"
+)
+A100_FIXED = A100_AUTOSCALED.replace("min_nodes: 0", "min_nodes: 2")
+A100_ONE_NODE_UP = A100_AUTOSCALED.replace("min_nodes: 0", "min_nodes: 1")  # 1..2: holds llama-8b's 1 replica
 
 
-def _opt_in(name: str, tmp_path_factory) -> Path:
-    """A bundled Azure stack with `azure.local_nvme: true` (the bundled ones leave it off)."""
+def _variant(name: str, tmp_path_factory, option: bool | None = None, a100: str | None = None) -> Path:
+    """A bundled Azure stack with `azure.local_nvme` set (None: left unset) and, with `a100`, azure-example's
+    A100 pool replaced by that text."""
     stacks = tmp_path_factory.mktemp(name) / "stacks"
     stacks.mkdir()
     (stacks / "base.yaml").write_text((REPO / "stacks" / "base.yaml").read_text())
     text = (REPO / "stacks" / f"{name}.yaml").read_text()
     assert text.count("\nazure:\n") == 1
+    if option is not None:
+        text = text.replace("\nazure:\n", f"\nazure:\n  local_nvme: {str(option).lower()}\n")
+    if a100:
+        assert text.count(A100_AUTOSCALED) == 1
+        text = text.replace(A100_AUTOSCALED, a100)
     path = stacks / f"{name}.yaml"
-    path.write_text(text.replace("\nazure:\n", "\nazure:\n  local_nvme: true\n"))
+    path.write_text(text)
     return path
+
+
+def _opt_in(name: str, tmp_path_factory) -> Path:
+    """`azure.local_nvme: true`; azure-example's A100 pool then starts with the node its llama-8b replica
+    needs (1..2: still autoscaled), since the autoscaler adds none for it (test_true_on_..._is_refused)."""
+    return _variant(name, tmp_path_factory, option=True, a100=A100_ONE_NODE_UP if name == "azure-example" else None)
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +83,60 @@ def example_plan(example):
 def test_only_the_nvme_sizes_get_a_local_volume(machine) -> None:
     from llmcloud.components.registry import cloud
 
+    azure = cloud("azure")
     gib = NVME_GIB.get(machine.machine_type, 0)
+    nvme = (STORAGE_CLASS, gib) if gib else None
     assert nvme_gib(machine) == gib
-    assert cloud("azure").local_volume(machine, ON) == ((STORAGE_CLASS, gib) if gib else None)
-    assert cloud("azure").local_volume(machine, None) is None  # off unless the stack asks
+    # default: pools of a fixed size only (no block, or the option unset)
+    assert azure.local_volume(machine, None, FIXED) == nvme
+    assert azure.local_volume(machine, UNSET, FIXED) == nvme
+    assert azure.local_volume(machine, UNSET, AUTOSCALED) is None
+    assert azure.local_volume(machine, UNSET) is None  # no pool spec: treated as one that autoscales
+    # true: every pool on an NVMe size; false: none; a size without NVMe never
+    assert azure.local_volume(machine, ON, AUTOSCALED) == nvme
+    assert azure.local_volume(machine, OFF, FIXED) is None
 
 
 def test_the_bundled_stacks_keep_the_empty_dir() -> None:
+    """Both bundled Azure stacks have an A100 pool the autoscaler grows (0..2, 1..3): no NVMe by default."""
     for name in ("azure-example", "azure-prod"):
         p = repo_plan(name)
         assert p.by_type(EXTENSION) == [] and p.by_type(STORAGE_CLASS_TYPE) == [], name
     weights = next(v for v in _pod_spec(repo_plan("azure-example"), "llama-8b")["volumes"] if v["name"] == "weights")
+    assert set(weights) == {"name", "emptyDir"}
+
+
+@pytest.fixture(scope="module")
+def fixed_plan(tmp_path_factory):
+    """azure-example with its A100 pool at two nodes (min = max) and `azure.local_nvme` unset: NVMe by default."""
+    return plan(_variant("azure-example", tmp_path_factory, a100=A100_FIXED))
+
+
+def test_a_fixed_size_nvme_pool_gets_local_nvme_by_default(fixed_plan) -> None:
+    import kubernetes_validate
+    from llmcloud.cli.manifests import objects
+
+    p = fixed_plan
+    assert one(p, EXTENSION).inputs["extensionType"] == "microsoft.azurecontainerstoragev2"
+    sc = one(p, STORAGE_CLASS_TYPE)
+    assert "values: [a100]" in sc.inputs["metadata"]["annotations"]["storageoperator.acstor.io/nodeAffinity"]
+    weights = next(v for v in _pod_spec(p, "llama-8b")["volumes"] if v["name"] == "weights")
+    claim = weights["ephemeral"]["volumeClaimTemplate"]
+    assert claim["spec"]["storageClassName"] == STORAGE_CLASS
+    # a generic ephemeral volume: the driver's webhook admits it as Pod-owned, no accept-ephemeral annotation
+    assert "annotations" not in claim["metadata"]
+    checked = []
+    for obj in objects(p):
+        if obj["kind"] in ("StorageClass", "Deployment"):
+            kubernetes_validate.validate(obj, "1.31", strict=True)
+            checked.append(obj["kind"])
+    assert "StorageClass" in checked and "Deployment" in checked
+
+
+def test_local_nvme_false_keeps_the_empty_dir_on_a_fixed_size_pool(tmp_path_factory) -> None:
+    p = plan(_variant("azure-example", tmp_path_factory, option=False, a100=A100_FIXED))
+    assert p.by_type(EXTENSION) == [] and p.by_type(STORAGE_CLASS_TYPE) == []
+    weights = next(v for v in _pod_spec(p, "llama-8b")["volumes"] if v["name"] == "weights")
     assert set(weights) == {"name", "emptyDir"}
 
 
@@ -79,7 +145,7 @@ def test_other_clouds_have_no_local_volume() -> None:
 
     for name in ("gcp", "aws"):
         for machine in catalog.load(name).machines:
-            assert cloud(name).local_volume(machine, ON) is None, (name, machine.machine_type)
+            assert cloud(name).local_volume(machine, ON, FIXED) is None, (name, machine.machine_type)
 
 
 def test_the_example_plan_installs_container_storage_for_its_a100_pool(example_plan) -> None:
@@ -123,9 +189,11 @@ models:
 
 
 def test_a_stack_without_nvme_pools_has_neither(write_stack) -> None:
-    from helpers import plan
-
-    p = plan(write_stack(T4_ONLY))
+    """Even with `local_nvme: true`, and with the T4 pool at a fixed size: NC4as_T4_v3 has no NVMe data disks."""
+    text = T4_ONLY.replace("resource_group: llm-dev}", "resource_group: llm-dev, local_nvme: true}")
+    text = text.replace("max_nodes: 1}", "min_nodes: 1, max_nodes: 1}")
+    assert "local_nvme: true" in text and "min_nodes: 1" in text
+    p = plan(write_stack(text))
     assert p.by_type(EXTENSION) == [] and p.by_type(STORAGE_CLASS_TYPE) == []
     weights = next(v for v in _pod_spec(p, "qwen-7b")["volumes"] if v["name"] == "weights")
     assert set(weights) == {"name", "emptyDir"}
@@ -200,7 +268,7 @@ def test_the_rehearsal_lists_the_extensions_resource_provider(example_plan) -> N
 
 
 def test_the_opt_in_objects_pass_kubernetes_validate_strict(example_plan) -> None:
-    """The bundled stacks leave the option off, so the CRD/kubernetes-validate sweep over them never sees these:
+    """The bundled stacks' NVMe pools autoscale, so the CRD/kubernetes-validate sweep over them never sees these:
     the StorageClass and the Deployment with its generic ephemeral volume are validated here (strict)."""
     import kubernetes_validate
     from llmcloud.cli.manifests import objects
@@ -211,3 +279,21 @@ def test_the_opt_in_objects_pass_kubernetes_validate_strict(example_plan) -> Non
             kubernetes_validate.validate(obj, "1.31", strict=True)
             checked.append(obj["kind"])
     assert "StorageClass" in checked and "Deployment" in checked
+
+
+def test_true_on_a_pool_that_starts_empty_is_refused(tmp_path_factory, cli) -> None:
+    """azure-example as bundled (A100 pool 0..2, llama-8b min 1 replica from the Hub) with `local_nvme: true`:
+    the replica would wait for a node the autoscaler never adds."""
+    path = _variant("azure-example", tmp_path_factory, option=True)
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    text = " ".join(result.stderr.split())
+    assert (
+        "node_pools.a100.min_nodes: with azure.local_nvme: true the weights volumes of pool a100's model pods are "
+        "on local NVMe, and the cluster autoscaler adds no node for a pod waiting on such a volume: the minimum "
+        "replicas (llama-8b: 1) need 1 node, min_nodes is 0"
+    ) in text
+    assert "set node_pools.a100.min_nodes to at least 1" in text
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip() == "a100:")
+    assert f"{path}:" in text and "Traceback" not in result.stderr
+    assert any(f":{n}:" in text for n in range(line, line + 6)), text
