@@ -97,10 +97,10 @@ def main() -> None:
     if cached is not None:
         try:
             with open(cached, encoding="utf-8") as handle:
-                code, _, text = handle.read().partition("\n")
+                kept_code, _, text = handle.read().partition("\n")
             sys.stdout.write(text)
             sys.stdout.flush()
-            sys.exit(int(code))
+            sys.exit(int(kept_code))
         except (OSError, ValueError):
             pass
     from .main import main as run
@@ -110,7 +110,7 @@ def main() -> None:
         return
     tee = _Tee(sys.stdout)
     sys.stdout = tee  # type: ignore[assignment]
-    code: Any = 0
+    code: int | str | None = 0
     try:
         run()
     except SystemExit as exc:
