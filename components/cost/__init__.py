@@ -271,6 +271,7 @@ def token_costs(cost: dict[str, Any], resolved: Any) -> list[dict[str, Any]]:
         if line["resource"].startswith("node_pools.")
     }
     out = []
+    seen: dict[tuple[Any, ...], Any] = {}  # models that share checkpoint, pool shape and workload share the answer
     for name, model in resolved.models.items():
         pool = resolved.node_pools[model.node_pool]
         facts = facts_for(model.source)
@@ -289,10 +290,15 @@ def token_costs(cost: dict[str, Any], resolved: Any) -> list[dict[str, Any]]:
         # the largest concurrency that meets the targets, and with none that is the KV-cache cap), never
         # more clients than the batch, whose queueing would only inflate the TTFT.
         accelerators = model.tensor_parallel * model.nodes_per_replica
-        try:
-            result = E.estimate(facts, pool.accelerator, accelerators, model.quantization, workload)
-        except E.EstimateError:
-            continue  # no figures for the accelerator, or it does not fit: the fit check says so
+        key = (facts, pool.accelerator, accelerators, model.quantization, workload)
+        if key not in seen:
+            try:
+                seen[key] = E.estimate(facts, pool.accelerator, accelerators, model.quantization, workload)
+            except E.EstimateError:
+                seen[key] = None  # no figures for the accelerator, or it does not fit: the fit check says so
+        result = seen[key]
+        if result is None:
+            continue
         replica_hourly = price * model.nodes_per_replica / model.replicas_per_node
         row = {
             "model": name,
