@@ -33,6 +33,7 @@ import marshal
 import os
 import re
 import sys
+import threading
 import types
 from typing import Any
 
@@ -43,7 +44,13 @@ _COL0 = re.compile(r"^[^\s#]", re.M)  # a line that starts a top-level statement
 _CLASS = re.compile(r"class (\w+)\s*[:(]")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 EAGER: list[str] = []  # type modules that had to run whole (tests assert which)
-_quiet = 0  # > 0 while a resource module runs its `from ._inputs import *`
+_state = threading.local()  # .quiet > 0 while this thread's resource module runs `from ._inputs import *`
+_DEFINING = threading.RLock()  # one class statement at a time (re-entrant: a class names another)
+
+
+def _quiet() -> int:
+    return int(getattr(_state, "quiet", 0))
+
 
 Chunk = tuple[str, int, int, int]  # class name, start offset, end offset, first line
 
@@ -159,17 +166,19 @@ class _LazyTypes:
         """Run the class statement of `name` (once); a class it names is defined when its code looks it up."""
         namespace = self.namespace
         if name not in namespace:
-            code, compiled = self.code(name)
-            exec(code, namespace)  # the SDK's own class statement
-            if compiled:
-                self.cache.write(self.data)
+            with _DEFINING:  # two threads asking at once must get the same class object
+                if name not in namespace:
+                    code, compiled = self.code(name)
+                    exec(code, namespace)  # the SDK's own class statement
+                    if compiled:
+                        self.cache.write(self.data)
         return namespace[name]
 
     def getattr(self, name: str) -> Any:
         if name in self.order:
             return self.define(name)
         if name == "__all__":
-            if _quiet:
+            if _quiet():
                 raise AttributeError(name)  # a resource module's star import: bind what is defined
             for each in self.data["names"]:  # source order, as the file itself runs them
                 self.define(each)
@@ -253,18 +262,17 @@ class ResourceLoader:
         return None
 
     def exec_module(self, module: types.ModuleType) -> None:
-        global _quiet
         package = module.__name__.rpartition(".")[0]
         state = lazy_state(importlib.import_module(f"{package}._inputs"))
         if state is None:
             self.real.exec_module(module)
             return
         vars(module)["__builtins__"] = _Builtins(state)
-        _quiet += 1
+        _state.quiet = _quiet() + 1
         try:
             self.real.exec_module(module)
         finally:
-            _quiet -= 1
+            _state.quiet -= 1
 
 
 def loader_for(fullname: str, origin: str, real: Any) -> Any | None:

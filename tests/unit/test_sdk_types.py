@@ -108,10 +108,10 @@ def test_a_star_import_under_a_resource_module_binds_what_is_defined_and_all_def
     monkeypatch.setitem(sys.modules, "fake_types", module)
     assert module.Child
     namespace: dict = {}
-    monkeypatch.setattr(sdk_types, "_quiet", 1)  # what ResourceLoader sets while a resource module runs
+    monkeypatch.setattr(sdk_types._state, "quiet", 1, raising=False)  # as ResourceLoader sets it
     exec("from fake_types import *", namespace)
     assert {"Base", "Child"} <= namespace.keys() and "Other" not in namespace
-    monkeypatch.setattr(sdk_types, "_quiet", 0)
+    monkeypatch.setattr(sdk_types._state, "quiet", 0)
     assert module.__all__ == ["Base", "Child", "Other", "Unused"]
     assert all(name in vars(module) for name in module.__all__)
 
@@ -217,3 +217,22 @@ def test_the_offline_plan_is_the_same_with_and_without_lazy_types_and_stable(tmp
     assert first == second == full
     steps = json.loads(first)["steps"]
     assert [s["urn"] for s in steps] == sorted(s["urn"] for s in steps)
+
+
+def test_threads_asking_for_a_class_at_once_get_the_same_object(tmp_path):
+    import threading
+
+    module = _load(tmp_path, TYPES_FILE)
+    seen: list[type] = []
+    barrier = threading.Barrier(8)
+
+    def ask() -> None:
+        barrier.wait()
+        seen.append(module.Child)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(seen) == 8 and len({id(c) for c in seen}) == 1
