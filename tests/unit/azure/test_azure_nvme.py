@@ -113,8 +113,6 @@ def fixed_plan(tmp_path_factory):
 
 
 def test_a_fixed_size_nvme_pool_gets_local_nvme_by_default(fixed_plan) -> None:
-    import kubernetes_validate
-    from llmcloud.cli.manifests import objects
 
     p = fixed_plan
     assert one(p, EXTENSION).inputs["extensionType"] == "microsoft.azurecontainerstoragev2"
@@ -125,12 +123,7 @@ def test_a_fixed_size_nvme_pool_gets_local_nvme_by_default(fixed_plan) -> None:
     assert claim["spec"]["storageClassName"] == STORAGE_CLASS
     # a generic ephemeral volume: the driver's webhook admits it as Pod-owned, no accept-ephemeral annotation
     assert "annotations" not in claim["metadata"]
-    checked = []
-    for obj in objects(p):
-        if obj["kind"] in ("StorageClass", "Deployment"):
-            kubernetes_validate.validate(obj, "1.31", strict=True)
-            checked.append(obj["kind"])
-    assert "StorageClass" in checked and "Deployment" in checked
+    _validate_strict(p)
 
 
 def test_local_nvme_false_keeps_the_empty_dir_on_a_fixed_size_pool(tmp_path_factory) -> None:
@@ -270,11 +263,16 @@ def test_the_rehearsal_lists_the_extensions_resource_provider(example_plan) -> N
 def test_the_opt_in_objects_pass_kubernetes_validate_strict(example_plan) -> None:
     """The bundled stacks' NVMe pools autoscale, so the CRD/kubernetes-validate sweep over them never sees these:
     the StorageClass and the Deployment with its generic ephemeral volume are validated here (strict)."""
+    _validate_strict(example_plan)
+
+
+def _validate_strict(plan) -> None:
+    """The plan's StorageClass and Deployments pass kubernetes-validate --strict (and both are there)."""
     import kubernetes_validate
     from llmcloud.cli.manifests import objects
 
     checked = []
-    for obj in objects(example_plan):
+    for obj in objects(plan):
         if obj["kind"] in ("StorageClass", "Deployment"):
             kubernetes_validate.validate(obj, "1.31", strict=True)
             checked.append(obj["kind"])
