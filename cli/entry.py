@@ -91,6 +91,21 @@ class _Tee:
         return getattr(self.stream, name)
 
 
+def _fail(exc: OSError) -> None:
+    sys.stderr.write(f"error: cannot write the help text to stdout: {exc.strerror or exc}\n")
+    sys.exit(1)
+
+
+def _write_or_fail(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `llmcloud --help | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+    except OSError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     args = sys.argv[1:]
     cached = _cache_file(args) if _help_request(args) else None
@@ -98,11 +113,12 @@ def main() -> None:
         try:
             with open(cached, encoding="utf-8") as handle:
                 kept_code, _, text = handle.read().partition("\n")
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            sys.exit(int(kept_code))
+            exit_code = int(kept_code)
         except (OSError, ValueError):
-            pass
+            pass  # not kept yet, or unreadable: Typer renders it below
+        else:
+            _write_or_fail(text)
+            sys.exit(exit_code)
     from .main import main as run
 
     if cached is None:
@@ -115,6 +131,9 @@ def main() -> None:
         run()
     except SystemExit as exc:
         code = exc.code
+    except OSError as exc:  # stdout refused the text (a full disk, a closed pipe)
+        sys.stdout = tee.stream
+        _fail(exc)
     finally:
         sys.stdout = tee.stream
     if isinstance(code, int) and code in (0, 2) and tee.parts:

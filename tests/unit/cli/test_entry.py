@@ -78,3 +78,24 @@ def test_the_key_follows_every_cli_file_and_the_installed_typer(tmp_path, monkey
     assert entry._key(["--help"]) != changed
     os.utime(typer_init, ns=(1, 1))  # another Typer installed
     assert entry._key(["--help"]) not in (base, changed)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_stdout_that_refuses_the_text_is_an_error_not_a_traceback(tmp_path):
+    for cache in ("empty", "warm"):  # rendered by Typer, then the kept text
+        env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / cache), "COLUMNS": "100"}
+        if cache == "warm":
+            assert _run(tmp_path, "--help", LLMCLOUD_CACHE_DIR=str(tmp_path / cache)).returncode == 0
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(
+                [sys.executable, "-c", _RUN.format(module="entry"), "--help"],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+                env=env,
+                timeout=120,
+            )
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, cache
+        assert "error: cannot write the help text to stdout: No space left on device" in proc.stderr
+        assert f"typer-loaded={cache == 'empty'}" in proc.stderr
