@@ -195,28 +195,32 @@ def test_real_sdk_modules_load_lazily_and_keep_the_files_line_numbers(tmp_path):
     assert lazy["node"] == full["node"]  # same module, same name, same first line in the same file
 
 
+def _preview(tmp_path: Path, stack: str, **env: str) -> str:
+    full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t", **env}
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmcloud.cli.main", "preview", stack, "--offline", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def test_the_offline_plan_is_the_same_with_and_without_lazy_types_and_stable(tmp_path):
     """Byte for byte: what the SDK's own import gives, the lazy one gives, and two runs agree (registrations
     arrive in varying order; the plan sorts them)."""
-
-    def preview(**env: str) -> str:
-        full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t", **env}
-        proc = subprocess.run(
-            [sys.executable, "-m", "llmcloud.cli.main", "preview", "dev", "--offline", "--json"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=full_env,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
-
-    first, second = preview(), preview()
-    full = preview(LLMCLOUD_FULL_SDK_IMPORTS="1")
-    assert first == second == full
+    first, second = _preview(tmp_path, "dev"), _preview(tmp_path, "dev")
+    assert first == second == _preview(tmp_path, "dev", LLMCLOUD_FULL_SDK_IMPORTS="1")
     steps = json.loads(first)["steps"]
     assert [s["urn"] for s in steps] == sorted(s["urn"] for s in steps)
+
+
+@pytest.mark.parametrize("stack", ["aws-example", "azure-example"])
+def test_the_other_clouds_plans_are_the_same_with_and_without_lazy_types(tmp_path, stack):
+    assert _preview(tmp_path, stack) == _preview(tmp_path, stack, LLMCLOUD_FULL_SDK_IMPORTS="1")
 
 
 def test_threads_asking_for_a_class_at_once_get_the_same_object(tmp_path):
