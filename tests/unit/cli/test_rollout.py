@@ -6,67 +6,46 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from helpers import get, repo_plan, resolved
 from llmcloud.cli import rollout
+from stub_server import StubServer
 
 REPO = Path(__file__).resolve().parents[3]
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 
 
-class FakeApiServer:
+class FakeApiServer(StubServer):
     """Answers GET <path> with the scripted object (200) or a Kubernetes Status (404); records the paths."""
 
     def __init__(self, objects: dict[str, dict]) -> None:
         # kubectl as Google Cloud SDK ships it (a version dispatcher) asks /version first
         self.objects = {"/version": {"major": "1", "minor": "33", "gitVersion": "v1.33.0"}, **objects}
-        self.paths: list[str] = []
-        server = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                server.paths.append(path)
-                obj = server.objects.get(path)
-                code = 200 if obj is not None else 404
-                if obj is None:
-                    name = path.rsplit("/", 1)[-1]
-                    obj = {
-                        "kind": "Status",
-                        "status": "Failure",
-                        "reason": "NotFound",
-                        "code": 404,
-                        "message": f'deployments.apps "{name}" not found',
-                    }
-                body = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def paths(self) -> list[str]:
+        return [r.split("?", 1)[0] for r in self.requests]
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> FakeApiServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+    def _answer(self, path: str, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        obj = self.objects.get(path)
+        code = 200 if obj is not None else 404
+        if obj is None:
+            name = path.rsplit("/", 1)[-1]
+            obj = {
+                "kind": "Status",
+                "status": "Failure",
+                "reason": "NotFound",
+                "code": 404,
+                "message": f'deployments.apps "{name}" not found',
+            }
+        return code, json.dumps(obj).encode(), {"Content-Type": "application/json"}
 
     def kubeconfig(self) -> str:
-        port = self.httpd.server_address[1]
+        port = self.port
         return (
             "apiVersion: v1\nkind: Config\n"
             f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"

@@ -10,10 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import threading
 import urllib.parse
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,13 +28,11 @@ from llmcloud.components.catalog.refresh import (
 )
 from llmcloud.components.catalog.refresh.base import targets
 from llmcloud.components.gcp import prices as gcp_refresh
+from stub_server import Reply, Route, StubServer
 
 RECORDED = Path(__file__).parent / "recorded"
 TODAY = dt.date(2026, 8, 1)
 FAST = Http(timeout=5, retries=2, backoff=0)
-
-Reply = tuple[int, bytes, dict[str, str]]
-Route = Callable[[str, dict[str, str]], Reply]
 
 
 def recorded(name: str) -> Reply:
@@ -46,44 +42,10 @@ def recorded(name: str) -> Reply:
 NOT_FOUND: Reply = (404, b"<Error><Code>NoSuchKey</Code></Error>", {})
 
 
-class Server:
-    """A local HTTP server: `route(path, query)` answers each GET; every request is logged."""
-
-    def __init__(self) -> None:
-        self.route: Route = lambda path, query: NOT_FOUND
-        self.requests: list[str] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests.append(self.path)
-                parts = urllib.parse.urlsplit(self.path)
-                query = dict(urllib.parse.parse_qsl(parts.query))
-                query["_user_agent"] = self.headers.get("User-Agent", "")
-                status, body, headers = outer.route(parts.path, query)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    srv = Server()
-    srv.thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
-    srv.thread.join(timeout=5)
+def server() -> Iterator[StubServer]:
+    with StubServer(lambda path, query: NOT_FOUND) as srv:
+        yield srv
 
 
 def azure_route(path: str, query: dict[str, str]) -> Reply:
