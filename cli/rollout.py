@@ -62,11 +62,6 @@ class ModelRollout:
         return f"{self.model}: {counts}" + (" (scaled to zero)" if self.state == "scaled to zero" else "")
 
 
-def _kind(model: ResolvedModel) -> str:
-    # serving.needs_leader_worker_set, without importing Pulumi
-    return "LeaderWorkerSet" if model.nodes_per_replica > 1 else "Deployment"
-
-
 def _budget_minutes(model: ResolvedModel) -> int:
     from llmcloud.components.gateway_checks import startup_budget_seconds
 
@@ -74,14 +69,13 @@ def _budget_minutes(model: ResolvedModel) -> int:
 
 
 def _path(namespace: str, model: ResolvedModel) -> str:
-    if _kind(model) == "LeaderWorkerSet":
+    if model.workload_kind == "LeaderWorkerSet":
         return f"{LWS_API}/namespaces/{namespace}/leaderworkersets/{model.name}"
     return f"{DEPLOYMENT_API}/namespaces/{namespace}/deployments/{model.name}"
 
 
 def check_command(namespace: str, model: ResolvedModel) -> str:
-    resource = "leaderworkerset" if _kind(model) == "LeaderWorkerSet" else "deployment"
-    return f"kubectl -n {namespace} get {resource} {model.name}"
+    return f"kubectl -n {namespace} get {model.workload_kind.lower()} {model.name}"
 
 
 def from_object(model: ResolvedModel, obj: dict[str, Any]) -> ModelRollout:
@@ -90,11 +84,11 @@ def from_object(model: ResolvedModel, obj: dict[str, Any]) -> ModelRollout:
     desired = int(spec.get("replicas", 1))
     ready = int(status.get("readyReplicas") or 0)
     state = "scaled to zero" if desired == 0 else ("ready" if ready >= desired else "starting")
-    return ModelRollout(model.name, _kind(model), state, ready, desired, _budget_minutes(model))
+    return ModelRollout(model.name, model.workload_kind, state, ready, desired, _budget_minutes(model))
 
 
 def _unknown(model: ResolvedModel, detail: str) -> ModelRollout:
-    return ModelRollout(model.name, _kind(model), "unknown", None, None, _budget_minutes(model), detail)
+    return ModelRollout(model.name, model.workload_kind, "unknown", None, None, _budget_minutes(model), detail)
 
 
 # kubectl's stderr is never shown as is: it can quote the kubeconfig (tokens, keys) when it cannot parse it.

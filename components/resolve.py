@@ -92,6 +92,11 @@ class ResolvedModel:
     expected_concurrency: int = 1
     workload: Any = None  # WorkloadSpec (components/spec/model.py) or None: the cost table's $/M tokens
 
+    @property
+    def workload_kind(self) -> str:
+        """The workload that runs it: one pod per replica (Deployment), or a leader and workers across hosts."""
+        return "LeaderWorkerSet" if self.nodes_per_replica > 1 else "Deployment"
+
     def nodes_for(self, replicas: int) -> int:
         return math.ceil(replicas / self.replicas_per_node) * self.nodes_per_replica
 
@@ -356,17 +361,17 @@ def _resolve_pool(
     errors: list[StackError],
 ) -> ResolvedNodePool | None:
     path = ("node_pools", name)
+    door = registry.cloud(cloud)
     # Pool fields only some clouds can honour: the cloud's `unsupported` table says which, and why
     # (node_pools.<field> entries), so a field is refused where it would be ignored.
-    unsupported = registry.unsupported()
     for field_name in POOL_CLOUD_FIELDS:
-        reason = unsupported.get((cloud, f"node_pools.{field_name}"))
+        reason = door.unsupported.get(f"node_pools.{field_name}")
         if reason and getattr(pool, field_name, None):
             errors.append(
                 loaded.error((*path, field_name), f"{field_name} has no meaning on {cloud}: {reason}", "remove it")
             )
     if pool.accelerator == "none":
-        machine_type = pool.machine_type.get(cloud, registry.cloud(cloud).default_system_machine)
+        machine_type = pool.machine_type.get(cloud, door.default_system_machine)
         cpu = cat.cpu_machine(machine_type)
         if cpu is None:
             errors.append(
@@ -486,8 +491,8 @@ def _resolve_pool(
         image_family=acc.image_family,
         cores_per_device=acc.cores_per_device,
         capacity_reservation=pool.capacity_reservation,
-        local_ssd_gib=registry.cloud(cloud).ephemeral_local_ssd_gib(machine),
-        **_local_volume(registry.cloud(cloud).local_volume(machine, registry.cloud(cloud).block(loaded.spec), pool)),
+        local_ssd_gib=door.ephemeral_local_ssd_gib(machine),
+        **_local_volume(door.local_volume(machine, door.block(loaded.spec), pool)),
         provisioning=pool.provisioning,
         reservation=pool.reservation,
     )

@@ -647,7 +647,7 @@ def disruption_budgets(args: ModelServerArgs) -> dict[str, dict[str, Any]]:
 
 
 def needs_leader_worker_set(model: ResolvedModel) -> bool:
-    return model.nodes_per_replica > 1
+    return model.workload_kind == "LeaderWorkerSet"
 
 
 # ---------------------------------------------------------------- components
