@@ -123,7 +123,7 @@ class _Loader(_LoaderBase):
                 setattr(module, sub_name, sub)
             lazy = sdk_types.lazy_state(sub)
             if lazy is not None:  # a lazily defined type module: bind only the name asked for
-                if sub_name != "outputs" and wanted in lazy.order:
+                if sub_name != "outputs" and wanted in lazy.names:
                     setattr(module, wanted, lazy.getattr(wanted))
             elif sub_name != "outputs":  # `from . import outputs` binds the module only
                 values = vars(sub)

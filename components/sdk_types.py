@@ -42,7 +42,6 @@ from . import cachedir
 CACHE_VERSION = 1
 _COL0 = re.compile(r"^[^\s#]", re.M)  # a line that starts a top-level statement (or sits in a string)
 _CLASS = re.compile(r"class (\w+)\s*[:(]")
-_IDENT = re.compile(r"[A-Za-z_]\w*")
 EAGER: list[str] = []  # type modules that had to run whole (tests assert which)
 _state = threading.local()  # .quiet > 0 while this thread's resource module runs `from ._inputs import *`
 _DEFINING = threading.RLock()  # one class statement at a time (re-entrant: a class names another)
@@ -84,21 +83,21 @@ def split(source: str) -> tuple[str, list[Chunk]] | None:
 class _Cache:
     """One file per source file: a marshalled dict, replaced atomically."""
 
-    def __init__(self, origin: str, *extra: str) -> None:
+    def __init__(self, origin: str) -> None:
         self.origin = origin
         self.path: str | None = None
         directory = cachedir.path("sdk")
         if directory is None:
             return
         try:
-            parts = [origin, *extra]
-            stats = [f"{p}:{os.stat(p).st_size}:{os.stat(p).st_mtime_ns}" for p in parts]
+            stat = os.stat(origin)
         except OSError:
             return
         import hashlib  # here, not at the top: `llmcloud --help` imports this module and never gets here
         import importlib.util
 
-        key = "|".join([*stats, importlib.util.MAGIC_NUMBER.hex(), str(sys.flags.optimize), str(CACHE_VERSION)])
+        parts = [origin, stat.st_size, stat.st_mtime_ns, importlib.util.MAGIC_NUMBER.hex(), sys.flags.optimize]
+        key = "|".join(map(str, [*parts, CACHE_VERSION]))
         self.path = os.path.join(directory, hashlib.sha1(key.encode()).hexdigest()[:32] + ".bin")
 
     def read(self) -> dict[str, Any]:
@@ -129,15 +128,25 @@ def _compile(text: str, origin: str, first_line: int) -> types.CodeType:
 class _LazyTypes:
     """The state behind one lazily defined type module."""
 
-    def __init__(self, module: types.ModuleType, origin: str, cache: _Cache, data: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        module: types.ModuleType,
+        origin: str,
+        cache: _Cache,
+        data: dict[str, Any],
+        split_source: tuple[str, list[Chunk]] | None = None,  # the file as read and split, when it was
+    ) -> None:
         self.module = module
         self.namespace = vars(module)
         self.origin = origin
         self.cache = cache
         self.data = data  # names (in source order), all (its __all__), header and code {name: bytes}
-        self.order = {name: i for i, name in enumerate(data["names"])}
+        self.names = frozenset(data["names"])
         self._chunks: dict[str, Chunk] | None = None
         self._source = ""
+        if split_source is not None:
+            self._source, chunks = split_source
+            self._chunks = {c[0]: c for c in chunks}
 
     def chunks(self) -> dict[str, Chunk]:
         if self._chunks is None:
@@ -175,7 +184,7 @@ class _LazyTypes:
         return namespace[name]
 
     def getattr(self, name: str) -> Any:
-        if name in self.order:
+        if name in self.names:
             return self.define(name)
         if name == "__all__":
             if _quiet():
@@ -196,7 +205,7 @@ class _Builtins(dict):  # type: ignore[type-arg]
         self.types_state = types_state
 
     def __missing__(self, name: str) -> Any:
-        if name in self.types_state.order:
+        if name in self.types_state.names:
             return self.types_state.define(name)
         raise KeyError(name)
 
@@ -222,18 +231,21 @@ class TypesLoader:
             return
         cache = _Cache(origin)
         data = cache.read()
+        split_source: tuple[str, list[Chunk]] | None = None
         if not {"names", "all", "header", "code"} <= data.keys():
             try:
-                parts = split(_read(origin))
+                source = _read(origin)
             except (OSError, UnicodeDecodeError):
-                parts = None
+                return self._eager(module)
+            parts = split(source)
             names = [c[0] for c in parts[1]] if parts else []
             if parts is None or len(set(names)) != len(names):
                 return self._eager(module)
             header = _compile(parts[0], origin, 1)
             data = {"names": names, "all": None, "header": marshal.dumps(header), "code": {}}
+            split_source = (source, parts[1])
         namespace = vars(module)
-        state = _LazyTypes(module, origin, cache, data)
+        state = _LazyTypes(module, origin, cache, data, split_source)
         namespace["__builtins__"] = _Builtins(state)
         exec(marshal.loads(data["header"]), namespace)  # the SDK's own imports and __all__
         exported = namespace.pop("__all__", None)
@@ -280,7 +292,7 @@ def loader_for(fullname: str, origin: str, real: Any) -> Any | None:
     leaf = fullname.rpartition(".")[2]
     if leaf in ("_inputs", "outputs"):
         return TypesLoader(real)
-    if leaf.startswith("_") and leaf not in ("__init__",):
+    if leaf.startswith("_"):  # _utilities, _enums: nothing to defer
         return None
     if os.path.exists(os.path.join(os.path.dirname(origin), "_inputs.py")):
         return ResourceLoader(real)
