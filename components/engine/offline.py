@@ -186,9 +186,10 @@ def run(resolved: Any) -> Plan:
         environment=resolved.environment,
         cloud=resolved.cloud,
         engine="offline",
-        # Registrations arrive as their inputs resolve, in an order that varies from run to run: the plan
-        # lists them by URN, so the same stack gives the same plan text every time.
+        # Registrations arrive, and warnings are logged, as inputs resolve: in an order that varies from run
+        # to run. The plan lists steps by URN and notices alphabetically, so the same stack gives the same
+        # plan text every time.
         steps=sorted(steps, key=lambda step: step.urn),
         outputs=outputs,
-        notices=notices,
+        notices=sorted(notices),
     )

@@ -38,10 +38,7 @@ def render(stack: str, cloud: str) -> str | None:
         resolved = resolve(load_stack(str(REPO / "stacks" / f"{stack}.yaml")), cloud)
     except StackErrors:
         return None
-    plan = offline.run(resolved).to_json()
-    # Registration order depends on when each Output resolves, so it varies between runs: sort by URN.
-    plan["steps"] = sorted(plan["steps"], key=lambda step: step["urn"])
-    plan["notices"] = sorted(plan.get("notices", []))
+    plan = offline.run(resolved).to_json()  # steps by URN, notices sorted: the same text on every run
     # The one machine-specific value, the stack file's absolute path, is written relative to the repository.
     return json.dumps(plan, indent=1, sort_keys=True).replace(str(REPO) + "/", "") + "\n"
 
