@@ -5,9 +5,9 @@ it. The help text is the same every time as long as nothing that renders it chan
 renders it through Typer as usual and keeps the text; later runs print the kept text without importing
 Typer. The key covers everything the text depends on: the arguments, the width Click formats for, every
 file of llmcloud's CLI and registry (size and modification time), the installed Typer, the interpreter, and
-the LLMCLOUD_* environment. Only argument lists that ask for help and nothing else are served
-(`llmcloud`, `llmcloud --help`, `llmcloud COMMAND --help`, the same with -h). LLMCLOUD_CACHE_DIR=off (or
-any failure to read or write the cache) means Typer renders it every time.
+the LLMCLOUD_* settings (a secret's value never enters the key). Only argument lists that ask for help
+and nothing else are served (`llmcloud`, `llmcloud --help`, `llmcloud COMMAND --help`, the same with
+-h). LLMCLOUD_CACHE_DIR=off (or any failure to read or write the cache) means Typer renders it every time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 _HELP_FLAGS = ("--help", "-h")
+_SECRET_WORDS = ("PASSPHRASE", "PASSWORD", "TOKEN", "SECRET", "KEY")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -56,7 +57,12 @@ def _key(args: list[str]) -> str | None:
     for path in files:
         stat = os.stat(path)
         parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
-    parts += sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("LLMCLOUD_"))
+    # llmcloud's settings, but never a secret's value (LLMCLOUD_PASSPHRASE), not even hashed into a file name
+    parts += sorted(
+        f"{k}={v}"
+        for k, v in os.environ.items()
+        if k.startswith("LLMCLOUD_") and not any(word in k for word in _SECRET_WORDS)
+    )
     import hashlib
 
     return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:32]

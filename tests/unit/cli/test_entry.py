@@ -99,3 +99,12 @@ def test_a_stdout_that_refuses_the_text_is_an_error_not_a_traceback(tmp_path):
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, cache
         assert "error: cannot write the help text to stdout: No space left on device" in proc.stderr
         assert f"typer-loaded={cache == 'empty'}" in proc.stderr
+
+
+def test_a_secret_setting_never_enters_the_key(monkeypatch):
+    monkeypatch.setenv("LLMCLOUD_PASSPHRASE", "one")
+    first = entry._key(["--help"])
+    monkeypatch.setenv("LLMCLOUD_PASSPHRASE", "two")
+    assert entry._key(["--help"]) == first
+    monkeypatch.setenv("LLMCLOUD_OWNER", "someone-else")
+    assert entry._key(["--help"]) != first
