@@ -28,14 +28,14 @@ import types
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import sdk_types
+from . import _PROVIDERS, sdk_types
 
 if TYPE_CHECKING:  # the protocol's base class for the type checker only: importlib.abc costs start-up ~6 ms
     from importlib.abc import Loader as _LoaderBase
 else:
     _LoaderBase = object
 
-PROVIDERS = ("pulumi_gcp.", "pulumi_aws.", "pulumi_azure_native.", "pulumi_kubernetes.", "pulumi_random.")
+PROVIDERS = tuple(f"{name}." for name in sorted(_PROVIDERS))  # their sub-packages and modules
 _EXPORT = re.compile(r"from \.(\w+) import \*")
 _HEADER = re.compile(r"import builtins as _builtins|import typing|from \.+ import _utilities|from \. import outputs")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -180,11 +180,11 @@ class _Finder:  # a meta path finder (duck-typed, as above)
         return spec
 
 
-_FINDER = _Finder()
+FINDER = _Finder()
 
 
 def install() -> None:
     """Add the hook once (idempotent), unless LLMCLOUD_FULL_SDK_IMPORTS is set."""
-    if os.environ.get("LLMCLOUD_FULL_SDK_IMPORTS") or _FINDER in sys.meta_path:
+    if os.environ.get("LLMCLOUD_FULL_SDK_IMPORTS") or FINDER in sys.meta_path:
         return
-    sys.meta_path.insert(0, _FINDER)
+    sys.meta_path.insert(0, FINDER)
