@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from ..sizing import weights_size_gib
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
 
 OBJECT_SCHEMES = ("gs://", "s3://", "az://")
@@ -65,17 +67,35 @@ def ephemeral_storage_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
     return total
 
 
-def local_volume_needs_gib(resolved: ResolvedStack) -> dict[str, int]:
-    """pool -> GiB of the pool's local NVMe volume capacity the weights volumes of the model pods on one
-    node claim (pools with pool.local_volume_gib only; Hub models the catalog cannot size are left out)."""
+def _per_node_max(
+    resolved: ResolvedStack,
+    gib: Callable[[ResolvedModel, ResolvedNodePool], int],
+    counts: Callable[[ResolvedModel, ResolvedNodePool], bool],
+) -> dict[str, int]:
+    """pool -> the largest `gib(model, pool)` × the model's pods that share one node (one for a multi-host
+    group), over the models `counts` keeps."""
     need: dict[str, int] = {}
     for m in resolved.models.values():
         pool = resolved.node_pools[m.node_pool]
-        if not pool.local_volume_gib or is_object_store(m.source) or weights_size_gib(m.source, None) is None:
-            continue
-        per_node = weights_volume_gib(m, pool) * (1 if m.nodes_per_replica > 1 else m.replicas_per_node)
-        need[pool.name] = max(need.get(pool.name, 0), per_node)
+        if counts(m, pool):
+            per_node = gib(m, pool) * (1 if m.nodes_per_replica > 1 else m.replicas_per_node)
+            need[pool.name] = max(need.get(pool.name, 0), per_node)
     return need
+
+
+def _sized(m: ResolvedModel) -> bool:
+    """The catalog knows the checkpoint's size (Hub models it cannot size get a share of the disk instead)."""
+    return weights_size_gib(m.source, None) is not None
+
+
+def local_volume_needs_gib(resolved: ResolvedStack) -> dict[str, int]:
+    """pool -> GiB of the pool's local NVMe volume capacity the weights volumes of the model pods on one
+    node claim (pools with pool.local_volume_gib only; Hub models the catalog cannot size are left out)."""
+    return _per_node_max(
+        resolved,
+        weights_volume_gib,
+        lambda m, pool: bool(pool.local_volume_gib) and not is_object_store(m.source) and _sized(m),
+    )
 
 
 def node_disk_needs_gib(resolved: ResolvedStack) -> dict[str, int]:
@@ -83,11 +103,4 @@ def node_disk_needs_gib(resolved: ResolvedStack) -> dict[str, int]:
     the replicas that share a node). Cloud node pool components read this to decide where ephemeral
     storage lives (e.g. GKE local SSD via ephemeral_storage_local_ssd_config); validate compares it with
     the disk. Hub models the catalog cannot size are left out (their volume is a share of the disk)."""
-    need: dict[str, int] = {}
-    for m in resolved.models.values():
-        pool = resolved.node_pools[m.node_pool]
-        if not is_object_store(m.source) and weights_size_gib(m.source, None) is None:
-            continue
-        per_node = ephemeral_storage_gib(m, pool) * (1 if m.nodes_per_replica > 1 else m.replicas_per_node)
-        need[pool.name] = max(need.get(pool.name, 0), per_node)
-    return need
+    return _per_node_max(resolved, ephemeral_storage_gib, lambda m, pool: is_object_store(m.source) or _sized(m))
