@@ -512,13 +512,17 @@ class BaseCloud:
 _Options = TypeVar("_Options")
 
 
+def of_type(value: object, kind: type[_Options], what: str) -> _Options:
+    """`value` as the cloud's own type `kind`: another type is a programming error (a stack resolved for
+    another cloud, a platform of another cloud), not a user's."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{what} are {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
 def typed_options(resolved: ResolvedStack, kind: type[_Options]) -> _Options:
-    """`resolved.cloud_options` as the cloud's own block type (each cloud's `options(r)` calls this): a
-    stack resolved for another cloud, or without the block, is a programming error, not a user's."""
-    options = resolved.cloud_options
-    if not isinstance(options, kind):
-        raise TypeError(f"{resolved.stack_name}: cloud options are {type(options).__name__}, not {kind.__name__}")
-    return options
+    """`resolved.cloud_options` as the cloud's own block type (each cloud's `<cloud>_options(r)` calls this)."""
+    return of_type(resolved.cloud_options, kind, f"{resolved.stack_name}: cloud options")
 
 
 def any_env(env: Mapping[str, str], *names: str) -> bool:

@@ -34,10 +34,9 @@ class Platform:
 
     def front_door_inputs(self, kind: type[_Inputs]) -> _Inputs:
         """`front_door` as the cloud's own type: another type is a programming error, not a user's."""
-        if not isinstance(self.front_door, kind):
-            got = type(self.front_door).__name__
-            raise TypeError(f"the platform's front-door inputs are {got}, not {kind.__name__}")
-        return self.front_door
+        from .cloud import of_type
+
+        return of_type(self.front_door, kind, "the platform's front-door inputs")
 
 
 class FrontDoor(Protocol):
