@@ -161,7 +161,7 @@ def _neuron_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
     ]
 
 
-def disk_capacity_gib(cloud: str, pool: ResolvedNodePool) -> tuple[float, str]:
+def disk_capacity_gib(pool: ResolvedNodePool) -> tuple[float, str]:
     """(GiB the pool's pods can write, where): the local SSD/NVMe the cloud's node pool puts ephemeral
     storage on (ResolvedNodePool.local_ssd_gib, from Cloud.ephemeral_local_ssd_gib), else the boot disk."""
     if pool.local_ssd_gib:
@@ -231,7 +231,7 @@ def _disk_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
     needs = node_disk_needs_gib(resolved)
     for pool_name, pods_gib in needs.items():
         pool = resolved.node_pools[pool_name]
-        capacity, where = disk_capacity_gib(resolved.cloud, pool)
+        capacity, where = disk_capacity_gib(pool)
         image = IMAGE_GIB.get(pool.kind, 25)
         reserve = math.ceil(capacity * KUBELET_FREE_SHARE) + SYSTEM_GIB
         total = pods_gib + image + reserve

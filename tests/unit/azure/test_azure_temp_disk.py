@@ -126,7 +126,7 @@ def test_a_model_that_fits_the_temp_disk_but_not_the_os_disk_passes(cli, write_s
     path = write_stack(FITS_TEMP_NOT_OS)
     pool = resolved(path).node_pools["a10"]
     assert (pool.machine_type, pool.disk_gb, pool.local_ssd_gib) == ("Standard_NV36ads_A10_v5", 50, 1440)
-    assert disk_capacity_gib("azure", pool)[0] == 1440.0
+    assert disk_capacity_gib(pool)[0] == 1440.0
     result = cli("validate", path)
     assert result.exit_code == 0, result.stderr
     # The same model on the OS disk alone (a size that keeps kubeletDiskType OS) is refused with disk_gb's numbers

@@ -165,7 +165,7 @@ def test_bundled_local_ssd_holds_the_pods_instead_of_the_boot_disk(cli, write_st
     path = write_stack(LOCAL_SSD_STACK)
     pool = resolved(path).node_pools["h100"]
     assert (pool.machine_type, pool.local_ssd_gib) == ("a3-highgpu-2g", 1500)
-    assert disk_capacity_gib("gcp", pool) == (1500.0, "a3-highgpu-2g's 1500 GiB of local SSD")
+    assert disk_capacity_gib(pool) == (1500.0, "a3-highgpu-2g's 1500 GiB of local SSD")
     assert _validate(cli, write_stack, LOCAL_SSD_STACK)[0] == 0
 
 
