@@ -24,7 +24,7 @@ import pulumi_gcp as gcp
 from ..labels import POOL_LABEL
 from ..resolve import ResolvedNodePool
 from .checks import initial_node_count, pool_zone_count, pool_zones
-from .local_ssd import LOCAL_SSD_GIB
+from .local_ssd import bundled_local_ssd_count
 from .options import child
 
 # Machine families that need gVNIC for their NIC bandwidth (A3 and A4 refuse to boot without it).
@@ -50,7 +50,7 @@ def node_labels(pool: ResolvedNodePool) -> dict[str, str]:
 def local_ssd_count(pool: ResolvedNodePool) -> int:
     """Local SSD disks backing the node's ephemeral storage: the machine's bundled ones (resolve sets
     pool.local_ssd_gib from Gcp.ephemeral_local_ssd_gib), 0 for machines without."""
-    return pool.local_ssd_gib // LOCAL_SSD_GIB
+    return bundled_local_ssd_count(pool.local_ssd_gib)
 
 
 def taints(pool: ResolvedNodePool) -> list[tuple[str, str, str]]:
