@@ -71,11 +71,11 @@ def llmcloud() -> list[str]:
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def measure(args: list[str], runs: int, command: list[str] | None = None) -> tuple[float, float, int]:
-    """(median wall seconds, median CPU seconds of the process, exit code). CPU time is the figure to
-    compare on a busy machine: wall time there includes waiting for a core."""
+def measure(args: list[str], runs: int, command: list[str] | None = None) -> tuple[float, float, int, str]:
+    """(median wall seconds, median CPU seconds of the process, exit code, the last run's stdout). CPU time is
+    the figure to compare on a busy machine: wall time there includes waiting for a core."""
     times, cpus = [], []
-    code = 0
+    code, stdout = 0, ""
     for _ in range(runs):
         before = os.times()
         start = time.perf_counter()
@@ -89,8 +89,13 @@ def measure(args: list[str], runs: int, command: list[str] | None = None) -> tup
         times.append(time.perf_counter() - start)
         after = os.times()
         cpus.append(after.children_user - before.children_user + after.children_system - before.children_system)
-        code = proc.returncode
-    return statistics.median(times), statistics.median(cpus), code
+        code, stdout = proc.returncode, proc.stdout
+    return statistics.median(times), statistics.median(cpus), code, stdout
+
+
+def _row(label: str, measured: tuple[float, float, int, str], target: float | None) -> dict:
+    median, cpu, code, _ = measured
+    return {"command": label, "median_s": round(median, 3), "cpu_s": round(cpu, 3), "target_s": target, "exit": code}
 
 
 def _count(plan: Path) -> int:
@@ -113,13 +118,7 @@ def floors(runs: int, big_plan: Path | None) -> list[dict]:
     if big_plan is not None:
         big_floor = [sys.executable, str(REPO / "bench" / "floor_program.py"), str(big_plan)]
         cases.append((f"floor: bare mock program, the 50-model stack's {_count(big_plan)} resources", big_floor))
-    rows = []
-    for label, command in cases:
-        median, cpu, code = measure([], runs, command)
-        rows.append(
-            {"command": label, "median_s": round(median, 3), "cpu_s": round(cpu, 3), "target_s": None, "exit": code}
-        )
-    return rows
+    return [_row(label, measure([], runs, command), None) for label, command in cases]
 
 
 def main() -> int:
@@ -140,36 +139,14 @@ def main() -> int:
             ("llmcloud cost dev", ["cost", "dev"], heavy_runs, 3.0),
             ("llmcloud cost dev --compare", ["cost", "dev", "--compare"], heavy_runs, 6.0),
         ]
-        results = []
-        for label, args, runs, target in cases:
-            median, cpu, code = measure(args, runs)
-            results.append(
-                {
-                    "command": label,
-                    "median_s": round(median, 3),
-                    "cpu_s": round(cpu, 3),
-                    "target_s": target,
-                    "exit": code,
-                }
-            )
+        results = [_row(label, measure(args, runs), target) for label, args, runs, target in cases]
         dev_preview = next(r["median_s"] for r in results if r["command"].startswith("llmcloud preview"))
-        big_args = ["preview", str(big), "--offline", "--json", "--budget", "1e9"]
-        median, cpu, code = measure(big_args, heavy_runs)
-        big_plan: Path | None = Path(tmp) / "big-plan.json"
-        proc = subprocess.run([*llmcloud(), *big_args], cwd=REPO, capture_output=True, text=True, env=ENV)
-        if proc.returncode == 0:
-            big_plan.write_text(proc.stdout)  # type: ignore[union-attr]
-        else:
-            big_plan = None
-        results.append(
-            {
-                "command": "preview (50 models, 10 pools) --offline --json",
-                "median_s": round(median, 3),
-                "cpu_s": round(cpu, 3),
-                "target_s": round(1.5 * dev_preview, 3),
-                "exit": code,
-            }
-        )
+        big_run = measure(["preview", str(big), "--offline", "--json", "--budget", "1e9"], heavy_runs)
+        big_plan: Path | None = None
+        if big_run[2] == 0:  # its plan, for the floor of the same resources
+            big_plan = Path(tmp) / "big-plan.json"
+            big_plan.write_text(big_run[3])
+        results.append(_row("preview (50 models, 10 pools) --offline --json", big_run, round(1.5 * dev_preview, 3)))
         results.extend(floors(heavy_runs, big_plan))
     for r in results:
         r["ok"] = r["exit"] == 0 and (r["target_s"] is None or r["median_s"] <= r["target_s"])
