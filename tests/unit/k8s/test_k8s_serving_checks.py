@@ -13,62 +13,42 @@ def _validate(cli, write_stack, text: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
+def _one_model(name: str, pool: str, accelerator: str, source: str, quantization: str, context: bool = True) -> str:
+    """A stack of one model with `quantization` on a one-node pool (max_model_len 4096 unless `context` is off)."""
+    length = ", max_model_len: 4096" if context else ""
+    return f"""
+        extends: base.yaml
+        node_pools: {{{pool}: {{accelerator: {accelerator}, max_nodes: 1}}}}
+        models:
+          {name}: {{source: {source}, node_pool: {pool}, quantization: {quantization}{length}}}
+    """
+
+
 @pytest.mark.parametrize("method", ["awq", "gptq", "awq_marlin"])
 def test_pre_quantized_method_on_a_bf16_checkpoint_is_refused(cli, write_stack, method: str) -> None:
-    code, err = _validate(
-        cli,
-        write_stack,
-        f"""
-        extends: base.yaml
-        node_pools: {{t4: {{accelerator: T4, max_nodes: 1}}}}
-        models:
-          qwen: {{source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: t4, quantization: {method}, max_model_len: 4096}}
-    """,
-    )
+    code, err = _validate(cli, write_stack, _one_model("qwen", "t4", "T4", "hf://Qwen/Qwen2.5-7B-Instruct", method))
     assert code == 2
     assert "models.qwen.quantization" in err and "bfloat16 checkpoint" in err
     assert "fp8_per_tensor or fp8_per_block" in err
 
 
 def test_awq_checkpoint_with_awq_passes_and_with_fp8_is_refused(cli, write_stack) -> None:
-    ok = """
-        extends: base.yaml
-        node_pools: {t4: {accelerator: T4, max_nodes: 1}}
-        models:
-          qwen: {source: hf://Qwen/Qwen2.5-7B-Instruct-AWQ, node_pool: t4, quantization: awq, max_model_len: 4096}
-    """
-    assert _validate(cli, write_stack, ok)[0] == 0
-    code, err = _validate(cli, write_stack, ok.replace("quantization: awq", "quantization: fp8"))
+    awq = "hf://Qwen/Qwen2.5-7B-Instruct-AWQ"
+    assert _validate(cli, write_stack, _one_model("qwen", "t4", "T4", awq, "awq"))[0] == 0
+    code, err = _validate(cli, write_stack, _one_model("qwen", "t4", "T4", awq, "fp8"))
     assert code == 2 and "published as awq" in err and "awq or awq_marlin" in err
 
 
 @pytest.mark.parametrize("method", ["int4", "bitsandbytes", "gguf"])  # never vLLM's, or gone by v0.33
 def test_names_vllm_does_not_know_are_schema_errors(cli, write_stack, method: str) -> None:
-    code, err = _validate(
-        cli,
-        write_stack,
-        f"""
-        extends: base.yaml
-        node_pools: {{l4: {{accelerator: L4, max_nodes: 1}}}}
-        models:
-          m: {{source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: l4, quantization: {method}}}
-    """,
-    )
+    stack = _one_model("m", "l4", "L4", "hf://Qwen/Qwen2.5-7B-Instruct", method, context=False)
+    code, err = _validate(cli, write_stack, stack)
     assert code == 2 and "models.m.quantization" in err and "fp8_per_tensor" in err
 
 
 def test_fp8_on_a_bf16_checkpoint_is_refused_with_the_on_load_method(cli, write_stack) -> None:
     # vLLM v0.33.0: `--quantization fp8` reads fp8 checkpoints only; Fp8Config names fp8_per_tensor instead.
-    code, err = _validate(
-        cli,
-        write_stack,
-        """
-        extends: base.yaml
-        node_pools: {l4: {accelerator: L4, max_nodes: 1}}
-        models:
-          m: {source: hf://Qwen/Qwen2.5-7B-Instruct, node_pool: l4, quantization: fp8, max_model_len: 4096}
-    """,
-    )
+    code, err = _validate(cli, write_stack, _one_model("m", "l4", "L4", "hf://Qwen/Qwen2.5-7B-Instruct", "fp8"))
     assert code == 2 and "fp8 needs a checkpoint published in that format" in err and "fp8_per_tensor" in err
 
 
