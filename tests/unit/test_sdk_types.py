@@ -195,6 +195,10 @@ def test_real_sdk_modules_load_lazily_and_keep_the_files_line_numbers(tmp_path):
     assert lazy["node"] == full["node"]  # same module, same name, same first line in the same file
 
 
+# The SDKs and the Pulumi runtime exactly as shipped: no lazy types, no engine fast paths (engine/fastpaths.py)
+AS_SHIPPED = {"LLMCLOUD_FULL_SDK_IMPORTS": "1", "LLMCLOUD_ENGINE_FAST_PATHS": "0"}
+
+
 def _preview(tmp_path: Path, stack: str, **env: str) -> str:
     full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t", **env}
     proc = subprocess.run(
@@ -210,10 +214,11 @@ def _preview(tmp_path: Path, stack: str, **env: str) -> str:
 
 
 def test_the_offline_plan_is_the_same_with_and_without_lazy_types_and_stable(tmp_path):
-    """Byte for byte: what the SDK's own import gives, the lazy one gives, and two runs agree (registrations
+    """Byte for byte: what the SDK's own import and runtime give, the lazy types and the engine's fast paths
+    give, and two runs agree (registrations
     arrive in varying order; the plan sorts them)."""
     first, second = _preview(tmp_path, "dev"), _preview(tmp_path, "dev")
-    assert first == second == _preview(tmp_path, "dev", LLMCLOUD_FULL_SDK_IMPORTS="1")
+    assert first == second == _preview(tmp_path, "dev", **AS_SHIPPED)
     steps = json.loads(first)["steps"]
     assert [s["urn"] for s in steps] == sorted(s["urn"] for s in steps)
 
@@ -221,7 +226,7 @@ def test_the_offline_plan_is_the_same_with_and_without_lazy_types_and_stable(tmp
 @pytest.mark.parametrize("stack", ["aws-example", "azure-example"])
 def test_the_other_clouds_plans_are_the_same_with_and_without_lazy_types(tmp_path, stack):
     lazy = _preview(tmp_path, stack)
-    assert lazy == _preview(tmp_path, stack, LLMCLOUD_FULL_SDK_IMPORTS="1")
+    assert lazy == _preview(tmp_path, stack, **AS_SHIPPED)
     notices = json.loads(lazy)["notices"]  # logged as inputs resolve, in varying order: the plan sorts them
     assert len(notices) > 1 and notices == sorted(notices)
 

@@ -1,0 +1,207 @@
+"""Four pieces of the Pulumi runtime, done with less work and the same result, while the offline engine runs.
+
+Each replaces one function of the Pulumi Python SDK, read in its source at the version in `VERIFIED`
+(sdk/python/lib/pulumi); with any other installed version nothing is replaced, so an upgrade costs speed,
+never correctness. They are in place only inside `applied()` (components/engine/offline.py wraps the
+program run in it) and `LLMCLOUD_ENGINE_FAST_PATHS=0` turns them off; tests/unit/test_engine_fastpaths.py
+checks that the plans are byte-identical either way.
+
+1. **The resource monitor is called on the same thread.** For every registration and provider function the
+   SDK hands the monitor call to the event loop's default executor (`loop.run_in_executor(None, ...)`, a
+   thread pool). The offline monitor answers from memory, so the thread hop per resource only cost a
+   thread switch and the GIL handover. Here the default executor runs the call at once and returns its
+   finished future.
+2. **The dependency-cycle check walks a list** (`runtime/resource_cycle_breaker._reachable`). Every
+   dependency the SDK records asks whether the new edge closes a cycle, by a depth-first search over the
+   edges recorded so far, written as nested generators: one generator frame per resource on the path, for
+   every resource visited. The same search over an explicit stack visits the same resources and answers
+   the same; on the 50-model stack it was the largest single cost of the runtime.
+3. **A property's type is resolved when that property is looked up** (`_types.resource_types`,
+   `output_type_types`, `input_type_types`). The SDK resolves the annotations of every property of a class
+   (`typing.get_type_hints` on each getter) the first time it translates one value of that class: for a
+   GKE `Cluster`, about 100 properties and the classes their annotations name, while a plan sets a few. The
+   mapping here resolves a property, exactly as the SDK does (the class's globals, `Output`/`T` as locals,
+   `Optional`/`Output` unwrapped, a bare `Output` left out), on its first lookup, and keeps it.
+4. **Unset arguments are left out before serialization** (`runtime/rpc.serialize_properties`). A resource's
+   arguments hold every property of its class, None where unset, and the SDK looks up each one's type before
+   finding that None serializes to None, which it then drops (no wire field, no dependency entry). Leaving
+   the Nones out first gives the same message without resolving types nobody set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+VERIFIED = "3.272.0"  # pulumi's version whose source these replacements were read against
+_MISSING = object()
+
+
+def enabled() -> bool:
+    if os.environ.get("LLMCLOUD_ENGINE_FAST_PATHS", "1") == "0":
+        return False
+    from pulumi import _version
+
+    return getattr(_version, "_VERSION", None) == VERIFIED
+
+
+class _SameThread(concurrent.futures.ThreadPoolExecutor):
+    """The loop's default executor: runs each call at once, on the calling thread."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)  # no thread starts until a task is submitted, and none is
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the caller awaits the future and sees it, as from a thread
+            future.set_exception(exc)
+        return future
+
+
+def _reachable(from_resource: Any, to_resource: Any) -> bool:
+    """pulumi.runtime.resource_cycle_breaker._reachable over an explicit stack (same visits, same answer)."""
+    seen: set[Any] = set()
+    stack = [from_resource]
+    while stack:
+        resource = stack.pop()
+        if resource in seen:
+            continue
+        if resource == to_resource:
+            return True
+        seen.add(resource)
+        stack.extend(getattr(resource, "_direct_computed_dependencies", ()))
+    return False
+
+
+class _PropertyTypes(Mapping[str, Any]):
+    """Pulumi name -> type of one class's properties, each resolved on its first lookup.
+
+    Same entries as pulumi._types._types_from_py_properties(cls); with `fallback` (a resource class's
+    annotation types), the same as resource_types(cls): a property's own type wins, else the annotation's.
+    """
+
+    def __init__(self, cls: type, fallback: Mapping[str, Any] | None = None) -> None:
+        from pulumi import _types
+
+        self._cls = cls
+        # later definitions win, as in the SDK's dict built from the same sequence
+        self._getters = {pulumi_name: prop.fget for _, pulumi_name, prop in _types._py_properties(cls)}
+        self._fallback = fallback or {}
+        self._resolved: dict[str, Any] = {}
+        self._globalns: dict[str, Any] | None = None
+
+    def _own(self, key: str) -> Any:
+        value = self._resolved.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        getter = self._getters.get(key)
+        if getter is None:
+            return _MISSING
+        from pulumi import Output, _types
+
+        if self._globalns is None:
+            self._globalns = _types._globals_for_cls(self._cls)
+        hint = typing.get_type_hints(getter, globalns=self._globalns, localns={"Output": Output, "T": type(None)}).get(
+            "return"
+        )
+        value = _MISSING if hint is None else _types.unwrap_type(hint)
+        if value is Output:  # a non-generic Output: the SDK leaves it out
+            value = _MISSING
+        self._resolved[key] = value
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        value = self._own(key)
+        if value is _MISSING:
+            return self._fallback.get(key, default)
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        own = [key for key in self._getters if self._own(key) is not _MISSING]
+        return iter(dict.fromkeys([*self._fallback, *own]))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+_TYPES: dict[type, _PropertyTypes] = {}
+
+
+def _property_types(cls: type) -> _PropertyTypes:
+    types = _TYPES.get(cls)
+    if types is None:
+        types = _TYPES[cls] = _PropertyTypes(cls)
+    return types
+
+
+def _resource_types(cls: type) -> _PropertyTypes:
+    types = _TYPES.get(cls)
+    if types is None:
+        from pulumi import _types
+
+        types = _TYPES[cls] = _PropertyTypes(cls, fallback=_types._types_from_annotations(cls))
+    return types
+
+
+def _input_type_types(cls: type) -> _PropertyTypes:
+    from pulumi import _types
+
+    assert _types.is_input_type(cls)  # the SDK's own check
+    return _property_types(cls)
+
+
+def _output_type_types(cls: type) -> _PropertyTypes:
+    from pulumi import _types
+
+    assert _types.is_output_type(cls)
+    return _property_types(cls)
+
+
+def _without_unset(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def serialize_properties(inputs: Any, property_deps: Any, *args: Any, **kwargs: Any) -> Any:
+        present = {key: inputs[key] for key in inputs if inputs[key] is not None}  # indexing, as the SDK does
+        return await original(present, property_deps, *args, **kwargs)
+
+    return serialize_properties
+
+
+@contextlib.contextmanager
+def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
+    """Put the replacements in place for the run on `loop`; yields whether they are (see `enabled`)."""
+    if not enabled():
+        yield False
+        return
+    from pulumi import _types
+    from pulumi.runtime import resource_cycle_breaker, rpc
+
+    replaced = [
+        (rpc, "serialize_properties", _without_unset(rpc.serialize_properties)),
+        (resource_cycle_breaker, "_reachable", _reachable),
+        (_types, "resource_types", _resource_types),
+        (_types, "input_type_types", _input_type_types),
+        (_types, "output_type_types", _output_type_types),
+    ]
+    originals = [(module, name, getattr(module, name)) for module, name, _ in replaced]
+    executor = getattr(loop, "_default_executor", None)
+    for module, name, replacement in replaced:
+        setattr(module, name, replacement)
+    loop.set_default_executor(_SameThread())
+    try:
+        yield True
+    finally:
+        for module, name, original in originals:
+            setattr(module, name, original)
+        loop._default_executor = executor  # type: ignore[attr-defined]  # set_default_executor refuses None

@@ -1,0 +1,146 @@
+"""The offline engine's replacements for pieces of the Pulumi runtime (components/engine/fastpaths.py) answer
+exactly what the SDK's own functions answer, and the plans are the same with and without them."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from llmcloud.components.engine import fastpaths
+from pulumi import _types, _version
+from pulumi.runtime import resource_cycle_breaker, rpc
+
+from tests.helpers import plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Node:
+    def __init__(self, name: int) -> None:
+        self.name = name
+
+
+def _graph(seed: int, size: int) -> list[_Node]:
+    rng = random.Random(seed)
+    nodes = [_Node(i) for i in range(size)]
+    for node in nodes:
+        targets = rng.sample(nodes, rng.randint(0, 3))
+        if targets:
+            node._direct_computed_dependencies = set(targets)  # the SDK's attribute
+    return nodes
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_cycle_check_answers_as_the_sdk_on_random_graphs(seed):
+    nodes = _graph(seed, 30)
+    original = resource_cycle_breaker._reachable
+    answers = [(original(a, b), fastpaths._reachable(a, b)) for a in nodes for b in nodes]
+    assert all(sdk == ours for sdk, ours in answers)
+    assert {sdk for sdk, _ in answers} == {True, False}  # both answers occur, so the comparison means something
+
+
+def _sdk_classes():
+    from pulumi_gcp import container
+    from pulumi_gcp.container import outputs
+    from pulumi_kubernetes.apps.v1 import Deployment, DeploymentInitArgs
+
+    return {
+        "resource": [container.Cluster, container.NodePool, Deployment],
+        "input": [container.ClusterArgs, DeploymentInitArgs, container._inputs.ClusterNodeConfigArgs],
+        "output": [outputs.ClusterNodeConfig, outputs.ClusterAddonsConfig],
+    }
+
+
+def test_property_types_are_the_sdks_entry_for_entry():
+    classes = _sdk_classes()
+    pairs = [(cls, _types.resource_types, fastpaths._resource_types) for cls in classes["resource"]]
+    pairs += [(cls, _types.input_type_types, fastpaths._input_type_types) for cls in classes["input"]]
+    pairs += [(cls, _types.output_type_types, fastpaths._output_type_types) for cls in classes["output"]]
+    for cls, sdk, ours in pairs:
+        expected = sdk(cls)
+        lazy = ours(cls)
+        assert len(expected) >= 4, cls
+        for key, value in expected.items():  # one at a time, as the runtime asks
+            assert lazy.get(key) == value, (cls, key)
+        assert lazy.get("noSuchProperty") is None
+        assert dict(lazy) == expected and list(lazy) == list(expected)  # the whole mapping too, in order
+
+
+def test_a_property_type_is_resolved_only_when_looked_up():
+    from pulumi_gcp import container
+
+    lazy = fastpaths._PropertyTypes(container.Cluster)  # a fresh one: the shared table may be filled
+    assert lazy.get("nodeConfig") is not None
+    assert list(lazy._resolved) == ["nodeConfig"]
+
+
+def test_unset_arguments_are_left_out_and_the_message_is_the_same():
+    import asyncio
+
+    inputs = {"name": "n", "location": None, "nodeConfig": {"machineType": "g2", "spot": None}, "zero": 0}
+    plain_deps: dict = {}
+    fast_deps: dict = {}
+    loop = asyncio.new_event_loop()
+    try:
+        plain = loop.run_until_complete(rpc.serialize_properties(inputs, plain_deps))
+        fast = loop.run_until_complete(fastpaths._without_unset(rpc.serialize_properties)(inputs, fast_deps))
+    finally:
+        loop.close()
+    assert plain == fast and plain_deps == fast_deps
+    assert "location" not in fast and fast["zero"] == 0  # a falsy value is not an unset one
+
+
+def test_the_same_thread_executor_returns_finished_futures():
+    executor = fastpaths._SameThread()
+    assert executor.submit(lambda a, b: a + b, 2, b=3).result() == 5
+    failed = executor.submit(lambda: 1 / 0)
+    assert isinstance(failed.exception(), ZeroDivisionError)
+    assert executor._threads == set()  # no worker thread was started
+
+
+def test_fast_paths_only_for_the_pulumi_version_they_were_read_against(monkeypatch):
+    assert fastpaths.enabled() == (_version._VERSION == fastpaths.VERIFIED)
+    monkeypatch.setattr(_version, "_VERSION", "3.999.0")
+    assert not fastpaths.enabled()
+    monkeypatch.setattr(_version, "_VERSION", fastpaths.VERIFIED)
+    monkeypatch.setenv("LLMCLOUD_ENGINE_FAST_PATHS", "0")
+    assert not fastpaths.enabled()
+
+
+def test_the_replacements_are_undone_after_a_run():
+    import asyncio
+
+    before = (resource_cycle_breaker._reachable, _types.resource_types, rpc.serialize_properties)
+    loop = asyncio.new_event_loop()
+    try:
+        with fastpaths.applied(loop) as on:
+            assert on == fastpaths.enabled()
+            if on:
+                assert resource_cycle_breaker._reachable is fastpaths._reachable
+                assert isinstance(loop._default_executor, fastpaths._SameThread)
+        assert (resource_cycle_breaker._reachable, _types.resource_types, rpc.serialize_properties) == before
+        assert loop._default_executor is None
+    finally:
+        loop.close()
+
+
+def _plan(stack: Path, monkeypatch, fast: bool) -> str:
+    monkeypatch.setenv("LLMCLOUD_ENGINE_FAST_PATHS", "1" if fast else "0")
+    monkeypatch.setenv("LLMCLOUD_OWNER", "t")
+    return json.dumps(plan(stack).to_json(), sort_keys=True)
+
+
+@pytest.mark.skipif(not fastpaths.enabled(), reason="another pulumi version: the fast paths are off")
+def test_the_fifty_model_stack_plans_the_same_with_and_without_fast_paths(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench_cli
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    big = bench_cli.big_stack(tmp_path)
+    fast = _plan(big, monkeypatch, fast=True)
+    assert fast == _plan(big, monkeypatch, fast=False)
+    assert len(json.loads(fast)["steps"]) > 400
