@@ -29,4 +29,34 @@ class _OnFirstProviderImport:  # a meta path finder (duck-typed)
         return sdk.FINDER.find_spec(fullname, path, target) if sdk.FINDER in sys.meta_path else None
 
 
+class _Deferred:  # a meta path finder (duck-typed)
+    """`import pulumi` ends with `from . import runtime, dynamic, policy, automation`: the Automation API
+    (the real engine's, components/engine/real.py) and dynamic providers (dill) cost a tenth of a second
+    that a preview or a validate never uses. Those two sub-packages load through the standard library's
+    `importlib.util.LazyLoader`: the module exists at once and runs its code on first attribute access."""
+
+    NAMES = frozenset(("pulumi.automation", "pulumi.dynamic"))
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.NAMES:
+            return None
+        import importlib.util
+        import os
+
+        if os.environ.get("LLMCLOUD_FULL_SDK_IMPORTS"):
+            return None
+        for finder in sys.meta_path:  # the finders after this one: the module's own spec
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = importlib.util.LazyLoader(spec.loader)
+                return spec
+        return None
+
+
 sys.meta_path.insert(0, _OnFirstProviderImport())
+sys.meta_path.insert(0, _Deferred())

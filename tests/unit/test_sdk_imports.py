@@ -111,3 +111,32 @@ def test_an_unknown_name_runs_the_real_init_and_still_fails_like_the_sdk():
     assert proc.returncode == 0, proc.stderr
     assert "AttributeError" in proc.stdout and "NoSuchResource" in proc.stdout
     assert "['pulumi_gcp.storage']" in proc.stdout
+
+
+_DEFERRED = """
+import json, sys
+import llmcloud.components, pulumi
+before = {n: type(sys.modules[n]).__name__ for n in ("pulumi.automation", "pulumi.dynamic")}
+ran_before = "pulumi.automation._local_workspace" in sys.modules
+workspace = pulumi.automation.LocalWorkspace.__qualname__  # first attribute access runs the package
+print(json.dumps({"before": before, "ran_before": ran_before, "workspace": workspace,
+                  "ran_after": "pulumi.automation._local_workspace" in sys.modules,
+                  "provider": pulumi.dynamic.ResourceProvider.__module__}))
+"""
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_pulumis_automation_and_dynamic_packages_run_on_first_use(full):
+    env = {k: v for k, v in os.environ.items() if k != "LLMCLOUD_FULL_SDK_IMPORTS"}
+    if full:
+        env["LLMCLOUD_FULL_SDK_IMPORTS"] = "1"
+    proc = subprocess.run(
+        [sys.executable, "-c", _DEFERRED], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    kind = "module" if full else "_LazyModule"
+    assert seen["before"] == {"pulumi.automation": kind, "pulumi.dynamic": kind}
+    assert seen["ran_before"] is full
+    assert seen["workspace"] == "LocalWorkspace" and seen["ran_after"]
+    assert seen["provider"] == "pulumi.dynamic.dynamic"
