@@ -248,3 +248,37 @@ def test_threads_asking_for_a_class_at_once_get_the_same_object(tmp_path):
     for thread in threads:
         thread.join(timeout=30)
     assert len(seen) == 8 and len({id(c) for c in seen}) == 1
+
+
+_RESOURCE_TYPES = """
+import json, sys
+import llmcloud.components
+from pulumi import _types
+from pulumi_gcp.container import Cluster, ClusterArgs
+from pulumi_kubernetes.apps.v1 import Deployment
+from pulumi_azure_native.containerservice import ManagedCluster
+classes = [Cluster, Deployment, ManagedCluster]
+print(json.dumps({
+    "types": [sorted((k, repr(v)) for k, v in _types.resource_types(c).items()) for c in classes],
+    "args": sorted((k, repr(v)) for k, v in _types.input_type_types(ClusterArgs).items()),
+    "init_annotations": sorted({type(v).__name__ for v in Cluster._internal_init.__annotations__.values()}),
+    "line": Cluster.__init__.__code__.co_firstlineno,
+}))
+"""
+
+
+def test_resource_classes_keep_annotations_as_text_and_resolve_to_the_sdks_types(tmp_path):
+    def report(**env: str) -> dict:
+        full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), **env}
+        proc = subprocess.run(
+            [sys.executable, "-c", _RESOURCE_TYPES], capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    lazy, again, full = report(), report(), report(LLMCLOUD_FULL_SDK_IMPORTS="1")
+    assert lazy["init_annotations"] == ["str"]  # kept as text: no typing objects built for ~100 parameters
+    assert full["init_annotations"] != ["str"]
+    assert lazy["types"] == again["types"] == full["types"]  # first run (compiled) and cached run alike
+    assert all(len(types) > 3 for types in lazy["types"]) and lazy["args"] == full["args"]
+    assert lazy["line"] == full["line"]  # the file's own line numbers
