@@ -65,8 +65,21 @@ class _SameThread(concurrent.futures.ThreadPoolExecutor):
         return future
 
 
+_ORIGINAL_ADD_DEP: Callable[[Any, Any], None]
+_DEPENDED_ON: set[int] = set()  # ids of the resources some recorded dependency points at (this run)
+
+
+def _add_dep(from_resource: Any, to_resource: Any) -> None:
+    """resource_cycle_breaker._add_dep, remembering that `to_resource` now has a dependency pointing at it."""
+    _DEPENDED_ON.add(id(to_resource))
+    _ORIGINAL_ADD_DEP(from_resource, to_resource)
+
+
 def _reachable(from_resource: Any, to_resource: Any) -> bool:
-    """pulumi.runtime.resource_cycle_breaker._reachable over an explicit stack (same visits, same answer)."""
+    """pulumi.runtime.resource_cycle_breaker._reachable over an explicit stack (same visits, same answer). A
+    resource nothing depends on yet is reachable only from itself: the common case, answered at once."""
+    if from_resource is not to_resource and id(to_resource) not in _DEPENDED_ON:
+        return False
     seen: set[Any] = set()
     stack = [from_resource]
     while stack:
@@ -96,6 +109,7 @@ class _PropertyTypes(Mapping[str, Any]):
         self._fallback = fallback or {}
         self._resolved: dict[str, Any] = {}
         self._globalns: dict[str, Any] | None = None
+        self._modules: tuple[str, ...] | None = None
 
     def _own(self, key: str) -> Any:
         value = self._resolved.get(key, _MISSING)
@@ -106,16 +120,34 @@ class _PropertyTypes(Mapping[str, Any]):
             return _MISSING
         from pulumi import Output, _types
 
-        if self._globalns is None:
-            self._globalns = _types._globals_for_cls(self._cls)
-        hint = typing.get_type_hints(getter, globalns=self._globalns, localns={"Output": Output, "T": type(None)}).get(
-            "return"
-        )
+        hint = self._hints(getter).get("return")
         value = _MISSING if hint is None else _types.unwrap_type(hint)
         if value is Output:  # a non-generic Output: the SDK leaves it out
             value = _MISSING
         self._resolved[key] = value
         return value
+
+    def _hints(self, getter: Callable[..., Any]) -> dict[str, Any]:
+        """typing.get_type_hints(getter) against the class's globals, as the SDK calls it. The answer depends only
+        on the annotations and on the modules those globals come from, so getters with the same annotations in
+        classes of the same modules (`pulumi.Output[builtins.str]`, ...) share one evaluation."""
+        from pulumi import Output, _types
+
+        if self._modules is None:
+            self._modules = tuple(base.__module__ for base in self._cls.__mro__)
+        try:
+            key: Any = (tuple(getter.__annotations__.items()), self._modules)
+            hash(key)
+        except (AttributeError, TypeError):  # unhashable annotations: evaluate them as they are
+            key = None
+        hints = _HINTS.get(key) if key is not None else None
+        if hints is None:
+            if self._globalns is None:
+                self._globalns = _types._globals_for_cls(self._cls)
+            hints = typing.get_type_hints(getter, globalns=self._globalns, localns={"Output": Output, "T": type(None)})
+            if key is not None:
+                _HINTS[key] = hints
+        return hints
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
         value = self._own(key)
@@ -138,6 +170,7 @@ class _PropertyTypes(Mapping[str, Any]):
 
 
 _TYPES: dict[type, _PropertyTypes] = {}
+_HINTS: dict[Any, dict[str, Any]] = {}  # (a getter's annotations, its class's modules) -> its type hints
 
 
 def _property_types(cls: type) -> _PropertyTypes:
@@ -187,7 +220,11 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     from pulumi import _types
     from pulumi.runtime import resource_cycle_breaker, rpc
 
+    global _ORIGINAL_ADD_DEP
+    _ORIGINAL_ADD_DEP = resource_cycle_breaker._add_dep
+    _DEPENDED_ON.clear()
     replaced = [
+        (resource_cycle_breaker, "_add_dep", _add_dep),
         (rpc, "serialize_properties", _without_unset(rpc.serialize_properties)),
         (resource_cycle_breaker, "_reachable", _reachable),
         (_types, "resource_types", _resource_types),
@@ -204,4 +241,5 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     finally:
         for module, name, original in originals:
             setattr(module, name, original)
+        _DEPENDED_ON.clear()
         loop._default_executor = executor  # type: ignore[attr-defined]  # set_default_executor refuses None
