@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pulumi
 import pulumi.runtime.resource
-from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, sync_await
 from pulumi.runtime.proto import resource_pb2
@@ -82,7 +82,7 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 op="create",
                 urn=urn,
                 type=request.type,
-                inputs=_clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
+                inputs=_plan_struct(request.object),
                 parent=request.parent,
                 custom=bool(request.custom),
                 protect=bool(request.protect),
@@ -104,22 +104,38 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)
 
 
-def _clean(value: Any) -> Any:
-    """Wire values -> plan values: unknowns as <computed>, secrets as [secret], references as URNs."""
-    if isinstance(value, dict):
-        sig = value.get(_SIG)
-        if sig == _SECRET_SIG:
+def _plan_value(value: Any) -> Any:
+    """Wire value (struct_pb2.Value) -> plan value: unknowns as <computed>, secrets as [secret], resource references
+    as their URN, integral numbers as integers (the wire format has only doubles; counts and sizes read better
+    as integers). One walk over the message: json_format.MessageToDict's generic one cost a tenth of the capture."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        text = value.string_value
+        return COMPUTED if text == rpc.UNKNOWN else text
+    if kind == "struct_value":
+        return _plan_struct(value.struct_value)
+    if kind == "list_value":
+        return [_plan_value(item) for item in value.list_value.values]
+    if kind == "number_value":
+        number = value.number_value
+        if math.isinf(number) or math.isnan(number):  # what MessageToDict refuses
+            raise ValueError(f"a resource input is {number}, which the engine's wire format cannot carry")
+        return int(number) if number.is_integer() else number
+    if kind == "bool_value":
+        return value.bool_value
+    return None  # null_value, or unset
+
+
+def _plan_struct(struct: Any) -> Any:
+    fields = struct.fields
+    sig = fields.get(_SIG)
+    if sig is not None and sig.WhichOneof("kind") == "string_value":
+        if sig.string_value == _SECRET_SIG:
             return SECRET
-        if sig == _RESOURCE_SIG:
-            return value.get("urn", COMPUTED)
-        return {k: _clean(value[k]) for k in sorted(value)}  # a protobuf Struct has no order: give it one
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if value == rpc.UNKNOWN:
-        return COMPUTED
-    if isinstance(value, float) and value.is_integer():
-        return int(value)  # the wire format has only doubles; counts and sizes read better as integers
-    return value
+        if sig.string_value == _RESOURCE_SIG:
+            urn = fields.get("urn")
+            return urn.string_value if urn is not None else COMPUTED
+    return {key: _plan_value(fields[key]) for key in sorted(fields)}  # a protobuf Struct has no order: give it one
 
 
 async def _settle(outputs: dict[str, Any]) -> dict[str, Any]:

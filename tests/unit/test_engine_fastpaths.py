@@ -44,7 +44,7 @@ def test_the_cycle_check_answers_as_the_sdk_on_random_graphs(seed):
         loop.close()
     assert all(sdk == ours for sdk, ours in answers)
     assert {sdk for sdk, _ in answers} == {True, False}  # both answers occur, so the comparison means something
-    assert fastpaths._DEPENDED_ON == set()  # forgotten after the run
+    assert set() == fastpaths._DEPENDED_ON  # forgotten after the run
 
 
 def _sdk_classes():
@@ -149,3 +149,40 @@ def test_the_fifty_model_stack_plans_the_same_with_and_without_fast_paths(tmp_pa
     fast = _plan(big, monkeypatch, fast=True)
     assert fast == _plan(big, monkeypatch, fast=False)
     assert len(json.loads(fast)["steps"]) > 400
+
+
+def test_wire_inputs_become_plan_values_as_json_format_read_them():
+    from google.protobuf import json_format, struct_pb2
+    from llmcloud.components.engine import offline
+    from llmcloud.components.engine.plan import COMPUTED, SECRET
+
+    wire = {
+        "name": "n",
+        "count": 3.0,
+        "ratio": 0.5,
+        "on": True,
+        "none": None,
+        "unknown": rpc.UNKNOWN,
+        "token": {rpc._special_sig_key: rpc._special_secret_sig, "value": "s3cr3t"},
+        "ref": {rpc._special_sig_key: rpc._special_resource_sig, "urn": "urn:pulumi:s::p::t::r", "id": "r-id"},
+        "nested": {"z": [1.0, "a", {"b": rpc.UNKNOWN}], "a": []},
+    }
+    struct = struct_pb2.Struct()
+    struct.update(wire)
+    plan = offline._plan_struct(struct)
+    assert plan == {
+        "count": 3,
+        "name": "n",
+        "nested": {"a": [], "z": [1, "a", {"b": COMPUTED}]},
+        "none": None,
+        "on": True,
+        "ratio": 0.5,
+        "ref": "urn:pulumi:s::p::t::r",
+        "token": SECRET,
+        "unknown": COMPUTED,
+    }
+    assert list(plan) == sorted(plan) and isinstance(plan["count"], int)
+    assert set(plan) == set(json_format.MessageToDict(struct))  # every field json_format sees, none lost
+    struct.update({"bad": float("nan")})
+    with pytest.raises(ValueError, match="nan"):
+        offline._plan_struct(struct)
