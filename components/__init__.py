@@ -32,10 +32,13 @@ class _OnFirstProviderImport:  # a meta path finder (duck-typed)
 class _Deferred:  # a meta path finder (duck-typed)
     """`import pulumi` ends with `from . import runtime, dynamic, policy, automation`: the Automation API
     (the real engine's, components/engine/real.py) and dynamic providers (dill) cost a tenth of a second
-    that a preview or a validate never uses. Those two sub-packages load through the standard library's
-    `importlib.util.LazyLoader`: the module exists at once and runs its code on first attribute access."""
+    that a preview or a validate never uses. It starts with `from .runtime import _instrumentation`, which
+    imports OpenTelemetry's SDK (40 ms) to set up tracing, and does nothing more unless the Pulumi CLI passed
+    a TRACEPARENT. Those modules load through the standard library's `importlib.util.LazyLoader`: the module
+    exists at once and runs its code on first attribute access (the instrumentation: not deferred when a
+    TRACEPARENT is set)."""
 
-    NAMES = frozenset(("pulumi.automation", "pulumi.dynamic"))
+    NAMES = frozenset(("pulumi.automation", "pulumi.dynamic", "pulumi.runtime._instrumentation"))
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
@@ -47,6 +50,8 @@ class _Deferred:  # a meta path finder (duck-typed)
 
         if os.environ.get("LLMCLOUD_FULL_SDK_IMPORTS"):
             return None
+        if fullname == "pulumi.runtime._instrumentation" and os.environ.get("TRACEPARENT"):
+            return None  # tracing asked for: it must be set up before grpc loads
         for finder in sys.meta_path:  # the finders after this one: the module's own spec
             if finder is self or not hasattr(finder, "find_spec"):
                 continue

@@ -118,8 +118,9 @@ import json, sys
 import llmcloud.components, pulumi
 before = {n: type(sys.modules[n]).__name__ for n in ("pulumi.automation", "pulumi.dynamic")}
 ran_before = "pulumi.automation._local_workspace" in sys.modules
+tracing = [type(sys.modules["pulumi.runtime._instrumentation"]).__name__, "opentelemetry.sdk.trace" in sys.modules]
 workspace = pulumi.automation.LocalWorkspace.__qualname__  # first attribute access runs the package
-print(json.dumps({"before": before, "ran_before": ran_before, "workspace": workspace,
+print(json.dumps({"before": before, "ran_before": ran_before, "workspace": workspace, "tracing": tracing,
                   "ran_after": "pulumi.automation._local_workspace" in sys.modules,
                   "provider": pulumi.dynamic.ResourceProvider.__module__}))
 """
@@ -127,7 +128,7 @@ print(json.dumps({"before": before, "ran_before": ran_before, "workspace": works
 
 @pytest.mark.parametrize("full", [False, True])
 def test_pulumis_automation_and_dynamic_packages_run_on_first_use(full):
-    env = {k: v for k, v in os.environ.items() if k != "LLMCLOUD_FULL_SDK_IMPORTS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("LLMCLOUD_FULL_SDK_IMPORTS", "TRACEPARENT")}
     if full:
         env["LLMCLOUD_FULL_SDK_IMPORTS"] = "1"
     proc = subprocess.run(
@@ -140,3 +141,14 @@ def test_pulumis_automation_and_dynamic_packages_run_on_first_use(full):
     assert seen["ran_before"] is full
     assert seen["workspace"] == "LocalWorkspace" and seen["ran_after"]
     assert seen["provider"] == "pulumi.dynamic.dynamic"
+    assert seen["tracing"] == (["module", True] if full else ["_LazyModule", False])
+
+
+def test_pulumis_tracing_is_set_up_at_import_when_the_cli_passes_a_traceparent():
+    env = {k: v for k, v in os.environ.items() if k != "LLMCLOUD_FULL_SDK_IMPORTS"}
+    env["TRACEPARENT"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"  # W3C trace-context example
+    proc = subprocess.run(
+        [sys.executable, "-c", _DEFERRED], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["tracing"] == ["module", True]
