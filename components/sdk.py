@@ -95,17 +95,27 @@ def exported(module: types.ModuleType) -> Any:
 
 
 class _Loader(_LoaderBase):
-    def __init__(self, real: Any, modules: list[str]) -> None:
+    def __init__(self, real: Any, origin: str) -> None:
         self.real = real
-        self.modules = modules
+        self.origin = origin  # the package's __init__.py, read when the package runs (not when it is found:
+        # pulumi_gcp's own __init__ finds all its ~150 sub-packages and runs a few)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
         return None  # the default module object
 
     def exec_module(self, module: types.ModuleType) -> None:
         package = module.__name__
-        modules = self.modules
         real = self.real
+        try:
+            with open(self.origin, encoding="utf-8") as handle:
+                found = exports(handle.read())
+        except OSError:
+            found = None
+        if found is None:  # not a shape this loader knows: the SDK's own __init__, as it is
+            FULL_LOADS.append(package)
+            real.exec_module(module)
+            return
+        modules = found
         state = {"full": False}
 
         def load_all() -> None:
@@ -169,14 +179,7 @@ class _Finder:  # a meta path finder (duck-typed, as above)
                 return None
             spec.loader = loader
             return spec
-        try:
-            with open(spec.origin, encoding="utf-8") as handle:
-                modules = exports(handle.read())
-        except OSError:
-            return None
-        if modules is None:
-            return None
-        spec.loader = _Loader(spec.loader, modules)
+        spec.loader = _Loader(spec.loader, spec.origin)
         return spec
 
 
