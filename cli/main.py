@@ -518,6 +518,33 @@ def version() -> None:
         sys.stdout.write("unknown\n")
 
 
+def _group() -> None:
+    """(the one sub-command's group: see _app_for)"""
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app with only the sub-command `args` names: Typer builds a click command, with every parameter's
+    type, for each registered command on every run (~20 ms), and a run uses one. Anything else (no command,
+    an option first, a name that is no command, for which click suggests one) gets the whole app."""
+    if not args or args[0].startswith("-"):
+        return app
+    from typer.main import get_command_name
+
+    name = args[0]
+    commands = [c for c in app.registered_commands if (c.name or get_command_name(c.callback.__name__)) == name]  # type: ignore[union-attr]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    import copy
+
+    single = copy.copy(app)
+    single.registered_commands, single.registered_groups = commands, groups
+    # a callback keeps it a group, as the whole app is (Typer runs an app of one command as that command)
+    single.registered_callback = None
+    single.callback(help=app.info.help)(_group)
+    return single
+
+
 def main() -> None:
     code: int = 0
     if sys.stdout is None:  # started with stdout closed (`llmcloud ... >&-`)
@@ -525,7 +552,7 @@ def main() -> None:
             sys.stderr.write("error: stdout is closed; nothing can be written\n")
         sys.exit(1)
     try:
-        app()
+        app_for(sys.argv[1:])()
     except SystemExit as exc:
         if isinstance(exc.code, str):
             sys.stderr.write(exc.code + "\n")
