@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
-
 from llmcloud.cli import main
+from typer.testing import CliRunner
 
 ARGS = [
     ["preview", "--help"],
