@@ -1,10 +1,10 @@
 """Four pieces of the Pulumi runtime, done with less work and the same result, while the offline engine runs.
 
-Each replaces one function of the Pulumi Python SDK, read in its source at the version in `VERIFIED`
-(sdk/python/lib/pulumi); with any other installed version nothing is replaced, so an upgrade costs speed,
-never correctness. They are in place only inside `applied()` (components/engine/offline.py wraps the
-program run in it) and `LLMCLOUD_ENGINE_FAST_PATHS=0` turns them off; tests/unit/test_engine_fastpaths.py
-checks that the plans are byte-identical either way.
+Each replaces functions of the Pulumi Python SDK (or, for the first, the event loop's default executor),
+read in their source at the version in `VERIFIED` (sdk/python/lib/pulumi); with any other installed
+version nothing is replaced, so an upgrade costs speed, never correctness. They are in place only inside
+`applied()` (components/engine/offline.py wraps the program run in it), and `LLMCLOUD_ENGINE_FAST_PATHS=0`
+turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are byte-identical either way.
 
 1. **The resource monitor is called on the same thread.** For every registration and provider function the
    SDK hands the monitor call to the event loop's default executor (`loop.run_in_executor(None, ...)`, a
@@ -15,13 +15,16 @@ checks that the plans are byte-identical either way.
    dependency the SDK records asks whether the new edge closes a cycle, by a depth-first search over the
    edges recorded so far, written as nested generators: one generator frame per resource on the path, for
    every resource visited. The same search over an explicit stack visits the same resources and answers
-   the same; on the 50-model stack it was the largest single cost of the runtime.
+   the same; on the 50-model stack it was the largest single cost of the runtime. `_add_dep` also notes
+   which resources have a dependency pointing at them: one that has none yet is reachable only from itself,
+   which answers most checks at once.
 3. **A property's type is resolved when that property is looked up** (`_types.resource_types`,
    `output_type_types`, `input_type_types`). The SDK resolves the annotations of every property of a class
    (`typing.get_type_hints` on each getter) the first time it translates one value of that class: for a
    GKE `Cluster`, about 100 properties and the classes their annotations name, while a plan sets a few. The
    mapping here resolves a property, exactly as the SDK does (the class's globals, `Output`/`T` as locals,
-   `Optional`/`Output` unwrapped, a bare `Output` left out), on its first lookup, and keeps it.
+   `Optional`/`Output` unwrapped, a bare `Output` left out), on its first lookup, and keeps it. Getters with
+   the same annotations in classes of the same modules share one `get_type_hints` evaluation.
 4. **Unset arguments are left out before serialization** (`runtime/rpc.serialize_properties`). A resource's
    arguments hold every property of its class, None where unset, and the SDK looks up each one's type before
    finding that None serializes to None, which it then drops (no wire field, no dependency entry). Leaving
