@@ -13,8 +13,9 @@ copy of the real builtins whose `__missing__` defines the class asked for. Only 
 touches are ever built, each exactly as the file would have built it. A resource module next to an
 `_inputs.py` (`ResourceLoader`) gets the same builtins, so its `from ._inputs import *` may bind only what
 is defined so far (`__all__` is withheld while it runs) and the rest still resolves on first use. Anyone
-else asking for `__all__` gets every class defined, as from the SDK itself. The resource class itself is
-compiled with its annotations kept as text (`resource_module_code`): a GKE `Cluster` took 25 ms to define,
+else asking for `__all__` gets every class defined, as from the SDK itself. A resource module runs statement
+by statement from the cache (`resource_module_code`). Class statements but `TypedDict`s and enums are
+compiled with their annotations kept as text (`annotations_can_wait`): a GKE `Cluster` took 25 ms to define,
 most of it typing objects for parameters nothing reads at run time.
 
 The split is textual and checked: a header, then only top-level classes with their decorators; any other
@@ -41,7 +42,7 @@ from typing import Any
 
 from . import cachedir
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _PEP563 = 0x1000000  # __future__.annotations.compiler_flag (CO_FUTURE_ANNOTATIONS), without importing __future__
 _COL0 = re.compile(r"^[^\s#]", re.M)  # a line that starts a top-level statement (or sits in a string)
 _CLASS = re.compile(r"class (\w+)\s*[:(]")
@@ -123,6 +124,25 @@ def _read(origin: str) -> str:
         return handle.read()
 
 
+_BASES = re.compile(r"^class \w+\s*(?:\((.*?)\))?\s*:", re.M)  # a class statement's line, after its decorators
+
+
+def annotations_can_wait(text: str) -> bool:
+    """Whether a class statement of the SDK may be compiled with its annotations kept as text (PEP 563).
+
+    Generated SDK classes are of five kinds: resources (`pulumi.CustomResource`), their `Args` and `_State`
+    input types, input types, output types (`dict`), `TypedDict`s and enums. Only a `TypedDict` reads its
+    own class annotations when it is defined (`NotRequired[...]` decides its required keys), and an enum
+    keeps members, not annotations: those two are compiled as the file is. Every other kind declares its
+    properties as getters, whose return annotations Pulumi reads through `typing.get_type_hints` (which
+    evaluates text in the class's globals to the same objects), and annotates parameters nothing reads at
+    run time. Kept as text, defining them builds no typing objects: GKE's `Cluster` took 25 ms, `ClusterArgs`
+    12 ms."""
+    match = _BASES.search(text)
+    bases = (match.group(1) or "") if match else "TypedDict"  # no class line found: compile it as it is
+    return "TypedDict" not in bases and "Enum" not in bases
+
+
 def _compile(text: str, origin: str, first_line: int, deferred_annotations: bool = False) -> types.CodeType:
     # dont_inherit: this module's `from __future__ import annotations` must not change the SDK's code
     flags = _PEP563 if deferred_annotations else 0
@@ -171,7 +191,8 @@ class _LazyTypes:
             except (EOFError, ValueError, TypeError):
                 pass
         _, start, end, first_line = self.chunks()[name]
-        code = _compile(self._source[start:end], self.origin, first_line)
+        text = self._source[start:end]
+        code = _compile(text, self.origin, first_line, deferred_annotations=annotations_can_wait(text))
         self.data["code"][name] = marshal.dumps(code)
         return code, True
 
@@ -267,17 +288,11 @@ class TypesLoader:
         self.real.exec_module(module)
 
 
-# The class statement of a resource (or provider) class: `class Cluster(pulumi.CustomResource):`
-_RESOURCE_CLASS = re.compile(r"^class \w+\(pulumi\.(?:CustomResource|ProviderResource|ComponentResource)\)\s*:", re.M)
-
-
 def resource_module_code(origin: str) -> list[types.CodeType] | None:
-    """The statements of a resource module, in file order: its header, then each class; a resource class is
-    compiled with its annotations kept as text (PEP 563), so defining it builds no typing objects for the
-    hundred-odd annotated parameters of its `__init__` overloads, `_internal_init` and `get`. Nothing reads
-    those at run time; the getters' return annotations are read through `typing.get_type_hints`, which
-    evaluates the text in the class's globals to the same types. None when the file has another shape.
-    Kept in llmcloud's cache like the type modules' classes."""
+    """The statements of a resource module, in file order: its header, then each class, compiled with its
+    annotations kept as text where they can wait (`annotations_can_wait`): the resource class's `__init__`
+    overloads, `_internal_init` and `get` annotate a hundred-odd parameters each that nothing reads at run
+    time. None when the file has another shape. Kept in llmcloud's cache like the type modules' classes."""
     cache = _Cache(origin)
     data = cache.read()
     blobs = data.get("statements")
@@ -293,8 +308,7 @@ def resource_module_code(origin: str) -> list[types.CodeType] | None:
         codes = [_compile(header, origin, 1)]
         for _, start, end, first_line in chunks:
             text = source[start:end]
-            deferred = _RESOURCE_CLASS.search(text) is not None  # after its decorators
-            codes.append(_compile(text, origin, first_line, deferred_annotations=deferred))
+            codes.append(_compile(text, origin, first_line, deferred_annotations=annotations_can_wait(text)))
         blobs = [marshal.dumps(code) for code in codes]
         cache.write({"statements": blobs})
         return codes

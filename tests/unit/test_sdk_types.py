@@ -257,17 +257,24 @@ from pulumi import _types
 from pulumi_gcp.container import Cluster, ClusterArgs
 from pulumi_kubernetes.apps.v1 import Deployment
 from pulumi_azure_native.containerservice import ManagedCluster
+from pulumi_gcp.container import outputs, _inputs
 classes = [Cluster, Deployment, ManagedCluster]
+typed_dict = _inputs.ClusterNodeConfigArgsDict
 print(json.dumps({
     "types": [sorted((k, repr(v)) for k, v in _types.resource_types(c).items()) for c in classes],
     "args": sorted((k, repr(v)) for k, v in _types.input_type_types(ClusterArgs).items()),
+    "output": sorted((k, repr(v)) for k, v in _types.output_type_types(outputs.ClusterNodeConfig).items()),
+    "input": sorted((k, repr(v)) for k, v in _types.input_type_types(_inputs.ClusterNodeConfigArgs).items()),
+    "typed_dict": [sorted(typed_dict.__required_keys__), sorted(typed_dict.__optional_keys__),
+                   sorted({type(v).__name__ for v in typed_dict.__annotations__.values()})],
     "init_annotations": sorted({type(v).__name__ for v in Cluster._internal_init.__annotations__.values()}),
+    "output_init": sorted({type(v).__name__ for v in outputs.ClusterNodeConfig.__init__.__annotations__.values()}),
     "line": Cluster.__init__.__code__.co_firstlineno,
 }))
 """
 
 
-def test_resource_classes_keep_annotations_as_text_and_resolve_to_the_sdks_types(tmp_path):
+def test_sdk_classes_keep_annotations_as_text_and_resolve_to_the_sdks_types(tmp_path):
     def report(**env: str) -> dict:
         full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), **env}
         proc = subprocess.run(
@@ -277,8 +284,11 @@ def test_resource_classes_keep_annotations_as_text_and_resolve_to_the_sdks_types
         return json.loads(proc.stdout)
 
     lazy, again, full = report(), report(), report(LLMCLOUD_FULL_SDK_IMPORTS="1")
-    assert lazy["init_annotations"] == ["str"]  # kept as text: no typing objects built for ~100 parameters
-    assert full["init_annotations"] != ["str"]
+    assert lazy["init_annotations"] == lazy["output_init"] == ["str"]  # kept as text: no typing objects built
+    assert full["init_annotations"] != ["str"] and full["output_init"] != ["str"]
+    assert lazy["typed_dict"] == full["typed_dict"]  # a TypedDict is compiled as the file is: same required keys
+    assert "str" not in lazy["typed_dict"][2] and lazy["typed_dict"][1]
+    assert lazy["output"] == full["output"] and lazy["input"] == full["input"] and len(lazy["output"]) > 10
     assert lazy["types"] == again["types"] == full["types"]  # first run (compiled) and cached run alike
     assert all(len(types) > 3 for types in lazy["types"]) and lazy["args"] == full["args"]
     assert lazy["line"] == full["line"]  # the file's own line numbers
