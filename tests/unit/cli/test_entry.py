@@ -108,3 +108,18 @@ def test_a_secret_setting_never_enters_the_key(monkeypatch):
     assert entry._key(["--help"]) == first
     monkeypatch.setenv("LLMCLOUD_OWNER", "someone-else")
     assert entry._key(["--help"]) != first
+
+
+def test_commands_run_with_the_cli_garbage_collection_thresholds():
+    script = (
+        "import gc, sys\n"
+        "sys.argv = ['llmcloud', 'version']\n"
+        "from llmcloud.cli import main\n"
+        "try:\n    main.main()\nexcept SystemExit:\n    pass\n"
+        "print(gc.get_threshold(), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    from llmcloud.cli.main import GC_THRESHOLDS
+
+    assert proc.stderr.strip().splitlines()[-1] == str(GC_THRESHOLDS)
+    assert GC_THRESHOLDS[0] > 700  # above the interpreter's default young generation
