@@ -519,7 +519,7 @@ def version() -> None:
 
 
 def _group() -> None:
-    """(the one sub-command's group: see _app_for)"""
+    """(the one sub-command's group: see app_for)"""
 
 
 def app_for(args: list[str]) -> typer.Typer:
