@@ -555,7 +555,10 @@ GC_THRESHOLDS = (100_000, 50, 1000)
 def main() -> None:
     import gc
 
+    from llmcloud.components import engine
+
     gc.set_threshold(*GC_THRESHOLDS)
+    engine.ONE_SHOT_PROCESS = True  # this process ends after its command
     code: int = 0
     if sys.stdout is None:  # started with stdout closed (`llmcloud ... >&-`)
         if sys.stderr is not None:

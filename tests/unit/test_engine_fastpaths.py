@@ -186,3 +186,29 @@ def test_wire_inputs_become_plan_values_as_json_format_read_them():
     struct.update({"bad": float("nan")})
     with pytest.raises(ValueError, match="nan"):
         offline._plan_struct(struct)
+
+
+def test_the_collector_is_off_while_the_program_runs_and_back_after(monkeypatch):
+    import gc
+
+    from llmcloud.components import engine
+    from llmcloud.components.engine import offline
+
+    seen: list[bool] = []
+
+    def program() -> dict:
+        seen.append(gc.isenabled())
+        return {}
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    offline.capture(program, "t")
+    assert seen == [False] and gc.isenabled()
+    assert gc.get_freeze_count() == frozen  # a long-lived process (this one) keeps collecting what runs leave
+    monkeypatch.setattr(engine, "ONE_SHOT_PROCESS", True)
+    try:
+        offline.capture(program, "t")
+        assert seen == [False, False] and gc.isenabled()
+        assert gc.get_freeze_count() > frozen  # the CLI's one-shot process: frozen, never walked again
+    finally:
+        gc.unfreeze()
