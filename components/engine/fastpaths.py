@@ -23,8 +23,9 @@ turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are by
    (`typing.get_type_hints` on each getter) the first time it translates one value of that class: for a
    GKE `Cluster`, about 100 properties and the classes their annotations name, while a plan sets a few. The
    mapping here resolves a property, exactly as the SDK does (the class's globals, `Output`/`T` as locals,
-   `Optional`/`Output` unwrapped, a bare `Output` left out), on its first lookup, and keeps it. Getters with
-   the same annotations in classes of the same modules share one `get_type_hints` evaluation.
+   `Optional`/`Output` unwrapped, a bare `Output` left out), on its first lookup, and keeps it. Getters whose
+   annotations are the same text naming the same objects (`Optional[_builtins.str]` in every SDK module)
+   share one `get_type_hints` evaluation.
 4. **Unset arguments are left out before serialization** (`runtime/rpc.serialize_properties`). A resource's
    arguments hold every property of its class, None where unset, and the SDK looks up each one's type before
    finding that None serializes to None, which it then drops (no wire field, no dependency entry). Leaving
@@ -37,6 +38,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -131,23 +133,31 @@ class _PropertyTypes(Mapping[str, Any]):
         return value
 
     def _hints(self, getter: Callable[..., Any]) -> dict[str, Any]:
-        """typing.get_type_hints(getter) against the class's globals, as the SDK calls it. The answer depends only
-        on the annotations and on the modules those globals come from, so getters with the same annotations in
-        classes of the same modules (`pulumi.Output[builtins.str]`, ...) share one evaluation."""
+        """typing.get_type_hints(getter) against the class's globals, as the SDK calls it, evaluated once per
+        distinct question (`_hints_key`)."""
         from pulumi import Output, _types
 
-        if self._modules is None:
-            self._modules = tuple(base.__module__ for base in self._cls.__mro__)
-        try:
-            key: Any = (tuple(getter.__annotations__.items()), self._modules)
-            hash(key)
-        except (AttributeError, TypeError):  # unhashable annotations: evaluate them as they are
-            key = None
+        localns = {"Output": Output, "T": type(None)}
+        annotations = getattr(getter, "__annotations__", None)
+        key = None
+        if isinstance(annotations, dict):
+            if all(isinstance(value, str) for value in annotations.values()):
+                if self._globalns is None:
+                    self._globalns = _types._globals_for_cls(self._cls)
+                key = _text_key(annotations, self._globalns, localns)
+            if key is None:
+                if self._modules is None:
+                    self._modules = tuple(base.__module__ for base in self._cls.__mro__)
+                key = (tuple(annotations.items()), self._modules)
+            try:
+                hash(key)
+            except TypeError:  # unhashable annotations: evaluate them as they are
+                key = None
         hints = _HINTS.get(key) if key is not None else None
         if hints is None:
             if self._globalns is None:
                 self._globalns = _types._globals_for_cls(self._cls)
-            hints = typing.get_type_hints(getter, globalns=self._globalns, localns={"Output": Output, "T": type(None)})
+            hints = typing.get_type_hints(getter, globalns=self._globalns, localns=localns)
             if key is not None:
                 _HINTS[key] = hints
         return hints
@@ -173,7 +183,28 @@ class _PropertyTypes(Mapping[str, Any]):
 
 
 _TYPES: dict[type, _PropertyTypes] = {}
-_HINTS: dict[Any, dict[str, Any]] = {}  # (a getter's annotations, its class's modules) -> its type hints
+# A getter's type hints, by what decides them: its annotations and the objects their names stand for
+# (`_text_key`), else its annotations and the modules of its class's globals.
+_HINTS: dict[Any, dict[str, Any]] = {}
+_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)")  # a name that starts a (dotted) reference
+
+
+def _text_key(annotations: dict[str, str], globalns: dict[str, Any], localns: dict[str, Any]) -> Any:
+    """What decides the evaluation of annotations kept as text: the text, and the object each name in it (quoted
+    forward references included) stands for in the locals, then the globals. Two getters that agree on both
+    evaluate to the same types, whichever modules they are in: `Optional[_builtins.str]` in every SDK module,
+    `pulumi.Output['outputs.ClusterNodeConfig']` wherever `outputs` is the same module. None when a name is
+    found in neither (it would come from the module's builtins): then the modules decide, as before."""
+    names: list[Any] = []
+    for text in annotations.values():
+        for name in dict.fromkeys(_NAME.findall(text)):
+            if name in localns:
+                names.append((name, localns[name]))
+            elif name in globalns:
+                names.append((name, globalns[name]))  # the object itself: modules and classes hash by identity
+            else:
+                return None
+    return (tuple(annotations.items()), tuple(names))
 
 
 def _property_types(cls: type) -> _PropertyTypes:

@@ -212,3 +212,26 @@ def test_the_collector_is_off_while_the_program_runs_and_back_after(monkeypatch)
         assert gc.get_freeze_count() > frozen  # the CLI's one-shot process: frozen, never walked again
     finally:
         gc.unfreeze()
+
+
+def test_text_annotations_share_an_evaluation_only_when_their_names_stand_for_the_same_objects():
+    import builtins
+    import types
+
+    import pulumi
+
+    first, second = types.ModuleType("a.outputs"), types.ModuleType("b.outputs")
+    local = {"Output": pulumi.Output, "T": type(None)}
+    g1 = {"_builtins": builtins, "pulumi": pulumi, "outputs": first}
+    g2 = {"_builtins": builtins, "pulumi": pulumi, "outputs": second}
+    plain = {"return": "pulumi.Output[_builtins.str]"}
+    assert fastpaths._text_key(plain, g1, local) == fastpaths._text_key(plain, g2, local)  # module-independent
+    nested = {"return": "pulumi.Output['outputs.ClusterNodeConfig']"}
+    assert fastpaths._text_key(nested, g1, local) != fastpaths._text_key(nested, g2, local)  # another `outputs`
+    assert fastpaths._text_key({"return": "Output[Cluster]"}, g1, local) is None  # `Cluster` from builtins: no
+    shadowed = {**g1, "Output": object()}
+    assert fastpaths._text_key({"return": "Output[int]"}, shadowed, local) is None  # `int`: not found either
+    assert fastpaths._text_key({"return": "Output"}, shadowed, local) == (
+        (("return", "Output"),),
+        (("Output", pulumi.Output),),
+    )  # the locals win, as in eval
