@@ -144,7 +144,7 @@ class _PropertyTypes(Mapping[str, Any]):
             if all(isinstance(value, str) for value in annotations.values()):
                 if self._globalns is None:
                     self._globalns = _types._globals_for_cls(self._cls)
-                key = _text_key(annotations, self._globalns, localns)
+                key = _text_key(annotations, self._globalns or {}, localns)
             if key is None:
                 if self._modules is None:
                     self._modules = tuple(base.__module__ for base in self._cls.__mro__)
