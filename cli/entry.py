@@ -43,7 +43,8 @@ def _typer_file() -> str | None:
     return None
 
 
-def _key(args: list[str]) -> str | None:
+def _key(args: list[str]) -> list[object] | None:
+    """Everything the help text of `args` depends on (None: Typer cannot be found, nothing is kept)."""
     typer_file = _typer_file()
     if typer_file is None:
         return None
@@ -53,7 +54,7 @@ def _key(args: list[str]) -> str | None:
         columns = 80
     files = [typer_file, os.path.join(os.path.dirname(_HERE), "components", "registry.py")]
     files += sorted(os.path.join(_HERE, name) for name in os.listdir(_HERE) if name.endswith(".py"))
-    parts = [repr(args), str(min(columns, 80)), sys.version, sys.executable]
+    parts: list[object] = [repr(args), min(columns, 80), sys.version, sys.executable]
     for path in files:
         stat = os.stat(path)
         parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
@@ -63,22 +64,19 @@ def _key(args: list[str]) -> str | None:
         for k, v in os.environ.items()
         if k.startswith("LLMCLOUD_") and not any(word in k for word in _SECRET_WORDS)
     )
-    import hashlib
-
-    return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:32]
+    return parts
 
 
 def _cache_file(args: list[str]) -> str | None:
     from llmcloud.components import cachedir
 
-    directory = cachedir.path("help")
-    if directory is None:
+    if cachedir.path("help") is None:
         return None
     try:
-        key = _key(args)
+        parts = _key(args)
     except OSError:
         return None
-    return os.path.join(directory, f"{key}.txt") if key else None
+    return cachedir.entry("help", parts, ".txt") if parts is not None else None
 
 
 class _Tee:

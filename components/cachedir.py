@@ -20,6 +20,17 @@ def path(kind: str) -> str | None:
     return os.path.join(base, kind)
 
 
+def entry(kind: str, parts: list[object], suffix: str) -> str | None:
+    """The file of one cached thing of `kind`, named after everything it depends on (`parts`: the source's path,
+    size and modification time, the versions that shape it), or None when caching is off."""
+    directory = path(kind)
+    if directory is None:
+        return None
+    import hashlib  # here: `llmcloud --help` imports this module and reaches this only to read its kept text
+
+    return os.path.join(directory, hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:32] + suffix)
+
+
 def write_atomically(target: str, data: bytes) -> None:
     """Replace `target` with `data` in one step (readers see the old file or the new one, never half of
     either); a cache that cannot be written is simply not kept."""

@@ -90,19 +90,14 @@ class _Cache:
     def __init__(self, origin: str) -> None:
         self.origin = origin
         self.path: str | None = None
-        directory = cachedir.path("sdk")
-        if directory is None:
-            return
         try:
             stat = os.stat(origin)
         except OSError:
             return
-        import hashlib  # here, not at the top: `llmcloud --help` imports this module and never gets here
-        import importlib.util
+        import importlib.util  # here, not at the top: `llmcloud --help` imports this module and never gets here
 
         parts = [origin, stat.st_size, stat.st_mtime_ns, importlib.util.MAGIC_NUMBER.hex(), sys.flags.optimize]
-        key = "|".join(map(str, [*parts, CACHE_VERSION]))
-        self.path = os.path.join(directory, hashlib.sha1(key.encode()).hexdigest()[:32] + ".bin")
+        self.path = cachedir.entry("sdk", [*parts, CACHE_VERSION], ".bin")
 
     def read(self) -> dict[str, Any]:
         if self.path is None:

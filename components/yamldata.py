@@ -4,7 +4,6 @@ the same safe subset. Stack files go through components/spec (positions for erro
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from pathlib import Path
@@ -27,9 +26,8 @@ def load_file(path: str | os.PathLike[str]) -> Any:
     size and modification time), so an unchanged catalog is read back in a fraction of a millisecond."""
     source = Path(path)
     stat = source.stat()
-    directory = cachedir.path("data")
-    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{yaml.__version__}|{pickle.HIGHEST_PROTOCOL}"
-    cached = os.path.join(directory, hashlib.sha1(key.encode()).hexdigest()[:32] + ".pickle") if directory else None
+    parts = [source.resolve(), stat.st_size, stat.st_mtime_ns, yaml.__version__, pickle.HIGHEST_PROTOCOL]
+    cached = cachedir.entry("data", parts, ".pickle")
     if cached is not None:
         try:
             with open(cached, "rb") as handle:
