@@ -287,9 +287,12 @@ def resource_module_code(origin: str) -> list[types.CodeType] | None:
     """The statements of a resource module, in file order: its header, then each class, compiled with its
     annotations kept as text where they can wait (`annotations_can_wait`): the resource class's `__init__`
     overloads, `_internal_init` and `get` annotate a hundred-odd parameters each that nothing reads at run
-    time. None when the file has another shape. Kept in llmcloud's cache like the type modules' classes."""
+    time. None when the file has another shape (the module then runs as it is; the cache remembers the shape).
+    Kept in llmcloud's cache like the type modules' classes."""
     cache = _Cache(origin)
     data = cache.read()
+    if data.get("whole"):  # another shape, found on an earlier run: not read and split again
+        return None
     blobs = data.get("statements")
     if not isinstance(blobs, list):
         try:
@@ -298,6 +301,7 @@ def resource_module_code(origin: str) -> list[types.CodeType] | None:
             return None
         parts = split(source)
         if parts is None:
+            cache.write({"whole": True})
             return None
         header, chunks = parts
         codes = [_compile(header, origin, 1)]

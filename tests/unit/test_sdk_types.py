@@ -292,3 +292,20 @@ def test_sdk_classes_keep_annotations_as_text_and_resolve_to_the_sdks_types(tmp_
     assert lazy["types"] == again["types"] == full["types"]  # first run (compiled) and cached run alike
     assert all(len(types) > 3 for types in lazy["types"]) and lazy["args"] == full["args"]
     assert lazy["line"] == full["line"]  # the file's own line numbers
+
+
+def test_a_resource_module_is_read_and_split_once_whatever_its_shape(tmp_path, monkeypatch):
+    classes = tmp_path / "classes.py"
+    classes.write_text(TYPES_FILE)
+    functions = tmp_path / "get_thing.py"
+    functions.write_text("import builtins\n\ndef get_thing():\n    return 1\n")  # a data source: not split
+    first = sdk_types.resource_module_code(str(classes))
+    assert first is not None and len(first) == 1 + len(sdk_types.split(TYPES_FILE)[1])
+    assert sdk_types.resource_module_code(str(functions)) is None
+
+    def unread(origin: str) -> str:
+        raise AssertionError(f"{origin} read again")
+
+    monkeypatch.setattr(sdk_types, "_read", unread)
+    assert [c.co_firstlineno for c in sdk_types.resource_module_code(str(classes))] == [c.co_firstlineno for c in first]
+    assert sdk_types.resource_module_code(str(functions)) is None  # remembered: runs whole, not split again
