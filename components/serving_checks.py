@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .resolve import ResolvedModel, ResolvedNodePool, ResolvedStack
+    from .resolve import ResolvedNodePool, ResolvedStack
 
 # vLLM's --quantization names, read from vLLM v0.33.0 (the pinned images.VLLM_VERSION), in the release wheel
 # vllm-0.33.0 from PyPI (2026-12-01): vllm/model_executor/layers/quantization/__init__.py QuantizationMethods
@@ -169,22 +169,6 @@ def disk_capacity_gib(pool: ResolvedNodePool) -> tuple[float, str]:
     return pool.disk_gb * GB / GIB, f"disk_gb {pool.disk_gb} ({pool.disk_gb * GB / GIB:.0f} GiB)"
 
 
-def disk_need(model: ResolvedModel, pool: ResolvedNodePool) -> dict[str, int]:
-    """GiB one pod of the model writes to the node, by volume."""
-    from .k8s import weights as serving
-
-    parts = {
-        # a weights volume on the pool's local NVMe (a PVC) is not on the node's disk: _local_volume_errors
-        "weights": 0 if pool.local_volume_gib else serving.weights_volume_gib(model, pool),
-        "home": serving.HOME_GIB,
-        "tmp": serving.TMP_GIB,
-        "writable layer": serving.WRITABLE_LAYER_GIB,
-    }
-    if pool.kind == "neuron":
-        parts["neuron artifacts"] = serving.NEURON_ARTIFACTS_GIB
-    return {k: v for k, v in parts.items() if v}
-
-
 def _fits(disk_gib: float, pods_gib: int, image_gib: int) -> bool:
     return pods_gib + image_gib + math.ceil(disk_gib * KUBELET_FREE_SHARE) + SYSTEM_GIB <= disk_gib
 
@@ -225,10 +209,10 @@ def _local_volume_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
 
 
 def _disk_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
-    from .k8s.weights import node_disk_needs_gib
+    from .k8s import weights as serving
 
     errors = _local_volume_errors(loaded, resolved)
-    needs = node_disk_needs_gib(resolved)
+    needs = serving.node_disk_needs_gib(resolved)
     for pool_name, pods_gib in needs.items():
         pool = resolved.node_pools[pool_name]
         capacity, where = disk_capacity_gib(pool)
@@ -239,9 +223,9 @@ def _disk_errors(loaded: Any, resolved: ResolvedStack) -> list[Any]:
             continue
         biggest = max(
             (m for m in resolved.models.values() if m.node_pool == pool_name),
-            key=lambda m: sum(disk_need(m, pool).values()),
+            key=lambda m: serving.ephemeral_storage_gib(m, pool),
         )
-        parts = " + ".join(f"{k} {v}" for k, v in disk_need(biggest, pool).items())
+        parts = " + ".join(f"{k} {v}" for k, v in serving.node_disk_parts(biggest, pool).items())
         need_gb = required_disk_gb(pods_gib, image)
         if pool.local_ssd_gib:  # disk_gb does not hold pods here: the machine's local SSD does
             field = ("node_pools", pool_name, "accelerator")

@@ -56,15 +56,25 @@ def weights_volume_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
     return math.ceil(size * 1.05 + 2)
 
 
-def ephemeral_storage_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
-    """What one pod of the model writes to the node's disk: every on-disk volume's sizeLimit plus the
-    writable-layer allowance. The pod requests (and is limited to) exactly this. A weights volume on the
-    pool's local NVMe (pool.local_volume_gib: a generic ephemeral volume, a PVC) is not ephemeral-storage."""
-    weights = 0 if pool.local_volume_gib else weights_volume_gib(model, pool)
-    total = weights + HOME_GIB + TMP_GIB + WRITABLE_LAYER_GIB
+def node_disk_parts(model: ResolvedModel, pool: ResolvedNodePool) -> dict[str, int]:
+    """GiB one pod of the model writes to the node's disk, by volume: every on-disk volume's sizeLimit plus
+    the writable-layer allowance. A weights volume on the pool's local NVMe (pool.local_volume_gib: a generic
+    ephemeral volume, a PVC) is not on the node's disk."""
+    parts = {
+        "weights": 0 if pool.local_volume_gib else weights_volume_gib(model, pool),
+        "home": HOME_GIB,
+        "tmp": TMP_GIB,
+        "writable layer": WRITABLE_LAYER_GIB,
+    }
     if pool.kind == "neuron":
-        total += NEURON_ARTIFACTS_GIB
-    return total
+        parts["neuron artifacts"] = NEURON_ARTIFACTS_GIB
+    return {k: v for k, v in parts.items() if v}
+
+
+def ephemeral_storage_gib(model: ResolvedModel, pool: ResolvedNodePool) -> int:
+    """What one pod of the model writes to the node's disk (node_disk_parts): the pod requests (and is limited
+    to) exactly this."""
+    return sum(node_disk_parts(model, pool).values())
 
 
 def _per_node_max(
