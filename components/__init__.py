@@ -45,6 +45,7 @@ class _Deferred:  # a meta path finder (duck-typed)
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in self.NAMES:
             return None
+        import importlib.machinery
         import importlib.util
         import os
 
@@ -52,15 +53,10 @@ class _Deferred:  # a meta path finder (duck-typed)
             return None
         if fullname == "pulumi.runtime._instrumentation" and os.environ.get("TRACEPARENT"):
             return None  # tracing asked for: it must be set up before grpc loads
-        for finder in sys.meta_path:  # the finders after this one: the module's own spec
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = importlib.util.LazyLoader(spec.loader)
-                return spec
-        return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)  # the module's own spec
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
 
 
 sys.meta_path.insert(0, _OnFirstProviderImport())
