@@ -70,14 +70,17 @@ class _SameThread(concurrent.futures.ThreadPoolExecutor):
         return future
 
 
-_ORIGINAL_ADD_DEP: Callable[[Any, Any], None]
 _DEPENDED_ON: set[int] = set()  # ids of the resources some recorded dependency points at (this run)
 
 
-def _add_dep(from_resource: Any, to_resource: Any) -> None:
-    """resource_cycle_breaker._add_dep, remembering that `to_resource` now has a dependency pointing at it."""
-    _DEPENDED_ON.add(id(to_resource))
-    _ORIGINAL_ADD_DEP(from_resource, to_resource)
+def _noting_depended_on(add_dep: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """resource_cycle_breaker._add_dep, also noting that `to_resource` now has a dependency pointing at it."""
+
+    def _add_dep(from_resource: Any, to_resource: Any) -> None:
+        _DEPENDED_ON.add(id(to_resource))
+        add_dep(from_resource, to_resource)
+
+    return _add_dep
 
 
 def _reachable(from_resource: Any, to_resource: Any) -> bool:
@@ -254,11 +257,9 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     from pulumi import _types
     from pulumi.runtime import resource_cycle_breaker, rpc
 
-    global _ORIGINAL_ADD_DEP
-    _ORIGINAL_ADD_DEP = resource_cycle_breaker._add_dep
     _DEPENDED_ON.clear()
     replaced = [
-        (resource_cycle_breaker, "_add_dep", _add_dep),
+        (resource_cycle_breaker, "_add_dep", _noting_depended_on(resource_cycle_breaker._add_dep)),
         (rpc, "serialize_properties", _without_unset(rpc.serialize_properties)),
         (resource_cycle_breaker, "_reachable", _reachable),
         (_types, "resource_types", _resource_types),
