@@ -93,6 +93,8 @@ def _serving_layer(
 ) -> tuple[dict[str, Any], Any]:
     """Device plugins, controllers (KEDA, LeaderWorkerSet), one ModelServer per model, monitoring: the
     servers by model name, and the monitoring component (the front door's monitors wait for its CRDs)."""
+    import pulumi_kubernetes as k8s
+
     from .k8s.autoscaling import KedaOperator
     from .k8s.device_plugins import DevicePlugins, DevicePluginsArgs
     from .k8s.monitoring import ServingMonitoring, ServingMonitoringArgs
@@ -106,8 +108,6 @@ def _serving_layer(
     )
     controllers: list[pulumi.Resource] = [namespace, plugins, KedaOperator("keda", on_cluster)]
     for sc in platform.storage_classes:  # e.g. AKS local NVMe (Platform.storage_classes)
-        import pulumi_kubernetes as k8s
-
         controllers.append(
             k8s.storage.v1.StorageClass(
                 f"storage-class-{sc['metadata']['name']}",
