@@ -1,7 +1,10 @@
-"""Test helpers: load + resolve + plan a stack offline, and look things up in the plan."""
+"""Test helpers: load + resolve + plan a stack offline, look things up in the plan, run Python afresh."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,16 @@ from llmcloud.components.engine import offline
 from llmcloud.components.engine.plan import Plan, Step
 from llmcloud.components.resolve import ResolvedStack, resolve
 from llmcloud.components.spec import load_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_python(*args: str, env: Mapping[str, str] | None = None, timeout: int = 300) -> str:
+    """The stdout of `python ARGS` in a new interpreter (this one's, from the repository root, with `env` or
+    this process's environment), which must exit 0 (else its stderr is the failure)."""
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
 
 
 def resolved(stack: str | Path, cloud: str | None = None) -> ResolvedStack:

@@ -13,9 +13,7 @@ from llmcloud.components.engine import fastpaths
 from pulumi import _types, _version
 from pulumi.runtime import resource_cycle_breaker, rpc
 
-from tests.helpers import plan
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, plan
 
 
 class _Node:

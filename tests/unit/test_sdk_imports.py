@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from llmcloud.components import sdk
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import fresh_python
 
 # What a process sees for every public name of each package: kind, defining module, qualified name; which
 # of the package's modules were loaded; and which packages had to run their real __init__.
@@ -20,6 +17,8 @@ _DUMP = """
 import importlib, json, sys, types
 import llmcloud.components  # installs the hook unless LLMCLOUD_FULL_SDK_IMPORTS is set
 from llmcloud.components import sdk
+
+from tests.helpers import fresh_python
 def describe(value):
     if isinstance(value, types.ModuleType):
         return ["module", value.__name__, ""]
@@ -49,16 +48,7 @@ def _run(packages: dict[str, list[str] | None], *, full: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "LLMCLOUD_FULL_SDK_IMPORTS"}
     if full:
         env["LLMCLOUD_FULL_SDK_IMPORTS"] = "1"
-    proc = subprocess.run(
-        [sys.executable, "-c", _DUMP, json.dumps(packages)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return json.loads(fresh_python("-c", _DUMP, json.dumps(packages), env=env))
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +97,9 @@ def test_an_unknown_name_runs_the_real_init_and_still_fails_like_the_sdk():
         "try:\n    gcp.storage.NoSuchResource\nexcept AttributeError as exc:\n    print('AttributeError', exc)\n"
         "print(sdk.FULL_LOADS)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert "AttributeError" in proc.stdout and "NoSuchResource" in proc.stdout
-    assert "['pulumi_gcp.storage']" in proc.stdout
+    out = fresh_python("-c", code)
+    assert "AttributeError" in out and "NoSuchResource" in out
+    assert "['pulumi_gcp.storage']" in out
 
 
 _DEFERRED = """
@@ -131,11 +120,7 @@ def test_pulumis_automation_and_dynamic_packages_run_on_first_use(full):
     env = {k: v for k, v in os.environ.items() if k not in ("LLMCLOUD_FULL_SDK_IMPORTS", "TRACEPARENT")}
     if full:
         env["LLMCLOUD_FULL_SDK_IMPORTS"] = "1"
-    proc = subprocess.run(
-        [sys.executable, "-c", _DEFERRED], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    seen = json.loads(proc.stdout)
+    seen = json.loads(fresh_python("-c", _DEFERRED, env=env))
     kind = "module" if full else "_LazyModule"
     assert seen["before"] == {"pulumi.automation": kind, "pulumi.dynamic": kind}
     assert seen["ran_before"] is full
@@ -147,8 +132,4 @@ def test_pulumis_automation_and_dynamic_packages_run_on_first_use(full):
 def test_pulumis_tracing_is_set_up_at_import_when_the_cli_passes_a_traceparent():
     env = {k: v for k, v in os.environ.items() if k != "LLMCLOUD_FULL_SDK_IMPORTS"}
     env["TRACEPARENT"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"  # W3C trace-context example
-    proc = subprocess.run(
-        [sys.executable, "-c", _DEFERRED], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["tracing"] == ["module", True]
+    assert json.loads(fresh_python("-c", _DEFERRED, env=env))["tracing"] == ["module", True]

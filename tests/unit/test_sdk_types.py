@@ -7,7 +7,6 @@ import importlib.machinery
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import types
 import typing
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 from llmcloud.components import sdk_types
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import fresh_python
 
 TYPES_FILE = '''\
 import typing
@@ -157,6 +156,8 @@ _REPORT = """
 import json, sys, inspect
 import llmcloud.components
 from llmcloud.components import sdk_types
+
+from tests.helpers import fresh_python
 import pulumi_gcp as gcp
 gcp.container.Cluster, gcp.compute.Network
 inputs = sys.modules["pulumi_gcp.container._inputs"]
@@ -176,12 +177,9 @@ print(json.dumps(out))
 
 
 def _report(tmp_path: Path, **env: str) -> dict:
-    full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), **env}
-    proc = subprocess.run(
-        [sys.executable, "-c", _REPORT], capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=300
+    return json.loads(
+        fresh_python("-c", _REPORT, env={**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), **env})
     )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
 
 
 def test_real_sdk_modules_load_lazily_and_keep_the_files_line_numbers(tmp_path):
@@ -201,22 +199,12 @@ AS_SHIPPED = {"LLMCLOUD_FULL_SDK_IMPORTS": "1", "LLMCLOUD_ENGINE_FAST_PATHS": "0
 
 def _preview(tmp_path: Path, stack: str, **env: str) -> str:
     full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t", **env}
-    proc = subprocess.run(
-        [sys.executable, "-m", "llmcloud.cli.main", "preview", stack, "--offline", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=full_env,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return fresh_python("-m", "llmcloud.cli.main", "preview", stack, "--offline", "--json", env=full_env)
 
 
 def test_the_offline_plan_is_the_same_with_and_without_lazy_types_and_stable(tmp_path):
     """Byte for byte: what the SDK's own import and runtime give, the lazy types and the engine's fast paths
-    give, and two runs agree (registrations
-    arrive in varying order; the plan sorts them)."""
+    give, and two runs agree (registrations arrive in varying order; the plan sorts them)."""
     first, second = _preview(tmp_path, "dev"), _preview(tmp_path, "dev")
     assert first == second == _preview(tmp_path, "dev", **AS_SHIPPED)
     steps = json.loads(first)["steps"]
@@ -277,11 +265,7 @@ print(json.dumps({
 def test_sdk_classes_keep_annotations_as_text_and_resolve_to_the_sdks_types(tmp_path):
     def report(**env: str) -> dict:
         full_env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), **env}
-        proc = subprocess.run(
-            [sys.executable, "-c", _RESOURCE_TYPES], capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=300
-        )
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
+        return json.loads(fresh_python("-c", _RESOURCE_TYPES, env=full_env))
 
     lazy, again, full = report(), report(), report(LLMCLOUD_FULL_SDK_IMPORTS="1")
     assert lazy["init_annotations"] == lazy["output_init"] == ["str"]  # kept as text: no typing objects built
