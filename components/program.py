@@ -106,7 +106,10 @@ def _serving_layer(
         DevicePluginsArgs(cloud=r.cloud, pools=tuple(r.node_pools.values()), labels=labels, image_overrides=r.images),
         on_cluster,
     )
-    controllers: list[pulumi.Resource] = [namespace, plugins, KedaOperator("keda", on_cluster)]
+    keda = KedaOperator(
+        "keda", on_cluster, cloud=r.cloud, namespace=r.namespace, namespace_resource=namespace, labels=labels
+    )
+    controllers: list[pulumi.Resource] = [namespace, plugins, keda]
     for sc in platform.storage_classes:  # e.g. AKS local NVMe (Platform.storage_classes)
         controllers.append(
             k8s.storage.v1.StorageClass(

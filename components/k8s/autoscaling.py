@@ -52,6 +52,9 @@ TARGET_KV_CACHE_USAGE = 0.8
 # output token grows with the batch on one replica.
 TARGET_RUNNING_PER_REPLICA = 16
 IN_CLUSTER_PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"  # kube-prometheus-stack
+# The TriggerAuthentication (one per stack, in the serving namespace; KedaOperator) every model's triggers name
+# on a cloud whose managed Prometheus KEDA reads with its own workload identity.
+MANAGED_PROMETHEUS_AUTH = "managed-prometheus"
 
 
 def prometheus_url(cloud: str, project: str | None = None, override: str | None = None) -> str:
@@ -97,7 +100,7 @@ def uses_gcp_identity(args: QueueDepthAutoscalerArgs) -> bool:
 def scaled_object(args: QueueDepthAutoscalerArgs, namespace: str) -> dict[str, Any]:
     """The ScaledObject spec (pure; `namespace` is the plain name used inside the PromQL)."""
     server = prometheus_url(args.cloud, args.project, args.prometheus_url)
-    auth = {"authenticationRef": {"name": f"{args.target_name}-gmp"}} if uses_gcp_identity(args) else {}
+    auth = {"authenticationRef": {"name": MANAGED_PROMETHEUS_AUTH}} if uses_gcp_identity(args) else {}
 
     def prometheus(name: str, query: str, threshold: str) -> dict[str, Any]:
         return {
@@ -163,20 +166,10 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
         super().__init__("llmcloud:k8s:QueueDepthAutoscaler", name, None, opts)
         if args.max_replicas < max(args.min_replicas, 1):
             raise ValueError(f"{args.model}: max replicas {args.max_replicas} < min {args.min_replicas}")
-        # Children do not inherit the component's depends_on (pulumi/pulumi#8721): the ScaledObject and
-        # TriggerAuthentication must wait for the KEDA release that installs their CRDs.
+        # Children do not inherit the component's depends_on (pulumi/pulumi#8721): the ScaledObject must wait for
+        # the KEDA release that installs its CRD, and for the TriggerAuthentication its triggers name.
         child = pulumi.ResourceOptions(parent=self, depends_on=list((opts.depends_on if opts else None) or []))
         meta = {"name": args.target_name, "namespace": args.namespace, "labels": dict(args.labels)}
-        if uses_gcp_identity(args):
-            # KEDA's operator authenticates to Managed Prometheus with its own workload identity.
-            k8s.apiextensions.CustomResource(
-                f"{name}-auth",
-                api_version="keda.sh/v1alpha1",
-                kind="TriggerAuthentication",
-                metadata={**meta, "name": f"{args.target_name}-gmp"},
-                spec={"podIdentity": {"provider": registry.cloud(args.cloud).keda_identity_provider}},
-                opts=child,
-            )
         so = k8s.apiextensions.CustomResource(
             f"{name}-scaledobject",
             api_version="keda.sh/v1alpha1",
@@ -190,9 +183,20 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
 
 
 class KedaOperator(pulumi.ComponentResource):
-    """KEDA from its official Helm chart (kedacore/charts), pinned. Outputs: release."""
+    """KEDA from its official Helm chart (kedacore/charts), pinned, and on a cloud whose managed Prometheus KEDA
+    reads with its own workload identity (Cloud.keda_identity_provider), the one TriggerAuthentication every
+    model's triggers name (MANAGED_PROMETHEUS_AUTH, in `namespace`, after `namespace_resource`). Outputs: release."""
 
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        cloud: str | None = None,
+        namespace: str | None = None,
+        namespace_resource: pulumi.Resource | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__("llmcloud:k8s:KedaOperator", name, None, opts)
         release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -207,5 +211,18 @@ class KedaOperator(pulumi.ComponentResource):
             atomic=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        provider = registry.cloud(cloud).keda_identity_provider if cloud else None
+        if provider is not None and namespace is not None:
+            # Its spec names only the identity provider, the same for every model: one object serves them all.
+            # A model whose prometheus_url points elsewhere does not name it (uses_gcp_identity).
+            after: list[pulumi.Resource] = [release, *([namespace_resource] if namespace_resource else [])]
+            k8s.apiextensions.CustomResource(
+                f"{name}-managed-prometheus-auth",
+                api_version="keda.sh/v1alpha1",
+                kind="TriggerAuthentication",
+                metadata={"name": MANAGED_PROMETHEUS_AUTH, "namespace": namespace, "labels": dict(labels or {})},
+                spec={"podIdentity": {"provider": provider}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            )
         self.release = release.name
         self.register_outputs({"release": self.release})

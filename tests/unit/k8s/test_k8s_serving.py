@@ -375,7 +375,7 @@ def test_autoscaler_scales_on_kv_cache_and_running_requests_as_well_as_the_queue
     assert 'model_name="llama-70b"' in by_name["running"]["metadata"]["query"]
     for t in by_name.values():
         assert t["metricType"] == "AverageValue"  # per replica: KEDA divides the sum by the replica count
-        assert t["authenticationRef"] == {"name": "llama-70b-gmp"}  # GKE: Managed Prometheus identity
+        assert t["authenticationRef"] == {"name": autoscaling.MANAGED_PROMETHEUS_AUTH}  # GKE: KEDA's own identity
     # a wake trigger (the front door's request count) is added next to them, not instead
     args = autoscaling.QueueDepthAutoscalerArgs(
         model="m",
@@ -390,6 +390,33 @@ def test_autoscaler_scales_on_kv_cache_and_running_requests_as_well_as_the_queue
     )
     names = [t["name"] for t in autoscaling.scaled_object(args, "llm")["triggers"]]
     assert names == ["queue-depth", "kv-cache", "running", "gateway-wake"]
+
+
+def test_one_trigger_authentication_per_stack_names_keda_identity_for_every_model() -> None:
+    """GKE: every model's triggers name one TriggerAuthentication (KEDA's workload identity to Managed
+    Prometheus), created once per stack in the serving namespace after KEDA's CRDs and the namespace, and
+    waited for by every ScaledObject. EKS/AKS read an in-cluster Prometheus: no TriggerAuthentication, no ref."""
+    from llmcloud.components.k8s import autoscaling
+
+    auth_type = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
+    p = repo_plan("prod")
+    (auth,) = p.by_type(auth_type)
+    assert auth.inputs["metadata"]["name"] == autoscaling.MANAGED_PROMETHEUS_AUTH
+    assert auth.inputs["metadata"]["namespace"] == resolved(STACKS / "prod.yaml").namespace
+    assert auth.inputs["spec"] == {"podIdentity": {"provider": "gcp"}}
+    assert any(d.endswith("::keda-release") for d in auth.dependencies)
+    assert any(d.endswith("::serving-ns") for d in auth.dependencies)
+    scaled = p.by_type(SCALED_OBJECT)
+    assert len(scaled) == len(resolved(STACKS / "prod.yaml").models) > 1
+    for so in scaled:
+        assert so.inputs["metadata"]["namespace"] == auth.inputs["metadata"]["namespace"]
+        assert auth.urn in so.dependencies
+        refs = {json.dumps(t.get("authenticationRef"), sort_keys=True) for t in so.inputs["spec"]["triggers"]}
+        assert refs == {json.dumps({"name": autoscaling.MANAGED_PROMETHEUS_AUTH})}
+    aws = repo_plan("dev", "aws")
+    assert not aws.by_type(auth_type)
+    for so in aws.by_type(SCALED_OBJECT):
+        assert all("authenticationRef" not in t for t in so.inputs["spec"]["triggers"])
 
 
 def test_only_metric_names_of_the_pinned_vllm_are_queried() -> None:
