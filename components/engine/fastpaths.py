@@ -1,4 +1,4 @@
-"""Four pieces of the Pulumi runtime, done with less work and the same result, while the offline engine runs.
+"""Pieces of the Pulumi runtime, done with less work and the same result, while the offline engine runs.
 
 Each replaces functions of the Pulumi Python SDK (or, for the first, the event loop's default executor),
 read in their source at the version in `VERIFIED` (sdk/python/lib/pulumi); with any other installed
@@ -30,6 +30,11 @@ turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are by
    arguments hold every property of its class, None where unset, and the SDK looks up each one's type before
    finding that None serializes to None, which it then drops (no wire field, no dependency entry). Leaving
    the Nones out first gives the same message without resolving types nobody set.
+5. **Plain values are answered at once** (`runtime/rpc.serialize_property`, `translate_output_properties`,
+   `contains_unknowns`). Each walks a value tree node by node; at a str, int, float, bool or None, after a
+   dozen type checks and unwrapping a type it then does not use, the SDK's functions return the value as it
+   is (translation: unless the type is an enum class, or int for a float) and find no unknown in it. The
+   replacements answer those leaves first and hand every other value to the SDK's function.
 """
 
 from __future__ import annotations
@@ -248,6 +253,72 @@ def _without_unset(original: Callable[..., Any]) -> Callable[..., Any]:
     return serialize_properties
 
 
+# Values that every branch of the SDK's serialize_property and (with no type, or a type that is neither an enum nor
+# int) translate_output_properties hand back unchanged: exact types, so a str-based enum member is not one.
+_LEAVES = frozenset((str, int, float, bool, type(None)))
+
+
+def _leaves_serialize_as_themselves(original: Callable[..., Any]) -> Callable[..., Any]:
+    """rpc.serialize_property, answering a plain value at once. For a str, int, float, bool or None the SDK's
+    function walks its branches (sequence, unknown, resource, asset, archive, awaitable, output, input type,
+    mapping, protobuf Value) and returns the value, having unwrapped the type it never uses; asked for a
+    protobuf Value (`return_protobuf_value`), it wraps it, so that question still goes to the SDK."""
+
+    async def serialize_property(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(value) in _LEAVES and len(args) < 8 and not kwargs.get("return_protobuf_value"):
+            return value
+        return await original(value, *args, **kwargs)
+
+    return serialize_property
+
+
+def _leaves_hold_no_unknowns(original: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """rpc.contains_unknowns, answering False at once for a str, int, float, bool or None: the SDK asks whether the
+    value is an `Unknown` (an instance of that class, which none of them is) and, for a dict or list, its items.
+    Every `Output`'s data asks it of its value."""
+
+    def contains_unknowns(val: Any) -> bool:
+        if type(val) in _LEAVES:
+            return False
+        return original(val)
+
+    return contains_unknowns
+
+
+def _leaves_translate_as_themselves(original: Callable[..., Any]) -> Callable[..., Any]:
+    """rpc.translate_output_properties, answering a plain value at once when its type would not change it. The SDK
+    returns a str, int, float, bool or None as it is unless the type (Optional unwrapped) is an enum class (it
+    builds the member) or, for a float, int (it truncates); None stays None whatever the type. What a type asks
+    for is decided once per type."""
+    from enum import Enum
+    from inspect import isclass
+
+    from pulumi import _types
+
+    plain: dict[Any, tuple[bool, bool]] = {}  # type -> (an enum class, int), Optional unwrapped
+
+    def translate_output_properties(
+        output: Any, output_transformer: Any, typ: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        kind = type(output)
+        if kind in _LEAVES:
+            if output is None or typ is None:
+                return output
+            try:
+                known = plain.get(typ)
+            except TypeError:  # an unhashable type: ask the SDK
+                known = (True, True)
+            if known is None:
+                unwrapped = _types.unwrap_optional_type(typ)
+                known = plain[typ] = (isclass(unwrapped) and issubclass(unwrapped, Enum), unwrapped is int)
+            is_enum, is_int = known
+            if not is_enum and not (is_int and kind is float):
+                return output
+        return original(output, output_transformer, typ, *args, **kwargs)
+
+    return translate_output_properties
+
+
 @contextlib.contextmanager
 def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     """Put the replacements in place for the run on `loop`; yields whether they are (see `enabled`)."""
@@ -261,6 +332,9 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     replaced = [
         (resource_cycle_breaker, "_add_dep", _noting_depended_on(resource_cycle_breaker._add_dep)),
         (rpc, "serialize_properties", _without_unset(rpc.serialize_properties)),
+        (rpc, "serialize_property", _leaves_serialize_as_themselves(rpc.serialize_property)),
+        (rpc, "translate_output_properties", _leaves_translate_as_themselves(rpc.translate_output_properties)),
+        (rpc, "contains_unknowns", _leaves_hold_no_unknowns(rpc.contains_unknowns)),
         (resource_cycle_breaker, "_reachable", _reachable),
         (_types, "resource_types", _resource_types),
         (_types, "input_type_types", _input_type_types),

@@ -96,6 +96,84 @@ def test_unset_arguments_are_left_out_and_the_message_is_the_same():
     assert "location" not in fast and fast["zero"] == 0  # a falsy value is not an unset one
 
 
+class _Tier(str, __import__("enum").Enum):  # a str-based enum, as the SDKs generate them
+    STANDARD = "STANDARD"
+    PREMIUM = "PREMIUM"
+
+
+def _leaf_cases() -> tuple[list[object], list[object]]:
+    from typing import Any, Optional
+
+    values: list[object] = ["STANDARD", "", "04da6b54-80e4-46f7-96ec-b56ff0331ba9", 0, 7, -3, 2.0, 2.5, True, False]
+    values += [None, _Tier.PREMIUM, {"a": 1}, [1, "x"], (2,)]  # not leaves: the SDK answers them
+    types: list[object] = [None, Any, str, int, float, bool, _Tier, dict, list]
+    types += [Optional[str], Optional[int], Optional[_Tier], Optional[float]]  # noqa: UP045  (the SDKs' spelling)
+    return values, types
+
+
+def _outcome(call, *args) -> tuple[object, ...]:
+    """What call(*args) gives: its value and the value's type, or the exception it raises."""
+    try:
+        value = call(*args)
+    except (AssertionError, ValueError, TypeError) as exc:
+        return ("raises", type(exc), str(exc))
+    return ("returns", type(value), value)
+
+
+def test_plain_values_serialize_as_the_sdk_serializes_them():
+    import asyncio
+
+    from google.protobuf import struct_pb2
+
+    values, types = _leaf_cases()
+    ours = fastpaths._leaves_serialize_as_themselves(rpc.serialize_property)
+    loop = asyncio.new_event_loop()
+    outcomes = set()
+    try:
+        for value in values:
+            for typ in types:
+                sdk_deps: list = []
+                our_deps: list = []
+                run = loop.run_until_complete
+                expected = _outcome(run, rpc.serialize_property(value, sdk_deps, "k", None, None, typ))
+                got = _outcome(run, ours(value, our_deps, "k", None, None, typ))
+                assert got == expected, (value, typ)
+                assert sdk_deps == our_deps == []
+                outcomes.add(expected[0])
+            # asked for a protobuf Value, a plain value is still wrapped (by the SDK)
+            wrapped = loop.run_until_complete(ours(value, [], "k", return_protobuf_value=True))
+            assert isinstance(wrapped, struct_pb2.Value)
+            sdk = loop.run_until_complete(rpc.serialize_property(value, [], "k", return_protobuf_value=True))
+            assert wrapped == sdk
+    finally:
+        loop.close()
+    assert outcomes == {"returns", "raises"}  # both occur, so the comparison means something
+
+
+def test_plain_outputs_translate_as_the_sdk_translates_them():
+    values, types = _leaf_cases()
+    ours = fastpaths._leaves_translate_as_themselves(rpc.translate_output_properties)
+    changed = 0
+    for value in values:
+        for typ in types:
+            expected = _outcome(rpc.translate_output_properties, value, str, typ)
+            for _ in range(2):  # the second time from what was decided for the type
+                assert _outcome(ours, value, str, typ) == expected, (value, typ)
+            changed += expected[0] == "returns" and expected[1] is not type(value)
+    assert changed >= 4  # enum members built and floats truncated occur, so the comparison means something
+
+
+def test_plain_values_hold_no_unknowns_as_the_sdk_says():
+    from pulumi.output import UNKNOWN, Unknown
+
+    values, _ = _leaf_cases()
+    values += [UNKNOWN, Unknown(), {"a": [1, {"b": UNKNOWN}]}, [UNKNOWN], {"a": "b"}]
+    ours = fastpaths._leaves_hold_no_unknowns(rpc.contains_unknowns)
+    answers = [(rpc.contains_unknowns(v), ours(v)) for v in values]
+    assert all(sdk is got for sdk, got in answers)
+    assert {sdk for sdk, _ in answers} == {True, False}
+
+
 def test_the_same_thread_executor_returns_finished_futures():
     executor = fastpaths._SameThread()
     assert executor.submit(lambda a, b: a + b, 2, b=3).result() == 5
