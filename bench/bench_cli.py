@@ -131,6 +131,25 @@ def floors(big_plan: Path) -> list[Case]:
     ]
 
 
+def scaling(
+    dev_s: float, big_s: float, n_dev: int, n_big: int, floor_dev_s: float, floor_big_s: float, ratio: float = 1.5
+) -> dict[str, float]:
+    """The size target as a budget per resource. With a preview's time F + n*c (F what every preview pays, c what
+    each of its n resources adds), two previews give c and F; "big <= ratio x dev" holds when
+    c <= (ratio - 1) F / (n_big - ratio n_dev). The bare floors of the same two resource lists give what Pulumi's
+    mock runtime alone costs per resource."""
+    if n_big <= n_dev or n_big <= ratio * n_dev:
+        raise ValueError(f"the big stack must have more than {ratio} x dev's {n_dev} resources, not {n_big}")
+    per_resource = (big_s - dev_s) / (n_big - n_dev)
+    fixed = dev_s - n_dev * per_resource
+    return {
+        "per_resource_ms": round(1000 * per_resource, 2),
+        "fixed_s": round(fixed, 3),
+        "budget_per_resource_ms": round(1000 * (ratio - 1) * fixed / (n_big - ratio * n_dev), 2),
+        "floor_per_resource_ms": round(1000 * (floor_big_s - floor_dev_s) / (n_big - n_dev), 2),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -164,11 +183,21 @@ def main() -> int:
         results = measure_all(cases, opts.runs)
     dev = results[2]["median_s"]
     results[6]["target_s"] = round(1.5 * dev, 3)
+    floor_rows = [r for r in results if r["command"].startswith("floor: bare mock program")]
+    scale = scaling(
+        dev,
+        results[6]["median_s"],
+        len(json.loads(results[2]["stdout"])["steps"]),
+        len(json.loads(results[6]["stdout"])["steps"]),
+        floor_rows[0]["median_s"],
+        floor_rows[-1]["median_s"],
+    )
     for r in results:
         r.pop("stdout")
         r["ok"] = r["exit"] == 0 and (r["target_s"] is None or r["median_s"] <= r["target_s"])
     if opts.json:
-        print(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(), "results": results}, indent=2))
+        doc = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "results": results, "scaling": scale}
+        print(json.dumps(doc, indent=2))
     else:
         width = max(len(r["command"]) for r in results)
         print(f"{'command':<{width}}  median     min     cpu   target  ok")
@@ -177,6 +206,11 @@ def main() -> int:
             target = f"{r['target_s']:6.3f}s" if r["target_s"] is not None else "      -"
             times = f"{r['median_s']:6.3f}s {r['min_s']:6.3f}s {r['cpu_s']:6.3f}s"
             print(f"{r['command']:<{width}}  {times}  {target}  {ok}")
+        print(
+            f"\nper resource: {scale['per_resource_ms']} ms (fixed part {scale['fixed_s']} s); the 1.5x target allows "
+            f"{scale['budget_per_resource_ms']} ms; Pulumi's bare mock runtime alone: "
+            f"{scale['floor_per_resource_ms']} ms"
+        )
     return 0 if all(r["ok"] for r in results) else 1
 
 

@@ -128,7 +128,16 @@ def notice(message: str) -> None:
 def emit_json(data: Any) -> None:
     """One JSON document on stdout. NaN and infinities are not JSON: they become null."""
     _meta()["llmcloud.emitted"] = True
-    sys.stdout.write(json.dumps(_finite(data), indent=2, sort_keys=False, default=str, allow_nan=False) + "\n")
+    sys.stdout.write(json_text(data) + "\n")
+
+
+def json_text(data: Any) -> str:
+    """`data` as indented JSON, NaN and infinities as null. Most documents hold neither: they are written as they
+    are, and only one the encoder refuses is walked for them (a 50-model plan is 30,000 values)."""
+    try:
+        return json.dumps(data, indent=2, sort_keys=False, default=str, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere
+        return json.dumps(_finite(data), indent=2, sort_keys=False, default=str, allow_nan=False)
 
 
 def _finite(value: Any) -> Any:

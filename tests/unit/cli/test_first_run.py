@@ -71,12 +71,16 @@ def test_destroy_without_a_terminal_writes_no_state_before_refusing(cli, fake_pu
 
 
 def test_json_never_holds_nan_or_infinity():
-    from llmcloud.cli.common import _finite
+    from llmcloud.cli.common import _finite, json_text
 
     assert (
         json.dumps(_finite({"a": float("inf"), "b": [float("nan"), 1.5]}), allow_nan=False)
         == '{"a": null, "b": [null, 1.5]}'
     )
+    deep = {"cost": {"rows": [{"usd": 1.5}, {"usd": float("-inf")}], "n": 2}}
+    assert json.loads(json_text(deep)) == {"cost": {"rows": [{"usd": 1.5}, {"usd": None}], "n": 2}}
+    finite = {"a": [1, 2.5, "x", None, True], "b": {"c": ()}}
+    assert json_text(finite) == json.dumps(_finite(finite), indent=2)  # the same text when nothing is replaced
 
 
 # ---- item 6: first run
