@@ -1,7 +1,9 @@
 """Ordering: what needs another resource's existence waits for it in the plan's dependency graph.
 
 Neutral rules: a custom resource waits for whatever installs its CRD (a Helm release whose chart ships it,
-or a CustomResourceDefinition in the plan) unless the cloud serves the API group itself. Cloud rules
+or a CustomResourceDefinition in the plan) unless the cloud serves the API group itself; a KEDA trigger's
+`authenticationRef` names a (Cluster)TriggerAuthentication the plan creates, and its ScaledObject waits for
+it (`_keda_authentication`). Cloud rules
 (identity pools that exist only once the cluster does, add-ons a node needs before it joins) and known
 propagation delays come from the cloud's facts.
 """
@@ -127,6 +129,7 @@ def check(ctx: Context) -> list[Finding]:
                     f"depends_on {required.name}",
                 )
             )
+    findings += _keda_authentication(plan)
     for dependent, required, reason in ctx.facts.propagation_delays(plan, ctx.resolved):
         sleeps = [s for s in plan.steps if s.type == "time:index/sleep:Sleep" and plan.depends_on(s, required.urn)]
         if dependent.op not in UNCHANGED and not any(plan.depends_on(dependent, s.urn) for s in sleeps):
@@ -139,4 +142,63 @@ def check(ctx: Context) -> list[Finding]:
                     "a time.Sleep after the grant (pulumi-time), or rely on the provider's retries",
                 )
             )
+    return findings
+
+
+_KEDA = "kubernetes:keda.sh/v1alpha1:"
+_SCALERS = (f"{_KEDA}ScaledObject", f"{_KEDA}ScaledJob")
+
+
+def _keda_authentication(plan: Any) -> list[Finding]:
+    """KEDA resolves a trigger's `authenticationRef` (a TriggerAuthentication in the ScaledObject's namespace,
+    or with `kind: ClusterTriggerAuthentication` a cluster-wide one) each time it reads the metric. One that
+    does not exist is no API error: the ScaledObject is accepted, never becomes ready and never scales, so the
+    deploy "succeeds" with autoscaling dead (a gate: llmcloud wrote the reference). One created after the
+    ScaledObject is only retried by KEDA until it exists (advisory)."""
+    auths: dict[tuple[str, str | None, str], Any] = {}
+    for step in plan.steps:
+        kind = step.type.removeprefix(_KEDA)
+        if step.type.startswith(_KEDA) and kind in ("TriggerAuthentication", "ClusterTriggerAuthentication"):
+            meta = step.inputs.get("metadata") or {}
+            namespace = None if kind == "ClusterTriggerAuthentication" else meta.get("namespace")
+            auths[(kind, namespace, meta.get("name"))] = step
+    findings = []
+    for step in plan.steps:
+        if step.type not in _SCALERS or step.op in UNCHANGED:
+            continue
+        namespace = (step.inputs.get("metadata") or {}).get("namespace")
+        refs: dict[tuple[str, str | None, str], list[str]] = {}
+        for trigger in (step.inputs.get("spec") or {}).get("triggers") or []:
+            ref = trigger.get("authenticationRef") if isinstance(trigger, dict) else None
+            if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
+                continue
+            kind = ref.get("kind") or "TriggerAuthentication"
+            key = (kind, None if kind == "ClusterTriggerAuthentication" else namespace, ref["name"])
+            refs.setdefault(key, []).append(str(trigger.get("name") or trigger.get("type")))
+        subject = f"{step.type.rsplit(':', 1)[-1]} {step.name}"
+        for (kind, ns, name), triggers in refs.items():
+            target = auths.get((kind, ns, name))
+            where = f" in namespace {ns}" if ns else ""
+            if target is None:
+                findings.append(
+                    Finding(
+                        "ordering",
+                        GATE,
+                        subject,
+                        f"triggers {', '.join(triggers)} name {kind} {name}, which the plan does not create{where}: "
+                        "KEDA cannot read their metric, so the ScaledObject never becomes ready and never scales",
+                        f"create {kind} {name}{where} in the same stack, or point authenticationRef at one it creates",
+                    )
+                )
+            elif not plan.depends_on(step, target.urn):
+                findings.append(
+                    Finding(
+                        "ordering",
+                        ADVISORY,
+                        subject,
+                        f"does not wait for {target.name} ({kind} {name}), which its triggers name: KEDA retries "
+                        "until it exists, and scaling starts late",
+                        f"depends_on {target.name}",
+                    )
+                )
     return findings

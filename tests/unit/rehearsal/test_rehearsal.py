@@ -98,7 +98,35 @@ def test_ordering_custom_resource_before_its_crd():
     scaled.property_dependencies = {}
     assert _of(rehearse(r, plan, TODAY), "ordering", f"ScaledObject {scaled.name}: does not wait for {keda.name}")
     _add_dep(scaled, keda.urn)
-    assert not _of(rehearse(r, plan, TODAY), "ordering", f"ScaledObject {scaled.name}")
+    assert not _of(rehearse(r, plan, TODAY), "ordering", f"ScaledObject {scaled.name}: does not wait for {keda.name}")
+
+
+def test_ordering_a_keda_trigger_names_an_authentication_the_plan_creates_and_waits_for():
+    r, plan = _load("prod", "gcp")
+    scaled = [s for s in plan.steps if s.type == "kubernetes:keda.sh/v1alpha1:ScaledObject"]
+    auth = _one(plan, "kubernetes:keda.sh/v1alpha1:TriggerAuthentication")
+    assert len(scaled) > 1 and not _of(rehearse(r, plan, TODAY), "ordering", "TriggerAuthentication")
+    # the ScaledObject no longer waits for it: KEDA retries, an advisory
+    first = scaled[0]
+    first.dependencies = [_one(plan, "kubernetes:helm.sh/v3:Release", "keda").urn]  # nothing that leads to it
+    first.property_dependencies = {}
+    waits = _of(rehearse(r, plan, TODAY), "ordering", f"ScaledObject {first.name}: does not wait for {auth.name}")
+    assert [f.severity for f in waits] == [ADVISORY]
+    # it is not created at all: every ScaledObject that names it is a gate, once each
+    plan.steps = [s for s in plan.steps if s.urn != auth.urn]
+    missing = _of(rehearse(r, plan, TODAY), "ordering", "which the plan does not create in namespace llmcloud")
+    assert sorted(f.subject for f in missing) == sorted(f"ScaledObject {s.name}" for s in scaled)
+    assert {f.severity for f in missing} == {GATE} and "queue-depth, kv-cache, running" in missing[0].message
+    # in another namespace it is not the one named; cluster-wide, it is found only when the ref says so
+    auth.inputs["metadata"]["namespace"] = "elsewhere"
+    plan.steps.append(auth)
+    assert len(_of(rehearse(r, plan, TODAY), "ordering", "which the plan does not create")) == len(scaled)
+    auth.type = "kubernetes:keda.sh/v1alpha1:ClusterTriggerAuthentication"
+    for s in scaled:
+        for t in s.inputs["spec"]["triggers"]:
+            t["authenticationRef"]["kind"] = "ClusterTriggerAuthentication"
+        _add_dep(s, auth.urn)
+    assert not _of(rehearse(r, plan, TODAY), "ordering", "TriggerAuthentication")
 
 
 def test_ordering_workload_identity_member_before_the_cluster():
