@@ -150,11 +150,12 @@ _SCALERS = (f"{_KEDA}ScaledObject", f"{_KEDA}ScaledJob")
 
 
 def _keda_authentication(plan: Any) -> list[Finding]:
-    """KEDA resolves a trigger's `authenticationRef` (a TriggerAuthentication in the ScaledObject's namespace,
-    or with `kind: ClusterTriggerAuthentication` a cluster-wide one) each time it reads the metric. One that
-    does not exist is no API error: the ScaledObject is accepted, never becomes ready and never scales, so the
-    deploy "succeeds" with autoscaling dead (a gate: llmcloud wrote the reference). One created after the
-    ScaledObject is only retried by KEDA until it exists (advisory)."""
+    """KEDA resolves a trigger's `authenticationRef` when it builds the scaler: a TriggerAuthentication in the
+    ScaledObject's namespace, or with `kind: ClusterTriggerAuthentication` a cluster-wide one; an empty kind is
+    the former (pkg/scaling/resolver/scale_resolvers.go, getTriggerAuthSpec). One that does not exist is no API
+    error: the ScaledObject is accepted, never becomes ready and never scales, so the deploy "succeeds" with
+    autoscaling dead (a gate: llmcloud wrote the reference). One created after the ScaledObject is only retried
+    by KEDA until it exists (advisory)."""
     auths: dict[tuple[str, str | None, str], Any] = {}
     for step in plan.steps:
         kind = step.type.removeprefix(_KEDA)
