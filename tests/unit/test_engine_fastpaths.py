@@ -334,5 +334,5 @@ def test_the_benchmark_turns_the_size_target_into_a_budget_per_resource():
         assert found["per_resource_ms"] == pytest.approx(1000 * c, abs=0.01)
         assert found["budget_per_resource_ms"] == pytest.approx(1000 * budget, abs=0.01)
         assert (big <= 1.5 * dev) is meets
-    with pytest.raises(ValueError, match="more than 1.5 x"):
+    with pytest.raises(ValueError, match=r"more than 1\.5 x"):
         bench_cli.scaling(1.0, 1.1, 80, 100, 0.5, 0.6)
