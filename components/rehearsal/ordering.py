@@ -156,7 +156,7 @@ def _keda_authentication(plan: Any) -> list[Finding]:
     error: the ScaledObject is accepted, never becomes ready and never scales, so the deploy "succeeds" with
     autoscaling dead (a gate: llmcloud wrote the reference). One created after the ScaledObject is only retried
     by KEDA until it exists (advisory)."""
-    auths: dict[tuple[str, str | None, str], Any] = {}
+    auths: dict[tuple[str, Any, Any], Any] = {}  # (kind, namespace or None, name) -> step
     for step in plan.steps:
         kind = step.type.removeprefix(_KEDA)
         if step.type.startswith(_KEDA) and kind in ("TriggerAuthentication", "ClusterTriggerAuthentication"):
@@ -168,7 +168,7 @@ def _keda_authentication(plan: Any) -> list[Finding]:
         if step.type not in _SCALERS or step.op in UNCHANGED:
             continue
         namespace = (step.inputs.get("metadata") or {}).get("namespace")
-        refs: dict[tuple[str, str | None, str], list[str]] = {}
+        refs: dict[tuple[str, Any, Any], list[str]] = {}
         for trigger in (step.inputs.get("spec") or {}).get("triggers") or []:
             ref = trigger.get("authenticationRef") if isinstance(trigger, dict) else None
             if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
