@@ -123,6 +123,9 @@ def main() -> None:
         else:
             _write_or_fail(text)
             sys.exit(exit_code)
+    from llmcloud.components import dataclass_code
+
+    dataclass_code.install()  # before Typer and the stack model define their dataclasses
     from .main import main as run
 
     if cached is None:

@@ -1,0 +1,144 @@
+"""Kept dataclass methods (components/dataclass_code.py): a class defined through the cache gets methods with the
+same code and the same behaviour as `@dataclass` gives it, the second run compiles nothing, and a broken or
+switched-off cache changes nothing but speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+from llmcloud.components import dataclass_code
+
+from tests.helpers import fresh_python
+
+pytestmark = pytest.mark.skipif(
+    sys.version_info[:2] not in dataclass_code.VERIFIED, reason="another Python: the cache is not installed"
+)
+
+# Defines dataclasses of every kind of option, then prints what identifies their methods (the code objects'
+# bytecode, constants, names and argument names) and what they do.
+_PROBE = r"""
+import dataclasses, json, os, sys
+from dataclasses import InitVar, dataclass, field
+from typing import ClassVar
+from llmcloud.components import dataclass_code
+
+installed = dataclass_code.install() if os.environ.get("PROBE_INSTALL") == "1" else False
+
+@dataclass(frozen=True)
+class Frozen:
+    name: str
+    size: int = 3
+    tags: tuple = ()
+
+@dataclass(order=True)
+class Ordered:
+    a: int
+    b: list = field(default_factory=list, repr=False)
+    c: ClassVar[int] = 7
+
+@dataclass(kw_only=True, slots=True)
+class KwSlots:
+    x: float
+    y: str = "y"
+
+@dataclass
+class Post:
+    total: int = 0
+    scale: InitVar[int] = 2
+    def __post_init__(self, scale):
+        self.total *= scale
+
+def ident(fn):
+    code = fn.__code__
+    return [code.co_code.hex(), repr(code.co_consts), list(code.co_names), list(code.co_varnames),
+            repr(fn.__annotations__), repr(fn.__defaults__), repr(fn.__kwdefaults__), fn.__qualname__]
+
+methods = {}
+for cls in (Frozen, Ordered, KwSlots, Post):
+    for name in ("__init__", "__repr__", "__eq__", "__lt__", "__setattr__", "__delattr__", "__hash__"):
+        fn = cls.__dict__.get(name)
+        if callable(fn) and hasattr(fn, "__code__"):
+            methods[f"{cls.__name__}.{name}"] = ident(fn)
+f = Frozen("n")
+try:
+    f.name = "m"
+    frozen = "assigned"
+except dataclasses.FrozenInstanceError:
+    frozen = "refused"
+behaviour = [
+    repr(f), f == Frozen("n", 3), hash(f) == hash(Frozen("n")), frozen,
+    repr(Ordered(1, [2])), Ordered(1) < Ordered(2), sorted(dataclasses.asdict(Ordered(5)).items()),
+    repr(KwSlots(x=1.5)), hasattr(KwSlots(x=1.0), "__dict__"),
+    Post(3, 4).total, [f.name for f in dataclasses.fields(Post)], Frozen.__doc__,
+]
+dataclass_code.save()
+print(json.dumps({"installed": installed, "methods": methods, "behaviour": behaviour}))
+"""
+
+
+def _probe(tmp_path, install: bool, **extra: str) -> dict:
+    env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), "PROBE_INSTALL": "1" if install else "0"}
+    env.update(extra)
+    return json.loads(fresh_python("-c", _PROBE, env=env))
+
+
+def _cache_files(tmp_path) -> list:
+    directory = tmp_path / "cache" / "dataclass"
+    return sorted(directory.iterdir()) if directory.exists() else []
+
+
+def test_classes_defined_through_the_cache_are_the_ones_dataclass_defines(tmp_path):
+    plain = _probe(tmp_path, install=False)
+    first = _probe(tmp_path, install=True)  # compiles and keeps
+    assert _cache_files(tmp_path), "the first run kept its code"
+    second = _probe(tmp_path, install=True)  # reads back
+    assert not plain["installed"] and first["installed"] and second["installed"]
+    assert len(plain["methods"]) >= 15  # init, repr, eq of each; order, frozen and hash methods
+    assert first["methods"] == plain["methods"] == second["methods"]
+    assert first["behaviour"] == plain["behaviour"] == second["behaviour"]
+    assert plain["behaviour"][3] == "refused" and plain["behaviour"][9] == 12  # the probe checks something
+
+
+def test_the_second_run_compiles_nothing_and_a_broken_cache_is_rebuilt(tmp_path):
+    import marshal
+
+    probe = (
+        "from llmcloud.components import dataclass_code as d; import dataclasses, json;"
+        "ok = d.install();"
+        "C = dataclasses.make_dataclass('C', [('a', int), ('b', str, dataclasses.field(default='b'))], frozen=True);"
+        "compiled = d._STATE['added']; d.save();"
+        "print(json.dumps([ok, compiled, len(d._STATE['used']), C(1).b]))"
+    )
+    env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache")}
+    ok, compiled, used, value = json.loads(fresh_python("-c", probe, env=env))
+    assert (ok, compiled, value) == (True, True, "b") and used >= 4  # __init__, __repr__, __eq__, __setattr__, ...
+    (kept,) = _cache_files(tmp_path)
+    written = kept.stat().st_mtime_ns
+    assert json.loads(fresh_python("-c", probe, env=env)) == [True, False, used, "b"]  # all read back
+    assert kept.stat().st_mtime_ns == written  # nothing new: not written again
+    kept.write_bytes(b"\x00not marshal")
+    assert json.loads(fresh_python("-c", probe, env=env)) == [True, True, used, "b"]  # rebuilt, same class
+    assert len(marshal.loads(kept.read_bytes())) == used  # and kept again
+
+
+def test_off_when_asked_or_when_nothing_may_be_kept(tmp_path, monkeypatch):
+    assert not _probe(tmp_path, install=True, LLMCLOUD_DATACLASS_CACHE="0")["installed"]
+    assert not _probe(tmp_path, install=True, LLMCLOUD_CACHE_DIR="off")["installed"]
+    assert _cache_files(tmp_path) == []
+    monkeypatch.setattr(sys, "version_info", (3, 99, 0))
+    assert dataclass_code.install() is False  # a Python whose dataclasses module was not read
+
+
+def test_the_cli_output_is_the_same_with_and_without_it(tmp_path):
+    from tests.helpers import ROOT
+
+    base = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t"}
+    args = ["-m", "llmcloud.cli.entry", "preview", str(ROOT / "stacks" / "dev.yaml"), "--offline", "--json"]
+    off = fresh_python(*args, env={**base, "LLMCLOUD_DATACLASS_CACHE": "0"})
+    writing = fresh_python(*args, env=base)
+    reading = fresh_python(*args, env=base)
+    assert _cache_files(tmp_path)
+    assert json.loads(off)["steps"] and off == writing == reading
