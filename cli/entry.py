@@ -123,9 +123,9 @@ def main() -> None:
         else:
             _write_or_fail(text)
             sys.exit(exit_code)
-    from llmcloud.components import dataclass_code
+    from llmcloud.components import kept_code as code_cache
 
-    dataclass_code.install()  # before Typer and the stack model define their dataclasses
+    code_cache.install()  # before Typer and the stack model define their dataclasses and annotations
     from .main import main as run
 
     if cached is None:

@@ -555,9 +555,9 @@ GC_THRESHOLDS = (100_000, 50, 1000)
 def main() -> None:
     import gc
 
-    from llmcloud.components import dataclass_code, engine
+    from llmcloud.components import engine, kept_code
 
-    dataclass_code.install()  # in place already when started through cli/entry.py
+    kept_code.install()  # in place already when started through cli/entry.py
     gc.set_threshold(*GC_THRESHOLDS)
     engine.ONE_SHOT_PROCESS = True  # this process ends after its command
     code: int = 0
@@ -584,7 +584,7 @@ def main() -> None:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         code = code or 1
-    dataclass_code.save()
+    kept_code.save()
     if "pulumi" in sys.modules:
         # Tearing down the interpreter after the provider SDKs loaded (hundreds of thousands of objects,
         # the Pulumi runtime's thread pools) takes about a second and does nothing useful: all output is

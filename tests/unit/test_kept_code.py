@@ -1,6 +1,6 @@
-"""Kept dataclass methods (components/dataclass_code.py): a class defined through the cache gets methods with the
-same code and the same behaviour as `@dataclass` gives it, the second run compiles nothing, and a broken or
-switched-off cache changes nothing but speed."""
+"""Kept code (components/kept_code.py): a dataclass defined through it gets methods with the same code and the
+same behaviour as `@dataclass` gives it, a forward reference the same code as `typing` compiles, the second
+run compiles nothing, and a broken or switched-off cache changes nothing but speed."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import os
 import sys
 
 import pytest
-from llmcloud.components import dataclass_code
+from llmcloud.components import kept_code
 
 from tests.helpers import fresh_python
 
 pytestmark = pytest.mark.skipif(
-    sys.version_info[:2] not in dataclass_code.VERIFIED, reason="another Python: the cache is not installed"
+    sys.version_info[:2] not in kept_code.VERIFIED, reason="another Python: the cache is not installed"
 )
 
 # Defines dataclasses of every kind of option, then prints what identifies their methods (the code objects'
@@ -23,9 +23,9 @@ _PROBE = r"""
 import dataclasses, json, os, sys
 from dataclasses import InitVar, dataclass, field
 from typing import ClassVar
-from llmcloud.components import dataclass_code
+from llmcloud.components import kept_code
 
-installed = dataclass_code.install() if os.environ.get("PROBE_INSTALL") == "1" else False
+installed = kept_code.install() if os.environ.get("PROBE_INSTALL") == "1" else False
 
 @dataclass(frozen=True)
 class Frozen:
@@ -74,8 +74,21 @@ behaviour = [
     repr(KwSlots(x=1.5)), hasattr(KwSlots(x=1.0), "__dict__"),
     Post(3, 4).total, [f.name for f in dataclasses.fields(Post)], Frozen.__doc__,
 ]
-dataclass_code.save()
-print(json.dumps({"installed": installed, "methods": methods, "behaviour": behaviour}))
+import typing
+refs = {}
+for text in ("int", "Optional[typing.List[str]]", "*Ts", "dict[str, 'Frozen']"):
+    ref = typing.ForwardRef(text)
+    code = ref.__forward_code__
+    refs[text] = [code.co_code.hex(), repr(code.co_consts), list(code.co_names), code.co_filename, code.co_flags]
+try:
+    typing.ForwardRef("1 +")
+    refs["error"] = "none"
+except SyntaxError as exc:
+    refs["error"] = str(exc)
+def hinted(a: "Optional[int]" = None) -> "Frozen": ...
+refs["hints"] = repr(typing.get_type_hints(hinted, {"Optional": typing.Optional, "Frozen": Frozen}))
+kept_code.save()
+print(json.dumps({"installed": installed, "methods": methods, "behaviour": behaviour, "refs": refs}))
 """
 
 
@@ -86,11 +99,11 @@ def _probe(tmp_path, install: bool, **extra: str) -> dict:
 
 
 def _cache_files(tmp_path) -> list:
-    directory = tmp_path / "cache" / "dataclass"
+    directory = tmp_path / "cache" / "code"
     return sorted(directory.iterdir()) if directory.exists() else []
 
 
-def test_classes_defined_through_the_cache_are_the_ones_dataclass_defines(tmp_path):
+def test_classes_and_forward_references_through_the_cache_are_the_ones_python_makes(tmp_path):
     plain = _probe(tmp_path, install=False)
     first = _probe(tmp_path, install=True)  # compiles and keeps
     assert _cache_files(tmp_path), "the first run kept its code"
@@ -99,6 +112,8 @@ def test_classes_defined_through_the_cache_are_the_ones_dataclass_defines(tmp_pa
     assert len(plain["methods"]) >= 15  # init, repr, eq of each; order, frozen and hash methods
     assert first["methods"] == plain["methods"] == second["methods"]
     assert first["behaviour"] == plain["behaviour"] == second["behaviour"]
+    assert first["refs"] == plain["refs"] == second["refs"]
+    assert "Forward reference must be an expression" in plain["refs"]["error"]
     assert plain["behaviour"][3] == "refused" and plain["behaviour"][9] == 12  # the probe checks something
 
 
@@ -106,15 +121,15 @@ def test_the_second_run_compiles_nothing_and_a_broken_cache_is_rebuilt(tmp_path)
     import marshal
 
     probe = (
-        "from llmcloud.components import dataclass_code as d; import dataclasses, json;"
+        "from llmcloud.components import kept_code as d; import dataclasses, json, typing;"
         "ok = d.install();"
         "C = dataclasses.make_dataclass('C', [('a', int), ('b', str, dataclasses.field(default='b'))], frozen=True);"
-        "compiled = d._STATE['added']; d.save();"
+        "typing.ForwardRef('Optional[Frozen]'); compiled = d._STATE['added']; d.save();"
         "print(json.dumps([ok, compiled, len(d._STATE['used']), C(1).b]))"
     )
     env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache")}
     ok, compiled, used, value = json.loads(fresh_python("-c", probe, env=env))
-    assert (ok, compiled, value) == (True, True, "b") and used >= 4  # __init__, __repr__, __eq__, __setattr__, ...
+    assert (ok, compiled, value) == (True, True, "b") and used >= 5  # __init__, __repr__, __eq__, ..., the reference
     (kept,) = _cache_files(tmp_path)
     written = kept.stat().st_mtime_ns
     assert json.loads(fresh_python("-c", probe, env=env)) == [True, False, used, "b"]  # all read back
@@ -125,11 +140,11 @@ def test_the_second_run_compiles_nothing_and_a_broken_cache_is_rebuilt(tmp_path)
 
 
 def test_off_when_asked_or_when_nothing_may_be_kept(tmp_path, monkeypatch):
-    assert not _probe(tmp_path, install=True, LLMCLOUD_DATACLASS_CACHE="0")["installed"]
+    assert not _probe(tmp_path, install=True, LLMCLOUD_KEPT_CODE="0")["installed"]
     assert not _probe(tmp_path, install=True, LLMCLOUD_CACHE_DIR="off")["installed"]
     assert _cache_files(tmp_path) == []
     monkeypatch.setattr(sys, "version_info", (3, 99, 0))
-    assert dataclass_code.install() is False  # a Python whose dataclasses module was not read
+    assert kept_code.install() is False  # a Python whose dataclasses module was not read
 
 
 def test_the_cli_output_is_the_same_with_and_without_it(tmp_path):
@@ -137,7 +152,7 @@ def test_the_cli_output_is_the_same_with_and_without_it(tmp_path):
 
     base = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache"), "LLMCLOUD_OWNER": "t"}
     args = ["-m", "llmcloud.cli.entry", "preview", str(ROOT / "stacks" / "dev.yaml"), "--offline", "--json"]
-    off = fresh_python(*args, env={**base, "LLMCLOUD_DATACLASS_CACHE": "0"})
+    off = fresh_python(*args, env={**base, "LLMCLOUD_KEPT_CODE": "0"})
     writing = fresh_python(*args, env=base)
     reading = fresh_python(*args, env=base)
     assert _cache_files(tmp_path)

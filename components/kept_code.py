@@ -1,0 +1,144 @@
+"""Code the standard library compiles from the same text on every run, compiled once and kept.
+
+Two modules compile source text while llmcloud's modules, pydantic's and Typer's are being defined:
+- `@dataclass` writes the source of each method it adds (`__init__`, `__repr__`, `__eq__`, and for a frozen
+  class `__setattr__`, `__delattr__` and `__hash__`) and compiles it with `exec`, each time a class is
+  defined: a preview defines over a hundred, 70 to 110 ms of its time;
+- `typing.ForwardRef` compiles the text of every annotation kept as a string (`"Optional[str]"`) with
+  `compile(text, "<string>", "eval")`: 1,251 of them in a preview, 615 distinct, 35 ms.
+
+Python 3.11's `dataclasses` and `typing` (the version read, `VERIFIED`) each make that one call through a
+global name (`exec` in `dataclasses._create_fn`, `compile` in `ForwardRef.__init__`, the only such call in
+either module) and neither module has a `__future__` import. `install()` gives each module its own `exec` or
+`compile`: a text it has not seen is compiled exactly as the built-in would compile it there (file name
+`<string>`, no inherited compiler flags) and the code object is kept; the code then runs, or is returned, as
+the built-in's would be. A text that does not compile raises the built-in's error and is not kept; any
+other use of `compile` (other file names, flags) goes to the built-in. The text is the whole key, so a
+class whose fields or options change gets new text and new code.
+
+The code objects live in one file of llmcloud's cache (components/cachedir.py), named after the
+interpreter and both modules' files; `save()` writes it when a run compiled something new. Only the CLI
+installs this (cli/entry.py, cli/main.py). `LLMCLOUD_KEPT_CODE=0` or `LLMCLOUD_CACHE_DIR=off` leave both
+modules as they are, and so does any other Python version.
+"""
+
+from __future__ import annotations
+
+import builtins
+import marshal
+import os
+import sys
+
+TYPE_CHECKING = False  # not typing's: this runs before the CLI imports anything else
+if TYPE_CHECKING:
+    from typing import Any
+
+VERIFIED = ((3, 11),)  # Python versions whose dataclasses and typing modules were read (see above)
+CACHE_VERSION = 1
+LIMIT = 8000  # texts kept at most; beyond it a save keeps only what the saving run used
+_STATE: dict[str, Any] = {"path": None, "codes": {}, "used": set(), "added": False}
+
+
+def install() -> bool:
+    """Give `dataclasses` and `typing` the keeping `exec` and `compile`; whether they are in place."""
+    if sys.version_info[:2] not in VERIFIED or os.environ.get("LLMCLOUD_KEPT_CODE") == "0":
+        return False
+    import dataclasses
+    import typing
+
+    hooks = ((dataclasses, "exec", _exec), (typing, "compile", _compile))
+    if all(vars(module).get(name) is hook for module, name, hook in hooks):
+        return True
+    if any(name in vars(module) for module, name, _ in hooks):  # a module has one of its own: not the one read
+        return False
+    from . import cachedir
+
+    try:
+        parts: list[object] = [sys.version, sys.executable, CACHE_VERSION]
+        for module, _, _ in hooks:
+            stat = os.stat(module.__file__ or "")
+            parts += [module.__file__, stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        return False
+    path = cachedir.entry("code", parts, ".bin")
+    if path is None:
+        return False
+    codes: dict[Any, Any] = {}
+    try:
+        with open(path, "rb") as handle:
+            data = marshal.loads(handle.read())  # not marshal.load(handle): it reads piece by piece, 5x slower
+        if isinstance(data, dict):
+            codes = data
+    except (OSError, EOFError, ValueError, TypeError):
+        pass  # not written yet, or unreadable: compiled as usual, written anew
+    _STATE.update(path=path, codes=codes, used=set(), added=False)
+    for module, name, hook in hooks:
+        setattr(module, name, hook)
+    return True
+
+
+def uninstall() -> None:
+    import dataclasses
+    import typing
+
+    for module, name, hook in ((dataclasses, "exec", _exec), (typing, "compile", _compile)):
+        if vars(module).get(name) is hook:
+            delattr(module, name)
+
+
+def _code(source: str, mode: str) -> Any:
+    key = (mode, source)
+    codes = _STATE["codes"]
+    code = codes.get(key)
+    if code is None:
+        code = builtins.compile(source, "<string>", mode, dont_inherit=True)  # raises as the caller's would
+        codes[key] = code
+        _STATE["added"] = True
+    _STATE["used"].add(key)
+    return code
+
+
+def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
+    """dataclasses' `exec`."""
+    if isinstance(source, str):
+        source = _code(source, "exec")
+    builtins.exec(source, globals, locals)
+
+
+def _compile(
+    source: Any,
+    filename: Any,
+    mode: str,
+    flags: int = 0,
+    dont_inherit: bool = False,
+    optimize: int = -1,
+    *,
+    _feature_version: int = -1,
+) -> Any:
+    """typing's `compile`: kept for the one call ForwardRef makes, the built-in's for anything else."""
+    if (
+        isinstance(source, str)
+        and filename == "<string>"
+        and mode == "eval"
+        and (flags, dont_inherit, optimize, _feature_version) == (0, False, -1, -1)
+    ):
+        return _code(source, "eval")
+    return builtins.compile(source, filename, mode, flags, dont_inherit, optimize, _feature_version=_feature_version)
+
+
+def save() -> None:
+    """Keep what this run compiled (nothing to do when it compiled nothing new)."""
+    path = _STATE["path"]
+    if path is None or not _STATE["added"]:
+        return
+    codes = _STATE["codes"]
+    if len(codes) > LIMIT:
+        codes = {key: code for key, code in codes.items() if key in _STATE["used"]}
+    from . import cachedir
+
+    try:
+        data = marshal.dumps(codes)
+    except ValueError:  # a constant marshal cannot write: keep nothing
+        return
+    cachedir.write_atomically(path, data)
+    _STATE["added"] = False
