@@ -37,6 +37,7 @@ VERIFIED = ((3, 11),)  # Python versions whose dataclasses and typing modules we
 CACHE_VERSION = 1
 LIMIT = 8000  # texts kept at most; beyond it a save keeps only what the saving run used
 _STATE: dict[str, Any] = {"path": None, "codes": {}, "used": set(), "added": False}
+_CODE = type((lambda: None).__code__)  # types.CodeType, without importing types
 
 
 def install() -> bool:
@@ -77,20 +78,11 @@ def install() -> bool:
     return True
 
 
-def uninstall() -> None:
-    import dataclasses
-    import typing
-
-    for module, name, hook in ((dataclasses, "exec", _exec), (typing, "compile", _compile)):
-        if vars(module).get(name) is hook:
-            delattr(module, name)
-
-
 def _code(source: str, mode: str) -> Any:
     key = (mode, source)
     codes = _STATE["codes"]
     code = codes.get(key)
-    if code is None:
+    if type(code) is not _CODE:  # not kept yet (or a damaged entry: compiled again)
         code = builtins.compile(source, "<string>", mode, dont_inherit=True)  # raises as the caller's would
         codes[key] = code
         _STATE["added"] = True

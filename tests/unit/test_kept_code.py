@@ -137,6 +137,9 @@ def test_the_second_run_compiles_nothing_and_a_broken_cache_is_rebuilt(tmp_path)
     kept.write_bytes(b"\x00not marshal")
     assert json.loads(fresh_python("-c", probe, env=env)) == [True, True, used, "b"]  # rebuilt, same class
     assert len(marshal.loads(kept.read_bytes())) == used  # and kept again
+    damaged = {key: 1 for key in marshal.loads(kept.read_bytes())}  # readable, but no code in it
+    kept.write_bytes(marshal.dumps(damaged))
+    assert json.loads(fresh_python("-c", probe, env=env)) == [True, True, used, "b"]  # compiled again
 
 
 def test_off_when_asked_or_when_nothing_may_be_kept(tmp_path, monkeypatch):
