@@ -5,9 +5,11 @@ Two modules compile source text while llmcloud's modules, pydantic's and Typer's
   class `__setattr__`, `__delattr__` and `__hash__`) and compiles it with `exec`, each time a class is
   defined: a preview defines over a hundred, 70 to 110 ms of its time;
 - `typing.ForwardRef` compiles the text of every annotation kept as a string (`"Optional[str]"`) with
-  `compile(text, "<string>", "eval")`: 1,251 of them in a preview, 615 distinct, 35 ms.
+  `compile(text, "<string>", "eval")`: 1,251 of them in a preview, 615 distinct, 35 ms;
+- `re` parses and compiles every regular expression a module compiles at import (yaml's resolver,
+  pydantic, Typer, llmcloud's own): 120 in a preview, 30 to 50 ms.
 
-Python 3.11's `dataclasses` and `typing` (the version read, `VERIFIED`) each make that one call through a
+Python 3.11's `dataclasses` and `typing` (the version read, `VERIFIED`, with its `re`) each make that one call through a
 global name (`exec` in `dataclasses._create_fn`, `compile` in `ForwardRef.__init__`, the only such call in
 either module) and neither module has a `__future__` import. `install()` gives each module its own `exec` or
 `compile`: a text it has not seen is compiled exactly as the built-in would compile it there (file name
@@ -16,9 +18,16 @@ the built-in's would be. A text that does not compile raises the built-in's erro
 other use of `compile` (other file names, flags) goes to the built-in. The text is the whole key, so a
 class whose fields or options change gets new text and new code.
 
-The code objects live in one file of llmcloud's cache (components/cachedir.py), named after the
-interpreter and both modules' files; `save()` writes it when a run compiled something new. Only the CLI
-installs this (cli/entry.py, cli/main.py). `LLMCLOUD_KEPT_CODE=0` or `LLMCLOUD_CACHE_DIR=off` leave both
+For `re` the kept thing is what `re._compiler.compile(pattern, flags)` hands to `_sre.compile` at its end
+(the final flags, the compiled code as a list of integers, the group count, the group names both ways): a
+pattern seen before goes straight to `_sre.compile` with them, which checks the code and builds the same
+`Pattern` (`Pattern` objects compare by flags, pattern and code; the tests compare them). A pattern not seen
+yet is compiled by `re` itself, and `_compiler`'s `_sre` is, for that one call, a stand-in that notes what
+it is handed; a parsed pattern (re's own internal use) and the DEBUG flag always go to `re`.
+
+The kept things live in one file of llmcloud's cache (components/cachedir.py), named after the
+interpreter and the files of the modules involved; `save()` writes it when a run compiled something new. Only the CLI
+installs this (cli/entry.py, cli/main.py). `LLMCLOUD_KEPT_CODE=0` or `LLMCLOUD_CACHE_DIR=off` leave these
 modules as they are, and so does any other Python version.
 """
 
@@ -45,6 +54,8 @@ def install() -> bool:
     if sys.version_info[:2] not in VERIFIED or os.environ.get("LLMCLOUD_KEPT_CODE") == "0":
         return False
     import dataclasses
+    import re._compiler
+    import re._parser
     import typing
 
     hooks = ((dataclasses, "exec", _exec), (typing, "compile", _compile))
@@ -54,9 +65,10 @@ def install() -> bool:
         return False
     from . import cachedir
 
+    modules = (dataclasses, typing, re._compiler, re._parser)
     try:
-        parts: list[object] = [sys.version, sys.executable, CACHE_VERSION]
-        for module, _, _ in hooks:
+        parts: list[object] = [sys.version, sys.executable, CACHE_VERSION, re._compiler.MAGIC]
+        for module in modules:
             stat = os.stat(module.__file__ or "")
             parts += [module.__file__, stat.st_size, stat.st_mtime_ns]
     except OSError:
@@ -75,6 +87,8 @@ def install() -> bool:
     _STATE.update(path=path, codes=codes, used=set(), added=False)
     for module, name, hook in hooks:
         setattr(module, name, hook)
+    _RE["compile"], _RE["sre"] = re._compiler.compile, re._compiler._sre
+    re._compiler.compile = _re_compile
     return True
 
 
@@ -116,6 +130,58 @@ def _compile(
     ):
         return _code(source, "eval")
     return builtins.compile(source, filename, mode, flags, dont_inherit, optimize, _feature_version=_feature_version)
+
+
+_RE: dict[str, Any] = {}  # re._compiler's own compile and _sre, while installed
+_DEBUG = 128  # re.DEBUG (re._constants.SRE_FLAG_DEBUG)
+
+
+class _Noting:
+    """re._compiler's `_sre` during one compile: notes what `compile` is handed, the rest is `_sre`'s."""
+
+    def __init__(self, sre: Any) -> None:
+        self._sre = sre
+        self.handed: list[tuple[Any, ...]] = []
+
+    def compile(self, *args: Any) -> Any:
+        self.handed.append(args)
+        return self._sre.compile(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sre, name)
+
+
+def _re_compile(p: Any, flags: int = 0) -> Any:
+    """re._compiler.compile, for a pattern seen before straight from what its compile handed `_sre`."""
+    compile_, sre = _RE["compile"], _RE["sre"]
+    kind = type(p)
+    if kind not in (str, bytes) or type(flags) is not int or flags & _DEBUG:
+        return compile_(p, flags)
+    key = ("re", kind is bytes, p, flags)
+    kept = _STATE["codes"].get(key)
+    if type(kept) is tuple and len(kept) == 5:
+        try:
+            pattern = sre.compile(p, *kept)
+        except (RuntimeError, TypeError, ValueError, OverflowError):  # a damaged entry: compiled again below
+            pass
+        else:
+            _STATE["used"].add(key)
+            return pattern
+    noting = _Noting(sre)
+    import re._compiler
+
+    re._compiler._sre = noting
+    try:
+        pattern = compile_(p, flags)
+    finally:
+        re._compiler._sre = sre
+    if len(noting.handed) == 1 and noting.handed[0][0] is p:
+        final_flags, code, groups, groupindex, indexgroup = noting.handed[0][1:]
+        # the opcodes are int subclasses (re._constants._NamedIntConstant): marshal keeps plain ints
+        _STATE["codes"][key] = (final_flags, [int(op) for op in code], groups, dict(groupindex), indexgroup)
+        _STATE["used"].add(key)
+        _STATE["added"] = True
+    return pattern
 
 
 def save() -> None:

@@ -1,6 +1,7 @@
 """Kept code (components/kept_code.py): a dataclass defined through it gets methods with the same code and the
-same behaviour as `@dataclass` gives it, a forward reference the same code as `typing` compiles, the second
-run compiles nothing, and a broken or switched-off cache changes nothing but speed."""
+same behaviour as `@dataclass` gives it, a forward reference the same code as `typing` compiles, a regular
+expression a Pattern equal to the one `re` compiles, the second run compiles nothing, and a broken or
+switched-off cache changes nothing but speed."""
 
 from __future__ import annotations
 
@@ -87,8 +88,24 @@ except SyntaxError as exc:
     refs["error"] = str(exc)
 def hinted(a: "Optional[int]" = None) -> "Frozen": ...
 refs["hints"] = repr(typing.get_type_hints(hinted, {"Optional": typing.Optional, "Frozen": Frozen}))
+import re, re._compiler
+sre_compile = kept_code._RE.get("compile", re._compiler.compile)  # re's own, when the hook is in place
+regex = []
+samples = {str: "ab abbbc Ann@mail.example 12  Bob straSSe ĀāĂ xxxxx # note", bytes: b"\x00abc\xff\x00"}
+for pattern in (r"a(b)+c", r"(?P<name>\w+)@(?P<host>[\w.]+)", r"(?i)straße", rb"\x00[^\xff]*", r"(?<=\d)\s+(?=[A-Z])",
+                r"^\s*#.*$", "[\u0100-\u017f]+", r"x{2,5}", r"(unclosed"):
+    for flags in (0, int(re.M), int(re.X | re.S)):
+        try:
+            ours = re._compiler.compile(pattern, flags)
+        except re.error as exc:
+            regex.append(["error", str(exc)])
+            continue
+        theirs = sre_compile(pattern, flags)
+        found = ours.findall(samples[type(pattern)])
+        regex.append([ours == theirs, ours.flags, ours.groups, dict(ours.groupindex), repr(found)])
 kept_code.save()
-print(json.dumps({"installed": installed, "methods": methods, "behaviour": behaviour, "refs": refs}))
+print(json.dumps({"installed": installed, "methods": methods, "behaviour": behaviour, "refs": refs,
+                  "regex": regex}))
 """
 
 
@@ -113,6 +130,10 @@ def test_classes_and_forward_references_through_the_cache_are_the_ones_python_ma
     assert first["methods"] == plain["methods"] == second["methods"]
     assert first["behaviour"] == plain["behaviour"] == second["behaviour"]
     assert first["refs"] == plain["refs"] == second["refs"]
+    assert first["regex"] == plain["regex"] == second["regex"]
+    assert all(r[0] is True for r in second["regex"] if r[0] != "error")  # equal Patterns: flags, text and code
+    assert ["error", "missing ), unterminated subpattern at position 0"] in plain["regex"]
+    assert sum(1 for r in plain["regex"] if r[0] is True and r[4] != "[]") >= 8  # the samples match something
     assert "Forward reference must be an expression" in plain["refs"]["error"]
     assert plain["behaviour"][3] == "refused" and plain["behaviour"][9] == 12  # the probe checks something
 
@@ -124,22 +145,23 @@ def test_the_second_run_compiles_nothing_and_a_broken_cache_is_rebuilt(tmp_path)
         "from llmcloud.components import kept_code as d; import dataclasses, json, typing;"
         "ok = d.install();"
         "C = dataclasses.make_dataclass('C', [('a', int), ('b', str, dataclasses.field(default='b'))], frozen=True);"
-        "typing.ForwardRef('Optional[Frozen]'); compiled = d._STATE['added']; d.save();"
-        "print(json.dumps([ok, compiled, len(d._STATE['used']), C(1).b]))"
+        "typing.ForwardRef('Optional[Frozen]'); import re; r = re.compile(r'(?P<x>a+)b', re.M).match('aab');"
+        "compiled = d._STATE['added']; d.save();"
+        "print(json.dumps([ok, compiled, len(d._STATE['used']), C(1).b + r.group('x')]))"
     )
     env = {**os.environ, "LLMCLOUD_CACHE_DIR": str(tmp_path / "cache")}
     ok, compiled, used, value = json.loads(fresh_python("-c", probe, env=env))
-    assert (ok, compiled, value) == (True, True, "b") and used >= 5  # __init__, __repr__, __eq__, ..., the reference
+    assert (ok, compiled, value) == (True, True, "baa") and used >= 6  # __init__, ..., the reference, the regex
     (kept,) = _cache_files(tmp_path)
     written = kept.stat().st_mtime_ns
-    assert json.loads(fresh_python("-c", probe, env=env)) == [True, False, used, "b"]  # all read back
+    assert json.loads(fresh_python("-c", probe, env=env)) == [True, False, used, "baa"]  # all read back
     assert kept.stat().st_mtime_ns == written  # nothing new: not written again
     kept.write_bytes(b"\x00not marshal")
-    assert json.loads(fresh_python("-c", probe, env=env)) == [True, True, used, "b"]  # rebuilt, same class
+    assert json.loads(fresh_python("-c", probe, env=env)) == [True, True, used, "baa"]  # rebuilt, the same
     assert len(marshal.loads(kept.read_bytes())) == used  # and kept again
     damaged = {key: 1 for key in marshal.loads(kept.read_bytes())}  # readable, but no code in it
     kept.write_bytes(marshal.dumps(damaged))
-    assert json.loads(fresh_python("-c", probe, env=env)) == [True, True, used, "b"]  # compiled again
+    assert json.loads(fresh_python("-c", probe, env=env)) == [True, True, used, "baa"]  # compiled again
 
 
 def test_off_when_asked_or_when_nothing_may_be_kept(tmp_path, monkeypatch):
