@@ -1,6 +1,6 @@
 """Code the standard library compiles from the same text on every run, compiled once and kept.
 
-Two modules compile source text while llmcloud's modules, pydantic's and Typer's are being defined:
+Three modules compile text while llmcloud's modules, pydantic's and Typer's are being defined:
 - `@dataclass` writes the source of each method it adds (`__init__`, `__repr__`, `__eq__`, and for a frozen
   class `__setattr__`, `__delattr__` and `__hash__`) and compiles it with `exec`, each time a class is
   defined: a preview defines over a hundred, 70 to 110 ms of its time;
@@ -9,24 +9,25 @@ Two modules compile source text while llmcloud's modules, pydantic's and Typer's
 - `re` parses and compiles every regular expression a module compiles at import (yaml's resolver,
   pydantic, Typer, llmcloud's own): 120 in a preview, 30 to 50 ms.
 
-Python 3.11's `dataclasses` and `typing` (the version read, `VERIFIED`, with its `re`) each make that one call through a
+Python 3.11's `dataclasses` and `typing` (the version read, `VERIFIED`) each make that one call through a
 global name (`exec` in `dataclasses._create_fn`, `compile` in `ForwardRef.__init__`, the only such call in
-either module) and neither module has a `__future__` import. `install()` gives each module its own `exec` or
-`compile`: a text it has not seen is compiled exactly as the built-in would compile it there (file name
-`<string>`, no inherited compiler flags) and the code object is kept; the code then runs, or is returned, as
-the built-in's would be. A text that does not compile raises the built-in's error and is not kept; any
+either module), and neither module has a `__future__` import. `install()` gives each module its own `exec`
+or `compile`: a text it has not seen is compiled exactly as the built-in would compile it there (file name
+`<string>`, no inherited compiler flags) and the code object is kept; the code then runs, or is returned,
+as the built-in's would be. A text that does not compile raises the built-in's error and is not kept; any
 other use of `compile` (other file names, flags) goes to the built-in. The text is the whole key, so a
 class whose fields or options change gets new text and new code.
 
-For `re` the kept thing is what `re._compiler.compile(pattern, flags)` hands to `_sre.compile` at its end
-(the final flags, the compiled code as a list of integers, the group count, the group names both ways): a
-pattern seen before goes straight to `_sre.compile` with them, which checks the code and builds the same
-`Pattern` (`Pattern` objects compare by flags, pattern and code; the tests compare them). A pattern not seen
-yet is compiled by `re` itself, and `_compiler`'s `_sre` is, for that one call, a stand-in that notes what
-it is handed; a parsed pattern (re's own internal use) and the DEBUG flag always go to `re`.
+For `re` (3.11's, read with them) the kept thing is what `re._compiler.compile(pattern, flags)` hands to
+`_sre.compile` at its end (the final flags, the compiled code as a list of integers, the group count, the
+group names both ways): a pattern seen before goes straight to `_sre.compile` with them, which checks the
+code and builds the same `Pattern` (`Pattern` objects compare by flags, pattern and code; the tests compare
+them). A pattern not seen yet is compiled by `re` itself, and `_compiler`'s `_sre` is, for that one call, a
+stand-in that notes what it is handed; a parsed pattern (re's own internal use) and the DEBUG flag always go
+to `re`.
 
-The kept things live in one file of llmcloud's cache (components/cachedir.py), named after the
-interpreter and the files of the modules involved; `save()` writes it when a run compiled something new. Only the CLI
+The kept things live in one file of llmcloud's cache (components/cachedir.py), named after the interpreter
+and the files of the modules involved; `save()` writes it when a run compiled something new. Only the CLI
 installs this (cli/entry.py, cli/main.py). `LLMCLOUD_KEPT_CODE=0` or `LLMCLOUD_CACHE_DIR=off` leave these
 modules as they are, and so does any other Python version.
 """
@@ -42,7 +43,7 @@ TYPE_CHECKING = False  # not typing's: this runs before the CLI imports anything
 if TYPE_CHECKING:
     from typing import Any
 
-VERIFIED = ((3, 11),)  # Python versions whose dataclasses and typing modules were read (see above)
+VERIFIED = ((3, 11),)  # Python versions whose dataclasses, typing and re modules were read (see above)
 CACHE_VERSION = 1
 LIMIT = 8000  # texts kept at most; beyond it a save keeps only what the saving run used
 _STATE: dict[str, Any] = {"path": None, "codes": {}, "used": set(), "added": False}
@@ -50,7 +51,7 @@ _CODE = type((lambda: None).__code__)  # types.CodeType, without importing types
 
 
 def install() -> bool:
-    """Give `dataclasses` and `typing` the keeping `exec` and `compile`; whether they are in place."""
+    """Give `dataclasses`, `typing` and `re._compiler` the keeping `exec` and `compile`s; whether they are in place."""
     if sys.version_info[:2] not in VERIFIED or os.environ.get("LLMCLOUD_KEPT_CODE") == "0":
         return False
     import dataclasses

@@ -120,7 +120,7 @@ def _cache_files(tmp_path) -> list:
     return sorted(directory.iterdir()) if directory.exists() else []
 
 
-def test_classes_and_forward_references_through_the_cache_are_the_ones_python_makes(tmp_path):
+def test_classes_references_and_patterns_through_the_cache_are_the_ones_python_makes(tmp_path):
     plain = _probe(tmp_path, install=False)
     first = _probe(tmp_path, install=True)  # compiles and keeps
     assert _cache_files(tmp_path), "the first run kept its code"
