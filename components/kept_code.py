@@ -77,15 +77,8 @@ def install() -> bool:
     path = cachedir.entry("code", parts, ".bin")
     if path is None:
         return False
-    codes: dict[Any, Any] = {}
-    try:
-        with open(path, "rb") as handle:
-            data = marshal.loads(handle.read())  # not marshal.load(handle): it reads piece by piece, 5x slower
-        if isinstance(data, dict):
-            codes = data
-    except (OSError, EOFError, ValueError, TypeError):
-        pass  # not written yet, or unreadable: compiled as usual, written anew
-    _STATE.update(path=path, codes=codes, used=set(), added=False)
+    # not written yet, or unreadable: empty, compiled as usual and written anew
+    _STATE.update(path=path, codes=cachedir.read_marshalled(path), used=set(), added=False)
     for module, name, hook in hooks:
         setattr(module, name, hook)
     _RE["compile"], _RE["sre"] = re._compiler.compile, re._compiler._sre

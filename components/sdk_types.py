@@ -100,14 +100,7 @@ class _Cache:
         self.path = cachedir.entry("sdk", [*parts, CACHE_VERSION], ".bin")
 
     def read(self) -> dict[str, Any]:
-        if self.path is None:
-            return {}
-        try:
-            with open(self.path, "rb") as handle:
-                data = marshal.loads(handle.read())  # not marshal.load(handle): it reads piece by piece, 2-5x slower
-        except (OSError, EOFError, ValueError, TypeError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return cachedir.read_marshalled(self.path)
 
     def write(self, data: dict[str, Any]) -> None:
         if self.path is not None:
