@@ -25,6 +25,18 @@ def fresh_python(*args: str, env: Mapping[str, str] | None = None, timeout: int 
     return proc.stdout
 
 
+@cache
+def bench_cli() -> Any:
+    """bench/bench_cli.py as a module (the benchmark's stack generator and its arithmetic)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_cli", ROOT / "bench" / "bench_cli.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def resolved(stack: str | Path, cloud: str | None = None) -> ResolvedStack:
     return resolve(load_stack(str(stack)), cloud)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from llmcloud.components.engine import fastpaths
 from pulumi import _types, _version
 from pulumi.runtime import resource_cycle_breaker, rpc
 
-from tests.helpers import ROOT, plan
+from tests.helpers import bench_cli, plan
 
 
 class _Node:
@@ -216,12 +215,7 @@ def _plan(stack: Path, monkeypatch, fast: bool) -> str:
 
 @pytest.mark.skipif(not fastpaths.enabled(), reason="another pulumi version: the fast paths are off")
 def test_the_fifty_model_stack_plans_the_same_with_and_without_fast_paths(tmp_path, monkeypatch):
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import bench_cli
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    big = bench_cli.big_stack(tmp_path)
+    big = bench_cli().big_stack(tmp_path)
     fast = _plan(big, monkeypatch, fast=True)
     assert fast == _plan(big, monkeypatch, fast=False)
     assert len(json.loads(fast)["steps"]) > 350  # 50 models: six resources each, and the platform
@@ -311,28 +305,3 @@ def test_text_annotations_share_an_evaluation_only_when_their_names_stand_for_th
         (("return", "Output"),),
         (("Output", pulumi.Output),),
     )  # the locals win, as in eval
-
-
-def test_the_benchmark_turns_the_size_target_into_a_budget_per_resource():
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import bench_cli
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    # 2026-12-01 19:30 UTC: dev 1.081 s (80 resources), 50 models 2.416 s (391), bare floors 0.656 s and 1.960 s
-    scale = bench_cli.scaling(1.081, 2.416, 80, 391, 0.656, 1.960)
-    assert scale["per_resource_ms"] == pytest.approx(4.29, abs=0.01)
-    assert scale["fixed_s"] == pytest.approx(0.738, abs=0.001)
-    assert scale["budget_per_resource_ms"] == pytest.approx(1000 * 0.738 / 542, abs=0.01)  # c <= F / 542
-    assert scale["floor_per_resource_ms"] == pytest.approx(4.19, abs=0.01)
-    # a preview whose cost per resource is within the budget meets the target, one just above it does not
-    fixed, n_dev, n_big = 0.7, 80, 391
-    budget = 0.5 * fixed / (n_big - 1.5 * n_dev)
-    for c, meets in ((0.999 * budget, True), (1.001 * budget, False)):
-        dev, big = fixed + n_dev * c, fixed + n_big * c
-        found = bench_cli.scaling(dev, big, n_dev, n_big, 0.5, 1.5)
-        assert found["per_resource_ms"] == pytest.approx(1000 * c, abs=0.01)
-        assert found["budget_per_resource_ms"] == pytest.approx(1000 * budget, abs=0.01)
-        assert (big <= 1.5 * dev) is meets
-    with pytest.raises(ValueError, match=r"more than 1\.5 x"):
-        bench_cli.scaling(1.0, 1.1, 80, 100, 0.5, 0.6)
