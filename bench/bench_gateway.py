@@ -16,6 +16,7 @@ import http.client
 import importlib.util
 import json
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -157,6 +158,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(10)
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)  # it holds a keys file
 
 
 if __name__ == "__main__":

@@ -117,6 +117,11 @@ def summarize(export: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# AIPerf's longest socket path is TMPDIR + /tmpXXXXXXXX/aiperf/dataset_manager_proxy_frontend.ipc (54 more
+# characters); a Unix socket address holds 103 on macOS and 107 on Linux.
+_SHORT_TMP = 103 - 54 - 4
+
+
 def run_aiperf(
     exe: str, config: dict[str, Any], *, api_key: str | None, hf_home: Path | None, timeout: float
 ) -> dict[str, Any]:
@@ -130,6 +135,12 @@ def run_aiperf(
             env["OPENAI_API_KEY"] = api_key
         if hf_home is not None:
             env.update(HF_HOME=str(hf_home), HF_HUB_OFFLINE="1")
+        # AIPerf leaves directories in the system temp directory on every run (its dataset's aiperf_mmap_<id>/,
+        # its sockets' tmp<random>/aiperf/): they go into this run's directory instead, removed with it. Its
+        # sockets' paths must fit a Unix socket address, so TMPDIR moves only while this directory's path is short.
+        env["AIPERF_DATASET_MMAP_BASE_PATH"] = tmp
+        if len(tmp) <= _SHORT_TMP:
+            env["TMPDIR"] = tmp
         out = Path(tmp) / "artifacts"
         try:
             proc = subprocess.run(

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -102,8 +105,13 @@ def fake_server():
     server.shutdown()
 
 
-def test_bench_measures_the_endpoint_and_keeps_the_key_secret(cli, fake_server, monkeypatch, tmp_path):
+def test_bench_measures_the_endpoint_and_keeps_the_key_secret(cli, fake_server, monkeypatch, request):
     monkeypatch.setenv("LLMCLOUD_API_KEY", KEY)
+    # The temp directory llmcloud and AIPerf see: short, as /tmp is (AIPerf's sockets live under it)
+    system_tmp = Path(tempfile.mkdtemp(prefix="lb-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(system_tmp, ignore_errors=True))
+    monkeypatch.setenv("TMPDIR", str(system_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
     result = cli(
         "bench",
         "stacks/dev.yaml",
@@ -123,6 +131,7 @@ def test_bench_measures_the_endpoint_and_keeps_the_key_secret(cli, fake_server, 
     )
     assert result.exit_code == 0, result.stderr
     assert KEY not in result.stdout + result.stderr
+    assert list(system_tmp.iterdir()) == []  # AIPerf's aiperf_mmap_*/ and tmp*/aiperf/ went with the run's directory
     data = json.loads(result.stdout)
     (level,) = data["levels"]
     assert level["concurrency"] == 2 and level["errors"] == 0 and level["requests"] == 8
