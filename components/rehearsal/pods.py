@@ -144,13 +144,18 @@ def _quantities(wanted: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+def _required_terms(affinity: Any) -> list[list[dict[str, Any]]]:
+    """A pod's required node affinity: its nodeSelectorTerms' matchExpressions."""
+    required = (
+        ((affinity or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+    ) or {}
+    return [list(t.get("matchExpressions") or []) for t in required.get("nodeSelectorTerms") or []]
+
+
 def from_template(owner: str, kind: str, template: dict[str, Any], *, daemon: bool = False) -> PodSpec:
     spec = template.get("spec") or {}
     labels = (template.get("metadata") or {}).get("labels") or {}
-    affinity = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    ) or {}
-    terms = [list(t.get("matchExpressions") or []) for t in affinity.get("nodeSelectorTerms") or []]
+    terms = _required_terms(spec.get("affinity"))
     requests = _requests(spec.get("containers") or [], spec.get("initContainers") or [])
     return PodSpec(
         owner=owner,
@@ -208,6 +213,9 @@ class ChartPod:
     node_selector_at: tuple[str, ...] = ("nodeSelector",)
     default_tolerations: tuple[dict[str, Any], ...] = ()
     default_node_selector: tuple[tuple[str, str], ...] = ()
+    # values path of this pod's `affinity`, and the required node affinity the chart sets when it has none
+    affinity_at: tuple[str, ...] | None = None
+    default_required_terms: tuple[tuple[dict[str, Any], ...], ...] = ()
     daemon: bool = False
     enabled_at: tuple[str, ...] | None = None  # values path of a boolean that turns the pod off
 
@@ -235,6 +243,7 @@ _LINUX = (("kubernetes.io/os", "linux"),)
 CHARTS: dict[str, Chart] = {
     # kedacore/charts keda 2.20.2 values.yaml (the pin): resources.operator|metricServer|webhooks requests 100m/100Mi;
     # one nodeSelector/tolerations for all three; metrics server serves on 6443, admission webhooks on 9443.
+    # tests/unit/k8s/test_helm_charts.py renders this chart and the others below with Helm and compares.
     "keda": Chart(
         pods=(
             ChartPod(
@@ -266,7 +275,7 @@ CHARTS: dict[str, Chart] = {
             ),
             Endpoint("webhook", "keda-admission", 9443, "ScaledObjects are admitted unvalidated or refused"),
         ),
-        crd_groups=("keda.sh",),
+        crd_groups=("keda.sh", "eventing.keda.sh"),
         source="https://github.com/kedacore/charts/blob/v2.20.2/keda/values.yaml",
     ),
     # kubernetes-sigs/lws charts/lws/values.yaml: requests cpu 1, memory 1Gi; webhook service port 9443.
@@ -280,7 +289,7 @@ CHARTS: dict[str, Chart] = {
                 "every LeaderWorkerSet is refused (failurePolicy Fail)",
             ),
         ),
-        crd_groups=("leaderworkerset.x-k8s.io",),
+        crd_groups=("leaderworkerset.x-k8s.io", "disaggregatedset.x-k8s.io"),
         source="https://github.com/kubernetes-sigs/lws/blob/v0.10.0/charts/lws/values.yaml",
     ),
     # jetstack cert-manager v1.21.1 values.yaml (the pin): no default requests; each component has its own
@@ -322,16 +331,34 @@ CHARTS: dict[str, Chart] = {
         source="https://github.com/cert-manager/cert-manager/blob/v1.21.1/deploy/charts/cert-manager/values.yaml",
     ),
     # prometheus-community kube-prometheus-stack 88.5.3 (the pin): the operator's admission webhook is served by
-    # the operator on 10250 (prometheusOperator.tls.internalPort); node-exporter (chart 4.56.1) tolerates every
-    # NoSchedule taint by default; the operator's nodeSelector is empty by default.
+    # the operator on 10250 (prometheusOperator.tls.internalPort); its certificate is made by two hook Jobs
+    # (admission-create before the install, admission-patch after it) set by prometheusOperator.admissionWebhooks
+    # .patch; node-exporter (chart 4.56.1) runs on Linux nodes and tolerates every NoSchedule taint by default;
+    # the operator's nodeSelector is empty by default. Pods are named as the chart names its objects, less the
+    # release name: <release>-operator, <release>-prometheus, ...; node-exporter's template adds a required node
+    # affinity (templates/daemonset.yaml) unless its values set one.
     "kube-prometheus-stack": Chart(
         pods=(
             ChartPod(
-                "prometheus-operator",
+                "operator",
                 {},
                 ("prometheusOperator", "resources"),
                 ("prometheusOperator", "tolerations"),
                 ("prometheusOperator", "nodeSelector"),
+            ),
+            ChartPod(
+                "admission-create",
+                {},
+                ("prometheusOperator", "admissionWebhooks", "patch", "resources"),
+                ("prometheusOperator", "admissionWebhooks", "patch", "tolerations"),
+                ("prometheusOperator", "admissionWebhooks", "patch", "nodeSelector"),
+            ),
+            ChartPod(
+                "admission-patch",
+                {},
+                ("prometheusOperator", "admissionWebhooks", "patch", "resources"),
+                ("prometheusOperator", "admissionWebhooks", "patch", "tolerations"),
+                ("prometheusOperator", "admissionWebhooks", "patch", "nodeSelector"),
             ),
             ChartPod(
                 "prometheus",
@@ -369,6 +396,15 @@ CHARTS: dict[str, Chart] = {
                 ("prometheus-node-exporter", "tolerations"),
                 ("prometheus-node-exporter", "nodeSelector"),
                 default_tolerations=({"operator": "Exists", "effect": "NoSchedule"},),
+                default_node_selector=_LINUX,
+                # without a required node affinity in values, the DaemonSet keeps off Fargate and virtual kubelets
+                affinity_at=("prometheus-node-exporter", "affinity"),
+                default_required_terms=(
+                    (
+                        {"key": "eks.amazonaws.com/compute-type", "operator": "NotIn", "values": ["fargate"]},
+                        {"key": "type", "operator": "NotIn", "values": ["virtual-kubelet"]},
+                    ),
+                ),
                 daemon=True,
             ),
         ),
@@ -392,7 +428,7 @@ CHARTS: dict[str, Chart] = {
                 "Services of type LoadBalancer and TargetGroupBindings are refused",
             ),
         ),
-        crd_groups=("elbv2.k8s.aws",),
+        crd_groups=("elbv2.k8s.aws", "gateway.k8s.aws", "aga.k8s.aws"),
         source="https://github.com/aws/eks-charts/blob/5239609/stable/aws-load-balancer-controller/values.yaml",
     ),
     # kubernetes/autoscaler chart cluster-autoscaler 9.59.0: resources from values (none by default).
@@ -447,6 +483,9 @@ def helm_pods(plan: Any) -> list[PodSpec]:
             )
             tolerations = _get(values, pod.tolerations_at)
             selector = _get(values, pod.node_selector_at)
+            terms = _required_terms(_get(values, pod.affinity_at) if pod.affinity_at else None) or [
+                list(term) for term in pod.default_required_terms
+            ]
             pods.append(
                 PodSpec(
                     owner=f"helm {release}: {pod.name}",
@@ -458,6 +497,7 @@ def helm_pods(plan: Any) -> list[PodSpec]:
                             selector if isinstance(selector, dict) else dict(pod.default_node_selector)
                         ).items()
                     },
+                    required_terms=terms,
                     tolerations=_tolerations(
                         tolerations if isinstance(tolerations, list) else list(pod.default_tolerations)
                     ),
