@@ -15,6 +15,7 @@ What the pipelines do (README, "CI pipelines"):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from typing import Any
 from .common import INVALID, fail, notice
 
 PYTHON = "3.12"
-# GitLab's image, pinned to a full version (docker-library/python versions.json, read 2026-12-01).
-GITLAB_IMAGE = "python:3.12.13-slim-trixie"
+# GitLab's image, pinned to a full version (docker-library/python versions.json, read 2026-12-01). Not the
+# slim variant: its Dockerfile installs only ca-certificates, netbase and tzdata, and Pulumi's installer and
+# the cloud tools' installers need curl, gpg and unzip, which the full image has (buildpack-deps:trixie).
+GITLAB_IMAGE = "python:3.12.13-trixie"
 # The Pulumi CLI the pipelines install: the version of the Pulumi SDK this project is tested with.
 PULUMI_VERSION = "3.272.0"
 # Files that, when present in the repository, pin every transitive dependency of the install.
@@ -48,14 +51,24 @@ def pinned_actions() -> dict[str, tuple[str, str]]:
     cloud's login action (its Cloud object's ci_login)."""
     from llmcloud.components import registry
 
-    logins = (registry.cloud(c).ci_login for c in registry.CLOUDS)
-    return {**ACTIONS, **{login.github_action: login.github_action_pin for login in logins}}
+    doors = [registry.cloud(c) for c in registry.CLOUDS]
+    return {
+        **ACTIONS,
+        **{door.ci_login.github_action: door.ci_login.github_action_pin for door in doors},
+        **{action: pin for door in doors for action, pin in door.ci_tools.github_pins.items()},
+    }
 
 
 def _login(cloud: str):  # -> CiLogin: each cloud's OIDC login facts (components/<cloud>/__init__.py)
     from llmcloud.components import registry
 
     return registry.cloud(cloud).ci_login
+
+
+def _tools(cloud: str):  # -> CiTools: how a job gets the programs the cloud's kubeconfig runs
+    from llmcloud.components import registry
+
+    return registry.cloud(cloud).ci_tools
 
 
 def _backend_cloud(scheme: str) -> str | None:
@@ -134,6 +147,11 @@ def _github_setup(root: Path, clouds: list[str]) -> list[dict[str, Any]]:
     for cloud in clouds:
         login = _login(cloud)
         steps.append({"name": login.github_step, "uses": _uses(login.github_action), "with": dict(login.github_with)})
+        for tool_step in _tools(cloud).github_steps:
+            step: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in tool_step.items()}
+            if "uses" in step:
+                step["uses"] = _uses(str(step["uses"]))
+            steps.append(step)
     return steps
 
 
@@ -239,7 +257,8 @@ def gitlab(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
             'export PATH="$HOME/.pulumi/bin:$PATH"',
             _install_command(root, clouds[0]),
         ]
-        for cloud in clouds:
+        for cloud in clouds:  # each cloud's tools first: its login may use them (gcloud, az)
+            lines.extend(_tools(cloud).gitlab_script)
             lines.extend(_login(cloud).gitlab_script)
         return lines
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, get_args, runtime_checkable
@@ -40,6 +40,27 @@ if TYPE_CHECKING:
     from .spec.errors import StackError
     from .spec.load import LoadedStack
     from .spec.model import StackSpec
+
+
+@dataclass(frozen=True)
+class CiTools:
+    """The programs a cluster's kubeconfig runs to sign in (each cloud's `checks.TOOLS`, which `preview` and
+    `up` require), as a CI job gets them, for `llmcloud ci init` (cli/ci.py)."""
+
+    # GitHub: steps after the login (nothing when the hosted runner image has the programs)
+    github_steps: tuple[Mapping[str, Any], ...] = ()
+    # action -> (commit, tag) of every action github_steps uses, pinned as the login actions are
+    github_pins: Mapping[str, tuple[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    # GitLab (llmcloud's Debian-based Python image): shell lines before the login's, that install them
+    gitlab_script: tuple[str, ...] = ()
+
+
+def missing_programs(tools: Mapping[str, str], which: Any = None) -> list[str]:
+    """One line per program of `tools` (name -> why it is needed and how to install it) not on PATH."""
+    import shutil
+
+    which = which or shutil.which
+    return [f"{tool} is not installed; {how}" for tool, how in tools.items() if which(tool) is None]
 
 
 @dataclass(frozen=True)
@@ -282,6 +303,9 @@ class Cloud(Protocol):
     def ci_login(self) -> CiLogin: ...  # the OIDC login of CI jobs that deploy to this cloud
 
     @property
+    def ci_tools(self) -> CiTools: ...  # what those jobs install so that the cluster's kubeconfig signs in
+
+    @property
     def object_store_scheme(self) -> str: ...  # the URL scheme of its buckets for vLLM's streamer: gs, s3, az
 
     def weights_url(self, bucket: ResolvedBucket) -> str:
@@ -334,6 +358,7 @@ class BaseCloud:
     region_field = "region"
     default_system_machine = ""
     in_cluster_autoscaler = False
+    ci_tools = CiTools()
     data_resource_types: tuple[str, ...] = ()
     unsupported: Mapping[str, str] = MappingProxyType({})
     credentials_help = ""

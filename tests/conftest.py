@@ -77,9 +77,16 @@ def fake_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePulu
     bin_dir.mkdir(parents=True)
     shutil.copy(REPO / "tests" / "fakes" / "pulumi", bin_dir / "pulumi")
     (bin_dir / "pulumi").chmod(0o755)
-    plugin = bin_dir / "gke-gcloud-auth-plugin"  # `up` on gcp checks it is installed (components/gcp/checks.py)
-    plugin.write_text("#!/bin/sh\nexit 0\n")
-    plugin.chmod(0o755)
+    # `preview` and `up` check that the programs each cloud's kubeconfig runs are installed (TOOLS in
+    # components/<cloud>/checks.py: gke-gcloud-auth-plugin, aws, kubelogin, az): stand-ins that do nothing
+    from llmcloud.components.aws.checks import TOOLS as AWS_TOOLS
+    from llmcloud.components.azure.checks import TOOLS as AZURE_TOOLS
+    from llmcloud.components.gcp.checks import TOOLS as GCP_TOOLS
+
+    for tool in (*GCP_TOOLS, *AWS_TOOLS, *AZURE_TOOLS):
+        stand_in = bin_dir / tool
+        stand_in.write_text("#!/bin/sh\nexit 0\n")
+        stand_in.chmod(0o755)
     log = tmp_path / "pulumi-calls.jsonl"
     scenario_file = tmp_path / "scenario.json"
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")

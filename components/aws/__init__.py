@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
+from ..cloud import BaseCloud, CiLogin, CiTools, Cloud, RehearsalFacts, any_env, typed_options
 
 if TYPE_CHECKING:
     import pulumi
@@ -94,6 +94,15 @@ class Aws(BaseCloud):
         ),
         "s3",
         CI_LOGIN_ACTION[1:],
+    )
+    # `aws eks get-token`: GitHub's Ubuntu image has the AWS CLI v2 (actions/runner-images
+    # images/ubuntu/scripts/build/install-aws-tools.sh); GitLab jobs install it as AWS's guide does
+    # (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html, Linux x86_64).
+    ci_tools = CiTools(
+        gitlab_script=(
+            "curl -fsSL https://awscli.amazonaws.com/awscli-exe-linux-x86_64.zip -o /tmp/awscliv2.zip",
+            "unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install",
+        ),
     )
     token_prefix = "aws"
     region_field = "region"

@@ -270,3 +270,18 @@ def _existing_network(loaded: Any) -> list[StackError]:
                     loaded.error(("aws", "subnet_ids", i), f"{subnet!r} is not a subnet id", "subnet-0123456789abcdef0")
                 )
     return errors
+
+
+# Programs outside Python that `preview` and `up` need on this machine, with how to get them. The kubeconfig
+# llmcloud hands the Kubernetes provider gets its token from `aws eks get-token` (components/aws/cluster.py).
+TOOLS = {
+    "aws": "the Kubernetes provider signs in to EKS with `aws eks get-token`: install the AWS CLI v2, "
+    "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
+}
+
+
+def missing_tools(which: Any = None) -> list[str]:
+    """One line per program of TOOLS that is not on PATH."""
+    from ..cloud import missing_programs
+
+    return missing_programs(TOOLS, which)

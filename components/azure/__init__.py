@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
+from ..cloud import BaseCloud, CiLogin, CiTools, Cloud, RehearsalFacts, any_env, typed_options
 
 if TYPE_CHECKING:
     import pulumi
@@ -35,6 +35,13 @@ _ZERO = "00000000-0000-0000-0000-000000000000"
 # The CI login action, pinned to the commit its release tag points at (git rev-parse TAG^{commit} in the
 # action's repository, checked 2026-12-01); renovate.json proposes updates.
 CI_LOGIN_ACTION = ("azure/login", "f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1")
+# kubelogin for CI jobs (GitHub's Ubuntu image has the Azure CLI, not kubelogin), pinned as the login action
+# is (its newest tag, v1.3, 2026-04-01), and the kubelogin release it installs (Azure/kubelogin's newest tag,
+# v0.2.19 of 2026-06-23; both checked 2026-12-01).
+CI_TOOL_ACTION = ("azure/use-kubelogin", "0ce7c36141aa27d4934872cf00b0120804c98a29", "v1.3")
+KUBELOGIN_VERSION = "v0.2.19"
+# GitLab jobs install the Azure CLI from PyPI, in a virtualenv of its own (its pins are not llmcloud's).
+AZURE_CLI_VERSION = "2.91.0"
 
 
 class Azure(BaseCloud):
@@ -96,9 +103,30 @@ class Azure(BaseCloud):
             'echo "$AZURE_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
             'export AZURE_FEDERATED_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" ARM_USE_OIDC=true '
             'ARM_CLIENT_ID="$AZURE_CLIENT_ID" ARM_TENANT_ID="$AZURE_TENANT_ID"',
+            # kubelogin (azurecli mode) takes AKS tokens from the Azure CLI's session: sign it in with the same token
+            'az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$AZURE_TENANT_ID" '
+            '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none',
         ),
         "azblob",
         CI_LOGIN_ACTION[1:],
+    )
+    ci_tools = CiTools(
+        github_steps=(
+            MappingProxyType(
+                {
+                    "name": "Install kubelogin (AKS sign-in)",
+                    "uses": CI_TOOL_ACTION[0],
+                    "with": {"kubelogin-version": KUBELOGIN_VERSION},
+                }
+            ),
+        ),
+        github_pins=MappingProxyType({CI_TOOL_ACTION[0]: CI_TOOL_ACTION[1:]}),
+        gitlab_script=(
+            f"python -m venv /opt/azure-cli && /opt/azure-cli/bin/pip install -q azure-cli=={AZURE_CLI_VERSION}",
+            "ln -s /opt/azure-cli/bin/az /usr/local/bin/az",
+            # kubectl and kubelogin into /usr/local/bin (the command's defaults on Linux)
+            f"az aks install-cli --kubelogin-version {KUBELOGIN_VERSION} --only-show-errors",
+        ),
     )
     token_prefix = "azure-native"
     region_field = "location"

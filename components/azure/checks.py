@@ -244,3 +244,21 @@ def _zone_errors(loaded: Any, r: Any) -> list[StackError]:
                 )
             )
     return errors
+
+
+# Programs outside Python that `preview` and `up` need on this machine, with how to get them. AKS's kubeconfig
+# signs in with kubelogin, which llmcloud switches to its azurecli mode (components/azure/cluster.py:
+# decode_kubeconfig): kubelogin asks the Azure CLI's signed-in session for a token.
+TOOLS = {
+    "kubelogin": "the Kubernetes provider signs in to AKS with it: `az aks install-cli`, or a release of "
+    "https://github.com/Azure/kubelogin",
+    "az": "kubelogin takes its token from the Azure CLI's session (`az login`): "
+    "https://learn.microsoft.com/cli/azure/install-azure-cli",
+}
+
+
+def missing_tools(which: Any = None) -> list[str]:
+    """One line per program of TOOLS that is not on PATH."""
+    from ..cloud import missing_programs
+
+    return missing_programs(TOOLS, which)

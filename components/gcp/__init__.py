@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import BaseCloud, CiLogin, Cloud, RehearsalFacts, any_env, typed_options
+from ..cloud import BaseCloud, CiLogin, CiTools, Cloud, RehearsalFacts, any_env, typed_options
 
 if TYPE_CHECKING:
     import pulumi
@@ -33,6 +33,10 @@ _BAD = re.compile(r"[^a-z0-9_-]")
 # The CI login action, pinned to the commit its release tag points at (git rev-parse TAG^{commit} in the
 # action's repository, checked 2026-12-01); renovate.json proposes updates.
 CI_LOGIN_ACTION = ("google-github-actions/auth", "7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0")
+# gcloud with the GKE sign-in plugin for CI jobs (GitHub's Ubuntu image has gcloud from Google's apt
+# repository, but not the google-cloud-cli-gke-gcloud-auth-plugin package: actions/runner-images
+# images/ubuntu/scripts/build/install-google-cloud-cli.sh). Pinned as the login action is (2026-12-01).
+CI_TOOL_ACTION = ("google-github-actions/setup-gcloud", "aa5489c8933f4cc7a4f7d45035b3b1440c9c10db", "v3.0.1")
 
 
 class Gcp(BaseCloud):
@@ -81,10 +85,35 @@ class Gcp(BaseCloud):
             'gcloud iam workload-identity-pools create-cred-config "$GCP_WORKLOAD_IDENTITY_PROVIDER" '
             '--service-account="$GCP_SERVICE_ACCOUNT" --credential-source-file="$CI_BUILDS_DIR/.ci-oidc-token" '
             '--output-file="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
-            'export GOOGLE_APPLICATION_CREDENTIALS="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
+            # the SDKs read GOOGLE_APPLICATION_CREDENTIALS; gcloud, which the GKE plugin asks for a token, reads
+            # its auth/credential_file_override property (what google-github-actions/auth exports too)
+            'export GOOGLE_APPLICATION_CREDENTIALS="$CI_BUILDS_DIR/.ci-gcp-creds.json" '
+            'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE="$CI_BUILDS_DIR/.ci-gcp-creds.json"',
         ),
         "gs",
         CI_LOGIN_ACTION[1:],
+    )
+    ci_tools = CiTools(
+        github_steps=(
+            MappingProxyType(
+                {
+                    "name": "Install gcloud and the GKE sign-in plugin",
+                    "uses": CI_TOOL_ACTION[0],
+                    "with": {"install_components": "gke-gcloud-auth-plugin"},
+                }
+            ),
+        ),
+        github_pins=MappingProxyType({CI_TOOL_ACTION[0]: CI_TOOL_ACTION[1:]}),
+        # Google's apt repository, as its install guide for Debian gives it (the job runs as root)
+        # https://cloud.google.com/sdk/docs/install#deb and .../cluster-access-for-kubectl#install_plugin
+        gitlab_script=(
+            "curl -fsSL https://packages.cloud.google.com/apt/doc/apt-key.gpg "
+            "| gpg --dearmor -o /usr/share/keyrings/cloud.google.gpg",
+            'echo "deb [signed-by=/usr/share/keyrings/cloud.google.gpg] https://packages.cloud.google.com/apt '
+            'cloud-sdk main" > /etc/apt/sources.list.d/google-cloud-sdk.list',
+            "apt-get update -qq && apt-get install -y -qq --no-install-recommends google-cloud-cli "
+            "google-cloud-cli-gke-gcloud-auth-plugin",
+        ),
     )
     token_prefix = "gcp"
     region_field = "region"

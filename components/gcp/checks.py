@@ -333,10 +333,9 @@ TOOLS = {
 
 def missing_tools(which: Any = None) -> list[str]:
     """One line per program of TOOLS that is not on PATH."""
-    import shutil
+    from ..cloud import missing_programs
 
-    which = which or shutil.which
-    return [f"{tool} is not installed; {how}" for tool, how in TOOLS.items() if which(tool) is None]
+    return missing_programs(TOOLS, which)
 
 
 def deploy_blockers(r: Any) -> list[str]:

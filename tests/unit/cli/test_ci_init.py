@@ -15,7 +15,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
-SHA_PIN = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")
+# a release tag: vX.Y.Z, or vX.Y where the action tags no patch releases (azure/use-kubelogin)
+SHA_PIN = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v\d+\.\d+(?:\.\d+)?)$")
 
 
 @pytest.fixture
@@ -158,7 +159,8 @@ def test_gitlab_pipeline(cli, project):
     _schema_check(path, "vendor.gitlab-ci")
     text = path.read_text()
     doc = yaml.safe_load(text)
-    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", doc["default"]["image"])  # a full version, not a moving tag
+    # a full version, not a moving tag; not -slim: Pulumi's installer needs curl, which only the full image has
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-trixie", doc["default"]["image"])
     assert "llmcloud[" not in text and "get.pulumi.com | sh -s -- --version 3." in text
     assert doc["deploy-prod"]["rules"][0]["when"] == "manual"
     assert doc["deploy-prod"]["rules"][0]["allow_failure"] is False
@@ -184,7 +186,7 @@ def test_existing_file_needs_force(cli, project):
 
 def test_renovate_tracks_every_pinned_action():
     """renovate.json's regex managers find every (action, commit, tag): ACTIONS in cli/ci.py and each
-    cloud's CI_LOGIN_ACTION in components/<cloud>/__init__.py."""
+    cloud's CI_LOGIN_ACTION and CI_TOOL_ACTION in components/<cloud>/__init__.py."""
     import json
 
     from llmcloud.cli.ci import ACTIONS, pinned_actions
@@ -208,7 +210,52 @@ def test_renovate_tracks_every_pinned_action():
     assert found_in(REPO / "cli" / "ci.py") == ACTIONS
     found = dict(ACTIONS)
     for cloud in registry.CLOUDS:
-        login = found_in(REPO / "components" / cloud / "__init__.py")
-        assert login == {registry.cloud(cloud).ci_login.github_action: registry.cloud(cloud).ci_login.github_action_pin}
-        found.update(login)
+        door = registry.cloud(cloud)
+        pins = found_in(REPO / "components" / cloud / "__init__.py")
+        assert pins == {door.ci_login.github_action: door.ci_login.github_action_pin, **door.ci_tools.github_pins}
+        found.update(pins)
     assert found == pinned_actions()
+
+
+def test_every_job_gets_the_programs_its_clouds_kubeconfig_runs(cli, project):
+    """`preview`, `up` and `reap` refuse to start without the programs each cloud's kubeconfig runs (TOOLS in
+    components/<cloud>/checks.py): GitHub jobs get those its Ubuntu image lacks, GitLab jobs all of them,
+    before the login that may use them (gcloud writes GKE's credential file)."""
+    from llmcloud.components.aws.checks import TOOLS as AWS_TOOLS
+    from llmcloud.components.azure.checks import TOOLS as AZURE_TOOLS
+    from llmcloud.components.gcp.checks import TOOLS as GCP_TOOLS
+
+    assert set(GCP_TOOLS) == {"gke-gcloud-auth-plugin"}
+    assert set(AWS_TOOLS) == {"aws"} and set(AZURE_TOOLS) == {"kubelogin", "az"}
+    stacks = ("--stack", "dev", "--stack", "aws-example", "--stack", "azure-example")
+    _, doc = _github(cli, project, *stacks)
+    for name, job in doc["jobs"].items():
+        uses = [s.get("uses", "").split("@")[0] for s in _steps(job)]
+        gcp = name.endswith(("-dev", "-gcp"))
+        azure = name.endswith("azure-example") or name == "reap-azure"
+        assert ("google-github-actions/setup-gcloud" in uses) == gcp, name
+        if gcp:
+            step = next(s for s in _steps(job) if s.get("uses", "").startswith("google-github-actions/setup-gcloud@"))
+            assert step["with"]["install_components"] == "gke-gcloud-auth-plugin"
+            assert uses.index("google-github-actions/setup-gcloud") > uses.index("google-github-actions/auth")
+        assert ("azure/use-kubelogin" in uses) == azure, name
+        if azure:
+            step = next(s for s in _steps(job) if s.get("uses", "").startswith("azure/use-kubelogin@"))
+            assert re.fullmatch(r"v\d+\.\d+\.\d+", step["with"]["kubelogin-version"])
+    result = cli("ci", "init", "--gitlab", *stacks)
+    assert result.exit_code == 0, result.stderr
+    gitlab = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    for name in ("preview-dev", "deploy-dev", "reap-gcp"):
+        script = gitlab[name]["script"]
+        install = next(i for i, line in enumerate(script) if "google-cloud-cli-gke-gcloud-auth-plugin" in line)
+        login = next(i for i, line in enumerate(script) if "create-cred-config" in line)
+        assert install < login, name
+        assert any("CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE=" in line for line in script[login:]), name
+    for name in ("preview-aws-example", "deploy-aws-example", "reap-aws"):
+        assert any(line.endswith("/tmp/aws/install") for line in gitlab[name]["script"]), name
+    for name in ("preview-azure-example", "deploy-azure-example", "reap-azure"):
+        script = gitlab[name]["script"]
+        install = next(i for i, line in enumerate(script) if line.startswith("az aks install-cli --kubelogin-version"))
+        login = next(i for i, line in enumerate(script) if line.startswith("az login --service-principal"))
+        assert any("pip install -q azure-cli==" in line for line in script[:install]) and install < login, name
+        assert "--federated-token" in script[login] and "$AZURE_FEDERATED_TOKEN_FILE" in script[login]
