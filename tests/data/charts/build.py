@@ -28,12 +28,13 @@ HERE = Path(__file__).resolve().parent
 CHARTS = {
     "keda": ("kedacore+charts", "v2.20.2", "keda", "2.20.2", None, {}),
     # kubernetes-sigs/lws hack/push-chart.sh at v0.10.0: image repository, tag and pull policy set, then
-    # `helm package --version v0.10.0 --app-version v0.10.0` (the installation page installs 0.10.0).
+    # `helm package --version v0.10.0 --app-version v0.10.0` (the installation page asks Helm for 0.10.0, which
+    # matches the tag v0.10.0).
     "lws": (
         "kubernetes-sigs+lws",
         "v0.10.0",
         "charts/lws",
-        "0.10.0",
+        "v0.10.0",
         "v0.10.0",
         {
             ("image", "manager", "repository"): "registry.k8s.io/lws/lws",

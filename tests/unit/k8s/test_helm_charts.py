@@ -69,6 +69,14 @@ def _pins() -> dict[str, str]:
     return pinned
 
 
+def _package(name: str) -> Path:
+    """The chart's package at the pinned version (v-prefixed or not, as its project releases it)."""
+    version = _pins()[name].removeprefix("v")
+    found = [p for p in (PACKAGES / f"{name}-{version}.tgz", PACKAGES / f"{name}-v{version}.tgz") if p.is_file()]
+    assert found, f"no package of {name} {version}: rebuild with tests/data/charts/build.py after a pin changes"
+    return found[0]
+
+
 def _plan(path: Path) -> Any:
     """A golden plan as the rehearsal's functions read it (steps with type, name, inputs)."""
     data = json.loads(path.read_text())
@@ -106,11 +114,10 @@ def render(plan_name: str, release: str) -> tuple[Any, Any, list[dict[str, Any]]
     step, name, facts = next(r for r in pods.helm_releases(plan) if (r[0].inputs.get("name") or r[1]) == release)
     if name in NOT_RENDERED:
         pytest.skip(f"{name}: not rendered here: {NOT_RENDERED[name]}")
-    package = PACKAGES / f"{name}-{_pins()[name]}.tgz"
-    assert package.is_file(), f"{package.name} missing: rebuild with tests/data/charts/build.py after a pin changes"
+    package = _package(name)
     values = step.inputs.get("values") or {}
     with helm_python.Chart.load(package) as chart:
-        assert chart.version == _pins()[name]
+        assert chart.version.removeprefix("v") == _pins()[name].removeprefix("v")  # Helm matches 0.10.0 to v0.10.0
         if chart.schema:
             chart.validate_schema(values)
         manifests = chart.render(values, name=release, namespace=step.inputs.get("namespace") or "default")
@@ -292,6 +299,6 @@ def test_a_wrong_fact_or_value_fails() -> None:
     rendered = _rendered_pods("cert-manager", objects)
     changed = pods.from_template("x", "Helm", {"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}})
     assert _scheduling(changed) != _scheduling(rendered["cert-manager"])
-    package = PACKAGES / f"cert-manager-{_pins()['cert-manager']}.tgz"
+    package = _package("cert-manager")
     with helm_python.Chart.load(package) as chart, pytest.raises(helm_python.HelmError):
         chart.validate_schema({**step.inputs["values"], "serviceAccount": {"nmae": "typo"}})
