@@ -117,14 +117,16 @@ def backend_policy(g: ResolvedGateway, namespace: str, armor: str | None) -> dic
 
 
 def health_check_policy(namespace: str) -> dict[str, Any]:
+    # portSpecification USE_FIXED_PORT with the port: the CRD's validation rules refuse a port with no
+    # portSpecification, which they read as USE_SERVING_PORT (gke-gateway-api networking.gke.io_healthcheckpolicies:
+    # "port and portName must be unset for portSpecification being USE_SERVING_PORT (which is the default)").
+    check = {"portSpecification": "USE_FIXED_PORT", "port": HEALTH_PORT, "requestPath": "/healthz"}
     return {
         "apiVersion": "networking.gke.io/v1",
         "kind": "HealthCheckPolicy",
         "metadata": {"name": NAME, "namespace": namespace},
         "spec": {
-            "default": {
-                "config": {"type": "HTTP", "httpHealthCheck": {"port": HEALTH_PORT, "requestPath": "/healthz"}}
-            },
+            "default": {"config": {"type": "HTTP", "httpHealthCheck": check}},
             "targetRef": {"group": "", "kind": "Service", "name": NAME},
         },
     }

@@ -1,0 +1,129 @@
+"""The validation rules of the pinned CRDs (`x-kubernetes-validations`, CEL), evaluated on every custom resource
+the bundled stacks render, as the API server does on create: defaults from the schema applied first, then each
+rule with `self` bound to its node. A rule that evaluates to false, or fails to evaluate (a field read that is
+not set, a type mismatch), refuses the object. Transition rules (`oldSelf`) only run on updates.
+
+The evaluator is common-expression-language (Python bindings of the Rust `cel` crate), not cel-go: the
+Kubernetes extension functions it lacks are listed in K8S_ONLY and their rules are counted, not evaluated.
+The JSON Schema part of the CRDs is tests/unit/k8s/test_k8s_crd_schemas.py's."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import cel
+import pytest
+import yaml
+from helpers import repo_plan
+from llmcloud.cli.manifests import objects
+from llmcloud.components.gcp.front_door import health_check_policy
+
+ROOT = Path(__file__).resolve().parents[3]
+CRDS = ROOT / "tests" / "data" / "crds"
+INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
+COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
+# Functions of Kubernetes' CEL libraries (k8s.io/apiserver/pkg/cel/library) that the evaluator does not have
+K8S_ONLY = {"isURL", "url", "lowerAscii", "upperAscii", "quantity", "isQuantity", "ip", "isIP", "cidr", "isCIDR"}
+_UNDEFINED = re.compile(r"Undefined variable or function: '(\w+)'")
+
+
+@functools.cache
+def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    out = {}
+    for path in sorted(CRDS.glob("*.yaml")):
+        crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                out[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+    return out
+
+
+def with_defaults(schema: dict[str, Any], value: Any) -> Any:
+    """The object after structural defaulting: every unset property with a schema default gets it."""
+    if isinstance(value, dict):
+        for key, sub in (schema.get("properties") or {}).items():
+            if key not in value and "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+            if key in value:
+                with_defaults(sub, value[key])
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for key in value:
+                with_defaults(extra, value[key])
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            with_defaults(schema["items"], item)
+    return value
+
+
+def evaluate(schema: dict[str, Any], value: Any, where: str) -> tuple[int, list[str], set[str]]:
+    """(rules evaluated, refusals, K8s-only functions met) for `value` under `schema`, recursively."""
+    evaluated, refusals, unsupported = 0, [], set()
+    for rule in schema.get("x-kubernetes-validations") or []:
+        expression = rule["rule"]
+        if "oldSelf" in expression:
+            continue
+        try:
+            result = cel.evaluate(expression, {"self": value})
+        except Exception as exc:  # the evaluator's errors: missing keys, type mismatches, unknown functions
+            missing = _UNDEFINED.search(str(exc))
+            if missing and missing.group(1) in K8S_ONLY:
+                unsupported.add(missing.group(1))
+                continue
+            refusals.append(f"{where}: {expression!r} fails to evaluate ({type(exc).__name__}: {exc})")
+            continue
+        evaluated += 1
+        if result is not True:
+            refusals.append(f"{where}: {rule.get('message') or expression!r}")
+    children: list[tuple[dict[str, Any], Any, str]] = []
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        children += [(sub, value[k], f"{where}.{k}") for k, sub in properties.items() if k in value]
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            children += [(extra, v, f"{where}.{k}") for k, v in value.items()]
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        children += [(schema["items"], item, f"{where}[{i}]") for i, item in enumerate(value)]
+    for sub, child, path in children:
+        n, bad, missing = evaluate(sub, child, path)
+        evaluated, unsupported = evaluated + n, unsupported | missing
+        refusals += bad
+    return evaluated, refusals, unsupported
+
+
+def check(obj: dict[str, Any]) -> tuple[int, list[str], set[str]]:
+    schema = crd_schemas()[(obj["apiVersion"], obj["kind"])]
+    return evaluate(schema, with_defaults(schema, copy.deepcopy(obj)), f"{obj['kind']}/{obj['metadata']['name']}")
+
+
+@pytest.mark.parametrize(("stack", "cloud"), COMBOS)
+def test_every_custom_resource_passes_its_crds_validation_rules(stack: str, cloud: str) -> None:
+    evaluated = 0
+    for obj in objects(repo_plan(stack, cloud)):
+        if (obj["apiVersion"], obj["kind"]) not in crd_schemas():
+            continue  # built-in kinds (and kinds without CRD rules): the schema tests
+        n, refusals, unsupported = check(obj)
+        assert not refusals, f"{stack} on {cloud}: {refusals}"
+        assert not unsupported, f"{stack} on {cloud}: rules with K8s-only functions not evaluated: {unsupported}"
+        evaluated += n
+    # GKE's Gateway API, health check and scrape objects carry most rules; KEDA's ScaledObject some everywhere
+    assert evaluated >= (40 if cloud == "gcp" else 1), f"{stack} on {cloud}: only {evaluated} rules evaluated"
+
+
+def test_the_rules_refuse_what_the_api_server_refuses() -> None:
+    policy = health_check_policy("llmcloud")
+    assert check(policy)[1] == []
+    # A fixed port without portSpecification: GKE reads it as USE_SERVING_PORT and refuses the port
+    del policy["spec"]["default"]["config"]["httpHealthCheck"]["portSpecification"]
+    _, refusals, _ = check(policy)
+    assert any("must be unset for portSpecification being USE_SERVING_PORT" in r for r in refusals), refusals
+    assert any("fails to evaluate" in r for r in refusals)  # the rules that read the unset field
+    route = next(o for o in objects(repo_plan("dev")) if o["kind"] == "HTTPRoute")
+    route["spec"]["rules"][0]["matches"] = [{"path": {"type": "PathPrefix", "value": "v1"}}]
+    assert check(route)[1], "a path that does not start with / must be refused"
