@@ -12,13 +12,12 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-import cel
 import pytest
 import yaml
+from crd_rules import evaluate, with_defaults
 from helpers import repo_plan
 from llmcloud.cli.manifests import objects
 from llmcloud.components.gcp.front_door import health_check_policy
@@ -27,9 +26,6 @@ ROOT = Path(__file__).resolve().parents[3]
 CRDS = ROOT / "tests" / "data" / "crds"
 INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
 COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
-# Functions of Kubernetes' CEL libraries (k8s.io/apiserver/pkg/cel/library) that the evaluator does not have
-K8S_ONLY = {"isURL", "url", "lowerAscii", "upperAscii", "quantity", "isQuantity", "ip", "isIP", "cidr", "isCIDR"}
-_UNDEFINED = re.compile(r"Undefined variable or function: '(\w+)'")
 
 
 @functools.cache
@@ -42,59 +38,6 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
             if version.get("served"):
                 out[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
     return out
-
-
-def with_defaults(schema: dict[str, Any], value: Any) -> Any:
-    """The object after structural defaulting: every unset property with a schema default gets it."""
-    if isinstance(value, dict):
-        for key, sub in (schema.get("properties") or {}).items():
-            if key not in value and "default" in sub:
-                value[key] = copy.deepcopy(sub["default"])
-            if key in value:
-                with_defaults(sub, value[key])
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            for key in value:
-                with_defaults(extra, value[key])
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for item in value:
-            with_defaults(schema["items"], item)
-    return value
-
-
-def evaluate(schema: dict[str, Any], value: Any, where: str) -> tuple[int, list[str], set[str]]:
-    """(rules evaluated, refusals, K8s-only functions met) for `value` under `schema`, recursively."""
-    evaluated, refusals, unsupported = 0, [], set()
-    for rule in schema.get("x-kubernetes-validations") or []:
-        expression = rule["rule"]
-        if "oldSelf" in expression:
-            continue
-        try:
-            result = cel.evaluate(expression, {"self": value})
-        except Exception as exc:  # the evaluator's errors: missing keys, type mismatches, unknown functions
-            missing = _UNDEFINED.search(str(exc))
-            if missing and missing.group(1) in K8S_ONLY:
-                unsupported.add(missing.group(1))
-                continue
-            refusals.append(f"{where}: {expression!r} fails to evaluate ({type(exc).__name__}: {exc})")
-            continue
-        evaluated += 1
-        if result is not True:
-            refusals.append(f"{where}: {rule.get('message') or expression!r}")
-    children: list[tuple[dict[str, Any], Any, str]] = []
-    if isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        children += [(sub, value[k], f"{where}.{k}") for k, sub in properties.items() if k in value]
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            children += [(extra, v, f"{where}.{k}") for k, v in value.items()]
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        children += [(schema["items"], item, f"{where}[{i}]") for i, item in enumerate(value)]
-    for sub, child, path in children:
-        n, bad, missing = evaluate(sub, child, path)
-        evaluated, unsupported = evaluated + n, unsupported | missing
-        refusals += bad
-    return evaluated, refusals, unsupported
 
 
 def check(obj: dict[str, Any]) -> tuple[int, list[str], set[str]]:

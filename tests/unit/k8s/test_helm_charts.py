@@ -245,6 +245,35 @@ def test_the_control_plane_calls_the_ports_the_facts_name(plan_name: str, releas
 
 
 @pytest.mark.parametrize(("plan_name", "release"), RELEASES, ids=[f"{p}-{r}" for p, r in RELEASES])
+def test_the_charts_custom_resources_pass_the_charts_crds(plan_name: str, release: str) -> None:
+    """The chart's own custom resources (kube-prometheus-stack's Prometheus, Alertmanager, rules and monitors,
+    made with llmcloud's values) against the chart's own CRDs: their JSON Schema, then defaults and CEL rules."""
+    import jsonschema
+    from crd_rules import evaluate, with_defaults
+
+    _, _, objects, crds = render(plan_name, release)
+    schemas = {}
+    for crd in [*crds, *(o for o in _items(objects) if o["kind"] == "CustomResourceDefinition")]:
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                key = (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
+                schemas[key] = version["schema"]["openAPIV3Schema"]
+    checked = 0
+    for obj in _items(objects):
+        schema = schemas.get((obj["apiVersion"], obj["kind"]))
+        if schema is None:
+            continue
+        where = f"{release}: {obj['kind']}/{obj['metadata']['name']}"
+        errors = [e.message[:200] for e in jsonschema.Draft7Validator(schema).iter_errors(obj)]
+        assert not errors, f"{where}: {errors[:3]}"
+        _, refusals, unsupported = evaluate(schema, with_defaults(schema, json.loads(json.dumps(obj))), where)
+        assert not refusals and not unsupported, (refusals, unsupported)
+        checked += 1
+    if pods.chart_name(render(plan_name, release)[0].inputs) == "kube-prometheus-stack":
+        assert checked >= 30  # Prometheus, Alertmanager, ServiceMonitors, PrometheusRules
+
+
+@pytest.mark.parametrize(("plan_name", "release"), RELEASES, ids=[f"{p}-{r}" for p, r in RELEASES])
 def test_the_crd_groups_are_the_facts_groups(plan_name: str, release: str) -> None:
     _, facts, objects, crds = render(plan_name, release)
     groups = {o["spec"]["group"] for o in [*_items(objects), *crds] if o.get("kind") == "CustomResourceDefinition"}
