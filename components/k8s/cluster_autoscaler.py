@@ -24,9 +24,12 @@ from . import images
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
-# Kubernetes minor -> Cluster Autoscaler release, checked 2026-12-01: kubernetes/k8s.io PR #9676 (merged
-# 2026-07-03) promoted v1.36.0, v1.35.1, v1.34.4 and v1.33.5; https://github.com/kubernetes/autoscaler/releases
-IMAGE_TAGS = {"1.32": "v1.32.5", "1.33": "v1.33.5", "1.34": "v1.34.4", "1.35": "v1.35.1", "1.36": "v1.36.0"}
+# Kubernetes minor -> Cluster Autoscaler release: the newest patch tag of each minor in kubernetes/autoscaler
+# (cluster-autoscaler-1.36.1, -1.35.2, -1.34.5, -1.33.6 of 2026-07-22, whose release notes of 2026-07-23 list
+# their registry.k8s.io images; cluster-autoscaler-1.32.7 of 2026-02-13), checked 2026-12-01. They replace
+# v1.36.0, v1.35.1, v1.34.4, v1.33.5 and v1.32.5, which kubernetes/k8s.io PR #9676 had promoted on 2026-07-03.
+# https://github.com/kubernetes/autoscaler/releases
+IMAGE_TAGS = {"1.32": "v1.32.7", "1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2", "1.36": "v1.36.1"}
 
 
 def _minor(version: str) -> tuple[int, int]:

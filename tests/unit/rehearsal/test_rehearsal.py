@@ -235,10 +235,22 @@ def test_prerequisites_azure_providers_are_advisories():
 # ---- dated facts ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("service,expected", [("eks", "1.35"), ("aks", "1.36"), ("gke", "1.35")])
+@pytest.mark.parametrize("service,expected", [("eks", "1.36"), ("aks", "1.36"), ("gke", "1.35")])
 def test_default_version_is_newest_in_standard_support(service, expected):
     assert versions.default_version(service, TODAY) == expected
     assert versions.status(service, expected, TODAY) == "standard"
+
+
+def test_the_dated_eks_rows_agree_with_the_version_an_eks_stack_gets():
+    """The rehearsal's dated rows and the AWS facts the cluster's version comes from (aws.yaml eks_versions)
+    name the same newest and oldest standard-support versions: a bundled stack on the newest is not
+    "newer than any version in the catalog"."""
+    from llmcloud.components.aws.versions import eks_versions
+
+    facts = eks_versions()
+    assert versions.default_version("eks", TODAY) == facts["newest"]
+    assert versions.status("eks", facts["standard_min"], TODAY) == "standard"
+    assert versions.status("eks", facts["extended_min"], TODAY) == "extended"
 
 
 def test_version_windows_carry_dates_and_sources():
