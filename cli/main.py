@@ -501,9 +501,9 @@ def schema() -> None:
     """Print the JSON Schema of stack files (for editor completion)."""
     import json as _json
 
-    from llmcloud.components.spec.model import StackSpec
+    from llmcloud.components.spec.schema import file_schema
 
-    sys.stdout.write(_json.dumps(StackSpec.model_json_schema(), indent=2) + "\n")
+    sys.stdout.write(_json.dumps(file_schema(), indent=2) + "\n")
 
 
 @app.command()
