@@ -3,7 +3,7 @@ then the CRD's CEL rules (`x-kubernetes-validations`) with `self` bound to each 
 tests/unit/k8s/test_crd_cel_rules.py (llmcloud's objects) and test_helm_charts.py (the charts' objects).
 
 The evaluator is common-expression-language (Python bindings of the Rust `cel` crate), not cel-go: the
-Kubernetes extension functions it lacks are listed in K8S_ONLY, and rules calling them are reported, not run."""
+Kubernetes extension functions it lacks are listed in K8S_ONLY: a rule calling one is reported as not run."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@ the bundled stacks render, as the API server does on create: defaults from the s
 rule with `self` bound to its node. A rule that evaluates to false, or fails to evaluate (a field read that is
 not set, a type mismatch), refuses the object. Transition rules (`oldSelf`) only run on updates.
 
-The evaluator is common-expression-language (Python bindings of the Rust `cel` crate), not cel-go: the
-Kubernetes extension functions it lacks are listed in K8S_ONLY and their rules are counted, not evaluated.
+The evaluator is common-expression-language (Python bindings of the Rust `cel` crate), not cel-go
+(tests/crd_rules.py): a rule calling one of the Kubernetes functions it lacks (K8S_ONLY there) fails the test
+as not evaluated; none of the rendered objects meets one today.
 The JSON Schema part of the CRDs is tests/unit/k8s/test_k8s_crd_schemas.py's."""
 
 from __future__ import annotations
