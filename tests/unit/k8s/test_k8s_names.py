@@ -1,0 +1,124 @@
+"""The names and identifiers of every rendered Kubernetes object follow the API server's rules, for the longest
+names a stack may use (30 characters for the environment, a pool and a model) on every cloud, and for every
+bundled stack. kubernetes-validate checks types, not these: the rules are Kubernetes' own
+(k8s.io/apimachinery/pkg/util/validation: IsDNS1123Subdomain, IsDNS1123Label, IsDNS1035Label,
+IsQualifiedName, IsValidLabelValue, IsValidPortName; the Service name is a DNS-1035 label, a Namespace name a
+DNS-1123 label, other objects' names DNS-1123 subdomains)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import plan, repo_plan
+from llmcloud.cli.manifests import objects
+
+ROOT = Path(__file__).resolve().parents[3]
+INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
+COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
+
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")  # at most 253
+DNS1123_LABEL = re.compile(rf"^{_LABEL}$")  # at most 63
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # at most 63
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")  # at most 63, after an optional prefix/
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")  # at most 63
+PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")  # at most 15, a letter, no "--"
+
+LONGEST = "abcdefghij-abcdefghij-abcdefgh"  # 30: the longest name the stack model allows
+LONG_STACK = f"""
+extends: base.yaml
+environment: {LONGEST}
+cloud: {{cloud}}
+node_pools:
+  p{LONGEST[1:]}:
+    accelerator: {{accelerator}}
+    max_nodes: 2
+models:
+  m{LONGEST[1:]}:
+    source: hf://meta-llama/Llama-3.1-8B-Instruct
+    node_pool: p{LONGEST[1:]}
+    max_model_len: 8192
+    replicas: {{{{min: 0, max: 2}}}}
+"""
+
+
+def _labels(labels: Any, where: str) -> list[str]:
+    bad = []
+    for key, value in (labels or {}).items():
+        prefix, _, name = str(key).rpartition("/")
+        if len(name) > 63 or not QUALIFIED_NAME.match(name) or (prefix and not SUBDOMAIN.match(prefix)):
+            bad.append(f"{where}: label key {key!r}")
+        if len(str(value)) > 63 or not LABEL_VALUE.match(str(value)):
+            bad.append(f"{where}: label value {key}={value!r} ({len(str(value))} characters)")
+    return bad
+
+
+def _port_name(name: str) -> bool:
+    return len(name) <= 15 and bool(PORT_NAME.match(name)) and "--" not in name and bool(re.search("[a-z]", name))
+
+
+def _pod(spec: dict[str, Any], where: str) -> list[str]:
+    bad = []
+    for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        if len(container["name"]) > 63 or not DNS1123_LABEL.match(container["name"]):
+            bad.append(f"{where}: container name {container['name']!r}")
+        bad += [
+            f"{where}: port name {p['name']!r}"
+            for p in container.get("ports") or []
+            if "name" in p and not _port_name(p["name"])
+        ]
+    for volume in spec.get("volumes") or []:
+        if len(volume["name"]) > 63 or not DNS1123_LABEL.match(volume["name"]):
+            bad.append(f"{where}: volume name {volume['name']!r}")
+    return bad
+
+
+def problems(obj: dict[str, Any]) -> list[str]:
+    """Where `obj` breaks the API server's name rules."""
+    kind, meta, spec = obj["kind"], obj["metadata"], obj.get("spec") or {}
+    name, where = meta["name"], f"{obj['kind']}/{meta['name']}"
+    bad = []
+    if kind in ("Service", "Namespace"):
+        rule = DNS1035_LABEL if kind == "Service" else DNS1123_LABEL
+        if len(name) > 63 or not rule.match(name):
+            bad.append(f"{where}: a {kind} name must be a DNS label of at most 63 characters ({len(name)})")
+    elif len(name) > 253 or not SUBDOMAIN.match(name):
+        bad.append(f"{where}: name")
+    bad += _labels(meta.get("labels"), where)
+    if isinstance(spec.get("template"), dict):
+        template = spec["template"]
+        bad += _labels((template.get("metadata") or {}).get("labels"), f"{where} pod template")
+        bad += _pod(template.get("spec") or {}, where)
+    if kind == "Service":
+        bad += [f"{where}: port name {p['name']!r}" for p in spec.get("ports") or [] if not _port_name(p["name"])]
+    return bad
+
+
+@pytest.mark.parametrize(("stack", "cloud"), COMBOS)
+def test_the_bundled_stacks_objects_have_valid_names(stack: str, cloud: str) -> None:
+    found = [p for obj in objects(repo_plan(stack, cloud)) for p in problems(obj)]
+    assert found == []
+
+
+@pytest.mark.parametrize(("cloud", "accelerator"), [("gcp", "L4"), ("aws", "L4"), ("azure", "A10")])
+def test_the_longest_names_a_stack_may_use_stay_valid(write_stack, cloud: str, accelerator: str) -> None:
+    path = write_stack(LONG_STACK.format(cloud=cloud, accelerator=accelerator), name=LONGEST)
+    rendered = objects(plan(path))
+    assert len(rendered) >= 10
+    found = [p for obj in rendered for p in problems(obj)]
+    assert found == []
+
+
+def test_the_rules_refuse_what_the_api_server_refuses() -> None:
+    service = {
+        "kind": "Service",
+        "metadata": {"name": "9" + "a" * 63},
+        "spec": {"ports": [{"name": "metrics-http-port"}]},
+    }
+    assert len(problems(service)) == 2  # a digit first and 64 characters; a port name of 17
+    labelled = {"kind": "ConfigMap", "metadata": {"name": "ok", "labels": {"llmcloud.dev/stack": "x" * 64}}}
+    assert problems(labelled) == ["ConfigMap/ok: label value llmcloud.dev/stack=" + repr("x" * 64) + " (64 characters)"]
