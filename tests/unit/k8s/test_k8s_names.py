@@ -113,6 +113,45 @@ def test_the_longest_names_a_stack_may_use_stay_valid(write_stack, cloud: str, a
     assert found == []
 
 
+LONG_MULTIHOST = f"""
+extends: base.yaml
+environment: {LONGEST}
+cloud: gcp
+gcp: {{project: llmcloud-demo, region: us-west4}}
+node_pools:
+  p{LONGEST[1:]}:
+    accelerator: TPU-v5e
+    accelerators_per_node: 4
+    tpu_topology: "4x4"
+    max_nodes: 4
+    disk_gb: 250
+models:
+  m{LONGEST[1:]}:
+    source: hf://meta-llama/Llama-3.3-70B-Instruct
+    node_pool: p{LONGEST[1:]}
+    max_model_len: 8192
+    replicas: {{min: 0, max: 1}}
+"""
+
+
+def test_the_longest_names_stay_valid_on_a_multi_host_model(write_stack) -> None:
+    """A model across four TPU hosts is a LeaderWorkerSet: its pods are named after it."""
+    path = write_stack(LONG_MULTIHOST, name=LONGEST)
+    rendered = objects(plan(path))
+    assert any(obj["kind"] == "LeaderWorkerSet" for obj in rendered)
+    found = [p for obj in rendered for p in problems(obj)]
+    for obj in rendered:
+        if obj["kind"] == "LeaderWorkerSet":  # pod hostnames: <name>-<group>-<worker>, a DNS label
+            name = obj["metadata"]["name"]
+            hostname = f"{name}-{obj['spec'].get('replicas', 1) - 1}-{obj['spec']['leaderWorkerTemplate']['size'] - 1}"
+            if len(hostname) > 63:
+                found.append(f"LeaderWorkerSet/{name}: pod hostname {hostname!r} is over 63 characters")
+            for role in ("leaderTemplate", "workerTemplate"):
+                template = obj["spec"]["leaderWorkerTemplate"].get(role) or {}
+                found += _pod(template.get("spec") or {}, f"LeaderWorkerSet/{name} {role}")
+    assert found == []
+
+
 def test_the_rules_refuse_what_the_api_server_refuses() -> None:
     service = {
         "kind": "Service",
