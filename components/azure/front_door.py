@@ -85,8 +85,9 @@ class AzureFrontDoorArgs:
 
 
 def vault_prefix(stack_name: str) -> str:
-    """Key Vault names are global, 3-24 letters, digits and hyphens: this prefix, '-', 6 random characters."""
-    return f"llm-{stack_name}"[:17].rstrip("-")
+    """Key Vault names are global, 3-24 letters, digits and hyphens, with no two hyphens in a row (stack names
+    may have them): this prefix, '-', 6 random characters."""
+    return "-".join(part for part in f"llm-{stack_name}".split("-") if part)[:17].rstrip("-")
 
 
 def record_name(domain: str, zone: str) -> str:

@@ -490,6 +490,21 @@ def test_zones_that_leave_a_zonal_size_with_none_are_refused(write_stack, tmp_pa
 # ---- 6. destroy then up: a vault name that is new each time
 
 
+@pytest.mark.parametrize(
+    "stack_name", ["dev-azure", "a--b-azure", "abcdefghij-abcdefghij-abcdefgh-azure", "abcdefghijklm-b-azure"]
+)
+def test_vault_names_follow_key_vaults_rules(stack_name):
+    """3-24 letters, digits and hyphens, a letter first, a letter or digit last, no two hyphens in a row
+    (learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftkeyvault)."""
+    import re
+
+    from llmcloud.components.azure.front_door import vault_prefix
+
+    name = vault_prefix(stack_name) + "-" + "0a1b2c"  # the 6 random lowercase letters and digits
+    assert 3 <= len(name) <= 24 and re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]", name), name
+    assert "--" not in name, name
+
+
 def test_vault_name_has_a_random_suffix(dev, prod):
     _, p = dev
     vault = one(p, VAULT).inputs
