@@ -199,7 +199,13 @@ def bucket_url(r: ResolvedStack, bucket: str) -> str:
         raise WeightsError(f"bucket {bucket!r} is not in the stack's buckets: {', '.join(sorted(r.buckets))}")
     from llmcloud.components import registry
 
-    return registry.cloud(r.cloud).weights_url(b)
+    try:
+        return registry.cloud(r.cloud).weights_url(b)
+    except Exception as exc:  # the cloud could not be asked what the bucket is named (AWS: its account id)
+        raise Unreachable(
+            f"cannot name bucket {bucket!r} on {r.cloud}: {type(exc).__name__}: {str(exc)[:200]}; "
+            "pass --bucket-url (the stack output buckets)"
+        ) from None
 
 
 def target_of(r: ResolvedStack, model: ResolvedModel, override: str | None) -> str:

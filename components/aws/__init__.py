@@ -35,6 +35,19 @@ _BAD = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
 CI_LOGIN_ACTION = ("aws-actions/configure-aws-credentials", "e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3")
 
 
+def s3_bucket_name(physical_name: str, account: str) -> str:
+    """The S3 bucket llmcloud creates for a resolved bucket. Bucket names are global across every AWS account:
+    at most 50 characters of the stack's name for it, '-', the 12-digit account id (63 in all)."""
+    return f"{physical_name[:50].rstrip('-')}-{account}"
+
+
+def caller_account() -> str:
+    """The AWS account of the ambient credentials (STS GetCallerIdentity)."""
+    import boto3
+
+    return str(boto3.client("sts").get_caller_identity()["Account"])
+
+
 class Aws(BaseCloud):
     name = "aws"
     title = "AWS"
@@ -177,7 +190,9 @@ class Aws(BaseCloud):
         )
 
     def weights_url(self, bucket: ResolvedBucket) -> str:
-        return f"s3://{bucket.physical_name}"
+        # The bucket the deploy creates carries the account id (s3_bucket_name): asked of STS with the ambient
+        # credentials, as the deploy's get_caller_identity does. Raises when they cannot be asked.
+        return f"s3://{s3_bucket_name(bucket.physical_name, caller_account())}"
 
     def rehearsal_facts(self) -> RehearsalFacts:
         from . import rehearsal  # pure Python; mypy checks the module against RehearsalFacts

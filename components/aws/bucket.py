@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..resolve import ResolvedBucket
+from . import s3_bucket_name
 
 _SseDefault = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
 
@@ -72,7 +73,7 @@ class S3WeightsBucket(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=invoke).account_id
         partition = aws.get_partition_output(opts=invoke).partition
         # Bucket names are global across every AWS account: the account id makes ours unique.
-        physical = account.apply(lambda a: f"{b.physical_name[:50].rstrip('-')}-{a}")
+        physical = account.apply(lambda a: s3_bucket_name(b.physical_name, a))
 
         self.bucket = aws.s3.Bucket(
             name,

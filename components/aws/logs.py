@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from . import s3_bucket_name
+
 RETENTION_DAYS = 90
 PREFIXES = {"flow": "vpc-flow-logs", "s3": "s3-access", "alb": "alb"}
 
@@ -94,7 +96,7 @@ class AuditLogBucket(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=invoke).account_id
         partition = aws.get_partition_output(opts=invoke).partition
         elb = aws.elb.get_service_account_output(opts=invoke).arn
-        physical = account.apply(lambda a: f"{args.physical_name[:50].rstrip('-')}-{a}")
+        physical = account.apply(lambda a: s3_bucket_name(args.physical_name, a))
         self.bucket = aws.s3.Bucket(
             name,
             bucket=physical,

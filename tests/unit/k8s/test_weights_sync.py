@@ -216,6 +216,43 @@ def test_gated_and_missing_repositories_say_what_to_do(cli, write_stack, hub: Hu
     assert result.exit_code == 4 and "does not exist" in result.stderr
 
 
+def test_without_bucket_url_the_sync_writes_to_the_bucket_the_deploy_creates(
+    cli, write_stack, hub: Hub, bucket
+) -> None:
+    """On AWS the deploy names the weights bucket <name>-<account id> (components/aws/bucket.py); `weights sync`
+    and `up`'s check ask STS for the account (moto answers 123456789012) and use that same name, never the bare
+    name, which another account could own."""
+    import boto3
+    from llmcloud.cli import weights
+    from llmcloud.cli.common import load
+    from llmcloud.components.aws import s3_bucket_name
+
+    path = write_stack(STACK)
+    _, r = load(str(path), None)
+    deployed = s3_bucket_name(r.buckets["weights"].physical_name, "123456789012")
+    assert deployed == "llmcloud-dev-aws-weights-123456789012"
+    boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_bucket(Bucket=deployed)
+    assert weights.bucket_url(r, "weights") == f"s3://{deployed}"
+    result = cli("weights", "sync", path, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "meta-llama/Llama-3.1-8B-Instruct/model-00001-of-00002.safetensors" in _objects(deployed)
+
+
+def test_without_aws_credentials_the_bucket_name_is_unknown_not_guessed(write_stack, monkeypatch) -> None:
+    from llmcloud.cli import weights
+    from llmcloud.cli.common import load
+
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    _, r = load(str(write_stack(STACK)), None)
+    with pytest.raises(weights.Unreachable, match=r"cannot name bucket 'weights' on aws.*--bucket-url"):
+        weights.bucket_url(r, "weights")
+
+
 def test_up_gate_refuses_missing_weights_and_passes_once_synced(cli, write_stack, hub: Hub, bucket: str) -> None:
     from llmcloud.cli import weights
     from llmcloud.cli.common import load
