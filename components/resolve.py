@@ -252,6 +252,19 @@ def resolve(loaded: LoadedStack, cloud: str | None = None) -> ResolvedStack:
     if errors:
         raise StackErrors(errors)
     resolved = _assemble(loaded, cloud, cat, region, stack_name, pools, models, system_machine)
+    # Bucket names are global and cut to the cloud's length: two keys may come out as one name.
+    first_key: dict[str, str] = {}
+    for key, b in resolved.buckets.items():
+        other = first_key.setdefault(b.physical_name, key)
+        if other != key:
+            errors.append(
+                loaded.error(
+                    ("buckets", key),
+                    f"buckets {other} and {key} would both be named {b.physical_name!r} on {cloud} "
+                    "(the stack name and the key, cut to the cloud's length)",
+                    "make the keys differ within their first characters, or shorten them",
+                )
+            )
     # Front door (components/gateway_checks.py): the product per cloud and the limits it cannot give.
     from dataclasses import replace as _replace
 

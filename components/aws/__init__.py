@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..resolve import ResolvedBucket, ResolvedStack
     from ..spec.errors import StackError
     from ..spec.load import LoadedStack
-    from ..spec.model import AwsSpec
+    from ..spec.model import AwsSpec, StackSpec
     from .cluster import EksCluster
 
 # Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
@@ -188,6 +188,10 @@ class Aws(BaseCloud):
             or (home / ".aws" / "credentials").is_file()
             or (home / ".aws" / "config").is_file()
         )
+
+    def bucket_name(self, spec: StackSpec, stack_name: str, key: str) -> str:
+        # The part of the S3 name the deploy keeps before '-<account id>' (s3_bucket_name): at most 50 characters
+        return f"llmcloud-{stack_name}-{key}"[:50].rstrip("-")
 
     def weights_url(self, bucket: ResolvedBucket) -> str:
         # The bucket the deploy creates carries the account id (s3_bucket_name): asked of STS with the ambient

@@ -566,3 +566,32 @@ def test_prod_records_and_waf_are_priced(stacks):
 def test_the_flow_log_resource_is_in_the_plan_under_get(stacks):
     flow = one(p_(stacks, "prod"), "aws:ec2/flowLog:FlowLog").inputs
     assert get(flow, "maxAggregationInterval") == 600
+
+
+# ---- bucket names cut to the cloud's length
+
+
+@pytest.mark.parametrize(("cloud", "clash"), [("aws", True), ("gcp", True), ("azure", False)])
+def test_two_bucket_keys_that_would_share_a_name_are_refused(write_stack, cloud, clash):
+    """S3 keeps 50 characters before '-<account id>', GCS 63: a long stack name and keys alike at their start
+    would give two buckets one name, and the second create would fail on `up`. Azure hashes each key's name."""
+    env = "abcdefghij-abcdefghij-abcdefgh"
+    accelerator = "A10" if cloud == "azure" else "L4"
+    text = f"""
+    extends: base.yaml
+    environment: {env}
+    cloud: {cloud}
+    buckets:
+      weights-abcdefghij-abcdefghij1: {{}}
+      weights-abcdefghij-abcdefghij2: {{}}
+    node_pools:
+      l4: {{accelerator: {accelerator}, max_nodes: 1}}
+    """
+    path = write_stack(text, name=env)
+    if not clash:
+        resolved(path)
+        return
+    with pytest.raises(StackErrors) as exc:
+        resolved(path)
+    messages = [e.message for e in exc.value.errors]
+    assert any("would both be named" in m and "weights-abcdefghij-abcdefghij2" in m for m in messages), messages
