@@ -292,8 +292,44 @@ def _check_provisioning(loaded: Any, r: Any) -> list[Any]:
     return errors
 
 
+# GKE refuses cluster and node pool names over 40 characters (its API: "must be a match of regex
+# '(?:[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)' ... and must be no longer than 40 characters"). llmcloud leaves both
+# to Pulumi's autonaming, which adds '-' and 7 random characters to the logical name (llm-<environment>,
+# llm-<environment>-system, llm-<environment>-<pool>: components/gcp/platform.py and cluster.py).
+GKE_NAME_MAX = 40
+AUTONAME_SUFFIX = len("-") + 7
+
+
+def _gke_name_errors(loaded: Any, r: Any) -> list[Any]:
+    base = f"llm-{r.environment}"
+    errors = []
+    longest_environment = GKE_NAME_MAX - AUTONAME_SUFFIX - len("llm--system")
+    if len(f"{base}-system") + AUTONAME_SUFFIX > GKE_NAME_MAX:
+        errors.append(
+            loaded.error(
+                ("environment",),
+                f"GKE would name the system node pool {base}-system-<7 random characters>, "
+                f"{len(base) + len('-system') + AUTONAME_SUFFIX} characters; GKE allows {GKE_NAME_MAX}",
+                f"an environment name of at most {longest_environment} characters",
+            )
+        )
+    for name in r.node_pools:
+        length = len(f"{base}-{name}") + AUTONAME_SUFFIX
+        if length > GKE_NAME_MAX:
+            room = GKE_NAME_MAX - AUTONAME_SUFFIX - len(base) - 1
+            errors.append(
+                loaded.error(
+                    ("node_pools", name),
+                    f"GKE would name this node pool {base}-{name}-<7 random characters>, {length} characters; "
+                    f"GKE allows {GKE_NAME_MAX}",
+                    f"a pool name of at most {room} characters" if room > 0 else "a shorter environment name",
+                )
+            )
+    return errors
+
+
 def check(loaded: Any, r: Any) -> list[Any]:
-    errors = check_maintenance_exclusions(loaded) + _check_provisioning(loaded, r)
+    errors = check_maintenance_exclusions(loaded) + _check_provisioning(loaded, r) + _gke_name_errors(loaded, r)
     for name, pool in r.node_pools.items():
         path = ("node_pools", name)
         reason = NO_ON_DEMAND.get(pool.machine_type)

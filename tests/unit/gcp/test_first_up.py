@@ -691,3 +691,42 @@ def test_readme_lists_the_roles_up_needs_for_every_resource_type_in_the_golden_p
     assert not missing, f"README lacks the roles for: {missing}"
     for t in types:
         assert re.search(r"roles/[a-zA-Z.]+", rows[t]), t
+
+
+# ------------------------------------------------------------------ GKE's 40-character names
+@pytest.mark.parametrize(
+    ("environment", "pool", "field", "allowed"),
+    [
+        ("abcdefghij-abcdefghij-a", "l4", "environment", "at most 21 characters"),  # llm-<env>-system-<7>: 43
+        ("dev", "l4-spot-pool-abcdefghijkl", "node_pools.l4-spot-pool-abcdefghijkl", "at most 24 characters"),
+    ],
+)
+def test_names_gke_would_refuse_are_refused_before_up(write_stack, environment, pool, field, allowed):
+    """GKE refuses cluster and node pool names over 40 characters, and Pulumi names them llm-<environment>[-<pool>]
+    with '-' and 7 random characters: a name that cannot fit is an error at validate, not at create."""
+    path = write_stack(
+        f"""
+        extends: base.yaml
+        environment: {environment}
+        node_pools:
+          {pool}: {{accelerator: L4, max_nodes: 1}}
+        """,
+        name=environment,
+    )
+    with pytest.raises(StackErrors) as exc:
+        resolved(path)
+    (error,) = [e for e in exc.value.errors if "GKE allows 40" in e.message]
+    assert ".".join(map(str, error.path)) == field and allowed in error.allowed
+
+
+def test_the_longest_names_gke_allows_pass(write_stack):
+    path = write_stack(
+        """
+        extends: base.yaml
+        environment: abcdefghij-abcdefghij
+        node_pools:
+          pabcde: {accelerator: L4, max_nodes: 1}
+        """,
+        name="abcdefghij-abcdefghij",
+    )
+    resolved(path)  # llm-abcdefghij-abcdefghij-system-<7>: 40; llm-abcdefghij-abcdefghij-pabcde-<7>: 40

@@ -1,6 +1,7 @@
-"""The names and identifiers of every rendered Kubernetes object follow the API server's rules, for the longest
-names a stack may use (30 characters for the environment, a pool and a model) on every cloud, and for every
-bundled stack. kubernetes-validate checks types, not these: the rules are Kubernetes' own
+"""The names and identifiers of every rendered Kubernetes object follow the API server's rules, for every
+bundled stack and for the longest names a stack may use on each cloud: 30 characters for the environment, a
+pool and a model; on GCP, where GKE's 40-character names bound them, 21 for the environment and 6 for a pool.
+kubernetes-validate checks types, not these: the rules are Kubernetes' own
 (k8s.io/apimachinery/pkg/util/validation: IsDNS1123Subdomain, IsDNS1123Label, IsDNS1035Label,
 IsQualifiedName, IsValidLabelValue, IsValidPortName; the Service name is a DNS-1035 label, a Namespace name a
 DNS-1123 label, other objects' names DNS-1123 subdomains)."""
@@ -29,20 +30,27 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")  # at
 PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")  # at most 15, a letter, no "--"
 
 LONGEST = "abcdefghij-abcdefghij-abcdefgh"  # 30: the longest name the stack model allows
-LONG_STACK = f"""
+# GKE names must fit 40 characters with Pulumi's 8-character suffix (components/gcp/checks.py): on GCP the
+# longest environment is 21 characters, which leaves a pool name 6.
+LONGEST_ON = {
+    "gcp": (LONGEST[:21], "pabcde"),
+    "aws": (LONGEST, "p" + LONGEST[1:]),
+    "azure": (LONGEST, "p" + LONGEST[1:]),
+}
+LONG_STACK = """
 extends: base.yaml
-environment: {LONGEST}
-cloud: {{cloud}}
+environment: {environment}
+cloud: {cloud}
 node_pools:
-  p{LONGEST[1:]}:
-    accelerator: {{accelerator}}
+  {pool}:
+    accelerator: {accelerator}
     max_nodes: 2
 models:
-  m{LONGEST[1:]}:
+  m{model}:
     source: hf://meta-llama/Llama-3.1-8B-Instruct
-    node_pool: p{LONGEST[1:]}
+    node_pool: {pool}
     max_model_len: 8192
-    replicas: {{{{min: 0, max: 2}}}}
+    replicas: {{min: 0, max: 2}}
 """
 
 
@@ -106,7 +114,11 @@ def test_the_bundled_stacks_objects_have_valid_names(stack: str, cloud: str) -> 
 
 @pytest.mark.parametrize(("cloud", "accelerator"), [("gcp", "L4"), ("aws", "L4"), ("azure", "A10")])
 def test_the_longest_names_a_stack_may_use_stay_valid(write_stack, cloud: str, accelerator: str) -> None:
-    path = write_stack(LONG_STACK.format(cloud=cloud, accelerator=accelerator), name=LONGEST)
+    environment, pool = LONGEST_ON[cloud]
+    text = LONG_STACK.format(
+        environment=environment, cloud=cloud, pool=pool, accelerator=accelerator, model=LONGEST[1:]
+    )
+    path = write_stack(text, name=environment)
     rendered = objects(plan(path))
     assert len(rendered) >= 10
     found = [p for obj in rendered for p in problems(obj)]
@@ -115,11 +127,11 @@ def test_the_longest_names_a_stack_may_use_stay_valid(write_stack, cloud: str, a
 
 LONG_MULTIHOST = f"""
 extends: base.yaml
-environment: {LONGEST}
+environment: {LONGEST_ON["gcp"][0]}
 cloud: gcp
 gcp: {{project: llmcloud-demo, region: us-west4}}
 node_pools:
-  p{LONGEST[1:]}:
+  {LONGEST_ON["gcp"][1]}:
     accelerator: TPU-v5e
     accelerators_per_node: 4
     tpu_topology: "4x4"
@@ -128,7 +140,7 @@ node_pools:
 models:
   m{LONGEST[1:]}:
     source: hf://meta-llama/Llama-3.3-70B-Instruct
-    node_pool: p{LONGEST[1:]}
+    node_pool: {LONGEST_ON["gcp"][1]}
     max_model_len: 8192
     replicas: {{min: 0, max: 1}}
 """
@@ -136,7 +148,7 @@ models:
 
 def test_the_longest_names_stay_valid_on_a_multi_host_model(write_stack) -> None:
     """A model across four TPU hosts is a LeaderWorkerSet: its pods are named after it."""
-    path = write_stack(LONG_MULTIHOST, name=LONGEST)
+    path = write_stack(LONG_MULTIHOST, name=LONGEST_ON["gcp"][0])
     rendered = objects(plan(path))
     assert any(obj["kind"] == "LeaderWorkerSet" for obj in rendered)
     found = [p for obj in rendered for p in problems(obj)]
