@@ -595,3 +595,21 @@ def test_two_bucket_keys_that_would_share_a_name_are_refused(write_stack, cloud,
         resolved(path)
     messages = [e.message for e in exc.value.errors]
     assert any("would both be named" in m and "weights-abcdefghij-abcdefghij2" in m for m in messages), messages
+
+
+def test_a_node_group_name_eks_would_refuse_is_refused_before_up(write_stack):
+    """EKS refuses node group names over 63 characters; Pulumi names them llm-<environment>-<pool> with '-' and 7
+    random characters (pulumi-aws allows 255 for this name, so nothing shortens it)."""
+    env = "abcdefghij-abcdefghij-abcdefgh"
+    text = f"""
+    extends: base.yaml
+    environment: {env}
+    cloud: aws
+    node_pools:
+      l4-spot-abcdefghij-a: {{accelerator: L4, max_nodes: 1}}
+      l4-spot-abcdefghij-ab: {{accelerator: L4, max_nodes: 1}}
+    """
+    with pytest.raises(StackErrors) as exc:
+        resolved(write_stack(text, name=env))
+    (error,) = [e for e in exc.value.errors if "EKS allows 63" in e.message]  # the 20-character pool fits
+    assert error.path == ("node_pools", "l4-spot-abcdefghij-ab") and "at most 20 characters" in error.allowed

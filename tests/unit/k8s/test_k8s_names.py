@@ -1,6 +1,7 @@
 """The names and identifiers of every rendered Kubernetes object follow the API server's rules, for every
 bundled stack and for the longest names a stack may use on each cloud: 30 characters for the environment, a
-pool and a model; on GCP, where GKE's 40-character names bound them, 21 for the environment and 6 for a pool.
+pool and a model, but 20 for a pool on AWS (EKS node group names) and, on GCP (GKE's 40-character names), 21 for
+the environment and 6 for a pool.
 kubernetes-validate checks types, not these: the rules are Kubernetes' own
 (k8s.io/apimachinery/pkg/util/validation: IsDNS1123Subdomain, IsDNS1123Label, IsDNS1035Label,
 IsQualifiedName, IsValidLabelValue, IsValidPortName; the Service name is a DNS-1035 label, a Namespace name a
@@ -30,11 +31,11 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")  # at
 PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")  # at most 15, a letter, no "--"
 
 LONGEST = "abcdefghij-abcdefghij-abcdefgh"  # 30: the longest name the stack model allows
-# GKE names must fit 40 characters with Pulumi's 8-character suffix (components/gcp/checks.py): on GCP the
-# longest environment is 21 characters, which leaves a pool name 6.
+# GKE names must fit 40 characters and EKS node group names 63, with Pulumi's 8-character suffix
+# (components/gcp/checks.py, components/aws/checks.py).
 LONGEST_ON = {
     "gcp": (LONGEST[:21], "pabcde"),
-    "aws": (LONGEST, "p" + LONGEST[1:]),
+    "aws": (LONGEST, "p" + LONGEST[1:20]),  # EKS node group names: 63 with the suffix
     "azure": (LONGEST, "p" + LONGEST[1:]),
 }
 LONG_STACK = """
