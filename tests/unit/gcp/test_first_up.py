@@ -293,8 +293,10 @@ ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 
 
 def test_service_account_ids_are_valid_and_distinct_for_long_environment_names(write_stack):
-    env = "a-very-long-environment-name1"  # 29 characters: both ids used to cut to the same 30
-    assert len(env) <= 30
+    # 21 characters, the longest GKE's 40-character names allow (checks._gke_name_errors): llm-<env>-nodes and
+    # llm-<env>-serving are 31 and 33, over the 30 an account id may have
+    env = "a-very-long-environme"
+    assert len(env) == 21
     p = plan(_gcp_stack(write_stack, f"environment: {env}\n", env))
     ids = [s.inputs["accountId"] for s in p.by_type("gcp:serviceaccount/account:Account")]
     assert len(ids) == 2 and len(set(ids)) == 2, ids
