@@ -55,6 +55,31 @@ class CiTools:
     gitlab_script: tuple[str, ...] = ()
 
 
+# Pulumi's autonaming: the logical name, '-' and 7 random characters (llmcloud leaves the physical names of
+# clusters, node pools and node groups to it).
+AUTONAME_SUFFIX = len("-") + 7
+
+
+def autonamed_pool_errors(loaded: Any, r: Any, *, service: str, what: str, limit: int) -> list[Any]:
+    """One error per pool whose autonamed `what` (llm-<environment>-<pool>-<7 random characters>) would be longer
+    than `service` allows."""
+    base = f"llm-{r.environment}"
+    errors = []
+    for name in r.node_pools:
+        length = len(f"{base}-{name}") + AUTONAME_SUFFIX
+        if length > limit:
+            room = limit - AUTONAME_SUFFIX - len(base) - 1
+            errors.append(
+                loaded.error(
+                    ("node_pools", name),
+                    f"{service} would name this {what} {base}-{name}-<7 random characters>, {length} characters; "
+                    f"{service} allows {limit}",
+                    f"a pool name of at most {room} characters" if room > 0 else "a shorter environment name",
+                )
+            )
+    return errors
+
+
 def missing_programs(tools: Mapping[str, str], which: Any = None) -> list[str]:
     """One line per program of `tools` (name -> why it is needed and how to install it) not on PATH."""
     import shutil

@@ -52,29 +52,16 @@ def check(loaded: Any, r: Any) -> list[StackError]:
 
 
 # EKS refuses node group names over 63 characters (the installed pulumi_aws eks.NodeGroup docs: "The node group
-# name can't be longer than 63 characters"). llmcloud leaves them to Pulumi's autonaming, which adds '-' and 7
-# random characters to the logical name llm-<environment>-<pool> (components/aws/platform.py); pulumi-aws
-# allows up to 255 for this name, so nothing shortens it.
+# name can't be longer than 63 characters"). llmcloud leaves them to Pulumi's autonaming of the logical name
+# llm-<environment>-<pool> (components/aws/platform.py); pulumi-aws allows up to 255 for this name, so nothing
+# shortens it.
 NODE_GROUP_NAME_MAX = 63
-AUTONAME_SUFFIX = len("-") + 7
 
 
 def _node_group_names(loaded: Any, r: Any) -> list[StackError]:
-    base = f"llm-{r.environment}"
-    errors = []
-    for name in r.node_pools:
-        length = len(f"{base}-{name}") + AUTONAME_SUFFIX
-        if length > NODE_GROUP_NAME_MAX:
-            room = NODE_GROUP_NAME_MAX - AUTONAME_SUFFIX - len(base) - 1
-            errors.append(
-                loaded.error(
-                    ("node_pools", name),
-                    f"EKS would name this node group {base}-{name}-<7 random characters>, {length} characters; "
-                    f"EKS allows {NODE_GROUP_NAME_MAX}",
-                    f"a pool name of at most {room} characters",
-                )
-            )
-    return errors
+    from ..cloud import autonamed_pool_errors
+
+    return autonamed_pool_errors(loaded, r, service="EKS", what="node group", limit=NODE_GROUP_NAME_MAX)
 
 
 _HOSTED_ZONE_ID = re.compile(r"^(/hostedzone/)?Z[A-Z0-9]{1,31}$")

@@ -294,38 +294,26 @@ def _check_provisioning(loaded: Any, r: Any) -> list[Any]:
 
 # GKE refuses cluster and node pool names over 40 characters (its API: "must be a match of regex
 # '(?:[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)' ... and must be no longer than 40 characters"). llmcloud leaves both
-# to Pulumi's autonaming, which adds '-' and 7 random characters to the logical name (llm-<environment>,
-# llm-<environment>-system, llm-<environment>-<pool>: components/gcp/platform.py and cluster.py).
+# to Pulumi's autonaming of the logical names llm-<environment>, llm-<environment>-system and
+# llm-<environment>-<pool> (components/gcp/platform.py and cluster.py).
 GKE_NAME_MAX = 40
-AUTONAME_SUFFIX = len("-") + 7
 
 
 def _gke_name_errors(loaded: Any, r: Any) -> list[Any]:
+    from ..cloud import AUTONAME_SUFFIX, autonamed_pool_errors
+
     base = f"llm-{r.environment}"
     errors = []
-    longest_environment = GKE_NAME_MAX - AUTONAME_SUFFIX - len("llm--system")
-    if len(f"{base}-system") + AUTONAME_SUFFIX > GKE_NAME_MAX:
+    if len(f"{base}-system") + AUTONAME_SUFFIX > GKE_NAME_MAX:  # the longest of the cluster's own names
         errors.append(
             loaded.error(
                 ("environment",),
                 f"GKE would name the system node pool {base}-system-<7 random characters>, "
                 f"{len(base) + len('-system') + AUTONAME_SUFFIX} characters; GKE allows {GKE_NAME_MAX}",
-                f"an environment name of at most {longest_environment} characters",
+                f"an environment name of at most {GKE_NAME_MAX - AUTONAME_SUFFIX - len('llm--system')} characters",
             )
         )
-    for name in r.node_pools:
-        length = len(f"{base}-{name}") + AUTONAME_SUFFIX
-        if length > GKE_NAME_MAX:
-            room = GKE_NAME_MAX - AUTONAME_SUFFIX - len(base) - 1
-            errors.append(
-                loaded.error(
-                    ("node_pools", name),
-                    f"GKE would name this node pool {base}-{name}-<7 random characters>, {length} characters; "
-                    f"GKE allows {GKE_NAME_MAX}",
-                    f"a pool name of at most {room} characters" if room > 0 else "a shorter environment name",
-                )
-            )
-    return errors
+    return errors + autonamed_pool_errors(loaded, r, service="GKE", what="node pool", limit=GKE_NAME_MAX)
 
 
 def check(loaded: Any, r: Any) -> list[Any]:
