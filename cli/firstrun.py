@@ -52,6 +52,15 @@ def print_next_steps(console: Any, plan: Any, r: Any, stack: str, *, offline: bo
         for note in notes:
             console.print(f"  {escape(note)}", highlight=False)
     cloud = ""
+    from llmcloud.components import registry
+
+    missing = [line.split(" is not installed", 1)[0] for line in registry.cloud(r.cloud).missing_tools()]
+    if missing:  # what the cluster's kubeconfig runs: `up` stops without it (exit 4)
+        console.print(
+            f"`up` also needs {', '.join(missing)} on this machine (the {r.cloud} kubeconfig runs it); "
+            "`llmcloud up` says how to install it",
+            highlight=False,
+        )
     if pulumi_cli() is None:
         console.print(
             f"Next: install the pulumi CLI (https://www.pulumi.com/docs/iac/download-install/), set "

@@ -279,3 +279,18 @@ def test_closed_stdout_is_no_traceback(shell):
         check=False,
     )
     assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_preview_names_the_program_up_would_miss(cli, in_repo, monkeypatch):
+    """Before the next command, a preview says which program the cloud's kubeconfig runs and this machine lacks
+    (`up` stops without it, exit 4), and says nothing when it is there."""
+    import shutil
+
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda n, *a, **k: None if n == "aws" else which(n, *a, **k))
+    result = cli("preview", "aws-example", "--offline")
+    assert result.exit_code == 0, result.stderr
+    assert "`up` also needs aws on this machine (the aws kubeconfig runs it)" in result.stdout
+    monkeypatch.setattr(shutil, "which", lambda n, *a, **k: f"/usr/bin/{n}")
+    result = cli("preview", "aws-example", "--offline")
+    assert "`up` also needs" not in result.stdout
