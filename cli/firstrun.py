@@ -56,9 +56,10 @@ def print_next_steps(console: Any, plan: Any, r: Any, stack: str, *, offline: bo
 
     missing = [line.split(" is not installed", 1)[0] for line in registry.cloud(r.cloud).missing_tools()]
     if missing:  # what the cluster's kubeconfig runs: `up` stops without it (exit 4)
+        them = "them" if len(missing) > 1 else "it"
         console.print(
-            f"`up` also needs {', '.join(missing)} on this machine (the {r.cloud} kubeconfig runs it); "
-            "`llmcloud up` says how to install it",
+            f"`up` also needs {' and '.join(missing)} on this machine (the {r.cloud} kubeconfig runs {them}); "
+            f"`llmcloud up` says how to install {them}",
             highlight=False,
         )
     if pulumi_cli() is None:
