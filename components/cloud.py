@@ -470,8 +470,10 @@ class BaseCloud:
     def resource_group(self, spec: StackSpec) -> str | None:
         return None
 
+    bucket_name_max = 63  # the characters of a bucket's name llmcloud chooses (S3 and GCS names: at most 63)
+
     def bucket_name(self, spec: StackSpec, stack_name: str, key: str) -> str:
-        return f"llmcloud-{stack_name}-{key}"[:63].rstrip("-")
+        return f"llmcloud-{stack_name}-{key}"[: self.bucket_name_max].rstrip("-")
 
     def check(self, loaded: LoadedStack, resolved: ResolvedStack) -> list[StackError]:
         if not self._has_module("checks"):

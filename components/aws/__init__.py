@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..resolve import ResolvedBucket, ResolvedStack
     from ..spec.errors import StackError
     from ..spec.load import LoadedStack
-    from ..spec.model import AwsSpec, StackSpec
+    from ..spec.model import AwsSpec
     from .cluster import EksCluster
 
 # Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
@@ -37,8 +37,9 @@ CI_LOGIN_ACTION = ("aws-actions/configure-aws-credentials", "e6de054238d6b7531b4
 
 def s3_bucket_name(physical_name: str, account: str) -> str:
     """The S3 bucket llmcloud creates for a resolved bucket. Bucket names are global across every AWS account:
-    at most 50 characters of the stack's name for it, '-', the 12-digit account id (63 in all)."""
-    return f"{physical_name[:50].rstrip('-')}-{account}"
+    at most 50 characters (Aws.bucket_name_max) of the stack's name for it, '-', the 12-digit account id
+    (63 in all)."""
+    return f"{physical_name[: Aws.bucket_name_max].rstrip('-')}-{account}"
 
 
 def caller_account() -> str:
@@ -117,6 +118,7 @@ class Aws(BaseCloud):
             "unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install",
         ),
     )
+    bucket_name_max = 50  # the part of the S3 name the deploy keeps before '-<account id>' (s3_bucket_name)
     token_prefix = "aws"
     region_field = "region"
     default_system_machine = "m6i.xlarge"
@@ -188,10 +190,6 @@ class Aws(BaseCloud):
             or (home / ".aws" / "credentials").is_file()
             or (home / ".aws" / "config").is_file()
         )
-
-    def bucket_name(self, spec: StackSpec, stack_name: str, key: str) -> str:
-        # The part of the S3 name the deploy keeps before '-<account id>' (s3_bucket_name): at most 50 characters
-        return f"llmcloud-{stack_name}-{key}"[:50].rstrip("-")
 
     def weights_url(self, bucket: ResolvedBucket) -> str:
         # The bucket the deploy creates carries the account id (s3_bucket_name): asked of STS with the ambient

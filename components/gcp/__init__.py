@@ -171,7 +171,7 @@ class Gcp(BaseCloud):
 
     def bucket_name(self, spec: StackSpec, stack_name: str, key: str) -> str:
         # Bucket names are global: prefixed with the project and the stack; at most 63 characters.
-        return f"{self.project(spec) or 'llm'}-{stack_name}-{key}"[:63].rstrip("-")
+        return f"{self.project(spec) or 'llm'}-{stack_name}-{key}"[: self.bucket_name_max].rstrip("-")
 
     def label_key(self, key: str) -> str:
         """Lowercase letters, digits, _ and -; starts with a letter; at most 63 characters."""
