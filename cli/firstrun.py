@@ -53,8 +53,9 @@ def print_next_steps(console: Any, plan: Any, r: Any, stack: str, *, offline: bo
             console.print(f"  {escape(note)}", highlight=False)
     cloud = ""
     from llmcloud.components import registry
+    from llmcloud.components.cloud import missing_program_names
 
-    missing = [line.split(" is not installed", 1)[0] for line in registry.cloud(r.cloud).missing_tools()]
+    missing = missing_program_names(registry.cloud(r.cloud).tools)
     if missing:  # what the cluster's kubeconfig runs: `up` stops without it (exit 4)
         them = "them" if len(missing) > 1 else "it"
         console.print(

@@ -80,12 +80,17 @@ def autonamed_pool_errors(loaded: Any, r: Any, *, service: str, what: str, limit
     return errors
 
 
-def missing_programs(tools: Mapping[str, str], which: Any = None) -> list[str]:
-    """One line per program of `tools` (name -> why it is needed and how to install it) not on PATH."""
+def missing_program_names(tools: Mapping[str, str], which: Any = None) -> list[str]:
+    """The programs of `tools` (name -> why it is needed and how to install it) that are not on PATH."""
     import shutil
 
     which = which or shutil.which
-    return [f"{tool} is not installed; {how}" for tool, how in tools.items() if which(tool) is None]
+    return [tool for tool in tools if which(tool) is None]
+
+
+def missing_programs(tools: Mapping[str, str], which: Any = None) -> list[str]:
+    """One line per program of `tools` not on PATH: what it is and how to install it."""
+    return [f"{tool} is not installed; {tools[tool]}" for tool in missing_program_names(tools, which)]
 
 
 @dataclass(frozen=True)
@@ -346,6 +351,9 @@ class Cloud(Protocol):
         of a project shares one Workload Identity pool)."""
         ...
 
+    @property
+    def tools(self) -> Mapping[str, str]: ...  # programs the cloud's kubeconfig runs -> why, and how to install
+
     def missing_tools(self) -> list[str]:
         """Programs the cloud's providers run that are not installed, each with how to install it."""
         ...
@@ -545,10 +553,15 @@ class BaseCloud:
 
         return SERVING_SERVICE_ACCOUNT
 
-    def missing_tools(self) -> list[str]:
+    @property
+    def tools(self) -> Mapping[str, str]:
+        """The cloud's `checks.TOOLS` (components/<cloud>/checks.py), or none."""
         if not self._has_module("checks"):
-            return []
-        return list(getattr(self._module("checks"), "missing_tools", lambda: [])())
+            return MappingProxyType({})
+        return MappingProxyType(dict(getattr(self._module("checks"), "TOOLS", {})))
+
+    def missing_tools(self) -> list[str]:
+        return missing_programs(self.tools)
 
     def deploy_blockers(self, resolved: ResolvedStack) -> list[str]:
         if not self._has_module("checks"):

@@ -79,11 +79,9 @@ def fake_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePulu
     (bin_dir / "pulumi").chmod(0o755)
     # `preview` and `up` check that the programs each cloud's kubeconfig runs are installed (TOOLS in
     # components/<cloud>/checks.py: gke-gcloud-auth-plugin, aws, kubelogin, az): stand-ins that do nothing
-    from llmcloud.components.aws.checks import TOOLS as AWS_TOOLS
-    from llmcloud.components.azure.checks import TOOLS as AZURE_TOOLS
-    from llmcloud.components.gcp.checks import TOOLS as GCP_TOOLS
+    from llmcloud.components import registry
 
-    for tool in (*GCP_TOOLS, *AWS_TOOLS, *AZURE_TOOLS):
+    for tool in {tool for cloud in registry.CLOUDS for tool in registry.cloud(cloud).tools}:
         stand_in = bin_dir / tool
         stand_in.write_text("#!/bin/sh\nexit 0\n")
         stand_in.chmod(0o755)

@@ -292,10 +292,3 @@ TOOLS = {
     "aws": "the Kubernetes provider signs in to EKS with `aws eks get-token`: install the AWS CLI v2, "
     "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
 }
-
-
-def missing_tools(which: Any = None) -> list[str]:
-    """One line per program of TOOLS that is not on PATH."""
-    from ..cloud import missing_programs
-
-    return missing_programs(TOOLS, which)

@@ -255,10 +255,3 @@ TOOLS = {
     "az": "kubelogin takes its token from the Azure CLI's session (`az login`): "
     "https://learn.microsoft.com/cli/azure/install-azure-cli",
 }
-
-
-def missing_tools(which: Any = None) -> list[str]:
-    """One line per program of TOOLS that is not on PATH."""
-    from ..cloud import missing_programs
-
-    return missing_programs(TOOLS, which)

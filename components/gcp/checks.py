@@ -355,13 +355,6 @@ TOOLS = {
 }
 
 
-def missing_tools(which: Any = None) -> list[str]:
-    """One line per program of TOOLS that is not on PATH."""
-    from ..cloud import missing_programs
-
-    return missing_programs(TOOLS, which)
-
-
 def deploy_blockers(r: Any) -> list[str]:
     """What would make a deployed stack unusable though it plans fine: `up` refuses these (a preview
     does not, so placeholder stacks still plan). Authorizing only documentation ranges (the placeholder

@@ -19,9 +19,7 @@ CASES = [
 
 
 def test_every_tool_of_every_cloud_is_covered() -> None:
-    from importlib import import_module
-
-    declared = {(c, t) for c in registry.CLOUDS for t in import_module(f"llmcloud.components.{c}.checks").TOOLS}
+    declared = {(c, t) for c in registry.CLOUDS for t in registry.cloud(c).tools}
     assert declared == {(cloud, tool) for _, cloud, tool, _ in CASES}
 
 

@@ -559,9 +559,11 @@ def test_nat_allocates_ports_dynamically():
 
 # ------------------------------------------------------------------ 16. gke-gcloud-auth-plugin
 def test_missing_auth_plugin_is_reported_with_how_to_install():
-    lines = checks.missing_tools(lambda tool: None)
+    from llmcloud.components.cloud import missing_programs
+
+    lines = missing_programs(checks.TOOLS, lambda tool: None)
     assert len(lines) == 1 and "gke-gcloud-auth-plugin" in lines[0] and "gcloud components install" in lines[0]
-    assert checks.missing_tools(lambda tool: f"/usr/bin/{tool}") == []
+    assert missing_programs(checks.TOOLS, lambda tool: f"/usr/bin/{tool}") == []
 
 
 def test_up_without_the_auth_plugin_exits_4_before_the_engine(cli, fake_pulumi_cli, monkeypatch):
