@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -15,6 +16,12 @@ from llmcloud.components.resolve import ResolvedStack, resolve
 from llmcloud.components.spec import load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
+# The golden plans' index: bundled stack -> the clouds it plans on ("<cloud>: does not resolve" for the others)
+GOLDEN_INDEX: dict[str, list[str]] = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
+# (stack, cloud) for every plan the golden plans hold
+GOLDEN_COMBOS = [
+    (stack, cloud) for stack, clouds in sorted(GOLDEN_INDEX.items()) for cloud in clouds if " " not in cloud
+]
 
 
 def fresh_python(*args: str, env: Mapping[str, str] | None = None, timeout: int = 300) -> str:

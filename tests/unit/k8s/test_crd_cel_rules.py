@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from crd_rules import evaluate, with_defaults
-from helpers import repo_plan
+from helpers import GOLDEN_COMBOS, repo_plan
 from llmcloud.cli.manifests import objects
 from llmcloud.components.gcp.front_door import health_check_policy
 
 ROOT = Path(__file__).resolve().parents[3]
 CRDS = ROOT / "tests" / "data" / "crds"
-INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
-COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
 
 
 @functools.cache
@@ -46,7 +43,7 @@ def check(obj: dict[str, Any]) -> tuple[int, list[str], set[str]]:
     return evaluate(schema, with_defaults(schema, copy.deepcopy(obj)), f"{obj['kind']}/{obj['metadata']['name']}")
 
 
-@pytest.mark.parametrize(("stack", "cloud"), COMBOS)
+@pytest.mark.parametrize(("stack", "cloud"), GOLDEN_COMBOS)
 def test_every_custom_resource_passes_its_crds_validation_rules(stack: str, cloud: str) -> None:
     evaluated = 0
     for obj in objects(repo_plan(stack, cloud)):

@@ -4,20 +4,17 @@ it was read from, the date checked) or one the stack's `images:` configures."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import plan, repo_plan
+from helpers import GOLDEN_COMBOS, GOLDEN_INDEX, plan, repo_plan
 from llmcloud.cli.manifests import objects
 from llmcloud.components.k8s import gateway, images
 from llmcloud.components.spec import load_stack
 
 ROOT = Path(__file__).resolve().parents[3]
-INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
-COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
 
 
 def pod_specs(obj: Any) -> Iterator[dict[str, Any]]:
@@ -54,10 +51,10 @@ def allowed(stack_file: Path) -> dict[str, str]:
 
 def test_every_bundled_stack_is_covered() -> None:
     stacks = {p.stem for p in (ROOT / "stacks").glob("*.yaml")} - {"base"}
-    assert stacks == set(INDEX) and len(COMBOS) >= len(stacks)
+    assert stacks == set(GOLDEN_INDEX) and len(GOLDEN_COMBOS) >= len(stacks)
 
 
-@pytest.mark.parametrize(("stack", "cloud"), COMBOS)
+@pytest.mark.parametrize(("stack", "cloud"), GOLDEN_COMBOS)
 def test_only_reviewed_or_configured_images_are_rendered(stack: str, cloud: str) -> None:
     found = rendered_images(repo_plan(stack, cloud))
     assert found, f"{stack} on {cloud} renders no image"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,11 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import repo_plan
+from helpers import GOLDEN_COMBOS, repo_plan
 from llmcloud.cli.manifests import objects
 
 ROOT = Path(__file__).resolve().parents[3]
 CRDS = ROOT / "tests" / "data" / "crds"
-INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
-COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
 K8S_VERSION = "1.31"
 # Every custom resource kind llmcloud renders has its CRD stored (SOURCES.md); a kind without one fails.
 BUILT_IN_GROUPS = {"rbac.authorization.k8s.io", "networking.k8s.io", "apiextensions.k8s.io", "storage.k8s.io"}
@@ -96,7 +93,7 @@ def test_the_stored_crds_cover_the_kinds_the_issue_names() -> None:
         assert path.name in sources, f"{path.name} has no source in SOURCES.md"
 
 
-@pytest.mark.parametrize(("stack", "cloud"), COMBOS)
+@pytest.mark.parametrize(("stack", "cloud"), GOLDEN_COMBOS)
 def test_rendered_custom_resources_validate_against_the_pinned_crds(stack: str, cloud: str) -> None:
     checked = 0
     for obj in objects(repo_plan(stack, cloud)):
@@ -108,7 +105,7 @@ def test_rendered_custom_resources_validate_against_the_pinned_crds(stack: str, 
     assert checked >= 3  # ScaledObject(s), scrape and rule objects at least
 
 
-@pytest.mark.parametrize(("stack", "cloud"), COMBOS)
+@pytest.mark.parametrize(("stack", "cloud"), GOLDEN_COMBOS)
 def test_rendered_built_in_objects_pass_kubernetes_validate_strict(stack: str, cloud: str) -> None:
     for obj in objects(repo_plan(stack, cloud)):
         if is_custom(obj):
@@ -151,7 +148,7 @@ def test_no_map_is_replaced_by_a_placeholder_string() -> None:
         else:
             assert not (key in ("annotations", "labels", "data", "stringData") and isinstance(value, str)), key
 
-    for stack, cloud in COMBOS:
+    for stack, cloud in GOLDEN_COMBOS:
         for obj in objects(repo_plan(stack, cloud)):
             walk(obj)
 

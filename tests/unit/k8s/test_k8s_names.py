@@ -9,18 +9,12 @@ DNS-1123 label, other objects' names DNS-1123 subdomains)."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import plan, repo_plan
+from helpers import GOLDEN_COMBOS, plan, repo_plan
 from llmcloud.cli.manifests import objects
-
-ROOT = Path(__file__).resolve().parents[3]
-INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
-COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")  # at most 253
@@ -107,7 +101,7 @@ def problems(obj: dict[str, Any]) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize(("stack", "cloud"), COMBOS)
+@pytest.mark.parametrize(("stack", "cloud"), GOLDEN_COMBOS)
 def test_the_bundled_stacks_objects_have_valid_names(stack: str, cloud: str) -> None:
     found = [p for obj in objects(repo_plan(stack, cloud)) for p in problems(obj)]
     assert found == []

@@ -4,17 +4,14 @@ each bundled stack's multi-document YAML into the same objects, and refuses two 
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import GOLDEN_COMBOS
 
-ROOT = Path(__file__).resolve().parents[3]
-INDEX = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
-COMBOS = [(stack, cloud) for stack, clouds in sorted(INDEX.items()) for cloud in clouds if " " not in cloud]
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 
@@ -25,7 +22,7 @@ def _kustomize(directory: Path, documents: str) -> subprocess.CompletedProcess[s
     return subprocess.run([str(KUBECTL), "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize(("stack", "cloud"), COMBOS)
+@pytest.mark.parametrize(("stack", "cloud"), GOLDEN_COMBOS)
 def test_kustomize_builds_the_rendered_manifests(cli, tmp_path, stack, cloud) -> None:
     result = cli("render", stack, "--cloud", cloud)
     assert result.exit_code == 0, result.stderr
