@@ -17,8 +17,12 @@ from llmcloud.components.spec import load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 # The golden plans' index: bundled stack -> the clouds it plans on ("<cloud>: does not resolve" for the others)
-GOLDEN_INDEX: dict[str, list[str]] = json.loads((ROOT / "tests" / "golden" / "plans" / "_index.json").read_text())
-# (stack, cloud) for every plan the golden plans hold
+GOLDEN_PLANS_DIR = ROOT / "tests" / "golden" / "plans"
+GOLDEN_INDEX: dict[str, list[str]] = json.loads((GOLDEN_PLANS_DIR / "_index.json").read_text())
+# The golden plan files (<stack>.<cloud>.json), and (stack, cloud) for every plan they hold
+GOLDEN_PLAN_FILES = sorted(
+    p for p in (ROOT / "tests" / "golden" / "plans").glob("*.json") if not p.name.startswith("_")
+)
 GOLDEN_COMBOS = [
     (stack, cloud) for stack, clouds in sorted(GOLDEN_INDEX.items()) for cloud in clouds if " " not in cloud
 ]

@@ -25,12 +25,13 @@ import helm_python
 import kubernetes_validate
 import pytest
 import yaml
+from helpers import GOLDEN_PLAN_FILES
 from llmcloud.components.k8s import images
 from llmcloud.components.rehearsal import pods
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ROOT / "tests" / "data" / "charts"
-PLANS = sorted(p for p in (ROOT / "tests" / "golden" / "plans").glob("*.json") if not p.name.startswith("_"))
+PLANS = GOLDEN_PLAN_FILES
 K8S_VERSION = "1.31"
 # Charts of the plans not rebuilt here, and why (a chart missing from both lists fails the test below)
 NOT_RENDERED: dict[str, str] = {}

@@ -18,9 +18,10 @@ from typing import Any
 
 import promql_parser
 import pytest
+from helpers import GOLDEN_PLAN_FILES
 
 ROOT = Path(__file__).resolve().parents[3]
-PLANS = sorted(p for p in (ROOT / "tests" / "golden" / "plans").glob("*.json") if not p.name.startswith("_"))
+PLANS = GOLDEN_PLAN_FILES
 RULE_KINDS = ("kubernetes:monitoring.googleapis.com/v1:Rules", "kubernetes:monitoring.coreos.com/v1:PrometheusRule")
 # Without `by`/`without` these return one series (topk, bottomk, count_values, limitk can return several)
 ONE_SERIES_AGGREGATIONS = ("sum", "avg", "max", "min", "count", "group", "stddev", "stdvar")
