@@ -20,9 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_PLANS_DIR = ROOT / "tests" / "golden" / "plans"
 GOLDEN_INDEX: dict[str, list[str]] = json.loads((GOLDEN_PLANS_DIR / "_index.json").read_text())
 # The golden plan files (<stack>.<cloud>.json), and (stack, cloud) for every plan they hold
-GOLDEN_PLAN_FILES = sorted(
-    p for p in (ROOT / "tests" / "golden" / "plans").glob("*.json") if not p.name.startswith("_")
-)
+GOLDEN_PLAN_FILES = sorted(p for p in GOLDEN_PLANS_DIR.glob("*.json") if not p.name.startswith("_"))
 GOLDEN_COMBOS = [
     (stack, cloud) for stack, clouds in sorted(GOLDEN_INDEX.items()) for cloud in clouds if " " not in cloud
 ]
