@@ -48,7 +48,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
 
 def pinned_actions() -> dict[str, tuple[str, str]]:
     """Every action a workflow may use -> (commit, tag): the workflow's own (ACTIONS) and each registered
-    cloud's login action (its Cloud object's ci_login)."""
+    cloud's login and tool actions (its Cloud object's ci_login and ci_tools)."""
     from llmcloud.components import registry
 
     doors = [registry.cloud(c) for c in registry.CLOUDS]
@@ -147,11 +147,12 @@ def _github_setup(root: Path, clouds: list[str]) -> list[dict[str, Any]]:
     for cloud in clouds:
         login = _login(cloud)
         steps.append({"name": login.github_step, "uses": _uses(login.github_action), "with": dict(login.github_with)})
-        for tool_step in _tools(cloud).github_steps:
-            step: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in tool_step.items()}
-            if "uses" in step:
-                step["uses"] = _uses(str(step["uses"]))
-            steps.append(step)
+    # The cluster's cloud (the first) needs the programs its kubeconfig runs; a backend's cloud only a login.
+    for tool_step in _tools(clouds[0]).github_steps:
+        step: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in tool_step.items()}
+        if "uses" in step:
+            step["uses"] = _uses(str(step["uses"]))
+        steps.append(step)
     return steps
 
 
@@ -257,9 +258,12 @@ def gitlab(root: Path, chosen: list[CiStack]) -> dict[str, Any]:
             'export PATH="$HOME/.pulumi/bin:$PATH"',
             _install_command(root, clouds[0]),
         ]
-        for cloud in clouds:  # each cloud's tools first: its login may use them (gcloud, az)
-            lines.extend(_tools(cloud).gitlab_script)
+        # The cluster's cloud (the first) gets the programs its kubeconfig runs, before its login, which may use
+        # them (gcloud, az); a backend's cloud only a login.
+        lines.extend(_tools(clouds[0]).gitlab_script)
+        for cloud in clouds:
             lines.extend(_login(cloud).gitlab_script)
+        lines.extend(_tools(clouds[0]).gitlab_after_login)
         return lines
 
     def tokens(clouds: list[str]) -> dict[str, Any]:  # GitLab's OIDC token per job, with each cloud's audience

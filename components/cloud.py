@@ -51,8 +51,10 @@ class CiTools:
     github_steps: tuple[Mapping[str, Any], ...] = ()
     # action -> (commit, tag) of every action github_steps uses, pinned as the login actions are
     github_pins: Mapping[str, tuple[str, str]] = field(default_factory=lambda: MappingProxyType({}))
-    # GitLab (llmcloud's Debian-based Python image): shell lines before the login's, that install them
+    # GitLab (llmcloud's Debian-based Python image): shell lines before the login's, that install them, and
+    # lines after it that sign them in with the login's credentials
     gitlab_script: tuple[str, ...] = ()
+    gitlab_after_login: tuple[str, ...] = ()
 
 
 # Pulumi's autonaming: the logical name, '-' and 7 random characters (llmcloud leaves the physical names of

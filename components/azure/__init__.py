@@ -103,9 +103,6 @@ class Azure(BaseCloud):
             'echo "$AZURE_OIDC_TOKEN" > "$CI_BUILDS_DIR/.ci-oidc-token"',
             'export AZURE_FEDERATED_TOKEN_FILE="$CI_BUILDS_DIR/.ci-oidc-token" ARM_USE_OIDC=true '
             'ARM_CLIENT_ID="$AZURE_CLIENT_ID" ARM_TENANT_ID="$AZURE_TENANT_ID"',
-            # kubelogin (azurecli mode) takes AKS tokens from the Azure CLI's session: sign it in with the same token
-            'az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$AZURE_TENANT_ID" '
-            '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none',
         ),
         "azblob",
         CI_LOGIN_ACTION[1:],
@@ -126,6 +123,11 @@ class Azure(BaseCloud):
             "ln -s /opt/azure-cli/bin/az /usr/local/bin/az",
             # kubectl and kubelogin into /usr/local/bin (the command's defaults on Linux)
             f"az aks install-cli --kubelogin-version {KUBELOGIN_VERSION} --only-show-errors",
+        ),
+        # kubelogin (azurecli mode) takes AKS tokens from the Azure CLI's session: sign it in with the login's token
+        gitlab_after_login=(
+            'az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$AZURE_TENANT_ID" '
+            '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none',
         ),
     )
     token_prefix = "azure-native"

@@ -259,3 +259,19 @@ def test_every_job_gets_the_programs_its_clouds_kubeconfig_runs(cli, project):
         login = next(i for i, line in enumerate(script) if line.startswith("az login --service-principal"))
         assert any("pip install -q azure-cli==" in line for line in script[:install]) and install < login, name
         assert "--federated-token" in script[login] and "$AZURE_FEDERATED_TOKEN_FILE" in script[login]
+
+
+def test_a_backend_on_another_cloud_gets_a_login_not_the_cluster_programs(cli, project):
+    """A GKE stack whose state is in Azure Blob logs in to Azure for the state only: no kubelogin or Azure CLI,
+    and no `az login` (GitLab), which would fail without the CLI."""
+    dev = project / "stacks" / "dev.yaml"
+    dev.write_text(dev.read_text() + "\nbackend: azblob://llmcloud-state\n")
+    _, doc = _github(cli, project, "--stack", "dev")
+    uses = [s.get("uses", "").split("@")[0] for s in _steps(doc["jobs"]["deploy-dev"])]
+    assert "azure/login" in uses and "google-github-actions/setup-gcloud" in uses
+    assert "azure/use-kubelogin" not in uses
+    assert cli("ci", "init", "--gitlab", "--stack", "dev").exit_code == 0
+    script = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["deploy-dev"]["script"]
+    assert any("AZURE_FEDERATED_TOKEN_FILE=" in line for line in script)  # the backend's login
+    assert not any(line.startswith(("az ", "python -m venv /opt/azure-cli")) for line in script)
+    assert any("google-cloud-cli-gke-gcloud-auth-plugin" in line for line in script)
