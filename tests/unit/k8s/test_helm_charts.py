@@ -25,7 +25,7 @@ import helm_python
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import GOLDEN_PLAN_FILES
+from helpers import GOLDEN_PLAN_FILES, GOLDEN_PLANS_DIR
 from llmcloud.components.k8s import images
 from llmcloud.components.rehearsal import pods
 
@@ -33,8 +33,6 @@ ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ROOT / "tests" / "data" / "charts"
 PLANS = GOLDEN_PLAN_FILES
 K8S_VERSION = "1.31"
-# Charts of the plans not rebuilt here, and why (a chart missing from both lists fails the test below)
-NOT_RENDERED: dict[str, str] = {}
 # Helm splits a rendered template into documents at every `---` (pkg/releaseutil SplitManifests), also where
 # a template's text runs straight into it ("---# comment"), which a YAML parser reads as content.
 DOCUMENT_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
@@ -111,10 +109,8 @@ RELEASES = _releases()
 @functools.cache
 def render(plan_name: str, release: str) -> tuple[Any, Any, list[dict[str, Any]], list[dict[str, Any]]]:
     """(release step, chart facts, rendered objects, the chart's crds/ objects)."""
-    plan = _plan(ROOT / "tests" / "golden" / "plans" / f"{plan_name}.json")
+    plan = _plan(GOLDEN_PLANS_DIR / f"{plan_name}.json")
     step, name, facts = next(r for r in pods.helm_releases(plan) if (r[0].inputs.get("name") or r[1]) == release)
-    if name in NOT_RENDERED:
-        pytest.skip(f"{name}: not rendered here: {NOT_RENDERED[name]}")
     package = _package(name)
     values = step.inputs.get("values") or {}
     with helm_python.Chart.load(package) as chart:
@@ -298,8 +294,7 @@ def test_every_identity_bound_to_a_charts_namespace_runs_one_of_its_pods(path: P
     plan = _plan(path)
     releases: dict[str, list[str]] = {}
     for step, name, _ in pods.helm_releases(plan):
-        if name not in NOT_RENDERED:
-            releases.setdefault(step.inputs.get("namespace"), []).append(step.inputs.get("name") or name)
+        releases.setdefault(step.inputs.get("namespace"), []).append(step.inputs.get("name") or name)
     checked = 0
     for namespace, account in sorted(_bound_accounts(plan)):
         if namespace not in releases:
@@ -316,11 +311,10 @@ def test_every_identity_bound_to_a_charts_namespace_runs_one_of_its_pods(path: P
         assert checked, f"{path.name}: no identity binding found for the charts' service accounts"
 
 
-def test_every_chart_of_the_plans_is_rendered_or_says_why_not() -> None:
+def test_every_chart_of_the_plans_is_packaged_here() -> None:
     names = Counter(name for path in PLANS for _, name, _ in pods.helm_releases(_plan(path)))
     packaged = {p.name.removesuffix(".tgz").rsplit("-", 1)[0] for p in PACKAGES.glob("*.tgz")}
-    assert set(names) == packaged | set(NOT_RENDERED), names
-    assert not packaged & set(NOT_RENDERED)
+    assert set(names) == packaged, names
 
 
 def test_a_wrong_fact_or_value_fails() -> None:
