@@ -35,6 +35,28 @@ turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are by
    dozen type checks and unwrapping a type it then does not use, the SDK's functions return the value as it
    is (translation: unless the type is an enum class, or int for a float) and find no unknown in it. The
    replacements answer those leaves first and hand every other value to the SDK's function.
+6. **A resource's properties are worked out when they are first read** (`runtime/rpc.transfer_properties`,
+   `resolve_outputs`). At registration the SDK gives every property of the resource an `Output` (four futures and
+   a task that gathers them), and when the answer arrives it turns every property's wire value back into Python
+   (deserialize, then translate to the class's output types: for a Deployment, its whole pod spec) and resolves
+   each one. In a preview most are never read: the program reads a few (a name, a namespace) and a plan reads none.
+   Here each property's `Output` gets its data when something first asks for it: the answer is kept, and the
+   property's value is built from it then, by the SDK's own functions, with the same result (value, known,
+   secret, resources); one asked for before the answer waits for it, as before. A translation error of the SDK's
+   own round trip (which would fail every offline preview of the program) surfaces where that value is used.
+7. **Finished Outputs are not taken out of the runtime's list one by one** (`Output._track`). The SDK keeps every
+   Output in `SETTINGS.outputs` until it finishes, by a done callback that takes it out again: one event loop
+   callback per Output, some 10,000 on the 50-model stack. Here Outputs are added without the callback, and the
+   list answers the SDK's questions (its length, its items, asked at the end of the program) without those that
+   finished with a value: what the callbacks would have left (unfinished, failed or cancelled ones).
+8. **A type annotation is unwrapped once** (`_types.unwrap_type`: `Optional[Input[T]]` and the like to `T`). The
+   SDK works it out from the annotation for every value it serializes or translates; the answer depends on the
+   annotation alone, so it is kept per annotation for the run.
+9. **A registration's stand-in URN is written at once** (`runtime/resource.create_urn`). `do_register` asks for it
+   on every registration, through an Output chain (`from_input`, `apply`, `all`, `apply`), and uses it only
+   when there is no monitor, which the offline engine always has. For text arguments and a parent given as a
+   URN (or none), the replacement writes the same text and hands it back as an Output, known and not secret as
+   the chain's; any other call goes to the SDK.
 """
 
 from __future__ import annotations
@@ -319,6 +341,260 @@ def _leaves_translate_as_themselves(original: Callable[..., Any]) -> Callable[..
     return translate_output_properties
 
 
+class _Pending:
+    """One resource property's value, as the registration answers it: the SDK's resolver (called with the value at
+    once, or by `resolve_outputs` with a function that works it out on first use)."""
+
+    __slots__ = ("answer", "future", "resource")
+
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+        self.future: asyncio.Future[Any] | None = None  # made when the property's Output is first asked for its data
+        self.answer: Callable[[], tuple[Any, bool, bool, Any, BaseException | None]] | None = None
+
+    def __call__(self, value: Any, is_known: bool, is_secret: bool, deps: Any, failed: BaseException | None) -> None:
+        """The SDK's resolver: (value, is_known, is_secret, dependencies, failure)."""
+        self.later(lambda: (value, is_known, is_secret, deps, failed))
+
+    def later(self, answer: Callable[[], tuple[Any, bool, bool, Any, BaseException | None]]) -> None:
+        self.answer = answer
+        if self.future is not None:  # someone is waiting: answer now
+            self.settle(self.future)
+
+    def settle(self, future: asyncio.Future[Any]) -> None:
+        """What rpc.transfer_properties' resolver and Output.__init__'s gathering give the property's data."""
+        from pulumi.output import _OutputData
+
+        assert self.answer is not None
+        try:
+            value, is_known, is_secret, deps, failed = self.answer()
+        except Exception as exc:  # the SDK's translation refused the value: this Output fails with it
+            future.set_exception(exc)
+            return
+        if failed is not None:
+            future.set_exception(failed)
+            return
+        resources = set(deps) if deps else set()
+        resources.add(self.resource)
+        future.set_result(_OutputData(resources=resources, value=value, is_known=is_known, is_secret=is_secret))
+
+
+class _Resolvers(dict):  # type: ignore[type-arg]
+    """rpc.transfer_properties' answer, property name -> resolver, made by `_transfer_properties`."""
+
+
+_PROPERTY_OUTPUT: list[type] = []
+
+
+def _property_data(output: Any) -> asyncio.Future[Any]:
+    """PropertyOutput._data: the future, made on first use (answered at once when the registration has answered)."""
+    future = output.__dict__.get("_future")
+    if future is None:
+        pending = output.__dict__["_pending"]
+        future = output.__dict__["_future"] = pending.future = asyncio.get_event_loop().create_future()
+        if pending.answer is not None:
+            pending.settle(future)
+        elif not output.__dict__.get("_untracked"):
+            output._track()  # as the SDK tracks every property's Output until it resolves
+    return future  # type: ignore[no-any-return]
+
+
+def _set_property_data(output: Any, future: asyncio.Future[Any]) -> None:
+    output.__dict__["_future"] = future
+
+
+def _property_output(pending: _Pending) -> Any:
+    """An Output of the SDK's class whose data is made on first use."""
+    if not _PROPERTY_OUTPUT:
+        from pulumi import Output
+
+        class PropertyOutput(Output):  # type: ignore[type-arg, misc]
+            """A resource property's Output: its data future is made when first asked for."""
+
+            _data = property(_property_data, _set_property_data)  # type: ignore[assignment]
+
+            def _untrack(self) -> None:
+                """A derived Output takes over (Output.apply, under the SDK's lock): one whose future is not made
+                yet was never tracked, and will not be."""
+                if "_future" not in self.__dict__:
+                    self.__dict__["_untracked"] = True
+                    return
+                super()._untrack()
+
+        _PROPERTY_OUTPUT.append(PropertyOutput)
+    out: Any = object.__new__(_PROPERTY_OUTPUT[0])
+    out.__dict__["_pending"] = pending
+    return out
+
+
+def _transfer_properties(res: Any, props: Any, custom: bool) -> _Resolvers:
+    """rpc.transfer_properties: the same names get an Output on `res` and a resolver, none of them made yet."""
+    resolvers = _Resolvers()
+    for name in props:
+        if name == "urn" or (name == "id" and custom):  # the SDK's own: handled elsewhere
+            continue
+        pending = _Pending(res)
+        resolvers[name] = pending
+        res.__dict__[name] = _property_output(pending)
+    return resolvers
+
+
+def _resolve_when_read(original: Callable[..., None]) -> Callable[..., None]:
+    """rpc.resolve_outputs for the resolvers of `_transfer_properties` in a preview: each property keeps a function
+    that builds its value as the SDK's function does (deserialize the wire value, translate it to the class's
+    type, unwrap a secret; known when not None; a value that deserializes to None is a missing one). Any other
+    case goes to the SDK's function."""
+    from pulumi import _types
+    from pulumi.runtime import rpc, settings
+
+    def resolve_outputs(
+        res: Any,
+        serialized_props: Any,
+        outputs: Any,
+        deps: Mapping[str, Any],
+        resolvers: Any,
+        custom: bool,
+        transform_using_type_metadata: bool = False,
+        keep_unknowns: bool = False,
+        resolve_missing_as_unknown: bool = False,
+    ) -> None:
+        if (
+            type(resolvers) is not _Resolvers
+            or not settings.is_dry_run()
+            or settings.is_legacy_apply_enabled()  # the SDK then merges the inputs in
+            or rpc._special_sig_key in outputs.fields  # the whole answer is an asset, a secret, ...
+        ):
+            original(
+                res,
+                serialized_props,
+                outputs,
+                deps,
+                resolvers,
+                custom,
+                transform_using_type_metadata,
+                keep_unknowns,
+                resolve_missing_as_unknown,
+            )
+            return
+        types = _types.resource_types(type(res))
+        translate: Callable[[str], str]
+        if transform_using_type_metadata:
+            py_names = _types.resource_pulumi_to_py_names(type(res))
+            translate, passed = (lambda prop: py_names.get(prop) or prop), (lambda prop: prop)
+        else:
+            translate = passed = res.translate_output_property
+        wire_keys: dict[str, list[str]] = {}  # Python name -> its wire names, in the answer's order
+        for key in outputs.fields:
+            wire_keys.setdefault(translate(key), []).append(key)
+        translated_deps = {translate(key): value for key, value in deps.items()}
+
+        def answer(name: str, keys: list[str]) -> tuple[Any, bool, bool, Any, None]:
+            property_deps = translated_deps.get(name)
+            for key in reversed(keys):  # the last wire name whose value is not None wins, as in the SDK's dict
+                value = rpc.deserialize_property(outputs[key], keep_unknowns, True)
+                if value is None:
+                    continue
+                value = rpc.translate_output_properties(
+                    value,
+                    passed,
+                    types.get(key),
+                    transform_using_type_metadata,
+                    path=rpc._Path(name, resource=f"{res._name}"),
+                )
+                unwrapped = rpc.unwrap_rpc_secret(value)
+                return unwrapped, unwrapped is not None, rpc.is_rpc_secret(value), property_deps, None
+            return None, False, False, property_deps, None  # missing: unknown in a preview
+
+        for name, pending in resolvers.items():
+            keys = wire_keys.get(name)
+            if keys is None:
+                pending(None, False, False, translated_deps.get(name), None)
+            elif name == "urn" or (name == "id" and custom):
+                continue  # never resolved by the SDK either (no resolver has these names)
+            else:
+                pending.later(lambda name=name, keys=keys: answer(name, keys))
+
+    return resolve_outputs
+
+
+class _Unfinished:
+    """SETTINGS.outputs while the fast paths are in place (7.): what the SDK reads of it (len, iteration) leaves out
+    the Outputs that finished with a value, as the SDK's done callbacks would have taken them out. Only the set
+    operations the SDK uses on it are there (add, discard, remove, clear): another would fail, not go unnoticed."""
+
+    def __init__(self, items: Any = ()) -> None:
+        self._items: set[Any] = set(items)
+
+    def add(self, item: Any) -> None:
+        self._items.add(item)
+
+    def discard(self, item: Any) -> None:
+        self._items.discard(item)
+
+    def remove(self, item: Any) -> None:
+        self._items.remove(item)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __iter__(self) -> Iterator[Any]:
+        return (future for future in list(self._items) if _still_tracked(future))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _still_tracked(future: Any) -> bool:
+    """What Output._track's callback leaves in the list: not finished, cancelled, or failed."""
+    return not future.done() or future.cancelled() or future.exception() is not None
+
+
+def _tracking_into(unfinished: _Unfinished, lock: Any) -> Callable[[Any], None]:
+    """Output._track without the done callback, into this run's list (SETTINGS.outputs, under SETTINGS.lock)."""
+
+    def _track(output: Any) -> None:
+        with lock:
+            unfinished.add(output._data)
+
+    return _track
+
+
+def _unwrapping_once(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """_types.unwrap_type, answered from what it answered for the same annotation before (8.)."""
+    answers: dict[Any, Any] = {}
+
+    def unwrap_type(val: Any) -> Any:
+        try:
+            return answers[val]
+        except KeyError:
+            answer = answers[val] = original(val)
+            return answer
+        except TypeError:  # an unhashable annotation: ask the SDK every time
+            return original(val)
+
+    return unwrap_type
+
+
+def _urn_at_once(original: Callable[..., Any]) -> Callable[..., Any]:
+    """runtime/resource.create_urn for text arguments, its URN written here (9.)."""
+    from pulumi import Output
+    from pulumi.runtime import settings
+
+    def create_urn(name: Any, type_: Any, parent: Any = None, project: Any = None, stack: Any = None) -> Any:
+        texts = (name, type_, parent, project, stack)
+        if type(name) is not str or type(type_) is not str or any(v is not None and type(v) is not str for v in texts):
+            return original(name, type_, parent, project, stack)
+        if parent is not None:  # the SDK's prefix from a parent URN
+            prefix = parent[0 : parent.rfind("::")] + "$"
+        else:
+            stack = settings.get_stack() if stack is None else stack
+            project = settings.get_project() if project is None else project
+            prefix = "urn:pulumi:" + stack + "::" + project + "::"
+        return Output.from_input(prefix + type_ + "::" + name)
+
+    return create_urn
+
+
 @contextlib.contextmanager
 def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     """Put the replacements in place for the run on `loop`; yields whether they are (see `enabled`)."""
@@ -326,28 +602,40 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
         yield False
         return
     from pulumi import _types
+    from pulumi.output import Output
+    from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime import resource_cycle_breaker, rpc
+    from pulumi.runtime.settings import SETTINGS
 
     _DEPENDED_ON.clear()
+    tracked = SETTINGS.outputs
+    unfinished = _Unfinished(tracked)
     replaced = [
         (resource_cycle_breaker, "_add_dep", _noting_depended_on(resource_cycle_breaker._add_dep)),
         (rpc, "serialize_properties", _without_unset(rpc.serialize_properties)),
         (rpc, "serialize_property", _leaves_serialize_as_themselves(rpc.serialize_property)),
         (rpc, "translate_output_properties", _leaves_translate_as_themselves(rpc.translate_output_properties)),
         (rpc, "contains_unknowns", _leaves_hold_no_unknowns(rpc.contains_unknowns)),
+        (rpc, "transfer_properties", _transfer_properties),
+        (rpc, "resolve_outputs", _resolve_when_read(rpc.resolve_outputs)),
         (resource_cycle_breaker, "_reachable", _reachable),
         (_types, "resource_types", _resource_types),
         (_types, "input_type_types", _input_type_types),
         (_types, "output_type_types", _output_type_types),
+        (_types, "unwrap_type", _unwrapping_once(_types.unwrap_type)),
+        (Output, "_track", _tracking_into(unfinished, SETTINGS.lock)),
+        (runtime_resource, "create_urn", _urn_at_once(runtime_resource.create_urn)),
     ]
     originals = [(module, name, getattr(module, name)) for module, name, _ in replaced]
     executor = getattr(loop, "_default_executor", None)
     for module, name, replacement in replaced:
         setattr(module, name, replacement)
     loop.set_default_executor(_SameThread())
+    SETTINGS.outputs = unfinished
     try:
         yield True
     finally:
+        SETTINGS.outputs = tracked
         for module, name, original in originals:
             setattr(module, name, original)
         _DEPENDED_ON.clear()

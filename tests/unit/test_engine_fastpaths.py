@@ -305,3 +305,197 @@ def test_text_annotations_share_an_evaluation_only_when_their_names_stand_for_th
         (("return", "Output"),),
         (("Output", pulumi.Output),),
     )  # the locals win, as in eval
+
+
+# ---- 6. properties worked out when read, 7. finished Outputs left in the list, 8. annotations unwrapped once
+
+
+def _what_a_program_sees(monkeypatch, fast: bool) -> tuple[list, list]:
+    """A program that reads resource properties before and after their registration answers (values, known,
+    secret, the resources they come from); with the fast paths on or off."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+    from llmcloud.components.engine import offline
+
+    monkeypatch.setenv("LLMCLOUD_ENGINE_FAST_PATHS", "1" if fast else "0")
+    seen: list = []
+    tasks: list = []  # the recording tasks (kept: the loop holds tasks only weakly)
+
+    def record(label: str, out: pulumi.Output) -> None:
+        async def facts() -> None:
+            data = await out._data
+            seen.append((label, data.value, data.is_known, data.is_secret, sorted(r._name for r in data.resources)))
+
+        import asyncio
+
+        tasks.append(asyncio.ensure_future(facts()))
+
+    def program() -> dict:
+        cm = k8s.core.v1.ConfigMap(
+            "cm",
+            metadata={"name": "cm", "labels": {"a": "b"}},
+            data={"k": pulumi.Output.secret("v")},
+        )
+        record("metadata before", cm.metadata)  # asked for before the registration answers
+        name = cm.metadata.apply(lambda m: m["name"])  # apply before the Output's data exists (untracked)
+        record("name", name)
+        record("data", cm.data)
+        record("immutable", cm.immutable)  # not set: unknown in a preview
+        svc = k8s.core.v1.Service("svc", metadata={"name": name, "annotations": {"cm": cm.metadata["name"]}})
+        record("svc metadata", svc.metadata)
+        return {"name": name, "svc": svc.metadata}
+
+    steps, outputs = offline.capture(program, "t")
+    return sorted(seen, key=repr), [outputs, [(s.urn, s.inputs, s.dependencies) for s in steps]]
+
+
+@pytest.mark.skipif(not fastpaths.enabled(), reason="another pulumi version: the fast paths are off")
+def test_properties_read_before_and_after_the_answer_see_what_the_sdk_gives(monkeypatch):
+    fast_seen, fast_plan = _what_a_program_sees(monkeypatch, fast=True)
+    slow_seen, slow_plan = _what_a_program_sees(monkeypatch, fast=False)
+    assert fast_seen == slow_seen
+    assert fast_plan == slow_plan
+    by_label = {entry[0]: entry for entry in fast_seen}
+    assert by_label["name"][1:4] == ("cm", True, False)
+    assert by_label["data"][3] is True  # a secret input stays secret
+    assert by_label["immutable"][1:3] == (None, False)
+    assert by_label["name"][4] == ["cm"]
+    assert by_label["svc metadata"][4] == ["svc"]  # the mock answer names no property dependencies: its own alone
+
+
+@pytest.mark.skipif(not fastpaths.enabled(), reason="another pulumi version: the fast paths are off")
+def test_a_property_nobody_reads_is_never_deserialized(monkeypatch):
+    calls = {"n": 0}
+    real = rpc.deserialize_property
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rpc, "deserialize_property", counting)
+    _what_a_program_sees(monkeypatch, fast=False)
+    slow = calls["n"]
+    calls["n"] = 0
+    _what_a_program_sees(monkeypatch, fast=True)
+    assert 0 < calls["n"] < slow
+
+
+def test_a_property_whose_translation_fails_fails_alone():
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        pending = fastpaths._Pending(resource="r")
+        future = loop.create_future()
+
+        def refuse():
+            raise TypeError("not the class's type")
+
+        pending.later(refuse)
+        pending.settle(future)
+        assert isinstance(future.exception(), TypeError)
+        ok = fastpaths._Pending(resource="r")
+        later = loop.create_future()
+        ok.future = later  # asked for before the answer: answered when it comes
+        ok("v", True, False, {"d"}, None)
+        data = later.result()
+        assert (data.value, data.is_known, data.is_secret, data.resources) == ("v", True, False, {"d", "r"})
+        failed = fastpaths._Pending(resource="r")
+        failed.future = loop.create_future()
+        failed(None, False, False, None, RuntimeError("registration failed"))
+        assert isinstance(failed.future.exception(), RuntimeError)
+    finally:
+        loop.close()
+
+
+def test_the_output_list_leaves_out_only_outputs_that_finished_with_a_value():
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        running, done, failed, cancelled = (loop.create_future() for _ in range(4))
+        done.set_result(1)
+        failed.set_exception(ValueError("x"))
+        cancelled.cancel()
+        tracked = fastpaths._Unfinished([running, done, failed, cancelled])
+        assert set(list(tracked)) == {running, failed, cancelled}  # what wait_for_rpcs copies
+        assert len(tracked) == 3
+        with pytest.raises(AttributeError):
+            tracked.copy()  # a set operation the SDK does not use: not there, so it cannot go unnoticed
+        running.set_result(2)
+        assert len(tracked) == 2
+        tracked.clear()
+        assert len(tracked) == 0
+    finally:
+        loop.close()
+
+
+def test_unwrapped_annotations_are_the_sdks_and_asked_once():
+    import pulumi
+
+    asked: list = []
+
+    def sdk(val):
+        asked.append(val)
+        return _types.unwrap_type(val)
+
+    unwrap = fastpaths._unwrapping_once(sdk)
+    annotations = [
+        pulumi.Input[str] | None,
+        pulumi.Input[int],
+        pulumi.Output[str],
+        pulumi.InputType[dict] | None,
+        str,
+        list[str],
+    ]
+    for annotation in annotations * 2:
+        assert unwrap(annotation) == _types.unwrap_type(annotation)
+    assert asked == annotations  # the second round came from what was kept
+
+
+def test_every_golden_plan_is_the_same_without_fast_paths(monkeypatch):
+    from golden import regen
+
+    monkeypatch.setenv("LLMCLOUD_ENGINE_FAST_PATHS", "0")
+    assert regen.differences(regen.generate()) == []
+
+
+def test_stand_in_urns_are_the_sdks():
+    """9.: the URN written at once is the text the SDK's Output chain gives, known and not secret."""
+    import pulumi
+    from llmcloud.components.engine import offline
+    from pulumi.runtime import resource as runtime_resource
+
+    fast = fastpaths._urn_at_once(runtime_resource.create_urn)
+    cases = [
+        ("cm", "kubernetes:core/v1:ConfigMap", None, None, None),
+        ("cm", "kubernetes:core/v1:ConfigMap", None, "proj", "stk"),
+        ("n", "t:m:T", "urn:pulumi:s::p::llmcloud:k8s:ModelServer::m", None, None),
+        ("n", "t:m:T", "urn:pulumi:s::p::a:b:C$llmcloud:k8s:ModelServer::m", "ignored", "ignored"),
+        ("n", "t:m:T", "", None, None),  # an empty parent: the SDK's slicing, "$" alone
+    ]
+    seen: list = []
+
+    def program() -> dict:
+        async def both(args) -> None:
+            mine, sdks = fast(*args), runtime_resource.create_urn(*args)
+            a, b = await mine._data, await sdks._data
+            seen.append(
+                ((a.value, a.is_known, a.is_secret, a.resources), (b.value, b.is_known, b.is_secret, b.resources))
+            )
+
+        import asyncio
+
+        tasks = [asyncio.ensure_future(both(args)) for args in cases]
+        return {"done": pulumi.Output.from_input(asyncio.gather(*tasks)).apply(lambda _: len(tasks))}
+
+    offline.capture(program, "stk")
+    assert len(seen) == len(cases)
+    for mine, sdks in seen:
+        assert mine == sdks
+    assert seen[0][0][0] == "urn:pulumi:stk::llmcloud::kubernetes:core/v1:ConfigMap::cm"
+    handed: list = []
+    spy = fastpaths._urn_at_once(lambda *args: handed.append(args) or "sdk's")
+    assert spy("n", "t:m:T", None, None, None) != "sdk's" and handed == []
+    parent = object()  # a Resource or an Output parent, or any non-text argument: the SDK's own function
+    assert spy("n", "t:m:T", parent) == "sdk's" and handed == [("n", "t:m:T", parent, None, None)]
