@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import GOLDEN_PLAN_FILES
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -81,6 +82,36 @@ def test_json_never_holds_nan_or_infinity():
     assert json.loads(json_text(deep)) == {"cost": {"rows": [{"usd": 1.5}, {"usd": None}], "n": 2}}
     finite = {"a": [1, 2.5, "x", None, True], "b": {"c": ()}}
     assert json_text(finite) == json.dumps(_finite(finite), indent=2)  # the same text when nothing is replaced
+
+
+@pytest.mark.parametrize("golden", GOLDEN_PLAN_FILES, ids=lambda p: p.stem)
+def test_json_output_is_the_json_modules_text_for_every_golden_plan(golden):
+    from llmcloud.cli.common import _json_module_text, json_text
+
+    data = json.loads(golden.read_text())
+    assert json_text(data) == _json_module_text(data)
+
+
+def test_json_output_keeps_the_json_modules_choices():
+    import dataclasses
+    import datetime
+
+    from llmcloud.cli.common import _json_module_text, json_text
+
+    @dataclasses.dataclass
+    class Row:
+        usd: float
+
+    cases = [
+        {"note": "1 × L4 per node", "emoji": "ok 😀", "nan": float("nan"), "inf": [float("-inf")]},
+        {1: "a key that is not a str"},  # orjson refuses it: json writes it
+        {"when": datetime.datetime(2026, 12, 1, 10, 30), "row": Row(1.5), "set": {3}},
+        {"big": 2**70},  # beyond 64 bits: json
+        {"empty": {}, "list": [], "tuple": (1, 2), "ctrl": 'a\tb\u0001"q"\\'},
+    ]
+    for case in cases:
+        assert json_text(case) == _json_module_text(case)
+    assert json_text(cases[0]).isascii()
 
 
 # ---- item 6: first run
