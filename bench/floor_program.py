@@ -3,9 +3,11 @@ registers exactly the resources of a golden plan (same types, names, parents and
 code at all. With --import-sdks it first imports the provider SDK modules those types live in (what any
 Pulumi Python program of these resources pays); with --import-classes it loads only the resource classes
 themselves, through the import hook llmcloud uses (components/sdk.py), the floor under llmcloud's own way
-of loading the SDKs. bench/bench_cli.py times it next to the real preview.
+of loading the SDKs. With --fast-paths, llmcloud's offline engine runs the same program (its mock monitor and
+the engine's fast paths, components/engine/fastpaths.py): the floor under llmcloud's own runtime, still with no
+SDK class and no llmcloud program code. bench/bench_cli.py times it next to the real preview.
 
-    python bench/floor_program.py tests/golden/plans/dev.gcp.json [--import-sdks | --import-classes]
+    python bench/floor_program.py tests/golden/plans/dev.gcp.json [--import-sdks | --import-classes] [--fast-paths]
 """
 
 from __future__ import annotations
@@ -62,17 +64,20 @@ def main() -> None:
                 # pulumi's top-level packages import sub-packages lazily: touching an attribute runs the
                 # sub-package's __init__, which is what a program that uses its classes pays
                 getattr(importlib.import_module(name), "__builtins__", None)
-    pulumi.runtime.set_mocks(_Mocks(), project="llmcloud", stack=plan["stack"], preview=True)
+    fast = "--fast-paths" in sys.argv
+    if not fast:
+        pulumi.runtime.set_mocks(_Mocks(), project="llmcloud", stack=plan["stack"], preview=True)
 
     def program():
         by_urn: dict[str, pulumi.Resource] = {}
+        urns = {s["urn"] for s in steps}
         pending = list(steps)
         while pending:  # parents first
             rest = []
             for s in pending:
                 state = s["newState"]
                 parent = state.get("parent")
-                if parent and parent not in by_urn and any(p["urn"] == parent for p in steps):
+                if parent and parent not in by_urn and parent in urns:
                     rest.append(s)
                     continue
                 opts = pulumi.ResourceOptions(parent=by_urn.get(parent))
@@ -86,7 +91,13 @@ def main() -> None:
                 break
             pending = rest
 
-    pulumi.runtime.test(program)()
+    if fast:  # llmcloud's offline engine runs it: its mock monitor, with the engine's fast paths
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / ".editable"))
+        from llmcloud.components.engine import offline
+
+        offline.capture(program, plan["stack"])
+    else:
+        pulumi.runtime.test(program)()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ def test_the_benchmark_turns_the_size_target_into_a_budget_per_resource():
     assert scale["fixed_s"] == pytest.approx(0.738, abs=0.001)
     assert scale["budget_per_resource_ms"] == pytest.approx(1000 * 0.738 / 542, abs=0.01)  # c <= F / 542
     assert scale["floor_per_resource_ms"] == pytest.approx(4.19, abs=0.01)
+    assert "engine_floor_per_resource_ms" not in scale
+    engine = bench.scaling(1.081, 2.416, 80, 391, 0.656, 1.960, engine_floor_dev_s=0.6, engine_floor_big_s=0.911)
+    assert engine["engine_floor_per_resource_ms"] == pytest.approx(1.0, abs=0.01)  # 0.311 s over 311 resources
     # a preview whose cost per resource is within the budget meets the target, one just above it does not
     fixed, n_dev, n_big = 0.7, 80, 391
     budget = 0.5 * fixed / (n_big - 1.5 * n_dev)
