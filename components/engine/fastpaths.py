@@ -387,20 +387,20 @@ _PROPERTY_OUTPUT: list[type] = []
 
 
 def _property_data(output: Any) -> asyncio.Future[Any]:
-    """PropertyOutput._data: the future, made on first use (answered at once when the registration has answered)."""
-    future = output.__dict__.get("_future")
-    if future is None:
-        pending = output.__dict__["_pending"]
-        future = output.__dict__["_future"] = pending.future = asyncio.get_event_loop().create_future()
+    """PropertyOutput._data: its property's future, made on first use (answered at once when the registration
+    has answered)."""
+    pending = output.__dict__["_pending"]
+    if pending.future is None:
+        pending.future = asyncio.get_event_loop().create_future()
         if pending.answer is not None:
-            pending.settle(future)
+            pending.settle(pending.future)
         elif not output.__dict__.get("_untracked"):
             output._track()  # as the SDK tracks every property's Output until it resolves
-    return future  # type: ignore[no-any-return]
+    return pending.future  # type: ignore[no-any-return]
 
 
 def _set_property_data(output: Any, future: asyncio.Future[Any]) -> None:
-    output.__dict__["_future"] = future
+    output.__dict__["_pending"].future = future
 
 
 def _property_output(pending: _Pending) -> Any:
@@ -416,7 +416,7 @@ def _property_output(pending: _Pending) -> Any:
             def _untrack(self) -> None:
                 """A derived Output takes over (Output.apply, under the SDK's lock): one whose future is not made
                 yet was never tracked, and will not be."""
-                if "_future" not in self.__dict__:
+                if self.__dict__["_pending"].future is None:
                     self.__dict__["_untracked"] = True
                     return
                 super()._untrack()
