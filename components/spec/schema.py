@@ -16,9 +16,18 @@ EXTENDS = {
 }
 
 
-def _without_required(node: Any) -> Any:
+# Keywords whose value maps names to schemas: there a key is a name (a property may be called "required")
+_NAME_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+
+
+def _without_required(node: Any, names: bool = False) -> Any:
+    """`node` without the `required` keyword anywhere; `names`: node maps names to schemas."""
     if isinstance(node, dict):
-        return {k: _without_required(v) for k, v in node.items() if k != "required"}
+        return {
+            k: _without_required(v, names=not names and k in _NAME_MAPS)
+            for k, v in node.items()
+            if names or k != "required"
+        }
     if isinstance(node, list):
         return [_without_required(v) for v in node]
     return node

@@ -52,3 +52,17 @@ def test_every_bundled_stack_file_validates_as_written(schema, draft, path) -> N
 )
 def test_mistakes_are_still_shown(schema, draft, doc, message) -> None:
     assert any(message in e.message for e in draft(schema).iter_errors(doc)), doc
+
+
+def test_only_the_required_keyword_goes_not_a_property_of_that_name() -> None:
+    from llmcloud.components.spec.schema import _without_required
+
+    node = {
+        "required": ["a"],
+        "properties": {"required": {"type": "boolean"}, "a": {"type": "object", "required": ["b"]}},
+        "$defs": {"required": {"type": "string", "required": ["c"]}},
+    }
+    assert _without_required(node) == {
+        "properties": {"required": {"type": "boolean"}, "a": {"type": "object"}},
+        "$defs": {"required": {"type": "string"}},
+    }
