@@ -302,14 +302,15 @@ GKE_NAME_MAX = 40
 def _gke_name_errors(loaded: Any, r: Any) -> list[Any]:
     from ..cloud import AUTONAME_SUFFIX, autonamed_pool_errors
 
-    base = f"llm-{r.environment}"
+    system = f"llm-{r.environment}-system"  # the longest of the cluster's own names
+    length = len(system) + AUTONAME_SUFFIX
     errors = []
-    if len(f"{base}-system") + AUTONAME_SUFFIX > GKE_NAME_MAX:  # the longest of the cluster's own names
+    if length > GKE_NAME_MAX:
         errors.append(
             loaded.error(
                 ("environment",),
-                f"GKE would name the system node pool {base}-system-<7 random characters>, "
-                f"{len(base) + len('-system') + AUTONAME_SUFFIX} characters; GKE allows {GKE_NAME_MAX}",
+                f"GKE would name the system node pool {system}-<7 random characters>, "
+                f"{length} characters; GKE allows {GKE_NAME_MAX}",
                 f"an environment name of at most {GKE_NAME_MAX - AUTONAME_SUFFIX - len('llm--system')} characters",
             )
         )
