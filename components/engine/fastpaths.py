@@ -57,6 +57,17 @@ turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are by
    when there is no monitor, which the offline engine always has. For text arguments and a parent given as a
    URN (or none), the replacement writes the same text and hands it back as an Output, known and not secret as
    the chain's; any other call goes to the SDK.
+10. **A registration's inputs stay Python values** (`runtime/rpc.serialize_properties` when `prepare_resource`
+   calls it, `RegisterResourceRequest`). The SDK puts each serialized input into a protobuf Struct (a Python
+   function call per value of the whole tree: for a Deployment, its pod spec), copies the Struct into the
+   request, and the offline monitor walks it back into Python for the plan. Here the same serialized values stay
+   in a `_WireStruct`, the request is a plain object with the SDK's fields, and the monitor reads the values as
+   they are. Anything that reads them as protobuf (a property the program reads, `getResource`, another request)
+   gets exactly the Struct the SDK would have built, made then.
+11. **A plain value tree is serialized in one walk** (`runtime/rpc.serialize_property` on a dict, list or tuple that
+   holds only str, int, float, bool, None and more such containers). The SDK awaits itself once per value of the
+   tree and runs its dozen type checks on each container; nothing in such a tree can be awaited, so the same
+   branches (element types, key translation by the input type's names) run here without the awaits.
 """
 
 from __future__ import annotations
@@ -66,6 +77,8 @@ import concurrent.futures
 import contextlib
 import os
 import re
+import sys
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -284,14 +297,109 @@ def _leaves_serialize_as_themselves(original: Callable[..., Any]) -> Callable[..
     """rpc.serialize_property, answering a plain value at once. For a str, int, float, bool or None the SDK's
     function walks its branches (sequence, unknown, resource, asset, archive, awaitable, output, input type,
     mapping, protobuf Value) and returns the value, having unwrapped the type it never uses; asked for a
-    protobuf Value (`return_protobuf_value`), it wraps it, so that question still goes to the SDK."""
+    protobuf Value (`return_protobuf_value`), it wraps it, so that question still goes to the SDK.
+
+    A dict, list or tuple holding only such values, at any depth (11.), is serialized here in one synchronous
+    walk, the SDK's sequence and mapping branches without an await per value: nothing in it can be waited for."""
+
+    serialize_plain = _plain_serializer()
 
     async def serialize_property(value: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(value) in _LEAVES and len(args) < 8 and not kwargs.get("return_protobuf_value"):
+        kind = type(value)
+        if kind in _LEAVES and len(args) < 8 and not kwargs.get("return_protobuf_value"):
             return value
+        if kind in _CONTAINERS and _plain(value):
+            input_transformer, typ, protobuf = _transformer_and_type(*args, **kwargs)
+            if not protobuf:
+                return serialize_plain(value, input_transformer, typ)
         return await original(value, *args, **kwargs)
 
     return serialize_property
+
+
+_CONTAINERS = frozenset((dict, list, tuple))
+
+
+def _plain(value: Any) -> bool:
+    """The value is a str, int, float, bool or None, or an exact dict, list or tuple of plain values."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return True
+    if kind is dict:
+        return all(_plain(item) for item in value.values())
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    return False
+
+
+def _transformer_and_type(
+    deps: Any = None,
+    property_key: Any = None,
+    resource_obj: Any = None,
+    input_transformer: Any = None,
+    typ: Any = None,
+    keep_output_values: bool = False,
+    exclude_resource_refs_from_deps: bool = False,
+    return_protobuf_value: bool = False,
+) -> tuple[Any, Any, bool]:
+    """What of rpc.serialize_property's arguments decides how a plain value serializes (deps, keys, resource and
+    the two flags only concern Outputs and resources, which a plain value holds none of)."""
+    return input_transformer, typ, return_protobuf_value
+
+
+def _plain_serializer() -> Callable[[Any, Any, Any], Any]:
+    """rpc.serialize_property of a plain value (11.), branch for branch: the type unwrapped (Any as none), a sequence
+    element by element with the list's element type, a mapping key by key, translated as the SDK translates them
+    (the input type's names, none for a dict type, else `input_transformer`), a leaf as itself."""
+    from typing import get_args, get_origin
+
+    from pulumi import _types, log
+    from pulumi.runtime import rpc, settings
+
+    dict_types = [dict, typing.Dict, Mapping, typing.Mapping]  # noqa: UP006  (the SDK's list)
+
+    def serialize(value: Any, input_transformer: Any, typ: Any) -> Any:
+        typ = _types.unwrap_type(typ) if typ else typ
+        if typ is Any:
+            typ = None
+        kind = type(value)
+        if kind is list or kind is tuple:
+            element_type = rpc._get_list_element_type(typ)
+            return [serialize(item, input_transformer, element_type) for item in value]
+        if kind is not dict:
+            return value
+        get_type: Callable[[Any], Any] = _no_type
+        translate = input_transformer
+        if typ is not None:
+            case = _types.reduce_discriminated_union(typ, value, _types._py_name_for)
+            if case is not None:
+                typ = case
+            if _types.is_input_type(typ):
+                py_name_to_pulumi_name = _types.input_type_py_to_pulumi_names(typ)
+                translate = lambda k: py_name_to_pulumi_name.get(k) or k  # noqa: E731  (the SDK's shape)
+                get_type = _types.input_type_types(typ).get
+            elif typ is dict or get_origin(typ) in dict_types:
+                args = get_args(typ)
+                if len(args) == 2 and args[0] is str:
+                    get_type = lambda k: args[1]  # noqa: E731
+                    translate = None
+            else:
+                translate = None
+        obj = {}
+        for k in value:
+            transformed_key = k
+            if translate is not None:
+                transformed_key = translate(k)
+                if settings.excessive_debug_output:
+                    log.debug(f"transforming input property: {k} -> {transformed_key}")
+            obj[transformed_key] = serialize(value[k], input_transformer, get_type(transformed_key))
+        return obj
+
+    return serialize
+
+
+def _no_type(key: Any) -> None:
+    return None
 
 
 def _leaves_hold_no_unknowns(original: Callable[[Any], bool]) -> Callable[[Any], bool]:
@@ -466,8 +574,8 @@ def _resolve_when_read(original: Callable[..., None]) -> Callable[..., None]:
         ):
             original(
                 res,
-                serialized_props,
-                outputs,
+                as_message(serialized_props),
+                as_message(outputs),
                 deps,
                 resolvers,
                 custom,
@@ -595,6 +703,182 @@ def _urn_at_once(original: Callable[..., Any]) -> Callable[..., Any]:
     return create_urn
 
 
+class _WireStruct:
+    """The inputs of one registration as the SDK's serialize_properties would put them into a protobuf Struct (10.),
+    kept as Python values: name -> serialized value, in the order the SDK would set them. Read as protobuf (one
+    field, or the whole message) it is exactly that Struct, built then."""
+
+    __slots__ = ("_message", "_read", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self._message: Any = None
+        self._read: dict[str, Any] = {}
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The field names, as Struct.fields answers `in` and iteration."""
+        return self.values
+
+    def __getitem__(self, key: str) -> Any:
+        """Struct.__getitem__: the field as the Struct holds it (a number as a float, a dict as a Struct, ...)."""
+        read = self._read.get(key)
+        if read is None:
+            from google.protobuf import struct_pb2
+
+            one = struct_pb2.Struct()
+            one[key] = self.values[key]
+            read = self._read[key] = (one, one[key])  # the one-field Struct owns what it answers
+        return read[1]
+
+    def message(self) -> Any:
+        """The whole Struct the SDK would have built."""
+        if self._message is None:
+            from google.protobuf import struct_pb2
+
+            message = struct_pb2.Struct()
+            for key, value in self.values.items():
+                message[key] = value
+            self._message = message
+        return self._message
+
+
+def as_message(value: Any) -> Any:
+    """A `_WireStruct` as the protobuf Struct it stands for; anything else as it is."""
+    return value.message() if type(value) is _WireStruct else value
+
+
+class _Request:
+    """resource_pb2.RegisterResourceRequest for the offline monitor (10.): the fields the SDK sets, as attributes,
+    no message built. A field the SDK did not set is read from the message the arguments make (its default)."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.message(), name)
+
+    def message(self) -> Any:
+        from pulumi.runtime.proto import resource_pb2
+
+        fields = {key: as_message(value) for key, value in self.__dict__.items()}
+        return resource_pb2.RegisterResourceRequest(**fields)
+
+
+class _Answer:
+    """resource_pb2.RegisterResourceResponse of an echoed registration (10.): what do_register reads of it."""
+
+    __slots__ = ("id", "object", "propertyDependencies", "result", "unknown", "urn")
+
+    def __init__(self, urn: str, id_: str, state: Any) -> None:
+        from pulumi.runtime.proto import resource_pb2
+
+        self.urn, self.id, self.object = urn, id_, state
+        self.propertyDependencies: dict[str, Any] = {}  # the mock answer names none
+        self.result = resource_pb2.Result.SUCCESS
+        self.unknown = False
+
+
+def _messages_with_python_requests(real: Any) -> Any:
+    """runtime/resource's view of resource_pb2 (10.): RegisterResourceRequest is `_Request` (its nested message
+    classes kept); the other requests that carry a registration's inputs get them as the Struct."""
+    view = types.ModuleType(real.__name__)
+    view.__dict__.update(vars(real))
+
+    def converting(message_class: Any) -> Callable[..., Any]:
+        def build(**fields: Any) -> Any:
+            return message_class(**{key: as_message(value) for key, value in fields.items()})
+
+        return build
+
+    request = type(
+        "RegisterResourceRequest",
+        (_Request,),
+        {
+            nested.name: getattr(real.RegisterResourceRequest, nested.name)
+            for nested in real.RegisterResourceRequest.DESCRIPTOR.nested_types
+        },
+    )
+    view.__dict__["RegisterResourceRequest"] = request
+    for name in ("ReadResourceRequest", "ExistsResourceRequest"):
+        setattr(view, name, converting(getattr(real, name)))
+    return view
+
+
+def _inputs_stay_python(original: Callable[..., Any], prepare_resource: Callable[..., Any]) -> Callable[..., Any]:
+    """rpc.serialize_properties (10.): called by `prepare_resource`, the SDK's loop with the results kept in a
+    `_WireStruct` (and unset arguments left out, 4.); called by anything else, `original`."""
+    from pulumi import _types, log
+    from pulumi.runtime import rpc, settings
+
+    preparing = prepare_resource.__code__
+
+    async def serialize_properties(
+        inputs: Any,
+        property_deps: Any,
+        resource_obj: Any = None,
+        input_transformer: Any = None,
+        typ: Any = None,
+        keep_output_values: bool = False,
+        exclude_resource_refs_from_deps: bool = False,
+    ) -> Any:
+        if sys._getframe(1).f_code is not preparing:
+            return await original(
+                inputs,
+                property_deps,
+                resource_obj,
+                input_transformer,
+                typ,
+                keep_output_values,
+                exclude_resource_refs_from_deps,
+            )
+        get_type: Callable[[str], Any] = lambda k: None  # noqa: E731  (the SDK's shape)
+        translate = input_transformer
+        if typ is not None:
+            py_name_to_pulumi_name = _types.input_type_py_to_pulumi_names(typ)
+            types_ = _types.input_type_types(typ)
+            translate = lambda k: py_name_to_pulumi_name.get(k) or k  # noqa: E731
+            get_type = lambda k: types_.get(translate(k))  # type: ignore[misc]  # noqa: E731
+        wire = _WireStruct()
+        for k in inputs:
+            v = inputs[k]
+            if v is None:  # 4.: serializes to None, which the SDK drops
+                continue
+            deps: list[Any] = []
+            try:
+                result = await rpc.serialize_property(
+                    v,
+                    deps,
+                    k,
+                    resource_obj,
+                    input_transformer,
+                    get_type(k),
+                    keep_output_values,
+                    exclude_resource_refs_from_deps,
+                )
+            except ValueError as e:
+                raise ValueError(
+                    f"While processing input: {k!r}, type {type(k)}, value {v!r}\n" + f"ValueError has risen: {e}"
+                ) from e
+            except AssertionError as e:
+                raise AssertionError(
+                    f"While processing input: {k!r}, type {type(k)}, value {v!r}\n" + f"AssertionError has risen: {e}"
+                ) from e
+            if result is not None:
+                translated_name = k
+                if translate is not None:
+                    translated_name = translate(k)
+                    if settings.excessive_debug_output:
+                        log.debug(f"top-level input property translated: {k} -> {translated_name}")
+                wire.values[translated_name] = result
+                property_deps[translated_name] = deps
+        return wire
+
+    return serialize_properties
+
+
 @contextlib.contextmanager
 def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     """Put the replacements in place for the run on `loop`; yields whether they are (see `enabled`)."""
@@ -612,7 +896,12 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     unfinished = _Unfinished(tracked)
     replaced = [
         (resource_cycle_breaker, "_add_dep", _noting_depended_on(resource_cycle_breaker._add_dep)),
-        (rpc, "serialize_properties", _without_unset(rpc.serialize_properties)),
+        (
+            rpc,
+            "serialize_properties",
+            _inputs_stay_python(_without_unset(rpc.serialize_properties), runtime_resource.prepare_resource),
+        ),
+        (runtime_resource, "resource_pb2", _messages_with_python_requests(runtime_resource.resource_pb2)),
         (rpc, "serialize_property", _leaves_serialize_as_themselves(rpc.serialize_property)),
         (rpc, "translate_output_properties", _leaves_translate_as_themselves(rpc.translate_output_properties)),
         (rpc, "contains_unknowns", _leaves_hold_no_unknowns(rpc.contains_unknowns)),

@@ -62,7 +62,7 @@ class _Registration:
 
     @property
     def state(self) -> dict[str, Any]:
-        return dict(rpc.deserialize_properties(self._state))
+        return dict(rpc.deserialize_properties(fastpaths.as_message(self._state)))
 
     def _asdict(self) -> dict[str, Any]:
         return {"urn": self.urn, "id": self.id, "state": self.state}
@@ -102,6 +102,8 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
             return super().RegisterResource(request)
         id_ = f"{request.name}-id"  # what _Answers.new_resource answers
         self.resources[urn] = _Registration(urn, id_, request.object)  # type: ignore[assignment]
+        if type(request.object) is fastpaths._WireStruct:
+            return fastpaths._Answer(urn, id_, request.object)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)
 
 
@@ -128,7 +130,56 @@ def _plan_value(value: Any) -> Any:
     return None  # null_value, or unset
 
 
+def _plan_python(value: Any) -> Any:
+    """A serialized input still in Python (fast path 10) -> the plan value `_plan_value` gives for the protobuf
+    Value the SDK would have made of it. The exact types the SDK's serializer hands back are read directly; any
+    other (a subclass, a protobuf message) goes through that Value, so it reads, or fails, as before."""
+    kind = type(value)
+    if kind is str:
+        return COMPUTED if value == rpc.UNKNOWN else value
+    if kind is dict:
+        return _plan_python_struct(value)
+    if kind is list or kind is tuple:
+        return [_plan_python(item) for item in value]
+    if kind is bool or value is None:
+        return value
+    if kind is int or kind is float:
+        number = float(value)  # the wire format has only doubles
+        if math.isinf(number) or math.isnan(number):
+            raise ValueError(f"a resource input is {number}, which the engine's wire format cannot carry")
+        return int(number) if number.is_integer() else number
+    return _plan_value(_as_value(value))
+
+
+def _as_value(value: Any) -> Any:
+    """The protobuf Value a Struct field holding `value` is."""
+    from google.protobuf import struct_pb2
+
+    holder = struct_pb2.Struct()
+    holder["v"] = value
+    return holder.fields["v"]
+
+
+def _plan_python_struct(values: dict[Any, Any]) -> Any:
+    sig = values.get(_SIG)
+    urn = values.get("urn")
+    if (
+        any(type(key) is not str for key in values)  # a Struct's keys are text
+        or (sig is not None and type(sig) is not str and isinstance(sig, str))  # a str subclass: read as the wire would
+        or (sig == _RESOURCE_SIG and "urn" in values and type(urn) is not str)
+    ):
+        return _plan_value(_as_value(values))  # read, or refused, as the Struct would be
+    if type(sig) is str:
+        if sig == _SECRET_SIG:
+            return SECRET
+        if sig == _RESOURCE_SIG:
+            return COMPUTED if "urn" not in values else urn
+    return {key: _plan_python(values[key]) for key in sorted(values)}
+
+
 def _plan_struct(struct: Any) -> Any:
+    if type(struct) is fastpaths._WireStruct:
+        return _plan_python_struct(struct.values)
     fields = struct.fields
     sig = fields.get(_SIG)
     if sig is not None and sig.WhichOneof("kind") == "string_value":

@@ -193,7 +193,17 @@ def test_fast_paths_only_for_the_pulumi_version_they_were_read_against(monkeypat
 def test_the_replacements_are_undone_after_a_run():
     import asyncio
 
-    before = (resource_cycle_breaker._reachable, _types.resource_types, rpc.serialize_properties)
+    from pulumi.runtime import resource as runtime_resource
+
+    def current():
+        return (
+            resource_cycle_breaker._reachable,
+            _types.resource_types,
+            rpc.serialize_properties,
+            runtime_resource.resource_pb2,
+        )
+
+    before = current()
     loop = asyncio.new_event_loop()
     try:
         with fastpaths.applied(loop) as on:
@@ -201,7 +211,8 @@ def test_the_replacements_are_undone_after_a_run():
             if on:
                 assert resource_cycle_breaker._reachable is fastpaths._reachable
                 assert isinstance(loop._default_executor, fastpaths._SameThread)
-        assert (resource_cycle_breaker._reachable, _types.resource_types, rpc.serialize_properties) == before
+                assert runtime_resource.resource_pb2.RegisterResourceRequest.__mro__[1] is fastpaths._Request
+        assert current() == before
         assert loop._default_executor is None
     finally:
         loop.close()
@@ -499,3 +510,204 @@ def test_stand_in_urns_are_the_sdks():
     assert spy("n", "t:m:T", None, None, None) != "sdk's" and handed == []
     parent = object()  # a Resource or an Output parent, or any non-text argument: the SDK's own function
     assert spy("n", "t:m:T", parent) == "sdk's" and handed == [("n", "t:m:T", parent, None, None)]
+
+
+def _wire_cases() -> list[object]:
+    """Serialized input values: what the SDK's serializer hands back, and odd ones it might."""
+    secret = {rpc._special_sig_key: rpc._special_secret_sig, "value": "s3cr3t"}
+    ref = {rpc._special_sig_key: rpc._special_resource_sig, "urn": "urn:pulumi:s::p::t::r", "id": "r-id"}
+    return [
+        "text",
+        "",
+        rpc.UNKNOWN,
+        0,
+        3,
+        -7,
+        2**60 + 1,  # more than a double holds: rounded as the wire rounds it
+        2.0,
+        0.25,
+        True,
+        False,
+        None,
+        [1, "a", [2.0, None]],
+        (4, "tuple"),
+        {"z": 1, "a": {"b": rpc.UNKNOWN}, "m": []},
+        secret,
+        ref,
+        {rpc._special_sig_key: rpc._special_resource_sig, "id": "no-urn"},
+        {rpc._special_sig_key: rpc._special_resource_sig, "urn": None},
+        {rpc._special_sig_key: 3, "urn": "u"},  # a signature that is not text: a plain mapping
+        _Tier.PREMIUM,  # a str subclass: the wire keeps its text
+        {"tier": _Tier.STANDARD, _Tier.PREMIUM: "key"},
+        {rpc._special_sig_key: _Tier.STANDARD},
+        {1: "a number as a key"},
+        float("nan"),
+        float("inf"),
+        object(),
+        {"nested": {2: "bad key"}},
+    ]
+
+
+def test_python_wire_values_become_the_plan_values_their_struct_gives():
+    """10.: the monitor reads the serialized values as they are, and gets what it read from their Struct (or the
+    same kind of error)."""
+    from google.protobuf import struct_pb2
+    from llmcloud.components.engine import offline
+
+    def through_struct(value):
+        struct = struct_pb2.Struct()
+        struct["v"] = value
+        return offline._plan_struct(struct)["v"]
+
+    def directly(value):
+        wire = fastpaths._WireStruct()
+        wire.values["v"] = value
+        return offline._plan_struct(wire)["v"]
+
+    def outcome(call, value):
+        try:
+            result = call(value)
+        except (ValueError, TypeError) as exc:
+            return ("raises", type(exc))
+        return ("returns", type(result), repr(result))
+
+    for value in _wire_cases():
+        assert outcome(directly, value) == outcome(through_struct, value), value
+    top = fastpaths._WireStruct()
+    top.values.update({rpc._special_sig_key: rpc._special_secret_sig, "value": "x"})
+    assert offline._plan_struct(top) == offline._plan_struct(top.message())  # the whole input bag a secret
+
+
+def test_a_wire_struct_reads_as_the_struct_the_sdk_would_have_built():
+    from google.protobuf import struct_pb2
+
+    values = {k: v for k, v in enumerate(_wire_cases()[:18])}
+    wire = fastpaths._WireStruct()
+    real = struct_pb2.Struct()
+    for key, value in values.items():
+        wire.values[f"k{key}"] = value
+        real[f"k{key}"] = value
+    assert wire.message() == real
+    assert list(wire.fields) == list(wire.values) and set(wire.fields) == set(real.fields)
+    for key in real.fields:
+        assert wire[key] == real[key] and type(wire[key]) is type(real[key])
+    assert fastpaths.as_message(wire) is wire.message() and fastpaths.as_message(real) is real
+
+
+def test_only_a_registration_keeps_its_inputs_in_python():
+    """10.: serialize_properties called by prepare_resource keeps the values (same values, same dependencies);
+    called by anything else (stack outputs, provider functions) it gives the SDK's Struct."""
+    import asyncio
+
+    from pulumi.runtime import resource as runtime_resource
+
+    inputs = {"name": "n", "unset": None, "spec": {"replicas": 2, "labels": {"a": "b"}}, "on": False}
+    fast = fastpaths._inputs_stay_python(fastpaths._without_unset(rpc.serialize_properties), _prepare_stand_in)
+    loop = asyncio.new_event_loop()
+    try:
+        sdk_deps: dict = {}
+        sdk = loop.run_until_complete(rpc.serialize_properties(inputs, sdk_deps))
+        other_deps: dict = {}
+        other = loop.run_until_complete(fast(inputs, other_deps))
+        kept_deps: dict = {}
+        kept = loop.run_until_complete(_prepare_stand_in(fast, inputs, kept_deps))
+    finally:
+        loop.close()
+    assert type(other) is type(sdk) and other == sdk and other_deps == sdk_deps
+    assert type(kept) is fastpaths._WireStruct
+    assert kept.message() == sdk and kept_deps == sdk_deps
+    assert kept.values["spec"] == {"replicas": 2, "labels": {"a": "b"}} and "unset" not in kept.values
+    # in the engine, the caller it recognises is the SDK's own prepare_resource
+    assert runtime_resource.prepare_resource.__code__ is not _prepare_stand_in.__code__
+
+
+async def _prepare_stand_in(serialize_properties, inputs, deps):
+    """Stands in for runtime/resource.prepare_resource in the test above: it calls serialize_properties."""
+    return await serialize_properties(inputs, deps)
+
+
+def test_python_requests_carry_the_sdks_fields_and_defaults():
+    from pulumi.runtime import resource as runtime_resource
+    from pulumi.runtime.proto import resource_pb2
+
+    view = fastpaths._messages_with_python_requests(resource_pb2)
+    wire = fastpaths._WireStruct()
+    wire.values["name"] = "n"
+    deps = view.RegisterResourceRequest.PropertyDependencies(urns=["u1"])
+    fields = dict(
+        type="t:m:R", name="r", parent="", custom=True, object=wire, protect=None, propertyDependencies={"name": deps}
+    )
+    request = view.RegisterResourceRequest(**fields)
+    real = resource_pb2.RegisterResourceRequest(**{**fields, "object": wire.message()})
+    assert request.message() == real
+    assert (request.type, request.object, request.protect) == ("t:m:R", wire, None)  # as the SDK gave them
+    assert (request.importId, request.retainOnDelete, list(request.aliases)) == ("", False, [])  # unset: defaults
+    assert view.RegisterResourceRequest.CustomTimeouts is resource_pb2.RegisterResourceRequest.CustomTimeouts
+    read = view.ReadResourceRequest(id="i", type="t:m:R", name="r", properties=wire)
+    assert read == resource_pb2.ReadResourceRequest(id="i", type="t:m:R", name="r", properties=wire.message())
+    assert view.Result.SUCCESS == resource_pb2.Result.SUCCESS and runtime_resource.resource_pb2 is resource_pb2
+
+
+def test_plain_trees_serialize_as_the_sdk_serializes_them():
+    """11.: a dict, list or tuple of plain values, serialized in one walk, is what the SDK's awaited walk gives,
+    key translations and element types included; a tree holding an Output still goes to the SDK."""
+    import asyncio
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Optional
+
+    import pulumi
+    from pulumi_kubernetes.core.v1 import ContainerArgs
+    from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
+
+    trees = [
+        {"name": "n", "owner_references": [], "resource_version": "1", "labels": {"app_name": "x"}},
+        {
+            "name": "c",
+            "image": "i",
+            "env": [{"name": "A", "value": "1"}],
+            "image_pull_policy": "Always",
+            "args": ("a",),
+        },
+        [{"name": "a"}, {"generate_name": "b"}],
+        {"nested": {"deeper": [1, 2.5, None, True, {"k_k": "v"}]}},
+        [],
+        {},
+        ("t", 1),
+    ]
+    types = [None, Any, ObjectMetaArgs, ContainerArgs, Optional[ObjectMetaArgs], dict, dict[str, str]]  # noqa: UP045
+    types += [Mapping[str, Any], list, Sequence[pulumi.Input[ObjectMetaArgs]], list[str], str, int]
+    transformers = [None, str.upper]
+    ours = fastpaths._leaves_serialize_as_themselves(rpc.serialize_property)
+    loop = asyncio.new_event_loop()
+    outcomes = set()
+    try:
+        run = loop.run_until_complete
+        for tree in trees:
+            assert fastpaths._plain(tree)
+            for typ in types:
+                for transformer in transformers:
+                    sdk_deps: list = []
+                    our_deps: list = []
+                    expected = _outcome(run, rpc.serialize_property(tree, sdk_deps, "k", None, transformer, typ))
+                    got = _outcome(run, ours(tree, our_deps, "k", None, transformer, typ))
+                    assert got == expected, (tree, typ, transformer)
+                    assert sdk_deps == our_deps == []
+                    outcomes.add((expected[0], expected[2] == tree if expected[0] == "returns" else None))
+        # translated keys happen: the comparison is not only of trees that come back unchanged
+        assert ("returns", False) in outcomes and ("returns", True) in outcomes and ("raises", None) in outcomes
+
+        async def with_an_output():
+            out = pulumi.Output.from_input("v")
+            tree = {"a": [{"b": out}], "c": 1}
+            assert not fastpaths._plain(tree)
+            sdk_deps: list = []
+            our_deps: list = []
+            sdk = await rpc.serialize_property(tree, sdk_deps, "k", None, None, None)
+            got = await ours(tree, our_deps, "k", None, None, None)
+            return sdk, got, sdk_deps, our_deps
+
+        sdk, got, sdk_deps, our_deps = run(with_an_output())
+        assert got == sdk == {"a": [{"b": "v"}], "c": 1} and sdk_deps == our_deps
+    finally:
+        loop.close()
+    assert not fastpaths._plain({"a": {1, 2}}) and not fastpaths._plain([_Tier.PREMIUM])  # a set, a str subclass
