@@ -68,6 +68,11 @@ turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are by
    holds only str, int, float, bool, None and more such containers). The SDK awaits itself once per value of the
    tree and runs its dozen type checks on each container; nothing in such a tree can be awaited, so the same
    branches (element types, key translation by the input type's names) run here without the awaits.
+12. **Explicit dependencies are resolved without Outputs** (`_depends_on._resolve_depends_on`, `rpc._add_dependency`,
+   `resource_cycle_breaker._add_dep`). A `depends_on` list of resources is wrapped, with each of its items, in an
+   Output that is awaited at once; here it is the set of those resources. The walk that expands a component into
+   its children no longer imports a class for every resource it visits, and the cycle breaker's set of a
+   resource's dependencies grows in place instead of being copied for each new one.
 """
 
 from __future__ import annotations
@@ -114,13 +119,76 @@ _DEPENDED_ON: set[int] = set()  # ids of the resources some recorded dependency 
 
 
 def _noting_depended_on(add_dep: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """resource_cycle_breaker._add_dep, also noting that `to_resource` now has a dependency pointing at it."""
+    """resource_cycle_breaker._add_dep, also noting that `to_resource` now has a dependency pointing at it. The SDK
+    replaces the resource's dependency set by a copy with the new one in (a resource that depends on a component
+    gets a copy per child); the set is only read by `_reachable`, which here copies what it reads, so the new
+    dependency is added to the set in place (12.)."""
 
     def _add_dep(from_resource: Any, to_resource: Any) -> None:
         _DEPENDED_ON.add(id(to_resource))
-        add_dep(from_resource, to_resource)
+        recorded = from_resource.__dict__.get(_DEPENDENCIES)
+        if type(recorded) is set:
+            recorded.add(to_resource)
+        else:
+            add_dep(from_resource, to_resource)
 
     return _add_dep
+
+
+_DEPENDENCIES = "_direct_computed_dependencies"  # resource_cycle_breaker._DEPENDENCIES_PROPERTY
+
+
+def _adding_dependency() -> Callable[..., Any]:
+    """rpc._add_dependency (12.), its walk as the SDK's (breadth first, components expanded to their children,
+    every resource declared to the cycle breaker, then each custom or remote one's URN awaited), without the
+    import it repeated for every resource walked."""
+    from pulumi import ComponentResource, Resource
+    from pulumi.runtime import rpc
+
+    async def _add_dependency(deps: dict[str, Any], res: Any, from_resource: Any) -> None:
+        walk = [res]
+        awaitable: list[Any] = []
+        index = 0
+        while index < len(walk):
+            res = walk[index]
+            index += 1
+            if not isinstance(res, Resource):
+                raise TypeError(f"'depends_on' was passed a value {res} that was not a Resource.")
+            no_cycles = rpc.declare_dependency(from_resource, res) if from_resource else True
+            if not no_cycles:
+                error_on_cycles = os.getenv(rpc.ERROR_ON_DEPENDENCY_CYCLES_VAR, "true").lower() == "true"
+                if not error_on_cycles:
+                    continue
+                raise RuntimeError(
+                    "We have detected a circular dependency involving a resource of type"
+                    + f" {res._type} named {res._name}.\n"
+                    + "Please review any `depends_on`, `parent` or other dependency relationships between your "
+                    + "resources to ensure no cycles have been introduced in your program."
+                )
+            if isinstance(res, ComponentResource) and not res._remote:
+                walk.extend(res._childResources.copy())
+            else:
+                awaitable.append(res)
+        for res in awaitable:
+            urn = await res.urn.future()
+            if urn:
+                deps[urn] = res
+
+    return _add_dependency
+
+
+def _plain_depends_on(original: Callable[..., Any]) -> Callable[..., Any]:
+    """_depends_on._resolve_depends_on (12.): a list of resources, as `ResourceOptions._depends_on_list` gives it,
+    resolves to the set of those resources (the SDK wraps the list and each item in an Output, each known, with no
+    resources of its own, and awaits them); a list holding anything else, or an Output, goes to the SDK."""
+    from pulumi import Resource
+
+    async def _resolve_depends_on(depends_on: Any) -> set[Any]:
+        if type(depends_on) is list and all(isinstance(item, Resource) for item in depends_on):
+            return set(depends_on)
+        return await original(depends_on)  # type: ignore[no-any-return]
+
+    return _resolve_depends_on
 
 
 def _reachable(from_resource: Any, to_resource: Any) -> bool:
@@ -365,7 +433,9 @@ def _plain_serializer() -> Callable[[Any, Any, Any], Any]:
         kind = type(value)
         if kind is list or kind is tuple:
             element_type = rpc._get_list_element_type(typ)
-            return [serialize(item, input_transformer, element_type) for item in value]
+            return [
+                item if type(item) in _LEAVES else serialize(item, input_transformer, element_type) for item in value
+            ]
         if kind is not dict:
             return value
         get_type: Callable[[Any], Any] = _no_type
@@ -392,7 +462,10 @@ def _plain_serializer() -> Callable[[Any, Any, Any], Any]:
                 transformed_key = translate(k)
                 if settings.excessive_debug_output:
                     log.debug(f"transforming input property: {k} -> {transformed_key}")
-            obj[transformed_key] = serialize(value[k], input_transformer, get_type(transformed_key))
+            item = value[k]
+            obj[transformed_key] = (
+                item if type(item) in _LEAVES else serialize(item, input_transformer, get_type(transformed_key))
+            )
         return obj
 
     return serialize
@@ -887,6 +960,7 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
         return
     from pulumi import _types
     from pulumi.output import Output
+    from pulumi.runtime import _depends_on as depends_on
     from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime import resource_cycle_breaker, rpc
     from pulumi.runtime.settings import SETTINGS
@@ -896,6 +970,8 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     unfinished = _Unfinished(tracked)
     replaced = [
         (resource_cycle_breaker, "_add_dep", _noting_depended_on(resource_cycle_breaker._add_dep)),
+        (rpc, "_add_dependency", _adding_dependency()),
+        (depends_on, "_resolve_depends_on", _plain_depends_on(depends_on._resolve_depends_on)),
         (
             rpc,
             "serialize_properties",

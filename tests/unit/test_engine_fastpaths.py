@@ -27,8 +27,10 @@ def test_the_cycle_check_answers_as_the_sdk_on_random_graphs(seed):
     import asyncio
 
     original = resource_cycle_breaker._reachable
+    sdk_add_dep = resource_cycle_breaker._add_dep
     rng = random.Random(seed)
     nodes = [_Node(i) for i in range(30)]
+    twins = [_Node(i) for i in range(30)]  # the same edges, recorded by the SDK's own _add_dep
     loop = asyncio.new_event_loop()
     try:
         with fastpaths.applied(loop) as on:
@@ -36,9 +38,12 @@ def test_the_cycle_check_answers_as_the_sdk_on_random_graphs(seed):
             for node in nodes[: rng.randint(20, 30)]:  # some nodes get no edges, in or out
                 for target in rng.sample(nodes, rng.randint(0, 3)):
                     resource_cycle_breaker._add_dep(node, target)
+                    sdk_add_dep(twins[node.name], twins[target.name])
             answers = [(original(a, b), fastpaths._reachable(a, b)) for a in nodes for b in nodes]
     finally:
         loop.close()
+    recorded = [sorted(d.name for d in getattr(n, "_direct_computed_dependencies", ())) for n in nodes]
+    assert recorded == [sorted(d.name for d in getattr(n, "_direct_computed_dependencies", ())) for n in twins]
     assert all(sdk == ours for sdk, ours in answers)
     assert {sdk for sdk, _ in answers} == {True, False}  # both answers occur, so the comparison means something
     assert set() == fastpaths._DEPENDED_ON  # forgotten after the run
@@ -711,3 +716,62 @@ def test_plain_trees_serialize_as_the_sdk_serializes_them():
     finally:
         loop.close()
     assert not fastpaths._plain({"a": {1, 2}}) and not fastpaths._plain([_Tier.PREMIUM])  # a set, a str subclass
+
+
+@pytest.mark.skipif(not fastpaths.enabled(), reason="another pulumi version: the fast paths are off")
+def test_explicit_dependencies_resolve_and_expand_as_the_sdks():
+    """12.: a depends_on list resolves to the resources the SDK's Output wrapping gives, and a component expands
+    to the same custom resources (nested components walked, the component itself left out)."""
+    import asyncio
+
+    import pulumi
+    import pulumi_kubernetes as k8s
+    from llmcloud.components.engine import offline
+    from pulumi.runtime import _depends_on
+
+    sdk_resolve, sdk_add = _depends_on._resolve_depends_on, rpc._add_dependency  # before the run: the SDK's
+    found: dict = {}
+
+    class Comp(pulumi.ComponentResource):
+        def __init__(self, name, opts=None):
+            super().__init__("t:index:Comp", name, None, opts)
+
+    def program():
+        comp = Comp("comp")
+        inner = Comp("inner", pulumi.ResourceOptions(parent=comp))
+        a = k8s.core.v1.ConfigMap("a", data={"k": "v"}, opts=pulumi.ResourceOptions(parent=comp))
+        b = k8s.core.v1.ConfigMap("b", data={"k": "v"}, opts=pulumi.ResourceOptions(parent=inner))
+        c = k8s.core.v1.ConfigMap("c", data={"k": "v"})
+        d = k8s.core.v1.ConfigMap("d", data={"k": "v"})
+
+        async def compare():
+            assert _depends_on._resolve_depends_on is not sdk_resolve and rpc._add_dependency is not sdk_add
+            cases = {
+                "resources": [comp, c],
+                "empty": [],
+                "an output": [pulumi.Output.from_input(c)],
+                "mixed": [a, pulumi.Output.from_input(b)],
+            }
+            for label, deps in cases.items():
+                sdk = await sdk_resolve(deps)
+                ours = await _depends_on._resolve_depends_on(deps)
+                found[label] = (ours == sdk, sorted(r._name for r in ours))
+            sdk_deps: dict = {}
+            our_deps: dict = {}
+            await sdk_add(sdk_deps, comp, c)
+            await rpc._add_dependency(our_deps, comp, d)
+            found["expanded"] = (sorted(r._name for r in sdk_deps.values()), sorted(r._name for r in our_deps.values()))
+            with pytest.raises(TypeError, match="not a Resource"):
+                await rpc._add_dependency({}, "not a resource", d)
+
+        found["task"] = asyncio.ensure_future(compare())
+
+    offline.capture(program, "t")
+    found.pop("task").result()  # its assertions held
+    assert found == {
+        "resources": (True, ["c", "comp"]),
+        "empty": (True, []),
+        "an output": (True, ["c"]),
+        "mixed": (True, ["a", "b"]),
+        "expanded": (["a", "b"], ["a", "b"]),
+    }
