@@ -115,17 +115,21 @@ class _SameThread(concurrent.futures.ThreadPoolExecutor):
         return future
 
 
-_DEPENDED_ON: set[int] = set()  # ids of the resources some recorded dependency points at (this run)
+# id of a resource -> the resources with a recorded dependency on it (this run): the cycle breaker's edges, reversed
+_DEPENDENTS: dict[int, set[Any]] = {}
 
 
 def _noting_depended_on(add_dep: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """resource_cycle_breaker._add_dep, also noting that `to_resource` now has a dependency pointing at it. The SDK
+    """resource_cycle_breaker._add_dep, also noting that `from_resource` now depends on `to_resource`. The SDK
     replaces the resource's dependency set by a copy with the new one in (a resource that depends on a component
     gets a copy per child); the set is only read by `_reachable`, which here copies what it reads, so the new
     dependency is added to the set in place (12.)."""
 
     def _add_dep(from_resource: Any, to_resource: Any) -> None:
-        _DEPENDED_ON.add(id(to_resource))
+        dependents = _DEPENDENTS.get(id(to_resource))
+        if dependents is None:
+            dependents = _DEPENDENTS[id(to_resource)] = set()
+        dependents.add(from_resource)
         recorded = from_resource.__dict__.get(_DEPENDENCIES)
         if type(recorded) is set:
             recorded.add(to_resource)
@@ -192,20 +196,32 @@ def _plain_depends_on(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _reachable(from_resource: Any, to_resource: Any) -> bool:
-    """pulumi.runtime.resource_cycle_breaker._reachable over an explicit stack (same visits, same answer). A
+    """pulumi.runtime.resource_cycle_breaker._reachable: whether `to_resource` is among `from_resource`'s dependencies,
+    transitively (or is it). The SDK searches forward from `from_resource`, through everything it depends on: when
+    a resource declares its dependencies, that is the whole infrastructure under each of them (provider, cluster,
+    network), for every one. Here the search also runs backward from `to_resource`, through what depends on it
+    (the edges `_add_dep` noted, reversed), one resource from each side in turn: the two meet where a path joins
+    them, and the side that runs out first proves there is none, so the cost is about twice the smaller side. A
     resource nothing depends on yet is reachable only from itself: the common case, answered at once."""
-    if from_resource is not to_resource and id(to_resource) not in _DEPENDED_ON:
+    if from_resource is to_resource:
+        return True
+    if id(to_resource) not in _DEPENDENTS:
         return False
-    seen: set[Any] = set()
-    stack = [from_resource]
-    while stack:
-        resource = stack.pop()
-        if resource in seen:
-            continue
-        if resource == to_resource:
-            return True
-        seen.add(resource)
-        stack.extend(getattr(resource, "_direct_computed_dependencies", ()))
+    ahead, ahead_seen = [from_resource], {from_resource}
+    behind, behind_seen = [to_resource], {to_resource}
+    while ahead and behind:
+        for dependency in getattr(ahead.pop(), _DEPENDENCIES, ()):
+            if dependency in behind_seen:
+                return True
+            if dependency not in ahead_seen:
+                ahead_seen.add(dependency)
+                ahead.append(dependency)
+        for dependent in _DEPENDENTS.get(id(behind.pop()), ()):
+            if dependent in ahead_seen:
+                return True
+            if dependent not in behind_seen:
+                behind_seen.add(dependent)
+                behind.append(dependent)
     return False
 
 
@@ -965,7 +981,7 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     from pulumi.runtime import resource_cycle_breaker, rpc
     from pulumi.runtime.settings import SETTINGS
 
-    _DEPENDED_ON.clear()
+    _DEPENDENTS.clear()
     tracked = SETTINGS.outputs
     unfinished = _Unfinished(tracked)
     replaced = [
@@ -1003,5 +1019,5 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
         SETTINGS.outputs = tracked
         for module, name, original in originals:
             setattr(module, name, original)
-        _DEPENDED_ON.clear()
+        _DEPENDENTS.clear()
         loop._default_executor = executor  # type: ignore[attr-defined]  # set_default_executor refuses None
