@@ -73,6 +73,11 @@ turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are by
    Output that is awaited at once; here it is the set of those resources. The walk that expands a component into
    its children no longer imports a class for every resource it visits, and the cycle breaker's set of a
    resource's dependencies grows in place instead of being copied for each new one.
+13. **Alias URNs are worked out when read** (`runtime/resource.collapse_alias_to_urn`, as `Resource.__init__` calls
+   it). Every resource computes a URN for each of its aliases through a chain of Outputs (about five event-loop
+   tasks each); the Kubernetes SDK gives most classes aliases for older API versions. They are read only for
+   children's aliases on an engine without alias specs, which the offline monitor is not; here each is that same
+   chain, made when something first asks for it.
 """
 
 from __future__ import annotations
@@ -968,6 +973,44 @@ def _inputs_stay_python(original: Callable[..., Any], prepare_resource: Callable
     return serialize_properties
 
 
+_DEFERRED_OUTPUT: list[type] = []
+
+
+def _deferred_output(make: Callable[[], Any]) -> Any:
+    """An Output of the SDK's class that is `make()`'s Output, made when something first asks for its data (13.)."""
+    if not _DEFERRED_OUTPUT:
+        from pulumi import Output
+
+        def data(output: Any) -> Any:
+            real = output.__dict__.get("_made")
+            if real is None:
+                real = output.__dict__["_made"] = output.__dict__.pop("_make")()
+            return real._data
+
+        class DeferredOutput(Output):  # type: ignore[type-arg, misc]
+            """`make()`'s Output, made on first use."""
+
+            _data = property(data)  # type: ignore[assignment]
+
+        _DEFERRED_OUTPUT.append(DeferredOutput)
+    out: Any = object.__new__(_DEFERRED_OUTPUT[0])
+    out.__dict__["_make"] = make
+    return out
+
+
+def _alias_urns_when_read(original: Callable[..., Any]) -> Callable[..., Any]:
+    """runtime/resource.collapse_alias_to_urn, as `Resource.__init__` calls it for every alias a resource has (13.):
+    the same Output chain, made when first read. The resource keeps these URNs only for its children's aliases on
+    an engine without alias specs; the offline monitor has them (`MockMonitor.GetDeploymentInfo`), so a preview
+    never reads one, and each was about five tasks on the event loop (the Kubernetes SDK gives most of its classes
+    aliases for their older API versions)."""
+
+    def collapse_alias_to_urn(alias: Any, defaultName: Any, defaultType: Any, defaultParent: Any) -> Any:
+        return _deferred_output(lambda: original(alias, defaultName, defaultType, defaultParent))
+
+    return collapse_alias_to_urn
+
+
 @contextlib.contextmanager
 def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     """Put the replacements in place for the run on `loop`; yields whether they are (see `enabled`)."""
@@ -975,6 +1018,7 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
         yield False
         return
     from pulumi import _types
+    from pulumi import resource as resource_module
     from pulumi.output import Output
     from pulumi.runtime import _depends_on as depends_on
     from pulumi.runtime import resource as runtime_resource
@@ -1006,6 +1050,7 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
         (_types, "unwrap_type", _unwrapping_once(_types.unwrap_type)),
         (Output, "_track", _tracking_into(unfinished, SETTINGS.lock)),
         (runtime_resource, "create_urn", _urn_at_once(runtime_resource.create_urn)),
+        (resource_module, "collapse_alias_to_urn", _alias_urns_when_read(resource_module.collapse_alias_to_urn)),
     ]
     originals = [(module, name, getattr(module, name)) for module, name, _ in replaced]
     executor = getattr(loop, "_default_executor", None)

@@ -775,3 +775,51 @@ def test_explicit_dependencies_resolve_and_expand_as_the_sdks():
         "mixed": (True, ["a", "b"]),
         "expanded": (["a", "b"], ["a", "b"]),
     }
+
+
+@pytest.mark.skipif(not fastpaths.enabled(), reason="another pulumi version: the fast paths are off")
+def test_alias_urns_are_made_only_when_read_and_are_the_sdks():
+    """13.: a resource's alias URNs are not worked out during a run unless read; read, they are the SDK's."""
+    import asyncio
+
+    import pulumi
+    import pulumi_kubernetes as k8s
+    from llmcloud.components.engine import offline
+    from pulumi.runtime import resource as runtime_resource
+
+    found: dict = {}
+    sdk_collapse = runtime_resource.collapse_alias_to_urn
+    deferred = fastpaths._alias_urns_when_read(sdk_collapse)
+
+    class Comp(pulumi.ComponentResource):
+        def __init__(self, name, opts=None):
+            super().__init__("t:index:Comp", name, None, opts)
+
+    def program():
+        parent = Comp("parent")
+        dep = k8s.apps.v1.Deployment(
+            "d",
+            spec={"selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": []}}},
+            opts=pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(name="old-d")]),
+        )
+        found["unmade"] = [
+            type(alias).__name__ == "DeferredOutput" and "_make" in alias.__dict__ for alias in dep._aliases
+        ]
+        cases = [pulumi.Alias(name="old-d"), pulumi.Alias(type_="kubernetes:apps/v1beta1:Deployment"), "urn:as:text"]
+        cases.append(pulumi.Alias(name="n", parent=None, stack="other", project="p"))
+        lazy = [deferred(alias, "d", "kubernetes:apps/v1:Deployment", parent) for alias in cases]
+        found["unmade before read"] = all("_make" in out.__dict__ for out in lazy)
+
+        async def read():
+            ours = [await out.future() for out in lazy]
+            sdk = [await sdk_collapse(a, "d", "kubernetes:apps/v1:Deployment", parent).future() for a in cases]
+            return ours, sdk
+
+        return {"urns": pulumi.Output.from_input(asyncio.ensure_future(read()))}
+
+    _, outputs = offline.capture(program, "t")
+    ours, sdk = outputs["urns"]
+    assert found["unmade"] and all(found["unmade"])  # the Deployment's own aliases (its older API versions too)
+    assert found["unmade before read"]
+    assert ours == sdk and len(set(ours)) == 4
+    assert "old-d" in ours[0] and ours[2] == "urn:as:text" and "other::p::" in ours[3]
