@@ -78,6 +78,8 @@ turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are by
    tasks each); the Kubernetes SDK gives most classes aliases for older API versions. They are read only for
    children's aliases on an engine without alias specs, which the offline monitor is not; here each is that same
    chain, made when something first asks for it.
+14. **Debug messages nobody hears are not sent** (`pulumi.log.debug`): with the mock engine and a logger that drops
+   debug messages, about five per registration.
 """
 
 from __future__ import annotations
@@ -1011,13 +1013,31 @@ def _alias_urns_when_read(original: Callable[..., Any]) -> Callable[..., Any]:
     return collapse_alias_to_urn
 
 
+def _debug_when_heard(original: Callable[..., None]) -> Callable[..., None]:
+    """pulumi.log.debug (14.): with the mock engine, whose logger would drop a debug message, the message is not
+    sent (the SDK builds a LogRequest per message, or for one about a resource a task that waits for its URN, and
+    the runtime sends about five per registration); otherwise, the SDK's."""
+    import logging
+
+    from pulumi import log
+    from pulumi.runtime import mocks
+
+    def debug(msg: str, resource: Any = None, stream_id: Any = None, ephemeral: Any = None) -> None:
+        engine = log.get_engine()
+        if type(engine) is mocks.MockEngine and not engine.logger.isEnabledFor(logging.DEBUG):
+            return
+        original(msg, resource, stream_id, ephemeral)
+
+    return debug
+
+
 @contextlib.contextmanager
 def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
     """Put the replacements in place for the run on `loop`; yields whether they are (see `enabled`)."""
     if not enabled():
         yield False
         return
-    from pulumi import _types
+    from pulumi import _types, log
     from pulumi import resource as resource_module
     from pulumi.output import Output
     from pulumi.runtime import _depends_on as depends_on
@@ -1051,6 +1071,7 @@ def applied(loop: asyncio.AbstractEventLoop) -> Iterator[bool]:
         (Output, "_track", _tracking_into(unfinished, SETTINGS.lock)),
         (runtime_resource, "create_urn", _urn_at_once(runtime_resource.create_urn)),
         (resource_module, "collapse_alias_to_urn", _alias_urns_when_read(resource_module.collapse_alias_to_urn)),
+        (log, "debug", _debug_when_heard(log.debug)),
     ]
     originals = [(module, name, getattr(module, name)) for module, name, _ in replaced]
     executor = getattr(loop, "_default_executor", None)

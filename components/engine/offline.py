@@ -140,7 +140,9 @@ def _plan_python(value: Any) -> Any:
     if kind is dict:
         return _plan_python_struct(value)
     if kind is list or kind is tuple:
-        return [_plan_python(item) for item in value]
+        return [
+            (COMPUTED if item == rpc.UNKNOWN else item) if type(item) is str else _plan_python(item) for item in value
+        ]
     if kind is bool or value is None:
         return value
     if kind is int or kind is float:
@@ -174,7 +176,11 @@ def _plan_python_struct(values: dict[Any, Any]) -> Any:
             return SECRET
         if sig == _RESOURCE_SIG:
             return COMPUTED if "urn" not in values else urn
-    return {key: _plan_python(values[key]) for key in sorted(values)}
+    plan = {}
+    for key in sorted(values):
+        value = values[key]
+        plan[key] = (COMPUTED if value == rpc.UNKNOWN else value) if type(value) is str else _plan_python(value)
+    return plan
 
 
 def _plan_struct(struct: Any) -> Any:

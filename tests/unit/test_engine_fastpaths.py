@@ -823,3 +823,25 @@ def test_alias_urns_are_made_only_when_read_and_are_the_sdks():
     assert found["unmade before read"]
     assert ours == sdk and len(set(ours)) == 4
     assert "old-d" in ours[0] and ours[2] == "urn:as:text" and "other::p::" in ours[3]
+
+
+def test_debug_messages_go_to_the_mock_engine_only_when_its_logger_hears_them(monkeypatch):
+    """14.: dropped only where the mock engine's logger would drop them; heard, they arrive as before."""
+    import logging
+
+    from pulumi import log
+    from pulumi.runtime import mocks, settings
+
+    sent: list = []
+    debug = fastpaths._debug_when_heard(lambda msg, *rest: sent.append(msg))
+    logger = logging.getLogger("llmcloud.test.debug")
+    monkeypatch.setattr(settings, "get_engine", lambda: mocks.MockEngine(logger))
+    monkeypatch.setattr(log, "get_engine", settings.get_engine)
+    logger.setLevel(logging.WARNING)
+    debug("dropped")
+    logger.setLevel(logging.DEBUG)
+    debug("heard")
+    monkeypatch.setattr(log, "get_engine", lambda: object())  # another engine: always the SDK's
+    logger.setLevel(logging.WARNING)
+    debug("other engine")
+    assert sent == ["heard", "other engine"]
