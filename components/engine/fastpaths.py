@@ -14,10 +14,11 @@ turns them off; tests/unit/test_engine_fastpaths.py checks that the plans are by
 2. **The dependency-cycle check walks a list** (`runtime/resource_cycle_breaker._reachable`). Every
    dependency the SDK records asks whether the new edge closes a cycle, by a depth-first search over the
    edges recorded so far, written as nested generators: one generator frame per resource on the path, for
-   every resource visited. The same search over an explicit stack visits the same resources and answers
-   the same; on the 50-model stack it was the largest single cost of the runtime. `_add_dep` also notes
-   which resources have a dependency pointing at them: one that has none yet is reachable only from itself,
-   which answers most checks at once.
+   every resource visited. Here the search runs over explicit stacks from both ends, forward from the
+   dependency and backward from the declaring resource (through the edges `_add_dep` recorded, reversed),
+   one resource from each side in turn, and answers the same; on the 50-model stack it was the largest
+   single cost of the runtime. A resource nothing depends on yet is reachable only from itself, which
+   answers most checks at once.
 3. **A property's type is resolved when that property is looked up** (`_types.resource_types`,
    `output_type_types`, `input_type_types`). The SDK resolves the annotations of every property of a class
    (`typing.get_type_hints` on each getter) the first time it translates one value of that class: for a
