@@ -845,3 +845,35 @@ def test_debug_messages_go_to_the_mock_engine_only_when_its_logger_hears_them(mo
     logger.setLevel(logging.WARNING)
     debug("other engine")
     assert sent == ["heard", "other engine"]
+
+
+@pytest.mark.skipif(not fastpaths.enabled(), reason="another pulumi version: the fast paths are off")
+def test_read_and_looked_up_resources_see_the_same_with_and_without_fast_paths(monkeypatch):
+    """10.: a read (`.get`, a ReadResourceRequest) and a lookup by URN (`pulumi:pulumi:getResource`, which rebuilds
+    the registered state) get the registration's inputs as the SDK's Struct."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+    from llmcloud.components.engine import offline
+
+    def program():
+        cm = k8s.core.v1.ConfigMap("cm", metadata={"name": "cm"}, data={"k": "v", "n": "1"})
+        read = k8s.core.v1.ConfigMap.get("read", "ns/cm")
+
+        def looked_up(urn):
+            return k8s.core.v1.ConfigMap("again", opts=pulumi.ResourceOptions(urn=urn))
+
+        return {
+            "read": read.data,
+            "data": cm.urn.apply(lambda u: looked_up(u).data),
+            "name": cm.urn.apply(
+                lambda u: k8s.core.v1.ConfigMap("again2", opts=pulumi.ResourceOptions(urn=u)).metadata
+            ),
+        }
+
+    seen = []
+    for fast in ("1", "0"):
+        monkeypatch.setenv("LLMCLOUD_ENGINE_FAST_PATHS", fast)
+        steps, outputs = offline.capture(program, "t")
+        seen.append((outputs, [(s.urn, s.inputs) for s in steps]))
+    assert seen[0] == seen[1]
+    assert seen[0][0]["data"] == {"k": "v", "n": "1"} and seen[0][0]["name"] == {"name": "cm"}
