@@ -604,8 +604,6 @@ def test_only_a_registration_keeps_its_inputs_in_python():
     called by anything else (stack outputs, provider functions) it gives the SDK's Struct."""
     import asyncio
 
-    from pulumi.runtime import resource as runtime_resource
-
     inputs = {"name": "n", "unset": None, "spec": {"replicas": 2, "labels": {"a": "b"}}, "on": False}
     fast = fastpaths._inputs_stay_python(fastpaths._without_unset(rpc.serialize_properties), _prepare_stand_in)
     loop = asyncio.new_event_loop()
@@ -622,8 +620,32 @@ def test_only_a_registration_keeps_its_inputs_in_python():
     assert type(kept) is fastpaths._WireStruct
     assert kept.message() == sdk and kept_deps == sdk_deps
     assert kept.values["spec"] == {"replicas": 2, "labels": {"a": "b"}} and "unset" not in kept.values
-    # in the engine, the caller it recognises is the SDK's own prepare_resource
-    assert runtime_resource.prepare_resource.__code__ is not _prepare_stand_in.__code__
+
+
+@pytest.mark.skipif(not fastpaths.enabled(), reason="another pulumi version: the fast paths are off")
+def test_in_a_run_every_registration_reaches_the_monitor_with_python_inputs(monkeypatch):
+    """10. engages in the engine: it recognises the SDK's own prepare_resource as the caller (were that check to
+    stop matching, the plans would stay right and only the speed would go, which no equality test would see)."""
+    import pulumi_kubernetes as k8s
+    from llmcloud.components.engine import offline
+
+    seen: list = []
+    real = offline._CapturingMonitor.RegisterResource
+
+    def recording(self, request):
+        seen.append((request.type, type(request).__mro__[1], type(request.object)))
+        return real(self, request)
+
+    monkeypatch.setattr(offline._CapturingMonitor, "RegisterResource", recording)
+
+    def program():
+        k8s.core.v1.ConfigMap("cm", data={"k": "v"})
+        k8s.core.v1.Namespace("ns")
+
+    offline.capture(program, "t")
+    custom = [entry for entry in seen if entry[0] != "pulumi:pulumi:Stack"]
+    assert len(custom) == 2
+    assert all(cls is fastpaths._Request and kind is fastpaths._WireStruct for _, cls, kind in custom)
 
 
 async def _prepare_stand_in(serialize_properties, inputs, deps):
